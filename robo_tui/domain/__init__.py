@@ -1,0 +1,1 @@
+"""Frozen domain values with no I/O: market data, news, signals, orders, risk, commands, events."""

@@ -1,0 +1,252 @@
+"""Events the engine publishes on its bus, named in the past tense; never mutated once published.
+
+Every event has `ts` (engine clock time) and a class-level `kind` the console uses to colour and
+filter its feed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from robo_tui.domain.commands import SubmitOrder
+from robo_tui.domain.market import Bar, Quote
+from robo_tui.domain.news import MarketEvent, NewsItem, TradeIdea
+from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Fill, Order
+from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
+from robo_tui.domain.signals import EnsembleDecision, Proposal, Signal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of all engine events."""
+
+    kind: ClassVar[str] = "event"
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BarsReceived(Event):
+    """New bars arrived from the market feed (one per symbol at most)."""
+
+    kind: ClassVar[str] = "market"
+    bars: tuple[Bar, ...]
+    simulated: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuotesUpdated(Event):
+    """Streaming quotes between bars."""
+
+    kind: ClassVar[str] = "market"
+    quotes: tuple[Quote, ...]
+    simulated: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewsReceived(Event):
+    """A new (deduplicated) news item."""
+
+    kind: ClassVar[str] = "news"
+    item: NewsItem
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketEventDetected(Event):
+    """A news item classified as a market event."""
+
+    kind: ClassVar[str] = "news"
+    event: MarketEvent
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdeaGenerated(Event):
+    """An analyst produced a validated trade idea."""
+
+    kind: ClassVar[str] = "idea"
+    idea: TradeIdea
+    decision_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnalystAbstained(Event):
+    """An analyst call produced no idea (invalid output, refusal, timeout); the raw output is kept."""
+
+    kind: ClassVar[str] = "idea"
+    provider: str
+    model: str
+    symbol: str
+    reason: str
+    decision_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnalystFellBack(Event):
+    """The analyst chain moved from one provider to the next."""
+
+    kind: ClassVar[str] = "telemetry"
+    from_provider: str
+    to_provider: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalsComputed(Event):
+    """Strategy and analyst votes and the ensemble decision for one symbol this cycle."""
+
+    kind: ClassVar[str] = "signal"
+    decision: EnsembleDecision
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProposalCreated(Event):
+    """The engine sized a trade; in semi-auto it now waits for a human."""
+
+    kind: ClassVar[str] = "proposal"
+    proposal: Proposal
+    precheck: RiskVerdict
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProposalDecided(Event):
+    """A human (or expiry) decided a pending proposal: approved, rejected or expired."""
+
+    kind: ClassVar[str] = "proposal"
+    proposal: Proposal
+    decision: str
+    by: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderDenied(Event):
+    """The risk gate refused an order; `verdict.reasons` says why."""
+
+    kind: ClassVar[str] = "risk"
+    command: SubmitOrder
+    verdict: RiskVerdict
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSubmitted(Event):
+    """The gate allowed an order and the broker answered."""
+
+    kind: ClassVar[str] = "order"
+    order: Order
+    ack: BrokerAck
+    verdict: RiskVerdict
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStatusChanged(Event):
+    """An order was cancelled, rejected, or became UNKNOWN (then later reconciled)."""
+
+    kind: ClassVar[str] = "order"
+    client_order_id: str
+    symbol: str
+    status: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFilled(Event):
+    """An execution happened."""
+
+    kind: ClassVar[str] = "fill"
+    fill: Fill
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PortfolioUpdated(Event):
+    """Cash, positions and marks after fills or new prices."""
+
+    kind: ClassVar[str] = "portfolio"
+    account: AccountSnapshot
+    day_pnl: float
+    day_pnl_pct: float
+    peak_equity: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradingStateChanged(Event):
+    """The gate moved between ACTIVE, REDUCING and HALTED (kill switch included)."""
+
+    kind: ClassVar[str] = "killswitch"
+    old: TradingState
+    new: TradingState
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModeChanged(Event):
+    """The trading mode changed."""
+
+    kind: ClassVar[str] = "mode"
+    old: Mode
+    new: Mode
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyChanged(Event):
+    """A strategy was switched on/off or reweighted."""
+
+    kind: ClassVar[str] = "strategy"
+    name: str
+    enabled: bool
+    weight: float
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnalystSelected(Event):
+    """The active analyst provider or model changed."""
+
+    kind: ClassVar[str] = "mode"
+    provider: str
+    model: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineErrorOccurred(Event):
+    """Something failed inside the engine; it carries on (or degrades) and says so."""
+
+    kind: ClassVar[str] = "error"
+    where: str
+    message: str
+    fatal: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceHealthChanged(Event):
+    """A data, news, model or broker source became healthy or unhealthy."""
+
+    kind: ClassVar[str] = "telemetry"
+    source: str
+    healthy: bool
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CycleCompleted(Event):
+    """One engine cycle finished; the summary a headless run prints."""
+
+    kind: ClassVar[str] = "cycle"
+    cycle: int
+    state: TradingState
+    mode: Mode
+    equity: float
+    cash: float
+    day_pnl: float
+    proposals: int
+    denied: int
+    orders: int
+    fills: int
+    positions: int
+    ideas: int = 0
+    news: int = 0
+    duration_ms: float = 0.0
+    errors: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,70 @@
+"""News items, classified market events and analyst trade ideas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from robo_tui.domain.signals import Direction
+
+
+class EventType(StrEnum):
+    """What kind of market event a news item describes."""
+
+    EARNINGS = "earnings"
+    GUIDANCE = "guidance"
+    MERGER = "m&a"
+    MACRO = "macro"
+    REGULATORY = "regulatory"
+    ANALYST_RATING = "analyst_rating"
+    PRODUCT = "product"
+    SECURITY = "security"
+    LISTING = "listing"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class NewsItem:
+    """One headline (and summary) from a news source; text is untrusted external data."""
+
+    id: str
+    source: str
+    title: str
+    summary: str
+    link: str
+    published: datetime
+    seen: datetime
+    symbols: tuple[str, ...] = ()
+    sample: bool = False  # bundled sample data, not real news
+
+
+@dataclass(frozen=True, slots=True)
+class MarketEvent:
+    """A classified news item: its type, affected symbols and impact score in [0, 1]."""
+
+    item: NewsItem
+    event_type: EventType
+    symbols: tuple[str, ...]
+    impact: float
+    sentiment: float  # [-1, 1]
+    freshness: float  # [0, 1]
+
+
+@dataclass(frozen=True, slots=True)
+class TradeIdea:
+    """An analyst's validated opinion. It never carries a size, a mode or a limit."""
+
+    id: str
+    ts: datetime
+    provider: str
+    model: str
+    symbol: str
+    direction: Direction
+    score: float
+    confidence: float
+    horizon: str
+    event_type: EventType
+    news_ids: tuple[str, ...]
+    rationale: str
+    latency_ms: float = 0.0

@@ -1,0 +1,180 @@
+"""Orders, acknowledgements, fills and positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Side(StrEnum):
+    """Buy or sell."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        """+1 for a buy, -1 for a sell."""
+        return 1 if self is Side.BUY else -1
+
+    @property
+    def opposite(self) -> Side:
+        """The other side."""
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(StrEnum):
+    """How an order prices itself."""
+
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+class OrderStatus(StrEnum):
+    """An order's lifecycle. UNKNOWN means the broker's answer is unclear until reconciled."""
+
+    INTENT = "intent"  # recorded in the store, broker not yet called
+    SUBMITTED = "submitted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the order can still fill (UNKNOWN counts: it might have)."""
+        return self in (
+            OrderStatus.INTENT,
+            OrderStatus.SUBMITTED,
+            OrderStatus.PARTIALLY_FILLED,
+            OrderStatus.UNKNOWN,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """What someone wants traded, before the risk gate; quantity is in units (shares/coins).
+
+    `reduce_only` marks an order that may only shrink an existing position (exits, flattening);
+    such orders are the only new orders allowed while the gate is REDUCING.
+    """
+
+    symbol: str
+    side: Side
+    quantity: float
+    order_type: OrderType = OrderType.MARKET
+    limit_price: float | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    reduce_only: bool = False
+    confidence: float = 1.0
+    reason: str = ""
+    proposal_id: str | None = None
+    equity_fraction: float | None = None
+    """When set, a simulated venue sizes the order at fill time as this fraction of available
+    cash in whole units (backtesting.py's relative sizing); `quantity` is then the estimate at
+    the reference price that the risk gate judged."""
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An order the gate allowed, with the client order id recorded before the broker is called."""
+
+    client_order_id: str
+    intent: OrderIntent
+    created_at: datetime
+    source: str
+
+    @property
+    def symbol(self) -> str:
+        return self.intent.symbol
+
+    @property
+    def side(self) -> Side:
+        return self.intent.side
+
+    @property
+    def quantity(self) -> float:
+        return self.intent.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAck:
+    """The broker's answer to a submit or cancel."""
+
+    client_order_id: str
+    status: OrderStatus
+    broker_order_id: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """An execution: `quantity` is positive, `side` says the direction; `fee` is in cash."""
+
+    fill_id: str
+    client_order_id: str
+    symbol: str
+    side: Side
+    quantity: float
+    price: float
+    fee: float
+    ts: datetime
+    liquidity: str = "taker"
+    reason: str = ""  # "order", "stop_loss", "take_profit"
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A held position; `quantity` is signed (negative is short)."""
+
+    symbol: str
+    quantity: float
+    avg_price: float
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    opened_at: datetime | None = None
+    realized_pnl: float = 0.0
+
+    @property
+    def is_long(self) -> bool:
+        return self.quantity > 0
+
+    def market_value(self, price: float) -> float:
+        """Signed value at `price`."""
+        return self.quantity * price
+
+    def unrealized_pnl(self, price: float) -> float:
+        """Profit or loss at `price` against the average price."""
+        return (price - self.avg_price) * self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """Cash, positions and prices at one moment: what sizing and the risk gate judge against."""
+
+    ts: datetime
+    cash: float
+    positions: dict[str, Position] = field(default_factory=dict)
+    prices: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def equity(self) -> float:
+        """Cash plus the marked value of every position."""
+        return self.cash + sum(
+            p.quantity * self.prices.get(s, p.avg_price) for s, p in self.positions.items()
+        )
+
+    @property
+    def gross_exposure(self) -> float:
+        """Sum of absolute position values."""
+        return sum(
+            abs(p.quantity * self.prices.get(s, p.avg_price)) for s, p in self.positions.items()
+        )
+
+    def position_qty(self, symbol: str) -> float:
+        """Signed quantity held in `symbol` (0 when none)."""
+        p = self.positions.get(symbol)
+        return p.quantity if p else 0.0

@@ -1,0 +1,45 @@
+"""Trading modes, risk states and verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Mode(StrEnum):
+    """How the engine acts on proposals. LIVE trades real money and needs explicit confirmation."""
+
+    PAPER = "paper"
+    SEMI_AUTO = "semi-auto"
+    AUTO = "auto"
+    LIVE = "live"
+
+
+class TradingState(StrEnum):
+    """The risk gate's state: REDUCING allows only risk-reducing orders, HALTED only cancels."""
+
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskReason:
+    """One machine-readable reason a verdict gives (`code`) with a sentence for the human."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskVerdict:
+    """The gate's answer for one order intent; a denial lists every failed rule."""
+
+    allowed: bool
+    state: TradingState
+    reasons: tuple[RiskReason, ...] = ()
+    checked: tuple[str, ...] = ()  # codes of the rules evaluated
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(r.code for r in self.reasons)

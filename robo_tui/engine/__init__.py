@@ -1,0 +1,1 @@
+"""The trading engine: asyncio only, never imports the UI."""

@@ -1,0 +1,208 @@
+"""Small Protocols the engine depends on; adapters implement them.
+
+Capability flags (`supports_short`, `simulated`, ...) say what only some adapters can do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from robo_tui.domain.analysis import AnalysisOutcome, AnalysisRequest, ModelInfo
+from robo_tui.domain.market import Bar, BarArrays, Quote
+from robo_tui.domain.news import MarketEvent, NewsItem, TradeIdea
+from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Fill, Order, OrderStatus
+from robo_tui.domain.risk import RiskVerdict
+from robo_tui.domain.signals import Proposal, ProposalStatus
+
+
+class Clock(Protocol):
+    """Engine time: the wall clock live, a simulated clock in backtests and tests."""
+
+    def now(self) -> datetime: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class MarketFeed(Protocol):
+    """Bars (and optionally streaming quotes) for the universe."""
+
+    name: str
+    simulated: bool
+    supports_streaming: bool
+
+    async def connect(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def history(self, symbol: str, bars: int) -> BarArrays:
+        """The last `bars` completed bars of `symbol`, oldest first (warm-up)."""
+        ...
+
+    async def next_bars(self, now: datetime) -> list[Bar]:
+        """The bars completed since the last call, at most one per symbol; [] when none."""
+        ...
+
+    async def quotes(self, now: datetime) -> list[Quote]:
+        """Current quotes between bars (streaming feeds); [] when the feed has none."""
+        ...
+
+
+class Broker(Protocol):
+    """Where allowed orders go. Only the engine calls it, only after the risk gate."""
+
+    name: str
+    is_live: bool
+    supports_short: bool
+    supports_fractional: bool
+
+    async def connect(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def submit(self, order: Order) -> BrokerAck:
+        """Send an order. An unclear outcome (timeout, dropped connection) is UNKNOWN, not REJECTED."""
+        ...
+
+    async def cancel(self, client_order_id: str) -> BrokerAck: ...
+
+    async def cancel_all(self) -> list[BrokerAck]: ...
+
+    async def order_status(self, client_order_id: str) -> BrokerAck:
+        """Ask the broker what became of an order (reconciles UNKNOWN)."""
+        ...
+
+    async def account(self) -> AccountSnapshot:
+        """Cash and positions as the broker sees them."""
+        ...
+
+    async def poll_fills(self) -> list[Fill]:
+        """Fills that happened since the last call, oldest first."""
+        ...
+
+
+@runtime_checkable
+class SimulatedVenue(Protocol):
+    """A broker that fills against market data it is shown (the paper broker)."""
+
+    def on_bar(self, bar: Bar) -> None: ...
+
+    def on_quote(self, quote: Quote) -> None: ...
+
+
+class NewsSource(Protocol):
+    """A source of headlines (RSS/Atom, files, JSON APIs)."""
+
+    name: str
+
+    async def fetch(self, now: datetime) -> list[NewsItem]: ...
+
+
+class Analyst(Protocol):
+    """Turns market events into a validated trade idea, or abstains. Never sizes, never trades."""
+
+    name: str
+
+    async def analyze(self, request: AnalysisRequest) -> AnalysisOutcome: ...
+
+    async def models(self) -> list[ModelInfo]:
+        """Models this provider can run now ([] when unreachable)."""
+        ...
+
+
+class IntelligenceStage(Protocol):
+    """News → events → analysts as one stage of the engine cycle (built by the intelligence layer)."""
+
+    async def step(self, now: datetime, market: Mapping[str, BarArrays]) -> Sequence[TradeIdea]:
+        """Poll news, detect events, run analysts; return this step's validated ideas."""
+        ...
+
+    def urgent_events(self) -> Sequence[MarketEvent]:
+        """High-impact events that want an immediate analyst pass (drained by the engine)."""
+        ...
+
+    def catalogue(self) -> Mapping[str, Any]:
+        """Providers, models, availability, active choice and telemetry (for the model selector)."""
+        ...
+
+    async def select(self, provider: str, model: str | None) -> None:
+        """Switch the active analyst provider/model."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Store(Protocol):
+    """Durable record of every decision: the audit trail and the crash-safe order journal."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    # control state (mode, kill switch) survives restarts
+    async def get_control(self, key: str) -> str | None: ...
+
+    async def set_control(self, key: str, value: str, by: str) -> None: ...
+
+    async def audit(self, kind: str, payload: Mapping[str, Any], by: str) -> None:
+        """Append to the audit log (never updated or deleted)."""
+        ...
+
+    # orders: the intent is durable before the broker is called
+    async def record_order_intent(self, order: Order) -> None: ...
+
+    async def update_order(
+        self, client_order_id: str, status: OrderStatus, broker_order_id: str | None, message: str
+    ) -> None: ...
+
+    async def open_orders(self) -> list[tuple[Order, OrderStatus]]:
+        """Orders whose last known status may still fill (including UNKNOWN)."""
+        ...
+
+    async def record_fill(self, fill: Fill) -> None: ...
+
+    async def fills(self) -> list[Fill]: ...
+
+    async def record_verdict(
+        self, verdict: RiskVerdict, *, source: str, symbol: str, payload: Mapping[str, Any],
+        client_order_id: str | None, proposal_id: str | None,
+    ) -> None: ...
+
+    async def record_proposal(self, proposal: Proposal, precheck: RiskVerdict) -> None: ...
+
+    async def update_proposal(
+        self, proposal_id: str, status: ProposalStatus, by: str, reason: str
+    ) -> None: ...
+
+    async def get_proposal(self, proposal_id: str) -> tuple[Proposal, ProposalStatus] | None: ...
+
+    async def proposals(self, status: ProposalStatus | None = None) -> list[tuple[Proposal, ProposalStatus]]: ...
+
+    async def save_positions(self, account: AccountSnapshot) -> None: ...
+
+    async def record_market_snapshot(self, ts: datetime, prices: Mapping[str, float], simulated: bool) -> None: ...
+
+    async def record_trade_outcome(self, outcome: Mapping[str, Any]) -> None: ...
+
+    async def record_news(self, item: NewsItem) -> bool:
+        """Store a news item; False when it was already stored."""
+        ...
+
+    async def record_ai_decision(self, record: Mapping[str, Any]) -> str:
+        """Store an analyst call (prompt, model, raw output, parsed idea, errors); returns its id."""
+        ...
+
+    async def update_ai_decision(self, decision_id: str, outcome: Mapping[str, Any]) -> None:
+        """Record what the ensemble and the gate did with an idea."""
+        ...
+
+    async def audit_many(self, rows: Sequence[tuple[datetime, str, Mapping[str, Any], str]]) -> None:
+        """Append many (ts, kind, payload, by) rows to the audit log in one transaction."""
+        ...
+
+    async def record_daily_review(self, review: Mapping[str, Any]) -> None: ...
+
+    async def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Read-only query for reports, the console and tests."""
+        ...
