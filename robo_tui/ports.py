@@ -41,7 +41,7 @@ class MarketFeed(Protocol):
         ...
 
     async def next_bars(self, now: datetime) -> list[Bar]:
-        """The bars completed since the last call, at most one per symbol; [] when none."""
+        """The bars completed since the last call, oldest first (any number per symbol); [] when none."""
         ...
 
     async def quotes(self, now: datetime) -> list[Quote]:
@@ -112,14 +112,31 @@ class Analyst(Protocol):
 
 
 class IntelligenceStage(Protocol):
-    """News → events → analysts as one stage of the engine cycle (built by the intelligence layer)."""
+    """News → events → analysts, driven by the engine (built by the intelligence layer).
 
-    async def step(self, now: datetime, market: Mapping[str, BarArrays]) -> Sequence[TradeIdea]:
-        """Poll news, detect events, run analysts; return this step's validated ideas."""
+    The engine calls `poll` often (about once a second); the stage itself knows which sources are
+    due. High-impact events are analysed at once; the rest wait for the next cycle.
+    """
+
+    async def poll(self, now: datetime) -> Sequence[MarketEvent]:
+        """Fetch the sources that are due, deduplicate, map symbols, classify, persist; new events."""
         ...
 
-    def urgent_events(self) -> Sequence[MarketEvent]:
-        """High-impact events that want an immediate analyst pass (drained by the engine)."""
+    async def ingest(self, items: Sequence[NewsItem], now: datetime) -> Sequence[MarketEvent]:
+        """The same pipeline for items pushed in (tests, news replay in backtests, benchmarks)."""
+        ...
+
+    async def analyze(
+        self, events: Sequence[MarketEvent], now: datetime, market: Mapping[str, BarArrays]
+    ) -> Sequence[TradeIdea]:
+        """Run the active analyst for the symbols the events concern; every call is audited.
+
+        Each returned idea's `id` is the id of its `ai_decisions` row.
+        """
+        ...
+
+    def is_urgent(self, event: MarketEvent) -> bool:
+        """Whether an event is high-impact enough to be analysed now rather than next cycle."""
         ...
 
     def catalogue(self) -> Mapping[str, Any]:
