@@ -1,0 +1,136 @@
+"""An in-memory `Store`: backtests (whose run is saved whole at the end) and engine tests.
+
+It keeps the same records as the SQLite store in Python lists and dicts, with the same rules:
+the audit log is append-only and proposals and orders keep their latest status.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from robo_tui.domain.news import NewsItem
+from robo_tui.domain.orders import AccountSnapshot, Fill, Order, OrderStatus
+from robo_tui.domain.risk import RiskVerdict
+from robo_tui.domain.serialize import to_jsonable
+from robo_tui.domain.signals import Proposal, ProposalStatus
+
+
+class MemoryStore:
+    """A `Store` that keeps everything in memory (nothing survives the process)."""
+
+    def __init__(self) -> None:
+        self.control: dict[str, str] = {}
+        self.audit_log: list[tuple[datetime | None, str, dict[str, Any], str]] = []
+        self.orders: dict[str, tuple[Order, OrderStatus, str | None, str]] = {}
+        self.fill_log: list[Fill] = []
+        self.verdicts: list[dict[str, Any]] = []
+        self.proposal_rows: dict[str, tuple[Proposal, ProposalStatus, RiskVerdict]] = {}
+        self.positions: AccountSnapshot | None = None
+        self.snapshots: list[tuple[datetime, dict[str, float], bool]] = []
+        self.trade_outcomes: list[dict[str, Any]] = []
+        self.news: dict[str, NewsItem] = {}
+        self.ai_decisions: dict[str, dict[str, Any]] = {}
+        self.reviews: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def get_control(self, key: str) -> str | None:
+        return self.control.get(key)
+
+    async def set_control(self, key: str, value: str, by: str) -> None:
+        self.control[key] = value
+        self.audit_log.append((None, "control", {"key": key, "value": value}, by))
+
+    async def audit(self, kind: str, payload: Mapping[str, Any], by: str) -> None:
+        self.audit_log.append((None, kind, dict(payload), by))
+
+    async def audit_many(self, rows: Sequence[tuple[datetime, str, Mapping[str, Any], str]]) -> None:
+        self.audit_log.extend((ts, kind, dict(payload), by) for ts, kind, payload, by in rows)
+
+    async def record_order_intent(self, order: Order) -> None:
+        self.orders[order.client_order_id] = (order, OrderStatus.INTENT, None, "")
+
+    async def update_order(
+        self, client_order_id: str, status: OrderStatus, broker_order_id: str | None, message: str
+    ) -> None:
+        order, _, old_id, _ = self.orders[client_order_id]
+        self.orders[client_order_id] = (order, status, broker_order_id or old_id, message)
+
+    async def open_orders(self) -> list[tuple[Order, OrderStatus]]:
+        return [(o, s) for o, s, _, _ in self.orders.values() if s.is_open]
+
+    async def record_fill(self, fill: Fill) -> None:
+        self.fill_log.append(fill)
+
+    async def fills(self) -> list[Fill]:
+        return list(self.fill_log)
+
+    async def record_verdict(
+        self, verdict: RiskVerdict, *, source: str, symbol: str, payload: Mapping[str, Any],
+        client_order_id: str | None, proposal_id: str | None,
+    ) -> None:
+        self.verdicts.append({
+            "allowed": verdict.allowed, "state": verdict.state.value, "codes": list(verdict.codes),
+            "source": source, "symbol": symbol, "payload": dict(payload),
+            "client_order_id": client_order_id, "proposal_id": proposal_id,
+        })
+
+    async def record_proposal(self, proposal: Proposal, precheck: RiskVerdict) -> None:
+        self.proposal_rows[proposal.id] = (proposal, proposal.status, precheck)
+
+    async def update_proposal(
+        self, proposal_id: str, status: ProposalStatus, by: str, reason: str
+    ) -> None:
+        proposal, _, precheck = self.proposal_rows[proposal_id]
+        self.proposal_rows[proposal_id] = (proposal, status, precheck)
+        self.audit_log.append((None, "proposal", {"id": proposal_id, "status": status.value,
+                                                  "reason": reason}, by))
+
+    async def get_proposal(self, proposal_id: str) -> tuple[Proposal, ProposalStatus] | None:
+        row = self.proposal_rows.get(proposal_id)
+        return (row[0], row[1]) if row else None
+
+    async def proposals(
+        self, status: ProposalStatus | None = None
+    ) -> list[tuple[Proposal, ProposalStatus]]:
+        return [(p, s) for p, s, _ in self.proposal_rows.values() if status is None or s is status]
+
+    async def save_positions(self, account: AccountSnapshot) -> None:
+        self.positions = account
+
+    async def record_market_snapshot(
+        self, ts: datetime, prices: Mapping[str, float], simulated: bool
+    ) -> None:
+        self.snapshots.append((ts, dict(prices), simulated))
+
+    async def record_trade_outcome(self, outcome: Mapping[str, Any]) -> None:
+        self.trade_outcomes.append(dict(outcome))
+
+    async def record_news(self, item: NewsItem) -> bool:
+        if item.id in self.news:
+            return False
+        self.news[item.id] = item
+        return True
+
+    async def record_ai_decision(self, record: Mapping[str, Any]) -> str:
+        decision_id = str(record.get("id") or f"D{next(self._ids):06d}")
+        self.ai_decisions[decision_id] = dict(to_jsonable(dict(record)), id=decision_id)
+        return decision_id
+
+    async def update_ai_decision(self, decision_id: str, outcome: Mapping[str, Any]) -> None:
+        if decision_id in self.ai_decisions:
+            self.ai_decisions[decision_id]["outcome"] = to_jsonable(dict(outcome))
+
+    async def record_daily_review(self, review: Mapping[str, Any]) -> None:
+        self.reviews.append(dict(review))
+
+    async def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        raise NotImplementedError("MemoryStore has no SQL; read its attributes instead")

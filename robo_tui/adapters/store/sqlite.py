@@ -1,0 +1,803 @@
+"""The SQLite store: every engine decision on disk, and the crash-safe order journal.
+
+One write connection (WAL, `synchronous=FULL`, foreign keys on, a busy timeout) serialised by an
+asyncio lock, so each method is one atomic `BEGIN IMMEDIATE ... COMMIT`; with FULL the commit is
+fsynced before the method returns, which is what makes "the intent is durable before the broker
+is called" true. A second, read-only connection serves `query` (reports, the console, tests), so
+a report can never write. The database and its -wal/-shm files are created 0600 and the data dir
+0700. State changes (control keys, proposal decisions, order status, fills) are also appended to
+`audit_log` in the same transaction, which triggers keep append-only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiosqlite
+
+from robo_tui.adapters.store.codec import dumps, loads, ts_text
+from robo_tui.adapters.store.migrations import migrate
+from robo_tui.domain.news import NewsItem
+from robo_tui.domain.orders import AccountSnapshot, Fill, Order, OrderStatus
+from robo_tui.domain.risk import RiskVerdict
+from robo_tui.domain.signals import Proposal, ProposalStatus
+
+DB_FILENAME = "robo-tui.sqlite3"
+"""The database's file name inside a data dir."""
+
+BUSY_TIMEOUT_MS = 5000
+
+_TERMINAL_ORDER = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED})
+_OPEN_ORDER = tuple(s.value for s in OrderStatus if s.is_open)
+
+_PROPOSAL_MOVES: dict[ProposalStatus, frozenset[ProposalStatus]] = {
+    ProposalStatus.PENDING: frozenset(
+        {
+            ProposalStatus.APPROVED,
+            ProposalStatus.REJECTED,
+            ProposalStatus.EXPIRED,
+            ProposalStatus.SUBMITTED,
+            ProposalStatus.DENIED,
+        }
+    ),
+    ProposalStatus.APPROVED: frozenset({ProposalStatus.SUBMITTED, ProposalStatus.DENIED}),
+}
+"""Allowed proposal status changes; every other status is final."""
+
+_AI_COLUMNS = (
+    "id",
+    "ts",
+    "provider",
+    "model",
+    "symbol",
+    "template",
+    "prompt_hash",
+    "prompt",
+    "latency_ms",
+    "raw_output",
+    "parsed",
+    "idea",
+    "errors",
+    "abstain_reason",
+    "outcome",
+)
+
+
+class StoreClosedError(RuntimeError):
+    """A store method was called before `open()` or after `close()`."""
+
+
+class ProposalTransitionError(ValueError):
+    """A proposal decision that its current status does not allow (e.g. approving it twice)."""
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqliteStore:
+    """The `Store` port on SQLite (aiosqlite). Construct, then `await open()` (or `async with`).
+
+    `now` stamps rows whose caller gives no time (audit entries, verdicts, updates); it defaults
+    to the wall clock in UTC, and a backtest may pass its simulated clock's `now`.
+    """
+
+    def __init__(self, path: Path, *, now: Callable[[], datetime] | None = None) -> None:
+        self.path = Path(path)
+        self._now = now or _wall_clock
+        self._db: aiosqlite.Connection | None = None
+        self._ro: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    def for_data_dir(
+        cls, data_dir: Path, *, now: Callable[[], datetime] | None = None
+    ) -> SqliteStore:
+        """The store at `<data_dir>/robo-tui.sqlite3`."""
+        return cls(Path(data_dir) / DB_FILENAME, now=now)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Create the parent dir (0700) and the database (0600) if missing, and migrate it."""
+        if self._db is not None:
+            raise RuntimeError(f"store {self.path} is already open")
+        old_umask = os.umask(0o077)
+        db: aiosqlite.Connection | None = None
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            db = await aiosqlite.connect(self.path, isolation_level=None)
+            mode = await _pragma(db, "journal_mode = WAL")
+            if str(mode).lower() != "wal":
+                raise RuntimeError(f"{self.path}: could not enable WAL (journal_mode={mode})")
+            await db.execute("PRAGMA synchronous = FULL")
+            await db.execute("PRAGMA foreign_keys = ON")
+            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await migrate(db)
+            self._restrict_files()
+            self._ro = await aiosqlite.connect(
+                self.path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None
+            )
+        except BaseException:
+            if db is not None:
+                await db.close()
+            raise
+        finally:
+            os.umask(old_umask)
+        self._ro.row_factory = aiosqlite.Row
+        await self._ro.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await self._ro.execute("PRAGMA query_only = ON")
+        self._db = db
+
+    async def close(self) -> None:
+        """Close both connections (idempotent). Every method commits, so nothing is pending."""
+        ro, db = self._ro, self._db
+        self._ro = self._db = None
+        if ro is not None:
+            await ro.close()
+        if db is not None:
+            await db.close()
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _restrict_files(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            file = Path(f"{self.path}{suffix}")
+            if file.exists():
+                os.chmod(file, 0o600)
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One atomic write transaction; commits (fsynced) on success, rolls back on error."""
+        db = self._db
+        if db is None:
+            raise StoreClosedError(f"store {self.path} is not open; call open() first")
+        async with self._write_lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    async def _audit(
+        self, db: aiosqlite.Connection, kind: str, payload: Mapping[str, Any], by: str,
+        ts: datetime | None = None,
+    ) -> None:
+        await db.execute(
+            "INSERT INTO audit_log (ts, kind, actor, payload) VALUES (?, ?, ?, ?)",
+            (ts_text(ts or self._now()), kind, by, dumps(dict(payload))),
+        )
+
+    # -- control state and audit -----------------------------------------------------------
+
+    async def get_control(self, key: str) -> str | None:
+        """The value of a control key (mode, kill switch, ...), None when never set."""
+        row = await self._one("SELECT value FROM control_state WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    async def set_control(self, key: str, value: str, by: str) -> None:
+        """Set a control key and audit the change (old and new value, who)."""
+        now = self._now()
+        async with self._tx() as db:
+            old = await _fetch_one(db, "SELECT value FROM control_state WHERE key = ?", (key,))
+            await db.execute(
+                "INSERT INTO control_state (key, value, updated_by, updated_at) VALUES (?,?,?,?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                (key, value, by, ts_text(now)),
+            )
+            old_value = None if old is None else old[0]
+            await self._audit(db, "control", {"key": key, "old": old_value, "new": value}, by, now)
+
+    async def audit(self, kind: str, payload: Mapping[str, Any], by: str) -> None:
+        """Append one entry to the audit log."""
+        async with self._tx() as db:
+            await self._audit(db, kind, payload, by)
+
+    async def audit_many(
+        self, rows: Sequence[tuple[datetime, str, Mapping[str, Any], str]]
+    ) -> None:
+        """Append many (ts, kind, payload, by) entries in one transaction."""
+        if not rows:
+            return
+        params = [(ts_text(ts), kind, by, dumps(dict(p))) for ts, kind, p, by in rows]
+        async with self._tx() as db:
+            await db.executemany(
+                "INSERT INTO audit_log (ts, kind, actor, payload) VALUES (?, ?, ?, ?)", params
+            )
+
+    # -- orders and fills ------------------------------------------------------------------
+
+    async def record_order_intent(self, order: Order) -> None:
+        """Journal an order as INTENT, durably, before the broker is called.
+
+        Recording the same order twice is a no-op (a retry); a different order under an id
+        already used raises `ValueError` and writes nothing.
+        """
+        payload = dumps(order)
+        intent = order.intent
+        now = self._now()
+        async with self._tx() as db:
+            existing = await _fetch_one(
+                db, "SELECT payload FROM orders WHERE client_order_id = ?", (order.client_order_id,)
+            )
+            if existing is not None:
+                if loads(Order, existing[0]) == order:
+                    return
+                raise ValueError(
+                    f"client order id {order.client_order_id!r} is already used by another order"
+                )
+            await db.execute(
+                "INSERT INTO orders (client_order_id, ts, source, symbol, side, qty, order_type, "
+                "limit_price, stop_loss, take_profit, reduce_only, proposal_id, status, "
+                "broker_order_id, message, updated_at, payload) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    order.client_order_id,
+                    ts_text(order.created_at),
+                    order.source,
+                    intent.symbol,
+                    intent.side.value,
+                    intent.quantity,
+                    intent.order_type.value,
+                    intent.limit_price,
+                    intent.stop_loss,
+                    intent.take_profit,
+                    int(intent.reduce_only),
+                    intent.proposal_id,
+                    OrderStatus.INTENT.value,
+                    None,
+                    "",
+                    ts_text(now),
+                    payload,
+                ),
+            )
+            await self._audit(
+                db,
+                "order_intent",
+                {
+                    "client_order_id": order.client_order_id,
+                    "symbol": intent.symbol,
+                    "side": intent.side.value,
+                    "quantity": intent.quantity,
+                    "order_type": intent.order_type.value,
+                    "proposal_id": intent.proposal_id,
+                },
+                order.source,
+                now,
+            )
+
+    async def update_order(
+        self, client_order_id: str, status: OrderStatus, broker_order_id: str | None, message: str
+    ) -> None:
+        """Record an order's new status (audited, by "engine").
+
+        A final status (FILLED, CANCELLED, REJECTED) is not overwritten by a non-final one: a
+        late, out-of-order ack is audited as `order_status_ignored` instead. `broker_order_id`
+        None keeps the one already known. An unknown id raises `KeyError`.
+        """
+        now = self._now()
+        async with self._tx() as db:
+            row = await _fetch_one(
+                db,
+                "SELECT status, symbol FROM orders WHERE client_order_id = ?",
+                (client_order_id,),
+            )
+            if row is None:
+                raise KeyError(f"no order with client order id {client_order_id!r}")
+            old = OrderStatus(row[0])
+            entry = {
+                "client_order_id": client_order_id,
+                "symbol": row[1],
+                "old": old.value,
+                "new": status.value,
+                "broker_order_id": broker_order_id,
+                "message": message,
+            }
+            if old in _TERMINAL_ORDER and status not in _TERMINAL_ORDER:
+                await self._audit(db, "order_status_ignored", entry, "engine", now)
+                return
+            await db.execute(
+                "UPDATE orders SET status = ?, broker_order_id = COALESCE(?, broker_order_id), "
+                "message = ?, updated_at = ? WHERE client_order_id = ?",
+                (status.value, broker_order_id, message, ts_text(now), client_order_id),
+            )
+            await self._audit(db, "order_status", entry, "engine", now)
+
+    async def open_orders(self) -> list[tuple[Order, OrderStatus]]:
+        """Orders that may still fill: INTENT, SUBMITTED, PARTIALLY_FILLED and UNKNOWN."""
+        marks = ",".join("?" * len(_OPEN_ORDER))
+        rows = await self._all(
+            f"SELECT payload, status FROM orders WHERE status IN ({marks}) ORDER BY ts, rowid",
+            _OPEN_ORDER,
+        )
+        return [(loads(Order, r[0]), OrderStatus(r[1])) for r in rows]
+
+    async def get_order(self, client_order_id: str) -> tuple[Order, OrderStatus] | None:
+        """One journalled order and its last known status (None when unknown)."""
+        row = await self._one(
+            "SELECT payload, status FROM orders WHERE client_order_id = ?", (client_order_id,)
+        )
+        return None if row is None else (loads(Order, row[0]), OrderStatus(row[1]))
+
+    async def record_fill(self, fill: Fill) -> None:
+        """Record an execution (audited by "broker").
+
+        The same fill delivered twice is stored once; a different fill under a used fill id
+        raises `ValueError` and writes nothing.
+        """
+        payload = dumps(fill)
+        async with self._tx() as db:
+            existing = await _fetch_one(
+                db, "SELECT payload FROM fills WHERE fill_id = ?", (fill.fill_id,)
+            )
+            if existing is not None:
+                if loads(Fill, existing[0]) == fill:
+                    return
+                raise ValueError(f"fill id {fill.fill_id!r} is already used by another fill")
+            await db.execute(
+                "INSERT INTO fills (fill_id, client_order_id, ts, symbol, side, qty, price, fee, "
+                "liquidity, reason, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    fill.fill_id,
+                    fill.client_order_id,
+                    ts_text(fill.ts),
+                    fill.symbol,
+                    fill.side.value,
+                    fill.quantity,
+                    fill.price,
+                    fill.fee,
+                    fill.liquidity,
+                    fill.reason,
+                    payload,
+                ),
+            )
+            await self._audit(
+                db,
+                "fill",
+                {
+                    "fill_id": fill.fill_id,
+                    "client_order_id": fill.client_order_id,
+                    "symbol": fill.symbol,
+                    "side": fill.side.value,
+                    "quantity": fill.quantity,
+                    "price": fill.price,
+                    "fee": fill.fee,
+                    "reason": fill.reason,
+                },
+                "broker",
+                fill.ts,
+            )
+
+    async def fills(self) -> list[Fill]:
+        """Every recorded fill, oldest first."""
+        rows = await self._all("SELECT payload FROM fills ORDER BY ts, rowid")
+        return [loads(Fill, r[0]) for r in rows]
+
+    # -- risk verdicts and proposals -------------------------------------------------------
+
+    async def record_verdict(
+        self,
+        verdict: RiskVerdict,
+        *,
+        source: str,
+        symbol: str,
+        payload: Mapping[str, Any],
+        client_order_id: str | None,
+        proposal_id: str | None,
+    ) -> None:
+        """Record one risk gate verdict with the intent it judged (`payload`)."""
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO risk_verdicts (ts, source, symbol, allowed, state, codes, reasons, "
+                "checked, client_order_id, proposal_id, payload, verdict) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    ts_text(self._now()),
+                    source,
+                    symbol,
+                    int(verdict.allowed),
+                    verdict.state.value,
+                    dumps(verdict.codes),
+                    dumps(verdict.reasons),
+                    dumps(verdict.checked),
+                    client_order_id,
+                    proposal_id,
+                    dumps(dict(payload)),
+                    dumps(verdict),
+                ),
+            )
+
+    async def record_proposal(self, proposal: Proposal, precheck: RiskVerdict) -> None:
+        """Record a sized proposal with the gate's pre-check (audited as `proposal_created`)."""
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO proposals (id, ts, symbol, side, qty, price, notional, stop_loss, "
+                "take_profit, confidence, rationale, reduce_only, votes, idea_ids, status, "
+                "expires_at, precheck, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    proposal.id,
+                    ts_text(proposal.ts),
+                    proposal.symbol,
+                    proposal.side.value,
+                    proposal.quantity,
+                    proposal.price,
+                    proposal.notional,
+                    proposal.stop_loss,
+                    proposal.take_profit,
+                    proposal.confidence,
+                    proposal.rationale,
+                    int(proposal.reduce_only),
+                    dumps(proposal.votes),
+                    dumps(proposal.idea_ids),
+                    proposal.status.value,
+                    None if proposal.expires_at is None else ts_text(proposal.expires_at),
+                    dumps(precheck),
+                    dumps(proposal),
+                ),
+            )
+            await self._audit(
+                db,
+                "proposal_created",
+                {
+                    "proposal_id": proposal.id,
+                    "symbol": proposal.symbol,
+                    "side": proposal.side.value,
+                    "quantity": proposal.quantity,
+                    "status": proposal.status.value,
+                    "precheck_allowed": precheck.allowed,
+                    "precheck_codes": list(precheck.codes),
+                },
+                "engine",
+                proposal.ts,
+            )
+
+    async def update_proposal(
+        self, proposal_id: str, status: ProposalStatus, by: str, reason: str
+    ) -> None:
+        """Record a decision on a proposal (audited as `proposal_decision`).
+
+        Only PENDING -> any other status and APPROVED -> SUBMITTED/DENIED are allowed; anything
+        else (approving twice, approving an expired proposal) raises `ProposalTransitionError`
+        and writes nothing. An unknown id raises `KeyError`.
+        """
+        now = self._now()
+        async with self._tx() as db:
+            row = await _fetch_one(db, "SELECT status FROM proposals WHERE id = ?", (proposal_id,))
+            if row is None:
+                raise KeyError(f"no proposal with id {proposal_id!r}")
+            old = ProposalStatus(row[0])
+            if status not in _PROPOSAL_MOVES.get(old, frozenset()):
+                raise ProposalTransitionError(
+                    f"proposal {proposal_id} is {old.value}; it cannot become {status.value}"
+                )
+            await db.execute(
+                "UPDATE proposals SET status = ?, decided_by = ?, decided_at = ?, "
+                "decision_reason = ? WHERE id = ?",
+                (status.value, by, ts_text(now), reason, proposal_id),
+            )
+            await self._audit(
+                db,
+                "proposal_decision",
+                {"proposal_id": proposal_id, "old": old.value, "new": status.value,
+                 "reason": reason},
+                by,
+                now,
+            )
+
+    async def get_proposal(self, proposal_id: str) -> tuple[Proposal, ProposalStatus] | None:
+        """A proposal as recorded, with `status` set to its current status; None when unknown."""
+        row = await self._one("SELECT payload, status FROM proposals WHERE id = ?", (proposal_id,))
+        return None if row is None else _proposal(row)
+
+    async def get_precheck(self, proposal_id: str) -> RiskVerdict | None:
+        """The gate's pre-check recorded with a proposal; None when unknown."""
+        row = await self._one("SELECT precheck FROM proposals WHERE id = ?", (proposal_id,))
+        return None if row is None else loads(RiskVerdict, row[0])
+
+    async def proposals(
+        self, status: ProposalStatus | None = None
+    ) -> list[tuple[Proposal, ProposalStatus]]:
+        """Proposals, oldest first, optionally only those with `status`."""
+        if status is None:
+            rows = await self._all("SELECT payload, status FROM proposals ORDER BY ts, rowid")
+        else:
+            rows = await self._all(
+                "SELECT payload, status FROM proposals WHERE status = ? ORDER BY ts, rowid",
+                (status.value,),
+            )
+        return [_proposal(r) for r in rows]
+
+    # -- portfolio and market --------------------------------------------------------------
+
+    async def save_positions(self, account: AccountSnapshot) -> None:
+        """Replace the latest positions and append the account to its history (equity curve)."""
+        rows = []
+        for symbol, p in account.positions.items():
+            price = account.prices.get(symbol)
+            mark = p.avg_price if price is None else price
+            rows.append(
+                (
+                    symbol,
+                    p.quantity,
+                    p.avg_price,
+                    price,
+                    p.market_value(mark),
+                    p.unrealized_pnl(mark),
+                    p.stop_loss,
+                    p.take_profit,
+                    None if p.opened_at is None else ts_text(p.opened_at),
+                    p.realized_pnl,
+                    ts_text(account.ts),
+                    dumps(p),
+                )
+            )
+        async with self._tx() as db:
+            await db.execute("DELETE FROM positions")
+            await db.executemany(
+                "INSERT INTO positions (symbol, quantity, avg_price, price, market_value, "
+                "unrealized_pnl, stop_loss, take_profit, opened_at, realized_pnl, updated_at, "
+                "payload) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            await db.execute(
+                "INSERT INTO account_snapshots (ts, cash, equity, gross_exposure, positions, "
+                "payload) VALUES (?,?,?,?,?,?)",
+                (
+                    ts_text(account.ts),
+                    account.cash,
+                    account.equity,
+                    account.gross_exposure,
+                    len(account.positions),
+                    dumps(account),
+                ),
+            )
+
+    async def latest_account(self) -> AccountSnapshot | None:
+        """The most recently saved account (cash, positions, marks); None before the first."""
+        row = await self._one(
+            "SELECT payload FROM account_snapshots ORDER BY ts DESC, id DESC LIMIT 1"
+        )
+        return None if row is None else loads(AccountSnapshot, row[0])
+
+    async def record_market_snapshot(
+        self, ts: datetime, prices: Mapping[str, float], simulated: bool
+    ) -> None:
+        """Record one mark per symbol at `ts` (a second call for the same time replaces it)."""
+        if not prices:
+            return
+        stamp = ts_text(ts)
+        rows = [(stamp, symbol, float(price), int(simulated)) for symbol, price in prices.items()]
+        async with self._tx() as db:
+            await db.executemany(
+                "INSERT INTO market_snapshots (ts, symbol, price, simulated) VALUES (?,?,?,?) "
+                "ON CONFLICT (symbol, ts) DO UPDATE SET price = excluded.price, "
+                "simulated = excluded.simulated",
+                rows,
+            )
+
+    # -- news, analysts, outcomes, reviews, backtests ---------------------------------------
+
+    async def record_news(self, item: NewsItem) -> bool:
+        """Store a news item; False when one with the same id was already stored."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "INSERT INTO news_items (id, source, title, summary, link, published, seen, "
+                "symbols, sample, payload) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (id) DO NOTHING",
+                (
+                    item.id,
+                    item.source,
+                    item.title,
+                    item.summary,
+                    item.link,
+                    ts_text(item.published),
+                    ts_text(item.seen),
+                    dumps(item.symbols),
+                    int(item.sample),
+                    dumps(item),
+                ),
+            )
+            inserted = cur.rowcount == 1
+            await cur.close()
+        return inserted
+
+    async def recent_news(self, limit: int = 100) -> list[NewsItem]:
+        """The latest `limit` stored news items, newest first (by publication time)."""
+        rows = await self._all(
+            "SELECT payload FROM news_items ORDER BY published DESC, rowid DESC LIMIT ?", (limit,)
+        )
+        return [loads(NewsItem, r[0]) for r in rows]
+
+    async def record_ai_decision(self, record: Mapping[str, Any]) -> str:
+        """Store one analyst call; returns its id (`record["id"]`, or a new one).
+
+        Known keys: id, ts, provider, model, symbol, template, prompt_hash, prompt, latency_ms,
+        raw_output, parsed (or idea), errors, abstain_reason, outcome. Every other key is kept
+        in the `extra` column, so nothing the caller recorded is dropped.
+        """
+        decision_id = str(record.get("id") or uuid.uuid4().hex)
+        parsed = record.get("parsed", record.get("idea"))
+        outcome = record.get("outcome")
+        extra = {k: v for k, v in record.items() if k not in _AI_COLUMNS}
+        latency = record.get("latency_ms")
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO ai_decisions (id, ts, provider, model, symbol, template, prompt_hash, "
+                "prompt, latency_ms, raw_output, parsed, errors, abstain_reason, outcome, extra) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    decision_id,
+                    self._ts(record.get("ts")),
+                    str(record.get("provider", "")),
+                    str(record.get("model", "")),
+                    _str_or_none(record.get("symbol")),
+                    str(record.get("template", "")),
+                    str(record.get("prompt_hash", "")),
+                    str(record.get("prompt", "")),
+                    None if latency is None else float(latency),
+                    str(record.get("raw_output", "")),
+                    None if parsed is None else dumps(parsed),
+                    dumps(list(record.get("errors") or ())),
+                    str(record.get("abstain_reason", "")),
+                    None if outcome is None else dumps(outcome),
+                    dumps(extra),
+                ),
+            )
+        return decision_id
+
+    async def update_ai_decision(self, decision_id: str, outcome: Mapping[str, Any]) -> None:
+        """Merge `outcome` into the decision's outcome (ensemble first, then the gate, ...).
+
+        An unknown id raises `KeyError`.
+        """
+        async with self._tx() as db:
+            row = await _fetch_one(
+                db, "SELECT outcome FROM ai_decisions WHERE id = ?", (decision_id,)
+            )
+            if row is None:
+                raise KeyError(f"no analyst decision with id {decision_id!r}")
+            merged: dict[str, Any] = json.loads(row[0]) if row[0] else {}
+            if not isinstance(merged, dict):
+                merged = {"previous": merged}
+            merged.update(json.loads(dumps(dict(outcome))))
+            await db.execute(
+                "UPDATE ai_decisions SET outcome = ?, updated_at = ? WHERE id = ?",
+                (dumps(merged), ts_text(self._now()), decision_id),
+            )
+
+    async def record_trade_outcome(self, outcome: Mapping[str, Any]) -> None:
+        """Store a closed trade; `ts` (or `closed_at`), `symbol` and `pnl` become columns."""
+        ts = outcome.get("ts", outcome.get("closed_at"))
+        pnl = outcome.get("pnl")
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO trade_outcomes (ts, symbol, pnl, payload) VALUES (?,?,?,?)",
+                (
+                    self._ts(ts),
+                    _str_or_none(outcome.get("symbol")),
+                    None if pnl is None else float(pnl),
+                    dumps(dict(outcome)),
+                ),
+            )
+
+    async def record_daily_review(self, review: Mapping[str, Any]) -> None:
+        """Store a daily review; `day` (a date or ISO text) defaults to today in UTC."""
+        now = self._now()
+        day = review.get("day")
+        if isinstance(day, datetime):
+            day_text = day.date().isoformat()
+        elif isinstance(day, date):
+            day_text = day.isoformat()
+        elif day:
+            day_text = str(day)
+        else:
+            day_text = now.astimezone(UTC).date().isoformat()
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO daily_reviews (day, ts, payload) VALUES (?,?,?)",
+                (day_text, self._ts(review.get("ts")), dumps(dict(review))),
+            )
+
+    async def record_backtest_run(self, run: Mapping[str, Any]) -> str:
+        """Store a backtest run (`params`, `stats`, `trades`, `equity`, optional `id`, `ts`).
+
+        Returns its id.
+        """
+        run_id = str(run.get("id") or uuid.uuid4().hex)
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO backtest_runs (id, ts, params, stats, trades, equity) "
+                "VALUES (?,?,?,?,?,?)",
+                (
+                    run_id,
+                    self._ts(run.get("ts")),
+                    dumps(run.get("params", {})),
+                    dumps(run.get("stats", {})),
+                    dumps(run.get("trades", [])),
+                    dumps(run.get("equity", [])),
+                ),
+            )
+        return run_id
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a read-only query (a separate read-only connection: writes fail); rows as dicts."""
+        return [dict(r) for r in await self._all(sql, params)]
+
+    async def connection_pragmas(self) -> dict[str, Any]:
+        """The write connection's settings (journal mode, synchronous, ...), for diagnostics."""
+        out: dict[str, Any] = {}
+        for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "user_version"):
+            out[name] = await _pragma(self._conn(), name)
+        return out
+
+    def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StoreClosedError(f"store {self.path} is not open; call open() first")
+        return self._db
+
+    def _reader(self) -> aiosqlite.Connection:
+        # reads go through the read-only connection: they see committed data only, never the
+        # half-done transaction another coroutine has in flight on the write connection
+        if self._ro is None:
+            raise StoreClosedError(f"store {self.path} is not open; call open() first")
+        return self._ro
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return await _fetch_one(self._reader(), sql, params)
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self._reader().execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    def _ts(self, value: Any) -> str:
+        """A caller-given time (datetime or ISO text) as column text; now when missing."""
+        if value is None or value == "":
+            return ts_text(self._now())
+        if isinstance(value, datetime):
+            return ts_text(value)
+        return ts_text(datetime.fromisoformat(str(value)))
+
+
+def _proposal(row: Any) -> tuple[Proposal, ProposalStatus]:
+    status = ProposalStatus(row[1])
+    return dataclasses.replace(loads(Proposal, row[0]), status=status), status
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+async def _fetch_one(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
+    async with db.execute(sql, tuple(params)) as cur:
+        return await cur.fetchone()
+
+
+async def _pragma(db: aiosqlite.Connection, name: str) -> Any:
+    row = await _fetch_one(db, f"PRAGMA {name}")
+    return None if row is None else row[0]
