@@ -6,10 +6,40 @@ Unknown keys and out-of-range values are errors. Secrets come only from the envi
 
 from __future__ import annotations
 
+import difflib
+import json
+import math
+import os
+import re
+import stat
+import types
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
+from datetime import date, datetime, time
+from enum import Enum
+from inspect import isclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+import platformdirs
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretBytes,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    TomlConfigSettingsSource,
+)
 
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode
@@ -298,6 +328,47 @@ class AnalystSettings(Section):
     """Per-call timeout."""
     max_concurrency: int = Field(2, ge=1, le=64)
     """Analyst calls in flight at once."""
+    max_output_tokens: int = Field(4096, ge=256, le=65_536)
+    """Most tokens a model may write per call (reasoning models count their thinking here)."""
+    transport_retries: int = Field(1, ge=0, le=5)
+    """SDK retries of a failed HTTP request (429/5xx/connection), within the call timeout."""
+    ollama_priority: list[str] = Field(
+        default_factory=lambda: ["deepseek-r1", "qwen2.5", "llama3.3:70b", "llama3.1:8b", "*"]
+    )
+    """Ollama model preference, best first: a name prefix ("qwen2.5"), a name with a tag
+    ("llama3.3:70b") or "*" for any. Within one entry the largest model that fits wins."""
+    ollama_memory_budget_gb: float = Field(0.0, ge=0)
+    """Memory the Ollama model may use (GB); larger models are skipped (0: no limit)."""
+    ollama_keep_alive: str = "10m"
+    """How long Ollama keeps the model loaded after a call (e.g. "10m", "1h", "0")."""
+    ollama_num_ctx: int = Field(8192, ge=512, le=262_144)
+    """Context window (tokens) requested from Ollama; prompts are built to fit it."""
+    ollama_screen_model: str = ""
+    """Two-stage mode: the fast model that screens (empty: the smallest installed model)."""
+    two_stage: bool = False
+    """Ollama: a fast model screens each request; only the short list reaches the best model."""
+    downgrade_latency_ms: float = Field(20_000.0, gt=0)
+    """Ollama: median latency above which the policy moves to a smaller model."""
+    downgrade_error_rate: float = Field(0.5, gt=0, le=1)
+    """Ollama: share of failed recent calls above which the policy moves to a smaller model."""
+    openai_model: str = "gpt-5"
+    """OpenAI model used when `model` is empty."""
+    openai_base_url: str = ""
+    """OpenAI-compatible API base URL (empty: the SDK default, https://api.openai.com/v1)."""
+    anthropic_model: str = "claude-sonnet-4-5"
+    """Anthropic model used when `model` is empty."""
+    anthropic_base_url: str = ""
+    """Anthropic API base URL (empty: the SDK default, https://api.anthropic.com)."""
+    cloud_allowed: bool = False
+    """auto: may news and market context be sent to a cloud provider whose key is configured."""
+    auto_order: list[Literal["openai", "anthropic", "ollama", "rules"]] = Field(
+        default_factory=lambda: ["openai", "anthropic", "ollama", "rules"]  # type: ignore[arg-type]
+    )
+    """auto: the providers to try, best first; rules should stay last as the offline floor."""
+    circuit_breaker_failures: int = Field(3, ge=1, le=100)
+    """auto: consecutive failures after which a provider is not called for a cool-down."""
+    circuit_breaker_cooldown_seconds: float = Field(300.0, gt=0)
+    """auto: seconds a tripped provider rests before one trial call."""
 
 
 class NewsSourceSettings(Section):
@@ -336,27 +407,585 @@ class Settings(Section):
     """The whole configuration."""
 
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    """Trading mode and cycle timing."""
     universe: UniverseSettings = Field(default_factory=UniverseSettings)
+    """The symbols the engine watches and may trade."""
     feeds: FeedSettings = Field(default_factory=FeedSettings)
+    """Where market data comes from: the simulated market or OHLCV replay."""
     strategies: StrategiesSettings = Field(default_factory=StrategiesSettings)
+    """The rule-based strategies that vote in the ensemble."""
     ensemble: EnsembleSettings = Field(default_factory=EnsembleSettings)
+    """How strategy and analyst votes combine into a wanted position."""
     risk: RiskSettings = Field(default_factory=RiskSettings)
+    """Limits of the one risk gate every order passes."""
     sizing: SizingSettings = Field(default_factory=SizingSettings)
+    """How big an allowed entry is."""
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    """Where allowed orders go."""
     paper: PaperCostSettings = Field(default_factory=PaperCostSettings)
+    """Costs and fill rules of the paper broker."""
     analysts: AnalystSettings = Field(default_factory=AnalystSettings)
+    """The analyst that turns news into trade ideas."""
     news: NewsSettings = Field(default_factory=NewsSettings)
+    """News sources."""
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    """Where the database and logs live."""
     ui: UiSettings = Field(default_factory=UiSettings)
+    """The console."""
+
+
+# --------------------------------------------------------------------------------------------
+# Loading: TOML file < secrets file < environment, validated once, every problem reported.
+# --------------------------------------------------------------------------------------------
+
+APP_NAME = "robo-tui"
+ENV_PREFIX = "ROBO_TUI_"
+ENV_NESTED_DELIMITER = "__"
+SECRETS_FILE_ENV = "ROBO_TUI_SECRETS_FILE"
+"""Environment variable naming the secrets file explicitly."""
+SECRETS_FILE_NAME = "secrets.toml"
+RESERVED_ENV_VARS = frozenset(
+    {SECRETS_FILE_ENV, "ROBO_TUI_CONFIG", "ROBO_TUI_DATA_DIR", "ROBO_TUI_LOG_LEVEL"}
+)
+"""`ROBO_TUI_*` variables that are not settings; any other unknown `ROBO_TUI_*` is an error."""
+REDACTED = "********"
+"""How a secret that is set is shown by `redacted_dict` and `render_toml`."""
 
 
 class ConfigError(Exception):
-    """A config problem, with the file, the key and the reason in the message."""
+    """A config problem, with the file, the key and the reason in the message.
 
-
-def load_settings(path: Path | None, *, environ: dict[str, str] | None = None) -> Settings:
-    """Load settings from `path` (TOML), then environment overrides and the secrets file.
-
-    Raises `ConfigError` naming the file, the key and the reason.
+    `problems` holds one line per problem; the message is those lines, one per line.
     """
-    raise NotImplementedError  # written by the config module owner
+
+    def __init__(self, problems: str | Sequence[str]) -> None:
+        self.problems: tuple[str, ...] = (
+            (problems,) if isinstance(problems, str) else tuple(problems)
+        )
+        super().__init__("\n".join(self.problems))
+
+
+def default_config_path() -> Path:
+    """The per-user config file (`~/.config/robo-tui/config.toml` on Linux)."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder for the database and logs (`~/.local/share/robo-tui` on Linux)."""
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def resolve_config_path(explicit: Path | None) -> Path | None:
+    """The config file to load: `explicit`, else the per-user file if it exists, else None."""
+    if explicit is not None:
+        return explicit
+    default = default_config_path()
+    return default if default.is_file() else None
+
+
+def load_settings(path: Path | None, *, environ: Mapping[str, str] | None = None) -> Settings:
+    """Load settings from `path` (TOML), then the secrets file, then `ROBO_TUI_*` environment.
+
+    Priority, highest first: environment, secrets file, config file, built-in defaults.
+    `path` None means built-in defaults (plus secrets and environment); `environ` defaults to
+    `os.environ`. Raises `ConfigError` naming the file, the key and the reason of every problem.
+    """
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    problems: list[str] = []
+
+    file_source: TomlConfigSettingsSource | None = None
+    file_data: dict[str, Any] = {}
+    if path is not None:
+        if not path.is_file():
+            what = "is a folder, not a file" if path.is_dir() else "not found"
+            raise ConfigError(f"{path}: config file {what}")
+        file_source = _toml_source(path)
+        file_data = file_source.toml_data
+        problems += _secrets_in_config(file_data, path)
+
+    secrets_path = _secrets_file_path(path, env)
+    secrets_source: TomlConfigSettingsSource | None = None
+    secrets_data: dict[str, Any] = {}
+    if secrets_path is not None:
+        _check_secrets_file_mode(secrets_path)
+        secrets_source = _toml_source(secrets_path)
+        secrets_data = secrets_source.toml_data
+        problems += _non_secrets_in_secrets_file(secrets_data, secrets_path)
+
+    problems += _unknown_env_vars(env)
+    env_source = _EnvironSource(_SettingsLoader, env)
+    try:
+        env_data = env_source()
+    except SettingsError as exc:
+        raise ConfigError(problems + [f"environment: {exc}"]) from None
+
+    sources: list[PydanticBaseSettingsSource] = [env_source]
+    origins: list[_Origin] = [_Origin("environment", env_data, is_env=True)]
+    if secrets_source is not None and secrets_path is not None:
+        sources.append(secrets_source)
+        origins.append(_Origin(str(secrets_path), secrets_data, is_secrets=True))
+    if file_source is not None:
+        sources.append(file_source)
+        origins.append(_Origin(str(path), file_data))
+
+    token = _LOAD_SOURCES.set(tuple(sources))
+    try:
+        loaded = _SettingsLoader()
+    except ValidationError as exc:
+        problems += [_describe(err, origins) for err in exc.errors(include_url=False)]
+        raise ConfigError(problems) from None
+    finally:
+        _LOAD_SOURCES.reset(token)
+    if problems:
+        raise ConfigError(problems)
+    # The loader's field values are already validated Settings sections; re-wrap, no re-validation.
+    return Settings.model_construct(
+        _fields_set=set(loaded.model_fields_set),
+        **{name: getattr(loaded, name) for name in Settings.model_fields},
+    )
+
+
+def redacted_dict(settings: BaseModel) -> dict[str, Any]:
+    """Settings as plain data (JSON-ready) with every secret shown as "********", or None if unset."""
+    plain = _plain(settings.model_dump(mode="python"))
+    assert isinstance(plain, dict)
+    return plain
+
+
+def render_toml(settings: BaseModel, *, comments: bool = False) -> str:
+    """Settings as TOML that `load_settings` reads back to the same values.
+
+    Secrets never appear: each is a comment naming its environment variable and whether it is
+    set. Unset optional values are commented out. With `comments`, every key and table is
+    preceded by its attribute docstring (this is how `config.example.toml` is written).
+    """
+    lines: list[str] = []
+    _render_table(settings, (), lines, comments=comments, doc="", array=False)
+    while lines and not lines[0]:
+        lines.pop(0)
+    return "\n".join(lines) + "\n"
+
+
+# --- pydantic-settings plumbing ------------------------------------------------------------
+
+_LOAD_SOURCES: ContextVar[tuple[PydanticBaseSettingsSource, ...]] = ContextVar(
+    "robo_tui_config_sources"
+)
+
+
+class _SettingsLoader(Settings, BaseSettings):  # type: ignore[misc]
+    """`Settings` as a pydantic-settings class; only `load_settings` instantiates it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        case_sensitive=False,
+        extra="forbid",
+        use_attribute_docstrings=True,
+        validate_default=True,
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The sources of this load (environment, secrets file, config file), built and checked
+        # by `load_settings`, highest priority first.
+        return _LOAD_SOURCES.get()
+
+
+class _EnvironSource(EnvSettingsSource):
+    """`ROBO_TUI_*` variables from a given mapping instead of `os.environ` (testable, explicit)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ  # read by _load_env_vars during super().__init__
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {key.lower(): value for key, value in self._environ.items()}
+
+
+def _toml_source(path: Path) -> TomlConfigSettingsSource:
+    try:
+        return TomlConfigSettingsSource(_SettingsLoader, toml_file=path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except ValueError as exc:  # tomllib.TOMLDecodeError
+        raise ConfigError(_describe_toml_error(path, str(exc))) from None
+
+
+def _describe_toml_error(path: Path, message: str) -> str:
+    where = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
+    if where:
+        return f"{path}: line {where[1]}, column {where[2]}: invalid TOML: {reason}"
+    return f"{path}: invalid TOML: {reason}"
+
+
+def _secrets_file_path(config_path: Path | None, env: Mapping[str, str]) -> Path | None:
+    explicit = env.get(SECRETS_FILE_ENV, "")
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{SECRETS_FILE_ENV}={explicit}: the secrets file does not exist")
+        return path
+    folder = config_path.parent if config_path is not None else default_config_path().parent
+    beside = folder / SECRETS_FILE_NAME
+    return beside if beside.is_file() else None
+
+
+def _check_secrets_file_mode(path: Path) -> None:
+    if os.name == "nt":  # no POSIX modes; the user profile's ACLs protect the file
+        return
+    info = path.stat()
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        raise ConfigError(
+            f"{path}: the secrets file is mode {mode:04o}, readable by others; it must be 0600 "
+            f"(owner read/write only): run `chmod 600 {path}`"
+        )
+    if info.st_uid != os.getuid():
+        raise ConfigError(
+            f"{path}: the secrets file belongs to uid {info.st_uid}, not to you "
+            f"(uid {os.getuid()}); it must be your own file with mode 0600"
+        )
+
+
+# --- walking the models ----------------------------------------------------------------------
+
+
+def _nested_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The config model inside a field's annotation, and whether it is a list of them."""
+    if isclass(annotation) and issubclass(annotation, BaseModel):
+        return annotation, False
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin in (list, tuple, Sequence):
+        for arg in args:
+            model, _ = _nested_model(arg)
+            if model is not None:
+                return model, True
+    elif origin in (Union, types.UnionType):
+        for arg in args:
+            model, is_list = _nested_model(arg)
+            if model is not None:
+                return model, is_list
+    return None, False
+
+
+def _is_secret(annotation: Any) -> bool:
+    if annotation in (SecretStr, SecretBytes):
+        return True
+    return any(_is_secret(arg) for arg in get_args(annotation))
+
+
+def _holds_secret(annotation: Any) -> bool:
+    """Whether the field is a secret or a section with a secret somewhere inside."""
+    if _is_secret(annotation):
+        return True
+    model, _ = _nested_model(annotation)
+    return model is not None and any(_holds_secret(f.annotation) for f in model.model_fields.values())
+
+
+def _secret_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Dotted paths of every secret field; "*" stands for each item of a list."""
+    for name, info in model.model_fields.items():
+        path = prefix + (name,)
+        if _is_secret(info.annotation):
+            yield path
+            continue
+        sub, is_list = _nested_model(info.annotation)
+        if sub is not None:
+            yield from _secret_paths(sub, path + ("*",) if is_list else path)
+
+
+def _locate(data: Any, pattern: tuple[str, ...], at: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
+    """Where a field path (with "*" for list items) is present in raw TOML data."""
+    if not pattern:
+        yield at
+        return
+    head, rest = pattern[0], pattern[1:]
+    if head == "*":
+        if isinstance(data, list):
+            for i, item in enumerate(data):
+                yield from _locate(item, rest, at + (i,))
+    elif isinstance(data, dict) and head in data:
+        yield from _locate(data[head], rest, at + (head,))
+
+
+def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The config model that holds the keys at `loc` (None when `loc` is not a section)."""
+    model: type[BaseModel] | None = Settings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if model is None or part not in model.model_fields:
+            return None
+        model, _ = _nested_model(model.model_fields[part].annotation)
+    return model
+
+
+def _field_at(loc: Sequence[str | int]) -> FieldInfo | None:
+    names = [p for p in loc if isinstance(p, str)]
+    if not names:
+        return None
+    model = _model_at(names[:-1])
+    return None if model is None else model.model_fields.get(names[-1])
+
+
+def _is_secret_loc(loc: Sequence[str | int]) -> bool:
+    names: list[str | int] = []
+    for part in loc:
+        names.append(part)
+        if isinstance(part, str):
+            field = _field_at(names)
+            if field is not None and _is_secret(field.annotation):
+                return True
+    return False
+
+
+def _env_name(loc: Sequence[str | int]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            break
+        parts.append(part.upper())
+    return ENV_PREFIX + ENV_NESTED_DELIMITER.join(parts)
+
+
+def _env_names(model: type[BaseModel] = Settings, prefix: tuple[str, ...] = ()) -> Iterator[str]:
+    for name, info in model.model_fields.items():
+        path = prefix + (name,)
+        sub, is_list = _nested_model(info.annotation)
+        if sub is not None and not is_list:
+            yield from _env_names(sub, path)
+        else:
+            yield _env_name(path)
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+# --- checks and messages ---------------------------------------------------------------------
+
+
+class _Origin:
+    """Where some config values came from, for naming it in error messages."""
+
+    __slots__ = ("data", "is_env", "is_secrets", "label")
+
+    def __init__(self, label: str, data: dict[str, Any], *, is_env: bool = False,
+                 is_secrets: bool = False) -> None:
+        self.label = label
+        self.data = data
+        self.is_env = is_env
+        self.is_secrets = is_secrets
+
+    def depth(self, loc: Sequence[str | int]) -> int:
+        """How much of `loc` this source provides (0: none of it)."""
+        node: Any = self.data
+        for n, part in enumerate(loc):
+            in_list = isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node)
+            in_table = isinstance(part, str) and isinstance(node, dict) and part in node
+            if not (in_list or in_table):
+                return n
+            node = node[part]
+        return len(loc)
+
+
+def _secrets_in_config(data: dict[str, Any], path: Path) -> list[str]:
+    problems = []
+    for pattern in _secret_paths(Settings):
+        for loc in _locate(data, pattern):
+            problems.append(
+                f"{path}: {_dotted(loc)}: secrets are not allowed in the config file; remove it "
+                f"and set the environment variable {_env_name(loc)} or put it in the 0600 "
+                f"secrets file ({SECRETS_FILE_NAME} beside the config, or {SECRETS_FILE_ENV})"
+            )
+    return problems
+
+
+def _non_secrets_in_secrets_file(data: dict[str, Any], path: Path) -> list[str]:
+    problems: list[str] = []
+
+    def walk(node: dict[str, Any], model: type[BaseModel], at: tuple[str, ...]) -> None:
+        for key, value in node.items():
+            field = model.model_fields.get(key)
+            if field is None:
+                continue  # unknown keys are reported by validation, with a suggestion
+            loc = at + (key,)
+            if not _holds_secret(field.annotation):
+                problems.append(
+                    f"{path}: {_dotted(loc)}: not a secret; only secrets belong in the secrets "
+                    "file, set it in the config file"
+                )
+                continue
+            sub, is_list = _nested_model(field.annotation)
+            if sub is not None and not is_list and isinstance(value, dict):
+                walk(value, sub, loc)
+
+    walk(data, Settings, ())
+    return problems
+
+
+def _unknown_env_vars(env: Mapping[str, str]) -> list[str]:
+    problems = []
+    known: list[str] | None = None
+    for name in sorted(env):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in RESERVED_ENV_VARS:
+            continue
+        section = upper[len(ENV_PREFIX):].split(ENV_NESTED_DELIMITER)[0].lower()
+        if section in Settings.model_fields:
+            continue  # deeper typos are reported by validation
+        known = known if known is not None else list(_env_names())
+        problems.append(f"environment: {name}: unknown setting{_suggest(upper, known)}")
+    return problems
+
+
+def _suggest(word: str, candidates: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _describe(error: Mapping[str, Any], origins: Sequence[_Origin]) -> str:
+    """One line for one validation error: where it came from, the dotted key, the reason."""
+    loc: tuple[str | int, ...] = tuple(p for p in error["loc"] if isinstance(p, (str, int)))
+    best: _Origin | None = None
+    best_depth = 0
+    for origin in origins:  # highest priority first; the deepest match names the source
+        depth = origin.depth(loc)
+        if depth > best_depth:
+            best, best_depth = origin, depth
+    key = _dotted(loc) or "(top level)"
+
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        name = str(loc[-1]) if loc else ""
+        if best is not None and best.is_env:
+            candidates = [n for n in _env_names() if n.startswith(_env_name(loc[:-1]))]
+            reason = "unknown setting" + _suggest(_env_name(loc), candidates)
+        else:
+            candidates = list(parent.model_fields) if parent is not None else []
+            reason = "unknown key" + _suggest(name, candidates)
+    elif kind == "missing":
+        reason = "required key is missing"
+    else:
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        shown = error.get("input")
+        secret = _is_secret_loc(loc) or (best is not None and best.is_secrets)
+        if not secret and isinstance(shown, (str, int, float, bool, date, time)):
+            text = repr(shown)
+            reason += f" (got {text if len(text) <= 60 else text[:57] + '...'})"
+
+    if best is None:
+        return f"built-in defaults: {key}: {reason}"
+    if best.is_env:
+        return f"environment: {_env_name(loc)} ({key}): {reason}"
+    return f"{best.label}: {key}: {reason}"
+
+
+# --- plain data and TOML output --------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (SecretStr, SecretBytes)):
+        return REDACTED
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    return value
+
+
+def _toml_value(value: Any) -> str:
+    value = _plain(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + inner + " }" if inner else "{}"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def _comment(doc: str | None) -> list[str]:
+    if not doc:
+        return []
+    return ["# " + line.strip() if line.strip() else "#" for line in doc.strip().splitlines()]
+
+
+def _render_table(model: BaseModel, header: tuple[str, ...], lines: list[str], *,
+                  comments: bool, doc: str | None, array: bool) -> None:
+    if header:
+        lines.append("")
+        if comments:
+            lines += _comment(doc)
+        name = ".".join(_toml_key(h) for h in header)
+        lines.append(f"[[{name}]]" if array else f"[{name}]")
+    tables: list[tuple[str, Any, FieldInfo, bool]] = []
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        sub, is_list = _nested_model(info.annotation)
+        if sub is not None and (is_list or isinstance(value, BaseModel)) and value is not None:
+            tables.append((name, value, info, is_list))
+            continue
+        if comments:
+            lines += _comment(info.description)
+        key = _toml_key(name)
+        if _is_secret(info.annotation):
+            state = "set" if value is not None else "not set"
+            lines.append(f"# {key}: secret ({state}); set {_env_name(header + (name,))} "
+                         f"or put it in {SECRETS_FILE_NAME} (mode 0600)")
+        elif value is None:
+            lines.append(f"# {key} =   (not set)")
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for name, value, info, is_list in tables:
+        if is_list:
+            if not value:
+                lines.append("")
+                lines += _comment(info.description) if comments else []
+                lines.append(f"# [[{'.'.join(header + (name,))}]]   (none)")
+            for i, item in enumerate(value):
+                _render_table(item, header + (name,), lines, comments=comments,
+                              doc=info.description if i == 0 else None, array=True)
+        else:
+            _render_table(value, header + (name,), lines, comments=comments,
+                          doc=info.description, array=False)
