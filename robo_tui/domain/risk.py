@@ -39,6 +39,7 @@ class RiskVerdict:
     state: TradingState
     reasons: tuple[RiskReason, ...] = ()
     checked: tuple[str, ...] = ()  # codes of the rules evaluated
+    notes: tuple[str, ...] = ()  # rules skipped and why (e.g. no returns for the correlation rule)
 
     @property
     def codes(self) -> tuple[str, ...]:
