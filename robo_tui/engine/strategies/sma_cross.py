@@ -1,0 +1,89 @@
+"""SMA crossover with backtesting.py's semantics: long from a cross up, short from a cross down."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from robo_tui.config import SmaCrossSettings
+from robo_tui.domain.market import BarArrays, FloatArray
+from robo_tui.engine.strategies.base import (
+    ParamValue,
+    ago,
+    crossover,
+    ffill_index,
+    latch,
+    normalize_index,
+    price,
+    rolling_mean,
+    validated,
+)
+
+
+class SmaCross:
+    """SMA(fast) / SMA(slow) crossover of the close.
+
+    Score +1.0 from a bar where SMA(fast) crosses above SMA(slow), -1.0 from a cross below,
+    forward-filled until the next cross; NaN before the first cross. A cross is backtesting.py's
+    `crossover` (strict: a[i-1] < b[i-1] and a[i] > b[i]) over pandas rolling means, so an engine
+    that acts on changes of direction enters exactly at backtesting.py's crossover bars.
+
+    The state depends on the last cross: the live path reproduces the backtest's score when its
+    trailing window (`history` bars) still contains that cross.
+    """
+
+    name = "sma_cross"
+
+    def __init__(self, fast: int = 10, slow: int = 20) -> None:
+        cfg: SmaCrossSettings = validated(SmaCrossSettings, self.name, {"fast": fast, "slow": slow})
+        self.fast: int = cfg.fast
+        self.slow: int = cfg.slow
+        # The first possible cross needs both averages on two consecutive bars.
+        self.warmup: int = cfg.slow
+        self.history: int = max(500, 10 * cfg.slow)
+
+    @classmethod
+    def from_settings(cls, settings: SmaCrossSettings) -> SmaCross:
+        """Build from the `[strategies.sma_cross]` config section."""
+        return cls(fast=settings.fast, slow=settings.slow)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> SmaCross:
+        """Build from (possibly string) parameters; ValueError naming a bad one."""
+        cfg: SmaCrossSettings = validated(SmaCrossSettings, cls.name, params)
+        return cls.from_settings(cfg)
+
+    def params(self) -> dict[str, ParamValue]:
+        """{"fast": ..., "slow": ...}."""
+        return {"fast": self.fast, "slow": self.slow}
+
+    def averages(self, bars: BarArrays) -> tuple[FloatArray, FloatArray]:
+        """SMA(fast) and SMA(slow) of the close, per bar."""
+        return rolling_mean(bars.close, self.fast), rolling_mean(bars.close, self.slow)
+
+    def scores(self, bars: BarArrays) -> FloatArray:
+        """+1 / -1 from each cross up / down, forward-filled; NaN before the first cross."""
+        fast, slow = self.averages(bars)
+        return latch(crossover(fast, slow), crossover(slow, fast))
+
+    def explain(self, bars: BarArrays, i: int) -> str:
+        """Which cross set the score at bar `i`, when, and where the averages are now."""
+        i = normalize_index(bars, i)
+        fast, slow = self.averages(bars.slice(0, i + 1))
+        f, s = f"SMA{self.fast}", f"SMA{self.slow}"
+        if np.isnan(slow[i]) or i < 1:
+            return f"warming up: {f}/{s} need {self.warmup + 1} bars, have {i + 1}"
+        ups = crossover(fast, slow)
+        downs = crossover(slow, fast)
+        last = int(ffill_index(ups | downs)[i])
+        now = f"{f} {price(fast[i])} vs {s} {price(slow[i])}"
+        if last < 0:
+            return f"no cross yet ({now})"
+        verb = "above" if ups[last] else "below"
+        head = (
+            f"{f} {price(fast[last])} crossed {verb} {s} {price(slow[last])} "
+            f"({ago(bars, last, i)})"
+        )
+        return head if last == i else f"{head}; now {now}"
