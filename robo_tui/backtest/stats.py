@@ -28,6 +28,8 @@ from robo_tui.domain.serialize import to_jsonable
 from robo_tui.domain.time import datetime_to_ns, ns_to_datetime
 
 _DAY_NS = 86_400 * 10**9
+_MAX_NS = 2**63 - 1
+_NS_RANGE = "timestamps must lie within 1677-09-21..2262-04-11 (int64 epoch nanoseconds)"
 # Timedelta resolutions, coarsest first: pandas' `resolution_string` of the data period.
 _RESOLUTIONS_NS = (_DAY_NS, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
 
@@ -206,10 +208,16 @@ def to_ns(index: Sequence[datetime] | IntArray | Any) -> IntArray:
     """
     arr = np.asarray(index)
     if arr.dtype.kind == "M":
+        micros = arr.astype("datetime64[us]").view(np.int64)
+        if micros.size and np.abs(micros).max() >= _MAX_NS // 1000:
+            raise ValueError(_NS_RANGE)
         return arr.astype("datetime64[ns]").view(np.int64)
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64)
-    return np.array([datetime_to_ns(ts) for ts in index], dtype=np.int64)
+    try:
+        return np.array([datetime_to_ns(ts) for ts in index], dtype=np.int64)
+    except OverflowError:
+        raise ValueError(_NS_RANGE) from None
 
 
 def format_timedelta(ns: float) -> str:
@@ -244,8 +252,12 @@ def geometric_mean(returns: FloatArray) -> float:
 
 def _data_period_ns(ts: IntArray) -> float:
     """The median spacing of the last 100 timestamps (backtesting.py's `_data_period`)."""
-    diffs = np.diff(ts[-100:])
-    return float(np.median(diffs)) if diffs.size else math.nan
+    tail = ts[-100:]
+    if tail.size < 2:
+        return math.nan
+    wide = int(tail[-1]) - int(tail[0]) > _MAX_NS
+    diffs = np.diff(tail.astype(object)).astype(np.float64) if wide else np.diff(tail)
+    return float(np.median(diffs))
 
 
 def _resolution_ns(period_ns: float) -> int:
@@ -323,15 +335,15 @@ def _drawdown_periods(dd: FloatArray, ts: IntArray) -> tuple[IntArray, FloatArra
     prev, cur = iloc[:-1], iloc[1:]
     gap = cur > prev + 1
     prev, cur = prev[gap], cur[gap]
-    durations: IntArray = ts[cur] - ts[prev]
+    # Differences of int64 ns overflow beyond 292 years; Python ints don't.
+    wide = int(ts[-1]) - int(ts[0]) > _MAX_NS
+    stamps = ts.astype(object) if wide else ts
+    durations: IntArray = stamps[cur] - stamps[prev]
     if prev.size == 0:
         return durations, np.empty(0)
-    # Max of dd over [prev, cur] per period: a running max restarted at each period start.
-    depths = np.fromiter(
-        (dd[p : c + 1].max() for p, c in zip(prev.tolist(), cur.tolist(), strict=True)),
-        dtype=np.float64,
-        count=prev.size,
-    )
+    # Between one period's end and the next one's start dd is 0 and dd >= 0 elsewhere, so the
+    # max over [prev_i, prev_i+1) is the max over period i.
+    depths: FloatArray = np.maximum.reduceat(dd, prev)
     return durations, depths
 
 
@@ -469,7 +481,7 @@ def compute_stats(
         raise ValueError("an empty equity curve has no statistics")
     if ts.size != n:
         raise ValueError(f"index has {ts.size} timestamps for {n} equity values")
-    if np.any(np.diff(ts) < 0):
+    if np.any(ts[1:] < ts[:-1]):
         raise ValueError("index must be sorted oldest first")
     if not 0 <= warmup_bars < n:
         raise ValueError(f"warmup_bars must be in [0, {n}), got {warmup_bars}")
@@ -516,7 +528,7 @@ def compute_stats(
         vol = float(
             np.sqrt((var + (1.0 + gmean) ** 2) ** annual_days - (1.0 + gmean) ** (2 * annual_days))
         )
-    span_ns = int(ts[-1] - ts[0])
+    span_ns = int(ts[-1]) - int(ts[0])
     span_days, span_rem = divmod(span_ns, _DAY_NS)
     years = (span_days + (span_rem // 10**9) / 86_400) / 365.25
     cagr = (

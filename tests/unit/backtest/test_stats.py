@@ -152,3 +152,19 @@ def test_metric_when_name_is_numeric_then_returns_float_else_raises() -> None:
     assert "sharpe" in numeric_stat_names() and "start" not in numeric_stat_names()
     with pytest.raises(TypeError):
         stats.metric("max_drawdown_duration")
+
+
+def test_compute_stats_when_series_spans_more_than_292_years_then_durations_do_not_overflow(
+) -> None:
+    stamps = [datetime(1700, 1, 1, tzinfo=UTC), datetime(1800, 1, 1, tzinfo=UTC),
+              datetime(2100, 1, 1, tzinfo=UTC)]
+    stats = compute_stats(equity=np.array([100.0, 90.0, 95.0]), index=stamps, trades=[],
+                          close=None)
+    assert stats.duration == f"{(stamps[2] - stamps[0]).days} days 00:00:00"
+    assert stats.max_drawdown_duration == f"{(stamps[2] - stamps[0]).days} days 00:00:00"
+    assert stats.cagr_pct < 0
+
+
+def test_to_ns_when_datetime64_is_beyond_2262_then_raises_value_error() -> None:
+    with pytest.raises(ValueError, match="2262"):
+        to_ns(np.array(["2300-01-01"], dtype="datetime64[us]"))
