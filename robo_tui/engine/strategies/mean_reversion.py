@@ -172,7 +172,8 @@ class MeanReversion:
         if np.isnan(f.state[i]):
             return f"warming up: RSI/Bollinger/ADX need {self.warmup + 1} bars, have {i + 1}"
         now = (
-            f"close {price(f.close[i])}, bands {price(f.lower[i])}/{price(f.mid[i])}/{price(f.upper[i])}, "
+            f"close {price(f.close[i])}, "
+            f"bands {price(f.lower[i])}/{price(f.mid[i])}/{price(f.upper[i])}, "
             f"RSI{self.rsi_window} {f.rsi[i]:.1f}, ADX{self.adx_window} {f.adx[i]:.1f}"
         )
         s = f.state[i]
@@ -186,7 +187,7 @@ class MeanReversion:
             level = f.lower[entered] if s > 0 else f.upper[entered]
             when = ago(part, entered, i)
             return (
-                f"{side} {price(f.strength[i])}: close {price(f.close[entered])} beyond {band} band "
+                f"{side} {f.strength[i]:.2f}: close {price(f.close[entered])} beyond {band} band "
                 f"{price(level)} with RSI {f.rsi[entered]:.1f} {cmp} {thr:g} in a ranging market "
                 f"({when}); exit at the middle band; now {now}"
             )
