@@ -35,6 +35,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
@@ -369,6 +370,8 @@ class AnalystSettings(Section):
     """auto: consecutive failures after which a provider is not called for a cool-down."""
     circuit_breaker_cooldown_seconds: float = Field(300.0, gt=0)
     """auto: seconds a tripped provider rests before one trial call."""
+    rules_min_score: float = Field(0.15, ge=0, le=1)
+    """rules: the rules analyst abstains when its |score| is below this."""
 
 
 class NewsSourceSettings(Section):
@@ -382,6 +385,10 @@ class NewsSourceSettings(Section):
     """Whether it is polled."""
     credibility: float = Field(0.5, ge=0, le=1)
     """How much its news moves the impact score."""
+    api_key: SecretStr | None = None
+    """json: API key sent in the X-Api-Key header (secret: environment or secrets file only)."""
+    api_key_env: str = ""
+    """json: name of an environment variable that holds the API key (e.g. NEWSAPI_KEY)."""
 
 
 class NewsSettings(Section):
@@ -391,6 +398,20 @@ class NewsSettings(Section):
     """Seconds between polls of each source."""
     sources: list[NewsSourceSettings] = Field(default_factory=list)
     """Extra sources."""
+    urgent_impact: float = Field(0.7, ge=0, le=1)
+    """Events at or above this impact are analysed at once instead of at the next cycle."""
+    analyze_min_impact: float = Field(0.25, ge=0, le=1)
+    """Events below this impact are stored and shown but not sent to an analyst."""
+    freshness_half_life_hours: float = Field(6.0, gt=0, le=720)
+    """A story's freshness (and so its impact) halves every this many hours."""
+    dedup_similarity: float = Field(0.6, gt=0, le=1)
+    """Headlines at least this similar (shared words) are one story told twice."""
+    dedup_window_hours: float = Field(48.0, gt=0, le=720)
+    """Only stories published within this many hours of each other can be duplicates."""
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+    """HTTP timeout of one fetch."""
+    max_backoff_seconds: float = Field(900.0, gt=0, le=86400)
+    """Longest wait before a failing source is tried again (the wait doubles per failure)."""
 
 
 class StorageSettings(Section):
@@ -504,13 +525,16 @@ def load_settings(path: Path | None, *, environ: Mapping[str, str] | None = None
         problems += _secrets_in_config(file_data, path)
 
     secrets_path = _secrets_file_path(path, env)
-    secrets_source: TomlConfigSettingsSource | None = None
+    secrets_source: PydanticBaseSettingsSource | None = None
     secrets_data: dict[str, Any] = {}
     if secrets_path is not None:
         _check_secrets_file_mode(secrets_path)
-        secrets_source = _toml_source(secrets_path)
-        secrets_data = secrets_source.toml_data
+        secrets_data = _toml_source(secrets_path).toml_data
         problems += _non_secrets_in_secrets_file(secrets_data, secrets_path)
+        # Secrets of list items (a news source's key) join the config's item of the same name.
+        merged, merge_problems = _merge_named_items(secrets_data, file_data, (), secrets_path)
+        problems += merge_problems
+        secrets_source = InitSettingsSource(_SettingsLoader, merged)
 
     problems += _unknown_env_vars(env)
     env_source = _EnvironSource(_SettingsLoader, env)
@@ -811,16 +835,77 @@ def _secrets_in_config(data: dict[str, Any], path: Path) -> list[str]:
     problems = []
     for pattern in _secret_paths(Settings):
         for loc in _locate(data, pattern):
+            if any(isinstance(part, int) for part in loc):
+                where = (
+                    f"put it in the 0600 secrets file ({SECRETS_FILE_NAME} beside the config, or "
+                    f"{SECRETS_FILE_ENV}) in a [[{_dotted(_list_loc(loc))}]] table with the same "
+                    "`name`"
+                )
+            else:
+                where = (
+                    f"set the environment variable {_env_name(loc)} or put it in the 0600 "
+                    f"secrets file ({SECRETS_FILE_NAME} beside the config, or {SECRETS_FILE_ENV})"
+                )
             problems.append(
-                f"{path}: {_dotted(loc)}: secrets are not allowed in the config file; remove it "
-                f"and set the environment variable {_env_name(loc)} or put it in the 0600 "
-                f"secrets file ({SECRETS_FILE_NAME} beside the config, or {SECRETS_FILE_ENV})"
+                f"{path}: {_dotted(loc)}: secrets are not allowed in the config file; "
+                f"remove it and {where}"
             )
     return problems
 
 
+def _list_loc(loc: Sequence[str | int]) -> tuple[str | int, ...]:
+    """`loc` up to the list that holds its first list item (news.sources[0].x -> news.sources)."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, int):
+            break
+        out.append(part)
+    return tuple(out)
+
+
+def _merge_named_items(
+    secrets: dict[str, Any], config: dict[str, Any], at: tuple[str, ...], path: Path
+) -> tuple[dict[str, Any], list[str]]:
+    """The secrets data with each list of tables merged into the config's list, item by `name`.
+
+    A list replaces a list wholesale when sources are layered, so a secrets-file item such as
+    `[[news.sources]] name = "wire" api_key = "..."` is merged into the config item named "wire".
+    """
+    merged: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in secrets.items():
+        here = config.get(key)
+        if isinstance(value, dict) and isinstance(here, dict):
+            merged[key], inner = _merge_named_items(value, here, at + (key,), path)
+            problems += inner
+        elif (isinstance(value, list) and all(isinstance(v, dict) for v in value)
+              and isinstance(here, list)):
+            items = [dict(item) if isinstance(item, dict) else item for item in here]
+            by_name = {item.get("name"): item for item in items if isinstance(item, dict)}
+            for n, secret_item in enumerate(value):
+                target = by_name.get(secret_item.get("name"))
+                if target is None:
+                    problems.append(
+                        f"{path}: {_dotted(at + (key, n))}: no item named "
+                        f"{secret_item.get('name')!r} in the config file's [[{'.'.join(at + (key,))}]]"
+                    )
+                else:
+                    target.update(secret_item)
+            merged[key] = items
+        else:
+            merged[key] = value
+    return merged, problems
+
+
 def _non_secrets_in_secrets_file(data: dict[str, Any], path: Path) -> list[str]:
     problems: list[str] = []
+
+    def leaves(value: Any, at: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        if isinstance(value, dict) and value:
+            for key, inner in value.items():
+                yield from leaves(inner, at + (key,))
+        else:
+            yield at
 
     def walk(node: dict[str, Any], model: type[BaseModel], at: tuple[str, ...]) -> None:
         for key, value in node.items():
@@ -829,9 +914,10 @@ def _non_secrets_in_secrets_file(data: dict[str, Any], path: Path) -> list[str]:
                 continue  # unknown keys are reported by validation, with a suggestion
             loc = at + (key,)
             if not _holds_secret(field.annotation):
-                problems.append(
-                    f"{path}: {_dotted(loc)}: not a secret; only secrets belong in the secrets "
+                problems.extend(
+                    f"{path}: {_dotted(leaf)}: not a secret; only secrets belong in the secrets "
                     "file, set it in the config file"
+                    for leaf in leaves(value, loc)
                 )
                 continue
             sub, is_list = _nested_model(field.annotation)
@@ -971,8 +1057,12 @@ def _render_table(model: BaseModel, header: tuple[str, ...], lines: list[str], *
         key = _toml_key(name)
         if _is_secret(info.annotation):
             state = "set" if value is not None else "not set"
-            lines.append(f"# {key}: secret ({state}); set {_env_name(header + (name,))} "
-                         f"or put it in {SECRETS_FILE_NAME} (mode 0600)")
+            if array:
+                lines.append(f"# {key}: secret ({state}); put it in {SECRETS_FILE_NAME} (mode "
+                             f"0600) in a [[{'.'.join(header)}]] table with the same name")
+            else:
+                lines.append(f"# {key}: secret ({state}); set {_env_name(header + (name,))} "
+                             f"or put it in {SECRETS_FILE_NAME} (mode 0600)")
         elif value is None:
             lines.append(f"# {key} =   (not set)")
         else:
@@ -983,9 +1073,9 @@ def _render_table(model: BaseModel, header: tuple[str, ...], lines: list[str], *
                 lines.append("")
                 lines += _comment(info.description) if comments else []
                 lines.append(f"# [[{'.'.join(header + (name,))}]]   (none)")
-            for i, item in enumerate(value):
-                _render_table(item, header + (name,), lines, comments=comments,
-                              doc=info.description if i == 0 else None, array=True)
+            for i, item in enumerate(value):  # the first item documents the keys for all
+                _render_table(item, header + (name,), lines, comments=comments and i == 0,
+                              doc=info.description, array=True)
         else:
             _render_table(value, header + (name,), lines, comments=comments,
                           doc=info.description, array=False)
