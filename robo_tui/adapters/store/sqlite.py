@@ -12,9 +12,11 @@ a report can never write. The database and its -wal/-shm files are created 0600 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -173,14 +175,16 @@ class SqliteStore:
         if db is None:
             raise StoreClosedError(f"store {self.path} is not open; call open() first")
         async with self._write_lock:
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await db.execute("BEGIN IMMEDIATE")
                 yield db
+                await db.execute("COMMIT")
             except BaseException:
-                if db.in_transaction:
-                    await db.execute("ROLLBACK")
+                # also when cancelled mid-await: aiosqlite runs statements in order, so this
+                # ROLLBACK follows whatever BEGIN/COMMIT is still queued on its thread
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await db.execute("ROLLBACK")  # "no transaction is active" is fine
                 raise
-            await db.execute("COMMIT")
 
     async def _audit(
         self, db: aiosqlite.Connection, kind: str, payload: Mapping[str, Any], by: str,

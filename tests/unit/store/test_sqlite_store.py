@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -498,3 +499,20 @@ async def test_methods_when_the_store_is_not_open_then_raise_store_closed(
     await store.close()  # idempotent
     with pytest.raises(StoreClosedError):
         await store.get_control("mode")
+
+
+@pytest.mark.parametrize("yields", [0, 1, 2, 3, 5, 8])
+async def test_write_when_cancelled_midway_then_the_store_stays_usable_and_consistent(
+    store: SqliteStore, yields: int
+) -> None:
+    task = asyncio.create_task(store.record_order_intent(make_order("cancelled")))
+    for _ in range(yields):
+        await asyncio.sleep(0)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await store.record_order_intent(make_order("next", minutes=1))
+    ids = [o.client_order_id for o, _ in await store.open_orders()]
+    audited = [a["payload"]["client_order_id"] for a in await _audit(store, "order_intent")]  # type: ignore[index]
+    assert ids[-1] == "next"
+    assert ids == audited  # the order row and its audit entry commit together or not at all
