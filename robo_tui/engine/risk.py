@@ -80,14 +80,16 @@ class RiskCode(StrEnum):
 C = RiskCode
 
 # Rules every order is judged by (the state, the symbol, the quantity).
-_ALWAYS = (C.HALTED, C.MAX_DAILY_LOSS, C.MAX_DRAWDOWN, C.SYMBOL_NOT_ALLOWED, C.BAD_QUANTITY,
+_ALWAYS_CODES = (C.HALTED, C.MAX_DAILY_LOSS, C.MAX_DRAWDOWN, C.SYMBOL_NOT_ALLOWED, C.BAD_QUANTITY,
            C.FRACTIONAL_NOT_ALLOWED)
 # Rules only entries are judged by.
-_ENTRY = (C.REDUCING_NOT_RISK_REDUCING, C.NO_PRICE, C.NO_EQUITY, C.MIN_CONFIDENCE,
+_ENTRY_CODES = (C.REDUCING_NOT_RISK_REDUCING, C.NO_PRICE, C.NO_EQUITY, C.MIN_CONFIDENCE,
           C.COOLDOWN_EXIT, C.COOLDOWN_LOSS, C.RATE_LIMIT, C.SHORT_NOT_ALLOWED, C.MISSING_STOP,
           C.MISSING_TAKE_PROFIT, C.STOP_WRONG_SIDE, C.TAKE_PROFIT_WRONG_SIDE,
           C.MAX_ORDER_NOTIONAL, C.MAX_POSITION, C.MAX_SECTOR, C.MAX_GROSS_EXPOSURE,
           C.MAX_POSITIONS, C.MAX_RISK_PER_TRADE, C.MAX_CORRELATION)
+_ALWAYS = tuple(c.value for c in _ALWAYS_CODES)  # plain strings in verdicts, not enum members
+_ENTRY = tuple(c.value for c in _ENTRY_CODES)
 _STATE_RANK = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 
 
@@ -125,6 +127,15 @@ def _price(value: float | None) -> float | None:
     if value is None or not math.isfinite(value) or value <= 0:
         return None
     return float(value)
+
+
+def _pcts(value: float, limit: float) -> tuple[str, str]:
+    """`value` and `limit` as percentages, with enough decimals to tell them apart."""
+    for digits in (1, 2, 3, 4):
+        v, lim = f"{value:.{digits}%}", f"{limit:.{digits}%}"
+        if v != lim:
+            return v, lim
+    return v, lim
 
 
 def _fmt_qty(q: float) -> str:
@@ -384,8 +395,8 @@ class RiskGate:
         market = _price(acct.prices.get(sym))
         limit = intent.limit_price
         limit_ok = limit is None or _price(limit) is not None
-        lim = _price(limit) if limit is not None else None
-        known = [p for p in (market, lim) if p is not None]
+        limit_px = _price(limit) if limit is not None else None
+        known = [p for p in (market, limit_px) if p is not None]
         value_price = max(known) if known else None
         if side.sign > 0:
             fill_price = min(known) if known else None
@@ -460,7 +471,7 @@ class RiskGate:
                 ))
 
         if intent.reduce_only:
-            checked.append(C.REDUCE_ONLY_NOT_REDUCING)
+            checked.append(C.REDUCE_ONLY_NOT_REDUCING.value)
             if not reducing:
                 reasons.append(RiskReason(
                     C.REDUCE_ONLY_NOT_REDUCING,
@@ -470,7 +481,7 @@ class RiskGate:
                 ))
 
         if ctx.mode is Mode.LIVE:
-            checked.append(C.MAX_LIVE_ORDER_NOTIONAL)
+            checked.append(C.MAX_LIVE_ORDER_NOTIONAL.value)
 
         if reducing:
             # Exits: a trader must always be able to get out unless halted. Only the live cap (a
@@ -496,7 +507,7 @@ class RiskGate:
         if value_price is None:
             what = (f"limit price {limit!r} is not a valid price" if not limit_ok
                     else f"no market price for {sym}")
-            if frac is not None and lim is None and market is None:
+            if frac is not None and limit_px is None and market is None:
                 what += " (an equity-fraction order cannot be judged without one)"
             reasons.append(RiskReason(C.NO_PRICE, what))
         elif not limit_ok:
@@ -556,10 +567,10 @@ class RiskGate:
                 risk = opening * value_price / fill_price * abs(fill_price - stop)
                 limit_risk = s.max_risk_per_trade_pct * equity
                 if risk > limit_risk * (1 + _TOL):
+                    v, lim = _pcts(risk / equity, s.max_risk_per_trade_pct)
                     reasons.append(RiskReason(
                         C.MAX_RISK_PER_TRADE,
-                        f"loss to the stop {risk:,.2f} is {risk / equity:.2%} of equity, "
-                        f"limit {s.max_risk_per_trade_pct:.2%}",
+                        f"loss to the stop {risk:,.2f} is {v} of equity, limit {lim}",
                     ))
             else:
                 notes.append("max_risk_per_trade skipped: no usable stop-loss")
@@ -575,7 +586,8 @@ class RiskGate:
     @staticmethod
     def _verdict(reasons: list[RiskReason], state: TradingState, checked: list[str],
                  notes: list[str]) -> RiskVerdict:
-        return RiskVerdict(not reasons, state, tuple(reasons), tuple(checked), tuple(notes))
+        plain = tuple(RiskReason(str(r.code), r.message) for r in reasons)  # no enum members
+        return RiskVerdict(not plain, state, plain, tuple(checked), tuple(notes))
 
     def _live_cap(self, reasons: list[RiskReason], notional: float, price: float,
                   sym: str) -> None:
@@ -698,22 +710,22 @@ class RiskGate:
             if self._sector(other) == sector:
                 sector_gross += value
         if new_value > s.max_position_pct * equity * (1 + _TOL):
+            v, lim = _pcts(new_value / equity, s.max_position_pct)
             reasons.append(RiskReason(
                 C.MAX_POSITION,
-                f"position would be {new_value / equity:.1%} of equity ({new_value:,.2f}), "
-                f"limit {s.max_position_pct:.1%}",
+                f"position would be {v} of equity ({new_value:,.2f}), limit {lim}",
             ))
         if sector_gross > s.max_sector_pct * equity * (1 + _TOL):
+            v, lim = _pcts(sector_gross / equity, s.max_sector_pct)
             reasons.append(RiskReason(
                 C.MAX_SECTOR,
-                f"sector {sector!r} exposure would be {sector_gross / equity:.1%} of equity, "
-                f"limit {s.max_sector_pct:.1%}",
+                f"sector {sector!r} exposure would be {v} of equity, limit {lim}",
             ))
         if gross > s.max_gross_exposure_pct * equity * (1 + _TOL):
+            v, lim = _pcts(gross / equity, s.max_gross_exposure_pct)
             reasons.append(RiskReason(
                 C.MAX_GROSS_EXPOSURE,
-                f"gross exposure would be {gross / equity:.1%} of equity, "
-                f"limit {s.max_gross_exposure_pct:.1%}",
+                f"gross exposure would be {v} of equity, limit {lim}",
             ))
 
     @staticmethod
