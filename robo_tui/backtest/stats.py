@@ -82,8 +82,18 @@ class TradeRecord:
         gross = math.copysign(1.0, size) * (exit_price / entry_price - 1.0)
         ret = gross - commission / (abs(size) * entry_price)
         return cls(
-            symbol, size, entry_bar, exit_bar, entry_time, exit_time,
-            entry_price, exit_price, pnl, ret * 100.0, commission, strategy,
+            symbol,
+            size,
+            entry_bar,
+            exit_bar,
+            entry_time,
+            exit_time,
+            entry_price,
+            exit_price,
+            pnl,
+            ret * 100.0,
+            commission,
+            strategy,
         )
 
     @property
@@ -394,9 +404,7 @@ def _attribution(
     return tuple(result)
 
 
-def _period_returns(
-    equity: FloatArray, ts: IntArray, freq: str
-) -> tuple[PeriodReturn, ...]:
+def _period_returns(equity: FloatArray, ts: IntArray, freq: str) -> tuple[PeriodReturn, ...]:
     """Return of each calendar month/year: its last equity over the previous period's last
     (the first period over the starting equity)."""
     keys = ts.astype("datetime64[ns]").astype("datetime64[M]").view(np.int64)
@@ -486,6 +494,12 @@ def compute_stats(
     if not 0 <= warmup_bars < n:
         raise ValueError(f"warmup_bars must be in [0, {n}), got {warmup_bars}")
 
+    for t in (*trades, *open_trades):
+        if not 0 <= t.entry_bar <= t.exit_bar < n:
+            raise ValueError(
+                f"trade bars {t.entry_bar}..{t.exit_bar} outside the {n} bars of the equity curve"
+            )
+
     dd = drawdown(eq)
     dd_durations, dd_depths = _drawdown_periods(dd, ts)
     if dd_depths.size == 0:
@@ -531,17 +545,17 @@ def compute_stats(
     span_ns = int(ts[-1]) - int(ts[0])
     span_days, span_rem = divmod(span_ns, _DAY_NS)
     years = (span_days + (span_rem // 10**9) / 86_400) / 365.25
-    cagr = (
-        _div(float(eq[-1]), float(eq[0])) ** (1.0 / years) - 1.0 if years else math.nan
-    )
+    cagr = _div(float(eq[-1]), float(eq[0])) ** (1.0 / years) - 1.0 if years else math.nan
 
     return_pct = (eq[-1] - eq[0]) / eq[0] * 100.0
     ann_pct = annualized * 100.0
     vol_pct = vol * 100.0
     sharpe = _div(ann_pct - risk_free_rate * 100.0, _or_nan(vol_pct))
-    downside = float(np.sqrt(np.mean(np.clip(day_returns, -np.inf, 0) ** 2))) if (
-        day_returns.size
-    ) else math.nan
+    downside = (
+        float(np.sqrt(np.mean(np.clip(day_returns, -np.inf, 0) ** 2)))
+        if (day_returns.size)
+        else math.nan
+    )
     sortino = _div(annualized - risk_free_rate, downside * math.sqrt(annual_days))
     max_dd = -float(np.nan_to_num(np.nanmax(dd) if not np.all(np.isnan(dd)) else np.nan))
     calmar = _div(annualized, _or_nan(-max_dd))
@@ -645,4 +659,3 @@ def to_json(
     data["trade_list"] = [trade_to_json(t) for t in trades]
     data["open_trade_list"] = [trade_to_json(t) for t in open_trades]
     return data
-

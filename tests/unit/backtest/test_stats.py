@@ -26,12 +26,27 @@ def days(n: int) -> list[datetime]:
     return [T0 + timedelta(days=i) for i in range(n)]
 
 
-def trade(symbol: str, strategy: str, entry: int, exit_: int, size: float, pin: float,
-          pout: float, commission: float = 1.0) -> TradeRecord:
+def trade(
+    symbol: str,
+    strategy: str,
+    entry: int,
+    exit_: int,
+    size: float,
+    pin: float,
+    pout: float,
+    commission: float = 1.0,
+) -> TradeRecord:
     return TradeRecord.round_trip(
-        symbol=symbol, size=size, entry_bar=entry, exit_bar=exit_,
-        entry_time=T0 + timedelta(days=entry), exit_time=T0 + timedelta(days=exit_),
-        entry_price=pin, exit_price=pout, commission=commission, strategy=strategy,
+        symbol=symbol,
+        size=size,
+        entry_bar=entry,
+        exit_bar=exit_,
+        entry_time=T0 + timedelta(days=entry),
+        exit_time=T0 + timedelta(days=exit_),
+        entry_price=pin,
+        exit_price=pout,
+        commission=commission,
+        strategy=strategy,
     )
 
 
@@ -87,8 +102,9 @@ def test_buy_and_hold_when_warmup_given_then_starts_at_that_bar() -> None:
 def test_drawdown_when_equity_falls_then_is_positive_fraction_of_running_peak() -> None:
     dd = drawdown(np.array([100.0, 120.0, 90.0, 130.0]))
     np.testing.assert_allclose(dd, [0.0, 0.0, 0.25, 0.0])
-    stats = compute_stats(equity=np.array([100.0, 120.0, 90.0, 130.0]), index=days(4),
-                          trades=[], close=None)
+    stats = compute_stats(
+        equity=np.array([100.0, 120.0, 90.0, 130.0]), index=days(4), trades=[], close=None
+    )
     assert stats.max_drawdown_pct == pytest.approx(-25.0)
     assert stats.max_drawdown_duration == "2 days 00:00:00"
     assert stats.max_drawdown_duration_days == 2.0
@@ -98,13 +114,32 @@ def test_to_json_when_dumped_strictly_then_has_issue_keys_and_trade_list() -> No
     trades = [trade("AAA", "trend", 1, 3, 10, 100, 110)]  # no loser: profit factor undefined
     open_ = [trade("AAA", "trend", 4, 5, 10, 100, 104, commission=0.5)]
     equity = np.array([1000.0, 1000, 1050, 1099, 1099, 1139])
-    stats = compute_stats(equity=equity, index=days(6), trades=trades, close=None,
-                          open_trades=open_)
+    stats = compute_stats(
+        equity=equity, index=days(6), trades=trades, close=None, open_trades=open_
+    )
     data = json.loads(json.dumps(to_json(stats, trades, open_trades=open_), allow_nan=False))
-    for key in ("start", "end", "bars", "return_pct", "buy_hold_return_pct", "cagr_pct",
-                "volatility_ann_pct", "sharpe", "sortino", "calmar", "max_drawdown_pct",
-                "max_drawdown_duration", "trades", "win_rate_pct", "profit_factor",
-                "expectancy_pct", "sqn", "exposure_pct", "equity_final", "equity_peak"):
+    for key in (
+        "start",
+        "end",
+        "bars",
+        "return_pct",
+        "buy_hold_return_pct",
+        "cagr_pct",
+        "volatility_ann_pct",
+        "sharpe",
+        "sortino",
+        "calmar",
+        "max_drawdown_pct",
+        "max_drawdown_duration",
+        "trades",
+        "win_rate_pct",
+        "profit_factor",
+        "expectancy_pct",
+        "sqn",
+        "exposure_pct",
+        "equity_final",
+        "equity_peak",
+    ):
         assert key in data
     assert data["start"] == "2024-01-01T00:00:00+00:00"
     assert data["profit_factor"] is None
@@ -154,12 +189,15 @@ def test_metric_when_name_is_numeric_then_returns_float_else_raises() -> None:
         stats.metric("max_drawdown_duration")
 
 
-def test_compute_stats_when_series_spans_more_than_292_years_then_durations_do_not_overflow(
-) -> None:
-    stamps = [datetime(1700, 1, 1, tzinfo=UTC), datetime(1800, 1, 1, tzinfo=UTC),
-              datetime(2100, 1, 1, tzinfo=UTC)]
-    stats = compute_stats(equity=np.array([100.0, 90.0, 95.0]), index=stamps, trades=[],
-                          close=None)
+def test_compute_stats_when_series_spans_more_than_292_years_then_durations_do_not_overflow() -> (
+    None
+):
+    stamps = [
+        datetime(1700, 1, 1, tzinfo=UTC),
+        datetime(1800, 1, 1, tzinfo=UTC),
+        datetime(2100, 1, 1, tzinfo=UTC),
+    ]
+    stats = compute_stats(equity=np.array([100.0, 90.0, 95.0]), index=stamps, trades=[], close=None)
     assert stats.duration == f"{(stamps[2] - stamps[0]).days} days 00:00:00"
     assert stats.max_drawdown_duration == f"{(stamps[2] - stamps[0]).days} days 00:00:00"
     assert stats.cagr_pct < 0

@@ -138,8 +138,10 @@ def test_compute_stats_when_data_is_weekly_then_uses_weekly_returns_and_52_perio
 
 
 def test_compute_stats_when_data_is_month_end_then_uses_monthly_returns() -> None:
-    data = goog().resample("ME").agg(
-        {"Open": "first", "High": "max", "Low": "min", "Close": "last", "Volume": "sum"}
+    data = (
+        goog()
+        .resample("ME")
+        .agg({"Open": "first", "High": "max", "Low": "min", "Close": "last", "Volume": "sum"})
     )
     run = run_peer(data)
     mine = ours(run)
