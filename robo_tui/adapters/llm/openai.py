@@ -1,0 +1,157 @@
+"""OpenAI analyst: Chat Completions with a strict JSON-schema structured output.
+
+The official async client is built from the configured key (a `SecretStr`, read once here) and
+base URL. The answer must match `IDEA_JSON_SCHEMA` (`strict: true`); a refusal
+(`message.refusal`, or `finish_reason` "content_filter") and a cut-off answer (`finish_reason`
+"length") are abstentions with their reason. Reasoning models (gpt-5, o-series) get no
+temperature, which they do not accept.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from robo_tui.adapters.llm.base import (
+    Completion,
+    LLMAnalystBase,
+    ProviderError,
+    Repair,
+    SecretScrubber,
+    messages_for,
+)
+from robo_tui.adapters.llm.prompts import Prompt
+from robo_tui.adapters.llm.schema import clean_text, idea_json_schema
+from robo_tui.config import Settings
+from robo_tui.domain.analysis import ModelInfo
+from robo_tui.ports import Store
+
+if TYPE_CHECKING:
+    import openai
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+SCHEMA_NAME = "trade_idea"
+_REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4")
+
+
+def accepts_temperature(model: str) -> bool:
+    """Whether a model takes a temperature (reasoning models only run at their default)."""
+    base = model.rsplit("/", 1)[-1].lower()
+    return not base.startswith(_REASONING_PREFIXES)
+
+
+def response_format(symbol: str | None) -> dict[str, Any]:
+    """The `response_format` sent: the idea schema as a strict JSON schema."""
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": SCHEMA_NAME,
+            "description": "One trade idea for the requested symbol; never a size or a mode.",
+            "strict": True,
+            "schema": idea_json_schema([symbol] if symbol else None),
+        },
+    }
+
+
+class OpenAIAnalyst(LLMAnalystBase):
+    """OpenAI models (default gpt-5) through the official SDK's async client."""
+
+    name: ClassVar[str] = "openai"
+
+    def __init__(
+        self, settings: Settings, *, model: str | None = None, store: Store | None = None
+    ) -> None:
+        super().__init__(settings, model=model, store=store)
+        import openai  # lazy: the paper default never loads it
+
+        self.model = self.pinned_model or self.config.openai_model
+        self.base_url = self.config.openai_base_url or DEFAULT_BASE_URL
+        key = self.config.openai_api_key
+        self._scrub = SecretScrubber([key])
+        self._client: openai.AsyncOpenAI | None = None
+        if key is not None and key.get_secret_value():
+            self._client = openai.AsyncOpenAI(
+                api_key=key.get_secret_value(),
+                base_url=self.base_url,
+                timeout=self.timeout + 5.0,
+                max_retries=self.config.transport_retries,
+            )
+
+    @property
+    def configured(self) -> bool:
+        """Whether a key is configured (without one every call abstains)."""
+        return self._client is not None
+
+    @property
+    def active_model(self) -> str:
+        """The model calls go to."""
+        return self.model
+
+    def set_model(self, model: str | None) -> None:
+        """Use another model (None: back to the configured one)."""
+        self.pinned_model = model or None
+        self.model = model or self.config.openai_model
+
+    async def models(self) -> list[ModelInfo]:
+        """The configured model when a key is set ([] otherwise); no network call."""
+        if not self.configured:
+            return []
+        return [ModelInfo(self.name, self.model, details={"base_url": self.base_url})]
+
+    async def _resolve_model(self) -> str:
+        if self._client is None:
+            raise ProviderError("no OpenAI API key configured (analysts.openai_api_key)")
+        return self.model
+
+    async def _complete(self, prompt: Prompt, model: str, repair: Repair | None) -> Completion:
+        if self._client is None:
+            raise ProviderError("no OpenAI API key configured (analysts.openai_api_key)")
+        import openai
+
+        response = await self._client.chat.completions.create(
+            model=model,
+            messages=cast(Any, messages_for(prompt, repair)),
+            response_format=cast(Any, response_format(prompt.symbol)),
+            max_completion_tokens=self.config.max_output_tokens,
+            temperature=0 if accepts_temperature(model) else openai.omit,
+        )
+        if not response.choices:
+            raise ProviderError("OpenAI answered with no choices")
+        choice = response.choices[0]
+        message = choice.message
+        answered = str(response.model or model)
+        if message.refusal:
+            return Completion(text=message.refusal, model=answered, refusal=message.refusal)
+        if choice.finish_reason == "content_filter":
+            return Completion(
+                text=message.content or "", model=answered, refusal="blocked by the content filter"
+            )
+        if choice.finish_reason == "length":
+            return Completion(
+                text=message.content or "",
+                model=answered,
+                incomplete="the token limit was reached (finish_reason length)",
+            )
+        return Completion(text=message.content or "", model=answered)
+
+    def _describe_error(self, exc: BaseException) -> str:
+        import openai
+
+        if isinstance(exc, openai.APIStatusError):
+            detail = clean_text(str(getattr(exc, "message", "") or exc), max_chars=300)
+            return f"OpenAI HTTP {exc.status_code}: {detail}"
+        if isinstance(exc, openai.APITimeoutError):
+            return "OpenAI request timed out"
+        if isinstance(exc, openai.APIConnectionError):
+            return f"OpenAI is not reachable at {self.base_url}"
+        return super()._describe_error(exc)
+
+    def telemetry(self) -> dict[str, Any]:
+        """Base telemetry plus whether a key is configured (never the key)."""
+        data = super().telemetry()
+        data.update(configured=self.configured, base_url=self.base_url)
+        return data
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        if self._client is not None:
+            await self._client.close()
