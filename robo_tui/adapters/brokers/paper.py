@@ -704,12 +704,15 @@ class PaperBroker:
     def _process_bar(self, symbol: str, ts: datetime, o: float, h: float, l: float) -> None:
         self._marks[symbol] = o
         slip = self._slip
-        for w in self._due(symbol, market=True):
-            self._fill_resting(w, o * (1.0 + slip * w.sign), ts)
+        if symbol in self._pending:
+            for w in self._due(symbol, market=True):
+                self._fill_resting(w, o * (1.0 + slip * w.sign), ts)
         hold = self._ledger.holdings.get(symbol)
-        if hold is not None and hold.armed:
+        if hold is not None and hold.qty != 0.0:
             stop, target = hold.stop, hold.target
-            if hold.qty > 0.0:
+            if stop is None and target is None:
+                pass
+            elif hold.qty > 0.0:
                 if stop is not None and o <= stop:
                     self._exit(symbol, hold, o * (1.0 - slip), ts, "stop_loss")
                 elif target is not None and o >= target:
@@ -727,6 +730,9 @@ class PaperBroker:
                     self._exit(symbol, hold, stop * (1.0 + slip), ts, "stop_loss")
                 elif target is not None and l <= target:
                     self._exit(symbol, hold, target, ts, "take_profit")
+        if symbol not in self._pending:
+            self._rewatch(symbol)
+            return
         for w in self._due(symbol, market=False):
             if w.sign > 0:
                 if o <= w.limit:
