@@ -1,0 +1,356 @@
+"""The terminal backtest report: rich tables and a plotext equity and drawdown chart.
+
+Everything that came from outside (symbols, strategy names) is rendered as `rich.text.Text`,
+never as markup. Shared number formatting lives here and is reused by the HTML report.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+import plotext as plt
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from robo_tui.backtest.stats import (
+    Attribution,
+    BacktestStats,
+    PeriodReturn,
+    TradeRecord,
+    to_ns,
+)
+from robo_tui.domain.market import FloatArray, IntArray
+from robo_tui.domain.time import ns_to_datetime
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+DASH = "—"
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fmt_num(value: float, digits: int = 2) -> str:
+    """A number with thousands separators; a dash when undefined, ∞ when infinite."""
+    if math.isnan(value):
+        return DASH
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    return f"{value:,.{digits}f}"
+
+
+def fmt_pct(value: float, digits: int = 2) -> str:
+    """A percentage figure (already in percent) with a % sign."""
+    text = fmt_num(value, digits)
+    return text if text == DASH else f"{text}%"
+
+
+def fmt_time(ts: datetime) -> str:
+    """A timestamp as a date, with the time of day only when it is not midnight."""
+    if (ts.hour, ts.minute, ts.second) == (0, 0, 0):
+        return ts.strftime("%Y-%m-%d")
+    return ts.strftime("%Y-%m-%d %H:%M")
+
+
+def summary_rows(stats: BacktestStats) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The summary statistics as (section, [(label, value)]) for both reports."""
+    return [
+        (
+            "Period",
+            [
+                ("Start", fmt_time(stats.start)),
+                ("End", fmt_time(stats.end)),
+                ("Duration", stats.duration or DASH),
+                ("Bars", f"{stats.bars:,}"),
+                ("Exposure", fmt_pct(stats.exposure_pct)),
+            ],
+        ),
+        (
+            "Returns",
+            [
+                ("Equity start", fmt_num(stats.equity_start)),
+                ("Equity final", fmt_num(stats.equity_final)),
+                ("Equity peak", fmt_num(stats.equity_peak)),
+                ("Return", fmt_pct(stats.return_pct)),
+                ("Return (ann.)", fmt_pct(stats.return_ann_pct)),
+                ("CAGR", fmt_pct(stats.cagr_pct)),
+                ("Commissions", fmt_num(stats.commissions)),
+            ],
+        ),
+        (
+            "Risk",
+            [
+                ("Volatility (ann.)", fmt_pct(stats.volatility_ann_pct)),
+                ("Sharpe", fmt_num(stats.sharpe)),
+                ("Sortino", fmt_num(stats.sortino)),
+                ("Calmar", fmt_num(stats.calmar)),
+                ("Max drawdown", fmt_pct(stats.max_drawdown_pct)),
+                ("Avg drawdown", fmt_pct(stats.avg_drawdown_pct)),
+                ("Max DD duration", stats.max_drawdown_duration or DASH),
+                ("Avg DD duration", stats.avg_drawdown_duration or DASH),
+            ],
+        ),
+        (
+            "Trades",
+            [
+                ("Closed trades", f"{stats.trades:,}"),
+                ("Open at end", f"{stats.open_trades:,}"),
+                ("Win rate", fmt_pct(stats.win_rate_pct)),
+                ("Best trade", fmt_pct(stats.best_trade_pct)),
+                ("Worst trade", fmt_pct(stats.worst_trade_pct)),
+                ("Avg trade (geo.)", fmt_pct(stats.avg_trade_pct)),
+                ("Expectancy", fmt_pct(stats.expectancy_pct)),
+                ("Profit factor", fmt_num(stats.profit_factor)),
+                ("SQN", fmt_num(stats.sqn)),
+                ("Kelly", fmt_num(stats.kelly_criterion, 4)),
+                ("Max trade duration", stats.max_trade_duration or DASH),
+                ("Avg trade duration", stats.avg_trade_duration or DASH),
+            ],
+        ),
+    ]
+
+
+def benchmark_rows(stats: BacktestStats) -> list[tuple[str, str, str]]:
+    """Strategy versus buy-and-hold as (figure, strategy, buy and hold) rows."""
+    return [
+        ("Return", fmt_pct(stats.return_pct), fmt_pct(stats.buy_hold_return_pct)),
+        ("Max drawdown", fmt_pct(stats.max_drawdown_pct), fmt_pct(stats.buy_hold_max_drawdown_pct)),
+        ("Alpha", fmt_pct(stats.alpha_pct), DASH),
+        ("Beta", fmt_num(stats.beta, 3), "1.000"),
+    ]
+
+
+def monthly_grid(
+    monthly: Sequence[PeriodReturn], yearly: Sequence[PeriodReturn]
+) -> list[tuple[int, list[float], float]]:
+    """(year, 12 monthly returns with NaN for missing months, year return) rows."""
+    years: dict[int, list[float]] = {}
+    for m in monthly:
+        years.setdefault(m.year, [math.nan] * 12)[m.month - 1] = m.return_pct
+    totals = {y.year: y.return_pct for y in yearly}
+    return [(year, row, totals.get(year, math.nan)) for year, row in sorted(years.items())]
+
+
+def attribution_rows(rows: Sequence[Attribution]) -> list[list[str]]:
+    """Attribution figures as table cells (name first)."""
+    return [
+        [
+            a.name or "(unnamed)",
+            f"{a.trades:,}",
+            fmt_num(a.pnl),
+            fmt_pct(a.pnl_share_pct, 1),
+            fmt_pct(a.contribution_pct),
+            fmt_pct(a.win_rate_pct, 1),
+            fmt_num(a.profit_factor),
+            fmt_pct(a.expectancy_pct),
+            fmt_pct(a.exposure_pct, 1),
+            fmt_num(a.commission),
+        ]
+        for a in rows
+    ]
+
+
+ATTRIBUTION_HEADERS = (
+    "Trades", "P&L", "Share", "Contribution", "Win rate", "Profit factor", "Expectancy",
+    "Exposure", "Commission",
+)  # fmt: skip
+
+
+def decimate(
+    values: FloatArray, buckets: int, how: str = "envelope"
+) -> tuple[IntArray, FloatArray]:
+    """At most about `buckets` points of a long series, for charts; short series come back whole.
+
+    "envelope" keeps each bucket's lowest and highest point in time order (peaks and troughs
+    survive); "min" keeps each bucket's lowest (the depth of a drawdown).
+    """
+    n = values.size
+    if n <= buckets:
+        return np.arange(n, dtype=np.int64), values
+    filled = np.nan_to_num(values, nan=-np.inf if how == "min" else 0.0)
+    if how == "envelope":
+        buckets = max(1, buckets // 2)
+    edges = np.linspace(0, n, buckets + 1).astype(np.int64)
+    picks: list[int] = [0]
+    for s, e in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        chunk = filled[s:e]
+        lo = s + int(np.argmin(chunk))
+        if how == "min":
+            picks.append(lo)
+        else:
+            picks += sorted({lo, s + int(np.argmax(chunk))})
+    picks.append(n - 1)
+    idx = np.unique(np.array(picks, dtype=np.int64))
+    return idx, values[idx]
+
+
+# --------------------------------------------------------------------------- rich parts
+
+
+def _value_style(value: float) -> str:
+    if math.isnan(value) or value == 0:
+        return ""
+    return "green" if value > 0 else "red"
+
+
+def _summary_table(stats: BacktestStats) -> Table:
+    table = Table(title="Summary", show_header=False, box=None, padding=(0, 1))
+    for _ in range(4):
+        table.add_column(justify="left", style="bold")
+        table.add_column(justify="right")
+    sections = summary_rows(stats)
+    height = max(len(rows) for _, rows in sections)
+    table.add_row(*[c for title, _ in sections for c in (Text(title, style="underline"), Text())])
+    for i in range(height):
+        cells: list[Text] = []
+        for _, rows in sections:
+            label, value = rows[i] if i < len(rows) else ("", "")
+            cells += [Text(label), Text(value)]
+        table.add_row(*cells)
+    return table
+
+
+def _benchmark_table(stats: BacktestStats) -> Table:
+    table = Table(title="Strategy vs buy & hold")
+    table.add_column("")
+    table.add_column("Strategy", justify="right")
+    table.add_column("Buy & hold", justify="right")
+    for label, mine, bench in benchmark_rows(stats):
+        table.add_row(Text(label), Text(mine), Text(bench))
+    return table
+
+
+def _monthly_table(stats: BacktestStats) -> Table:
+    table = Table(title="Monthly returns (%)")
+    table.add_column("Year")
+    for month in MONTHS:
+        table.add_column(month, justify="right")
+    table.add_column("Year", justify="right", style="bold")
+    for year, months, total in monthly_grid(stats.monthly_returns, stats.yearly_returns):
+        cells = [Text(str(year))]
+        for r in months:
+            cells.append(Text("" if math.isnan(r) else f"{r:.1f}", style=_value_style(r)))
+        cells.append(Text(fmt_num(total, 1), style=_value_style(total)))
+        table.add_row(*cells)
+    return table
+
+
+def _attribution_table(title: str, first: str, rows: Sequence[Attribution]) -> Table:
+    table = Table(title=title)
+    table.add_column(first)
+    for header in ATTRIBUTION_HEADERS:
+        table.add_column(header, justify="right")
+    for a, cells in zip(rows, attribution_rows(rows), strict=True):
+        styled = [Text(c) for c in cells]
+        styled[2].stylize(_value_style(a.pnl))
+        table.add_row(*styled)
+    return table
+
+
+def _trades_table(trades: Sequence[TradeRecord], limit: int) -> Table:
+    shown = list(trades)[-limit:] if limit else []
+    title = f"Trades (last {len(shown)} of {len(trades)})" if len(shown) < len(trades) else "Trades"
+    table = Table(title=title)
+    for header in ("Symbol", "Strategy", "Side", "Size", "Entry", "Entry price", "Exit",
+                   "Exit price", "P&L", "Return"):  # fmt: skip
+        table.add_column(header, justify="right" if "price" in header or header in
+                         ("Size", "P&L", "Return") else "left")  # fmt: skip
+    for t in shown:
+        table.add_row(
+            Text(t.symbol),
+            Text(t.strategy),
+            Text("long" if t.is_long else "short"),
+            Text(f"{abs(t.size):,.6g}"),
+            Text(f"{fmt_time(t.entry_time)} #{t.entry_bar}"),
+            Text(fmt_num(t.entry_price, 4)),
+            Text(f"{fmt_time(t.exit_time)} #{t.exit_bar}"),
+            Text(fmt_num(t.exit_price, 4)),
+            Text(fmt_num(t.pnl), style=_value_style(t.pnl)),
+            Text(fmt_pct(t.return_pct), style=_value_style(t.return_pct)),
+        )
+    return table
+
+
+def equity_chart(
+    equity: FloatArray,
+    drawdown: FloatArray,
+    index: Sequence[datetime] | IntArray,
+    *,
+    width: int,
+    height: int = 24,
+    color: bool = True,
+) -> str:
+    """An equity chart over a drawdown chart as plotext text (ANSI colours when `color`).
+
+    The x axis is bar number with dates as tick labels; the drawdown is shown as a negative
+    percentage; long series are decimated to the chart's resolution.
+    """
+    eq = np.asarray(equity, dtype=np.float64)
+    dd = -np.abs(np.asarray(drawdown, dtype=np.float64)) * 100.0
+    ts = to_ns(index)
+    buckets = max(10, width * 2)
+    ex, ey = decimate(eq, buckets)
+    dx, dy = decimate(dd, buckets, "min")
+    ticks = np.unique(np.linspace(0, eq.size - 1, 5).astype(np.int64))
+    labels = [fmt_time(ns_to_datetime(int(ts[i]))) for i in ticks]
+
+    plt.clear_figure()
+    plt.limitsize(False, False)  # size to the console, not to the (maybe absent) terminal
+    plt.subplots(2, 1)
+    plt.plotsize(width, height)
+    plt.theme("clear")
+    top = plt.subplot(1, 1)
+    top.plotsize(width, max(6, height * 2 // 3))
+    plt.plot(ex.tolist(), ey.tolist(), color="cyan" if color else "default", marker="braille")
+    plt.title("Equity")
+    plt.xticks(ticks.tolist(), labels)
+    bottom = plt.subplot(2, 1)
+    bottom.plotsize(width, max(4, height // 3))
+    plt.plot(dx.tolist(), dy.tolist(), color="red" if color else "default", marker="braille",
+             fillx=True)  # fmt: skip
+    plt.title("Drawdown (%)")
+    plt.xticks(ticks.tolist(), labels)
+    text: str = plt.build()
+    plt.clear_figure()
+    return text if color else str(plt.uncolorize(text))
+
+
+def render_report(
+    stats: BacktestStats,
+    trades: Sequence[TradeRecord],
+    equity: FloatArray,
+    drawdown: FloatArray,
+    index: Sequence[datetime] | IntArray,
+    *,
+    console: Console,
+    max_trades: int = 20,
+    chart: bool = True,
+) -> None:
+    """Print the backtest report: summary, buy-and-hold comparison, monthly returns,
+    per-strategy (and per-symbol, when several) attribution, recent trades, and the equity and
+    drawdown chart sized to the console's width.
+
+    `drawdown` is per bar, as `stats.drawdown` gives it (a positive fraction; the sign is
+    ignored). `max_trades` caps the trade table (0 hides it); the HTML report lists them all.
+    """
+    parts: list[Table | Panel | Text] = [
+        _summary_table(stats),
+        _benchmark_table(stats),
+        _monthly_table(stats),
+    ]
+    if stats.by_strategy:
+        parts.append(_attribution_table("Per-strategy attribution", "Strategy", stats.by_strategy))
+    if len(stats.by_symbol) > 1:
+        parts.append(_attribution_table("Per-symbol attribution", "Symbol", stats.by_symbol))
+    if max_trades and trades:
+        parts.append(_trades_table(trades, max_trades))
+    if chart and len(equity) > 1:
+        width = max(40, console.width - 4)
+        color = console.color_system is not None and not console.no_color
+        art = equity_chart(equity, drawdown, index, width=width, color=color)
+        parts.append(Panel(Text.from_ansi(art), title="Equity and drawdown", expand=False))
+    console.print(Group(*parts))
