@@ -24,6 +24,7 @@ from robo_tui.backtest.stats import (
     TradeRecord,
     to_ns,
 )
+from robo_tui.backtest.walkforward import WalkForwardResult
 from robo_tui.domain.market import FloatArray, IntArray
 from robo_tui.domain.time import ns_to_datetime
 
@@ -353,4 +354,64 @@ def render_report(
         color = console.color_system is not None and not console.no_color
         art = equity_chart(equity, drawdown, index, width=width, color=color)
         parts.append(Panel(Text.from_ansi(art), title="Equity and drawdown", expand=False))
+    console.print(Group(*parts))
+
+
+def render_walk_forward(result: WalkForwardResult, *, console: Console) -> None:
+    """Print a walk-forward run: each window's chosen parameters with in-sample and
+    out-of-sample figures side by side, both samples' summaries, and the overfitting guard."""
+    metric = result.metric
+    windows = Table(title=f"Walk-forward windows (ranked by {metric})")
+    for header in ("#", "Train", "Test", "Chosen params", f"IS {metric}", f"OOS {metric}",
+                   "Degradation", "IS return", "OOS return", "OOS trades"):  # fmt: skip
+        left = header in ("Train", "Test", "Chosen params")
+        windows.add_column(
+            header, justify="left" if left else "right", no_wrap=header in ("Train", "Test")
+        )
+    for w in result.windows:
+        windows.add_row(
+            Text(str(w.index + 1)),
+            Text(f"{fmt_time(w.in_sample.start)} → {fmt_time(w.in_sample.end)}"),
+            Text(f"{fmt_time(w.out_of_sample.start)} → {fmt_time(w.out_of_sample.end)}"),
+            Text(" ".join(f"{k}={v}" for k, v in w.params.items()) or "(defaults)"),
+            Text(fmt_num(w.is_metric, 3)),
+            Text(fmt_num(w.oos_metric, 3), style=_value_style(w.oos_metric)),
+            Text(fmt_num(w.degradation, 3), style=_value_style(-w.degradation)),
+            Text(fmt_pct(w.in_sample.return_pct)),
+            Text(
+                fmt_pct(w.out_of_sample.return_pct), style=_value_style(w.out_of_sample.return_pct)
+            ),
+            Text(f"{w.out_of_sample.trades:,}"),
+        )
+    samples = Table(title="In-sample vs out-of-sample")
+    samples.add_column("")
+    samples.add_column("In-sample", justify="right")
+    samples.add_column("Out-of-sample", justify="right")
+    ins, oos = result.in_sample, result.out_of_sample
+    for label, a, b in (
+        (f"Mean {metric}", fmt_num(ins.metric_mean, 3), fmt_num(oos.metric_mean, 3)),
+        (f"Median {metric}", fmt_num(ins.metric_median, 3), fmt_num(oos.metric_median, 3)),
+        ("Mean return", fmt_pct(ins.return_pct_mean), fmt_pct(oos.return_pct_mean)),
+        ("Compounded return", DASH, fmt_pct(oos.return_pct_compounded)),
+        ("Mean Sharpe", fmt_num(ins.sharpe_mean, 3), fmt_num(oos.sharpe_mean, 3)),
+        ("Worst drawdown", fmt_pct(ins.max_drawdown_pct_worst), fmt_pct(oos.max_drawdown_pct_worst)),
+        ("Trades", f"{ins.trades:,}", f"{oos.trades:,}"),
+        ("Win rate", fmt_pct(ins.win_rate_pct), fmt_pct(oos.win_rate_pct)),
+        ("Positive windows", fmt_pct(ins.positive_windows_pct, 0), fmt_pct(oos.positive_windows_pct, 0)),
+    ):  # fmt: skip
+        samples.add_row(Text(label), Text(a), Text(b))
+    # Train windows overlap, so compounding in-sample returns means nothing: shown as a dash.
+    guard = Table(title="Overfitting guard", show_header=False)
+    guard.add_column(style="bold")
+    guard.add_column(justify="right")
+    guard.add_row(Text("Trials (windows × candidates)"),
+                  Text(f"{result.trials:,} ({len(result.windows)} × {result.candidates})"))  # fmt: skip
+    guard.add_row(Text(f"Degradation of mean {metric}"),
+                  Text(f"{fmt_num(result.degradation, 3)} ({fmt_pct(result.degradation_pct, 0)})"))  # fmt: skip
+    guard.add_row(Text("Walk-forward efficiency (OOS / IS)"), Text(fmt_num(result.efficiency, 2)))
+    chosen = ", ".join(f"{k} ×{n}" for k, n in result.chosen_params[:5])
+    guard.add_row(Text("Most chosen params"), Text(chosen))
+    parts: list[Table | Text] = [windows, samples, guard]
+    for note in result.warnings:
+        parts.append(Text(f"⚠ {note}", style="bold yellow"))
     console.print(Group(*parts))

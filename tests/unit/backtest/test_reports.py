@@ -13,10 +13,12 @@ import pytest
 from rich.console import Console
 
 from robo_tui.backtest.html import write_html_report
-from robo_tui.backtest.report import decimate, equity_chart, render_report
+from robo_tui.backtest.report import decimate, equity_chart, render_report, render_walk_forward
 from robo_tui.backtest.stats import BacktestStats, TradeRecord, compute_stats, drawdown
+from robo_tui.backtest.walkforward import param_grid, rolling_windows, walk_forward
 
 from .peer import PeerRun, goog, run_peer
+from .synthetic import N_BARS, run_random_walk
 
 HOSTILE = "[bold red]evil[/] <script>alert(1)</script> & co"
 
@@ -187,3 +189,21 @@ def test_decimate_when_series_is_long_then_keeps_extremes_and_endpoints() -> Non
     assert np.all(np.diff(idx) > 0)
     _, lows = decimate(-np.abs(values), 100, "min")
     assert lows.min() == -9.0
+
+
+def test_render_walk_forward_when_oos_degrades_then_shows_both_samples_and_the_guard() -> None:
+    result = walk_forward(
+        run_random_walk,
+        param_grid({"fast": [5, 10, 20], "slow": [30, 50, 100]}),
+        rolling_windows(N_BARS, 500, 250),
+        processes=1,
+    )
+    out = io.StringIO()
+    render_walk_forward(result, console=Console(file=out, width=130, color_system=None))
+    text = out.getvalue()
+    assert "In-sample vs out-of-sample" in text and "Overfitting guard" in text
+    assert "54 (6 × 9)" in text
+    assert f"{result.out_of_sample.metric_mean:,.3f}" in text
+    assert f"{result.in_sample.metric_mean:,.3f}" in text
+    assert "likely overfit" in text
+    assert "2015-01-01 → 2016-05-14" in text  # first train window's dates, unwrapped
