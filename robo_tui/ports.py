@@ -81,6 +81,11 @@ class Broker(Protocol):
         """Fills that happened since the last call, oldest first."""
         ...
 
+    async def poll_order_updates(self) -> list[BrokerAck]:
+        """Orders that ended without (or after partial) fills since the last call: cancelled,
+        rejected or expired by the broker."""
+        ...
+
 
 @runtime_checkable
 class SimulatedVenue(Protocol):

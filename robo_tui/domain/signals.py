@@ -73,6 +73,7 @@ class Proposal:
     votes: tuple[Signal, ...] = ()
     idea_ids: tuple[str, ...] = ()
     reduce_only: bool = False
+    close_quantity: float = 0.0  # units of an opposite position closed first (a reversal)
     expires_at: datetime | None = None
     status: ProposalStatus = ProposalStatus.PENDING
 

@@ -1,0 +1,156 @@
+"""Build the engine for a backtest and run it: the same `Engine`, with a simulated clock, the replayed
+bars, the paper broker and an in-memory store (the run is saved whole at the end).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from robo_tui.config import InstrumentSettings, Settings
+from robo_tui.domain.market import AssetClass, BarArrays
+from robo_tui.domain.news import NewsItem
+from robo_tui.domain.risk import Mode
+from robo_tui.domain.time import ns_to_datetime
+from robo_tui.engine.backtest import BacktestDriver, BacktestResult
+from robo_tui.engine.clock import SimClock
+from robo_tui.engine.engine import Engine
+
+Fill = Literal["next-open", "close"]
+
+#: Risk limits that let backtesting.py's all-in, one-position convention through the gate. The
+#: gate still judges every order; these are its settings for a verification run.
+COMPAT_RISK: dict[str, Any] = {
+    "max_position_pct": 1.0,
+    "max_sector_pct": 10.0,
+    "max_gross_exposure_pct": 10.0,
+    "daily_loss_reduce_pct": 1.0,
+    "daily_loss_halt_pct": 1.0,
+    "max_risk_per_trade_pct": 1.0,
+    "max_positions": 1000,
+    "max_correlation": 1.0,
+    "min_confidence": 0.0,
+    "cooldown_after_exit_seconds": 0.0,
+    "cooldown_after_loss_seconds": 0.0,
+    "max_drawdown_pct": 1.0,
+    "max_order_notional": 1e15,
+    "max_orders_per_minute": 10_000,
+    "require_stops": False,
+    "allow_short": True,
+}
+
+
+class BacktestSetupError(ValueError):
+    """The backtest's inputs do not fit together (with what to change)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestSpec:
+    """What to replay and how: strategies and params, cash, costs, fill timing, conventions."""
+
+    cash: float = 10_000.0
+    commission: float = 0.0
+    slippage_bps: float = 0.0
+    fill: Fill = "next-open"
+    compat: bool = False  # reproduce backtesting.py's conventions exactly
+    strategies: Mapping[str, Mapping[str, str]] | None = None  # name -> params; None: config's
+
+
+def backtest_settings(base: Settings, symbols: Sequence[str], spec: BacktestSpec) -> Settings:
+    """The settings of a backtest run: the config's, with the run's universe, strategies, costs
+    and (in compat mode) backtesting.py's sizing and a gate profile that admits it."""
+    data = base.model_dump()
+    known = {i["symbol"]: i for i in data["universe"]["instruments"]}
+    data["universe"]["instruments"] = [
+        known.get(s)
+        or InstrumentSettings(
+            symbol=s,
+            asset_class=AssetClass.CRYPTO if s.endswith(("-USD", "USDT")) else AssetClass.STOCK,
+        ).model_dump()
+        for s in symbols
+    ]
+    data["engine"]["mode"] = Mode.AUTO
+    data["broker"]["kind"] = "paper"
+    data["broker"]["starting_cash"] = spec.cash
+    data["paper"].update(
+        fill="next_open" if spec.fill == "next-open" else "quote", slippage_bps=spec.slippage_bps
+    )
+    if spec.strategies is not None:
+        unknown = [n for n in spec.strategies if n not in data["strategies"]]
+        if unknown:
+            raise BacktestSetupError(
+                f"unknown strategy {', '.join(unknown)}; known: {', '.join(data['strategies'])}"
+            )
+        for name, section in data["strategies"].items():
+            section["enabled"] = name in spec.strategies
+            for key, value in (spec.strategies.get(name) or {}).items():
+                if key in ("enabled",):
+                    continue
+                if key not in section:
+                    raise BacktestSetupError(
+                        f"strategy {name} has no parameter {key!r}; "
+                        f"parameters: {', '.join(k for k in section if k != 'enabled')}"
+                    )
+                section[key] = value
+    if spec.compat:
+        data["sizing"]["method"] = "all_in"
+        data["paper"].update(fee_pct=0.0, fee_per_share=0.0, fee_min=0.0, slippage_bps=0.0)
+        data["risk"].update(COMPAT_RISK)
+    try:
+        return Settings.model_validate(data)
+    except ValueError as exc:
+        raise BacktestSetupError(str(exc)) from exc
+
+
+def build_backtest_engine(
+    settings: Settings, data: Mapping[str, BarArrays], *, commission: float
+) -> Engine:
+    """The engine of a backtest: SimClock at the first bar, replay feed, paper broker, memory store."""
+    from robo_tui.adapters.brokers.paper import PaperBroker
+    from robo_tui.adapters.feeds.replay import ReplayFeed
+    from robo_tui.adapters.store.memory import MemoryStore
+
+    first = min(int(b.ts[0]) for b in data.values() if len(b))
+    clock = SimClock(ns_to_datetime(first))
+    instruments = {i.symbol: i.to_instrument() for i in settings.universe.instruments}
+    broker = PaperBroker(
+        cash=settings.broker.starting_cash,
+        costs=settings.paper,
+        clock=clock,
+        instruments=instruments,
+        supports_short=settings.risk.allow_short,
+        commission=commission,
+    )
+    return Engine(
+        settings,
+        clock=clock,
+        feed=ReplayFeed(data, clock),
+        broker=broker,
+        store=MemoryStore(),
+        mode=Mode.AUTO,
+        record_events=False,
+    )
+
+
+async def run_backtest(
+    base: Settings,
+    data: Mapping[str, BarArrays],
+    spec: BacktestSpec,
+    *,
+    news: Sequence[NewsItem] = (),
+    progress: Callable[[int, int], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> tuple[BacktestResult, Settings]:
+    """Replay `data` through the engine per `spec`; the result and the settings it ran with."""
+    if not data or all(len(b) == 0 for b in data.values()):
+        raise BacktestSetupError("no bars to replay")
+    settings = backtest_settings(base, list(data), spec)
+    engine = build_backtest_engine(settings, data, commission=spec.commission)
+    await engine.broker.connect()
+    await engine._refresh_account()
+    driver = BacktestDriver(engine, data, news=news)
+    result = await driver.run(progress=progress, stop=stop)
+    await engine.broker.close()
+    return result, settings

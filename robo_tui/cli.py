@@ -1,0 +1,336 @@
+"""The `robo-tui` command line (typer).
+
+`robo-tui` opens the console; `robo-tui --headless` runs the engine without UI; the subcommands
+act on a data dir from a shell (kill switch, proposals, config check). Every subcommand takes the
+common options after its name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from robo_tui.domain.risk import Mode, TradingState
+from robo_tui.runtime import ExitCode, RunError, RunOptions, load_run_settings, resolve_data_dir
+
+app = typer.Typer(
+    name="robo-tui",
+    help="A keyboard-driven trading console with an LLM-assisted trading engine.",
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+proposals_app = typer.Typer(help="Semi-auto from a shell: list, approve or reject proposals.",
+                            no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(proposals_app, name="proposals")
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Config file (TOML).",
+                                                   dir_okay=False)]
+DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder for the database and logs.",
+                                                    file_okay=False)]
+ModeOpt = Annotated[Optional[Mode], typer.Option("--mode", help="paper, semi-auto, auto or live.",
+                                                 case_sensitive=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (one JSON object per cycle).")]
+ConfirmLiveOpt = Annotated[bool, typer.Option("--confirm-live",
+                                              help="Explicitly confirm trading real money in live mode.")]
+AnalystOpt = Annotated[Optional[str], typer.Option(
+    "--analyst", help="Analyst for this run: rules, ollama, openai, anthropic or auto.")]
+NewsOpt = Annotated[Optional[list[str]], typer.Option(
+    "--news", help="Add a news source (RSS/Atom URL or file) for this run; repeatable.")]
+
+
+def _options(config: Path | None, data_dir: Path | None, mode: Mode | None = None,
+             json_out: bool = False, confirm_live: bool = False, analyst: str | None = None,
+             news: list[str] | None = None) -> RunOptions:
+    if analyst is not None and analyst not in ("rules", "ollama", "openai", "anthropic", "auto"):
+        raise typer.BadParameter(f"unknown analyst {analyst!r}; use rules, ollama, openai, "
+                                 "anthropic or auto", param_hint="--analyst")
+    return RunOptions(config=config, data_dir=data_dir, mode=mode, json=json_out,
+                      confirm_live=confirm_live, analyst=analyst, news=tuple(news or ()))
+
+
+def _fail(exc: RunError) -> typer.Exit:
+    typer.echo(f"robo-tui: {exc}", err=True)
+    return typer.Exit(int(exc.code))
+
+
+@app.callback(invoke_without_command=True)
+def main_command(
+    ctx: typer.Context,
+    headless: Annotated[bool, typer.Option("--headless", help="Run the engine without UI (for cron).")] = False,
+    once: Annotated[bool, typer.Option("--once", help="Headless: run one cycle and exit.")] = False,
+    cycles: Annotated[Optional[int], typer.Option("--cycles", min=1, help="Headless: run N cycles and exit.")] = None,
+    theme: Annotated[Optional[str], typer.Option("--theme", help="Console theme name.")] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    mode: ModeOpt = None,
+    json_out: JsonOpt = False,
+    confirm_live: ConfirmLiveOpt = False,
+    analyst: AnalystOpt = None,
+    news: NewsOpt = None,
+) -> None:
+    """Open the console, or with --headless run the engine without UI."""
+    if ctx.invoked_subcommand is not None:
+        return
+    options = _options(config, data_dir, mode, json_out, confirm_live, analyst, news)
+    if once and cycles is not None:
+        raise typer.BadParameter("use --once or --cycles N, not both", param_hint="--once")
+    if headless:
+        from robo_tui.headless import HeadlessOptions, run_headless
+
+        code = asyncio.run(run_headless(HeadlessOptions(options, cycles=1 if once else cycles)))
+        raise typer.Exit(code)
+    if once or cycles is not None:
+        raise typer.BadParameter("--once and --cycles need --headless", param_hint="--once")
+    try:
+        from robo_tui.ui.app import run_console
+    except ImportError:
+        typer.echo("The console is not built yet; run `robo-tui --headless` for the engine.")
+        raise typer.Exit(0) from None
+    raise typer.Exit(run_console(options, theme=theme))
+
+
+@config_app.command("check")
+def config_check(config: ConfigOpt = None, data_dir: DataDirOpt = None, mode: ModeOpt = None,
+                 json_out: JsonOpt = False) -> None:
+    """Validate the configuration and print the effective settings, secrets redacted."""
+    from robo_tui.config import redacted_dict, render_toml, resolve_config_path
+
+    options = _options(config, data_dir, mode, json_out)
+    try:
+        settings = load_run_settings(options)
+    except RunError as exc:
+        raise _fail(exc) from exc
+    source = resolve_config_path(config)
+    if json_out:
+        import json
+
+        typer.echo(json.dumps(redacted_dict(settings), indent=2, default=str))
+        return
+    typer.echo(f"# config OK: {source or 'built-in defaults (no config file)'}")
+    typer.echo(f"# data dir: {resolve_data_dir(options, settings)}")
+    typer.echo(render_toml(settings))
+
+
+async def _with_store(options: RunOptions, work):  # type: ignore[no-untyped-def]
+    from robo_tui.wiring import build_store
+
+    settings = load_run_settings(options)
+    store = build_store(resolve_data_dir(options, settings))
+    await store.open()
+    try:
+        return await work(store, settings)
+    finally:
+        await store.close()
+
+
+def _engine_running(options: RunOptions) -> bool:
+    """Whether another process holds the data dir (a console or a headless run)."""
+    from robo_tui.adapters.store.lock import DataDirLock, DataDirLocked
+
+    settings = load_run_settings(options)
+    lock = DataDirLock(resolve_data_dir(options, settings))
+    try:
+        lock.acquire()
+    except DataDirLocked:
+        return True
+    lock.release()
+    return False
+
+
+@app.command("halt")
+def halt_command(
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "halted from the shell",
+    config: ConfigOpt = None, data_dir: DataDirOpt = None,
+) -> None:
+    """Kill switch: latch HALTED in the database (a running engine halts within a second and
+    cancels its open orders; a later start stays halted)."""
+    options = _options(config, data_dir)
+
+    async def work(store, settings) -> None:  # type: ignore[no-untyped-def]
+        await store.set_control("halt_reason", reason, "cli")
+        await store.set_control("trading_state", TradingState.HALTED.value, "cli")
+        await store.audit("killswitch", {"state": "HALTED", "reason": reason}, "cli")
+
+    try:
+        asyncio.run(_with_store(options, work))
+    except RunError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"HALTED: {reason}. No new orders will be placed until `robo-tui resume`.")
+
+
+@app.command("resume")
+def resume_command(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    config: ConfigOpt = None, data_dir: DataDirOpt = None,
+) -> None:
+    """Leave HALTED and restore trading (asks for confirmation on a terminal)."""
+    options = _options(config, data_dir)
+    if not yes and sys.stdin.isatty():
+        typer.confirm("Resume trading (the kill switch is released)?", abort=True)
+
+    async def work(store, settings) -> str | None:  # type: ignore[no-untyped-def]
+        before = await store.get_control("trading_state")
+        await store.set_control("trading_state", TradingState.ACTIVE.value, "cli")
+        await store.set_control("halt_reason", "", "cli")
+        await store.audit("killswitch", {"state": "ACTIVE"}, "cli")
+        return before  # type: ignore[no-any-return]
+
+    try:
+        before = asyncio.run(_with_store(options, work))
+    except RunError as exc:
+        raise _fail(exc) from exc
+    was = "was HALTED" if before == TradingState.HALTED.value else "was not halted"
+    typer.echo(f"ACTIVE: trading restored ({was}).")
+
+
+@proposals_app.command("list")
+def proposals_list(
+    all_: Annotated[bool, typer.Option("--all", help="Show decided proposals too.")] = False,
+    config: ConfigOpt = None, data_dir: DataDirOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """List pending proposals (semi-auto)."""
+    from robo_tui.domain.signals import ProposalStatus
+
+    options = _options(config, data_dir, json_out=json_out)
+
+    async def work(store, settings):  # type: ignore[no-untyped-def]
+        return await store.proposals(None if all_ else ProposalStatus.PENDING)
+
+    try:
+        rows = asyncio.run(_with_store(options, work))
+    except RunError as exc:
+        raise _fail(exc) from exc
+    if json_out:
+        import json
+
+        from robo_tui.domain.serialize import to_jsonable
+
+        typer.echo(json.dumps([{**to_jsonable(p), "status": s.value} for p, s in rows], default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    if not rows:
+        typer.echo("No pending proposals." if not all_ else "No proposals.")
+        return
+    table = Table(title="Proposals", expand=False)
+    for col in ("id", "status", "symbol", "side", "qty", "notional", "conf", "expires", "rationale"):
+        table.add_column(col, overflow="fold")
+    now = datetime.now(UTC)
+    for p, status in rows:
+        expires = "-" if p.expires_at is None else f"{max(0, (p.expires_at - now).total_seconds()):.0f}s"
+        table.add_row(p.id, status.value, p.symbol, p.side.value, f"{p.quantity:g}",
+                      f"{p.notional:,.2f}", f"{p.confidence:.2f}", expires,
+                      Text(p.rationale[:160]))
+    Console().print(table)
+
+
+def _decide(proposal_id: str, approve: bool, reason: str, options: RunOptions) -> int:
+    """Approve or reject: hand it to a running engine, or run the engine here to submit it."""
+    from robo_tui.domain.signals import ProposalStatus
+
+    if _engine_running(options):
+        async def mark(store, settings):  # type: ignore[no-untyped-def]
+            row = await store.get_proposal(proposal_id)
+            if row is None or row[1] is not ProposalStatus.PENDING:
+                return row
+            await store.update_proposal(
+                proposal_id, ProposalStatus.APPROVED if approve else ProposalStatus.REJECTED, "cli", reason)
+            return row
+
+        row = asyncio.run(_with_store(options, mark))
+        if row is None:
+            typer.echo(f"robo-tui: no proposal {proposal_id}", err=True)
+            return int(ExitCode.USAGE)
+        if row[1] is not ProposalStatus.PENDING:
+            typer.echo(f"robo-tui: proposal {proposal_id} is already {row[1].value}", err=True)
+            return int(ExitCode.USAGE)
+        if not approve:
+            typer.echo(f"rejected {proposal_id}")
+            return 0
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:  # the running engine re-runs the gate and submits
+            async def read(store, settings):  # type: ignore[no-untyped-def]
+                return await store.get_proposal(proposal_id)
+
+            row = asyncio.run(_with_store(options, read))
+            if row and row[1] in (ProposalStatus.SUBMITTED, ProposalStatus.DENIED):
+                typer.echo(f"{proposal_id}: {row[1].value} (by the running engine's risk gate)")
+                return 0 if row[1] is ProposalStatus.SUBMITTED else int(ExitCode.ERROR)
+            time.sleep(0.3)
+        typer.echo(f"{proposal_id}: approved; the running engine has not submitted it yet")
+        return 0
+    return asyncio.run(_decide_here(proposal_id, approve, reason, options))
+
+
+async def _decide_here(proposal_id: str, approve: bool, reason: str, options: RunOptions) -> int:
+    from robo_tui.adapters.store.lock import DataDirLock
+    from robo_tui.engine.engine import ProposalNotFound
+    from robo_tui.wiring import build_engine
+
+    settings = load_run_settings(options)
+    data_dir = resolve_data_dir(options, settings)
+    with DataDirLock(data_dir):
+        engine = build_engine(settings, data_dir=data_dir, intelligence=False)
+        await engine.start()
+        try:
+            if not approve:
+                await engine.reject(proposal_id, by="cli", reason=reason)
+                typer.echo(f"rejected {proposal_id}")
+                return 0
+            results = await engine.approve(proposal_id, by="cli", source="cli")
+        except ProposalNotFound as exc:
+            typer.echo(f"robo-tui: {exc}", err=True)
+            return int(ExitCode.USAGE)
+        finally:
+            await engine.stop()
+    last = results[-1]
+    if last.sent and last.ack is not None:
+        typer.echo(f"{proposal_id}: submitted {last.order.client_order_id if last.order else ''} → "
+                   f"{last.ack.status.value}")
+        return 0
+    typer.echo(f"{proposal_id}: DENIED by the risk gate: "
+               + "; ".join(r.message for r in last.verdict.reasons))
+    return int(ExitCode.ERROR)
+
+
+@proposals_app.command("approve")
+def proposals_approve(proposal_id: str, config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Approve a pending proposal; the risk gate runs again at submit time."""
+    try:
+        raise typer.Exit(_decide(proposal_id, True, "", _options(config, data_dir)))
+    except RunError as exc:
+        raise _fail(exc) from exc
+
+
+@proposals_app.command("reject")
+def proposals_reject(
+    proposal_id: str,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    config: ConfigOpt = None, data_dir: DataDirOpt = None,
+) -> None:
+    """Reject a pending proposal."""
+    try:
+        raise typer.Exit(_decide(proposal_id, False, reason, _options(config, data_dir)))
+    except RunError as exc:
+        raise _fail(exc) from exc
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

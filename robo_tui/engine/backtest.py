@@ -1,0 +1,332 @@
+"""Replays history through the very same `Engine`: strategies, ensemble, sizing, the risk gate and
+the paper broker, on a simulated clock.
+
+Strategies are causal, so their scores over the whole history equal what the live engine computes
+on its trailing window at each bar. The driver therefore computes every symbol's ensemble target
+once, then walks an event queue: the bars where the target changes (decisions go through
+`Engine.build_proposal` → `Engine.propose` → `Engine.submit` → gate → broker, exactly as live), the
+bar after an order (fills at the next open), and the first bar where a resting order, stop or
+target can trigger (found by a vectorised search). Bars in between cannot change anything, so they
+are skipped; the equity curve is filled in for them afterwards with numpy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from robo_tui.domain.market import BarArrays, FloatArray, IntArray
+from robo_tui.domain.news import NewsItem
+from robo_tui.domain.orders import Fill
+from robo_tui.domain.signals import Direction, EnsembleDecision, Signal
+from robo_tui.domain.time import ns_to_datetime
+from robo_tui.engine.engine import Engine
+from robo_tui.engine.ledger import ClosedTrade
+
+_BAR, _DECIDE = 0, 1
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestTrade:
+    """A closed round trip with the timeline bar indices of its entry and exit fills."""
+
+    trade: ClosedTrade
+    entry_bar: int
+    exit_bar: int
+
+
+@dataclass(slots=True)
+class BacktestResult:
+    """What a replay produced: the equity curve on the merged timeline, trades, fills, counts."""
+
+    index: IntArray  # epoch ns of each timeline bar
+    equity: FloatArray
+    trades: list[BacktestTrade]
+    fills: list[Fill]
+    closes: dict[str, FloatArray]  # per symbol, forward-filled onto the timeline
+    orders: int
+    denied: int
+    proposals: int
+    bars: int  # symbol-bars replayed
+    events: int  # bars the driver actually visited
+    elapsed_s: float
+    stopped_early: bool = False
+    state_changes: list[str] = field(default_factory=list)
+
+    @property
+    def bars_per_second(self) -> float:
+        return self.bars / self.elapsed_s if self.elapsed_s > 0 else math.inf
+
+
+class _Timeline:
+    """All symbols' bars merged onto one sorted time axis, closes forward-filled."""
+
+    def __init__(self, data: Mapping[str, BarArrays]) -> None:
+        self.symbols = list(data)
+        self.index: IntArray = np.unique(np.concatenate([b.ts for b in data.values()]))
+        n = self.index.shape[0]
+        self.closes = np.zeros((n, len(self.symbols)), dtype=np.float64)
+        self.pos_of: dict[str, IntArray] = {}  # symbol bar i -> timeline k
+        for j, symbol in enumerate(self.symbols):
+            bars = data[symbol]
+            k = np.searchsorted(self.index, bars.ts)
+            self.pos_of[symbol] = k.astype(np.int64)
+            col = np.full(n, np.nan)
+            col[k] = bars.close
+            mask = np.isnan(col)
+            idx = np.where(~mask, np.arange(n), 0)
+            np.maximum.accumulate(idx, out=idx)
+            filled = col[idx]
+            filled[np.isnan(filled)] = 0.0
+            self.closes[:, j] = filled
+
+
+def _change_points(target: FloatArray) -> IntArray:
+    """Bars where the forward-filled target takes a new value (the first defined one counts)."""
+    defined = ~np.isnan(target)
+    idx = np.flatnonzero(defined)
+    if idx.size == 0:
+        return idx.astype(np.int64)
+    values = target[idx]
+    keep = np.empty(values.shape[0], dtype=bool)
+    keep[0] = True
+    keep[1:] = values[1:] != values[:-1]
+    return idx[keep].astype(np.int64)
+
+
+def _next_trigger(bars: BarArrays, start: int, below: float, above: float) -> int:
+    """First bar >= start whose low reaches `below` or whose high reaches `above`; -1 if none."""
+    n = len(bars)
+    chunk = 64
+    lo, hi = bars.low, bars.high
+    while start < n:
+        stop = min(n, start + chunk)
+        hits = (lo[start:stop] <= below) | (hi[start:stop] >= above)
+        if hits.any():
+            return start + int(np.argmax(hits))
+        start = stop
+        chunk = min(chunk * 4, 65536)
+    return -1
+
+
+class BacktestDriver:
+    """Drives an `Engine` (built with a `SimClock`, a paper broker and a memory store) over history."""
+
+    def __init__(self, engine: Engine, data: Mapping[str, BarArrays], *,
+                 window: int | None = None, news: Sequence[NewsItem] = ()) -> None:
+        missing = [s for s in data if s not in engine.instruments]
+        if missing:
+            raise ValueError(f"symbols not in the universe: {', '.join(missing)}")
+        self.engine = engine
+        self.data = dict(data)
+        self.timeline = _Timeline(self.data)
+        self.window = window or max(engine.settings.engine.warmup_bars,
+                                    engine.settings.risk.correlation_window + 2)
+        self.news = sorted(news, key=lambda item: item.published)
+        set_clock = getattr(engine.clock, "set", None)
+        if set_clock is None:
+            raise TypeError("a backtest needs an engine with a SimClock")
+        self._set_clock: Callable[[datetime], None] = set_clock
+        self._venue = engine.broker
+        if not hasattr(self._venue, "on_bar_values"):
+            raise TypeError("a backtest needs a simulated venue (the paper broker)")
+
+    async def run(self, *, progress: Callable[[int, int], None] | None = None,
+                  stop: asyncio.Event | None = None) -> BacktestResult:
+        """Replay every bar; `progress(done_bars, total_bars)` is called now and then."""
+        engine = self.engine
+        started = time.perf_counter()
+        tl = self.timeline
+        n = tl.index.shape[0]
+        symbols = tl.symbols
+        col_of = {s: j for j, s in enumerate(symbols)}
+
+        # decisions: every symbol's ensemble target, once, vectorised
+        votes: dict[str, dict[str, FloatArray]] = {}
+        scores: dict[str, FloatArray] = {}
+        targets: dict[str, FloatArray] = {}
+        heap: list[tuple[int, int, int, str, int]] = []
+        seq = 0
+        for symbol, bars in self.data.items():
+            v = engine.ensemble.vote_arrays(bars)
+            score, target = engine.ensemble.combine(v)
+            votes[symbol], scores[symbol], targets[symbol] = v, score, target
+            for i in _change_points(target):
+                heap.append((int(tl.pos_of[symbol][i]), _DECIDE, seq, symbol, int(i)))
+                seq += 1
+        heapq.heapify(heap)
+        scheduled: dict[str, int] = {}  # symbol -> next bar i scheduled for the venue
+
+        # equity bookkeeping between events
+        equity = np.empty(n, dtype=np.float64)
+        done_k = 0  # equity[:done_k] is final
+        cash = engine.account.cash
+        held = np.zeros(len(symbols), dtype=np.float64)
+        peak = engine.peak_equity
+        day_ns = 86_400 * 1_000_000_000
+        current_day = -1
+        events = 0
+        proposals = denied = orders = 0
+        stopped_early = False
+        last_report = 0
+
+        def fill_equity(upto: int) -> None:
+            nonlocal done_k, peak
+            if upto <= done_k:
+                return
+            segment = cash + tl.closes[done_k:upto] @ held
+            equity[done_k:upto] = segment
+            if segment.size:
+                peak = max(peak, float(segment.max()))
+            done_k = upto
+
+        while heap:
+            if stop is not None and stop.is_set():
+                stopped_early = True
+                break
+            k = heap[0][0]
+            batch: list[tuple[int, str, int]] = []
+            while heap and heap[0][0] == k:
+                _, kind, _, symbol, i = heapq.heappop(heap)
+                if kind == _BAR and scheduled.get(symbol) != i:
+                    continue  # superseded
+                batch.append((kind, symbol, i))
+            if not batch:
+                continue
+            events += 1
+            fill_equity(k)  # bars before k are final
+            now = ns_to_datetime(int(tl.index[k]))
+            self._set_clock(now)
+            day = int(tl.index[k]) // day_ns
+            if day != current_day:
+                current_day = day
+                start_equity = float(equity[k - 1]) if k > 0 else cash
+                engine._day = now.date().isoformat()
+                engine.day_start_equity = start_equity
+            engine.peak_equity = peak
+            # marks and windows for every symbol that matters now
+            touched = {s for _, s, _ in batch}
+            touched.update(s for s, j in col_of.items() if held[j] != 0.0)
+            for symbol in touched:
+                bars = self.data[symbol]
+                i_now = int(np.searchsorted(bars.ts, tl.index[k], side="right")) - 1
+                if i_now < 0:
+                    continue
+                engine.market[symbol] = bars.slice(max(0, i_now + 1 - self.window), i_now + 1)
+                engine.prices[symbol] = float(bars.close[i_now])
+            # the venue sees the bar first (fills at the open, stops and limits intrabar) ...
+            for kind, symbol, i in sorted(batch):
+                bars = self.data[symbol]
+                if scheduled.get(symbol) == i or kind == _DECIDE:
+                    scheduled.pop(symbol, None) if scheduled.get(symbol) == i else None
+                    self._venue.on_bar_values(symbol, now, float(bars.open[i]), float(bars.high[i]),
+                                              float(bars.low[i]), float(bars.close[i]))
+            await engine._settle(now)
+            # ... then decisions at the bar's close go through the engine's one order path
+            counters = engine._counters
+            for kind, symbol, i in batch:
+                if kind != _DECIDE:
+                    continue
+                decision = self._decision(symbol, i, now, votes[symbol], scores[symbol], targets[symbol])
+                desired = targets[symbol][i]
+                previous = engine._targets.get(symbol)
+                engine._targets[symbol] = float(desired)
+                if previous is not None and previous == desired:
+                    continue
+                if engine.risk.state.value == "HALTED":
+                    continue
+                proposal = engine.build_proposal(symbol, int(desired), decision, now)
+                if proposal is not None:
+                    await engine.propose(proposal)
+            await engine._settle(now)
+            proposals, denied, orders = counters.proposals, counters.denied, counters.orders
+            # book the new state and schedule what the venue must see next
+            cash = engine.account.cash
+            for symbol, position in engine.account.positions.items():
+                if symbol in col_of:
+                    held[col_of[symbol]] = position.quantity
+            for symbol, j in col_of.items():
+                if symbol not in engine.account.positions:
+                    held[j] = 0.0
+            for symbol in touched | set(engine.account.positions):
+                self._schedule(symbol, k, heap, scheduled, tl)
+                seq += 1
+            if progress is not None and k - last_report >= 5000:
+                last_report = k
+                progress(k, n)
+        fill_equity(n if not stopped_early else done_k + 0)
+        if stopped_early:
+            equity = equity[:done_k]
+        if progress is not None:
+            progress(done_k, n)
+
+        trades = self._trades(engine, tl)
+        elapsed = time.perf_counter() - started
+        return BacktestResult(
+            index=tl.index[: equity.shape[0]], equity=equity, trades=trades,
+            fills=list(getattr(engine.store, "fill_log", [])),
+            closes={s: tl.closes[: equity.shape[0], j] for s, j in col_of.items()},
+            orders=orders, denied=denied, proposals=proposals,
+            bars=sum(len(b) for b in self.data.values()), events=events, elapsed_s=elapsed,
+            stopped_early=stopped_early,
+        )
+
+    def _schedule(self, symbol: str, k: int, heap: list[tuple[int, int, int, str, int]],
+                  scheduled: dict[str, int], tl: _Timeline) -> None:
+        """Queue the next bar of `symbol` at which the venue can do anything."""
+        bars = self.data[symbol]
+        i_now = int(np.searchsorted(bars.ts, tl.index[k], side="right")) - 1
+        below, above, pending = self._venue.trigger_levels(symbol)
+        if pending:
+            nxt = i_now + 1
+        elif below == -math.inf and above == math.inf:
+            scheduled.pop(symbol, None)
+            return
+        else:
+            nxt = _next_trigger(bars, i_now + 1, below, above)
+        if nxt < 0 or nxt >= len(bars):
+            scheduled.pop(symbol, None)
+            return
+        if scheduled.get(symbol) == nxt:
+            return
+        scheduled[symbol] = nxt
+        heapq.heappush(heap, (int(tl.pos_of[symbol][nxt]), _BAR, len(heap), symbol, nxt))
+
+    def _decision(self, symbol: str, i: int, now: datetime, votes: Mapping[str, FloatArray],
+                  score: FloatArray, target: FloatArray) -> EnsembleDecision:
+        """The ensemble decision at bar i from the precomputed arrays (what `decide` computes live)."""
+        bars = self.data[symbol]
+        window = bars.slice(max(0, i + 1 - self.window), i + 1)
+        ensemble = self.engine.ensemble
+        signals = []
+        for name, arr in votes.items():
+            value = float(arr[i])
+            signals.append(Signal(name, symbol, value, 0.0 if math.isnan(value) else abs(value),
+                                  ensemble.strategy(name).explain(window, len(window) - 1), now))
+        t = float(target[i])
+        direction = None if math.isnan(t) else (Direction.LONG if t > 0 else
+                                                Direction.SHORT if t < 0 else Direction.FLAT)
+        s = float(score[i])
+        return EnsembleDecision(symbol, now, s, min(1.0, abs(s)) if not math.isnan(s) else 0.0,
+                                direction, tuple(signals))
+
+    @staticmethod
+    def _trades(engine: Engine, tl: _Timeline) -> list[BacktestTrade]:
+        from robo_tui.domain.time import datetime_to_ns
+        from robo_tui.engine.ledger import Ledger
+
+        ledger = Ledger()
+        out: list[BacktestTrade] = []
+        for fill in getattr(engine.store, "fill_log", []):
+            for trade in ledger.apply(fill):
+                entry = int(np.searchsorted(tl.index, datetime_to_ns(trade.entry_time)))
+                exit_ = int(np.searchsorted(tl.index, datetime_to_ns(trade.exit_time)))
+                out.append(BacktestTrade(trade, entry, exit_))
+        return out

@@ -1,0 +1,1058 @@
+"""The engine: wires market data, intelligence, strategies, ensemble, sizing, the ONE risk gate and
+the broker, and runs the cycle. `Engine.submit` is the only way an order reaches a broker.
+
+The same class runs live, paper, semi-auto and (through `robo_tui.engine.backtest`) backtests;
+only the clock, the feed, the broker and the store it is given differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import secrets
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from robo_tui.config import Settings
+from robo_tui.domain.commands import OrderSource, SubmitOrder
+from robo_tui.domain.events import (
+    AnalystSelected,
+    BarsReceived,
+    CycleCompleted,
+    EngineErrorOccurred,
+    Event,
+    IdeaGenerated,
+    ModeChanged,
+    OrderDenied,
+    OrderFilled,
+    OrderStatusChanged,
+    OrderSubmitted,
+    PortfolioUpdated,
+    ProposalCreated,
+    ProposalDecided,
+    QuotesUpdated,
+    SignalsComputed,
+    SourceHealthChanged,
+    StrategyChanged,
+    TradingStateChanged,
+)
+from robo_tui.domain.market import Bar, BarArrays, FloatArray, Instrument, Quote
+from robo_tui.domain.news import MarketEvent, TradeIdea
+from robo_tui.domain.orders import (
+    AccountSnapshot,
+    BrokerAck,
+    Fill,
+    Order,
+    OrderIntent,
+    OrderStatus,
+    OrderType,
+    Side,
+)
+from robo_tui.domain.risk import Mode, RiskReason, RiskVerdict, TradingState
+from robo_tui.domain.serialize import to_jsonable
+from robo_tui.domain.signals import Direction, EnsembleDecision, Proposal, ProposalStatus, Signal
+from robo_tui.engine.bus import EventBus
+from robo_tui.engine.ensemble import Ensemble
+from robo_tui.engine.ledger import ClosedTrade, Ledger
+from robo_tui.engine.recorder import EventRecorder
+from robo_tui.engine.risk import RiskContext, RiskGate
+from robo_tui.engine.sizing import Sizer, SizeRequest, atr
+from robo_tui.engine.strategies import build_strategies
+from robo_tui.ports import Broker, Clock, IntelligenceStage, MarketFeed, SimulatedVenue, Store
+
+log = logging.getLogger(__name__)
+
+ALL_IN = 1.0 - sys.float_info.epsilon  # backtesting.py's "full equity" relative size
+_HISTORY_CAP_EXTRA = 200
+
+
+class ModeChangeRefused(Exception):
+    """A mode switch was refused; the message says exactly what is missing."""
+
+
+class ProposalNotFound(Exception):
+    """No pending proposal has that id."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """What `Engine.submit` did: the gate's verdict, and the order and broker answer if sent."""
+
+    verdict: RiskVerdict
+    order: Order | None = None
+    ack: BrokerAck | None = None
+
+    @property
+    def sent(self) -> bool:
+        return self.order is not None
+
+
+@dataclass(slots=True)
+class _CycleCounters:
+    proposals: int = 0
+    denied: int = 0
+    orders: int = 0
+    fills: int = 0
+    ideas: int = 0
+    news: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def new_id(prefix: str) -> str:
+    """A short random id a human can type (e.g. P-3f9a2c1d)."""
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+class _ReturnsView(Mapping[str, FloatArray]):
+    """Recent log returns per symbol, computed only for the symbols the risk gate asks about."""
+
+    def __init__(self, market: Mapping[str, BarArrays], window: int) -> None:
+        self._market = market
+        self._window = window
+
+    def __getitem__(self, symbol: str) -> FloatArray:
+        bars = self._market[symbol]
+        close = bars.close[-(self._window + 1):]
+        if close.shape[0] < 3:
+            raise KeyError(symbol)
+        result: FloatArray = np.diff(np.log(close))
+        return result
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._market)
+
+    def __len__(self) -> int:
+        return len(self._market)
+
+
+class Engine:
+    """The trading engine. Construct it with its adapters, `await start()`, then run cycles."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock,
+        feed: MarketFeed,
+        broker: Broker,
+        store: Store,
+        intelligence: IntelligenceStage | None = None,
+        bus: EventBus | None = None,
+        mode: Mode | None = None,
+        broker_factory: Callable[[Mode], Broker] | None = None,
+        record_events: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.feed = feed
+        self.broker = broker
+        self.store = store
+        self.intelligence = intelligence
+        self.bus = bus or EventBus()
+        self.mode: Mode = mode or settings.engine.mode
+        self._broker_factory = broker_factory
+        self.instruments: dict[str, Instrument] = {
+            i.symbol: i.to_instrument() for i in settings.universe.instruments
+        }
+        self.symbols: list[str] = list(self.instruments)
+        self.ensemble = Ensemble(
+            build_strategies(settings.strategies), settings.strategies, settings.ensemble
+        )
+        self.sizer = Sizer(settings.sizing, settings.risk)
+        self.risk = RiskGate(settings.risk, self.instruments)
+        self.ledger = Ledger()
+        self.recorder = EventRecorder(self.bus, store) if record_events else None
+
+        self.market: dict[str, BarArrays] = {}
+        self.prices: dict[str, float] = {}
+        self.quotes: dict[str, Quote] = {}
+        self.account = AccountSnapshot(clock.now(), settings.broker.starting_cash)
+        self.day_start_equity = settings.broker.starting_cash
+        self.peak_equity = settings.broker.starting_cash
+        self._day: str = ""
+        self.pending: dict[str, Proposal] = {}
+        self.paused = False
+        self.cycle = 0
+        self.last_cycle: CycleCompleted | None = None
+        self.equity_history: list[tuple[datetime, float]] = []
+        self.health: dict[str, tuple[bool, str]] = {}
+        self._targets: dict[str, float] = {}
+        self._ideas: dict[str, list[TradeIdea]] = {}
+        self._queued_events: list[MarketEvent] = []
+        self._entry_votes: dict[str, tuple[Signal, ...]] = {}
+        self._open_orders: dict[str, Order] = {}
+        self._filled_qty: dict[str, float] = {}
+        self._control_seen: str | None = None
+        self._protections_saved = ""
+        self._counters = _CycleCounters()
+        self._started = False
+        self._lock = asyncio.Lock()  # one order path at a time
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def simulated(self) -> bool:
+        """Whether prices come from the simulated market."""
+        return bool(getattr(self.feed, "simulated", False))
+
+    @property
+    def state(self) -> TradingState:
+        """The risk gate's trading state."""
+        return self.risk.state
+
+    async def start(self) -> None:
+        """Open the store, restore the kill switch and the paper account, reconcile orders,
+        connect the feed and broker and load warm-up history. Connection errors propagate."""
+        await self.store.open()
+        await self._restore_control()
+        await self.feed.connect()
+        await self.broker.connect()
+        await self._restore_broker()
+        await self._reconcile_orders()
+        await self._load_history()
+        await self._restore_pending()
+        await self._refresh_account()
+        self._started = True
+        await self.store.audit("engine.start", {"mode": self.mode.value,
+                                                "broker": self.broker.name,
+                                                "feed": self.feed.name}, "engine")
+
+    async def stop(self) -> None:
+        """Flush the audit log and close every adapter; safe to call twice."""
+        if self.recorder:
+            await self.recorder.flush()
+        for closer in (self._close_intelligence, self.feed.close, self.broker.close):
+            try:
+                await closer()
+            except Exception as exc:  # closing must go on
+                log.warning("close failed: %s", exc)
+        if self._started:
+            await self.store.audit("engine.stop", {"cycles": self.cycle}, "engine")
+        if self.recorder:
+            await self.recorder.flush()
+            self.recorder.close()
+        await self.store.close()
+        self._started = False
+
+    async def _close_intelligence(self) -> None:
+        if self.intelligence is not None:
+            await self.intelligence.close()
+
+    async def _restore_control(self) -> None:
+        state = await self.store.get_control("trading_state")
+        reason = await self.store.get_control("halt_reason") or ""
+        if state == TradingState.HALTED.value:
+            self.risk.restore(TradingState.HALTED, reason)
+        self._control_seen = state
+        day = await self.store.get_control("day_start")
+        if day:
+            key, _, equity = day.partition("|")
+            self._day, self.day_start_equity = key, float(equity)
+        peak = await self.store.get_control("peak_equity")
+        if peak:
+            self.peak_equity = float(peak)
+
+    async def _restore_broker(self) -> None:
+        restore = getattr(self.broker, "restore", None)
+        if restore is None:
+            return
+        fills = await self.store.fills()
+        protections: dict[str, tuple[float | None, float | None]] = {}
+        raw = await self.store.get_control("protections")
+        if raw:
+            self._protections_saved = raw
+            for symbol, (stop, target) in json.loads(raw).items():
+                protections[symbol] = (stop, target)
+        restore(fills, protections)
+        for fill in fills:
+            self.ledger.apply(fill)
+
+    async def _reconcile_orders(self) -> None:
+        """Orders left INTENT/SUBMITTED/UNKNOWN by a previous run: ask the broker what happened."""
+        for order, status in await self.store.open_orders():
+            try:
+                ack = await self.broker.order_status(order.client_order_id)
+            except Exception as exc:
+                await self._order_status(order, OrderStatus.UNKNOWN, f"reconcile failed: {exc}")
+                continue
+            if ack.status is OrderStatus.UNKNOWN:
+                if status is OrderStatus.INTENT:
+                    new, why = OrderStatus.CANCELLED, "never reached the broker (stopped before send)"
+                elif not self.broker.is_live:
+                    new, why = OrderStatus.CANCELLED, "paper order not carried over a restart"
+                else:
+                    new, why = OrderStatus.UNKNOWN, "broker does not know it; check the account"
+                await self._order_status(order, new, why)
+            else:
+                await self._order_status(order, ack.status, ack.message or "reconciled at start")
+                if ack.status.is_open:
+                    self._open_orders[order.client_order_id] = order
+
+    async def _order_status(self, order: Order, status: OrderStatus, message: str) -> None:
+        await self.store.update_order(order.client_order_id, status, None, message)
+        self.bus.publish(OrderStatusChanged(ts=self.clock.now(), client_order_id=order.client_order_id,
+                                            symbol=order.symbol, status=status.value, message=message))
+
+    async def _load_history(self) -> None:
+        n = max(self.settings.engine.warmup_bars, self.ensemble.history_bars())
+        for symbol in self.symbols:
+            try:
+                bars = await self.feed.history(symbol, n)
+            except Exception as exc:
+                self._error("market", f"history for {symbol} failed: {exc}")
+                continue
+            if len(bars):
+                self.market[symbol] = bars
+                self.prices[symbol] = float(bars.close[-1])
+                venue = self._venue()
+                if venue is not None:
+                    venue.on_bar(bars.bar(-1))
+
+    async def _restore_pending(self) -> None:
+        for proposal, _ in await self.store.proposals(ProposalStatus.PENDING):
+            self.pending[proposal.id] = proposal
+
+    # ------------------------------------------------------------------ the cycle
+
+    async def run(self, *, cycles: int | None = None, stop: asyncio.Event | None = None,
+                  on_cycle: Callable[[CycleCompleted], None] | None = None) -> None:
+        """Run cycles every `engine.cycle_seconds`, ticking quotes, news and control between them,
+        until `cycles` have run or `stop` is set."""
+        stop = stop or asyncio.Event()
+        done = 0
+        while not stop.is_set():
+            if not self.paused:
+                summary = await self.run_cycle()
+                done += 1
+                if on_cycle:
+                    on_cycle(summary)
+                if cycles is not None and done >= cycles:
+                    return
+            deadline = time.monotonic() + self.settings.engine.cycle_seconds
+            step = min(self.settings.feeds.quote_seconds, self.settings.engine.cycle_seconds)
+            while not stop.is_set() and time.monotonic() < deadline:
+                await self.tick()
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=max(0.01, min(step, deadline - time.monotonic())))
+                except TimeoutError:
+                    pass
+
+    async def run_cycle(self) -> CycleCompleted:
+        """One pass of the daily pipeline: market data → news → analysts → strategies → ensemble →
+        proposals → risk gate → execution → persist → summary."""
+        started = time.perf_counter()
+        self.cycle += 1
+        self._counters = _CycleCounters()
+        now = self.clock.now()
+        async with self._lock:
+            await self._sync_control()
+            await self._market_step(now)
+            await self._settle(now)
+            ideas = await self._intelligence_step(now)
+            self._expire_ideas(now)
+            if self.risk.state is not TradingState.HALTED:
+                for symbol in self.symbols:
+                    await self._evaluate_symbol(symbol, now, ideas.get(symbol, ()))
+            await self._expire_proposals(now)
+            await self._settle(now)
+            await self._persist(now)
+        summary = CycleCompleted(
+            ts=now, cycle=self.cycle, state=self.risk.state, mode=self.mode,
+            equity=self.account.equity, cash=self.account.cash, day_pnl=self.day_pnl,
+            proposals=self._counters.proposals, denied=self._counters.denied,
+            orders=self._counters.orders, fills=self._counters.fills,
+            positions=len(self.account.positions), ideas=self._counters.ideas,
+            news=self._counters.news, duration_ms=(time.perf_counter() - started) * 1000,
+            errors=tuple(self._counters.errors),
+        )
+        self.last_cycle = summary
+        self.bus.publish(summary)
+        if self.recorder:
+            await self.recorder.flush()
+        return summary
+
+    async def tick(self) -> None:
+        """Between cycles: quotes (stops may fire), urgent news, control changes from the shell,
+        proposal expiry."""
+        now = self.clock.now()
+        async with self._lock:
+            await self._sync_control()
+            try:
+                quotes = await self.feed.quotes(now)
+            except Exception as exc:
+                quotes = []
+                await self._failure("data", f"quotes failed: {exc}")
+            if quotes:
+                self._apply_quotes(quotes, now)
+                await self._settle(now)
+            if self.intelligence is not None:
+                try:
+                    events = await self.intelligence.poll(now)
+                except Exception as exc:
+                    events = []
+                    self._error("news", f"news poll failed: {exc}")
+                self._counters.news += len(events)
+                urgent = [e for e in events if self.intelligence.is_urgent(e)]
+                self._queued_events.extend(e for e in events if not self.intelligence.is_urgent(e))
+                if urgent:
+                    await self.react_to_events(urgent, now)
+            await self._expire_proposals(now)
+        if self.recorder:
+            await self.recorder.flush()
+
+    async def react_to_events(self, events: Sequence[MarketEvent], now: datetime) -> None:
+        """Analyse events now (high impact) and re-evaluate the symbols they concern."""
+        if self.intelligence is None:
+            return
+        ideas = await self._analyze(events, now)
+        if self.risk.state is TradingState.HALTED:
+            return
+        for symbol, symbol_ideas in ideas.items():
+            await self._evaluate_symbol(symbol, now, symbol_ideas)
+        await self._settle(now)
+
+    async def _market_step(self, now: datetime) -> None:
+        try:
+            bars = await self.feed.next_bars(now)
+            quotes = await self.feed.quotes(now)
+        except Exception as exc:
+            await self._failure("data", f"market data failed: {exc}")
+            return
+        await self._success("data")
+        if bars:
+            self._apply_bars(bars)
+            self.bus.publish(BarsReceived(ts=now, bars=tuple(bars), simulated=self.simulated))
+        if quotes:
+            self._apply_quotes(quotes, now)
+
+    def _apply_bars(self, bars: Sequence[Bar]) -> None:
+        venue = self._venue()
+        cap = max(self.settings.engine.warmup_bars, self.ensemble.history_bars()) + _HISTORY_CAP_EXTRA
+        by_symbol: dict[str, list[Bar]] = {}
+        for bar in bars:
+            if bar.symbol in self.instruments:
+                by_symbol.setdefault(bar.symbol, []).append(bar)
+                if venue is not None:
+                    venue.on_bar(bar)
+                self.prices[bar.symbol] = bar.close
+        for symbol, new in by_symbol.items():
+            fresh = BarArrays.from_bars(symbol, new)
+            old = self.market.get(symbol)
+            merged = BarArrays.concat(old, fresh) if old is not None else fresh
+            self.market[symbol] = merged.tail(cap)
+
+    def _apply_quotes(self, quotes: Sequence[Quote], now: datetime) -> None:
+        venue = self._venue()
+        for quote in quotes:
+            if quote.symbol not in self.instruments:
+                continue
+            self.quotes[quote.symbol] = quote
+            self.prices[quote.symbol] = quote.last
+            if venue is not None:
+                venue.on_quote(quote)
+        self.bus.publish(QuotesUpdated(ts=now, quotes=tuple(quotes), simulated=self.simulated))
+
+    def _venue(self) -> SimulatedVenue | None:
+        return self.broker if isinstance(self.broker, SimulatedVenue) else None
+
+    # ------------------------------------------------------------------ intelligence
+
+    async def _intelligence_step(self, now: datetime) -> dict[str, list[TradeIdea]]:
+        if self.intelligence is None:
+            return {}
+        try:
+            events = list(await self.intelligence.poll(now))
+        except Exception as exc:
+            self._error("news", f"news poll failed: {exc}")
+            events = []
+        self._counters.news += len(events)
+        events = self._queued_events + events
+        self._queued_events = []
+        return await self._analyze(events, now) if events else {}
+
+    async def _analyze(self, events: Sequence[MarketEvent], now: datetime) -> dict[str, list[TradeIdea]]:
+        assert self.intelligence is not None
+        try:
+            ideas = await self.intelligence.analyze(events, now, self.market)
+        except Exception as exc:
+            await self._failure("model", f"analyst failed: {exc}")
+            return {}
+        await self._success("model")
+        by_symbol: dict[str, list[TradeIdea]] = {}
+        for idea in ideas:
+            if idea.symbol not in self.instruments:  # the stage validates; the engine re-checks
+                continue
+            self._ideas.setdefault(idea.symbol, []).append(idea)
+            by_symbol.setdefault(idea.symbol, []).append(idea)
+            self._counters.ideas += 1
+        return by_symbol
+
+    def _expire_ideas(self, now: datetime) -> None:
+        ttl = timedelta(seconds=self.settings.ensemble.idea_ttl_seconds)
+        for symbol in list(self._ideas):
+            live = [i for i in self._ideas[symbol] if now - i.ts <= ttl]
+            if live:
+                self._ideas[symbol] = live
+            else:
+                del self._ideas[symbol]
+
+    def _idea_signals(self, symbol: str) -> list[Signal]:
+        return [
+            Signal(f"analyst:{i.provider}", symbol, i.score, i.confidence, i.rationale, i.ts, "analyst")
+            for i in self._ideas.get(symbol, ())
+        ]
+
+    # ------------------------------------------------------------------ decisions
+
+    async def _evaluate_symbol(self, symbol: str, now: datetime,
+                               new_ideas: Sequence[TradeIdea] = ()) -> None:
+        bars = self.market.get(symbol)
+        if bars is None or len(bars) == 0 or symbol not in self.prices:
+            return
+        try:
+            decision = self.ensemble.decide(symbol, bars, now, self._idea_signals(symbol))
+        except Exception as exc:
+            self._error("strategy", f"{symbol}: {exc}")
+            return
+        self.bus.publish(SignalsComputed(ts=now, decision=decision))
+        target = _direction_value(decision.direction)
+        previous = self._targets.get(symbol)
+        if target is None:
+            await self._note_ideas(new_ideas, "no trade: no voter has an opinion", decision)
+            return
+        self._targets[symbol] = target
+        if previous is not None and previous == target:
+            await self._note_ideas(new_ideas, "no trade: ensemble direction unchanged", decision)
+            return
+        proposal = self.build_proposal(symbol, int(target), decision, now)
+        if proposal is None:
+            await self._note_ideas(new_ideas, "no trade: position already matches", decision)
+            return
+        await self.propose(proposal)
+
+    async def _note_ideas(self, ideas: Sequence[TradeIdea], outcome: str,
+                          decision: EnsembleDecision) -> None:
+        for idea in ideas:
+            await self.store.update_ai_decision(idea.id, {"outcome": outcome,
+                                                          "ensemble_score": decision.score})
+
+    def build_proposal(self, symbol: str, desired: int, decision: EnsembleDecision,
+                       now: datetime) -> Proposal | None:
+        """Size a trade that moves `symbol` from what is held to `desired` (+1, 0, -1); None when
+        nothing needs doing or nothing sensible can be sized."""
+        held = self.account.position_qty(symbol)
+        current = 0 if abs(held) < 1e-12 else (1 if held > 0 else -1)
+        if desired < 0 and not self._can_short():
+            desired = 0
+        if desired == current:
+            return None
+        price = self.prices[symbol]
+        rationale = _rationale(decision)
+        ttl = self.settings.engine.proposal_ttl_seconds
+        expires = now + timedelta(seconds=ttl) if self.mode is Mode.SEMI_AUTO else None
+        idea_ids = tuple(i.id for i in self._ideas.get(symbol, ()))
+        if desired == 0:
+            side = Side.SELL if current > 0 else Side.BUY
+            return Proposal(new_id("P"), now, symbol, side, abs(held), price, None, None,
+                            decision.confidence, rationale, decision.votes, idea_ids,
+                            reduce_only=True, expires_at=expires)
+        side = Side.BUY if desired > 0 else Side.SELL
+        inst = self.instruments[symbol]
+        sized = self.sizer.size(SizeRequest(
+            symbol=symbol, direction=desired, price=price,
+            atr=atr(self.market[symbol], self.settings.sizing.atr_window),
+            confidence=decision.confidence, equity=self.account.equity,
+            cash=self.account.cash + (held * price if current > 0 else 0.0),
+            fractional=inst.fractional,
+        ))
+        if sized.quantity <= 0:
+            return None
+        return Proposal(new_id("P"), now, symbol, side, sized.quantity, price, sized.stop_loss,
+                        sized.take_profit, decision.confidence, rationale, decision.votes, idea_ids,
+                        close_quantity=abs(held) if current != 0 else 0.0, expires_at=expires)
+
+    def _can_short(self) -> bool:
+        return self.settings.risk.allow_short and self.broker.supports_short
+
+    def proposal_intents(self, proposal: Proposal) -> list[OrderIntent]:
+        """The orders a proposal turns into: close the opposite position first, then the entry."""
+        intents: list[OrderIntent] = []
+        if proposal.close_quantity > 0:
+            intents.append(OrderIntent(
+                proposal.symbol, proposal.side, proposal.close_quantity, reduce_only=True,
+                confidence=proposal.confidence, reason="close before reversal",
+                proposal_id=proposal.id,
+            ))
+        all_in = self.settings.sizing.method == "all_in" and not proposal.reduce_only
+        intents.append(OrderIntent(
+            proposal.symbol, proposal.side, proposal.quantity,
+            stop_loss=proposal.stop_loss, take_profit=proposal.take_profit,
+            reduce_only=proposal.reduce_only, confidence=proposal.confidence,
+            reason=proposal.rationale[:500], proposal_id=proposal.id,
+            equity_fraction=ALL_IN if all_in else None,
+        ))
+        return intents
+
+    def precheck(self, proposal: Proposal) -> RiskVerdict:
+        """The gate's view of a proposal's main order now, as if the opposite position were closed."""
+        intent = self.proposal_intents(proposal)[-1]
+        ctx = self.risk_context(self.clock.now())
+        if proposal.close_quantity > 0:
+            positions = {s: p for s, p in ctx.account.positions.items() if s != proposal.symbol}
+            held = ctx.account.position_qty(proposal.symbol)
+            account = replace(ctx.account, positions=positions,
+                              cash=ctx.account.cash + held * self.prices.get(proposal.symbol, 0.0))
+            ctx = replace(ctx, account=account)
+        return self.risk.check(intent, ctx)
+
+    async def propose(self, proposal: Proposal) -> None:
+        """Record a proposal; in semi-auto it waits for a human, otherwise it is submitted now."""
+        precheck = self.precheck(proposal)
+        self._counters.proposals += 1
+        await self.store.record_proposal(proposal, precheck)
+        self.bus.publish(ProposalCreated(ts=proposal.ts, proposal=proposal, precheck=precheck))
+        for idea_id in proposal.idea_ids:
+            await self.store.update_ai_decision(idea_id, {"outcome": "proposal",
+                                                          "proposal_id": proposal.id,
+                                                          "precheck": list(precheck.codes)})
+        if self.mode is Mode.SEMI_AUTO:
+            self.pending[proposal.id] = proposal
+            return
+        await self._execute_proposal(proposal, by="engine", source="strategy")
+
+    async def _execute_proposal(self, proposal: Proposal, *, by: str, source: OrderSource) -> list[SubmitResult]:
+        results: list[SubmitResult] = []
+        for intent in self.proposal_intents(proposal):
+            result = await self._submit_locked(SubmitOrder(intent, source))
+            results.append(result)
+            if not result.sent:
+                break
+        status = ProposalStatus.SUBMITTED if results and results[-1].sent else ProposalStatus.DENIED
+        reason = "; ".join(r.message for r in results[-1].verdict.reasons) if results else ""
+        await self.store.update_proposal(proposal.id, status, by, reason)
+        if status is ProposalStatus.SUBMITTED:
+            self._entry_votes[proposal.symbol] = proposal.votes
+        for idea_id in proposal.idea_ids:
+            await self.store.update_ai_decision(idea_id, {"outcome": status.value,
+                                                          "proposal_id": proposal.id,
+                                                          "verdict": list(results[-1].verdict.codes)})
+        return results
+
+    # ------------------------------------------------------------------ the one order path
+
+    def risk_context(self, now: datetime) -> RiskContext:
+        """Everything the risk gate judges an order against, as of now."""
+        return RiskContext(
+            now=now,
+            account=self.account,
+            mode=self.mode,
+            day_start_equity=self.day_start_equity,
+            peak_equity=self.peak_equity,
+            returns=_ReturnsView(self.market, self.settings.risk.correlation_window),
+            open_orders=tuple(self._open_orders.values()),
+            broker_supports_short=self.broker.supports_short,
+            broker_supports_fractional=self.broker.supports_fractional,
+        )
+
+    async def submit(self, command: SubmitOrder) -> SubmitResult:
+        """The ONLY way an order reaches a broker: the risk gate judges it, a denial is an event,
+        an allowed order is recorded as intent before the broker is called."""
+        async with self._lock:
+            result = await self._submit_locked(command)
+            await self._settle(self.clock.now())
+            return result
+
+    async def _submit_locked(self, command: SubmitOrder) -> SubmitResult:
+        intent = command.intent
+        now = self.clock.now()
+        await self._refresh_account(now)
+        verdict = self.risk.check(intent, self.risk_context(now))
+        payload = to_jsonable(intent)
+        if not verdict.allowed:
+            self._counters.denied += 1
+            await self.store.record_verdict(verdict, source=command.source, symbol=intent.symbol,
+                                            payload=payload, client_order_id=None,
+                                            proposal_id=intent.proposal_id)
+            self.bus.publish(OrderDenied(ts=now, command=command, verdict=verdict))
+            return SubmitResult(verdict)
+        order = Order(new_id("O"), intent, now, command.source)
+        await self.store.record_verdict(verdict, source=command.source, symbol=intent.symbol,
+                                        payload=payload, client_order_id=order.client_order_id,
+                                        proposal_id=intent.proposal_id)
+        await self.store.record_order_intent(order)
+        self.risk.record_sent(intent, now)
+        try:
+            ack = await asyncio.wait_for(self.broker.submit(order), timeout=self._broker_timeout())
+        except (TimeoutError, ConnectionError, OSError) as exc:
+            ack = BrokerAck(order.client_order_id, OrderStatus.UNKNOWN,
+                            message=f"no clear answer from {self.broker.name}: {type(exc).__name__} {exc}".strip())
+            await self._failure("broker", ack.message)
+        else:
+            await self._success("broker")
+            if ack.status is OrderStatus.REJECTED:
+                self._error("broker", f"{self.broker.name} rejected {order.symbol}: {ack.message}")
+        await self.store.update_order(order.client_order_id, ack.status, ack.broker_order_id, ack.message)
+        if ack.status.is_open:
+            self._open_orders[order.client_order_id] = order
+        self._counters.orders += 1
+        self.bus.publish(OrderSubmitted(ts=now, order=order, ack=ack, verdict=verdict))
+        return SubmitResult(verdict, order, ack)
+
+    def _broker_timeout(self) -> float:
+        ib = self.settings.broker.ib.timeout_seconds
+        return ib if self.broker.name == "ib" else self.settings.broker.robinhood.timeout_seconds
+
+    async def _save_protections(self) -> None:
+        """Persist the broker's stop/target per symbol (a simulated venue re-arms them at restart)."""
+        protections = getattr(self.broker, "protections", None)
+        if protections is None:
+            return
+        current = json.dumps(protections(), sort_keys=True)
+        if current != self._protections_saved:
+            self._protections_saved = current
+            await self.store.set_control("protections", current, "engine")
+
+    async def _settle(self, now: datetime) -> None:
+        """Book fills, update the account and the risk state."""
+        try:
+            fills = await self.broker.poll_fills()
+        except Exception as exc:
+            fills = []
+            await self._failure("broker", f"fills poll failed: {exc}")
+        for fill in fills:
+            await self._book_fill(fill)
+        try:
+            updates = await self.broker.poll_order_updates()
+        except Exception as exc:
+            updates = []
+            await self._failure("broker", f"order updates poll failed: {exc}")
+        for ack in updates:
+            order = self._open_orders.pop(ack.client_order_id, None)
+            self._filled_qty.pop(ack.client_order_id, None)
+            await self.store.update_order(ack.client_order_id, ack.status, ack.broker_order_id, ack.message)
+            self.bus.publish(OrderStatusChanged(ts=now, client_order_id=ack.client_order_id,
+                                                symbol=order.symbol if order else "",
+                                                status=ack.status.value, message=ack.message))
+        if fills or updates:
+            await self._save_protections()
+        await self._refresh_account(now)
+        old = self.risk.state
+        new = self.risk.evaluate(self.risk_context(now))
+        if new is not old:
+            await self._on_state_change(old, new, self.risk.halt_reason or "risk limits", "risk")
+
+    async def _book_fill(self, fill: Fill) -> None:
+        await self.store.record_fill(fill)
+        self._counters.fills += 1
+        self.bus.publish(OrderFilled(ts=fill.ts, fill=fill))
+        order = self._open_orders.get(fill.client_order_id)
+        if order is not None:
+            done = self._filled_qty.get(fill.client_order_id, 0.0) + fill.quantity
+            self._filled_qty[fill.client_order_id] = done
+            if order.intent.equity_fraction is not None or done >= order.quantity - 1e-9:
+                del self._open_orders[fill.client_order_id]
+                self._filled_qty.pop(fill.client_order_id, None)
+                await self.store.update_order(fill.client_order_id, OrderStatus.FILLED, None, "filled")
+        for trade in self.ledger.apply(fill):
+            await self._on_trade_closed(trade)
+
+    async def _on_trade_closed(self, trade: ClosedTrade) -> None:
+        self.risk.record_exit(trade.symbol, trade.exit_time, trade.pnl)
+        self.sizer.record_trade(trade.pnl)
+        votes = self._entry_votes.get(trade.symbol, ())
+        self.ensemble.record_outcome(trade.symbol, votes, trade.pnl, trade.pnl > 0)
+        if self.ledger.position(trade.symbol) == 0:
+            self._entry_votes.pop(trade.symbol, None)
+        await self.store.record_trade_outcome({
+            **to_jsonable(trade), "return_pct": trade.return_pct,
+            "voters": [v.voter for v in votes],
+        })
+
+    async def _refresh_account(self, now: datetime | None = None) -> None:
+        now = now or self.clock.now()
+        try:
+            account = await self.broker.account()
+        except Exception as exc:
+            await self._failure("broker", f"account failed: {exc}")
+            return
+        prices = dict(account.prices)
+        prices.update(self.prices)
+        self.account = AccountSnapshot(now, account.cash, dict(account.positions), prices)
+        equity = self.account.equity
+        day = now.date().isoformat()
+        if day != self._day:
+            self._day, self.day_start_equity = day, equity
+            await self.store.set_control("day_start", f"{day}|{equity!r}", "engine")
+        if equity > self.peak_equity:
+            self.peak_equity = equity
+
+    @property
+    def day_pnl(self) -> float:
+        """Profit or loss since the start of the day."""
+        return self.account.equity - self.day_start_equity
+
+    async def _persist(self, now: datetime) -> None:
+        await self.store.save_positions(self.account)
+        await self.store.record_market_snapshot(now, dict(self.prices), self.simulated)
+        await self.store.set_control("peak_equity", repr(self.peak_equity), "engine")
+        self.equity_history.append((now, self.account.equity))
+        del self.equity_history[:-2000]
+        self.bus.publish(PortfolioUpdated(
+            ts=now, account=self.account, day_pnl=self.day_pnl,
+            day_pnl_pct=self.day_pnl / self.day_start_equity if self.day_start_equity else 0.0,
+            peak_equity=self.peak_equity,
+        ))
+
+    # ------------------------------------------------------------------ kill switch and state
+
+    async def halt(self, reason: str, *, by: str) -> None:
+        """Kill switch: HALTED at once, latched in the store, open orders cancelled."""
+        old = self.risk.state
+        self.risk.halt(reason)
+        await self._on_state_change(old, TradingState.HALTED, reason, by)
+
+    async def resume(self, *, by: str) -> None:
+        """Leave HALTED (the only way out); the caller has confirmed with the human."""
+        old = self.risk.state
+        self.risk.resume()
+        await self.store.set_control("trading_state", self.risk.state.value, by)
+        await self.store.set_control("halt_reason", "", by)
+        self._control_seen = self.risk.state.value
+        self.bus.publish(TradingStateChanged(ts=self.clock.now(), old=old, new=self.risk.state,
+                                             reason="resumed", by=by))
+
+    async def _on_state_change(self, old: TradingState, new: TradingState, reason: str, by: str) -> None:
+        if new is TradingState.HALTED:
+            await self.store.set_control("trading_state", new.value, by)
+            await self.store.set_control("halt_reason", reason, by)
+            self._control_seen = new.value
+        self.bus.publish(TradingStateChanged(ts=self.clock.now(), old=old, new=new, reason=reason, by=by))
+        if new is TradingState.HALTED:
+            await self.cancel_all(by=by)
+
+    async def cancel_all(self, *, by: str) -> None:
+        """Cancel every open order at the broker (the kill switch does this)."""
+        try:
+            acks = await self.broker.cancel_all()
+        except Exception as exc:
+            self._error("broker", f"cancel all failed: {exc}")
+            return
+        for ack in acks:
+            order = self._open_orders.pop(ack.client_order_id, None)
+            await self.store.update_order(ack.client_order_id, ack.status, ack.broker_order_id,
+                                          ack.message or f"cancelled by {by}")
+            self.bus.publish(OrderStatusChanged(
+                ts=self.clock.now(), client_order_id=ack.client_order_id,
+                symbol=order.symbol if order else "", status=ack.status.value,
+                message=ack.message or f"cancelled by {by}"))
+
+    async def _sync_control(self) -> None:
+        """Pick up kill-switch changes and proposal decisions made from a shell (`robo-tui halt`)."""
+        state = await self.store.get_control("trading_state")
+        if state != self._control_seen:
+            self._control_seen = state
+            if state == TradingState.HALTED.value and self.risk.state is not TradingState.HALTED:
+                reason = await self.store.get_control("halt_reason") or "halted from the shell"
+                old = self.risk.state
+                self.risk.halt(reason)
+                self.bus.publish(TradingStateChanged(ts=self.clock.now(), old=old,
+                                                     new=TradingState.HALTED, reason=reason, by="cli"))
+                await self.cancel_all(by="cli")
+            elif state != TradingState.HALTED.value and self.risk.state is TradingState.HALTED:
+                self.risk.resume()
+                self.bus.publish(TradingStateChanged(ts=self.clock.now(), old=TradingState.HALTED,
+                                                     new=self.risk.state, reason="resumed from the shell",
+                                                     by="cli"))
+        for proposal_id in list(self.pending):
+            row = await self.store.get_proposal(proposal_id)
+            if row is None or row[1] is ProposalStatus.PENDING:
+                continue
+            proposal = self.pending.pop(proposal_id)
+            if row[1] is ProposalStatus.APPROVED:
+                await self._execute_proposal(proposal, by="cli", source="cli")
+            self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
+                                             decision=row[1].value, by="cli"))
+
+    # ------------------------------------------------------------------ human actions
+
+    async def approve(self, proposal_id: str, *, by: str, source: OrderSource = "ui") -> list[SubmitResult]:
+        """Approve a pending proposal: it goes through `submit` and the gate again, now."""
+        async with self._lock:
+            proposal = self.pending.pop(proposal_id, None)
+            if proposal is None:
+                raise ProposalNotFound(f"no pending proposal {proposal_id}")
+            await self.store.update_proposal(proposal_id, ProposalStatus.APPROVED, by, "")
+            self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
+                                             decision="approved", by=by))
+            results = await self._execute_proposal(proposal, by=by, source=source)
+            await self._settle(self.clock.now())
+            return results
+
+    async def reject(self, proposal_id: str, *, by: str, reason: str = "") -> None:
+        """Reject a pending proposal (recorded with the reason)."""
+        async with self._lock:
+            proposal = self.pending.pop(proposal_id, None)
+            if proposal is None:
+                raise ProposalNotFound(f"no pending proposal {proposal_id}")
+            await self.store.update_proposal(proposal_id, ProposalStatus.REJECTED, by, reason)
+            self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
+                                             decision="rejected", by=by, reason=reason))
+
+    async def _expire_proposals(self, now: datetime) -> None:
+        for proposal in list(self.pending.values()):
+            if proposal.expires_at is not None and now >= proposal.expires_at:
+                del self.pending[proposal.id]
+                await self.store.update_proposal(proposal.id, ProposalStatus.EXPIRED, "engine",
+                                                 "expired before a decision")
+                self.bus.publish(ProposalDecided(ts=now, proposal=proposal, decision="expired",
+                                                 by="engine"))
+
+    async def manual_order(self, intent: OrderIntent, *, source: OrderSource = "ui") -> SubmitResult:
+        """A trader's own order: the same `submit`, the same gate."""
+        return await self.submit(SubmitOrder(intent, source))
+
+    async def flatten(self, symbol: str, *, by: str, source: OrderSource = "ui") -> SubmitResult | None:
+        """Close the whole position in `symbol` with a reduce-only market order."""
+        held = self.account.position_qty(symbol)
+        if abs(held) < 1e-12:
+            return None
+        intent = OrderIntent(symbol, Side.SELL if held > 0 else Side.BUY, abs(held),
+                             reduce_only=True, reason=f"flatten by {by}")
+        return await self.submit(SubmitOrder(intent, source))
+
+    async def flatten_all(self, *, by: str, source: OrderSource = "ui") -> list[SubmitResult]:
+        """Close every position."""
+        results = []
+        for symbol in list(self.account.positions):
+            result = await self.flatten(symbol, by=by, source=source)
+            if result is not None:
+                results.append(result)
+        return results
+
+    async def set_mode(self, mode: Mode, *, by: str, confirm_live: bool = False) -> None:
+        """Switch mode. LIVE needs `engine.live_enabled`, a live broker and explicit confirmation;
+        the message of `ModeChangeRefused` says exactly what is missing."""
+        if mode is self.mode:
+            return
+        if mode is Mode.LIVE:
+            missing = live_requirements(self.settings, confirm_live)
+            if missing:
+                raise ModeChangeRefused("LIVE refused: " + "; ".join(missing))
+        async with self._lock:
+            needs_paper = mode is Mode.PAPER or (mode is not Mode.LIVE and self.settings.broker.kind == "paper")
+            if self._broker_factory is not None and (mode is Mode.LIVE or needs_paper) and \
+                    (mode is Mode.LIVE) != self.broker.is_live:
+                await self.cancel_all(by=by)
+                new_broker = self._broker_factory(mode)
+                await new_broker.connect()
+                await self.broker.close()
+                self.broker = new_broker
+                await self._refresh_account()
+            old, self.mode = self.mode, mode
+            await self.store.set_control("mode", mode.value, by)
+            self.bus.publish(ModeChanged(ts=self.clock.now(), old=old, new=mode, by=by))
+
+    async def set_strategy(self, name: str, *, enabled: bool | None = None,
+                           weight: float | None = None, by: str) -> None:
+        """Switch a strategy on/off or reweight it (recorded in the audit log)."""
+        if enabled is not None:
+            self.ensemble.set_enabled(name, enabled)
+        if weight is not None:
+            self.ensemble.set_weight(name, weight)
+        slot = next(s for s in self.ensemble.slots() if s.name == name)
+        self._targets.clear()  # the ensemble changed: re-evaluate every symbol next cycle
+        self.bus.publish(StrategyChanged(ts=self.clock.now(), name=name, enabled=slot.enabled,
+                                         weight=slot.weight, by=by))
+
+    async def select_analyst(self, provider: str, model: str | None, *, by: str) -> None:
+        """Switch the active analyst provider/model (recorded)."""
+        if self.intelligence is None:
+            raise ValueError("no intelligence layer is configured")
+        await self.intelligence.select(provider, model)
+        active = self.intelligence.catalogue().get("active", {})
+        self.bus.publish(AnalystSelected(ts=self.clock.now(), provider=str(active.get("provider", provider)),
+                                         model=str(active.get("model", model or "")), by=by))
+
+    def analyst_catalogue(self) -> Mapping[str, Any]:
+        """Providers, models, availability, active choice and telemetry for the model selector."""
+        if self.intelligence is None:
+            return {"active": {"provider": "none", "model": ""}, "providers": []}
+        return self.intelligence.catalogue()
+
+    def pause(self, paused: bool) -> None:
+        """Pause or resume the cycle without touching the risk state (quotes and stops go on)."""
+        self.paused = paused
+
+    # ------------------------------------------------------------------ errors
+
+    def _error(self, where: str, message: str) -> None:
+        log.warning("%s: %s", where, message)
+        self._counters.errors.append(f"{where}: {message}")
+        self.bus.publish(EngineErrorOccurred(ts=self.clock.now(), where=where, message=message))
+
+    async def _success(self, kind: str) -> None:
+        self.risk.record_success(kind)
+        if not self.health.get(kind, (True, ""))[0]:
+            self.health[kind] = (True, "")
+            self.bus.publish(SourceHealthChanged(ts=self.clock.now(), source=kind, healthy=True,
+                                                 message="recovered"))
+
+    async def _failure(self, kind: str, message: str) -> None:
+        """A data/model/broker failure: reported, counted by the circuit breaker."""
+        self._error(kind, message)
+        healthy_before = self.health.get(kind, (True, ""))[0]
+        self.health[kind] = (False, message)
+        if healthy_before:
+            self.bus.publish(SourceHealthChanged(ts=self.clock.now(), source=kind, healthy=False,
+                                                 message=message))
+        old = self.risk.state
+        new = self.risk.record_failure(kind, message)
+        if new is TradingState.HALTED and old is not TradingState.HALTED:
+            await self._on_state_change(old, new, f"circuit breaker: {message}", "risk")
+
+
+def live_requirements(settings: Settings, confirm_live: bool) -> list[str]:
+    """What is missing before LIVE may start (empty when nothing is)."""
+    missing = []
+    if not settings.engine.live_enabled:
+        missing.append("set engine.live_enabled = true in the config")
+    if settings.broker.kind == "paper":
+        missing.append("set broker.kind to 'ib' or 'robinhood' (paper cannot trade live)")
+    if not confirm_live:
+        missing.append("pass --confirm-live on the command line (or type the confirmation phrase)")
+    return missing
+
+
+def _direction_value(direction: Direction | None) -> float | None:
+    if direction is None:
+        return None
+    return {Direction.LONG: 1.0, Direction.FLAT: 0.0, Direction.SHORT: -1.0}[direction]
+
+
+def _rationale(decision: EnsembleDecision) -> str:
+    parts = [f"ensemble {decision.score:+.2f} → {decision.direction.value if decision.direction else 'hold'}"]
+    for vote in decision.votes:
+        if not math.isnan(vote.score):
+            parts.append(f"{vote.voter} {vote.score:+.2f}: {vote.reason}")
+    return "; ".join(parts)
+
+
+def event_payload(event: Event) -> dict[str, Any]:
+    """An event as JSON-able data with its type name (for `--json` and logs)."""
+    data = to_jsonable(event)
+    assert isinstance(data, dict)
+    return {"type": type(event).__name__, **data}
+
+
+__all__ = [
+    "ALL_IN", "Engine", "ModeChangeRefused", "ProposalNotFound", "SubmitResult",
+    "live_requirements", "event_payload", "new_id",
+]

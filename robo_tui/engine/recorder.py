@@ -1,0 +1,63 @@
+"""Writes every engine event (except raw market ticks) to the append-only audit log, in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from robo_tui.domain.events import BarsReceived, Event, QuotesUpdated
+from robo_tui.domain.serialize import to_jsonable
+from robo_tui.engine.bus import EventBus, Subscription
+from robo_tui.ports import Store
+
+log = logging.getLogger(__name__)
+
+_SKIP = (BarsReceived, QuotesUpdated)  # market data goes to market_snapshots instead
+
+
+class EventRecorder:
+    """Buffers bus events and appends them to the store's audit log on `flush`.
+
+    Nothing is dropped: the buffer is unbounded and a failed write keeps the rows for the next
+    flush. Publishing stays synchronous and cheap; the I/O happens in `flush`.
+    """
+
+    def __init__(self, bus: EventBus, store: Store) -> None:
+        self._store = store
+        self._rows: list[tuple[datetime, str, dict[str, Any], str]] = []
+        self._sub: Subscription = bus.subscribe(self._on_event)
+        self._lock = asyncio.Lock()
+        self.written = 0
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, _SKIP):
+            return
+        payload = to_jsonable(event)
+        by = str(payload.get("by", "engine")) if isinstance(payload, dict) else "engine"
+        self._rows.append((event.ts, f"event.{type(event).__name__}", payload, by))
+
+    @property
+    def pending(self) -> int:
+        """Rows not yet written."""
+        return len(self._rows)
+
+    async def flush(self) -> int:
+        """Write every buffered row in one transaction; returns how many were written."""
+        async with self._lock:
+            if not self._rows:
+                return 0
+            rows, self._rows = self._rows, []
+            try:
+                await self._store.audit_many(rows)
+            except Exception:
+                log.exception("audit log write failed; %d rows kept for the next flush", len(rows))
+                self._rows = rows + self._rows
+                return 0
+            self.written += len(rows)
+            return len(rows)
+
+    def close(self) -> None:
+        """Stop listening (call `flush` first)."""
+        self._sub.cancel()

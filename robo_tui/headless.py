@@ -1,0 +1,164 @@
+"""`robo-tui --headless`: the same engine with no UI, printing one summary (or JSON) per cycle.
+
+Never imports Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from robo_tui.domain.events import (
+    CycleCompleted,
+    EngineErrorOccurred,
+    Event,
+    IdeaGenerated,
+    OrderDenied,
+    OrderFilled,
+    OrderStatusChanged,
+    OrderSubmitted,
+    ProposalCreated,
+    TradingStateChanged,
+)
+from robo_tui.domain.risk import TradingState
+from robo_tui.engine.engine import Engine, event_payload
+from robo_tui.runtime import ExitCode, RunError, RunOptions, check_live, load_run_settings, resolve_data_dir, secrets_of
+
+_NOTABLE = (ProposalCreated, OrderDenied, OrderSubmitted, OrderFilled, OrderStatusChanged,
+            TradingStateChanged, EngineErrorOccurred, IdeaGenerated)
+
+
+@dataclass(frozen=True, slots=True)
+class HeadlessOptions:
+    """How many cycles to run (None: until SIGINT/SIGTERM)."""
+
+    run: RunOptions
+    cycles: int | None = None
+
+
+def describe(event: Event) -> str:
+    """One line for a notable event, for the human summary."""
+    if isinstance(event, ProposalCreated):
+        p = event.proposal
+        check = "ok" if event.precheck.allowed else "would be denied: " + ", ".join(event.precheck.codes)
+        return (f"proposal {p.id} {p.side.value} {p.quantity:g} {p.symbol} @ {p.price:,.2f} "
+                f"(conf {p.confidence:.2f}; pre-check {check})")
+    if isinstance(event, OrderDenied):
+        i = event.command.intent
+        reasons = "; ".join(r.message for r in event.verdict.reasons)
+        return f"DENIED {i.side.value} {i.quantity:g} {i.symbol} from {event.command.source}: {reasons}"
+    if isinstance(event, OrderSubmitted):
+        o = event.order
+        return (f"order {o.client_order_id} {o.side.value} {o.quantity:g} {o.symbol} "
+                f"→ {event.ack.status.value} {event.ack.message}".rstrip())
+    if isinstance(event, OrderFilled):
+        f = event.fill
+        why = f" ({f.reason})" if f.reason and f.reason != "order" else ""
+        return f"fill {f.side.value} {f.quantity:g} {f.symbol} @ {f.price:,.4f} fee {f.fee:.2f}{why}"
+    if isinstance(event, OrderStatusChanged):
+        return f"order {event.client_order_id} {event.symbol} → {event.status}: {event.message}"
+    if isinstance(event, TradingStateChanged):
+        return f"trading {event.old.value} → {event.new.value} by {event.by}: {event.reason}"
+    if isinstance(event, IdeaGenerated):
+        i = event.idea
+        return f"idea {i.provider}/{i.model} {i.direction.value} {i.symbol} score {i.score:+.2f} conf {i.confidence:.2f}"
+    if isinstance(event, EngineErrorOccurred):
+        return f"error in {event.where}: {event.message}"
+    return type(event).__name__
+
+
+def summary_line(s: CycleCompleted, *, simulated: bool) -> str:
+    """The human summary of one cycle."""
+    market = " SIMULATED" if simulated else ""
+    pct = s.day_pnl / (s.equity - s.day_pnl) * 100 if s.equity - s.day_pnl else 0.0
+    return (f"{s.ts:%Y-%m-%d %H:%M:%S}Z cycle {s.cycle} {s.mode.value.upper()} {s.state.value}{market} "
+            f"equity {s.equity:,.2f} (day {s.day_pnl:+,.2f} {pct:+.2f}%) cash {s.cash:,.2f} "
+            f"positions {s.positions} | news {s.news} ideas {s.ideas} proposals {s.proposals} "
+            f"denied {s.denied} orders {s.orders} fills {s.fills} | {s.duration_ms:.0f} ms")
+
+
+class Sink:
+    """Collects a cycle's notable events and prints the summary (text or one JSON object)."""
+
+    def __init__(self, engine: Engine, out: TextIO, *, as_json: bool) -> None:
+        self._engine = engine
+        self._out = out
+        self._json = as_json
+        self._events: list[Event] = []
+        engine.bus.subscribe(self._events.append, *_NOTABLE)
+
+    def cycle_done(self, summary: CycleCompleted) -> None:
+        events, self._events = self._events, []
+        if self._json:
+            record: dict[str, Any] = event_payload(summary)
+            record["simulated"] = self._engine.simulated
+            record["events"] = [event_payload(e) for e in events]
+            self._out.write(json.dumps(record, default=str) + "\n")
+        else:
+            self._out.write(summary_line(summary, simulated=self._engine.simulated) + "\n")
+            for event in events:
+                self._out.write("  " + describe(event) + "\n")
+        self._out.flush()
+
+
+async def run_headless(options: HeadlessOptions, *, out: TextIO = sys.stdout,
+                       err: TextIO = sys.stderr) -> int:
+    """Run the engine without UI; returns the process exit code."""
+    from robo_tui.adapters.store.lock import DataDirLock, DataDirLocked
+    from robo_tui.logs import setup_logging
+    from robo_tui.wiring import WiringError, build_engine
+
+    try:
+        settings = load_run_settings(options.run)
+        check_live(settings, options.run.confirm_live)
+        data_dir = resolve_data_dir(options.run, settings)
+        setup_logging(data_dir, secrets_of(settings))
+    except RunError as exc:
+        err.write(f"robo-tui: {exc}\n")
+        return int(exc.code)
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()
+    except DataDirLocked as exc:
+        err.write(f"robo-tui: {exc}\n")
+        return int(ExitCode.LOCKED)
+    try:
+        try:
+            engine = build_engine(settings, data_dir=data_dir)
+        except WiringError as exc:
+            err.write(f"robo-tui: {exc}\n")
+            return int(ExitCode.USAGE)
+        sink = Sink(engine, out, as_json=options.run.json)
+        try:
+            await engine.start()
+        except (ConnectionError, OSError, TimeoutError) as exc:
+            err.write(f"robo-tui: broker or market data unreachable: {exc}\n")
+            await engine.stop()
+            return int(ExitCode.UNREACHABLE)
+        stop = asyncio.Event()
+        _install_signal_handlers(stop.set)
+        try:
+            await engine.run(cycles=options.cycles, stop=stop, on_cycle=sink.cycle_done)
+        finally:
+            await engine.stop()
+        if engine.state is TradingState.HALTED:
+            err.write(f"robo-tui: trading is HALTED ({engine.risk.halt_reason or 'kill switch'}); "
+                      "no new orders were placed. `robo-tui resume` restores trading.\n")
+            return int(ExitCode.HALTED)
+        return int(ExitCode.OK)
+    finally:
+        lock.release()
+
+
+def _install_signal_handlers(callback: Callable[[], None]) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, callback)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            pass

@@ -1,0 +1,127 @@
+"""The composition root: builds an `Engine` with the adapters the settings name.
+
+Only the adapters in use are imported, so the paper default starts fast and no broker or LLM SDK is
+loaded unless asked for. In paper mode no live broker client is ever constructed, even when
+credentials are present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from robo_tui.config import NewsSourceSettings, Settings
+from robo_tui.domain.risk import Mode
+from robo_tui.engine.bus import EventBus
+from robo_tui.engine.clock import WallClock
+from robo_tui.engine.engine import Engine
+from robo_tui.ports import Broker, Clock, IntelligenceStage, MarketFeed, Store
+
+class WiringError(Exception):
+    """The settings name something that cannot be built here (with what to do about it)."""
+
+
+def with_overrides(
+    settings: Settings,
+    *,
+    mode: Mode | None = None,
+    analyst: str | None = None,
+    news: Sequence[str] = (),
+) -> Settings:
+    """A copy of `settings` with the command line's choices for this run applied."""
+    data = settings.model_dump()
+    if mode is not None:
+        data["engine"]["mode"] = mode
+    if analyst is not None:
+        data["analysts"]["provider"] = analyst
+    for i, source in enumerate(news):
+        data["news"]["sources"].append(
+            NewsSourceSettings(name=f"cli-{i + 1}", kind="rss", url=source).model_dump()
+        )
+    # secrets are dumped as SecretStr objects and validate back unchanged
+    return Settings.model_validate(data)
+
+
+def build_feed(settings: Settings, clock: Clock) -> MarketFeed:
+    """The market feed the settings name (the seeded simulated market by default)."""
+    instruments = [i.to_instrument() for i in settings.universe.instruments]
+    if settings.feeds.kind == "replay":
+        from robo_tui.adapters.feeds.replay import ReplayFeed, load_ohlcv
+
+        if settings.feeds.replay_path is None:
+            raise WiringError("feeds.kind = 'replay' needs feeds.replay_path")
+        data = load_ohlcv(settings.feeds.replay_path, [i.symbol for i in instruments])
+        return ReplayFeed(data, clock)
+    from robo_tui.adapters.feeds.sim import SimulatedMarket
+
+    return SimulatedMarket(instruments, seed=settings.feeds.seed,
+                           bar_seconds=settings.feeds.bar_seconds, clock=clock)
+
+
+def build_broker(settings: Settings, mode: Mode, clock: Clock) -> Broker:
+    """The paper broker in paper mode or when configured; IB or Robinhood otherwise (lazily)."""
+    kind = "paper" if mode is Mode.PAPER else settings.broker.kind
+    if kind == "paper":
+        from robo_tui.adapters.brokers.paper import PaperBroker
+
+        return PaperBroker(
+            cash=settings.broker.starting_cash,
+            costs=settings.paper,
+            clock=clock,
+            instruments={i.symbol: i.to_instrument() for i in settings.universe.instruments},
+            supports_short=settings.risk.allow_short,
+        )
+    if kind == "ib":
+        try:
+            from robo_tui.adapters.brokers.ib import IbBroker
+        except ImportError as exc:
+            raise WiringError(f"the Interactive Brokers adapter is unavailable: {exc}") from exc
+        return IbBroker(settings.broker.ib, clock=clock, live=mode is Mode.LIVE)
+    try:
+        from robo_tui.adapters.brokers.robinhood import RobinhoodBroker
+    except ImportError as exc:
+        raise WiringError(f"the Robinhood adapter is unavailable: {exc}") from exc
+    return RobinhoodBroker(settings.broker.robinhood, clock=clock, live=mode is Mode.LIVE)
+
+
+def build_store(data_dir: Path) -> Store:
+    """The SQLite store in `data_dir`."""
+    from robo_tui.adapters.store.sqlite import SqliteStore
+
+    return SqliteStore.for_data_dir(data_dir)
+
+
+def build_intelligence(settings: Settings, store: Store, bus: EventBus, clock: Clock) -> IntelligenceStage:
+    """News, event detection and the configured analyst."""
+    from robo_tui.engine.intelligence import IntelligencePipeline
+
+    return IntelligencePipeline(settings, store=store, bus=bus, clock=clock)
+
+
+def build_engine(
+    settings: Settings,
+    *,
+    data_dir: Path,
+    clock: Clock | None = None,
+    store: Store | None = None,
+    feed: MarketFeed | None = None,
+    bus: EventBus | None = None,
+    intelligence: bool = True,
+) -> Engine:
+    """An engine wired from `settings` for a run in `data_dir` (the caller holds the lock)."""
+    clock = clock or WallClock()
+    bus = bus or EventBus()
+    mode = settings.engine.mode
+    store = store or build_store(data_dir)
+    stage = build_intelligence(settings, store, bus, clock) if intelligence else None
+    return Engine(
+        settings,
+        clock=clock,
+        feed=feed or build_feed(settings, clock),
+        broker=build_broker(settings, mode, clock),
+        store=store,
+        intelligence=stage,
+        bus=bus,
+        mode=mode,
+        broker_factory=lambda m: build_broker(settings, m, clock),
+    )
