@@ -101,7 +101,8 @@ def ago(bars: BarArrays, j: int, i: int) -> str:
 def rolling_mean(values: FloatArray, window: int) -> FloatArray:
     """Simple moving average, NaN for the first window-1 bars (pandas rolling mean, as
     backtesting.py's `SMA` computes it, so values agree bit for bit)."""
-    out: FloatArray = pd.Series(values).rolling(window).mean().to_numpy(dtype=np.float64)
+    # np.array copies: pandas (copy-on-write) hands out read-only views.
+    out: FloatArray = np.array(pd.Series(values).rolling(window).mean(), dtype=np.float64)
     return out
 
 
@@ -176,8 +177,8 @@ def wilder(values: FloatArray, window: int, start: int = 0) -> FloatArray:
         return seeded
     seeded[s] = float(np.mean(values[start : start + window]))
     seeded[s + 1 :] = values[s + 1 :]
-    out: FloatArray = (
-        pd.Series(seeded).ewm(alpha=1.0 / window, adjust=False).mean().to_numpy(dtype=np.float64)
+    out: FloatArray = np.array(
+        pd.Series(seeded).ewm(alpha=1.0 / window, adjust=False).mean(), dtype=np.float64
     )
     return out
 
