@@ -223,9 +223,10 @@ def bars_of(n: int, seed: int) -> BarArrays:
 def ta_atr(bars: BarArrays, window: int) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return AverageTrueRange(
+        series = AverageTrueRange(
             pd.Series(bars.high), pd.Series(bars.low), pd.Series(bars.close), window
-        ).average_true_range().to_numpy()
+        ).average_true_range()
+    return np.array(series, dtype=np.float64)
 
 
 def test_atr_when_history_is_long_enough_then_equals_ta_average_true_range() -> None:
