@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -165,7 +166,7 @@ def test_regimes_when_long_history_then_bull_rises_bear_falls_and_regimes_persis
     starts = long_aapl.ts[long_aapl.ts % (BLOCK * 60 * 1_000_000_000) == 0]
     regimes = [sim.regime("AAPL", datetime.fromtimestamp(int(t) // 10**9, UTC)) for t in starts]
     assert set(regimes) == {Regime.BULL, Regime.BEAR, Regime.SIDEWAYS}
-    same = sum(a == b for a, b in zip(regimes, regimes[1:], strict=False)) / (len(regimes) - 1)
+    same = sum(a == b for a, b in itertools.pairwise(regimes)) / (len(regimes) - 1)
     assert same > 0.7
     first = int(np.searchsorted(long_aapl.ts, starts[0]))
     closes = np.log(long_aapl.close[first:])
