@@ -264,6 +264,9 @@ class SizingSettings(Section):
     """Closed trades needed before Kelly is trusted (fixed-fractional until then)."""
     conviction_scaling: bool = True
     """Scale size by the signal's confidence."""
+    attach_stops: bool = True
+    """Attach the sized stop-loss and take-profit to every entry (needs risk.require_stops off
+    to disable; backtest verification runs disable it, as backtesting.py has no stops)."""
 
 
 class IbSettings(Section):

@@ -54,8 +54,9 @@ def describe(event: Event) -> str:
         return f"DENIED {i.side.value} {i.quantity:g} {i.symbol} from {event.command.source}: {reasons}"
     if isinstance(event, OrderSubmitted):
         o = event.order
+        note = event.ack.message if event.ack.message not in ("", event.ack.status.value) else ""
         return (f"order {o.client_order_id} {o.side.value} {o.quantity:g} {o.symbol} "
-                f"→ {event.ack.status.value} {event.ack.message}".rstrip())
+                f"→ {event.ack.status.value} {note}".rstrip())
     if isinstance(event, OrderFilled):
         f = event.fill
         why = f" ({f.reason})" if f.reason and f.reason != "order" else ""

@@ -95,7 +95,7 @@ def backtest_settings(base: Settings, symbols: Sequence[str], spec: BacktestSpec
                     )
                 section[key] = value
     if spec.compat:
-        data["sizing"]["method"] = "all_in"
+        data["sizing"].update(method="all_in", attach_stops=False)
         data["paper"].update(fee_pct=0.0, fee_per_share=0.0, fee_min=0.0, slippage_bps=0.0)
         data["risk"].update(COMPAT_RISK)
     try:

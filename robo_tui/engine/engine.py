@@ -566,17 +566,24 @@ class Engine:
                             reduce_only=True, expires_at=expires)
         side = Side.BUY if desired > 0 else Side.SELL
         inst = self.instruments[symbol]
+        sizing = self.settings.sizing
+        needs_atr = sizing.attach_stops or sizing.method != "all_in"
+        # a fixed tail keeps Wilder's ATR the same whatever history length a caller holds
+        volatility = atr(self.market[symbol].tail(sizing.atr_window * 10), sizing.atr_window) \
+            if needs_atr else 0.0
         sized = self.sizer.size(SizeRequest(
             symbol=symbol, direction=desired, price=price,
-            atr=atr(self.market[symbol], self.settings.sizing.atr_window),
+            atr=volatility,
             confidence=decision.confidence, equity=self.account.equity,
             cash=self.account.cash + (held * price if current > 0 else 0.0),
             fractional=inst.fractional,
         ))
         if sized.quantity <= 0:
             return None
-        return Proposal(new_id("P"), now, symbol, side, sized.quantity, price, sized.stop_loss,
-                        sized.take_profit, decision.confidence, rationale, decision.votes, idea_ids,
+        stops = self.settings.sizing.attach_stops
+        return Proposal(new_id("P"), now, symbol, side, sized.quantity, price,
+                        sized.stop_loss if stops else None, sized.take_profit if stops else None,
+                        decision.confidence, rationale, decision.votes, idea_ids,
                         close_quantity=abs(held) if current != 0 else 0.0, expires_at=expires)
 
     def _can_short(self) -> bool:
@@ -615,6 +622,7 @@ class Engine:
 
     async def propose(self, proposal: Proposal) -> None:
         """Record a proposal; in semi-auto it waits for a human, otherwise it is submitted now."""
+        await self._refresh_account(proposal.ts)
         precheck = self.precheck(proposal)
         self._counters.proposals += 1
         await self.store.record_proposal(proposal, precheck)
@@ -675,7 +683,7 @@ class Engine:
         now = self.clock.now()
         await self._refresh_account(now)
         verdict = self.risk.check(intent, self.risk_context(now))
-        payload = to_jsonable(intent)
+        payload = {"intent": intent}  # the store serialises it
         if not verdict.allowed:
             self._counters.denied += 1
             await self.store.record_verdict(verdict, source=command.source, symbol=intent.symbol,

@@ -402,7 +402,9 @@ class RiskGate:
             fill_price = min(known) if known else None
         else:
             fill_price = max(known) if known else None
-        base = max(equity, cash) if math.isfinite(equity) and math.isfinite(cash) else math.nan
+        # a venue sizes an equity-fraction order from margin available at fill time, which is
+        # never more than equity (short-sale proceeds in cash are not buying power)
+        base = equity if math.isfinite(equity) else math.nan
 
         notional = math.nan  # the order's notional at the value price (or its equity fraction)
         eff_qty = math.inf if frac is not None else (qty if qty_ok else math.nan)
@@ -703,9 +705,12 @@ class RiskGate:
                     px = self._limit_price_of(ctx, other)
             if px is None:
                 continue  # no price anywhere: an order in it was already judged without one
-            value = max(abs(q + b), abs(q - sl)) * px
             if other == sym:
+                # the book this order can create: it and every same-side open order filled
+                value = abs(q + b) * px if sign > 0 else abs(q - sl) * px
                 new_value = value
+            else:
+                value = max(abs(q + b), abs(q - sl)) * px
             gross += value
             if self._sector(other) == sector:
                 sector_gross += value
