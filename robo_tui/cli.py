@@ -289,13 +289,12 @@ async def _decide_here(proposal_id: str, approve: bool, reason: str, options: Ru
                 await engine.reject(proposal_id, by="cli", reason=reason)
                 typer.echo(f"rejected {proposal_id}")
                 return 0
-            results = await engine.approve(proposal_id, by="cli", source="cli")
+            last = await engine.approve(proposal_id, by="cli", source="cli")
         except ProposalNotFound as exc:
             typer.echo(f"robo-tui: {exc}", err=True)
             return int(ExitCode.USAGE)
         finally:
             await engine.stop()
-    last = results[-1]
     if last.sent and last.ack is not None:
         typer.echo(f"{proposal_id}: submitted {last.order.client_order_id if last.order else ''} → "
                    f"{last.ack.status.value}")

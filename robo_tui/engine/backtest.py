@@ -214,13 +214,15 @@ class BacktestDriver:
             # marks and windows for every symbol that matters now
             touched = {s for _, s, _ in batch}
             touched.update(s for s, j in col_of.items() if held[j] != 0.0)
+            marks: dict[str, float] = {}
             for symbol in touched:
                 bars = self.data[symbol]
                 i_now = int(np.searchsorted(bars.ts, tl.index[k], side="right")) - 1
                 if i_now < 0:
                     continue
                 engine.market[symbol] = bars.slice(max(0, i_now + 1 - self.window), i_now + 1)
-                engine.prices[symbol] = float(bars.close[i_now])
+                marks[symbol] = float(bars.close[i_now])
+            engine.mark_prices(marks)
             # the venue sees the bar first (fills at the open, stops and limits intrabar) ...
             for kind, symbol, i in sorted(batch):
                 bars = self.data[symbol]

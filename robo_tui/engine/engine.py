@@ -191,7 +191,8 @@ class Engine:
         self._open_orders: dict[str, Order] = {}
         self._filled_qty: dict[str, float] = {}
         self._control_seen: str | None = None
-        self._protections_saved = ""
+        self._protections_last: dict[str, Any] | None = None
+        self._stale = True  # the account snapshot needs re-reading from the broker
         self._counters = _CycleCounters()
         self._started = False
         self._lock = asyncio.Lock()  # one order path at a time
@@ -268,7 +269,6 @@ class Engine:
         protections: dict[str, tuple[float | None, float | None]] = {}
         raw = await self.store.get_control("protections")
         if raw:
-            self._protections_saved = raw
             for symbol, (stop, target) in json.loads(raw).items():
                 protections[symbol] = (stop, target)
         restore(fills, protections)
@@ -312,6 +312,7 @@ class Engine:
             if len(bars):
                 self.market[symbol] = bars
                 self.prices[symbol] = float(bars.close[-1])
+                self._stale = True
                 venue = self._venue()
                 if venue is not None:
                     venue.on_bar(bars.bar(-1))
@@ -443,6 +444,7 @@ class Engine:
                 if venue is not None:
                     venue.on_bar(bar)
                 self.prices[bar.symbol] = bar.close
+                self._stale = True
         for symbol, new in by_symbol.items():
             fresh = BarArrays.from_bars(symbol, new)
             old = self.market.get(symbol)
@@ -456,6 +458,7 @@ class Engine:
                 continue
             self.quotes[quote.symbol] = quote
             self.prices[quote.symbol] = quote.last
+            self._stale = True
             if venue is not None:
                 venue.on_quote(quote)
         self.bus.publish(QuotesUpdated(ts=now, quotes=tuple(quotes), simulated=self.simulated))
@@ -552,6 +555,8 @@ class Engine:
         current = 0 if abs(held) < 1e-12 else (1 if held > 0 else -1)
         if desired < 0 and not self._can_short():
             desired = 0
+        if self.risk.state is TradingState.REDUCING and current != 0 and desired != current:
+            desired = 0  # only risk-reducing orders pass now: exit instead of reversing
         if desired == current:
             return None
         price = self.prices[symbol]
@@ -589,70 +594,62 @@ class Engine:
     def _can_short(self) -> bool:
         return self.settings.risk.allow_short and self.broker.supports_short
 
-    def proposal_intents(self, proposal: Proposal) -> list[OrderIntent]:
-        """The orders a proposal turns into: close the opposite position first, then the entry."""
-        intents: list[OrderIntent] = []
-        if proposal.close_quantity > 0:
-            intents.append(OrderIntent(
-                proposal.symbol, proposal.side, proposal.close_quantity, reduce_only=True,
-                confidence=proposal.confidence, reason="close before reversal",
-                proposal_id=proposal.id,
-            ))
+    def proposal_intent(self, proposal: Proposal) -> OrderIntent:
+        """The one order a proposal becomes; a reversal closes the opposite position and opens
+        the new one in the same order."""
         all_in = self.settings.sizing.method == "all_in" and not proposal.reduce_only
-        intents.append(OrderIntent(
-            proposal.symbol, proposal.side, proposal.quantity,
+        return OrderIntent(
+            proposal.symbol, proposal.side, proposal.close_quantity + proposal.quantity,
             stop_loss=proposal.stop_loss, take_profit=proposal.take_profit,
             reduce_only=proposal.reduce_only, confidence=proposal.confidence,
             reason=proposal.rationale[:500], proposal_id=proposal.id,
             equity_fraction=ALL_IN if all_in else None,
-        ))
-        return intents
+        )
 
     def precheck(self, proposal: Proposal) -> RiskVerdict:
-        """The gate's view of a proposal's main order now, as if the opposite position were closed."""
-        intent = self.proposal_intents(proposal)[-1]
-        ctx = self.risk_context(self.clock.now())
-        if proposal.close_quantity > 0:
-            positions = {s: p for s, p in ctx.account.positions.items() if s != proposal.symbol}
-            held = ctx.account.position_qty(proposal.symbol)
-            account = replace(ctx.account, positions=positions,
-                              cash=ctx.account.cash + held * self.prices.get(proposal.symbol, 0.0))
-            ctx = replace(ctx, account=account)
-        return self.risk.check(intent, ctx)
+        """What the gate would say about a proposal's order now."""
+        return self.risk.check(self.proposal_intent(proposal), self.risk_context(self.clock.now()))
 
     async def propose(self, proposal: Proposal) -> None:
-        """Record a proposal; in semi-auto it waits for a human, otherwise it is submitted now."""
+        """Record a proposal. In semi-auto it waits for a human with the gate's pre-check;
+        otherwise it goes through `submit` at once and the gate's verdict is its pre-check."""
         await self._refresh_account(proposal.ts)
-        precheck = self.precheck(proposal)
         self._counters.proposals += 1
+        if self.mode is Mode.SEMI_AUTO:
+            precheck = self.precheck(proposal)
+            await self._record_proposal(proposal, precheck)
+            self.pending[proposal.id] = proposal
+            return
+        command = SubmitOrder(self.proposal_intent(proposal), "strategy")
+        verdict = self.risk.check(command.intent, self.risk_context(proposal.ts))
+        await self._record_proposal(proposal, verdict)
+        result = await self._send(command, verdict, proposal.ts)
+        await self._proposal_done(proposal, result, by="engine")
+
+    async def _record_proposal(self, proposal: Proposal, precheck: RiskVerdict) -> None:
         await self.store.record_proposal(proposal, precheck)
         self.bus.publish(ProposalCreated(ts=proposal.ts, proposal=proposal, precheck=precheck))
         for idea_id in proposal.idea_ids:
             await self.store.update_ai_decision(idea_id, {"outcome": "proposal",
                                                           "proposal_id": proposal.id,
                                                           "precheck": list(precheck.codes)})
-        if self.mode is Mode.SEMI_AUTO:
-            self.pending[proposal.id] = proposal
-            return
-        await self._execute_proposal(proposal, by="engine", source="strategy")
 
-    async def _execute_proposal(self, proposal: Proposal, *, by: str, source: OrderSource) -> list[SubmitResult]:
-        results: list[SubmitResult] = []
-        for intent in self.proposal_intents(proposal):
-            result = await self._submit_locked(SubmitOrder(intent, source))
-            results.append(result)
-            if not result.sent:
-                break
-        status = ProposalStatus.SUBMITTED if results and results[-1].sent else ProposalStatus.DENIED
-        reason = "; ".join(r.message for r in results[-1].verdict.reasons) if results else ""
+    async def _execute_proposal(self, proposal: Proposal, *, by: str, source: OrderSource) -> SubmitResult:
+        """Submit an approved proposal: the gate judges it again, now."""
+        result = await self._submit_locked(SubmitOrder(self.proposal_intent(proposal), source))
+        await self._proposal_done(proposal, result, by=by)
+        return result
+
+    async def _proposal_done(self, proposal: Proposal, result: SubmitResult, *, by: str) -> None:
+        status = ProposalStatus.SUBMITTED if result.sent else ProposalStatus.DENIED
+        reason = "; ".join(r.message for r in result.verdict.reasons)
         await self.store.update_proposal(proposal.id, status, by, reason)
-        if status is ProposalStatus.SUBMITTED:
+        if result.sent:
             self._entry_votes[proposal.symbol] = proposal.votes
         for idea_id in proposal.idea_ids:
             await self.store.update_ai_decision(idea_id, {"outcome": status.value,
                                                           "proposal_id": proposal.id,
-                                                          "verdict": list(results[-1].verdict.codes)})
-        return results
+                                                          "verdict": list(result.verdict.codes)})
 
     # ------------------------------------------------------------------ the one order path
 
@@ -679,10 +676,15 @@ class Engine:
             return result
 
     async def _submit_locked(self, command: SubmitOrder) -> SubmitResult:
-        intent = command.intent
         now = self.clock.now()
         await self._refresh_account(now)
-        verdict = self.risk.check(intent, self.risk_context(now))
+        verdict = self.risk.check(command.intent, self.risk_context(now))
+        return await self._send(command, verdict, now)
+
+    async def _send(self, command: SubmitOrder, verdict: RiskVerdict, now: datetime) -> SubmitResult:
+        """Act on the gate's verdict: a denial is an event; an allowed order is recorded as
+        intent, then sent; an unclear answer is UNKNOWN."""
+        intent = command.intent
         payload = {"intent": intent}  # the store serialises it
         if not verdict.allowed:
             self._counters.denied += 1
@@ -707,6 +709,7 @@ class Engine:
             await self._success("broker")
             if ack.status is OrderStatus.REJECTED:
                 self._error("broker", f"{self.broker.name} rejected {order.symbol}: {ack.message}")
+        self._stale = True
         await self.store.update_order(order.client_order_id, ack.status, ack.broker_order_id, ack.message)
         if ack.status.is_open:
             self._open_orders[order.client_order_id] = order
@@ -723,10 +726,10 @@ class Engine:
         protections = getattr(self.broker, "protections", None)
         if protections is None:
             return
-        current = json.dumps(protections(), sort_keys=True)
-        if current != self._protections_saved:
-            self._protections_saved = current
-            await self.store.set_control("protections", current, "engine")
+        current = protections()
+        if current != self._protections_last:
+            self._protections_last = current
+            await self.store.set_control("protections", json.dumps(current, sort_keys=True), "engine")
 
     async def _settle(self, now: datetime) -> None:
         """Book fills, update the account and the risk state."""
@@ -743,6 +746,7 @@ class Engine:
             updates = []
             await self._failure("broker", f"order updates poll failed: {exc}")
         for ack in updates:
+            self._stale = True
             order = self._open_orders.pop(ack.client_order_id, None)
             self._filled_qty.pop(ack.client_order_id, None)
             await self.store.update_order(ack.client_order_id, ack.status, ack.broker_order_id, ack.message)
@@ -751,6 +755,8 @@ class Engine:
                                                 status=ack.status.value, message=ack.message))
         if fills or updates:
             await self._save_protections()
+        if not self._stale:
+            return
         await self._refresh_account(now)
         old = self.risk.state
         new = self.risk.evaluate(self.risk_context(now))
@@ -758,6 +764,7 @@ class Engine:
             await self._on_state_change(old, new, self.risk.halt_reason or "risk limits", "risk")
 
     async def _book_fill(self, fill: Fill) -> None:
+        self._stale = True
         await self.store.record_fill(fill)
         self._counters.fills += 1
         self.bus.publish(OrderFilled(ts=fill.ts, fill=fill))
@@ -780,15 +787,24 @@ class Engine:
         if self.ledger.position(trade.symbol) == 0:
             self._entry_votes.pop(trade.symbol, None)
         await self.store.record_trade_outcome({
-            **to_jsonable(trade), "return_pct": trade.return_pct,
-            "voters": [v.voter for v in votes],
+            "trade": trade, "return_pct": trade.return_pct, "voters": [v.voter for v in votes],
         })
 
+    def mark_prices(self, prices: Mapping[str, float]) -> None:
+        """New last prices (the backtest driver marks its bars this way)."""
+        self.prices.update(prices)
+        self._stale = True
+
     async def _refresh_account(self, now: datetime | None = None) -> None:
+        """Re-read cash and positions from the broker and re-mark them, when anything changed."""
+        if not self._stale:
+            return
+        self._stale = False
         now = now or self.clock.now()
         try:
             account = await self.broker.account()
         except Exception as exc:
+            self._stale = True
             await self._failure("broker", f"account failed: {exc}")
             return
         prices = dict(account.prices)
@@ -891,7 +907,7 @@ class Engine:
 
     # ------------------------------------------------------------------ human actions
 
-    async def approve(self, proposal_id: str, *, by: str, source: OrderSource = "ui") -> list[SubmitResult]:
+    async def approve(self, proposal_id: str, *, by: str, source: OrderSource = "ui") -> SubmitResult:
         """Approve a pending proposal: it goes through `submit` and the gate again, now."""
         async with self._lock:
             proposal = self.pending.pop(proposal_id, None)
@@ -900,9 +916,9 @@ class Engine:
             await self.store.update_proposal(proposal_id, ProposalStatus.APPROVED, by, "")
             self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
                                              decision="approved", by=by))
-            results = await self._execute_proposal(proposal, by=by, source=source)
+            result = await self._execute_proposal(proposal, by=by, source=source)
             await self._settle(self.clock.now())
-            return results
+            return result
 
     async def reject(self, proposal_id: str, *, by: str, reason: str = "") -> None:
         """Reject a pending proposal (recorded with the reason)."""
@@ -963,6 +979,7 @@ class Engine:
                 await new_broker.connect()
                 await self.broker.close()
                 self.broker = new_broker
+                self._stale = True
                 await self._refresh_account()
             old, self.mode = self.mode, mode
             await self.store.set_control("mode", mode.value, by)

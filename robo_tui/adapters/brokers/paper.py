@@ -650,9 +650,26 @@ class PaperBroker:
         rejected = OrderStatus.REJECTED
         symbol = w.symbol
         held = self._ledger.quantity(symbol)
+        if w.fraction is not None and held * w.sign < 0.0 and not w.reduce_only:
+            # a reversal: the opposite position closes first (its own execution), then the
+            # fraction sizes the new one from what is available after the close
+            close_qty = abs(held)
+            fee = self._fee(close_qty, price)
+            fill = Fill(f"pf-{w.coid}:close", w.coid, symbol, w.side, close_qty, price, fee, ts,
+                        "taker", "order")
+            self._book(fill)
+            held = 0.0
+            closed = True
+        else:
+            closed = False
         if w.fraction is not None:
             qty = self._size_fraction(w, price)
             if qty <= 0.0:
+                if closed:  # the close executed; nothing affordable is left to open
+                    self._set_status(w.coid, OrderStatus.FILLED, w.broker_id,
+                                     "closed the position; too little cash to reverse")
+                    self._rewatch(symbol)
+                    return None
                 return rejected, self._insufficient(symbol, 1.0, price)
         else:
             qty = w.qty

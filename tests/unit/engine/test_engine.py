@@ -175,11 +175,11 @@ async def test_semi_auto_when_approved_then_the_gate_judges_again(tmp_path, cloc
         assert summary.proposals > 0 and summary.orders == 0
         pending = list(engine.pending.values())
         first, second = pending[0], pending[1]
-        results = await engine.approve(first.id, by="ui")
-        assert results[-1].sent
+        result = await engine.approve(first.id, by="ui")
+        assert result.sent
         await engine.halt("risk off", by="ui")
         denied = await engine.approve(second.id, by="ui")
-        assert not denied[-1].sent and "halted" in denied[-1].verdict.codes
+        assert not denied.sent and "halted" in denied.verdict.codes
         row = await engine.store.get_proposal(second.id)
         assert row is not None and row[1] is ProposalStatus.DENIED
         with pytest.raises(ProposalNotFound):
