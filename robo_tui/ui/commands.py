@@ -1,0 +1,175 @@
+"""Every console action in one table: the key bindings, the footer, the help screen and the command
+palette are all generated from `ACTIONS`, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleAction:
+    """One thing the trader can do: its keys, the app action it runs and how it is described."""
+
+    keys: str
+    """Textual key names, comma separated (the first is the one shown)."""
+    action: str
+    """The `App` action name (without `action_`)."""
+    title: str
+    """Short name (palette entry, footer label)."""
+    help: str
+    """One sentence for the help screen and the palette."""
+    group: str
+    """Help screen section."""
+    footer: bool = False
+    """Shown in the footer."""
+    priority: bool = False
+    """Works on every screen, even inside dialogs and inputs (the kill switch)."""
+    main_only: bool = True
+    """Only meaningful on the main screen (acts on its selection)."""
+    label: str = ""
+    """How the key is written for humans (default: derived from `keys`)."""
+
+    @property
+    def key_label(self) -> str:
+        """The keys as a human reads them (`F9 / ctrl+k`)."""
+        if self.label:
+            return self.label
+        return " / ".join(_KEY_NAMES.get(k, k) for k in self.keys.split(","))
+
+
+_KEY_NAMES = {
+    "f9": "F9", "question_mark": "?", "plus": "+", "minus": "-", "equals_sign": "=",
+    "space": "space", "enter": "enter", "escape": "esc",
+}
+
+ACTIONS: tuple[ConsoleAction, ...] = (
+    ConsoleAction("f9,ctrl+k", "kill_switch", "KILL SWITCH",
+                  "Halt trading now: HALTED at once, open orders cancelled, latched until resumed.",
+                  "Safety", footer=True, priority=True, main_only=False),
+    ConsoleAction("ctrl+r", "resume", "Resume",
+                  "Leave HALTED after confirming in a dialog (the only way out of the kill switch).",
+                  "Safety", footer=True, main_only=False),
+    ConsoleAction("p", "toggle_pause", "Pause",
+                  "Pause or resume the engine cycle without touching the risk state.",
+                  "Safety", footer=True),
+    ConsoleAction("a", "approve", "Approve",
+                  "Approve the selected proposal; it passes the risk gate again, now.",
+                  "Trading", footer=True),
+    ConsoleAction("r", "reject", "Reject",
+                  "Reject the selected proposal, with an optional reason.", "Trading", footer=True),
+    ConsoleAction("o", "order_ticket", "Order",
+                  "Open the manual order ticket (through the same risk gate).", "Trading",
+                  footer=True),
+    ConsoleAction("x", "flatten", "Flatten",
+                  "Flatten the selected position with a reduce-only market order (confirm).",
+                  "Trading", footer=True),
+    ConsoleAction("X", "flatten_all", "Flatten all",
+                  "Flatten every position (confirm).", "Trading", label="X (shift+x)"),
+    ConsoleAction("m", "change_mode", "Mode",
+                  "Switch paper / semi-auto / auto / live (confirm; LIVE needs a typed phrase).",
+                  "Trading", footer=True),
+    ConsoleAction("space", "toggle_strategy", "Toggle strategy",
+                  "Switch the selected strategy on or off (recorded in the audit log).",
+                  "Ensemble and models"),
+    ConsoleAction("plus,equals_sign", "strategy_weight(0.1)", "Weight +",
+                  "Raise the selected strategy's weight by 0.1.", "Ensemble and models",
+                  label="+"),
+    ConsoleAction("minus", "strategy_weight(-0.1)", "Weight -",
+                  "Lower the selected strategy's weight by 0.1.", "Ensemble and models"),
+    ConsoleAction("", "select_model", "Use the highlighted model",
+                  "Make the model highlighted in the model selector the active analyst.",
+                  "Ensemble and models", label="enter (model selector)"),
+    ConsoleAction("enter", "open_selected", "Details",
+                  "Open the full detail of the selected feed entry or proposal.", "View"),
+    ConsoleAction("f", "filter_feed", "Filter",
+                  "Filter the event feed by kind and symbol.", "View", footer=True),
+    ConsoleAction("1", "show_view('trade')", "Trade view",
+                  "Positions, risk, feed and proposals (below 110x32 the console shows one view "
+                  "at a time).", "View"),
+    ConsoleAction("2", "show_view('ensemble')", "Ensemble view",
+                  "Equity sparkline, strategies and the model selector.", "View"),
+    ConsoleAction("t", "cycle_theme", "Theme",
+                  "Switch to the next theme (remembered for the next start).", "View",
+                  main_only=False),
+    ConsoleAction("question_mark", "help", "Help", "Show every key.", "View", footer=True,
+                  main_only=False),
+    ConsoleAction("q", "request_quit", "Quit", "Quit after confirming; the engine stops cleanly.",
+                  "View", footer=True),
+    ConsoleAction("", "restart_engine", "Restart the engine",
+                  "Retry a failed engine start, or restart the cycle loop after it stopped.",
+                  "Safety", main_only=False, label="palette"),
+    ConsoleAction("ctrl+c", "quit", "Quit now",
+                  "Quit at once; the engine still stops cleanly.", "View", priority=True,
+                  main_only=False),
+)
+"""Every action, in help-screen order."""
+
+PANE_KEYS: tuple[tuple[str, str], ...] = (
+    ("tab / shift+tab", "Move between panes"),
+    ("up / down, pgup / pgdn", "Move the selection in the focused pane"),
+    ("enter (model selector)", "Make the highlighted model the active analyst"),
+    ("ctrl+p", "Command palette: every action by name"),
+    ("esc", "Close a dialog or detail view"),
+)
+"""Keys handled by the panes and by Textual itself, listed on the help screen."""
+
+
+def bindings(*, main: bool) -> list[Binding]:
+    """Textual bindings for the app (`main=False`: keys that work everywhere) or the main screen."""
+    result = []
+    for item in ACTIONS:
+        if item.main_only != main or not item.keys:
+            continue
+        action = item.action if main is False else f"app.{item.action}"
+        result.append(Binding(item.keys, action, item.title, show=item.footer,
+                              priority=item.priority, key_display=_footer_key(item)))
+    return result
+
+
+def _footer_key(item: ConsoleAction) -> str | None:
+    first = item.keys.split(",")[0]
+    return _KEY_NAMES.get(first) if first in _KEY_NAMES else None
+
+
+def palette_actions(*, on_main: bool) -> Iterable[ConsoleAction]:
+    """The actions the palette offers on the current screen."""
+    return (a for a in ACTIONS if on_main or not a.main_only)
+
+
+def _display(item: ConsoleAction) -> str:
+    # the palette parses prompts as markup: no square brackets here
+    return f"{item.title}  ·  {item.key_label}"
+
+
+class ConsoleCommands(Provider):
+    """Command palette provider: every console action, searchable by name, with its key."""
+
+    def _on_main(self) -> bool:
+        from robo_tui.ui.screens.main import MainScreen
+
+        return isinstance(self.screen, MainScreen)
+
+    async def discover(self) -> Hits:
+        """Everything, before the trader types."""
+        for item in palette_actions(on_main=self._on_main()):
+            yield DiscoveryHit(_display(item), partial(self._run, item), text=item.title,
+                               help=item.help)
+
+    async def search(self, query: str) -> Hits:
+        """Actions whose name or description matches the query."""
+        matcher = self.matcher(query)
+        for item in palette_actions(on_main=self._on_main()):
+            text = _display(item)
+            score = max(matcher.match(text), matcher.match(item.help) * 0.5)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(self._run, item), text=text,
+                          help=item.help)
+
+    async def _run(self, item: ConsoleAction) -> None:
+        await self.app.run_action(item.action)
