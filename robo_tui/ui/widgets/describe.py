@@ -1,0 +1,599 @@
+"""Words for engine events: a one-line summary for the feed and a full detail for the detail view.
+
+Everything that came from outside (headlines, rationale, broker and error messages, symbols) goes
+through `safe_text`, never markup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from rich.text import Text
+
+from robo_tui.domain.events import (
+    AnalystAbstained,
+    AnalystFellBack,
+    AnalystSelected,
+    BarsReceived,
+    CycleCompleted,
+    EngineErrorOccurred,
+    Event,
+    IdeaGenerated,
+    MarketEventDetected,
+    ModeChanged,
+    NewsReceived,
+    OrderDenied,
+    OrderFilled,
+    OrderStatusChanged,
+    OrderSubmitted,
+    PortfolioUpdated,
+    ProposalCreated,
+    ProposalDecided,
+    QuotesUpdated,
+    SignalsComputed,
+    SourceHealthChanged,
+    StrategyChanged,
+    TradingStateChanged,
+)
+from robo_tui.domain.news import NewsItem
+from robo_tui.domain.orders import OrderIntent
+from robo_tui.domain.risk import RiskVerdict
+from robo_tui.domain.signals import EnsembleDecision, Proposal, Signal
+from robo_tui.ui.widgets.format import fmt_money, fmt_pct, fmt_price, fmt_qty, fmt_score
+from robo_tui.ui.widgets.safe import safe_str, safe_text
+
+__all__ = [
+    "DEFAULT_KINDS",
+    "KINDS",
+    "detail_text",
+    "event_symbols",
+    "proposal_detail_text",
+    "summary_text",
+    "verdict_text",
+    "votes_text",
+]
+
+KINDS: tuple[str, ...] = (
+    "news", "idea", "signal", "proposal", "risk", "order", "fill", "error", "mode", "killswitch",
+    "telemetry", "strategy", "portfolio", "cycle", "market",
+)
+"""Every event kind the feed knows (an event's class-level `kind`)."""
+
+DEFAULT_KINDS: frozenset[str] = frozenset(KINDS) - {"signal", "market", "portfolio"}
+"""Kinds shown when no kind filter is set: the high-rate ones are left out."""
+
+E = TypeVar("E", bound=Event)
+_BOLD = "bold"
+
+
+# ---------------------------------------------------------------------------- symbols
+
+def event_symbols(event: Event) -> tuple[str, ...]:
+    """The symbols an event concerns (empty for account-wide events)."""
+    match event:
+        case NewsReceived():
+            return event.item.symbols
+        case MarketEventDetected():
+            return event.event.symbols
+        case IdeaGenerated():
+            return (event.idea.symbol,)
+        case AnalystAbstained():
+            return (event.symbol,) if event.symbol else ()
+        case SignalsComputed():
+            return (event.decision.symbol,)
+        case ProposalCreated() | ProposalDecided():
+            return (event.proposal.symbol,)
+        case OrderDenied():
+            return (event.command.intent.symbol,)
+        case OrderSubmitted():
+            return (event.order.symbol,)
+        case OrderStatusChanged():
+            return (event.symbol,) if event.symbol else ()
+        case OrderFilled():
+            return (event.fill.symbol,)
+        case BarsReceived():
+            return tuple(b.symbol for b in event.bars)
+        case QuotesUpdated():
+            return tuple(q.symbol for q in event.quotes)
+        case PortfolioUpdated():
+            return tuple(event.account.positions)
+    return ()
+
+
+# ---------------------------------------------------------------------------- pieces
+
+def votes_text(votes: tuple[Signal, ...], *, limit: int | None = None) -> Text:
+    """Compact votes: `sma_cross ▲1.00 mean_reversion — analyst:rules ▼0.40`."""
+    out = Text(end="")
+    shown = votes if limit is None else votes[:limit]
+    for i, vote in enumerate(shown):
+        if i:
+            out.append(" ")
+        out.append_text(safe_text(_short_voter(vote.voter)))
+        out.append(" ")
+        out.append(fmt_score(vote.score), "green" if vote.score > 0 else
+                   "red" if vote.score < 0 else "dim")
+    if limit is not None and len(votes) > limit:
+        out.append(f" +{len(votes) - limit}")
+    return out
+
+
+def _short_voter(voter: str) -> str:
+    return {"sma_cross": "sma", "mean_reversion": "mrev", "breakout": "brk"}.get(voter, voter)
+
+
+def verdict_text(verdict: RiskVerdict, *, short: bool = False) -> Text:
+    """`allowed` or `denied: code, code` (short) / every reason with its sentence (long)."""
+    if verdict.allowed:
+        out = Text("allowed", "green", end="")
+        if not short and verdict.notes:
+            for note in verdict.notes:
+                out.append("\n  note: ")
+                out.append_text(safe_text(note))
+        return out
+    if short:
+        out = Text("denied: ", "bold red", end="")
+        out.append_text(safe_text(", ".join(verdict.codes) or verdict.state.value))
+        return out
+    out = Text(f"DENIED ({verdict.state.value})", "bold red", end="")
+    for reason in verdict.reasons:
+        out.append("\n  • ")
+        out.append(safe_str(reason.code), "bold")
+        out.append(": ")
+        out.append_text(safe_text(reason.message, keep_newlines=True))
+    for note in verdict.notes:
+        out.append("\n  note: ")
+        out.append_text(safe_text(note))
+    return out
+
+
+def _kv(out: Text, key: str, value: Text | str, *, external: bool = False) -> None:
+    out.append(f"\n{key:<14}", "bold")
+    if isinstance(value, Text):
+        out.append_text(value)
+    elif external:
+        out.append_text(safe_text(value, keep_newlines=True))
+    else:
+        out.append(value)
+
+
+def _intent_line(intent: OrderIntent) -> Text:
+    out = Text(f"{intent.side.value.upper()} {fmt_qty(intent.quantity)} ", end="")
+    out.append_text(safe_text(intent.symbol))
+    out.append(f" {intent.order_type.value}")
+    if intent.limit_price is not None:
+        out.append(f" @ {fmt_price(intent.limit_price)}")
+    if intent.reduce_only:
+        out.append(" reduce-only")
+    return out
+
+
+# ---------------------------------------------------------------------------- summaries
+
+def _news(e: NewsReceived) -> Text:
+    out = Text(end="")
+    if e.item.symbols:
+        out.append_text(safe_text(" ".join(e.item.symbols), _BOLD))
+        out.append(" ")
+    out.append_text(safe_text(e.item.title))
+    out.append(" (")
+    out.append_text(safe_text(e.item.source))
+    out.append(" · sample)" if e.item.sample else ")")
+    return out
+
+
+def _market_event(e: MarketEventDetected) -> Text:
+    # follows its headline in the feed: the classification, not the title again
+    m = e.event
+    out = Text("↳ ", end="")
+    out.append(f"{m.event_type.value} ")
+    out.append_text(safe_text(" ".join(m.symbols) or "no symbol", _BOLD))
+    out.append(f" impact {m.impact:.2f} sentiment {m.sentiment:+.2f} freshness {m.freshness:.2f}")
+    return out
+
+
+def _idea(e: IdeaGenerated) -> Text:
+    i = e.idea
+    out = safe_text(i.symbol, _BOLD)
+    out.append(f" {i.direction.value} score {i.score:+.2f} conf {i.confidence:.2f} ")
+    out.append_text(safe_text(f"{i.provider}/{i.model}"))
+    out.append(": ")
+    out.append_text(safe_text(i.rationale))
+    return out
+
+
+def _abstained(e: AnalystAbstained) -> Text:
+    out = safe_text(e.symbol or "—", _BOLD)
+    out.append(" abstained ")
+    out.append_text(safe_text(f"{e.provider}/{e.model}"))
+    out.append(": ")
+    out.append_text(safe_text(e.reason))
+    return out
+
+
+def _fell_back(e: AnalystFellBack) -> Text:
+    out = Text("analyst fell back ", end="")
+    out.append_text(safe_text(f"{e.from_provider} → {e.to_provider}"))
+    out.append(": ")
+    out.append_text(safe_text(e.reason))
+    return out
+
+
+def _signals(e: SignalsComputed) -> Text:
+    d = e.decision
+    out = safe_text(d.symbol, _BOLD)
+    direction = d.direction.value if d.direction is not None else "hold"
+    out.append(f" ensemble {d.score:+.2f} → {direction} ")
+    out.append_text(votes_text(d.votes))
+    return out
+
+
+def _proposal_line(p: Proposal) -> Text:
+    out = Text(f"{p.id} {p.side.value.upper()} {fmt_qty(p.quantity)} ", end="")
+    out.append_text(safe_text(p.symbol, _BOLD))
+    out.append(f" @ {fmt_price(p.price)} ({fmt_money(p.notional)})")
+    return out
+
+
+def _proposal(e: ProposalCreated) -> Text:
+    out = _proposal_line(e.proposal)
+    out.append(" pre-check ")
+    out.append_text(verdict_text(e.precheck, short=True))
+    return out
+
+
+def _decided(e: ProposalDecided) -> Text:
+    out = Text(f"{e.proposal.id} ", end="")
+    out.append_text(safe_text(e.proposal.symbol, _BOLD))
+    out.append(f" {e.decision} by ")
+    out.append_text(safe_text(e.by))
+    if e.reason:
+        out.append(": ")
+        out.append_text(safe_text(e.reason))
+    return out
+
+
+def _denied(e: OrderDenied) -> Text:
+    out = Text("DENIED ", "bold", end="")
+    out.append_text(_intent_line(e.command.intent))
+    out.append(f" ({e.command.source}): ")
+    out.append_text(safe_text(", ".join(e.verdict.codes) or e.verdict.state.value))
+    if e.verdict.reasons:
+        out.append(" — ")
+        out.append_text(safe_text(e.verdict.reasons[0].message))
+    return out
+
+
+def _submitted(e: OrderSubmitted) -> Text:
+    out = Text(f"{e.order.client_order_id} ", end="")
+    out.append_text(_intent_line(e.order.intent))
+    out.append(f" → {e.ack.status.value}")
+    if e.ack.message:
+        out.append(": ")
+        out.append_text(safe_text(e.ack.message))
+    return out
+
+
+def _status(e: OrderStatusChanged) -> Text:
+    out = Text(f"{safe_str(e.client_order_id)} ", end="")
+    if e.symbol:
+        out.append_text(safe_text(e.symbol, _BOLD))
+        out.append(" ")
+    out.append(safe_str(e.status))
+    if e.message:
+        out.append(": ")
+        out.append_text(safe_text(e.message))
+    return out
+
+
+def _fill(e: OrderFilled) -> Text:
+    f = e.fill
+    out = Text(f"{f.side.value.upper()} {fmt_qty(f.quantity)} ", end="")
+    out.append_text(safe_text(f.symbol, _BOLD))
+    out.append(f" @ {fmt_price(f.price)} fee {fmt_money(f.fee)}")
+    if f.reason and f.reason != "order":
+        out.append(f" ({safe_str(f.reason)})")
+    return out
+
+
+def _portfolio(e: PortfolioUpdated) -> Text:
+    return Text(f"equity {fmt_money(e.account.equity)} cash {fmt_money(e.account.cash)} "
+                f"day {fmt_money(e.day_pnl, signed=True)} ({fmt_pct(e.day_pnl_pct, signed=True)}) "
+                f"{len(e.account.positions)} positions", end="")
+
+
+def _state(e: TradingStateChanged) -> Text:
+    out = Text(f"{e.old.value} → {e.new.value}", _BOLD, end="")
+    out.append(" by ")
+    out.append_text(safe_text(e.by))
+    if e.reason:
+        out.append(": ")
+        out.append_text(safe_text(e.reason))
+    return out
+
+
+def _mode(e: ModeChanged) -> Text:
+    out = Text(f"mode {e.old.value} → {e.new.value}", _BOLD, end="")
+    out.append(" by ")
+    out.append_text(safe_text(e.by))
+    return out
+
+
+def _strategy(e: StrategyChanged) -> Text:
+    out = safe_text(e.name, _BOLD)
+    out.append(f" {'enabled' if e.enabled else 'disabled'} weight {e.weight:g} by ")
+    out.append_text(safe_text(e.by))
+    return out
+
+
+def _analyst(e: AnalystSelected) -> Text:
+    out = Text("analyst ", end="")
+    out.append_text(safe_text(f"{e.provider}/{e.model}" if e.model else e.provider, _BOLD))
+    out.append(" selected by ")
+    out.append_text(safe_text(e.by))
+    return out
+
+
+def _error(e: EngineErrorOccurred) -> Text:
+    out = Text("FATAL " if e.fatal else "", _BOLD, end="")
+    out.append_text(safe_text(f"[{e.where}] "))
+    out.append_text(safe_text(e.message))
+    return out
+
+
+def _health(e: SourceHealthChanged) -> Text:
+    out = safe_text(e.source, _BOLD)
+    out.append(" healthy" if e.healthy else " UNHEALTHY", "green" if e.healthy else "bold red")
+    if e.message:
+        out.append(": ")
+        out.append_text(safe_text(e.message))
+    return out
+
+
+def _cycle(e: CycleCompleted) -> Text:
+    out = Text(f"#{e.cycle} {e.state.value} eq {fmt_money(e.equity)} "
+               f"day {fmt_money(e.day_pnl, signed=True)} · {e.proposals} prop {e.denied} den "
+               f"{e.orders} ord {e.fills} fill", end="")
+    if e.ideas or e.news:
+        out.append(f" · {e.news} news {e.ideas} ideas")
+    out.append(f" · {e.duration_ms:.0f} ms")
+    if e.errors:
+        out.append(f" · {len(e.errors)} errors", "red")
+    return out
+
+
+def _bars(e: BarsReceived) -> Text:
+    return Text(f"{len(e.bars)} bars" + (" (simulated)" if e.simulated else ""), end="")
+
+
+def _quotes(e: QuotesUpdated) -> Text:
+    return Text(f"{len(e.quotes)} quotes" + (" (simulated)" if e.simulated else ""), end="")
+
+
+_SUMMARIES: dict[type[Event], Callable[[Any], Text]] = {
+    NewsReceived: _news, MarketEventDetected: _market_event, IdeaGenerated: _idea,
+    AnalystAbstained: _abstained, AnalystFellBack: _fell_back, SignalsComputed: _signals,
+    ProposalCreated: _proposal, ProposalDecided: _decided, OrderDenied: _denied,
+    OrderSubmitted: _submitted, OrderStatusChanged: _status, OrderFilled: _fill,
+    PortfolioUpdated: _portfolio, TradingStateChanged: _state, ModeChanged: _mode,
+    StrategyChanged: _strategy, AnalystSelected: _analyst, EngineErrorOccurred: _error,
+    SourceHealthChanged: _health, CycleCompleted: _cycle, BarsReceived: _bars,
+    QuotesUpdated: _quotes,
+}
+
+
+def summary_text(event: Event) -> Text:
+    """One line describing `event` (without time and kind; the feed adds those)."""
+    builder = _SUMMARIES.get(type(event))
+    if builder is None:
+        return _generic_summary(event)
+    try:
+        return builder(event)
+    except Exception as exc:  # noqa: BLE001 - a malformed event must not take the feed down
+        return safe_text(f"{type(event).__name__} (cannot describe: {exc})")
+
+
+def _generic_summary(event: Event) -> Text:
+    parts = []
+    for f in dataclasses.fields(event):
+        if f.name != "ts":
+            parts.append(f"{f.name}={getattr(event, f.name)!s}")
+    return safe_text(f"{type(event).__name__} " + " ".join(parts)[:300])
+
+
+# ---------------------------------------------------------------------------- details
+
+def proposal_detail_text(proposal: Proposal, precheck: RiskVerdict | None) -> Text:
+    """Everything about a proposal: size, stops, votes with reasons, rationale and pre-check."""
+    p = proposal
+    out = Text(end="")
+    out.append(f"Proposal {p.id}", "bold")
+    _kv(out, "symbol", safe_text(p.symbol, _BOLD))
+    _kv(out, "side", p.side.value.upper() + (" (reduce-only)" if p.reduce_only else ""))
+    _kv(out, "quantity", fmt_qty(p.quantity))
+    if p.close_quantity:
+        _kv(out, "closes first", fmt_qty(p.close_quantity) + " (reversal)")
+    _kv(out, "price", fmt_price(p.price))
+    _kv(out, "notional", fmt_money(p.notional))
+    _kv(out, "stop loss", fmt_price(p.stop_loss))
+    _kv(out, "take profit", fmt_price(p.take_profit))
+    _kv(out, "confidence", f"{p.confidence:.2f}")
+    _kv(out, "created", p.ts.isoformat(timespec="seconds"))
+    _kv(out, "expires", p.expires_at.isoformat(timespec="seconds") if p.expires_at else "never")
+    _kv(out, "status", p.status.value)
+    if p.idea_ids:
+        _kv(out, "ideas", ", ".join(p.idea_ids), external=True)
+    out.append("\n\nVotes", "bold")
+    if not p.votes:
+        out.append("\n  (none)")
+    for vote in p.votes:
+        out.append("\n  ")
+        out.append_text(safe_text(f"{vote.voter:<20}"))
+        score = "—" if math.isnan(vote.score) else f"{vote.score:+.2f}"
+        out.append(f" {score:>6} conf {vote.confidence:.2f}  ")
+        out.append_text(safe_text(vote.reason))
+    out.append("\n\nRationale\n", "bold")
+    out.append_text(safe_text(p.rationale or "(none)", keep_newlines=True))
+    if precheck is not None:
+        out.append("\n\nRisk pre-check  ", "bold")
+        out.append_text(verdict_text(precheck))
+    return out
+
+
+def _decision_detail(d: EnsembleDecision) -> Text:
+    out = Text(end="")
+    direction = d.direction.value if d.direction is not None else "hold (no voter has an opinion)"
+    _kv(out, "symbol", safe_text(d.symbol, _BOLD))
+    _kv(out, "score", f"{d.score:+.3f}")
+    _kv(out, "confidence", f"{d.confidence:.2f}")
+    _kv(out, "direction", direction)
+    out.append("\n\nVotes", "bold")
+    for vote in d.votes:
+        out.append("\n  ")
+        out.append_text(safe_text(f"{vote.voter:<20}"))
+        score = "—" if math.isnan(vote.score) else f"{vote.score:+.2f}"
+        out.append(f" {score:>6} conf {vote.confidence:.2f}  ")
+        out.append_text(safe_text(vote.reason))
+    return out
+
+
+def _news_detail(item: NewsItem) -> Text:
+    out = Text(end="")
+    _kv(out, "headline", item.title, external=True)
+    _kv(out, "source", item.source, external=True)
+    _kv(out, "symbols", " ".join(item.symbols) or "—", external=True)
+    _kv(out, "published", item.published.isoformat(timespec="seconds"))
+    _kv(out, "seen", item.seen.isoformat(timespec="seconds"))
+    _kv(out, "link", item.link, external=True)
+    _kv(out, "id", item.id, external=True)
+    if item.sample:
+        _kv(out, "note", "bundled sample news, not real")
+    if item.summary:
+        out.append("\n\nSummary\n", "bold")
+        out.append_text(safe_text(item.summary, keep_newlines=True))
+    return out
+
+
+def detail_text(event: Event, headlines: Mapping[str, NewsItem] | None = None) -> Text:
+    """The full detail of one event for the detail view; `headlines` (news id → item) lets an
+    idea show the headlines it cites."""
+    out = Text(f"{type(event).__name__}", "bold", end="")
+    out.append(f"  [{type(event).kind}]  {event.ts.isoformat(timespec='seconds')}")
+    match event:
+        case IdeaGenerated():
+            i = event.idea
+            _kv(out, "symbol", safe_text(i.symbol, _BOLD))
+            _kv(out, "direction", i.direction.value)
+            _kv(out, "score", f"{i.score:+.3f}")
+            _kv(out, "confidence", f"{i.confidence:.2f}")
+            _kv(out, "horizon", i.horizon, external=True)
+            _kv(out, "event type", i.event_type.value)
+            _kv(out, "provider", i.provider, external=True)
+            _kv(out, "model", i.model, external=True)
+            _kv(out, "latency", f"{i.latency_ms:,.0f} ms")
+            _kv(out, "idea id", i.id, external=True)
+            _kv(out, "decision id", event.decision_id, external=True)
+            out.append("\n\nCited news", "bold")
+            if not i.news_ids:
+                out.append("\n  (none)")
+            for news_id in i.news_ids:
+                out.append("\n  • ")
+                out.append_text(safe_text(news_id))
+                item = (headlines or {}).get(news_id)
+                if item is not None:
+                    out.append(": ")
+                    out.append_text(safe_text(item.title))
+                    out.append(" (")
+                    out.append_text(safe_text(item.source))
+                    out.append(")")
+            out.append("\n\nRationale\n", "bold")
+            out.append_text(safe_text(i.rationale or "(none)", keep_newlines=True))
+        case AnalystAbstained():
+            _kv(out, "symbol", event.symbol or "—", external=True)
+            _kv(out, "provider", event.provider, external=True)
+            _kv(out, "model", event.model, external=True)
+            _kv(out, "decision id", event.decision_id, external=True)
+            out.append("\n\nReason\n", "bold")
+            out.append_text(safe_text(event.reason, keep_newlines=True))
+        case OrderDenied():
+            _kv(out, "order", _intent_line(event.command.intent))
+            _kv(out, "source", event.command.source)
+            _intent_detail(out, event.command.intent)
+            out.append("\n\nVerdict  ", "bold")
+            out.append_text(verdict_text(event.verdict))
+            out.append(f"\n\n{len(event.verdict.checked)} rules checked", "dim")
+        case OrderSubmitted():
+            _kv(out, "order id", event.order.client_order_id, external=True)
+            _kv(out, "order", _intent_line(event.order.intent))
+            _kv(out, "source", event.order.source, external=True)
+            _kv(out, "broker status", event.ack.status.value)
+            _kv(out, "broker id", event.ack.broker_order_id or "—", external=True)
+            _kv(out, "broker says", event.ack.message or "—", external=True)
+            _intent_detail(out, event.order.intent)
+            out.append("\n\nVerdict  ", "bold")
+            out.append_text(verdict_text(event.verdict))
+        case ProposalCreated():
+            out.append("\n")
+            out.append_text(proposal_detail_text(event.proposal, event.precheck))
+        case ProposalDecided():
+            _kv(out, "decision", event.decision)
+            _kv(out, "by", event.by, external=True)
+            _kv(out, "reason", event.reason or "—", external=True)
+            out.append("\n\n")
+            out.append_text(proposal_detail_text(event.proposal, None))
+        case NewsReceived():
+            out.append_text(_news_detail(event.item))
+        case MarketEventDetected():
+            m = event.event
+            _kv(out, "event type", m.event_type.value)
+            _kv(out, "symbols", " ".join(m.symbols) or "—", external=True)
+            _kv(out, "impact", f"{m.impact:.2f}")
+            _kv(out, "sentiment", f"{m.sentiment:+.2f}")
+            _kv(out, "freshness", f"{m.freshness:.2f}")
+            out.append_text(_news_detail(m.item))
+        case SignalsComputed():
+            out.append_text(_decision_detail(event.decision))
+        case OrderFilled():
+            fill = event.fill
+            for key, value in (("fill id", fill.fill_id), ("order id", fill.client_order_id)):
+                _kv(out, key, value, external=True)
+            _kv(out, "symbol", safe_text(fill.symbol, _BOLD))
+            _kv(out, "side", fill.side.value.upper())
+            _kv(out, "quantity", fmt_qty(fill.quantity))
+            _kv(out, "price", fmt_price(fill.price))
+            _kv(out, "fee", fmt_money(fill.fee))
+            _kv(out, "liquidity", fill.liquidity, external=True)
+            _kv(out, "reason", fill.reason or "order", external=True)
+        case CycleCompleted():
+            out.append("\n")
+            out.append_text(_cycle(event))
+            for error in event.errors:
+                out.append("\n  • ", "red")
+                out.append_text(safe_text(error, keep_newlines=True))
+        case _:
+            for f in dataclasses.fields(event):
+                if f.name == "ts":
+                    continue
+                _kv(out, f.name, _value_str(getattr(event, f.name)), external=True)
+    return out
+
+
+def _intent_detail(out: Text, intent: OrderIntent) -> None:
+    _kv(out, "stop loss", fmt_price(intent.stop_loss))
+    _kv(out, "take profit", fmt_price(intent.take_profit))
+    _kv(out, "confidence", f"{intent.confidence:.2f}")
+    if intent.proposal_id:
+        _kv(out, "proposal", intent.proposal_id, external=True)
+    if intent.reason:
+        _kv(out, "reason", intent.reason, external=True)
+
+
+def _value_str(value: object) -> str:
+    if hasattr(value, "value") and isinstance(value.value, str):
+        return str(value.value)
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    return str(value)

@@ -1,0 +1,57 @@
+"""The session's equity as a sparkline (Textual's `Sparkline`), with the figures in its border."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from textual.widgets import Sparkline
+
+from robo_tui.ui.widgets.format import fmt_money, fmt_pct
+
+if TYPE_CHECKING:
+    from robo_tui.engine.engine import Engine
+
+__all__ = ["EquitySparkline"]
+
+
+def _mean(values: Sequence[float]) -> float:
+    """A bucket's average (the default, max, would hide drawdowns inside a bucket)."""
+    return sum(values) / len(values) if values else 0.0
+
+
+class EquitySparkline(Sparkline):
+    """Equity after each cycle of this session; the border shows last, change and range."""
+
+    DEFAULT_CSS = """
+    EquitySparkline { height: 3; min-height: 1; width: 1fr; }
+    EquitySparkline > .sparkline--max-color { color: $success; }
+    EquitySparkline > .sparkline--min-color { color: $error 70%; }
+    EquitySparkline.-down > .sparkline--max-color { color: $warning; }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__([], summary_function=_mean, name=name, id=id, classes=classes)
+        self._seen: tuple[int, float] | None = None
+
+    def update_from(self, engine: Engine) -> None:
+        """Take new points from `engine.equity_history` (nothing happens when there are none)."""
+        history = engine.equity_history
+        last = history[-1] if history else None
+        key = (len(history), last[1] if last else math.nan)
+        if key == self._seen:
+            return
+        self._seen = key
+        values = [e for _, e in history if math.isfinite(e)]
+        self.data = values
+        if not values:
+            self.border_title = "Equity"
+            self.border_subtitle = ""
+            return
+        first, now = values[0], values[-1]
+        change = (now - first) / first if first else math.nan
+        self.set_class(now < first, "-down")
+        self.border_title = f"Equity {fmt_money(now)} ({fmt_pct(change, signed=True)})"
+        self.border_subtitle = f"lo {fmt_money(min(values))} · hi {fmt_money(max(values))}"

@@ -1,0 +1,265 @@
+"""Positions: a live, sortable table of what is held.
+
+Rows are keyed by symbol and updated cell by cell (only cells whose value changed), so the cursor
+and the selection survive the 4 Hz refresh. `s` cycles the sort column, `S` reverses it, and a
+click on a header sorts by that column (again: reverses).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.console import JustifyMethod
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
+
+from robo_tui.ui.widgets.format import fmt_money, fmt_pct, fmt_price, fmt_qty
+from robo_tui.ui.widgets.safe import safe_text
+
+if TYPE_CHECKING:
+    from robo_tui.engine.engine import Engine
+
+__all__ = ["PositionRow", "PositionsTable", "position_rows"]
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRow:
+    """One held position as the table shows it."""
+
+    symbol: str
+    side: str
+    quantity: float
+    avg_price: float
+    last: float | None
+    unrealized: float
+    pct_equity: float
+    stop: float | None
+    target: float | None
+
+
+def position_rows(engine: Engine) -> list[PositionRow]:
+    """Every non-zero position of `engine`, marked at its latest price, with the broker's
+    stop/target where the broker reports them (else those recorded on the position)."""
+    account = engine.account
+    equity = account.equity
+    protections: Mapping[str, tuple[float | None, float | None]] = {}
+    getter = getattr(engine.broker, "protections", None)
+    if callable(getter):
+        try:
+            protections = getter()
+        except Exception:  # noqa: BLE001 - a broker without the data must not break the table
+            protections = {}
+    rows = []
+    for symbol, pos in account.positions.items():
+        if pos.quantity == 0:
+            continue
+        last = engine.prices.get(symbol, account.prices.get(symbol))
+        mark = last if last is not None else pos.avg_price
+        stop, target = protections.get(symbol, (pos.stop_loss, pos.take_profit))
+        rows.append(PositionRow(
+            symbol=symbol, side="LONG" if pos.quantity > 0 else "SHORT",
+            quantity=abs(pos.quantity), avg_price=pos.avg_price, last=last,
+            unrealized=pos.unrealized_pnl(mark),
+            pct_equity=abs(pos.quantity * mark) / equity if equity > 0 else math.nan,
+            stop=stop, target=target,
+        ))
+    return rows
+
+
+def _nan_last(value: float | None) -> tuple[int, float]:
+    if value is None or not math.isfinite(value):
+        return (1, 0.0)
+    return (0, value)
+
+
+# column key, label, sort key
+_COLUMNS: tuple[tuple[str, str, Callable[[PositionRow], Any]], ...] = (
+    ("symbol", "Symbol", lambda r: r.symbol),
+    ("side", "Side", lambda r: r.side),
+    ("qty", "Qty", lambda r: r.quantity),
+    ("avg", "Avg", lambda r: r.avg_price),
+    ("last", "Last", lambda r: _nan_last(r.last)),
+    ("upnl", "Unreal P&L", lambda r: r.unrealized),
+    ("pct", "% Eq", lambda r: _nan_last(r.pct_equity)),
+    ("stop", "Stop", lambda r: _nan_last(r.stop)),
+    ("target", "Target", lambda r: _nan_last(r.target)),
+)
+COLUMN_KEYS: tuple[str, ...] = tuple(c[0] for c in _COLUMNS)
+
+
+class PositionsTable(DataTable[Text]):
+    """Symbol, side, qty, avg price, last, unrealized P&L, % of equity, stop and target."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "cycle_sort", "Sort", show=False),
+        Binding("S", "reverse_sort", "Reverse sort", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "positions--profit", "positions--loss", "positions--long", "positions--short",
+        "positions--dim",
+    }
+    DEFAULT_CSS = """
+    PositionsTable { height: 1fr; min-height: 3; }
+    PositionsTable > .positions--profit { color: $success; }
+    PositionsTable > .positions--loss { color: $error; }
+    PositionsTable > .positions--long { color: $success; text-style: bold; }
+    PositionsTable > .positions--short { color: $error; text-style: bold; }
+    PositionsTable > .positions--dim { color: $foreground-muted; }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes, cursor_type="row",
+                         zebra_stripes=True)
+        self._rows: dict[str, PositionRow] = {}
+        self._shown: dict[str, tuple[tuple[str, str, tuple[Any, ...]], ...] | None] = {}
+        self._plain: dict[str, str] = {}  # symbol -> its cell text (the sort looks rows up by it)
+        self.sort_column: str = "symbol"
+        """The column the rows are ordered by."""
+        self.sort_reverse: bool = False
+        """Whether the order is descending."""
+
+    def on_mount(self) -> None:
+        for key, label, _ in _COLUMNS:
+            justify: JustifyMethod = "left" if key in ("symbol", "side") else "right"
+            self.add_column(Text(label, justify=justify), key=key)
+        self.border_title = "Positions"
+
+    # ------------------------------------------------------------------ API
+
+    def selected_symbol(self) -> str | None:
+        """The symbol under the cursor (None when the table is empty)."""
+        if not self.row_count or self.cursor_row < 0:
+            return None
+        try:
+            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except CellDoesNotExist:
+            return None
+        return row_key.value
+
+    def update_from(self, engine: Engine) -> None:
+        """Bring the rows up to date: add, remove, and update only the cells that changed."""
+        if not self.columns:
+            return  # not mounted yet
+        rows = {r.symbol: r for r in position_rows(engine)}
+        if rows == self._rows:
+            return
+        selected = self.selected_symbol()
+        order_changed = False
+        for symbol in list(self._shown):
+            if symbol not in rows:
+                self.remove_row(symbol)
+                del self._shown[symbol]
+                self._plain.pop(symbol, None)
+                order_changed = True
+        sort_key = self._sort_key()
+        for symbol, row in rows.items():
+            cells = self._cells(row)
+            signature = tuple((c.plain, str(c.style), tuple(c.spans)) for c in cells)
+            old = self._shown.get(symbol)
+            if symbol not in self._plain:
+                self.add_row(*cells, key=symbol)
+                self._plain[symbol] = cells[0].plain
+                order_changed = True
+            elif old != signature:
+                old_cells = old or ((None, None, None),) * len(cells)
+                for key, new, new_sig, was in zip(COLUMN_KEYS, cells, signature, old_cells,
+                                                  strict=True):
+                    if new_sig != was:
+                        self.update_cell(symbol, key, new, update_width=True)
+                previous = self._rows.get(symbol)
+                if previous is None or sort_key(previous) != sort_key(row):
+                    order_changed = True
+            self._shown[symbol] = signature
+        self._rows = rows
+        self.border_title = f"Positions ({len(rows)})"
+        if order_changed:
+            self._apply_sort(keep=selected)
+
+    def notify_style_update(self) -> None:
+        """The theme or CSS changed: re-colour every cell at the next update."""
+        super().notify_style_update()
+        shown = getattr(self, "_shown", None)
+        if shown:
+            for symbol in shown:
+                shown[symbol] = None
+            self._rows = {}
+
+    def sort_by(self, column: str, *, reverse: bool | None = None) -> None:
+        """Order the rows by `column` (one of `COLUMN_KEYS`), keeping the selected row selected."""
+        if column not in COLUMN_KEYS:
+            raise ValueError(f"unknown column {column!r}; one of {', '.join(COLUMN_KEYS)}")
+        self.sort_column = column
+        if reverse is not None:
+            self.sort_reverse = reverse
+        self._apply_sort(keep=self.selected_symbol())
+
+    # ------------------------------------------------------------------ actions
+
+    def action_cycle_sort(self) -> None:
+        """Sort by the next column."""
+        i = COLUMN_KEYS.index(self.sort_column)
+        self.sort_by(COLUMN_KEYS[(i + 1) % len(COLUMN_KEYS)], reverse=False)
+        self.notify_sort()
+
+    def action_reverse_sort(self) -> None:
+        """Reverse the order."""
+        self.sort_by(self.sort_column, reverse=not self.sort_reverse)
+
+    def notify_sort(self) -> None:
+        """Show the sort column in the border subtitle."""
+        arrow = "↓" if self.sort_reverse else "↑"
+        labels = {k: v for k, v, _ in _COLUMNS}
+        self.border_subtitle = f"sort: {labels[self.sort_column]} {arrow}"
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a header sorts by that column; a second click reverses."""
+        event.stop()
+        column = str(event.column_key.value)
+        if column == self.sort_column:
+            self.sort_by(column, reverse=not self.sort_reverse)
+        else:
+            self.sort_by(column, reverse=False)
+
+    # ------------------------------------------------------------------ internals
+
+    def _sort_key(self) -> Callable[[PositionRow], Any]:
+        return next(k for c, _, k in _COLUMNS if c == self.sort_column)
+
+    def _apply_sort(self, *, keep: str | None) -> None:
+        key = self._sort_key()
+        by_plain = {plain: self._rows.get(symbol) for symbol, plain in self._plain.items()}
+
+        def row_key(cell: Text) -> Any:
+            row = by_plain.get(cell.plain)
+            return (0, key(row), cell.plain) if row is not None else (1, 0, cell.plain)
+
+        self.sort("symbol", key=row_key, reverse=self.sort_reverse)
+        self.notify_sort()
+        if keep is not None and keep in self._rows:
+            self.move_cursor(row=self.get_row_index(keep), animate=False)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"positions--{name}", partial=True)
+
+    def _cells(self, r: PositionRow) -> tuple[Text, ...]:
+        pnl_style = self._style("profit" if r.unrealized >= 0 else "loss")
+        side_style = self._style("long" if r.side == "LONG" else "short")
+        dim = self._style("dim")
+        return (
+            safe_text(r.symbol),
+            Text(r.side, side_style),
+            Text(fmt_qty(r.quantity), justify="right"),
+            Text(fmt_price(r.avg_price), justify="right"),
+            Text(fmt_price(r.last), justify="right"),
+            Text(fmt_money(r.unrealized, signed=True), pnl_style, justify="right"),
+            Text(fmt_pct(r.pct_equity, digits=1), justify="right"),
+            Text(fmt_price(r.stop), dim if r.stop is None else Style(), justify="right"),
+            Text(fmt_price(r.target), dim if r.target is None else Style(), justify="right"),
+        )

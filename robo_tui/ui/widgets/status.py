@@ -1,0 +1,290 @@
+"""The one-line status bar: mode, risk state, equity, day P&L, clock, market and connections.
+
+LIVE and HALTED are drawn as solid error-coloured blocks so nobody mistakes them. The bar fits any
+width from 20 columns: parts are first abbreviated, then dropped, lowest priority first (market
+session, connections, clock, equity ...); mode and risk state are never dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import TYPE_CHECKING, Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
+
+from robo_tui.domain.market import AssetClass, Instrument
+from robo_tui.domain.risk import Mode, TradingState
+from robo_tui.ui.widgets.format import fmt_compact, fmt_money, fmt_pct, fmt_time
+from robo_tui.ui.widgets.safe import safe_str
+
+if TYPE_CHECKING:
+    from robo_tui.engine.engine import Engine
+
+__all__ = ["StatusBar", "market_session"]
+
+_NEW_YORK = ZoneInfo("America/New_York")
+_PRE, _OPEN, _CLOSE, _POST = time(4, 0), time(9, 30), time(16, 0), time(20, 0)
+
+MODE_LABELS: dict[Mode, tuple[str, str]] = {
+    Mode.PAPER: ("PAPER", "PAPER"),
+    Mode.SEMI_AUTO: ("SEMI-AUTO", "SEMI"),
+    Mode.AUTO: ("AUTO", "AUTO"),
+    Mode.LIVE: ("LIVE", "LIVE"),
+}
+STATE_LABELS: dict[TradingState, tuple[str, str]] = {
+    TradingState.ACTIVE: ("ACTIVE", "ACT"),
+    TradingState.REDUCING: ("REDUCING", "REDUCE"),
+    TradingState.HALTED: ("HALTED", "HALTED"),
+}
+
+
+def market_session(now: datetime, instruments: Sequence[Instrument]) -> tuple[str, str]:
+    """(long, short) market status at `now`: the US equity session (regular hours 9:30-16:00
+    New York time on weekdays, pre 4:00, post until 20:00) and "crypto 24/7" when the universe
+    holds crypto. Exchange holidays are not known here."""
+    has_stock = any(i.asset_class is AssetClass.STOCK for i in instruments)
+    has_crypto = any(i.asset_class is AssetClass.CRYPTO for i in instruments)
+    if not has_stock:
+        return ("crypto 24/7", "24/7") if has_crypto else ("", "")
+    local = now.astimezone(_NEW_YORK)
+    t = local.time()
+    if local.weekday() >= 5:
+        session = "closed"
+    elif _OPEN <= t < _CLOSE:
+        session = "open"
+    elif _PRE <= t < _OPEN:
+        session = "pre-market"
+    elif _CLOSE <= t < _POST:
+        session = "after-hours"
+    else:
+        session = "closed"
+    long = f"US {session}" + (" · crypto 24/7" if has_crypto else "")
+    return long, f"US {session.split('-')[0]}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    label: str
+    name: str
+    healthy: bool
+    known: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class _StatusData:
+    mode: Mode
+    state: TradingState
+    reason: str
+    equity: float
+    day_pnl: float
+    day_pnl_pct: float
+    clock: str
+    market: tuple[str, str]
+    sources: tuple[_Source, ...]
+    simulated: bool
+    paused: bool
+
+
+@dataclass(slots=True)
+class _Part:
+    """One piece of the bar: its variants from longest to shortest ("" = dropped)."""
+
+    priority: int
+    variants: list[Text]
+    index: int = 0
+
+    @property
+    def text(self) -> Text:
+        return self.variants[self.index]
+
+
+def _analyst_source(catalogue: Mapping[str, Any], health: Mapping[str, tuple[bool, str]]) -> _Source:
+    active = catalogue.get("active") or {}
+    provider = str(active.get("provider", "") or "")
+    model = str(active.get("model", "") or "")
+    if not provider or provider == "none":
+        return _Source("AI", "off", True, known=False)
+    available = True
+    for entry in catalogue.get("providers") or ():
+        if isinstance(entry, Mapping) and entry.get("name") == provider:
+            available = bool(entry.get("available", True))
+    healthy = available and health.get("model", (True, ""))[0]
+    return _Source("AI", f"{provider}/{model}" if model else provider, healthy)
+
+
+class StatusBar(Widget):
+    """One line with everything a trader checks at a glance; call `update_from` to refresh."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "status-bar--mode", "status-bar--live", "status-bar--active", "status-bar--reducing",
+        "status-bar--halted", "status-bar--sim", "status-bar--paused", "status-bar--profit",
+        "status-bar--loss", "status-bar--ok", "status-bar--bad", "status-bar--dim",
+    }
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        width: 1fr;
+        background: $panel;
+        color: $foreground;
+    }
+    StatusBar > .status-bar--mode { background: $primary; color: $text; text-style: bold; }
+    StatusBar > .status-bar--live { background: $error; color: $text; text-style: bold reverse; }
+    StatusBar > .status-bar--active { color: $success; text-style: bold; }
+    StatusBar > .status-bar--reducing { background: $warning; color: $text; text-style: bold; }
+    StatusBar > .status-bar--halted { background: $error; color: $text; text-style: bold reverse; }
+    StatusBar > .status-bar--sim { color: $accent; text-style: bold; }
+    StatusBar > .status-bar--paused { background: $warning; color: $text; text-style: bold; }
+    StatusBar > .status-bar--profit { color: $success; }
+    StatusBar > .status-bar--loss { color: $error; }
+    StatusBar > .status-bar--ok { color: $success; }
+    StatusBar > .status-bar--bad { color: $error; text-style: bold; }
+    StatusBar > .status-bar--dim { color: $foreground-muted; }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._data: _StatusData | None = None
+
+    # ------------------------------------------------------------------ data
+
+    def update_from(self, engine: Engine) -> None:
+        """Re-read the engine; repaints only when something shown changed (the clock: each second)."""
+        account = engine.account
+        equity = account.equity
+        start = engine.day_start_equity
+        pnl = engine.day_pnl
+        now = engine.clock.now()
+        health = engine.health
+        try:
+            catalogue = engine.analyst_catalogue()
+        except Exception:  # noqa: BLE001 - the catalogue must never break the status bar
+            catalogue = {}
+        sources = (
+            _Source("feed", getattr(engine.feed, "name", "feed"), health.get("data", (True, ""))[0]),
+            _Source("broker", getattr(engine.broker, "name", "broker"),
+                    health.get("broker", (True, ""))[0]),
+            _analyst_source(catalogue, health),
+        )
+        data = _StatusData(
+            mode=engine.mode, state=engine.state, reason=engine.risk.state_reason,
+            equity=equity, day_pnl=pnl,
+            day_pnl_pct=pnl / start if start and math.isfinite(start) else math.nan,
+            clock=fmt_time(now), market=market_session(now, list(engine.instruments.values())),
+            sources=sources, simulated=engine.simulated, paused=engine.paused,
+        )
+        if data != self._data:
+            self._data = data
+            self.refresh()
+
+    # ------------------------------------------------------------------ rendering
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"status-bar--{name}", partial=True)
+
+    def _parts(self, d: _StatusData) -> list[_Part]:
+        mode_style = self._style("live" if d.mode is Mode.LIVE else "mode")
+        long, short = MODE_LABELS.get(d.mode, (str(d.mode).upper(), str(d.mode).upper()))
+        parts = [_Part(100, [Text(f" {long} ", mode_style), Text(f" {short} ", mode_style)])]
+
+        state_style = self._style(d.state.value.lower())
+        long, short = STATE_LABELS[d.state]
+        variants = [Text(f" {long} ", state_style), Text(f" {short} ", state_style)]
+        if d.state is not TradingState.ACTIVE and d.reason:
+            reason = safe_str(d.reason)
+            clipped = reason if len(reason) <= 40 else reason[:39] + "…"
+            variants.insert(0, Text(f" {long}: {clipped} ", state_style))
+        parts.append(_Part(99, variants))
+
+        if d.paused:
+            paused = self._style("paused")
+            parts.append(_Part(95, [Text(" PAUSED ", paused), Text(" ‖ ", paused)]))
+        if d.simulated:
+            sim = self._style("sim")
+            parts.append(_Part(90, [Text("SIMULATED", sim), Text("SIM", sim)]))
+
+        pnl_style = self._style("profit" if d.day_pnl >= 0 else "loss")
+        pnl, pct = fmt_money(d.day_pnl, signed=True), fmt_pct(d.day_pnl_pct, signed=True)
+        parts.append(_Part(85, [
+            Text.assemble("Day ", (f"{pnl} ({pct})", pnl_style)),
+            Text(f"{pnl} ({pct})", pnl_style),
+            Text(f"{fmt_compact(d.day_pnl, signed=True)} {pct}", pnl_style),
+            Text(pct, pnl_style),
+        ]))
+        parts.append(_Part(80, [
+            Text(f"Equity {fmt_money(d.equity)}"), Text(f"Eq {fmt_money(d.equity)}"),
+            Text(fmt_compact(d.equity)),
+        ]))
+        parts.append(_Part(70, [Text(f"{d.clock} UTC"), Text(d.clock), Text(d.clock[:5]),
+                                Text("")]))
+        parts.append(_Part(60, self._source_variants(d.sources)))
+        if d.market[0]:
+            dim = self._style("dim")
+            parts.append(_Part(50, [Text(d.market[0], dim), Text(d.market[1], dim), Text("")]))
+        return parts
+
+    def _source_variants(self, sources: Sequence[_Source]) -> list[Text]:
+        ok, bad, dim = self._style("ok"), self._style("bad"), self._style("dim")
+
+        def dot(s: _Source) -> tuple[str, Style]:
+            if not s.known:
+                return "○", dim
+            return ("●", ok) if s.healthy else ("✗", bad)
+
+        full = Text()
+        named = Text()
+        letters = Text()
+        for i, s in enumerate(sources):
+            mark, style = dot(s)
+            if i:
+                full.append(" ")
+                named.append(" ")
+            name = safe_str(s.name)
+            full.append(f"{s.label} {name}", dim if not s.known else Style())
+            full.append(mark, style)
+            named.append(name[:12], dim if not s.known else Style())
+            named.append(mark, style)
+            letters.append(s.label[0].upper())
+            letters.append(mark, style)
+        return [full, named, letters, Text("")]
+
+    @staticmethod
+    def _width(parts: Sequence[_Part]) -> int:
+        shown = [p.text.cell_len for p in parts if p.text.cell_len]
+        return sum(shown) + max(0, len(shown) - 1)
+
+    def fit(self, width: int) -> Text:
+        """The bar laid out for `width` columns (abbreviating, then dropping, low priority first)."""
+        if self._data is None:
+            return Text(" robo-tui ", self._style("dim"))
+        parts = self._parts(self._data)
+        by_priority = sorted(parts, key=lambda p: p.priority)
+        for allow_drop in (False, True):
+            while self._width(parts) > width:
+                step = next((p for p in by_priority if p.index + 1 < len(p.variants)
+                             and (allow_drop or p.variants[p.index + 1].cell_len)), None)
+                if step is None:
+                    break
+                step.index += 1
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        first = True
+        for p in parts:
+            if not p.text.cell_len:
+                continue
+            if not first:
+                line.append(" ")
+            line.append_text(p.text)
+            first = False
+        line.truncate(max(0, width), overflow="ellipsis")
+        return line
+
+    def render(self) -> Text:
+        """The bar at the widget's current width."""
+        return self.fit(self.size.width or 80)
