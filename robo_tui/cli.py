@@ -326,6 +326,11 @@ def proposals_reject(
         raise _fail(exc) from exc
 
 
+from robo_tui.backtest.cli import BacktestCommand, backtest_command  # light: typer only
+
+app.command("backtest", cls=BacktestCommand)(backtest_command)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
