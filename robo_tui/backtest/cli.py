@@ -621,10 +621,12 @@ def _list_stored(options: RunOptions, limit: int) -> None:
         console.print("No stored backtest runs.")
         return
     table = Table(title="Backtest runs (newest first)")
-    for header in ("id", "when (UTC)", "kind", "symbols", "strategies", "bars", "return",
-                   "sharpe", "max DD", "trades"):
-        table.add_column(header, justify="right" if header in
-                         ("bars", "return", "sharpe", "max DD", "trades") else "left")
+    numeric = ("bars", "return", "sharpe", "max DD", "trades")
+    table.add_column("id", no_wrap=True, min_width=12)
+    table.add_column("when (UTC)", min_width=10)
+    for header in ("kind", "symbols", "strategies", *numeric):
+        table.add_column(header, justify="right" if header in numeric else "left",
+                         overflow="fold")
     for row in rows:
         params = json.loads(row["params"])
         stats = json.loads(row["stats"])
