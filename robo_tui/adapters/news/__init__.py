@@ -1,0 +1,235 @@
+"""News sources behind the `NewsSource` port: RSS/Atom (URLs and files), a JSON news API and the
+bundled sample feed; plus what they share: health, capped exponential backoff and conditional GET.
+
+`build_sources` turns the `[news]` settings into sources, importing only the adapters it needs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from robo_tui.domain.news import NewsItem
+
+if TYPE_CHECKING:
+    import httpx
+
+    from robo_tui.config import Settings
+    from robo_tui.ports import NewsSource
+
+USER_AGENT = "robo-tui/0.1 (+https://github.com/robo-tui; news poller)"
+MAX_BODY_BYTES = 5_000_000
+"""A feed or API answer larger than this is refused (a runaway or hostile server)."""
+MAX_ITEMS_PER_FETCH = 500
+"""At most this many items are taken from one fetch."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """How a source is doing; the stage publishes `SourceHealthChanged` when `healthy` flips."""
+
+    healthy: bool = True
+    message: str = ""
+    failures: int = 0
+    last_ok: datetime | None = None
+    retry_at: datetime | None = None
+
+
+class Backoff:
+    """Exponential wait after consecutive failures: base, 2×base, 4×base ... capped at `cap`."""
+
+    def __init__(self, base_seconds: float = 5.0, cap_seconds: float = 900.0) -> None:
+        self.base = base_seconds
+        self.cap = cap_seconds
+        self.failures = 0
+        self.retry_at: datetime | None = None
+
+    def ready(self, now: datetime) -> bool:
+        """Whether a call may be made now."""
+        return self.retry_at is None or now >= self.retry_at
+
+    def failed(self, now: datetime, at_least: float = 0.0) -> datetime:
+        """Count a failure; returns when the next try is allowed."""
+        self.failures += 1
+        wait = min(self.cap, self.base * 2.0 ** (self.failures - 1))
+        self.retry_at = now + timedelta(seconds=max(wait, min(at_least, self.cap)))
+        return self.retry_at
+
+    def succeeded(self) -> None:
+        """Reset after a good call."""
+        self.failures = 0
+        self.retry_at = None
+
+
+class SourceError(Exception):
+    """A fetch failed; the message is safe to show (no secrets). `retry_after` from the server."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PolledSource:
+    """Shared fetch bookkeeping: backoff while failing, health, and errors turned into health.
+
+    Subclasses implement `_fetch(now)`; `fetch(now)` never raises for a source's own failures
+    (a broken feed must not stop the others): it returns [] and marks the source unhealthy.
+    """
+
+    name: str
+    credibility: float
+
+    def __init__(self, name: str, *, credibility: float, max_backoff: float = 900.0) -> None:
+        self.name = name
+        self.credibility = credibility
+        self.health = SourceHealth()
+        self._backoff = Backoff(cap_seconds=max_backoff)
+
+    async def fetch(self, now: datetime) -> list[NewsItem]:
+        """New items since the last call ([] when nothing changed, or while backing off)."""
+        if not self._backoff.ready(now):
+            return []
+        try:
+            items = await self._fetch(now)
+        except Exception as exc:  # noqa: BLE001 - any failure of this source becomes its health
+            retry_after = exc.retry_after if isinstance(exc, SourceError) else 0.0
+            retry_at = self._backoff.failed(now, retry_after)
+            message = _describe(exc)
+            self.health = replace(self.health, healthy=False, message=message,
+                                  failures=self._backoff.failures, retry_at=retry_at)
+            return []
+        self._backoff.succeeded()
+        self.health = SourceHealth(healthy=True, message=f"{len(items)} new item(s)",
+                                   failures=0, last_ok=now, retry_at=None)
+        return items[:MAX_ITEMS_PER_FETCH]
+
+    async def _fetch(self, now: datetime) -> list[NewsItem]:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Release resources (an owned HTTP client)."""
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if not isinstance(exc, SourceError):
+        text = f"{type(exc).__name__}: {text}"
+    return text[:300]
+
+
+class ConditionalGet:
+    """GETs a URL with If-None-Match / If-Modified-Since from the previous answer.
+
+    `get()` returns the body, or None when the server says 304 Not Modified. Redirects are
+    followed; bodies over `MAX_BODY_BYTES` and non-2xx answers raise `SourceError`. The client
+    is the caller's, or one created (and closed by `close()`) here.
+    """
+
+    def __init__(self, url: str, *, client: httpx.AsyncClient | None, timeout: float,
+                 headers: dict[str, str] | None = None, secret: str = "") -> None:
+        self.url = url
+        self.etag: str | None = None
+        self.last_modified: str | None = None
+        self._client = client
+        self._owned = client is None
+        self._timeout = timeout
+        self._headers = dict(headers or {})
+        self._secret = secret
+
+    def redact(self, text: str) -> str:
+        """`text` with the secret (an API key) replaced by ***."""
+        return text.replace(self._secret, "***") if self._secret else text
+
+    async def get(self) -> bytes | None:
+        """The body if it changed since the last call, else None (304)."""
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.AsyncClient(follow_redirects=True,
+                                             headers={"User-Agent": USER_AGENT})
+        headers = dict(self._headers)
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        try:
+            async with self._client.stream("GET", self.url, headers=headers,
+                                           timeout=self._timeout) as resp:
+                if resp.status_code == 304:
+                    return None
+                if resp.status_code >= 400:
+                    retry = _retry_after(resp.headers.get("Retry-After"))
+                    reason = self.redact(resp.reason_phrase or "")
+                    raise SourceError(f"HTTP {resp.status_code} {reason}".strip(), retry)
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in resp.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_BODY_BYTES:
+                        raise SourceError(f"answer larger than {MAX_BODY_BYTES} bytes; refused")
+                    chunks.append(chunk)
+                self.etag = resp.headers.get("ETag") or self.etag
+                self.last_modified = resp.headers.get("Last-Modified") or self.last_modified
+                return b"".join(chunks)
+        except httpx.HTTPError as exc:
+            raise SourceError(self.redact(f"{type(exc).__name__}: {exc}")) from None
+
+    async def close(self) -> None:
+        """Close the HTTP client if this object created it."""
+        if self._owned and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def _retry_after(value: str | None) -> float:
+    if not value:
+        return 0.0
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 0.0
+
+
+def build_sources(settings: Settings, *, client: httpx.AsyncClient | None = None,
+                  now_provider: Callable[[], datetime] | None = None) -> list[NewsSource]:
+    """The enabled `[[news.sources]]`; the bundled sample feed when `news.sample` is on and no
+    other source is enabled (so the embedded default works offline)."""
+    out: list[Any] = []
+    for src in settings.news.sources:
+        if not src.enabled:
+            continue
+        if src.kind == "json":
+            from robo_tui.adapters.news.json_api import JsonNewsSource
+
+            key = src.api_key.get_secret_value() if src.api_key is not None else None
+            if key is None and src.api_key_env:
+                key = os.environ.get(src.api_key_env) or None
+            out.append(JsonNewsSource(src.name, src.url, credibility=src.credibility,
+                                      api_key=key, client=client,
+                                      timeout=settings.news.timeout_seconds,
+                                      max_backoff=settings.news.max_backoff_seconds))
+        else:
+            from robo_tui.adapters.news.rss import RssSource
+
+            out.append(RssSource(src.name, src.url, credibility=src.credibility, client=client,
+                                 timeout=settings.news.timeout_seconds,
+                                 max_backoff=settings.news.max_backoff_seconds))
+    if not out and settings.news.sample:
+        from robo_tui.adapters.news.sample import SampleNewsSource
+
+        out.append(SampleNewsSource(now_provider))
+    return out
+
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "Backoff",
+    "ConditionalGet",
+    "PolledSource",
+    "SourceError",
+    "SourceHealth",
+    "build_sources",
+]
