@@ -264,13 +264,25 @@ class RoboApp(App[int]):
         self.main.post_message(EngineEvents(events))
 
     def _refresh_panes(self) -> None:
-        if self.engine is None or not self.engine_started.is_set():
+        engine = self.engine
+        if engine is None or not self.engine_started.is_set() or self._stopped:
             return
         try:
-            self.main.refresh_panes(self.engine)
+            self.main.refresh_panes(engine)
         except Exception as exc:  # a pane's bug must not take the console down
             log.exception("pane refresh failed")
             self._say(f"A pane failed to refresh: {exc}", severity="error")
+        recorder = engine.recorder
+        if recorder is not None and recorder.pending and not self.engine_loop_running \
+                and not any(w.name == "audit-flush" and not w.is_finished for w in self.workers):
+            # the loop flushes the audit log after every cycle and tick; without it, we do
+            self.run_worker(recorder.flush(), name="audit-flush", group="audit",
+                            exit_on_error=False)
+
+    @property
+    def engine_loop_running(self) -> bool:
+        """Whether the engine's cycle loop is running (paused counts: it still ticks)."""
+        return self._run_worker is not None and not self._run_worker.is_finished
 
     # ------------------------------------------------------------------ helpers
 
