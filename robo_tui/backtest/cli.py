@@ -214,6 +214,9 @@ def backtest_command(
         help="Annual risk-free rate (fraction) for Sharpe, Sortino and alpha.")] = 0.0,
     chart: Annotated[bool, typer.Option(
         "--chart/--no-chart", help="Equity and drawdown chart in the terminal report.")] = True,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="Progress on stderr: a bar on a terminal, plain lines "
+        "otherwise. Default: a bar on long runs when stderr is a terminal.")] = None,
     max_trades: Annotated[int, typer.Option(
         "--max-trades", min=0, help="Trades listed in the terminal report.")] = 20,
     optimize: Annotated[bool, typer.Option(
@@ -271,6 +274,7 @@ def backtest_command(
             strategies=chosen, cash=cash, commission=commission, slippage_bps=slippage_bps,
             fill=fill.value, compat=compat, news=list(news or []), json_path=json_path,
             html_path=html_path, risk_free=risk_free, chart=chart, max_trades=max_trades,
+            progress=progress,
         )
         if optimize:
             code = _optimize(options, request, _WalkForwardRequest(
@@ -305,7 +309,8 @@ class _Request:
                  end: str | None, strategies: dict[str, dict[str, str]] | None, cash: float,
                  commission: float, slippage_bps: float, fill: str, compat: bool,
                  news: list[str], json_path: Path | None, html_path: Path | None,
-                 risk_free: float, chart: bool, max_trades: int) -> None:
+                 risk_free: float, chart: bool, max_trades: int,
+                 progress: bool | None = None) -> None:
         self.data = data
         self.symbols = symbols
         self.start = start
@@ -322,6 +327,7 @@ class _Request:
         self.risk_free = risk_free
         self.chart = chart
         self.max_trades = max_trades
+        self.progress = progress
 
     def spec(self) -> BacktestSpec:
         from robo_tui.backtest.runner import BacktestSpec
@@ -467,16 +473,21 @@ def _backtest(options: RunOptions, request: _Request) -> int:
             raise UsageProblem(str(exc)) from None
     n_timeline = timeline_length(bars)
     total_bars = sum(len(b) for b in bars.values())
-    err.print(f"Replaying {total_bars:,} bars of {len(bars)} symbol(s)"
-              + (f" with {len(news_items):,} news items" if request.news else "")
-              + (" (backtesting.py conventions)" if spec.compat else "") + " …",
-              highlight=False)
-
     stop = asyncio.Event()
-    show_progress = err.is_terminal and n_timeline >= PROGRESS_MIN_BARS
+    if request.progress is None:
+        bar = err.is_terminal and n_timeline >= PROGRESS_MIN_BARS
+        lines = False
+    else:
+        bar = request.progress and err.is_terminal
+        lines = request.progress and not err.is_terminal
 
     async def replay() -> Any:
-        if not show_progress:
+        if lines:  # not a terminal: one plain line per progress report (for logs and scripts)
+            def line(done: int, total: int) -> None:
+                err.print(f"progress {done}/{total} bars", highlight=False)
+
+            return await run_backtest(base, bars, spec, news=news_items, progress=line, stop=stop)
+        if not bar:
             return await run_backtest(base, bars, spec, news=news_items, stop=stop)
         with _progress_bar(err, n_timeline, "Backtest") as progress:
             task = progress.add_task("replay", total=n_timeline)
@@ -487,6 +498,10 @@ def _backtest(options: RunOptions, request: _Request) -> int:
             return await run_backtest(base, bars, spec, news=news_items, progress=tick, stop=stop)
 
     with _stop_on_sigint(stop, err):
+        err.print(f"Replaying {total_bars:,} bars of {len(bars)} symbol(s)"
+                  + (f" with {len(news_items):,} news items" if request.news else "")
+                  + (" (backtesting.py conventions)" if spec.compat else "") + " …",
+                  highlight=False)
         try:
             result, settings = asyncio.run(replay())
         except KeyboardInterrupt:

@@ -373,3 +373,64 @@ def test_stored_equity_when_run_then_it_matches_the_json_final_equity(env, goog_
     assert len(equity["equity"]) == len(GOOG)
     assert equity["equity"][-1] == pytest.approx(56_263.51934, rel=1e-9)
     assert np.all(np.diff(equity["ts"]) > 0)
+
+
+# --------------------------------------------------------------------------- walk-forward
+
+
+def synthetic_csv(path: Path, seed: int, n: int = 1_500) -> Path:
+    """A seeded daily series whose drift flips every ~120 bars (trends an SMA cross can ride)."""
+    rng = np.random.default_rng(seed)
+    drift = np.repeat(rng.choice([-1.0, 1.0], size=n // 120 + 1), 120)[:n] * 0.002
+    close = 100.0 * np.exp(np.cumsum(drift + rng.normal(0.0, 0.012, size=n)))
+    open_ = np.r_[close[0], close[:-1]] * np.exp(rng.normal(0.0, 0.002, size=n))
+    high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.006, size=n))
+    low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.006, size=n))
+    index = pd.bdate_range("2012-01-02", periods=n, name="Date")
+    pd.DataFrame({"Open": open_, "High": high, "Low": low, "Close": close,
+                  "Volume": np.full(n, 1e6)}, index=index).to_csv(path)
+    return path
+
+
+def test_walk_forward_when_seeded_series_then_in_and_out_of_sample_are_separate_engine_runs(
+    tmp_path,
+):
+    import functools
+
+    from robo_tui.backtest.results import SliceJob, run_slice
+    from robo_tui.backtest.runner import BacktestSpec
+    from robo_tui.backtest.walkforward import (
+        param_grid,
+        rolling_windows,
+        walk_forward,
+        walk_forward_to_json,
+    )
+    from robo_tui.config import Settings
+
+    csv = synthetic_csv(tmp_path / "SYN.csv", seed=7)
+    spec = BacktestSpec(cash=10_000, commission=0.001, compat=True,
+                        strategies={"sma_cross": {}})
+    job = SliceJob(settings=Settings(), spec=spec, paths=(str(csv),), symbols=None, start=None,
+                   end=None, targets=(("fast", "sma_cross.fast"), ("slow", "sma_cross.slow")))
+    candidates = param_grid({"fast": [5, 10, 20], "slow": [30, 60]})
+    windows = rolling_windows(1_500, train=500, test=250)
+    run = functools.partial(run_slice, job)
+
+    pooled = walk_forward(run, candidates, windows, metric="sharpe", processes=2)
+    inline = walk_forward(run, candidates, windows, metric="sharpe", processes=1)
+
+    assert pooled.trials == len(windows) * len(candidates) == 24
+    # the same figures from spawned workers and in-process (compared as JSON: NaN != NaN)
+    assert walk_forward_to_json(pooled) == walk_forward_to_json(inline)
+    for w in pooled.windows:
+        assert w.in_sample.end < w.out_of_sample.start  # never judged on the bars it was fit on
+        assert w.in_sample.bars == 500 and w.out_of_sample.bars == 250
+        assert w.is_metric == max(m for m in w.trial_metrics)
+        # the out-of-sample figures are a real engine run of the chosen params on unseen bars
+        direct = run_slice(job, w.params, w.test)
+        assert direct.return_pct == w.out_of_sample.return_pct
+        assert direct.trades == w.out_of_sample.trades
+    assert pooled.in_sample.metric_mean != pooled.out_of_sample.metric_mean
+    assert pooled.degradation == pytest.approx(
+        pooled.in_sample.metric_mean - pooled.out_of_sample.metric_mean)
+    assert pooled.in_sample.metric_mean > pooled.out_of_sample.metric_mean
