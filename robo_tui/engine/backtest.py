@@ -150,12 +150,15 @@ class BacktestDriver:
 
         # decisions: every symbol's ensemble target, once, vectorised
         votes: dict[str, dict[str, FloatArray]] = {}
+        explainers: dict[str, dict[str, Callable[[int], str]]] = {}
         scores: dict[str, FloatArray] = {}
         targets: dict[str, FloatArray] = {}
         heap: list[tuple[int, int, int, str, int]] = []
         seq = 0
         for symbol, bars in self.data.items():
-            v = engine.ensemble.vote_arrays(bars)
+            evaluated = engine.ensemble.evaluations(bars)
+            v = {name: arr for name, (arr, _) in evaluated.items()}
+            explainers[symbol] = {name: explain for name, (_, explain) in evaluated.items()}
             score, target = engine.ensemble.combine(v)
             votes[symbol], scores[symbol], targets[symbol] = v, score, target
             for i in _change_points(target):
@@ -236,7 +239,8 @@ class BacktestDriver:
             for kind, symbol, i in batch:
                 if kind != _DECIDE:
                     continue
-                decision = self._decision(symbol, i, now, votes[symbol], scores[symbol], targets[symbol])
+                decision = self._decision(symbol, i, now, votes[symbol], explainers[symbol],
+                                          scores[symbol], targets[symbol])
                 desired = targets[symbol][i]
                 previous = engine._targets.get(symbol)
                 engine._targets[symbol] = float(desired)
@@ -302,16 +306,14 @@ class BacktestDriver:
         heapq.heappush(heap, (int(tl.pos_of[symbol][nxt]), _BAR, len(heap), symbol, nxt))
 
     def _decision(self, symbol: str, i: int, now: datetime, votes: Mapping[str, FloatArray],
-                  score: FloatArray, target: FloatArray) -> EnsembleDecision:
-        """The ensemble decision at bar i from the precomputed arrays (what `decide` computes live)."""
-        bars = self.data[symbol]
-        window = bars.slice(max(0, i + 1 - self.window), i + 1)
-        ensemble = self.engine.ensemble
+                  explainers: Mapping[str, Callable[[int], str]], score: FloatArray,
+                  target: FloatArray) -> EnsembleDecision:
+        """The ensemble decision at bar i from the precomputed arrays (what `decide` gives live)."""
         signals = []
         for name, arr in votes.items():
             value = float(arr[i])
             signals.append(Signal(name, symbol, value, 0.0 if math.isnan(value) else abs(value),
-                                  ensemble.strategy(name).explain(window, len(window) - 1), now))
+                                  explainers[name](i), now))
         t = float(target[i])
         direction = None if math.isnan(t) else (Direction.LONG if t > 0 else
                                                 Direction.SHORT if t < 0 else Direction.FLAT)

@@ -7,7 +7,7 @@ arithmetic on the live path (`decide` combines the last bar through `combine`), 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -139,6 +139,10 @@ class Ensemble:
         """Each voting strategy's score array over `bars`."""
         return {name: s.scores(bars) for name, s in self.voters().items()}
 
+    def evaluations(self, bars: BarArrays) -> dict[str, tuple[FloatArray, Callable[[int], str]]]:
+        """Each voting strategy's scores over `bars` and its explainer for any bar."""
+        return {name: s.evaluate(bars) for name, s in self.voters().items()}
+
     def combine(
         self,
         votes: Mapping[str, FloatArray],
@@ -219,9 +223,12 @@ class Ensemble:
         votes: list[Signal] = []
         arrays: dict[str, FloatArray] = {}
         for name, strategy in self.voters().items():
-            last = float(strategy.scores(bars)[-1]) if len(bars) else math.nan
+            if len(bars):
+                scores, explain_at = strategy.evaluate(bars)
+                last, reason = float(scores[-1]), explain_at(-1)
+            else:
+                last, reason = math.nan, "no bars yet"
             arrays[name] = np.array([last])
-            reason = strategy.explain(bars, -1) if len(bars) else "no bars yet"
             confidence = 0.0 if math.isnan(last) else abs(last)
             votes.append(Signal(name, symbol, last, confidence, reason, ts, "strategy"))
         live = self.live_ideas(symbol, ts, ideas)

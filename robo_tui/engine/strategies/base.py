@@ -8,7 +8,7 @@ window covers the indicators' warm-up and the strategy's last state change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -40,6 +40,11 @@ class Strategy(Protocol):
 
     def explain(self, bars: BarArrays, i: int) -> str:
         """A short human reason, with the numbers, for the score at bar `i`."""
+        ...
+
+    def evaluate(self, bars: BarArrays) -> tuple[FloatArray, Callable[[int], str]]:
+        """The scores and an explainer for any bar, from ONE pass over the indicators: what the
+        live path and the backtest use (`explain` is `evaluate(bars)[1](i)`)."""
         ...
 
     def params(self) -> dict[str, ParamValue]:

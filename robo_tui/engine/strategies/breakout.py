@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -73,41 +73,48 @@ class Breakout:
 
     def scores(self, bars: BarArrays) -> FloatArray:
         """+1 / -1 from a breakout, 0.0 after the exit channel is crossed; NaN in warm-up."""
-        up, down, long_exit, short_exit, _ = self._events(bars)
-        state = latch(up, down, long_exit, short_exit)
-        state[np.isnan(state)] = 0.0
-        state[: min(self.warmup, state.shape[0])] = np.nan
-        return state
+        return self.evaluate(bars)[0]
 
     def explain(self, bars: BarArrays, i: int) -> str:
         """The breakout or exit that set the score at bar `i`, with the channel levels."""
-        i = normalize_index(bars, i)
-        if i < self.warmup:
-            return f"warming up: channels need {self.warmup + 1} bars, have {i + 1}"
-        part = bars.slice(0, i + 1)
-        up, down, _, _, (hi, lo, exit_hi, exit_lo) = self._events(part)
-        state = self.scores(part)
-        close = part.close[i]
-        channel = (
-            f"close {price(close)}, {self.lookback}-bar channel {price(lo[i])}-{price(hi[i])}, "
-            f"{self.exit_lookback}-bar exit channel {price(exit_lo[i])}-{price(exit_hi[i])}"
-        )
-        s = state[i]
-        if s == 0.0:
-            prev = np.concatenate(([np.nan], state[:-1]))
-            last_exit = int(ffill_index((state == 0.0) & (np.abs(prev) == 1.0))[i])
-            if last_exit >= 0:
-                side = "long" if prev[last_exit] > 0 else "short"
-                return (
-                    f"flat: {side} exited {ago(part, last_exit, i)} when close "
-                    f"{price(part.close[last_exit])} crossed the exit channel; {channel}"
-                )
-            return f"flat: no breakout; {channel}"
-        last = int(ffill_index(up | down)[i])
-        verb = "above the high" if up[last] else "below the low"
-        level = hi[last] if up[last] else lo[last]
-        return (
-            f"close {price(part.close[last])} broke {verb} {price(level)} of {self.lookback} bars "
-            f"({ago(part, last, i)}); {channel}"
-        )
+        return self.evaluate(bars)[1](i)
+
+    def evaluate(self, bars: BarArrays) -> tuple[FloatArray, Callable[[int], str]]:
+        """Scores and an explainer from one pass over the channels."""
+        up, down, long_exit, short_exit, (hi, lo, exit_hi, exit_lo) = self._events(bars)
+        state = latch(up, down, long_exit, short_exit)
+        state[np.isnan(state)] = 0.0
+        state[: min(self.warmup, state.shape[0])] = np.nan
+        prev = np.concatenate(([np.nan], state[:-1]))
+        with np.errstate(invalid="ignore"):
+            exits = ffill_index((state == 0.0) & (np.abs(prev) == 1.0))
+        breaks = ffill_index(up | down)
+
+        def explain_at(i: int) -> str:
+            i = normalize_index(bars, i)
+            if i < self.warmup:
+                return f"warming up: channels need {self.warmup + 1} bars, have {i + 1}"
+            channel = (
+                f"close {price(bars.close[i])}, {self.lookback}-bar channel "
+                f"{price(lo[i])}-{price(hi[i])}, {self.exit_lookback}-bar exit channel "
+                f"{price(exit_lo[i])}-{price(exit_hi[i])}"
+            )
+            if state[i] == 0.0:
+                last_exit = int(exits[i])
+                if last_exit >= 0:
+                    side = "long" if prev[last_exit] > 0 else "short"
+                    return (
+                        f"flat: {side} exited {ago(bars, last_exit, i)} when close "
+                        f"{price(bars.close[last_exit])} crossed the exit channel; {channel}"
+                    )
+                return f"flat: no breakout; {channel}"
+            last = int(breaks[i])
+            verb = "above the high" if up[last] else "below the low"
+            level = hi[last] if up[last] else lo[last]
+            return (
+                f"close {price(bars.close[last])} broke {verb} {price(level)} of {self.lookback} "
+                f"bars ({ago(bars, last, i)}); {channel}"
+            )
+
+        return state, explain_at
 

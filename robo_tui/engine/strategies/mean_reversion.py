@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,7 +156,9 @@ class MeanReversion:
     def scores(self, bars: BarArrays) -> FloatArray:
         """±conviction while a reversion trade is on, 0.0 flat, NaN in warm-up or when flat in
         a trending market (except on an exit bar)."""
-        f = self._frame(bars)
+        return self._scores(self._frame(bars))
+
+    def _scores(self, f: _Frame) -> FloatArray:
         out = f.state * f.strength
         prev = np.concatenate(([np.nan], f.state[:-1]))
         with np.errstate(invalid="ignore"):
@@ -166,35 +168,45 @@ class MeanReversion:
 
     def explain(self, bars: BarArrays, i: int) -> str:
         """The setup, exit or regime behind the score at bar `i`, with the numbers."""
-        i = normalize_index(bars, i)
-        part = bars.slice(0, i + 1)
-        f = self._frame(part)
-        if np.isnan(f.state[i]):
-            return f"warming up: RSI/Bollinger/ADX need {self.warmup + 1} bars, have {i + 1}"
-        now = (
-            f"close {price(f.close[i])}, "
-            f"bands {price(f.lower[i])}/{price(f.mid[i])}/{price(f.upper[i])}, "
-            f"RSI{self.rsi_window} {f.rsi[i]:.1f}, ADX{self.adx_window} {f.adx[i]:.1f}"
-        )
-        s = f.state[i]
-        if s != 0.0:
-            entered = int(ffill_index(f.state != s)[i]) + 1
-            side, band, cmp, thr = (
-                ("long", "lower", "<=", self.rsi_oversold)
-                if s > 0
-                else ("short", "upper", ">=", self.rsi_overbought)
+        return self.evaluate(bars)[1](i)
+
+    def evaluate(self, bars: BarArrays) -> tuple[FloatArray, Callable[[int], str]]:
+        """Scores and an explainer from one pass over RSI, Bollinger bands and ADX."""
+        f = self._frame(bars)
+        scores = self._scores(f)
+        entered_at = ffill_index(np.concatenate(([True], f.state[1:] != f.state[:-1])))
+
+        def explain_at(i: int) -> str:
+            i = normalize_index(bars, i)
+            if np.isnan(f.state[i]):
+                return f"warming up: RSI/Bollinger/ADX need {self.warmup + 1} bars, have {i + 1}"
+            now = (
+                f"close {price(f.close[i])}, "
+                f"bands {price(f.lower[i])}/{price(f.mid[i])}/{price(f.upper[i])}, "
+                f"RSI{self.rsi_window} {f.rsi[i]:.1f}, ADX{self.adx_window} {f.adx[i]:.1f}"
             )
-            level = f.lower[entered] if s > 0 else f.upper[entered]
-            when = ago(part, entered, i)
-            return (
-                f"{side} {f.strength[i]:.2f}: close {price(f.close[entered])} beyond {band} band "
-                f"{price(level)} with RSI {f.rsi[entered]:.1f} {cmp} {thr:g} in a ranging market "
-                f"({when}); exit at the middle band; now {now}"
-            )
-        prev = f.state[i - 1] if i > 0 else np.nan
-        if prev in (1.0, -1.0):
-            side = "long" if prev > 0 else "short"
-            return f"flat: close crossed the middle band {price(f.mid[i])}, {side} closed; {now}"
-        if f.adx[i] >= self.adx_max:
-            return f"no opinion: trending market (ADX {f.adx[i]:.1f} >= {self.adx_max:g}); {now}"
-        return f"flat: no stretched setup in a ranging market; {now}"
+            s = f.state[i]
+            if s != 0.0:
+                entered = int(entered_at[i])
+                side, band, cmp, thr = (
+                    ("long", "lower", "<=", self.rsi_oversold)
+                    if s > 0
+                    else ("short", "upper", ">=", self.rsi_overbought)
+                )
+                level = f.lower[entered] if s > 0 else f.upper[entered]
+                return (
+                    f"{side} {f.strength[i]:.2f}: close {price(f.close[entered])} beyond {band} "
+                    f"band {price(level)} with RSI {f.rsi[entered]:.1f} {cmp} {thr:g} in a "
+                    f"ranging market ({ago(bars, entered, i)}); exit at the middle band; "
+                    f"now {now}"
+                )
+            prev = f.state[i - 1] if i > 0 else np.nan
+            if prev in (1.0, -1.0):
+                side = "long" if prev > 0 else "short"
+                return f"flat: close crossed the middle band {price(f.mid[i])}, {side} closed; {now}"
+            if f.adx[i] >= self.adx_max:
+                return (f"no opinion: trending market (ADX {f.adx[i]:.1f} >= {self.adx_max:g}); "
+                        f"{now}")
+            return f"flat: no stretched setup in a ranging market; {now}"
+
+        return scores, explain_at

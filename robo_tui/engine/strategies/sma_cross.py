@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -70,20 +70,30 @@ class SmaCross:
 
     def explain(self, bars: BarArrays, i: int) -> str:
         """Which cross set the score at bar `i`, when, and where the averages are now."""
-        i = normalize_index(bars, i)
-        fast, slow = self.averages(bars.slice(0, i + 1))
-        f, s = f"SMA{self.fast}", f"SMA{self.slow}"
-        if np.isnan(slow[i]) or i < 1:
-            return f"warming up: {f}/{s} need {self.warmup + 1} bars, have {i + 1}"
+        return self.evaluate(bars)[1](i)
+
+    def evaluate(self, bars: BarArrays) -> tuple[FloatArray, Callable[[int], str]]:
+        """Scores and an explainer from one pass over the averages."""
+        fast, slow = self.averages(bars)
         ups = crossover(fast, slow)
         downs = crossover(slow, fast)
-        last = int(ffill_index(ups | downs)[i])
-        now = f"{f} {price(fast[i])} vs {s} {price(slow[i])}"
-        if last < 0:
-            return f"no cross yet ({now})"
-        verb = "above" if ups[last] else "below"
-        head = (
-            f"{f} {price(fast[last])} crossed {verb} {s} {price(slow[last])} "
-            f"({ago(bars, last, i)})"
-        )
-        return head if last == i else f"{head}; now {now}"
+        scores = latch(ups, downs)
+        last_cross = ffill_index(ups | downs)
+        f, s = f"SMA{self.fast}", f"SMA{self.slow}"
+
+        def explain_at(i: int) -> str:
+            i = normalize_index(bars, i)
+            if np.isnan(slow[i]) or i < 1:
+                return f"warming up: {f}/{s} need {self.warmup + 1} bars, have {i + 1}"
+            last = int(last_cross[i])
+            now = f"{f} {price(fast[i])} vs {s} {price(slow[i])}"
+            if last < 0:
+                return f"no cross yet ({now})"
+            verb = "above" if ups[last] else "below"
+            head = (
+                f"{f} {price(fast[last])} crossed {verb} {s} {price(slow[last])} "
+                f"({ago(bars, last, i)})"
+            )
+            return head if last == i else f"{head}; now {now}"
+
+        return scores, explain_at

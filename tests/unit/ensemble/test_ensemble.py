@@ -3,6 +3,8 @@ analyst ideas and P&L attribution."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import dataclasses
 import math
 from datetime import UTC, datetime, timedelta
@@ -37,6 +39,9 @@ class Fixed:
 
     def explain(self, bars: BarArrays, i: int) -> str:
         return f"{self.name} says {self.values[i]:+.2f}"
+
+    def evaluate(self, bars: BarArrays) -> tuple[FloatArray, Callable[[int], str]]:
+        return self.scores(bars), lambda i: self.explain(bars, i)
 
     def params(self) -> dict[str, ParamValue]:
         return {"n": len(self.values)}
