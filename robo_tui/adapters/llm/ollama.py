@@ -423,7 +423,7 @@ class OllamaAnalyst(LLMAnalystBase):
         ]
         if not smaller:
             return
-        target = min(smaller, key=lambda m: -m.size_bytes)  # the largest of the smaller ones
+        target = smaller[0]  # the next model down the policy's ranking
         self._excluded.add(current)
         self._active = target.name
         self._history.pop(target.name, None)
