@@ -3,10 +3,9 @@ analyst ideas and P&L attribution."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import dataclasses
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np

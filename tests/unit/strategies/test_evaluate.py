@@ -21,7 +21,7 @@ def walk(n: int = 1500, seed: int = 3) -> BarArrays:
 
 
 @pytest.mark.parametrize("name", ["sma_cross", "mean_reversion", "breakout"])
-def test_evaluate_when_explaining_any_bar_then_equals_explain_on_the_bars_up_to_it(name):
+def test_evaluate_when_explaining_any_bar_then_equals_explain_on_the_bars_up_to_it(name: str) -> None:
     strategy = build_strategies(StrategiesSettings())[name]
     bars = walk()
     scores, explain_at = strategy.evaluate(bars)
