@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from robo_tui.config import RiskSettings, SizingSettings
 from robo_tui.domain.market import BarArrays, FloatArray
-from robo_tui.engine.strategies.base import atr_series
+from robo_tui.engine.strategies.base import atr_series, true_range
 
 FALLBACK_ATR_PCT = 0.02
 """ATR assumed, as a fraction of price, when there is too little history to measure it."""
@@ -66,10 +68,23 @@ def atr(bars: BarArrays, window: int) -> float:
     if not (math.isfinite(last_close) and last_close > 0):
         raise ValueError(f"cannot measure ATR of {bars.symbol}: last close is {last_close}")
     if len(bars) >= window:
-        value = float(atr_series(bars, window)[-1])
+        value = _wilder_last(true_range(bars), window)
         if math.isfinite(value) and value > 0:
             return value
     return last_close * FALLBACK_ATR_PCT
+
+
+def _wilder_last(values: FloatArray, window: int) -> float:
+    """The last value of `wilder(values, window)` in closed form: seed (1-a)^m plus the
+    a-weighted sum of the m later values, a = 1/window (one dot product, no pandas)."""
+    seed = float(np.mean(values[:window]))
+    rest = values[window:]
+    m = rest.shape[0]
+    if m == 0:
+        return seed
+    a = 1.0 / window
+    weights = a * (1.0 - a) ** np.arange(m - 1, -1, -1, dtype=np.float64)
+    return float((1.0 - a) ** m * seed + weights @ rest)
 
 
 def atr_array(bars: BarArrays, window: int) -> FloatArray:
