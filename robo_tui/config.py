@@ -359,7 +359,7 @@ class AnalystSettings(Section):
     """OpenAI model used when `model` is empty."""
     openai_base_url: str = ""
     """OpenAI-compatible API base URL (empty: the SDK default, https://api.openai.com/v1)."""
-    anthropic_model: str = "claude-sonnet-4-5"
+    anthropic_model: str = "claude-sonnet-4-6"
     """Anthropic model used when `model` is empty."""
     anthropic_base_url: str = ""
     """Anthropic API base URL (empty: the SDK default, https://api.anthropic.com)."""
