@@ -531,6 +531,16 @@ class IntelligencePipeline:
         if old is not None and old is not new:
             await _close(old)
 
+    async def attach(self, analyst: Analyst, model: str | None = None) -> None:
+        """Make an analyst object the active one (a custom analyst, or a test's scripted one).
+
+        Its answers pass the same validation and audit as any built-in provider's.
+        """
+        old, self._analyst = self._analyst, analyst
+        self._provider, self._model = analyst.name, model
+        if old is not None and old is not analyst:
+            await _close(old)
+
     async def close(self) -> None:
         """Close the analyst and every source."""
         if self._analyst is not None:

@@ -114,9 +114,11 @@ _TOKEN = re.compile(r"(?:[^\W_]|\ufffd)+(?:[.\-&](?:[^\W_]|\ufffd)+)*")
 _EXCHANGE_PREFIX = re.compile(r"(?:NYSE|NASDAQ|Nasdaq|NYSEARCA|AMEX|CBOE|TSX|LSE)\s*:\s*$")
 
 # Tickers that are also everyday upper-case words; these need a cashtag or an exchange prefix.
-_AMBIGUOUS_TICKERS = frozenset(
-    ["A", "I", "ALL", "ARE", "AI", "BIG", "CAN", "CAR", "CAT", "DD", "EAT", "FAST", "FUN", "GO", "HAS", "IT", "KEY", "LOW", "MAN", "NEW", "NOW", "ON", "ONE", "OPEN", "OUT", "PLAY", "REAL", "RUN", "SEE", "SO", "TWO", "UP", "USA", "WELL", "YOU"]
-)
+_AMBIGUOUS_TICKERS = frozenset({
+    "A", "I", "ALL", "ARE", "AI", "BIG", "CAN", "CAR", "CAT", "DD", "EAT", "FAST", "FUN", "GO",
+    "HAS", "IT", "KEY", "LOW", "MAN", "NEW", "NOW", "ON", "ONE", "OPEN", "OUT", "PLAY", "REAL",
+    "RUN", "SEE", "SO", "TWO", "UP", "USA", "WELL", "YOU"
+})
 
 
 def _mapping_text(raw: str) -> str:
@@ -277,9 +279,12 @@ def _proper_noun(words: tuple[str, ...]) -> bool:
 # --------------------------------------------------------------------------------------------
 # deduplication
 
-_TRACKING_PARAMS = frozenset(
-    ["fbclid", "gclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "ref", "ref_src", "ref_url", "cmpid", "ocid", "guccounter", "guce_referrer", "guce_referrer_sig", "soc_src", "soc_trk", "smid", "sr_share", "taid", "ito", "cid", "icid", "mbid", "ns_campaign", "ns_mchannel", "ns_source", "ns_linkname", "ns_fee", "src", "rss", "feedtype"]
-)
+_TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "ref", "ref_src",
+    "ref_url", "cmpid", "ocid", "guccounter", "guce_referrer", "guce_referrer_sig", "soc_src",
+    "soc_trk", "smid", "sr_share", "taid", "ito", "cid", "icid", "mbid", "ns_campaign",
+    "ns_mchannel", "ns_source", "ns_linkname", "ns_fee", "src", "rss", "feedtype"
+})
 
 
 def canonical_url(url: str) -> str:
@@ -324,15 +329,24 @@ def news_id(source: str, link: str, guid: str = "", title: str = "") -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
-_STOPWORDS = frozenset(
-    ["a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "at", "by", "with", "from", "as", "is", "are", "was", "were", "be", "been", "its", "it", "this", "that", "after", "over", "amid", "into", "than", "says", "said", "report", "reports", "reported", "update", "updated", "new", "live", "breaking", "exclusive"]
-)
+_STOPWORDS = frozenset({
+    "a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "at", "by", "with", "from",
+    "as", "is", "are", "was", "were", "be", "been", "its", "it", "this", "that", "after",
+    "over", "amid", "into", "than", "says", "said", "report", "reports", "reported", "update",
+    "updated", "new", "live", "breaking", "exclusive", "source", "sources", "say", "people",
+    "familiar", "matter"
+})
 _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(bn|b|billion|mn|m|million|k|thousand|%|percent|pct)\b")
+_UNITS = {"bn": "billion", "b": "billion", "mn": "million", "m": "million", "k": "thousand",
+          "%": "percent", "pct": "percent"}
 
 
 def title_tokens(title: str) -> frozenset[str]:
     """Normalised content words of a headline, for near-duplicate detection."""
-    words = _WORD.findall(sanitize(title).lower())
+    text = _AMOUNT.sub(lambda m: f"{m.group(1)} {_UNITS.get(m.group(2), m.group(2))}",
+                       sanitize(title).lower())  # "$16B" and "$16 billion" read alike
+    words = _WORD.findall(text)
     return frozenset(_stem(w) for w in words if w not in _STOPWORDS)
 
 
@@ -341,13 +355,15 @@ def _stem(word: str) -> str:
     word = word.removesuffix("'s")
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "ches", "shes", "xes")):
+        return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
 
 
 def title_similarity(a: frozenset[str], b: frozenset[str]) -> float:
-    """Overlap of two token sets: Jaccard, or containment when one headline extends the other."""
+    """Overlap of two token sets: Jaccard, or near-full containment when one extends the other."""
     if not a or not b:
         return 0.0
     inter = len(a & b)
@@ -355,8 +371,9 @@ def title_similarity(a: frozenset[str], b: frozenset[str]) -> float:
         return 0.0
     jaccard = inter / len(a | b)
     small = min(len(a), len(b))
+    # a headline that another one extends ("..., sources say") is the same story
     containment = inter / small if small >= 4 else 0.0
-    return max(jaccard, 0.9 * containment)
+    return max(jaccard, containment if containment >= 0.85 else 0.0)
 
 
 @dataclass(slots=True)
@@ -615,7 +632,11 @@ _PHRASES: dict[tuple[str, ...], float] = {
     ("adds", "jobs"): 0.6, ("sheds", "jobs"): -0.8
 }
 _MAX_PHRASE = max(len(p) for p in _PHRASES)
-_NEGATORS = frozenset(["not", "no", "never", "without", "fails", "fail", "failed", "neither", "nor", "denies", "deny", "unlikely", "won't", "isn't", "aren't", "wasn't", "doesn't", "didn't", "don't", "cannot", "can't"])
+_NEGATORS = frozenset({
+    "not", "no", "never", "without", "fails", "fail", "failed", "neither", "nor", "denies",
+    "deny", "unlikely", "won't", "isn't", "aren't", "wasn't", "doesn't", "didn't", "don't",
+    "cannot", "can't"
+})
 _INTENSIFIERS = {"sharply": 1.4, "massive": 1.4, "huge": 1.3, "significantly": 1.3,
                  "slightly": 0.6, "modestly": 0.7, "sharp": 1.3, "steep": 1.3, "major": 1.2}
 _SENT_TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*")
@@ -646,8 +667,10 @@ def sentiment(text: str) -> float:
             window = tokens[max(0, i - 3):i]
             if any(t in _NEGATORS or t.endswith("n't") for t in window):
                 value *= -0.6
-            if i and tokens[i - 1] in _INTENSIFIERS:
+            if i and tokens[i - 1] in _INTENSIFIERS:  # "sharply lower"
                 value *= _INTENSIFIERS[tokens[i - 1]]
+            elif i + width < n and tokens[i + width] in _INTENSIFIERS:  # "plunge sharply"
+                value *= _INTENSIFIERS[tokens[i + width]]
             total += value
         i += width
     return total / math.sqrt(total * total + 4.0)

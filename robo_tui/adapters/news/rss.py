@@ -56,10 +56,9 @@ def parse_feed(content: bytes, *, source: str, now: datetime, sample: bool = Fal
     parsed = feedparser.parse(content)
     entries = parsed.get("entries") or []
     if not entries:
-        if parsed.get("bozo"):
-            raise SourceError(f"not a readable feed: {parsed.get('bozo_exception')}")
-        if not parsed.get("feed"):
-            raise SourceError("not an RSS or Atom feed")
+        if not parsed.get("version"):  # feedparser recognised no RSS/Atom/RDF dialect
+            problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+            raise SourceError("not an RSS or Atom feed" + (f" ({problem})" if problem else ""))
         return []
     items: list[NewsItem] = []
     for entry in entries:
