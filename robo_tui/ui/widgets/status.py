@@ -1,8 +1,8 @@
 """The one-line status bar: mode, risk state, equity, day P&L, clock, market and connections.
 
 LIVE and HALTED are drawn as solid error-coloured blocks so nobody mistakes them. The bar fits any
-width from 20 columns: parts are first abbreviated, then dropped, lowest priority first (market
-session, connections, clock, equity ...); mode and risk state are never dropped.
+width from 20 columns: details give way first (source names, seconds, the market session, the
+halt reason), then words become letters; mode and risk state are never dropped.
 """
 
 from __future__ import annotations
@@ -42,6 +42,17 @@ STATE_LABELS: dict[TradingState, tuple[str, str]] = {
     TradingState.REDUCING: ("REDUCING", "REDUCE"),
     TradingState.HALTED: ("HALTED", "HALTED"),
 }
+
+
+# The order in which the bar gives way when it does not fit: (part, variant index). Details go
+# first (names, seconds, the market), then words become letters, and last of all the P&L shrinks
+# to a percentage and the equity goes. Mode and risk state are never dropped.
+_DEGRADE: tuple[tuple[str, int], ...] = (
+    ("sources", 1), ("market", 1), ("clock", 1), ("equity", 1), ("pnl", 1), ("market", 2),
+    ("sources", 2), ("state", 1), ("clock", 2), ("sim", 1), ("mode", 1), ("sources", 3),
+    ("clock", 3), ("equity", 2), ("pnl", 2), ("paused", 1), ("state", 2), ("pnl", 3),
+    ("equity", 3),
+)
 
 
 def market_session(now: datetime, instruments: Sequence[Instrument]) -> tuple[str, str]:
@@ -95,7 +106,7 @@ class _StatusData:
 class _Part:
     """One piece of the bar: its variants from longest to shortest ("" = dropped)."""
 
-    priority: int
+    name: str
     variants: list[Text]
     index: int = 0
 
@@ -134,13 +145,13 @@ class StatusBar(Widget):
         background: $panel;
         color: $foreground;
     }
-    StatusBar > .status-bar--mode { background: $primary; color: $text; text-style: bold; }
-    StatusBar > .status-bar--live { background: $error; color: $text; text-style: bold reverse; }
+    StatusBar > .status-bar--mode { color: $primary; text-style: bold; }
+    StatusBar > .status-bar--live { color: $error; text-style: bold reverse; }
     StatusBar > .status-bar--active { color: $success; text-style: bold; }
-    StatusBar > .status-bar--reducing { background: $warning; color: $text; text-style: bold; }
-    StatusBar > .status-bar--halted { background: $error; color: $text; text-style: bold reverse; }
+    StatusBar > .status-bar--reducing { color: $warning; text-style: bold reverse; }
+    StatusBar > .status-bar--halted { color: $error; text-style: bold reverse; }
     StatusBar > .status-bar--sim { color: $accent; text-style: bold; }
-    StatusBar > .status-bar--paused { background: $warning; color: $text; text-style: bold; }
+    StatusBar > .status-bar--paused { color: $warning; text-style: bold reverse; }
     StatusBar > .status-bar--profit { color: $success; }
     StatusBar > .status-bar--loss { color: $error; }
     StatusBar > .status-bar--ok { color: $success; }
@@ -192,42 +203,43 @@ class StatusBar(Widget):
     def _parts(self, d: _StatusData) -> list[_Part]:
         mode_style = self._style("live" if d.mode is Mode.LIVE else "mode")
         long, short = MODE_LABELS.get(d.mode, (str(d.mode).upper(), str(d.mode).upper()))
-        parts = [_Part(100, [Text(f" {long} ", mode_style), Text(f" {short} ", mode_style)])]
+        parts = [_Part("mode", [Text(f" {long} ", mode_style), Text(f" {short} ", mode_style)])]
 
         state_style = self._style(d.state.value.lower())
         long, short = STATE_LABELS[d.state]
-        variants = [Text(f" {long} ", state_style), Text(f" {short} ", state_style)]
+        first = Text(f" {long} ", state_style)
         if d.state is not TradingState.ACTIVE and d.reason:
             reason = safe_str(d.reason)
             clipped = reason if len(reason) <= 40 else reason[:39] + "…"
-            variants.insert(0, Text(f" {long}: {clipped} ", state_style))
-        parts.append(_Part(99, variants))
+            first = Text(f" {long}: {clipped} ", state_style)
+        parts.append(_Part("state", [first, Text(f" {long} ", state_style),
+                                     Text(f" {short} ", state_style)]))
 
         if d.paused:
             paused = self._style("paused")
-            parts.append(_Part(95, [Text(" PAUSED ", paused), Text(" ‖ ", paused)]))
+            parts.append(_Part("paused", [Text(" PAUSED ", paused), Text(" ‖ ", paused)]))
         if d.simulated:
             sim = self._style("sim")
-            parts.append(_Part(90, [Text("SIMULATED", sim), Text("SIM", sim)]))
+            parts.append(_Part("sim", [Text("SIMULATED", sim), Text("SIM", sim)]))
 
         pnl_style = self._style("profit" if d.day_pnl >= 0 else "loss")
         pnl, pct = fmt_money(d.day_pnl, signed=True), fmt_pct(d.day_pnl_pct, signed=True)
-        parts.append(_Part(85, [
+        parts.append(_Part("pnl", [
             Text.assemble("Day ", (f"{pnl} ({pct})", pnl_style)),
             Text(f"{pnl} ({pct})", pnl_style),
             Text(f"{fmt_compact(d.day_pnl, signed=True)} {pct}", pnl_style),
             Text(pct, pnl_style),
         ]))
-        parts.append(_Part(80, [
+        parts.append(_Part("equity", [
             Text(f"Equity {fmt_money(d.equity)}"), Text(f"Eq {fmt_money(d.equity)}"),
-            Text(fmt_compact(d.equity)),
+            Text(fmt_compact(d.equity)), Text(""),
         ]))
-        parts.append(_Part(70, [Text(f"{d.clock} UTC"), Text(d.clock), Text(d.clock[:5]),
+        parts.append(_Part("clock", [Text(f"{d.clock} UTC"), Text(d.clock), Text(d.clock[:5]),
                                 Text("")]))
-        parts.append(_Part(60, self._source_variants(d.sources)))
+        parts.append(_Part("sources", self._source_variants(d.sources)))
         if d.market[0]:
             dim = self._style("dim")
-            parts.append(_Part(50, [Text(d.market[0], dim), Text(d.market[1], dim), Text("")]))
+            parts.append(_Part("market", [Text(d.market[0], dim), Text(d.market[1], dim), Text("")]))
         return parts
 
     def _source_variants(self, sources: Sequence[_Source]) -> list[Text]:
@@ -261,18 +273,17 @@ class StatusBar(Widget):
         return sum(shown) + max(0, len(shown) - 1)
 
     def fit(self, width: int) -> Text:
-        """The bar laid out for `width` columns (abbreviating, then dropping, low priority first)."""
+        """The bar laid out for `width` columns, giving way in the order of `_DEGRADE`."""
         if self._data is None:
             return Text(" robo-tui ", self._style("dim"))
         parts = self._parts(self._data)
-        by_priority = sorted(parts, key=lambda p: p.priority)
-        for allow_drop in (False, True):
-            while self._width(parts) > width:
-                step = next((p for p in by_priority if p.index + 1 < len(p.variants)
-                             and (allow_drop or p.variants[p.index + 1].cell_len)), None)
-                if step is None:
-                    break
-                step.index += 1
+        by_name = {p.name: p for p in parts}
+        for name, index in _DEGRADE:
+            if self._width(parts) <= width:
+                break
+            part = by_name.get(name)
+            if part is not None:
+                part.index = max(part.index, min(index, len(part.variants) - 1))
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         first = True
         for p in parts:
