@@ -700,7 +700,8 @@ class Engine:
         await self.store.record_order_intent(order)
         self.risk.record_sent(intent, now)
         try:
-            ack = await asyncio.wait_for(self.broker.submit(order), timeout=self._broker_timeout())
+            async with asyncio.timeout(self._broker_timeout()):
+                ack = await self.broker.submit(order)
         except (TimeoutError, ConnectionError, OSError) as exc:
             ack = BrokerAck(order.client_order_id, OrderStatus.UNKNOWN,
                             message=f"no clear answer from {self.broker.name}: {type(exc).__name__} {exc}".strip())

@@ -222,9 +222,13 @@ class Sizer:
                 notes.append(f"clipped to {name}")
         qty = self._round_down(qty, req.fractional)
         step = FRACTIONAL_STEP if req.fractional else 1.0
-        # Rounding is downward, but guard the float products the gate will recompute.
-        while qty > 0 and any(qty * unit > limit for _, unit, limit in limits):
-            qty = self._round_down(qty - step, req.fractional)
+        # Rounding is downward, but guard the float products the gate will recompute: each
+        # limit only lowers qty, so one pass leaves every limit satisfied.
+        for _, unit, limit in limits:
+            if qty > 0 and qty * unit > limit:
+                qty = self._round_down(limit / unit, req.fractional) if unit > 0 else 0.0
+                if qty * unit > limit:
+                    qty = self._round_down(qty - step, req.fractional)
         if qty <= 0:
             notes.append("less than one tradable unit")
             return result(0.0)
