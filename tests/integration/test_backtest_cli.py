@@ -57,7 +57,7 @@ def robo(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.Complet
                           env=clean_env(tmp_path))
 
 
-def test_issue_command_when_run_on_goog_then_out_json_equals_backtesting_py(tmp_path):
+def test_issue_command_when_run_on_goog_then_out_json_equals_backtesting_py(tmp_path: Path) -> None:
     GOOG.to_csv(tmp_path / "GOOG.csv")
     bt = Backtest(GOOG, SmaCross, cash=10_000, commission=0.002, exclusive_orders=True)
     with warnings.catch_warnings():
@@ -116,8 +116,8 @@ def long_series(path: Path, n: int, seed: int) -> Path:
 
 
 def test_backtest_when_ctrl_c_during_a_long_replay_then_partial_results_are_reported_and_stored(
-    tmp_path,
-):
+    tmp_path: Path,
+) -> None:
     n = 500_000
     long_series(tmp_path / "SYN.parquet", n, seed=3)
     cmd = [sys.executable, "-m", "robo_tui.cli", "backtest", "--data", "SYN.parquet",
@@ -155,7 +155,7 @@ def test_backtest_when_ctrl_c_during_a_long_replay_then_partial_results_are_repo
     assert "Stored as run" in stdout
 
 
-def test_cli_import_when_headless_start_then_the_backtester_is_not_loaded(tmp_path):
+def test_cli_import_when_headless_start_then_the_backtester_is_not_loaded(tmp_path: Path) -> None:
     code = ("import sys, robo_tui.cli; "
             "print(sorted(m for m in ('pandas', 'robo_tui.backtest.results', "
             "'robo_tui.backtest.runner', 'rich.progress') if m in sys.modules))")

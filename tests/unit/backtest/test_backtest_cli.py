@@ -59,40 +59,40 @@ def stored(env: dict[str, Path]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- option parsing
 
 
-def test_strategy_params_when_two_strategies_then_each_param_goes_to_the_one_before_it():
+def test_strategy_params_when_two_strategies_then_each_param_goes_to_the_one_before_it() -> None:
     got = strategy_params(["sma_cross", "breakout"], ["fast=5", "slow=30", "lookback=40"],
                           ["s", "p", "p", "s", "p"])
 
     assert got == {"sma_cross": {"fast": "5", "slow": "30"}, "breakout": {"lookback": "40"}}
 
 
-def test_strategy_params_when_qualified_key_then_it_names_its_strategy():
+def test_strategy_params_when_qualified_key_then_it_names_its_strategy() -> None:
     got = strategy_params(["sma_cross"], ["breakout.lookback=40"], ["s", "p"])
 
     assert got == {"sma_cross": {}, "breakout": {"lookback": "40"}}
 
 
-def test_strategy_params_when_param_before_any_strategy_then_usage_problem():
+def test_strategy_params_when_param_before_any_strategy_then_usage_problem() -> None:
     with pytest.raises(UsageProblem, match="after the --strategy"):
         strategy_params(["sma_cross", "breakout"], ["fast=5"], ["p", "s", "s"])
 
 
-def test_strategy_params_when_no_equals_sign_then_usage_problem():
+def test_strategy_params_when_no_equals_sign_then_usage_problem() -> None:
     with pytest.raises(UsageProblem, match="key=value"):
         strategy_params(["sma_cross"], ["fast"], ["s", "p"])
 
 
-def test_parse_grid_when_list_and_inclusive_range_then_values_in_order():
+def test_parse_grid_when_list_and_inclusive_range_then_values_in_order() -> None:
     assert parse_grid(["fast=5,10", "slow=20:40:10"]) == {
         "fast": ["5", "10"], "slow": ["20", "30", "40"]}
 
 
-def test_parse_grid_when_range_runs_backwards_then_usage_problem():
+def test_parse_grid_when_range_runs_backwards_then_usage_problem() -> None:
     with pytest.raises(UsageProblem, match="start <= stop"):
         parse_grid(["slow=40:20"])
 
 
-def test_parse_when_end_is_a_bare_date_then_the_whole_day_is_included():
+def test_parse_when_end_is_a_bare_date_then_the_whole_day_is_included() -> None:
     start = parse_when("2010-01-04")
     end = parse_when("2010-01-04", end=True)
 
@@ -104,7 +104,7 @@ def test_parse_when_end_is_a_bare_date_then_the_whole_day_is_included():
 # --------------------------------------------------------------------------- data
 
 
-def test_load_bars_when_long_table_and_symbols_then_only_those_in_the_date_range(tmp_path):
+def test_load_bars_when_long_table_and_symbols_then_only_those_in_the_date_range(tmp_path: Path) -> None:
     rows = []
     for symbol, scale in (("AAA", 1.0), ("BBB", 2.0), ("CCC", 3.0)):
         for day in pd.date_range("2020-01-01", periods=10, freq="D"):
@@ -121,17 +121,17 @@ def test_load_bars_when_long_table_and_symbols_then_only_those_in_the_date_range
     assert float(data["CCC"].close[0]) == 3.0 * 103
 
 
-def test_load_bars_when_symbol_missing_then_input_error_names_it(goog_csv):
+def test_load_bars_when_symbol_missing_then_input_error_names_it(goog_csv: Path) -> None:
     with pytest.raises(InputError, match="no bars for MSFT"):
         load_bars([goog_csv], ["MSFT"])
 
 
-def test_load_bars_when_same_symbol_in_two_files_then_input_error(goog_csv):
+def test_load_bars_when_same_symbol_in_two_files_then_input_error(goog_csv: Path) -> None:
     with pytest.raises(InputError, match="also in"):
         load_bars([goog_csv, goog_csv])
 
 
-def test_load_news_when_rss_file_then_items_keep_published_times_oldest_first(tmp_path):
+def test_load_news_when_rss_file_then_items_keep_published_times_oldest_first(tmp_path: Path) -> None:
     feed = tmp_path / "news.xml"
     feed.write_text(
         """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
@@ -153,7 +153,7 @@ def test_load_news_when_rss_file_then_items_keep_published_times_oldest_first(tm
     assert all(i.seen == i.published for i in items)  # visible no earlier than published
 
 
-def test_load_news_when_not_a_feed_then_input_error(tmp_path):
+def test_load_news_when_not_a_feed_then_input_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.xml"
     bad.write_bytes(b"\x00\x01 not xml at all")
 
@@ -164,7 +164,7 @@ def test_load_news_when_not_a_feed_then_input_error(tmp_path):
 # --------------------------------------------------------------------------- the command
 
 
-def test_backtest_when_bad_param_name_then_exit_2_naming_it_and_the_known_ones(env, goog_csv):
+def test_backtest_when_bad_param_name_then_exit_2_naming_it_and_the_known_ones(env: dict[str, Path], goog_csv: Path) -> None:
     result = backtest(env, "--data", str(goog_csv), "--strategy", "sma_cross", "--param",
                       "fsat=10")
 
@@ -174,7 +174,7 @@ def test_backtest_when_bad_param_name_then_exit_2_naming_it_and_the_known_ones(e
     assert not (env["data_dir"] / "robo-tui.sqlite3").exists()
 
 
-def test_backtest_when_bad_param_value_then_exit_2_with_the_reason(env, goog_csv):
+def test_backtest_when_bad_param_value_then_exit_2_with_the_reason(env: dict[str, Path], goog_csv: Path) -> None:
     result = backtest(env, "--data", str(goog_csv), "--strategy", "sma_cross", "--param",
                       "fast=30")
 
@@ -183,35 +183,35 @@ def test_backtest_when_bad_param_value_then_exit_2_with_the_reason(env, goog_csv
     assert "pydantic" not in result.output
 
 
-def test_backtest_when_unknown_strategy_then_exit_2(env, goog_csv):
+def test_backtest_when_unknown_strategy_then_exit_2(env: dict[str, Path], goog_csv: Path) -> None:
     result = backtest(env, "--data", str(goog_csv), "--strategy", "moonshot")
 
     assert result.exit_code == 2
     assert "unknown strategy moonshot" in result.output
 
 
-def test_backtest_when_slippage_in_compat_mode_then_exit_2_pointing_at_no_compat(env, goog_csv):
+def test_backtest_when_slippage_in_compat_mode_then_exit_2_pointing_at_no_compat(env: dict[str, Path], goog_csv: Path) -> None:
     result = backtest(env, *sma(goog_csv, "--slippage-bps", "5"))
 
     assert result.exit_code == 2
     assert "--no-compat" in result.output
 
 
-def test_backtest_when_grid_without_optimize_then_exit_2(env, goog_csv):
+def test_backtest_when_grid_without_optimize_then_exit_2(env: dict[str, Path], goog_csv: Path) -> None:
     result = backtest(env, *sma(goog_csv, "--grid", "fast=5,10"))
 
     assert result.exit_code == 2
     assert "need --optimize" in result.output
 
 
-def test_backtest_when_no_data_then_exit_2(env):
+def test_backtest_when_no_data_then_exit_2(env: dict[str, Path]) -> None:
     result = backtest(env, "--strategy", "sma_cross")
 
     assert result.exit_code == 2
     assert "--data" in result.output
 
 
-def test_backtest_json_when_run_then_keys_are_exactly_the_issue_keys(env, goog_csv, tmp_path):
+def test_backtest_json_when_run_then_keys_are_exactly_the_issue_keys(env: dict[str, Path], goog_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.json"
 
     result = backtest(env, *sma(goog_csv, "--json", str(out)))
@@ -225,7 +225,7 @@ def test_backtest_json_when_run_then_keys_are_exactly_the_issue_keys(env, goog_c
     assert data["max_drawdown_pct"] < 0
 
 
-def test_backtest_when_start_and_end_then_only_those_bars_are_replayed(env, goog_csv, tmp_path):
+def test_backtest_when_start_and_end_then_only_those_bars_are_replayed(env: dict[str, Path], goog_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "range.json"
 
     result = backtest(env, *sma(goog_csv, "--start", "2010-01-01", "--end", "2010-12-31",
@@ -239,14 +239,14 @@ def test_backtest_when_start_and_end_then_only_those_bars_are_replayed(env, goog
     assert data["end"].startswith(str(in_range.index[-1].date()))
 
 
-def test_backtest_when_start_after_the_data_then_exit_2(env, goog_csv):
+def test_backtest_when_start_after_the_data_then_exit_2(env: dict[str, Path], goog_csv: Path) -> None:
     result = backtest(env, *sma(goog_csv, "--start", "2020-01-01"))
 
     assert result.exit_code == 2
     assert "no bars" in result.output
 
 
-def test_backtest_when_two_strategies_then_params_are_stored_per_strategy(env, goog_csv):
+def test_backtest_when_two_strategies_then_params_are_stored_per_strategy(env: dict[str, Path], goog_csv: Path) -> None:
     result = backtest(env, "--data", str(goog_csv), "--strategy", "sma_cross", "--param",
                       "fast=5", "--strategy", "breakout", "--param", "lookback=30", "--no-chart")
 
@@ -259,8 +259,10 @@ def test_backtest_when_two_strategies_then_params_are_stored_per_strategy(env, g
 
 
 def test_backtest_list_and_show_when_two_runs_then_both_listed_and_show_rewrites_the_json(
-    env, goog_csv, tmp_path
-):
+    env: dict[str, Path],
+    goog_csv: Path,
+    tmp_path: Path,
+) -> None:
     first, again = tmp_path / "first.json", tmp_path / "again.json"
     assert backtest(env, *sma(goog_csv, "--json", str(first))).exit_code == 0
     assert backtest(env, *sma(goog_csv, "--end", "2008-12-31")).exit_code == 0
@@ -276,7 +278,7 @@ def test_backtest_list_and_show_when_two_runs_then_both_listed_and_show_rewrites
     assert json.loads(again.read_text()) == json.loads(first.read_text())
 
 
-def test_backtest_show_when_unknown_id_then_exit_2(env, goog_csv):
+def test_backtest_show_when_unknown_id_then_exit_2(env: dict[str, Path], goog_csv: Path) -> None:
     assert backtest(env, *sma(goog_csv)).exit_code == 0
 
     result = backtest(env, "--show", "ffffffff")
@@ -286,8 +288,10 @@ def test_backtest_show_when_unknown_id_then_exit_2(env, goog_csv):
 
 
 def test_backtest_html_when_run_then_a_self_contained_report_with_trade_markers(
-    env, goog_csv, tmp_path
-):
+    env: dict[str, Path],
+    goog_csv: Path,
+    tmp_path: Path,
+) -> None:
     page = tmp_path / "report.html"
 
     result = backtest(env, *sma(goog_csv, "--html", str(page)))
@@ -299,7 +303,7 @@ def test_backtest_html_when_run_then_a_self_contained_report_with_trade_markers(
     assert "Trades (93)" in html
 
 
-def test_backtest_when_no_compat_then_the_gate_profile_of_the_config_applies(env, goog_csv):
+def test_backtest_when_no_compat_then_the_gate_profile_of_the_config_applies(env: dict[str, Path], goog_csv: Path) -> None:
     result = backtest(env, *sma(goog_csv, "--no-compat"))
 
     assert result.exit_code == 0, result.output
@@ -310,7 +314,7 @@ def test_backtest_when_no_compat_then_the_gate_profile_of_the_config_applies(env
     assert run["stats"]["trades"] > 0
 
 
-def test_backtest_when_news_file_then_items_are_loaded_for_the_replay(env, goog_csv, tmp_path):
+def test_backtest_when_news_file_then_items_are_loaded_for_the_replay(env: dict[str, Path], goog_csv: Path, tmp_path: Path) -> None:
     feed = tmp_path / "news.xml"
     feed.write_text(
         """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
@@ -328,8 +332,10 @@ def test_backtest_when_news_file_then_items_are_loaded_for_the_replay(env, goog_
 
 
 def test_backtest_optimize_when_grid_then_in_and_out_of_sample_reported_and_stored(
-    env, goog_csv, tmp_path
-):
+    env: dict[str, Path],
+    goog_csv: Path,
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "wf.json"
 
     result = backtest(env, "--data", str(goog_csv), "--strategy", "sma_cross", "--optimize",
@@ -346,7 +352,7 @@ def test_backtest_optimize_when_grid_then_in_and_out_of_sample_reported_and_stor
     assert backtest(env, "--show", run["id"][:10]).exit_code == 0
 
 
-def test_backtest_optimize_when_grid_key_is_not_a_param_then_exit_2(env, goog_csv):
+def test_backtest_optimize_when_grid_key_is_not_a_param_then_exit_2(env: dict[str, Path], goog_csv: Path) -> None:
     result = backtest(env, "--data", str(goog_csv), "--strategy", "sma_cross", "--optimize",
                       "--grid", "speed=1,2")
 
@@ -354,7 +360,7 @@ def test_backtest_optimize_when_grid_key_is_not_a_param_then_exit_2(env, goog_cs
     assert "speed" in result.output
 
 
-def test_backtest_optimize_when_every_combination_is_invalid_then_exit_2(env, goog_csv):
+def test_backtest_optimize_when_every_combination_is_invalid_then_exit_2(env: dict[str, Path], goog_csv: Path) -> None:
     result = backtest(env, "--data", str(goog_csv), "--strategy", "sma_cross", "--optimize",
                       "--grid", "fast=30,40", "--grid", "slow=20")
 
@@ -362,7 +368,7 @@ def test_backtest_optimize_when_every_combination_is_invalid_then_exit_2(env, go
     assert "no valid parameter combination" in result.output
 
 
-def test_stored_equity_when_run_then_it_matches_the_json_final_equity(env, goog_csv):
+def test_stored_equity_when_run_then_it_matches_the_json_final_equity(env: dict[str, Path], goog_csv: Path) -> None:
     assert backtest(env, *sma(goog_csv)).exit_code == 0
     db = sqlite3.connect(env["data_dir"] / "robo-tui.sqlite3")
     try:
@@ -393,8 +399,8 @@ def synthetic_csv(path: Path, seed: int, n: int = 1_500) -> Path:
 
 
 def test_walk_forward_when_seeded_series_then_in_and_out_of_sample_are_separate_engine_runs(
-    tmp_path,
-):
+    tmp_path: Path,
+) -> None:
     import functools
 
     from robo_tui.backtest.results import SliceJob, run_slice

@@ -100,7 +100,7 @@ def assert_same_run(peer: pd.Series, ours: RunOutcome, *, same_curve: bool = Tru
         np.testing.assert_allclose(ours.equity, equity, rtol=REL)
 
 
-def test_goog_sma_cross_when_next_open_fills_then_trades_and_figures_equal_backtesting_py():
+def test_goog_sma_cross_when_next_open_fills_then_trades_and_figures_equal_backtesting_py() -> None:
     peer = peer_stats(GOOG)
     ours = robo_run(GOOG)
 
@@ -110,7 +110,7 @@ def test_goog_sma_cross_when_next_open_fills_then_trades_and_figures_equal_backt
     assert len(ours.open_trades) == 1  # backtesting.py leaves the last trade open as well
 
 
-def test_goog_sma_cross_when_filled_at_close_then_equals_backtesting_py_trade_on_close():
+def test_goog_sma_cross_when_filled_at_close_then_equals_backtesting_py_trade_on_close() -> None:
     peer = peer_stats(GOOG, trade_on_close=True)
     ours = robo_run(GOOG, fill="close")
 
@@ -127,13 +127,13 @@ def test_goog_sma_cross_when_filled_at_close_then_equals_backtesting_py_trade_on
     np.testing.assert_allclose(ours.equity + fees, equity, rtol=REL)
 
 
-def test_goog_sma_cross_when_on_a_date_range_then_equals_backtesting_py_on_the_same_slice():
+def test_goog_sma_cross_when_on_a_date_range_then_equals_backtesting_py_on_the_same_slice() -> None:
     data = GOOG.loc["2008-01-01":"2011-12-31"]
 
     assert_same_run(peer_stats(data), robo_run(data))
 
 
-def test_issue_json_when_goog_run_then_keys_and_trade_list_carry_the_peer_trades():
+def test_issue_json_when_goog_run_then_keys_and_trade_list_carry_the_peer_trades() -> None:
     ours = robo_run(GOOG)
     peer = peer_stats(GOOG)
 
