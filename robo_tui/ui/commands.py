@@ -84,14 +84,14 @@ ACTIONS: tuple[ConsoleAction, ...] = (
                   "Lower the selected strategy's weight by 0.1.", "Ensemble and models"),
     ConsoleAction("", "select_model", "Use the highlighted model",
                   "Make the model highlighted in the model selector the active analyst.",
-                  "Ensemble and models", label="enter (model selector)"),
+                  "Ensemble and models", label="enter (models)"),
     ConsoleAction("enter", "open_selected", "Details",
                   "Open the full detail of the selected feed entry or proposal.", "View"),
     ConsoleAction("f", "filter_feed", "Filter",
                   "Filter the event feed by kind and symbol.", "View", footer=True),
     ConsoleAction("1", "show_view('trade')", "Trade view",
-                  "Positions, risk, feed and proposals (below 110x32 the console shows one view "
-                  "at a time).", "View"),
+                  "Positions, risk, feed, proposals (below 110x32 one view shows at a time).",
+                  "View"),
     ConsoleAction("2", "show_view('ensemble')", "Ensemble view",
                   "Equity sparkline, strategies and the model selector.", "View"),
     ConsoleAction("t", "cycle_theme", "Theme",
@@ -112,8 +112,8 @@ ACTIONS: tuple[ConsoleAction, ...] = (
 
 PANE_KEYS: tuple[tuple[str, str], ...] = (
     ("tab / shift+tab", "Move between panes"),
-    ("up / down, pgup / pgdn", "Move the selection in the focused pane"),
-    ("enter (model selector)", "Make the highlighted model the active analyst"),
+    ("↑ ↓ pgup pgdn", "Move the selection in the focused pane"),
+    ("s / S (positions)", "Sort by the next column / reverse the order"),
     ("ctrl+p", "Command palette: every action by name"),
     ("esc", "Close a dialog or detail view"),
 )

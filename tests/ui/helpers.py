@@ -133,7 +133,7 @@ SEED_PROPOSALS = (
 
 SEED_FILLS = (
     Fill("F-00000001", "O-00000001", "AAPL", Side.BUY, 40, 150.0, 1.0, START - timedelta(days=1)),
-    Fill("F-00000002", "O-00000002", "XOM", Side.BUY, 30, 100.0, 1.0, START - timedelta(days=1)),
+    Fill("F-00000002", "O-00000002", "XOM", Side.BUY, 30, 120.0, 1.0, START - timedelta(days=1)),
     Fill("F-00000003", "O-00000003", "BTC-USD", Side.BUY, 0.1, 50_000.0, 2.5,
          START - timedelta(hours=3)),
 )
@@ -146,7 +146,7 @@ async def seed_book(data_dir: Path) -> None:
     try:
         for fill in SEED_FILLS:
             await store.record_fill(fill)
-        protections = {"AAPL": [135.0, 180.0], "XOM": [92.0, 118.0], "BTC-USD": [46_000.0, None]}
+        protections = {"AAPL": [135.0, 180.0], "XOM": [110.0, 140.0], "BTC-USD": [46_000.0, None]}
         await store.set_control("protections", json.dumps(protections, sort_keys=True), "test")
         allowed = RiskVerdict(True, TradingState.ACTIVE, checked=("max_position_pct",))
         denied = RiskVerdict(False, TradingState.ACTIVE, (

@@ -16,22 +16,18 @@ from robo_tui.ui.commands import ACTIONS, PANE_KEYS
 
 
 def help_table() -> Table:
-    """Every console key with what it does, grouped as on the help screen."""
+    """Every console key with what it does, grouped as on the help screen (fits 120x40)."""
     table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True, min_width=18)
+    table.add_column(style="bold", no_wrap=True, min_width=16)
     table.add_column()
     groups: dict[str, list[tuple[str, str]]] = {}
     for item in ACTIONS:
         groups.setdefault(item.group, []).append((item.key_label, item.help))
     groups["Panes and dialogs"] = list(PANE_KEYS)
-    first = True
     for group, rows in groups.items():
-        if not first:
-            table.add_row("", "")
-        first = False
         table.add_row(Text(group, style="bold underline"), "")
         for key, text in rows:
-            table.add_row(Text(key), Text(text))
+            table.add_row(Text(f"  {key}"), Text(text))
     return table
 
 
@@ -41,7 +37,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", "Close", show=False)]
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog-box -full", id="help"):
+        with Vertical(classes="dialog-box -full", id="help-box"):
             yield Label("robo-tui keys — everything is also in the command palette (ctrl+p)",
                         classes="dialog-title")
             with VerticalScroll(id="help-scroll"):
