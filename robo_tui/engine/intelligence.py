@@ -13,6 +13,7 @@ prompts.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import time
 from collections import deque
@@ -140,6 +141,7 @@ class IntelligencePipeline:
         self._last_market: Mapping[str, BarArrays] | None = None
         self._next_review = self._review_after(clock.now())
         self.simulated_prices = settings.feeds.kind == "sim"
+        self._warming = False
 
     # ------------------------------------------------------------------ news
 
@@ -161,6 +163,11 @@ class IntelligencePipeline:
 
     async def poll(self, now: datetime) -> Sequence[MarketEvent]:
         """Fetch the due sources, then ingest what they returned; the new events."""
+        if not self._warming:
+            # load pandas/ta and the idea schema off the loop, so the first urgent story is
+            # not held up by imports (startup itself is not slowed: this runs on first poll)
+            self._warming = True
+            asyncio.get_running_loop().run_in_executor(None, _preload)
         await self._maybe_review(now)
         due = [s for s in self.sources if self._due(s, now)]
         if not due:
@@ -548,6 +555,13 @@ class IntelligencePipeline:
             self._analyst = None
         for src in self.sources:
             await _close(src)
+
+
+def _preload() -> None:
+    """Import what the first analysis needs (runs in a worker thread)."""
+    for name in ("ta.momentum", "ta.volatility", "robo_tui.engine.snapshot",
+                 "robo_tui.adapters.llm.schema"):
+        importlib.import_module(name)
 
 
 def _origin(item: NewsItem) -> str:
