@@ -16,6 +16,7 @@ import asyncio
 import importlib
 import logging
 import time
+import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -358,7 +359,11 @@ class IntelligencePipeline:
         idea, errors, reason = self._validate(outcome, request, now)
         if outcome.idea is not None and idea is None:
             stats.rejected += 1
+        row_id = uuid.uuid4().hex
+        if idea is not None:
+            idea = replace(idea, id=row_id)  # the stored idea carries its own row's id
         record = {
+            "id": row_id,
             "ts": now,
             "provider": outcome.provider or provider,
             "model": outcome.model or self._model_name(analyst),

@@ -96,6 +96,7 @@ async def test_analyze_when_sample_news_then_ideas_only_for_mentioned_universe_s
         assert any(idea.symbol in by_id[n].symbols for n in idea.news_ids)
         row = rows[idea.id]  # the idea's id is its audit row
         assert json.loads(row["parsed"])["symbol"] == idea.symbol
+        assert json.loads(row["parsed"])["id"] == idea.id
         assert row["prompt_hash"] and row["template"] == "rules/lexicon-v1"
     abstained = recorder.of(AnalystAbstained)
     assert len(rows) == len(ideas) + len(abstained)
