@@ -217,22 +217,49 @@ _DECODER = json.JSONDecoder(
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)```", re.DOTALL)
 
 
+_MAX_SCAN = 200
+"""Most `{` positions tried when looking for a second JSON object."""
+
+
+def _holds_object(text: str) -> bool:
+    """Whether some `{` in `text` starts a decodable JSON object."""
+    pos = text.find("{")
+    tries = 0
+    while pos >= 0 and tries < _MAX_SCAN:
+        tries += 1
+        try:
+            obj, _ = _DECODER.raw_decode(text, pos)
+        except (ValueError, RecursionError):
+            pos = text.find("{", pos + 1)
+            continue
+        if isinstance(obj, dict):
+            return True
+        pos = text.find("{", pos + 1)
+    return False
+
+
 def parse_json_object(raw: str) -> tuple[dict[str, Any] | None, list[str]]:
     """Find the one JSON object in a model's text output.
 
-    Tolerates a ```json fence and prose before the object; rejects NaN/Infinity, duplicate keys,
-    truncated JSON, non-object JSON and output that holds more than one object.
+    Tolerates a ```json fence and prose around the object; rejects NaN/Infinity, duplicate keys,
+    truncated JSON, non-object JSON and output that holds more than one object (in several
+    fences, or in prose beside the fence), since two answers are no answer.
     """
     if len(raw) > MAX_RAW_CHARS:
         return None, [f"output is too long ({len(raw)} characters, at most {MAX_RAW_CHARS})"]
     text = raw.strip()
     if not text:
         return None, ["output is empty"]
-    fenced = _FENCE.search(text)
-    if fenced is not None:
-        text = fenced.group(1).strip()
+    outside = ""
+    fences = list(_FENCE.finditer(text))
+    if fences:
+        if sum(1 for f in fences if _holds_object(f.group(1))) > 1:
+            return None, ["output holds more than one JSON object; answer with exactly one"]
+        chosen = next((f for f in fences if "{" in f.group(1)), fences[0])
+        outside = text[: chosen.start()] + "\n" + text[chosen.end():]
+        text = chosen.group(1).strip()
     elif text.startswith("```"):
-        # an opening fence that never closes: the output was cut off
+        # an opening fence that never closes: the output was cut off after it
         text = text.split("\n", 1)[1] if "\n" in text else ""
     start = text.find("{")
     if start < 0:
@@ -251,14 +278,7 @@ def parse_json_object(raw: str) -> tuple[dict[str, Any] | None, list[str]]:
         return None, [f"output is not valid JSON ({exc})"]
     if not isinstance(obj, dict):
         return None, ["output JSON is not an object"]
-    rest = text[end:]
-    nxt = rest.find("{")
-    while nxt >= 0:
-        try:
-            _DECODER.raw_decode(rest, nxt)
-        except (ValueError, RecursionError):
-            nxt = rest.find("{", nxt + 1)
-            continue
+    if _holds_object(text[end:]) or _holds_object(outside):
         return None, ["output holds more than one JSON object; answer with exactly one"]
     return obj, []
 

@@ -66,7 +66,7 @@ async def test_analyze_when_invalid_tool_input_then_error_tool_result_then_valid
     outcome = await a.analyze(request())
     assert outcome.idea is not None
     second = anthropic_server.calls(AnthropicServer.PATH)[1].json
-    user, assistant, result = second["messages"]
+    _user, assistant, result = second["messages"]
     assert assistant["content"][0] == {
         "type": "tool_use", "id": "toolu_bad", "name": TOOL_NAME, "input": idea_json(qty=1e9),
     }

@@ -18,7 +18,7 @@ from robo_tui.adapters.llm.schema import idea_json_schema
 from robo_tui.domain.analysis import ModelInfo
 
 from .data import idea_json, request, settings
-from .servers import OllamaServer, Recorded, Reply, ollama_chat_reply, ollama_model
+from .servers import OllamaServer, Recorded, Reply, ollama_chat_reply
 
 
 def analyst(server: OllamaServer, **kw: Any) -> OllamaAnalyst:
@@ -159,7 +159,7 @@ async def test_analyze_when_invalid_then_repair_then_valid_idea(ollama_server: O
     a = analyst(ollama_server)
     outcome = await a.analyze(request())
     assert outcome.idea is not None
-    first, second = ollama_server.calls("/api/chat")
+    _first, second = ollama_server.calls("/api/chat")
     msgs = second.json["messages"]
     assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
     assert msgs[2]["content"] == bad

@@ -212,3 +212,15 @@ def test_idea_json_schema_when_symbols_given_then_symbol_is_an_enum_and_base_unc
     schema = idea_json_schema(["AAPL"])
     assert schema["properties"]["symbol"]["enum"] == ["AAPL"]
     assert "enum" not in IDEA_JSON_SCHEMA["properties"]["symbol"]
+
+
+def test_validate_when_object_in_prose_and_another_in_fence_then_rejected() -> None:
+    raw = f"Draft: {json.dumps(idea_json(symbol='MSFT'))}\n```json\n{json.dumps(idea_json())}\n```"
+    idea, errors = check(raw)
+    assert idea is None and "more than one JSON object" in errors[0]
+
+
+def test_validate_when_braces_in_reasoning_before_fence_then_fenced_object_used() -> None:
+    raw = "<think>weigh {guidance} against {price}</think>\n```json\n" + json.dumps(idea_json()) + "\n```"
+    idea, errors = check(raw)
+    assert errors == [] and idea is not None
