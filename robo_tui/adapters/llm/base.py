@@ -161,7 +161,7 @@ class Telemetry:
 
 
 _KEY_PATTERNS = re.compile(
-    r"(sk-ant-[A-Za-z0-9_\-*]{6,}|sk-[A-Za-z0-9_\-*]{6,}|(?i:bearer)\s+[A-Za-z0-9._\-*]{8,})"
+    r"((?<![A-Za-z0-9])sk-[A-Za-z0-9_\-*]{6,}|(?i:\bbearer)\s+[A-Za-z0-9._\-*]{8,})"
 )
 
 

@@ -366,11 +366,16 @@ def _check_semantics(
     if len(set(payload.news_ids)) != len(payload.news_ids):
         errors.append("news_ids lists the same id twice")
 
+    # Provenance: with news in the request, the idea must rest on a cited item that concerns its
+    # symbol. Only a request without news may rest on the market snapshot alone.
     on_snapshot = request.snapshot is not None and request.snapshot.symbol == symbol
-    if not errors and not on_snapshot:
+    if not errors and (request.events or not on_snapshot):
         cited = [events[i] for i in payload.news_ids if i in events]
         if not cited:
-            errors.append("news_ids must cite at least one news item (there is no market snapshot)")
+            errors.append(
+                "news_ids must cite at least one news item from the request"
+                + ("" if request.snapshot is not None else " (there is no market snapshot)")
+            )
         elif not any(
             symbol in e.symbols
             or symbol in e.item.symbols

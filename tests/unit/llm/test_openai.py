@@ -175,3 +175,13 @@ async def test_models_when_key_configured_then_the_configured_model(openai_serve
     assert (m.provider, m.name) == ("openai", "gpt-5-mini")
     assert OPENAI_KEY not in repr(m)
     await a.close()
+
+
+def test_secret_scrubber_when_text_has_keys_then_masked_and_ordinary_words_kept() -> None:
+    from pydantic import SecretStr
+
+    from robo_tui.adapters.llm.base import SecretScrubber
+
+    scrub = SecretScrubber([SecretStr("plain-secret-value"), None])
+    text = "risk-adjusted; key sk-proj-abcdef123456 and sk-ant-api03-xyz789abc; plain-secret-value; Bearer abcdefgh1234"
+    assert scrub(text) == "risk-adjusted; key *** and ***; ***; ***"

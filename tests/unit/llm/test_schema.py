@@ -224,3 +224,13 @@ def test_validate_when_braces_in_reasoning_before_fence_then_fenced_object_used(
     raw = "<think>weigh {guidance} against {price}</think>\n```json\n" + json.dumps(idea_json()) + "\n```"
     idea, errors = check(raw)
     assert errors == [] and idea is not None
+
+
+def test_validate_when_news_in_request_but_nothing_cited_then_rejected_even_with_snapshot() -> None:
+    idea, errors = check(idea_json(news_ids=[]))
+    assert idea is None and errors == ["news_ids must cite at least one news item from the request"]
+
+
+def test_validate_when_request_has_no_news_then_snapshot_alone_suffices() -> None:
+    idea, errors = check(idea_json(news_ids=[]), req=request(events=()))
+    assert errors == [] and idea is not None and idea.news_ids == ()

@@ -123,7 +123,7 @@ def _fullwidth_tickers() -> list[OutputCase]:
     out = []
     for symbol in UNIVERSE:
         wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in symbol)
-        out.append(OutputCase(f"fullwidth-{symbol}", _idea_for(wide, news_ids=[]), True, symbol=symbol,
+        out.append(OutputCase(f"fullwidth-{symbol}", _idea_for(wide), True, symbol=symbol,
                               tags=("homoglyph",)))
     return out
 
@@ -218,6 +218,8 @@ def _semantics() -> list[OutputCase]:
                    "not in the request", tags=("semantic",)),
         OutputCase("no-citation-no-snapshot", _idea_for("AAPL", news_ids=[]), False,
                    "at least one news item", with_snapshot=False, tags=("semantic",)),
+        OutputCase("no-citation-with-snapshot", _idea_for("AAPL", news_ids=[]), False,
+                   "at least one news item", tags=("semantic",)),
         OutputCase("duplicate-citation", _idea_for("AAPL", news_ids=["n1", "n1"]), False,
                    "same id twice", tags=("semantic",)),
         OutputCase("citation-ok-no-snapshot", _idea_for("AAPL"), True, with_snapshot=False,
