@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
-from rich.text import Text
+from rich.text import Span, Text
 
 from robo_tui.domain.events import (
     AnalystAbstained,
@@ -65,7 +65,6 @@ KINDS: tuple[str, ...] = (
 DEFAULT_KINDS: frozenset[str] = frozenset(KINDS) - {"signal", "market", "portfolio"}
 """Kinds shown when no kind filter is set: the high-rate ones are left out."""
 
-E = TypeVar("E", bound=Event)
 _BOLD = "bold"
 
 
@@ -172,208 +171,219 @@ def _intent_line(intent: OrderIntent) -> Text:
 
 
 # ---------------------------------------------------------------------------- summaries
-
-def _news(e: NewsReceived) -> Text:
-    out = Text(end="")
-    if e.item.symbols:
-        out.append_text(safe_text(" ".join(e.item.symbols), _BOLD))
-        out.append(" ")
-    out.append_text(safe_text(e.item.title))
-    out.append(" (")
-    out.append_text(safe_text(e.item.source))
-    out.append(" · sample)" if e.item.sample else ")")
-    return out
+#
+# Summaries are built on the feed's hot path (a burst repaints every visible row), so they collect
+# plain pieces and spans and make one Text at the end instead of appending Text to Text.
 
 
-def _market_event(e: MarketEventDetected) -> Text:
+class _Line:
+    """A one-line Text built from trusted pieces (`add`) and external ones (`ext`, escaped)."""
+
+    __slots__ = ("pieces",)
+
+    def __init__(self) -> None:
+        self.pieces: list[tuple[str, str | None]] = []
+
+    def add(self, piece: str, style: str | None = None) -> _Line:
+        if piece:
+            self.pieces.append((piece, style))
+        return self
+
+    def ext(self, piece: object, style: str | None = None) -> _Line:
+        return self.add(safe_str(piece), style)
+
+    def text(self) -> Text:
+        spans = []
+        at = 0
+        for piece, style in self.pieces:
+            if style:
+                spans.append(Span(at, at + len(piece), style))
+            at += len(piece)
+        return Text("".join(p for p, _ in self.pieces), spans=spans, end="", no_wrap=True)
+
+
+def _symbols(line: _Line, symbols: tuple[str, ...]) -> None:
+    if symbols:
+        line.ext(" ".join(symbols), _BOLD).add(" ")
+
+
+def _intent_pieces(line: _Line, intent: OrderIntent) -> None:
+    line.add(f"{intent.side.value.upper()} {fmt_qty(intent.quantity)} ").ext(intent.symbol, _BOLD)
+    line.add(f" {intent.order_type.value}")
+    if intent.limit_price is not None:
+        line.add(f" @ {fmt_price(intent.limit_price)}")
+    if intent.reduce_only:
+        line.add(" reduce-only")
+
+
+def _news(e: NewsReceived) -> _Line:
+    line = _Line()
+    _symbols(line, e.item.symbols)
+    line.ext(e.item.title).add(" (").ext(e.item.source)
+    return line.add(" · sample)" if e.item.sample else ")")
+
+
+def _market_event(e: MarketEventDetected) -> _Line:
     # follows its headline in the feed: the classification, not the title again
     m = e.event
-    out = Text("↳ ", end="")
-    out.append(f"{m.event_type.value} ")
-    out.append_text(safe_text(" ".join(m.symbols) or "no symbol", _BOLD))
-    out.append(f" impact {m.impact:.2f} sentiment {m.sentiment:+.2f} freshness {m.freshness:.2f}")
-    return out
+    line = _Line().add(f"↳ {m.event_type.value} ")
+    line.ext(" ".join(m.symbols) or "no symbol", _BOLD)
+    line.add(f" impact {m.impact:.2f} sentiment {m.sentiment:+.2f} freshness {m.freshness:.2f}")
+    return line
 
 
-def _idea(e: IdeaGenerated) -> Text:
+def _idea(e: IdeaGenerated) -> _Line:
     i = e.idea
-    out = safe_text(i.symbol, _BOLD)
-    out.append(f" {i.direction.value} score {i.score:+.2f} conf {i.confidence:.2f} ")
-    out.append_text(safe_text(f"{i.provider}/{i.model}"))
-    out.append(": ")
-    out.append_text(safe_text(i.rationale))
-    return out
+    line = _Line().ext(i.symbol, _BOLD)
+    line.add(f" {i.direction.value} score {i.score:+.2f} conf {i.confidence:.2f} ")
+    return line.ext(f"{i.provider}/{i.model}").add(": ").ext(i.rationale)
 
 
-def _abstained(e: AnalystAbstained) -> Text:
-    out = safe_text(e.symbol or "—", _BOLD)
-    out.append(" abstained ")
-    out.append_text(safe_text(f"{e.provider}/{e.model}"))
-    out.append(": ")
-    out.append_text(safe_text(e.reason))
-    return out
+def _abstained(e: AnalystAbstained) -> _Line:
+    line = _Line().ext(e.symbol or "—", _BOLD).add(" abstained ")
+    return line.ext(f"{e.provider}/{e.model}").add(": ").ext(e.reason)
 
 
-def _fell_back(e: AnalystFellBack) -> Text:
-    out = Text("analyst fell back ", end="")
-    out.append_text(safe_text(f"{e.from_provider} → {e.to_provider}"))
-    out.append(": ")
-    out.append_text(safe_text(e.reason))
-    return out
+def _fell_back(e: AnalystFellBack) -> _Line:
+    line = _Line().add("analyst fell back ").ext(f"{e.from_provider} → {e.to_provider}")
+    return line.add(": ").ext(e.reason)
 
 
-def _signals(e: SignalsComputed) -> Text:
+def _signals(e: SignalsComputed) -> _Line:
     d = e.decision
-    out = safe_text(d.symbol, _BOLD)
     direction = d.direction.value if d.direction is not None else "hold"
-    out.append(f" ensemble {d.score:+.2f} → {direction} ")
-    out.append_text(votes_text(d.votes))
-    return out
+    line = _Line().ext(d.symbol, _BOLD).add(f" ensemble {d.score:+.2f} → {direction}")
+    for vote in d.votes:
+        line.add(" ").ext(_short_voter(vote.voter)).add(" ")
+        line.add(fmt_score(vote.score), "green" if vote.score > 0 else
+                 "red" if vote.score < 0 else "dim")
+    return line
 
 
-def _proposal_line(p: Proposal) -> Text:
-    out = Text(f"{p.id} {p.side.value.upper()} {fmt_qty(p.quantity)} ", end="")
-    out.append_text(safe_text(p.symbol, _BOLD))
-    out.append(f" @ {fmt_price(p.price)} ({fmt_money(p.notional)})")
-    return out
+def _proposal_pieces(line: _Line, p: Proposal) -> None:
+    line.ext(p.id).add(f" {p.side.value.upper()} {fmt_qty(p.quantity)} ").ext(p.symbol, _BOLD)
+    line.add(f" @ {fmt_price(p.price)} ({fmt_money(p.notional)})")
 
 
-def _proposal(e: ProposalCreated) -> Text:
-    out = _proposal_line(e.proposal)
-    out.append(" pre-check ")
-    out.append_text(verdict_text(e.precheck, short=True))
-    return out
+def _proposal(e: ProposalCreated) -> _Line:
+    line = _Line()
+    _proposal_pieces(line, e.proposal)
+    line.add(" pre-check ")
+    if e.precheck.allowed:
+        line.add("allowed", "green")
+    else:
+        line.add("denied: ", "bold red").ext(", ".join(e.precheck.codes) or e.precheck.state.value)
+    return line
 
 
-def _decided(e: ProposalDecided) -> Text:
-    out = Text(f"{e.proposal.id} ", end="")
-    out.append_text(safe_text(e.proposal.symbol, _BOLD))
-    out.append(f" {e.decision} by ")
-    out.append_text(safe_text(e.by))
+def _decided(e: ProposalDecided) -> _Line:
+    line = _Line().ext(e.proposal.id).add(" ").ext(e.proposal.symbol, _BOLD)
+    line.add(f" {e.decision} by ").ext(e.by)
     if e.reason:
-        out.append(": ")
-        out.append_text(safe_text(e.reason))
-    return out
+        line.add(": ").ext(e.reason)
+    return line
 
 
-def _denied(e: OrderDenied) -> Text:
-    out = Text("DENIED ", "bold", end="")
-    out.append_text(_intent_line(e.command.intent))
-    out.append(f" ({e.command.source}): ")
-    out.append_text(safe_text(", ".join(e.verdict.codes) or e.verdict.state.value))
+def _denied(e: OrderDenied) -> _Line:
+    line = _Line().add("DENIED ", "bold")
+    _intent_pieces(line, e.command.intent)
+    line.add(f" ({e.command.source}): ").ext(", ".join(e.verdict.codes) or e.verdict.state.value)
     if e.verdict.reasons:
-        out.append(" — ")
-        out.append_text(safe_text(e.verdict.reasons[0].message))
-    return out
+        line.add(" — ").ext(e.verdict.reasons[0].message)
+    return line
 
 
-def _submitted(e: OrderSubmitted) -> Text:
-    out = Text(f"{e.order.client_order_id} ", end="")
-    out.append_text(_intent_line(e.order.intent))
-    out.append(f" → {e.ack.status.value}")
+def _submitted(e: OrderSubmitted) -> _Line:
+    line = _Line().ext(e.order.client_order_id).add(" ")
+    _intent_pieces(line, e.order.intent)
+    line.add(f" → {e.ack.status.value}")
     if e.ack.message:
-        out.append(": ")
-        out.append_text(safe_text(e.ack.message))
-    return out
+        line.add(": ").ext(e.ack.message)
+    return line
 
 
-def _status(e: OrderStatusChanged) -> Text:
-    out = Text(f"{safe_str(e.client_order_id)} ", end="")
+def _status(e: OrderStatusChanged) -> _Line:
+    line = _Line().ext(e.client_order_id).add(" ")
     if e.symbol:
-        out.append_text(safe_text(e.symbol, _BOLD))
-        out.append(" ")
-    out.append(safe_str(e.status))
+        line.ext(e.symbol, _BOLD).add(" ")
+    line.ext(e.status)
     if e.message:
-        out.append(": ")
-        out.append_text(safe_text(e.message))
-    return out
+        line.add(": ").ext(e.message)
+    return line
 
 
-def _fill(e: OrderFilled) -> Text:
+def _fill(e: OrderFilled) -> _Line:
     f = e.fill
-    out = Text(f"{f.side.value.upper()} {fmt_qty(f.quantity)} ", end="")
-    out.append_text(safe_text(f.symbol, _BOLD))
-    out.append(f" @ {fmt_price(f.price)} fee {fmt_money(f.fee)}")
+    line = _Line().add(f"{f.side.value.upper()} {fmt_qty(f.quantity)} ").ext(f.symbol, _BOLD)
+    line.add(f" @ {fmt_price(f.price)} fee {fmt_money(f.fee)}")
     if f.reason and f.reason != "order":
-        out.append(f" ({safe_str(f.reason)})")
-    return out
+        line.add(" (").ext(f.reason).add(")")
+    return line
 
 
-def _portfolio(e: PortfolioUpdated) -> Text:
-    return Text(f"equity {fmt_money(e.account.equity)} cash {fmt_money(e.account.cash)} "
-                f"day {fmt_money(e.day_pnl, signed=True)} ({fmt_pct(e.day_pnl_pct, signed=True)}) "
-                f"{len(e.account.positions)} positions", end="")
+def _portfolio(e: PortfolioUpdated) -> _Line:
+    return _Line().add(f"equity {fmt_money(e.account.equity)} cash {fmt_money(e.account.cash)} "
+                       f"day {fmt_money(e.day_pnl, signed=True)} "
+                       f"({fmt_pct(e.day_pnl_pct, signed=True)}) "
+                       f"{len(e.account.positions)} positions")
 
 
-def _state(e: TradingStateChanged) -> Text:
-    out = Text(f"{e.old.value} → {e.new.value}", _BOLD, end="")
-    out.append(" by ")
-    out.append_text(safe_text(e.by))
+def _state(e: TradingStateChanged) -> _Line:
+    line = _Line().add(f"{e.old.value} → {e.new.value}", _BOLD).add(" by ").ext(e.by)
     if e.reason:
-        out.append(": ")
-        out.append_text(safe_text(e.reason))
-    return out
+        line.add(": ").ext(e.reason)
+    return line
 
 
-def _mode(e: ModeChanged) -> Text:
-    out = Text(f"mode {e.old.value} → {e.new.value}", _BOLD, end="")
-    out.append(" by ")
-    out.append_text(safe_text(e.by))
-    return out
+def _mode(e: ModeChanged) -> _Line:
+    return _Line().add(f"mode {e.old.value} → {e.new.value}", _BOLD).add(" by ").ext(e.by)
 
 
-def _strategy(e: StrategyChanged) -> Text:
-    out = safe_text(e.name, _BOLD)
-    out.append(f" {'enabled' if e.enabled else 'disabled'} weight {e.weight:g} by ")
-    out.append_text(safe_text(e.by))
-    return out
+def _strategy(e: StrategyChanged) -> _Line:
+    line = _Line().ext(e.name, _BOLD)
+    return line.add(f" {'enabled' if e.enabled else 'disabled'} weight {e.weight:g} by ").ext(
+        e.by)
 
 
-def _analyst(e: AnalystSelected) -> Text:
-    out = Text("analyst ", end="")
-    out.append_text(safe_text(f"{e.provider}/{e.model}" if e.model else e.provider, _BOLD))
-    out.append(" selected by ")
-    out.append_text(safe_text(e.by))
-    return out
+def _analyst(e: AnalystSelected) -> _Line:
+    line = _Line().add("analyst ").ext(f"{e.provider}/{e.model}" if e.model else e.provider, _BOLD)
+    return line.add(" selected by ").ext(e.by)
 
 
-def _error(e: EngineErrorOccurred) -> Text:
-    out = Text("FATAL " if e.fatal else "", _BOLD, end="")
-    out.append_text(safe_text(f"[{e.where}] "))
-    out.append_text(safe_text(e.message))
-    return out
+def _error(e: EngineErrorOccurred) -> _Line:
+    line = _Line().add("FATAL " if e.fatal else "", _BOLD)
+    return line.add("[").ext(e.where).add("] ").ext(e.message)
 
 
-def _health(e: SourceHealthChanged) -> Text:
-    out = safe_text(e.source, _BOLD)
-    out.append(" healthy" if e.healthy else " UNHEALTHY", "green" if e.healthy else "bold red")
+def _health(e: SourceHealthChanged) -> _Line:
+    line = _Line().ext(e.source, _BOLD)
+    line.add(" healthy" if e.healthy else " UNHEALTHY", "green" if e.healthy else "bold red")
     if e.message:
-        out.append(": ")
-        out.append_text(safe_text(e.message))
-    return out
+        line.add(": ").ext(e.message)
+    return line
 
 
-def _cycle(e: CycleCompleted) -> Text:
-    out = Text(f"#{e.cycle} {e.state.value} eq {fmt_money(e.equity)} "
-               f"day {fmt_money(e.day_pnl, signed=True)} · {e.proposals} prop {e.denied} den "
-               f"{e.orders} ord {e.fills} fill", end="")
+def _cycle(e: CycleCompleted) -> _Line:
+    line = _Line().add(f"#{e.cycle} {e.state.value} eq {fmt_money(e.equity)} "
+                       f"day {fmt_money(e.day_pnl, signed=True)} · {e.proposals} prop "
+                       f"{e.denied} den {e.orders} ord {e.fills} fill")
     if e.ideas or e.news:
-        out.append(f" · {e.news} news {e.ideas} ideas")
-    out.append(f" · {e.duration_ms:.0f} ms")
+        line.add(f" · {e.news} news {e.ideas} ideas")
+    line.add(f" · {e.duration_ms:.0f} ms")
     if e.errors:
-        out.append(f" · {len(e.errors)} errors", "red")
-    return out
+        line.add(f" · {len(e.errors)} errors", "red")
+    return line
 
 
-def _bars(e: BarsReceived) -> Text:
-    return Text(f"{len(e.bars)} bars" + (" (simulated)" if e.simulated else ""), end="")
+def _bars(e: BarsReceived) -> _Line:
+    return _Line().add(f"{len(e.bars)} bars" + (" (simulated)" if e.simulated else ""))
 
 
-def _quotes(e: QuotesUpdated) -> Text:
-    return Text(f"{len(e.quotes)} quotes" + (" (simulated)" if e.simulated else ""), end="")
+def _quotes(e: QuotesUpdated) -> _Line:
+    return _Line().add(f"{len(e.quotes)} quotes" + (" (simulated)" if e.simulated else ""))
 
 
-_SUMMARIES: dict[type[Event], Callable[[Any], Text]] = {
+_SUMMARIES: dict[type[Event], Callable[[Any], _Line]] = {
     NewsReceived: _news, MarketEventDetected: _market_event, IdeaGenerated: _idea,
     AnalystAbstained: _abstained, AnalystFellBack: _fell_back, SignalsComputed: _signals,
     ProposalCreated: _proposal, ProposalDecided: _decided, OrderDenied: _denied,
@@ -387,21 +397,24 @@ _SUMMARIES: dict[type[Event], Callable[[Any], Text]] = {
 
 def summary_text(event: Event) -> Text:
     """One line describing `event` (without time and kind; the feed adds those)."""
+    return _summary(event).text()
+
+
+def summary_pieces(event: Event) -> list[tuple[str, str | None]]:
+    """`summary_text` as (text, style) pieces: what the feed turns straight into segments."""
+    return _summary(event).pieces
+
+
+def _summary(event: Event) -> _Line:
     builder = _SUMMARIES.get(type(event))
-    if builder is None:
-        return _generic_summary(event)
     try:
-        return builder(event)
+        if builder is not None:
+            return builder(event)
+        parts = [f"{f.name}={getattr(event, f.name)!s}" for f in dataclasses.fields(event)
+                 if f.name != "ts"]
+        return _Line().ext(f"{type(event).__name__} " + " ".join(parts)[:300])
     except Exception as exc:  # noqa: BLE001 - a malformed event must not take the feed down
-        return safe_text(f"{type(event).__name__} (cannot describe: {exc})")
-
-
-def _generic_summary(event: Event) -> Text:
-    parts = []
-    for f in dataclasses.fields(event):
-        if f.name != "ts":
-            parts.append(f"{f.name}={getattr(event, f.name)!s}")
-    return safe_text(f"{type(event).__name__} " + " ".join(parts)[:300])
+        return _Line().ext(f"{type(event).__name__} (cannot describe: {exc})")
 
 
 # ---------------------------------------------------------------------------- details
@@ -569,7 +582,7 @@ def detail_text(event: Event, headlines: Mapping[str, NewsItem] | None = None) -
             _kv(out, "reason", fill.reason or "order", external=True)
         case CycleCompleted():
             out.append("\n")
-            out.append_text(_cycle(event))
+            out.append_text(_cycle(event).text())
             for error in event.errors:
                 out.append("\n  • ", "red")
                 out.append_text(safe_text(error, keep_newlines=True))

@@ -17,6 +17,8 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -36,6 +38,7 @@ from robo_tui.ui.widgets.describe import (
     KINDS,
     detail_text,
     event_symbols,
+    summary_pieces,
     summary_text,
 )
 from robo_tui.ui.widgets.format import fmt_time
@@ -132,6 +135,7 @@ class EventFeed(ScrollView, can_focus=True):
         self._cursor: int | None = None  # sequence number under the cursor; None: the newest
         self._follow = True  # keep the newest entry in view (off after scrolling up)
         self._end_pending = False
+        self._base: Style | None = None
         self._headlines: OrderedDict[str, NewsItem] = OrderedDict()
         # rendered rows by (sequence number, width, cursor state): a row's text never changes
         self._lines: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
@@ -208,7 +212,7 @@ class EventFeed(ScrollView, can_focus=True):
 
     def line_text(self, index: int) -> Text:
         """The plain line for row `index` of the view (time, kind tag, summary)."""
-        return self._line(self._view[index], styled=False)
+        return self._line(self._view[index])
 
     def detail(self, event: Event) -> Text:
         """The full detail of `event`, with cited headlines the feed has seen."""
@@ -237,15 +241,22 @@ class EventFeed(ScrollView, can_focus=True):
 
     def _after_append(self, added: int) -> None:
         view = self._view
-        if len(view) > self.max_rows + self.max_rows // 4 + 16:
-            del view[: len(view) - self.max_rows]
+        # Trim to exactly max_rows: once full, the virtual size stays the same, so a burst of
+        # events repaints this widget only instead of laying out the whole screen each frame.
+        excess = len(view) - self.max_rows
+        if excess > 0:
+            del view[:excess]
             if self._cursor is not None and self._index_of(self._cursor) is None:
                 self._cursor = view[0][0] if view else None
         following = self._cursor is None and self._follow
         if not following:
             self._unseen += added
             self._update_title()
-        self._sync_size()
+            if excess > 0:  # keep the rows being read where they are on screen
+                self.scroll_to(y=max(0, int(self.scroll_y) - excess), animate=False,
+                               immediate=True, force=True)
+        if self.virtual_size.height != len(view):
+            self._sync_size()
         if following:
             self._scroll_to_end()
         self.refresh()
@@ -319,24 +330,40 @@ class EventFeed(ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"event-feed--{name}", partial=True)
 
-    def _line(self, entry: _Entry, *, styled: bool = True) -> Text:
+    def _line(self, entry: _Entry) -> Text:
         _, event = entry
         kind = event.kind
-        line = Text(no_wrap=True, end="", style=self.rich_style if styled else "")
-        if styled:
-            kind_style = self._style(kind) if kind in _TAGS else Style()
-            line.append(fmt_time(event.ts), self._style("time"))
-            line.append(" ")
-            line.append(_TAGS.get(kind, f"{kind[:5]:<5}"), kind_style)
-            line.append(" ")
-            body = summary_text(event)
-            if kind in _LOUD:
-                body.stylize_before(kind_style)
-            line.append_text(body)
-        else:
-            line.append(f"{fmt_time(event.ts)} {_TAGS.get(kind, f'{kind[:5]:<5}')} ")
-            line.append_text(summary_text(event))
+        line = Text(f"{fmt_time(event.ts)} {_TAGS.get(kind, f'{kind[:5]:<5}')} ", no_wrap=True,
+                    end="")
+        line.append_text(summary_text(event))
         return line
+
+    def _segments(self, event: Event, width: int, cursor: Style | None) -> Strip:
+        """The row for `event` as segments, built straight from the summary's pieces (no Text
+        rendering on the hot path), cut to `width` with an ellipsis."""
+        base = self._base_style()
+        kind = event.kind
+        kind_style = base + self._style(kind) if kind in _TAGS else base
+        body = kind_style if kind in _LOUD else base
+        segments = [
+            Segment(fmt_time(event.ts), base + self._style("time")),
+            Segment(" ", base),
+            Segment(_TAGS.get(kind, f"{kind[:5]:<5}"), kind_style),
+            Segment(" ", base),
+        ]
+        length = 15
+        for piece, style in summary_pieces(event):
+            segments.append(Segment(piece, body + Style.parse(style) if style else body))
+            length += cell_len(piece)
+        strip = Strip(segments, length)
+        if length > width:
+            strip = Strip([*strip.crop(0, max(0, width - 1)), Segment("…", body)], width)
+        else:
+            strip = strip.adjust_cell_length(width, base)
+        if cursor is not None:
+            strip = Strip([Segment(text, (style or base) + cursor) for text, style, _ in strip],
+                          strip.cell_length)
+        return strip
 
     # ------------------------------------------------------------------ Line API
 
@@ -345,7 +372,7 @@ class EventFeed(ScrollView, can_focus=True):
         scroll_y = int(self.scroll_offset.y)
         index = scroll_y + y
         width = self.scrollable_content_region.width or self.size.width
-        base = self.rich_style
+        base = self._base_style()
         if index >= len(self._view) or index < 0:
             return Strip.blank(width, base)
         cursor = self._cursor_index()
@@ -357,14 +384,17 @@ class EventFeed(ScrollView, can_focus=True):
         cached = self._lines.get(key)
         if cached is not None:
             return cached
-        text = self._line(entry)
-        text.truncate(width, overflow="ellipsis")
-        if is_cursor:
-            text.stylize(self._style("cursor" if is_cursor == 1 else "cursor-blurred"))
-        segments = list(text.render(self.app.console))
-        strip = Strip(segments, text.cell_len).adjust_cell_length(width, base)
+        cursor_style = (self._style("cursor" if is_cursor == 1 else "cursor-blurred")
+                        if is_cursor else None)
+        strip = self._segments(entry[1], width, cursor_style)
         self._lines[key] = strip
         return strip
+
+    def _base_style(self) -> Style:
+        # `rich_style` walks the DOM for the background: once per style change, not per line
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
 
     def notify_style_update(self) -> None:
         """The theme changed: drop the cached lines."""
@@ -372,6 +402,7 @@ class EventFeed(ScrollView, can_focus=True):
         lines = getattr(self, "_lines", None)
         if lines is not None:
             lines.clear()
+        self._base = None
 
     def on_resize(self, event: events.Resize) -> None:
         """Keep the virtual size in step with the width."""

@@ -238,3 +238,19 @@ async def test_feed_when_tiny_then_renders() -> None:
         feed.add_events([news(1, "a long headline that will not fit"), denial()])
         await pilot.pause()
         assert "14:30" in screen_text(app)
+
+
+async def test_cursor_when_the_ring_overflows_then_the_selected_event_stays_selected() -> None:
+    feed = EventFeed(max_rows=50)
+    app = WidgetApp(feed)
+    async with app.run_test(size=(120, 8)) as pilot:
+        feed.add_events([news(i, f"headline {i}") for i in range(50)])
+        feed.focus()
+        await pilot.press("up", "up", "up")
+        chosen = feed.selected_event()
+        assert isinstance(chosen, NewsReceived) and chosen.item.title == "headline 46"
+        feed.add_events([news(100 + i, f"later {i}") for i in range(20)])  # 20 oldest dropped
+        await pilot.pause()
+        assert len(feed.visible_events()) == 50
+        assert feed.selected_event() is chosen
+        assert "headline 46" in screen_text(app)
