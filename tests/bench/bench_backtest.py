@@ -103,15 +103,17 @@ def portfolio(symbols: int, n: int, seed: int = 20) -> dict[str, BarArrays]:
     return out
 
 
-def best_of(fn: Callable[[], Any], repeats: int) -> tuple[float, list[Any]]:
-    """Fastest wall time of `repeats` calls (after one warm-up call) and every call's result."""
-    results = [fn()]
-    times = []
+def interleaved(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, tuple[float, list[Any]]]:
+    """Each function's fastest wall time over `repeats` rounds (after one warm-up call each) and
+    every call's result. Rounds interleave the functions, so a busy machine slows them alike."""
+    results: dict[str, list[Any]] = {name: [fn()] for name, fn in fns.items()}
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        results.append(fn())
-        times.append(time.perf_counter() - t0)
-    return min(times), results
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            results[name].append(fn())
+            times[name].append(time.perf_counter() - t0)
+    return {name: (min(times[name]), results[name]) for name in fns}
 
 
 def peer(frame: pd.DataFrame) -> pd.Series:
@@ -142,12 +144,15 @@ def same_trades(stats: pd.Series, outcome: RunOutcome) -> bool:
                for a, b in zip(theirs, ours, strict=True))
 
 
-def compare(label: str, frame: pd.DataFrame, repeats: int, peer_repeats: int) -> None:
+def compare(label: str, frame: pd.DataFrame, repeats: int) -> None:
     n = len(frame)
     data = {"GOOG": bars_of("GOOG", frame)}
-    t_peer, peers = best_of(lambda: peer(frame), peer_repeats)
-    t_engine, _ = best_of(lambda: robo(data, SMA_SPEC, stats=False), repeats)
-    t_full, outcomes = best_of(lambda: robo(data, SMA_SPEC, stats=True), repeats)
+    timed = interleaved({
+        "peer": lambda: peer(frame),
+        "engine": lambda: robo(data, SMA_SPEC, stats=False),
+        "full": lambda: robo(data, SMA_SPEC, stats=True),
+    }, repeats)
+    (t_peer, peers), (t_engine, _), (t_full, outcomes) = timed["peer"], timed["engine"], timed["full"]
     stats, outcome = peers[-1], outcomes[-1]
     identical = sum(same_trades(stats, o) for o in outcomes)
     print(f"\n{label}: {n:,} bars, {stats['# Trades']} trades (backtesting.py) vs "
@@ -168,14 +173,15 @@ def main() -> None:
     print(f"bench_backtest · {time.strftime('%Y-%m-%d')} · {platform.processor() or platform.machine()}"
           f" · {os.cpu_count()} CPUs · Python {platform.python_version()} · "
           f"numpy {np.__version__} · pandas {pd.__version__}")
-    compare("GOOG daily (backtesting.py's data)", GOOG, repeats=10, peer_repeats=10)
-    compare("GOOG tiled, hourly", tiled_goog(TILED_BARS), repeats=3, peer_repeats=1)
+    compare("GOOG daily (backtesting.py's data)", GOOG, repeats=15)
+    compare("GOOG tiled, hourly", tiled_goog(TILED_BARS), repeats=3)
 
     data = portfolio(PORTFOLIO_SYMBOLS, PORTFOLIO_BARS)
     spec = BacktestSpec(cash=1_000_000, commission=0.0005, compat=False)
     total = PORTFOLIO_SYMBOLS * PORTFOLIO_BARS
-    t_engine, results = best_of(lambda: robo(data, spec, stats=False), 2)
-    t_full, outcomes = best_of(lambda: robo(data, spec, stats=True), 2)
+    timed = interleaved({"engine": lambda: robo(data, spec, stats=False),
+                         "full": lambda: robo(data, spec, stats=True)}, 2)
+    (t_engine, results), (t_full, outcomes) = timed["engine"], timed["full"]
     result, outcome = results[-1], outcomes[-1]
     print(f"\nPortfolio: {PORTFOLIO_SYMBOLS} symbols x {PORTFOLIO_BARS:,} daily bars = {total:,} "
           f"bars, config risk profile, strategies {', '.join(outcome.voters)}")
