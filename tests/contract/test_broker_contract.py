@@ -86,6 +86,13 @@ BROKER_HARNESSES: list[Any] = [
     pytest.param(_paper_factory("next_open"), id="paper-next-open"),
 ]
 
+# live brokers against local fake servers (their harness modules import BrokerHarness from here)
+from .harness_ib import ib_harness
+from .harness_robinhood import robinhood_harness
+
+BROKER_HARNESSES += [pytest.param(ib_harness, id="ib"),
+                     pytest.param(robinhood_harness, id="robinhood")]
+
 _ids = count(1)
 
 
