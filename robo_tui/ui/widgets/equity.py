@@ -45,7 +45,8 @@ class EquitySparkline(Sparkline):
             return
         self._seen = key
         values = [e for _, e in history if math.isfinite(e)]
-        self.data = values
+        # one point would draw a solid block (Textual's rendering of a single value): wait for two
+        self.data = values if len(values) >= 2 else []
         if not values:
             self.border_title = "Equity"
             self.border_subtitle = ""

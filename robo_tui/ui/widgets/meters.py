@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 __all__ = ["Meter", "RiskMeters"]
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
+_SHORT_LABELS = {
+    "day_loss": "Day loss", "gross_exposure": "Gross", "largest_position": "Position",
+    "largest_sector": "Sector", "open_positions": "Positions", "drawdown": "Drawdown",
+    "circuit_breaker": "Breaker",
+}
+"""Labels for narrow panes (no symbol or sector name)."""
 _SEVERITY = {"ok": 0, "warning": 1, "danger": 2}
 
 
@@ -92,36 +98,45 @@ class RiskMeters(Widget):
         keep = sorted(ranked[:height])
         return [self._meters[i] for i in keep]
 
-    def line(self, m: Meter, width: int, label_width: int | None = None) -> Text:
-        """One meter laid out in `width` cells: the bar gives way first, then the label."""
+    def line(self, m: Meter, width: int, layout: tuple[int, int] | None = None) -> Text:
+        """One meter laid out in `width` cells. `layout` is (label width, value width), shared by
+        every line so the bars line up; the bar gives way first, then the label."""
         level = self._style(m.level)
         out = Text(no_wrap=True, overflow="ellipsis", end="")
-        text = m.text if width >= 56 else _short(m)
+        wide = width >= 56
+        label = m.label if wide else _SHORT_LABELS.get(m.key, m.label)
+        text = m.text if wide else _short(m)
         if width < 28:
-            label = m.label[: max(1, width - len(text) - 1)]
+            label = label[: max(1, width - len(text) - 1)]
             out.append(f"{label} ", self._style("label"))
             out.append(text, level)
             out.truncate(width)
             return out
-        wanted = label_width if label_width is not None else len(m.label)
-        label_w = max(6, min(wanted, width - len(text) - 2 - 8))
-        bar_w = width - label_w - len(text) - 2
-        out.append(f"{m.label[:label_w]:<{label_w}} ", self._style("label"))
+        label_w, text_w = layout if layout is not None else (len(label), len(text))
+        label_w = max(6, min(label_w, width - text_w - 2 - 8))
+        bar_w = width - label_w - text_w - 2
+        out.append(f"{label[:label_w]:<{label_w}} ", self._style("label"))
         if bar_w >= 3:
             filled, empty = bar(m.fraction, bar_w)
             out.append(filled, level)
             out.append(empty, self._style("track"))
             out.append(" ")
-        out.append(text, level)
+        out.append(f"{text:>{text_w}}", level)
         out.truncate(width)
         return out
+
+    def layout(self, width: int) -> tuple[int, int]:
+        """(label width, value width) for `width`: the widest of all meters."""
+        wide = width >= 56
+        labels = [m.label if wide else _SHORT_LABELS.get(m.key, m.label) for m in self._meters]
+        texts = [m.text if wide else _short(m) for m in self._meters]
+        return max(map(len, labels), default=0), max(map(len, texts), default=0)
 
     def render(self) -> Text:
         """Every meter that fits, one per line."""
         width = self.content_region.width or self.size.width or 40
         if not self._meters:
             return Text("risk meters: waiting for the engine", self._style("track"))
-        label_width = max(len(m.label) for m in self._meters)
-        lines = [self.line(m, width, label_width)
-                 for m in self._visible(self.content_region.height)]
+        layout = self.layout(width)
+        lines = [self.line(m, width, layout) for m in self._visible(self.content_region.height)]
         return Text("\n", end="").join(lines)

@@ -253,3 +253,20 @@ async def test_every_pane_renders_at_20_by_3(harness: Harness, pane: type[Any]) 
         widget.update_from(harness.engine)
         await pilot.pause()
         assert screen_text(app).strip()
+
+
+async def test_equity_sparkline_when_one_point_then_no_solid_block_yet(
+        make_harness: Callable[..., Any]) -> None:
+    harness: Harness = await make_harness(intelligence=False)
+    try:
+        await harness.cycles(1)
+        spark = EquitySparkline()
+        app = WidgetApp(spark)
+        async with app.run_test(size=(30, 3)) as pilot:
+            spark.update_from(harness.engine)
+            await pilot.pause()
+            assert not spark.data
+            assert "█" not in screen_text(app)
+            assert str(spark.border_title).startswith("Equity 100,000.00")
+    finally:
+        await harness.engine.stop()
