@@ -267,6 +267,7 @@ async def test_equity_sparkline_when_one_point_then_no_solid_block_yet(
             await pilot.pause()
             assert not spark.data
             assert "█" not in screen_text(app)
-            assert str(spark.border_title).startswith("Equity 100,000.00")
+            equity = harness.engine.equity_history[-1][1]
+            assert str(spark.border_title).startswith(f"Equity {equity:,.2f}")
     finally:
         await harness.engine.stop()
