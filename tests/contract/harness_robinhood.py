@@ -1,16 +1,46 @@
-"""Contract harness for `RobinhoodBroker` (placeholder until the fake Robinhood server lands)."""
+"""Contract harness for `RobinhoodBroker`: a fake Robinhood API on 127.0.0.1
+(tests/unit/brokers_live/fake_robinhood.py) answering robin_stocks' own HTTP session, which a
+transport adapter redirects there. The broker logs in with a password and a TOTP code, as in
+production. Robinhood charges no commission on stocks, so the fee per fill is zero."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import pytest
+from pydantic import SecretStr
+from unit.brokers_live.fake_robinhood import FakeRobinhood, redirect_robin_stocks
 
-from .test_broker_contract import BrokerHarness
+from robo_tui.adapters.brokers.robinhood import RobinhoodBroker
+from robo_tui.config import RobinhoodSettings
+from robo_tui.engine.clock import SimClock
+
+from .test_broker_contract import START, BrokerHarness
 
 
 @asynccontextmanager
 async def robinhood_harness() -> AsyncIterator[BrokerHarness]:
-    pytest.skip("robinhood harness not built yet")
-    yield  # type: ignore[misc]
+    """A live-mode `RobinhoodBroker` against a fresh fake Robinhood."""
+    server = FakeRobinhood()
+    server.start()
+    settings = RobinhoodSettings(username=SecretStr(server.username),
+                                 password=SecretStr(server.password),
+                                 mfa_totp_secret=SecretStr(server.totp_seed or ""),
+                                 timeout_seconds=5.0)
+    try:
+        with redirect_robin_stocks(server):
+            broker = RobinhoodBroker(settings, clock=SimClock(START), live=True, poll_interval=0.0)
+
+            async def set_price(price: float) -> None:
+                server.set_price("AAPL", price)
+
+            async def settle() -> None:
+                await asyncio.sleep(0)
+
+            try:
+                yield BrokerHarness(broker, "AAPL", set_price, settle, 0.0, 0.0)
+            finally:
+                await broker.close()
+    finally:
+        server.stop()
