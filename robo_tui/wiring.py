@@ -51,7 +51,8 @@ def build_feed(settings: Settings, clock: Clock) -> MarketFeed:
         if settings.feeds.replay_path is None:
             raise WiringError("feeds.kind = 'replay' needs feeds.replay_path")
         data = load_ohlcv(settings.feeds.replay_path, [i.symbol for i in instruments])
-        return ReplayFeed(data, clock)
+        # history is the first warm-up bars; each cycle then replays the next recorded bar
+        return ReplayFeed(data, clock, start_index=settings.engine.warmup_bars, step=True)
     from robo_tui.adapters.feeds.sim import SimulatedMarket
 
     return SimulatedMarket(instruments, seed=settings.feeds.seed,

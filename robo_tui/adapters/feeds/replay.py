@@ -212,19 +212,25 @@ class ReplayFeed:
     For each symbol, bars before `start_index` are history from the start; later bars are
     released by `next_bars(now)` once their timestamp is <= now. A bar's timestamp is taken as
     the moment it is known, so drive the clock by bar timestamps and fill at the next bar.
+
+    With `step=True` (a replayed market under the wall clock: the console and headless runs)
+    each `next_bars` call releases the bars of the next timestamp, whatever `now` is: one
+    recorded bar per engine cycle.
     """
 
     name = "replay"
     simulated = False
     supports_streaming = False
 
-    def __init__(self, data: Mapping[str, BarArrays], clock: Clock, *, start_index: int = 0) -> None:
+    def __init__(self, data: Mapping[str, BarArrays], clock: Clock, *, start_index: int = 0,
+                 step: bool = False) -> None:
         if start_index < 0:
             raise ValueError("start_index must be >= 0")
         self._data = dict(data)
         self._clock = clock
         self._cursor = {s: min(start_index, len(a)) for s, a in self._data.items()}
         self._order = {s: n for n, s in enumerate(self._data)}
+        self._step = step
 
     @property
     def symbols(self) -> list[str]:
@@ -262,6 +268,11 @@ class ReplayFeed:
 
     async def next_bars(self, now: datetime) -> list[Bar]:
         """Bars with timestamp <= now not released yet, oldest first (ties in symbol order)."""
+        if self._step:
+            upcoming = self.next_time()
+            if upcoming is None:
+                return []
+            now = upcoming
         limit = datetime_to_ns(now)
         out: list[tuple[int, int, Bar]] = []
         for symbol, arrays in self._data.items():
