@@ -264,13 +264,18 @@ def _signal_bar(bars: BarArrays, ts_ns: int, fill: str) -> int:
     return int(np.searchsorted(bars.ts, ts_ns, side="right")) - 1
 
 
-def _attribute(
+def attribute_trades(
     trades: Sequence[tuple[str, float, int]],
     data: Mapping[str, BarArrays],
     voters: Mapping[str, Any],
     fill: str,
 ) -> list[str]:
-    """The strategy (or `a+b` strategies) whose vote pointed the trade's way at its signal bar."""
+    """Per trade `(symbol, signed size, entry fill time in ns)`, the strategy that opened it.
+
+    One voter: that strategy. Several: the voters whose score at the bar that decided the entry
+    pointed the trade's way, joined with `+` (`sma_cross+breakout`); `ensemble` when none did.
+    `voters` maps names to objects with `scores(bars)`.
+    """
     names = list(voters)
     if len(names) == 1:
         return [names[0]] * len(trades)
@@ -347,7 +352,7 @@ def analyse(
     index = result.index[:n]
     voters = _voters(settings)
     closed = [t for t in result.trades if t.exit_bar < n]
-    names = _attribute(
+    names = attribute_trades(
         [(t.trade.symbol, t.trade.size, datetime_to_ns(t.trade.entry_time)) for t in closed],
         data, voters, fill,
     )
@@ -368,7 +373,7 @@ def analyse(
     )
     last_ts = ns_to_datetime(int(index[-1]))
     held = _open_positions([f for f in result.fills if datetime_to_ns(f.ts) <= int(index[-1])])
-    open_names = _attribute(
+    open_names = attribute_trades(
         [(s, size, datetime_to_ns(t)) for s, (size, t, _, _) in held.items()], data, voters, fill
     )
     open_trades = []
@@ -549,7 +554,10 @@ def spec_with(job: SliceJob, params: Mapping[str, Any]) -> BacktestSpec:
     strategies = {k: dict(v) for k, v in (job.spec.strategies or {}).items()}
     where = dict(job.targets)
     for key, value in params.items():
-        name, param = where[key].split(".", 1) if key in where else key.split(".", 1)
+        target = where.get(key, key)
+        if "." not in target:
+            raise InputError(f"parameter {key!r}: name its strategy as STRATEGY.{key}")
+        name, param = target.split(".", 1)
         strategies.setdefault(name, {})[param] = str(value)
     return replace(job.spec, strategies=strategies)
 

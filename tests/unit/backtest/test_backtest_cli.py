@@ -440,3 +440,36 @@ def test_walk_forward_when_seeded_series_then_in_and_out_of_sample_are_separate_
     assert pooled.degradation == pytest.approx(
         pooled.in_sample.metric_mean - pooled.out_of_sample.metric_mean)
     assert pooled.in_sample.metric_mean > pooled.out_of_sample.metric_mean
+
+
+# --------------------------------------------------------------------------- attribution
+
+
+class FixedVotes:
+    """A stand-in voter with fixed scores (the attribution reads only `scores`)."""
+
+    def __init__(self, values: list[float]) -> None:
+        self.values = np.array(values, dtype=np.float64)
+
+    def scores(self, bars: Any) -> np.ndarray:
+        return self.values
+
+
+def test_attribute_trades_when_several_voters_then_the_ones_pointing_the_trade_way_at_the_signal_bar(
+) -> None:
+    from robo_tui.backtest.results import attribute_trades
+    from robo_tui.domain.market import BarArrays
+
+    ts = np.arange(4, dtype=np.int64) * 10**9
+    ones = np.ones(4)
+    bars = {"X": BarArrays("X", ts, ones, ones, ones, ones, ones)}
+    voters = {"a": FixedVotes([1.0, 1.0, -1.0, np.nan]), "b": FixedVotes([1.0, -1.0, -1.0, 1.0])}
+    trades = [("X", 5.0, int(ts[1])), ("X", -5.0, int(ts[3])), ("X", 5.0, int(ts[2]))]
+
+    next_open = attribute_trades(trades, bars, voters, "next-open")
+    at_close = attribute_trades(trades, bars, voters, "close")
+
+    # next-open: an entry filled at bar i was decided at bar i - 1
+    assert next_open == ["a+b", "a+b", "a"]
+    assert at_close == ["a", "ensemble", "ensemble"]
+    assert attribute_trades(trades, bars, {"a": voters["a"]}, "close") == ["a", "a", "a"]
