@@ -125,7 +125,7 @@ class RiskMeters(Widget):
         out.truncate(width)
         return out
 
-    def layout(self, width: int) -> tuple[int, int]:
+    def column_widths(self, width: int) -> tuple[int, int]:
         """(label width, value width) for `width`: the widest of all meters."""
         wide = width >= 56
         labels = [m.label if wide else _SHORT_LABELS.get(m.key, m.label) for m in self._meters]
@@ -137,6 +137,6 @@ class RiskMeters(Widget):
         width = self.content_region.width or self.size.width or 40
         if not self._meters:
             return Text("risk meters: waiting for the engine", self._style("track"))
-        layout = self.layout(width)
+        layout = self.column_widths(width)
         lines = [self.line(m, width, layout) for m in self._visible(self.content_region.height)]
         return Text("\n", end="").join(lines)
