@@ -283,25 +283,32 @@ class RobinhoodBroker:
                 f"broker.robinhood.mfa_totp_secret is not a usable base32 TOTP seed ({exc})") from exc
 
     def _login(self, username: str, password: str, mfa: str | None) -> None:
-        """robin_stocks' login with no session kept on disk; its console prints go to the log and
-        its interactive prompts read an empty stdin (they fail instead of hanging)."""
+        """robin_stocks' login with no session kept on disk (in a scratch dir removed after)."""
         scratch = tempfile.mkdtemp(prefix="robo-tui-rh-")
+        try:
+            self._quietly(self._rh.login, username, password, expiresIn=86400,
+                          store_session=False, mfa_code=mfa, pickle_path=scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _quietly(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call `fn` with its bare `print`s sent to the log and its interactive prompts reading an
+        empty stdin (robin_stocks' login and logout print to stdout, and a login challenge asks
+        for a code with `input()`: here it fails instead of hanging)."""
         stdin = sys.stdin
         try:
             sys.stdin = io.StringIO("")
             with contextlib.redirect_stdout(_LogStream(self._scrub)):
-                self._rh.login(username, password, expiresIn=86400, store_session=False,
-                               mfa_code=mfa, pickle_path=scratch)
+                return fn(*args, **kwargs)
         finally:
             sys.stdin = stdin
-            shutil.rmtree(scratch, ignore_errors=True)
 
     async def close(self) -> None:
         """Log out (drops the session token)."""
         if self._logged_in:
             self._logged_in = False
             with contextlib.suppress(Exception):
-                await self._call(self._rh.logout)
+                await self._call(self._quietly, self._rh.logout)
 
     # ------------------------------------------------------------------ orders
 
@@ -316,7 +323,8 @@ class RobinhoodBroker:
                              "not logged in to Robinhood; the order was not sent")
         crypto = is_crypto_symbol(order.symbol)
         qty = round(intent.quantity, CRYPTO_DECIMALS) if crypto else intent.quantity
-        tracked = _Tracked(coid, order.symbol, crypto, intent.side, qty, self._clock.now(),
+        # sent_at is wall time: it is compared with Robinhood's own timestamps
+        tracked = _Tracked(coid, order.symbol, crypto, intent.side, qty, datetime.now(UTC),
                            stop_loss=intent.stop_loss if not crypto else None)
         if intent.side is Side.SELL and not crypto:
             await self._lift_stops(order.symbol)
@@ -334,9 +342,11 @@ class RobinhoodBroker:
         if exc is not None:
             # robin_stocks raises only before it sends (a lookup failed): nothing was placed
             del self._tracked[coid]
-            why = (f"Robinhood does not know the symbol {order.symbol}" if isinstance(exc, IndexError)
+            why = ("no such instrument" if isinstance(exc, IndexError)
                    else self._scrub(str(exc)) or type(exc).__name__)
-            return BrokerAck(coid, OrderStatus.REJECTED, None, f"not sent: {why}")
+            return BrokerAck(coid, OrderStatus.REJECTED, None,
+                             f"not sent: Robinhood could not prepare the order for {order.symbol} "
+                             f"(unknown symbol or no quote: {why})")
         ack = self._read_answer(tracked, future.result())
         await self._after_poll(tracked)
         return ack
@@ -488,7 +498,7 @@ class RobinhoodBroker:
         old = self._tracked.get(coid)
         if old is not None and old.status not in _FINAL:
             return
-        child = _Tracked(coid, entry.symbol, False, Side.SELL, quantity, self._clock.now(),
+        child = _Tracked(coid, entry.symbol, False, Side.SELL, quantity, datetime.now(UTC),
                          protective=True)
         self._tracked[coid] = child
         entry.protected = True

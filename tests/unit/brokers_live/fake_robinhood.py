@@ -13,7 +13,9 @@ orders and holdings. It is a tiny exchange: market orders fill at the set price,
 until the price reaches them, stop orders trigger on price; shares held by open sells cannot be
 sold twice; cash and positions are booked. Failure modes: `hang_orders` (an order POST never
 answers: the order is *not* created), `accept_then_hang` (the order is created, the answer
-never comes), `order_status_code` (answer order POSTs with this HTTP error), `reject_orders`.
+comes only when released), `fail_after_create` (the order is created, the answer is this HTTP
+error), `order_status_code` (order POSTs fail with this HTTP error, nothing created),
+`reject_orders` (400 with a reason).
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class FakeRobinhood:
         self.hang_orders = False
         self.accept_then_hang = False
         self.order_status_code: int | None = None
+        self.fail_after_create: int | None = None
         self.reject_orders: str | None = None
         self.lock = threading.RLock()
         self._release = threading.Event()
@@ -243,6 +246,8 @@ class FakeRobinhood:
                                    else self._new_crypto_order(body))
             if self.accept_then_hang:
                 self._release.wait(30)
+            if self.fail_after_create is not None and status < 400:
+                return self.fail_after_create, {"detail": "upstream timeout"}
             return status, _public(payload)
         with self.lock:
             return self._route(method, path, query)
