@@ -207,7 +207,7 @@ def _idea(request: AnalysisRequest, **changes: object) -> TradeIdea:
         ({"symbol": "\u0410APL"}, "look-alike"),
         ({"symbol": "MSFT"}, "not the requested symbol"),
         ({"news_ids": ("made-up",)}, "not in the request"),
-        ({"news_ids": ()}, "cites no news"),
+        ({"news_ids": ()}, "cite"),
         ({"score": float("nan")}, "non-finite"),
         ({"direction": Direction.LONG, "score": -0.9}, "contradicts"),
         ({"horizon": "forever"}, "horizon"),
