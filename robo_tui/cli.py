@@ -12,7 +12,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -33,18 +33,18 @@ proposals_app = typer.Typer(help="Semi-auto from a shell: list, approve or rejec
 app.add_typer(config_app, name="config")
 app.add_typer(proposals_app, name="proposals")
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Config file (TOML).",
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (TOML).",
                                                    dir_okay=False)]
-DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder for the database and logs.",
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the database and logs.",
                                                     file_okay=False)]
-ModeOpt = Annotated[Optional[Mode], typer.Option("--mode", help="paper, semi-auto, auto or live.",
+ModeOpt = Annotated[Mode | None, typer.Option("--mode", help="paper, semi-auto, auto or live.",
                                                  case_sensitive=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (one JSON object per cycle).")]
 ConfirmLiveOpt = Annotated[bool, typer.Option("--confirm-live",
                                               help="Explicitly confirm trading real money in live mode.")]
-AnalystOpt = Annotated[Optional[str], typer.Option(
+AnalystOpt = Annotated[str | None, typer.Option(
     "--analyst", help="Analyst for this run: rules, ollama, openai, anthropic or auto.")]
-NewsOpt = Annotated[Optional[list[str]], typer.Option(
+NewsOpt = Annotated[list[str] | None, typer.Option(
     "--news", help="Add a news source (RSS/Atom URL or file) for this run; repeatable.")]
 
 
@@ -68,8 +68,8 @@ def main_command(
     ctx: typer.Context,
     headless: Annotated[bool, typer.Option("--headless", help="Run the engine without UI (for cron).")] = False,
     once: Annotated[bool, typer.Option("--once", help="Headless: run one cycle and exit.")] = False,
-    cycles: Annotated[Optional[int], typer.Option("--cycles", min=1, help="Headless: run N cycles and exit.")] = None,
-    theme: Annotated[Optional[str], typer.Option("--theme", help="Console theme name.")] = None,
+    cycles: Annotated[int | None, typer.Option("--cycles", min=1, help="Headless: run N cycles and exit.")] = None,
+    theme: Annotated[str | None, typer.Option("--theme", help="Console theme name.")] = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     mode: ModeOpt = None,

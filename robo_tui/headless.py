@@ -27,7 +27,15 @@ from robo_tui.domain.events import (
 )
 from robo_tui.domain.risk import TradingState
 from robo_tui.engine.engine import Engine, event_payload
-from robo_tui.runtime import ExitCode, RunError, RunOptions, check_live, load_run_settings, resolve_data_dir, secrets_of
+from robo_tui.runtime import (
+    ExitCode,
+    RunError,
+    RunOptions,
+    check_live,
+    load_run_settings,
+    resolve_data_dir,
+    secrets_of,
+)
 
 _NOTABLE = (ProposalCreated, OrderDenied, OrderSubmitted, OrderFilled, OrderStatusChanged,
             TradingStateChanged, EngineErrorOccurred, IdeaGenerated)
@@ -66,8 +74,9 @@ def describe(event: Event) -> str:
     if isinstance(event, TradingStateChanged):
         return f"trading {event.old.value} → {event.new.value} by {event.by}: {event.reason}"
     if isinstance(event, IdeaGenerated):
-        i = event.idea
-        return f"idea {i.provider}/{i.model} {i.direction.value} {i.symbol} score {i.score:+.2f} conf {i.confidence:.2f}"
+        idea = event.idea
+        return (f"idea {idea.provider}/{idea.model} {idea.direction.value} {idea.symbol} "
+                f"score {idea.score:+.2f} conf {idea.confidence:.2f}")
     if isinstance(event, EngineErrorOccurred):
         return f"error in {event.where}: {event.message}"
     return type(event).__name__

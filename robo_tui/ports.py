@@ -95,6 +95,16 @@ class SimulatedVenue(Protocol):
 
     def on_quote(self, quote: Quote) -> None: ...
 
+    def on_bar_values(self, symbol: str, ts: datetime, o: float, h: float, l: float,
+                      c: float) -> None:
+        """`on_bar` without building a `Bar` (the backtest hot path)."""
+        ...
+
+    def trigger_levels(self, symbol: str) -> tuple[float, float, bool]:
+        """(low at or below which something triggers, high at or above which something
+        triggers, whether a market order waits for the next open): lets a backtest skip bars."""
+        ...
+
 
 class NewsSource(Protocol):
     """A source of headlines (RSS/Atom, files, JSON APIs)."""

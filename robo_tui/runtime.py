@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 
-from robo_tui.config import ConfigError, Settings, default_data_dir, load_settings, resolve_config_path
+from robo_tui.config import (
+    ConfigError,
+    Settings,
+    default_data_dir,
+    load_settings,
+    resolve_config_path,
+)
 from robo_tui.domain.risk import Mode
 
 

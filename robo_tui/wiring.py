@@ -17,6 +17,7 @@ from robo_tui.engine.clock import WallClock
 from robo_tui.engine.engine import Engine
 from robo_tui.ports import Broker, Clock, IntelligenceStage, MarketFeed, Store
 
+
 class WiringError(Exception):
     """The settings name something that cannot be built here (with what to do about it)."""
 

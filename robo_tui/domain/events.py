@@ -15,7 +15,7 @@ from robo_tui.domain.market import Bar, Quote
 from robo_tui.domain.news import MarketEvent, NewsItem, TradeIdea
 from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Fill, Order
 from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
-from robo_tui.domain.signals import EnsembleDecision, Proposal, Signal
+from robo_tui.domain.signals import EnsembleDecision, Proposal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

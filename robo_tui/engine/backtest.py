@@ -29,6 +29,7 @@ from robo_tui.domain.signals import Direction, EnsembleDecision, Signal
 from robo_tui.domain.time import ns_to_datetime
 from robo_tui.engine.engine import Engine
 from robo_tui.engine.ledger import ClosedTrade
+from robo_tui.ports import SimulatedVenue
 
 _BAR, _DECIDE = 0, 1
 
@@ -134,9 +135,9 @@ class BacktestDriver:
         if set_clock is None:
             raise TypeError("a backtest needs an engine with a SimClock")
         self._set_clock: Callable[[datetime], None] = set_clock
-        self._venue = engine.broker
-        if not hasattr(self._venue, "on_bar_values"):
+        if not isinstance(engine.broker, SimulatedVenue):
             raise TypeError("a backtest needs a simulated venue (the paper broker)")
+        self._venue: SimulatedVenue = engine.broker
 
     async def run(self, *, progress: Callable[[int, int], None] | None = None,
                   stop: asyncio.Event | None = None) -> BacktestResult:

@@ -29,8 +29,7 @@ class SimClock:
 
     def set(self, ts: datetime) -> None:
         """Jump to `ts` (never backwards)."""
-        if ts > self._now:
-            self._now = ts
+        self._now = max(self._now, ts)
 
     def advance(self, seconds: float) -> None:
         """Move forward by `seconds`."""

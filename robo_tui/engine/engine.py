@@ -15,7 +15,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,6 @@ from robo_tui.domain.events import (
     CycleCompleted,
     EngineErrorOccurred,
     Event,
-    IdeaGenerated,
     ModeChanged,
     OrderDenied,
     OrderFilled,
@@ -53,10 +52,9 @@ from robo_tui.domain.orders import (
     Order,
     OrderIntent,
     OrderStatus,
-    OrderType,
     Side,
 )
-from robo_tui.domain.risk import Mode, RiskReason, RiskVerdict, TradingState
+from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
 from robo_tui.domain.serialize import to_jsonable
 from robo_tui.domain.signals import Direction, EnsembleDecision, Proposal, ProposalStatus, Signal
 from robo_tui.engine.bus import EventBus
@@ -816,8 +814,7 @@ class Engine:
         if day != self._day:
             self._day, self.day_start_equity = day, equity
             await self.store.set_control("day_start", f"{day}|{equity!r}", "engine")
-        if equity > self.peak_equity:
-            self.peak_equity = equity
+        self.peak_equity = max(self.peak_equity, equity)
 
     @property
     def day_pnl(self) -> float:
@@ -1079,6 +1076,12 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 
 __all__ = [
-    "ALL_IN", "Engine", "ModeChangeRefused", "ProposalNotFound", "SubmitResult",
-    "live_requirements", "event_payload", "new_id",
+    "ALL_IN",
+    "Engine",
+    "ModeChangeRefused",
+    "ProposalNotFound",
+    "SubmitResult",
+    "event_payload",
+    "live_requirements",
+    "new_id",
 ]
