@@ -270,8 +270,8 @@ class IntelligencePipeline:
             from robo_tui.adapters.llm import build_analyst
 
             try:
-                self._analyst = build_analyst(self._provider, self.settings, model=self._model,
-                                              store=self.store)
+                self._analyst = self._adopt(build_analyst(
+                    self._provider, self.settings, model=self._model, store=self.store))
             except Exception as exc:  # fall back to the offline floor, and say so
                 if self._provider == "rules":
                     raise
@@ -282,6 +282,16 @@ class IntelligencePipeline:
                 self._provider, self._model = "rules", None
                 self._analyst = build_analyst("rules", self.settings, store=self.store)
         return self._analyst
+
+    def _adopt(self, analyst: Analyst) -> Analyst:
+        """Route a fallback chain's switches (the `auto` analyst) to the bus as telemetry."""
+        if getattr(analyst, "on_fallback", False) is None:
+            analyst.on_fallback = self._fell_back  # type: ignore[attr-defined]
+        return analyst
+
+    def _fell_back(self, from_provider: str, to_provider: str, reason: str) -> None:
+        self.bus.publish(AnalystFellBack(ts=self.clock.now(), from_provider=from_provider,
+                                         to_provider=to_provider, reason=reason))
 
     def _stat(self, provider: str) -> _ProviderStats:
         return self._stats.setdefault(provider, _ProviderStats())
@@ -537,7 +547,8 @@ class IntelligencePipeline:
         """Make `provider`/`model` the active analyst; raises (keeping the old one) if it cannot be built."""
         from robo_tui.adapters.llm import build_analyst
 
-        new = build_analyst(provider, self.settings, model=model or None, store=self.store)
+        new = self._adopt(build_analyst(provider, self.settings, model=model or None,
+                                        store=self.store))
         old, self._analyst = self._analyst, new
         self._provider, self._model = provider, model or None
         if old is not None and old is not new:

@@ -318,3 +318,22 @@ async def test_poll_when_review_time_passes_then_the_review_runs_and_feeds_later
     events = await stage.ingest([item("Apple beats estimates, shares soar 9% to a record")], NOW)
     await stage.analyze(events, NOW, market)
     assert "no track record" in analyst.requests[0].performance_summary
+
+
+async def test_analyze_when_auto_has_nothing_but_rules_then_fallbacks_are_published_and_ideas_come(
+    store: SqliteStore, bus: EventBus, recorder: Recorder, market: dict[str, BarArrays]
+) -> None:
+    from robo_tui.domain.events import AnalystFellBack
+
+    # no cloud key, cloud not allowed, and nothing listens on the Ollama port of this loopback
+    settings = Settings.model_validate({"analysts": {
+        "provider": "auto", "ollama_host": "http://127.0.0.1:9", "timeout_seconds": 2}})
+    stage = IntelligencePipeline(settings, store=store, bus=bus, clock=SimClock(NOW), sources=[])
+    events = await stage.ingest([item("Apple beats estimates, shares soar 9% to a record")], NOW)
+    ideas = await stage.analyze(events, NOW, market)
+    assert [i.symbol for i in ideas] == ["AAPL"]
+    assert ideas[0].provider == "rules"
+    fallbacks = recorder.of(AnalystFellBack)
+    assert fallbacks and fallbacks[-1].to_provider == "rules"  # type: ignore[attr-defined]
+    assert stage.catalogue()["active"]["provider"] == "auto"
+    await stage.close()
