@@ -35,7 +35,7 @@ COMPAT_RISK: dict[str, Any] = {
     "cooldown_after_exit_seconds": 0.0,
     "cooldown_after_loss_seconds": 0.0,
     "max_drawdown_pct": 1.0,
-    "max_order_notional": 1e15,
+    "max_order_notional": float("inf"),
     "max_orders_per_minute": 10_000,
     "require_stops": False,
     "allow_short": True,

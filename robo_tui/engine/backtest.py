@@ -179,6 +179,7 @@ class BacktestDriver:
         events = 0
         proposals = denied = orders = 0
         stopped_early = False
+        last_k = -1  # the last bar whose events were processed
         last_report = 0
 
         def fill_equity(upto: int) -> None:
@@ -205,6 +206,7 @@ class BacktestDriver:
             if not batch:
                 continue
             events += 1
+            last_k = k
             fill_equity(k)  # bars before k are final
             now = ns_to_datetime(int(tl.index[k]))
             self._set_clock(now)
@@ -268,7 +270,8 @@ class BacktestDriver:
             if progress is not None and k - last_report >= 5000:
                 last_report = k
                 progress(k, n)
-        fill_equity(n if not stopped_early else done_k + 0)
+        # stopped early: the curve runs through the last bar processed, fills included
+        fill_equity(n if not stopped_early else last_k + 1)
         if stopped_early:
             equity = equity[:done_k]
         if progress is not None:

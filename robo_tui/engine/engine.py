@@ -8,6 +8,7 @@ only the clock, the feed, the broker and the store it is given differ.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import math
@@ -104,9 +105,16 @@ class _CycleCounters:
     errors: list[str] = field(default_factory=list)
 
 
-def new_id(prefix: str) -> str:
-    """A short random id a human can type (e.g. P-3f9a2c1d)."""
-    return f"{prefix}-{secrets.token_hex(4)}"
+class IdSource:
+    """Short ids a human can type (P-3f9a2c-1, O-3f9a2c-2f): a random per-run prefix and a
+    counter, so ids never repeat within a run and practically never across runs."""
+
+    def __init__(self) -> None:
+        self._run = secrets.token_hex(3)
+        self._next = itertools.count(1)
+
+    def __call__(self, prefix: str) -> str:
+        return f"{prefix}-{self._run}-{next(self._next):x}"
 
 
 class _ReturnsView(Mapping[str, FloatArray]):
@@ -194,6 +202,7 @@ class Engine:
         self._counters = _CycleCounters()
         self._started = False
         self._lock = asyncio.Lock()  # one order path at a time
+        self.new_id = IdSource()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -564,7 +573,7 @@ class Engine:
         idea_ids = tuple(i.id for i in self._ideas.get(symbol, ()))
         if desired == 0:
             side = Side.SELL if current > 0 else Side.BUY
-            return Proposal(new_id("P"), now, symbol, side, abs(held), price, None, None,
+            return Proposal(self.new_id("P"), now, symbol, side, abs(held), price, None, None,
                             decision.confidence, rationale, decision.votes, idea_ids,
                             reduce_only=True, expires_at=expires)
         side = Side.BUY if desired > 0 else Side.SELL
@@ -584,7 +593,7 @@ class Engine:
         if sized.quantity <= 0:
             return None
         stops = self.settings.sizing.attach_stops
-        return Proposal(new_id("P"), now, symbol, side, sized.quantity, price,
+        return Proposal(self.new_id("P"), now, symbol, side, sized.quantity, price,
                         sized.stop_loss if stops else None, sized.take_profit if stops else None,
                         decision.confidence, rationale, decision.votes, idea_ids,
                         close_quantity=abs(held) if current != 0 else 0.0, expires_at=expires)
@@ -691,7 +700,7 @@ class Engine:
                                             proposal_id=intent.proposal_id)
             self.bus.publish(OrderDenied(ts=now, command=command, verdict=verdict))
             return SubmitResult(verdict)
-        order = Order(new_id("O"), intent, now, command.source)
+        order = Order(self.new_id("O"), intent, now, command.source)
         await self.store.record_verdict(verdict, source=command.source, symbol=intent.symbol,
                                         payload=payload, client_order_id=order.client_order_id,
                                         proposal_id=intent.proposal_id)
@@ -1083,5 +1092,5 @@ __all__ = [
     "SubmitResult",
     "event_payload",
     "live_requirements",
-    "new_id",
+    "IdSource",
 ]
