@@ -325,11 +325,12 @@ class IbBroker:
         if why is not None:
             return BrokerAck(coid, OrderStatus.REJECTED, None, f"{why}; the order was not sent")
         mod, ib, intent = self._mod, self._ib, order.intent
+        deadline = time.monotonic() + self._ack_timeout()  # one budget for the whole submit
         contract = contract_for(mod, order.symbol)
         action = "BUY" if intent.side is Side.BUY else "SELL"
         crypto = is_crypto_symbol(order.symbol)
         qty = intent.quantity if crypto else float(round(intent.quantity))
-        await self._lift_protection(order.symbol, action)
+        await self._lift_protection(order.symbol, action, deadline)
         protect = self._protected_quantity(order.symbol, intent.side, qty)
         has_children = protect > 0 and (intent.stop_loss is not None or intent.take_profit is not None)
         try:
@@ -352,7 +353,7 @@ class IbBroker:
                 return BrokerAck(coid, OrderStatus.UNKNOWN, None,
                                  f"connection to IB lost while sending: {exc}")
             return BrokerAck(coid, OrderStatus.REJECTED, None, f"not sent: {exc}")
-        acked = await self._wait(tracked, lambda: self._acknowledged(tracked.trade))
+        acked = await self._wait(tracked, lambda: self._acknowledged(tracked.trade), deadline)
         ack = self._ack(tracked)
         if not acked:
             reason = ("the connection to IB dropped" if not ib.isConnected()
@@ -436,7 +437,7 @@ class IbBroker:
         after_on_side = (held + side.sign * qty) * side.sign
         return max(0.0, min(qty, after_on_side))
 
-    async def _lift_protection(self, symbol: str, action: str) -> None:
+    async def _lift_protection(self, symbol: str, action: str, deadline: float) -> None:
         """Cancel our resting children in `symbol` that act like this order (an order against a
         protected position): left alone they would reopen the position once it is closed."""
         doomed: list[Any] = []
@@ -448,7 +449,6 @@ class IbBroker:
                     self._ib.cancelOrder(child.order)
                     doomed.append(child)
         if doomed:
-            deadline = time.monotonic() + self._ack_timeout()
             while time.monotonic() < deadline and self._ib.isConnected() and any(
                     c.orderStatus.status not in _DONE for c in doomed):
                 await asyncio.sleep(0.02)
@@ -461,9 +461,12 @@ class IbBroker:
     def _acknowledged(trade: Any) -> bool:
         return trade.orderStatus.status in _ACKED or trade.orderStatus.filled > 0
 
-    async def _wait(self, tracked: _Tracked, done: Callable[[], bool]) -> bool:
-        """Wait until `done()` (re-checked on every status change) or the timeout or a drop."""
-        deadline = time.monotonic() + self._ack_timeout()
+    async def _wait(self, tracked: _Tracked, done: Callable[[], bool],
+                    deadline: float | None = None) -> bool:
+        """Wait until `done()` (re-checked on every status change), the deadline (default: the
+        acknowledgement timeout from now) or a dropped connection."""
+        if deadline is None:
+            deadline = time.monotonic() + self._ack_timeout()
         while not done():
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self._ib.isConnected():

@@ -64,6 +64,8 @@ LOGIN_TIMEOUT_SECONDS = 150.0
 """A login may wait for a device approval in the Robinhood app (robin_stocks polls 2 minutes)."""
 MATCH_WINDOW_SECONDS = 120.0
 """How far around a lost submit an unmatched order of the same symbol/side/quantity is adopted."""
+MATCH_ATTEMPTS = 10
+"""Polls that look for the order of a lost submit before only `order_status` looks again."""
 CRYPTO_DECIMALS = 8
 
 _STATES = {
@@ -147,6 +149,7 @@ class _Tracked:
     protected: bool = False
     rearm_stop: float | None = None
     followed_up: bool = False
+    match_attempts: int = 0
 
 
 class RobinhoodBroker:
@@ -323,32 +326,35 @@ class RobinhoodBroker:
                              "not logged in to Robinhood; the order was not sent")
         crypto = is_crypto_symbol(order.symbol)
         qty = round(intent.quantity, CRYPTO_DECIMALS) if crypto else intent.quantity
-        # sent_at is wall time: it is compared with Robinhood's own timestamps
+        # sent_at is wall time: it is compared with Robinhood's own timestamps. Until an answer
+        # comes the order is UNKNOWN: if the engine gives up waiting, polls still match it.
         tracked = _Tracked(coid, order.symbol, crypto, intent.side, qty, datetime.now(UTC),
+                           status=OrderStatus.UNKNOWN,
                            stop_loss=intent.stop_loss if not crypto else None)
         if intent.side is Side.SELL and not crypto:
             await self._lift_stops(order.symbol)
         fn, args = self._order_call(order, qty)
         self._tracked[coid] = tracked
         future = self._thread(fn, *args)
+        future.add_done_callback(lambda f: self._late_answer(tracked, f))
         done, _ = await asyncio.wait({future}, timeout=self._ack_timeout())
         if not done:
-            tracked.status = OrderStatus.UNKNOWN
-            future.add_done_callback(lambda f: self._late_answer(tracked, f))
             return BrokerAck(coid, OrderStatus.UNKNOWN, None,
                              f"no answer from Robinhood within {self._ack_timeout():g}s; the order "
                              "may exist (it is matched by symbol, side and quantity later)")
         exc = future.exception()
         if exc is not None:
             # robin_stocks raises only before it sends (a lookup failed): nothing was placed
+            tracked.status = OrderStatus.REJECTED
             del self._tracked[coid]
             why = ("no such instrument" if isinstance(exc, IndexError)
                    else self._scrub(str(exc)) or type(exc).__name__)
+            await self._after_poll(tracked)  # a stop lifted for this sell is re-armed
             return BrokerAck(coid, OrderStatus.REJECTED, None,
                              f"not sent: Robinhood could not prepare the order for {order.symbol} "
                              f"(unknown symbol or no quote: {why})")
         ack = self._read_answer(tracked, future.result())
-        await self._after_poll(tracked)
+        await self._after_poll(tracked)  # an entry's stop; a stop lifted for this sell re-armed
         return ack
 
     def _validate(self, order: Order) -> str:
@@ -413,6 +419,7 @@ class RobinhoodBroker:
             return BrokerAck(coid, OrderStatus.UNKNOWN, None,
                              f"Robinhood answered HTTP {status_code}; the order may exist")
         if status_code >= 400 or not body.get("id"):
+            tracked.status = OrderStatus.REJECTED
             del self._tracked[coid]
             return BrokerAck(coid, OrderStatus.REJECTED, None,
                              f"Robinhood refused the order (HTTP {status_code}): {_reason(body)}")
@@ -557,6 +564,8 @@ class RobinhoodBroker:
         for tracked in list(self._tracked.values()):
             if tracked.status in _FINAL and tracked.followed_up:
                 continue
+            if tracked.broker_id is None and tracked.match_attempts >= MATCH_ATTEMPTS:
+                continue
             await self._refresh(tracked)
 
     async def _refresh(self, tracked: _Tracked) -> None:
@@ -580,6 +589,7 @@ class RobinhoodBroker:
 
     async def _match_lost(self, tracked: _Tracked) -> None:
         """Find the order of a submit whose answer was lost, by symbol, side, quantity and time."""
+        tracked.match_attempts += 1
         since = (tracked.sent_at - timedelta(seconds=MATCH_WINDOW_SECONDS)).strftime(
             "%Y-%m-%dT%H:%M:%SZ")
         try:

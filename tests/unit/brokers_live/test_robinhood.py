@@ -10,7 +10,11 @@ from itertools import count
 
 import pytest
 
-from robo_tui.adapters.brokers.robinhood import RobinhoodBroker, RobinhoodRefused, RobinhoodUnavailable
+from robo_tui.adapters.brokers.robinhood import (
+    RobinhoodBroker,
+    RobinhoodRefused,
+    RobinhoodUnavailable,
+)
 from robo_tui.domain.orders import Order, OrderIntent, OrderStatus, OrderType, Side
 from robo_tui.engine.clock import SimClock
 
@@ -260,3 +264,13 @@ async def test_order_status_when_the_order_was_not_sent_in_this_session_then_unk
 ) -> None:
     ack = await rh.order_status("O-from-yesterday")
     assert ack.status is OrderStatus.UNKNOWN and "Robinhood app" in ack.message
+
+
+async def test_exit_when_robinhood_rejects_it_then_the_lifted_stop_is_rearmed(
+    rh: RobinhoodBroker, rh_server: FakeRobinhood,
+) -> None:
+    await rh.submit(order("AAPL", Side.BUY, 10, stop=95.0))
+    ack = await rh.submit(order("AAPL", Side.SELL, 11, reduce_only=True))
+    assert ack.status is OrderStatus.REJECTED and "Not enough shares" in ack.message
+    stops = [o for o in rh_server.orders.values() if o.get("trigger") == "stop"]
+    assert [(o["state"], float(o["quantity"])) for o in stops] == [("cancelled", 10.0), ("queued", 10.0)]
