@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -51,7 +52,13 @@ UI_STATE_FILE = "ui-state.json"
 DEFAULT_THEME = "robo-dark"
 
 EVENT_FLUSH_SECONDS = 0.1
-"""How often buffered bus events reach the feed (10 Hz)."""
+"""How often buffered bus events reach the feed (10 Hz)..."""
+BUSY_FLUSH_SECONDS = 0.25
+"""...and at most this often (4 Hz) while a burst is on, so rendering leaves room for keys."""
+AUDIT_BATCH = 200
+"""Audit rows pending before the console writes them itself (see `RoboApp._flush_audit`)."""
+BUSY_BATCH = 500
+"""A batch at least this big counts as a burst (5,000 events a second at 10 Hz)."""
 PANE_REFRESH_SECONDS = 0.25
 """How often the panes re-read the engine (4 Hz)."""
 STOP_GRACE_SECONDS = 5.0
@@ -94,7 +101,7 @@ class RoboApp(App[int]):
     """
 
     TITLE = "robo-tui"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {ConsoleCommands}
     BINDINGS: ClassVar[list[BindingType]] = list(bindings(main=False))
 
@@ -117,6 +124,7 @@ class RoboApp(App[int]):
         """Why the engine could not start, if it could not."""
         self._stop = asyncio.Event()
         self._buffer: list[Event] = []
+        self._last_flush = 0.0
         self._subscription: Subscription | None = None
         self._halt_requested = False
         self._stopped = False
@@ -258,10 +266,31 @@ class RoboApp(App[int]):
 
     def _flush_events(self) -> None:
         if not self._buffer:
+            if self.engine is not None:
+                self._flush_audit(self.engine)
             return
+        now = time.monotonic()
+        if len(self._buffer) >= BUSY_BATCH and now - self._last_flush < BUSY_FLUSH_SECONDS:
+            return
+        self._last_flush = now
         events, self._buffer[:] = tuple(self._buffer), []
         self.events_absorbed += len(events)
         self.main.post_message(EngineEvents(events))
+        if self.engine is not None:
+            self._flush_audit(self.engine)
+
+    def _flush_audit(self, engine: Engine) -> None:
+        """Write the engine's buffered audit rows now when it will not soon: the loop flushes
+        after every cycle and tick, but it may be stopped, and in a burst many small writes keep
+        the console responsive where one large one would stall it."""
+        recorder = engine.recorder
+        if recorder is None or not recorder.pending or self._stopped:
+            return
+        if self.engine_loop_running and recorder.pending < AUDIT_BATCH:
+            return
+        if any(w.name == "audit-flush" and not w.is_finished for w in self.workers):
+            return
+        self.run_worker(recorder.flush(), name="audit-flush", group="audit", exit_on_error=False)
 
     def _refresh_panes(self) -> None:
         engine = self.engine
@@ -272,12 +301,6 @@ class RoboApp(App[int]):
         except Exception as exc:  # a pane's bug must not take the console down
             log.exception("pane refresh failed")
             self._say(f"A pane failed to refresh: {exc}", severity="error")
-        recorder = engine.recorder
-        if recorder is not None and recorder.pending and not self.engine_loop_running \
-                and not any(w.name == "audit-flush" and not w.is_finished for w in self.workers):
-            # the loop flushes the audit log after every cycle and tick; without it, we do
-            self.run_worker(recorder.flush(), name="audit-flush", group="audit",
-                            exit_on_error=False)
 
     @property
     def engine_loop_running(self) -> bool:

@@ -26,8 +26,6 @@ class ConsoleAction:
     """One sentence for the help screen and the palette."""
     group: str
     """Help screen section."""
-    footer: bool = False
-    """Shown in the footer."""
     priority: bool = False
     """Works on every screen, even inside dialogs and inputs (the kill switch)."""
     main_only: bool = True
@@ -49,31 +47,30 @@ _KEY_NAMES = {
 }
 
 ACTIONS: tuple[ConsoleAction, ...] = (
-    ConsoleAction("f9,ctrl+k", "kill_switch", "KILL SWITCH",
+    ConsoleAction("f9,ctrl+k", "kill_switch", "Kill switch",
                   "Halt trading now: HALTED at once, open orders cancelled, latched until resumed.",
-                  "Safety", footer=True, priority=True, main_only=False),
+                  "Safety", priority=True, main_only=False),
     ConsoleAction("ctrl+r", "resume", "Resume",
                   "Leave HALTED after confirming in a dialog (the only way out of the kill switch).",
-                  "Safety", footer=True, main_only=False),
+                  "Safety", main_only=False),
     ConsoleAction("p", "toggle_pause", "Pause",
                   "Pause or resume the engine cycle without touching the risk state.",
-                  "Safety", footer=True),
+                  "Safety"),
     ConsoleAction("a", "approve", "Approve",
                   "Approve the selected proposal; it passes the risk gate again, now.",
-                  "Trading", footer=True),
+                  "Trading"),
     ConsoleAction("r", "reject", "Reject",
-                  "Reject the selected proposal, with an optional reason.", "Trading", footer=True),
+                  "Reject the selected proposal, with an optional reason.", "Trading"),
     ConsoleAction("o", "order_ticket", "Order",
-                  "Open the manual order ticket (through the same risk gate).", "Trading",
-                  footer=True),
+                  "Open the manual order ticket (through the same risk gate).", "Trading"),
     ConsoleAction("x", "flatten", "Flatten",
                   "Flatten the selected position with a reduce-only market order (confirm).",
-                  "Trading", footer=True),
+                  "Trading"),
     ConsoleAction("X", "flatten_all", "Flatten all",
                   "Flatten every position (confirm).", "Trading", label="X (shift+x)"),
     ConsoleAction("m", "change_mode", "Mode",
                   "Switch paper / semi-auto / auto / live (confirm; LIVE needs a typed phrase).",
-                  "Trading", footer=True),
+                  "Trading"),
     ConsoleAction("space", "toggle_strategy", "Toggle strategy",
                   "Switch the selected strategy on or off (recorded in the audit log).",
                   "Ensemble and models"),
@@ -88,7 +85,7 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("enter", "open_selected", "Details",
                   "Open the full detail of the selected feed entry or proposal.", "View"),
     ConsoleAction("f", "filter_feed", "Filter",
-                  "Filter the event feed by kind and symbol.", "View", footer=True),
+                  "Filter the event feed by kind and symbol.", "View"),
     ConsoleAction("1", "show_view('trade')", "Trade view",
                   "Positions, risk, feed, proposals (below 110x32 one view shows at a time).",
                   "View"),
@@ -97,10 +94,10 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("t", "cycle_theme", "Theme",
                   "Switch to the next theme (remembered for the next start).", "View",
                   main_only=False),
-    ConsoleAction("question_mark", "help", "Help", "Show every key.", "View", footer=True,
+    ConsoleAction("question_mark", "help", "Help", "Show every key.", "View",
                   main_only=False),
     ConsoleAction("q", "request_quit", "Quit", "Quit after confirming; the engine stops cleanly.",
-                  "View", footer=True),
+                  "View"),
     ConsoleAction("", "restart_engine", "Restart the engine",
                   "Retry a failed engine start, or restart the cycle loop after it stopped.",
                   "Safety", main_only=False, label="palette"),
@@ -120,15 +117,30 @@ PANE_KEYS: tuple[tuple[str, str], ...] = (
 """Keys handled by the panes and by Textual itself, listed on the help screen."""
 
 
+FOOTER_ORDER: tuple[str, ...] = (
+    "kill_switch", "resume", "approve", "reject", "order_ticket", "flatten", "change_mode",
+    "toggle_pause", "filter_feed", "help", "request_quit",
+)
+"""Footer entries, most important first: a narrow terminal shows the first ones."""
+
+
 def bindings(*, main: bool) -> list[Binding]:
-    """Textual bindings for the app (`main=False`: keys that work everywhere) or the main screen."""
+    """Textual bindings for the app (`main=False`: keys that work on every screen) or the main
+    screen (`main=True`: its own keys, plus every footer entry, in `FOOTER_ORDER`, so the footer
+    lists the kill switch first whatever the terminal width)."""
     result = []
+    if main:
+        by_action = {a.action: a for a in ACTIONS}
+        for name in FOOTER_ORDER:
+            item = by_action[name]
+            result.append(Binding(item.keys, f"app.{item.action}", item.title, show=True,
+                                  priority=item.priority, key_display=_footer_key(item)))
     for item in ACTIONS:
-        if item.main_only != main or not item.keys:
+        if item.main_only != main or not item.keys or (main and item.action in FOOTER_ORDER):
             continue
         action = item.action if main is False else f"app.{item.action}"
-        result.append(Binding(item.keys, action, item.title, show=item.footer,
-                              priority=item.priority, key_display=_footer_key(item)))
+        result.append(Binding(item.keys, action, item.title, show=False, priority=item.priority,
+                              key_display=_footer_key(item)))
     return result
 
 

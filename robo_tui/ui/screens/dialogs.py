@@ -167,7 +167,7 @@ class FilterDialog(ModalScreen[FeedFilter | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", show=False),
         Binding("ctrl+s", "apply", "Apply", show=False),
-        Binding("ctrl+x", "clear", "Clear", show=False),
+        Binding("ctrl+l", "clear", "Defaults", show=False),
     ]
 
     def __init__(self, current: FeedFilter, symbols: Sequence[str]) -> None:
@@ -179,7 +179,7 @@ class FilterDialog(ModalScreen[FeedFilter | None]):
         with Vertical(classes="dialog-box -wide"):
             yield Label("Filter the event feed", classes="dialog-title")
             yield Static(Text("symbol, then tab to the kinds: space ticks (none: the defaults)\n"
-                              "enter (in symbol) / ctrl+s: apply · ctrl+x: defaults · esc: cancel"),
+                              "enter (in symbol) / ctrl+s: apply · ctrl+l: defaults · esc: cancel"),
                          classes="dialog-hint")
             yield Input(value=self._current.symbol or "", id="symbol", compact=True,
                         placeholder="symbol (empty: any) — " + ", ".join(self._symbols[:6]))
