@@ -24,7 +24,6 @@ import resource
 import select
 import statistics
 import struct
-import sys
 import tempfile
 import termios
 import time
