@@ -331,6 +331,35 @@ from robo_tui.backtest.cli import BacktestCommand, backtest_command  # light: ty
 app.command("backtest", cls=BacktestCommand)(backtest_command)
 
 
+@app.command("review")
+def review_command(config: ConfigOpt = None, data_dir: DataDirOpt = None,
+                   json_out: JsonOpt = False) -> None:
+    """Run the daily review now: score past analyst ideas against what prices did next, store
+    it in daily_reviews and print what worked and what failed."""
+    from robo_tui.engine.review import run_daily_review, summarize
+
+    options = _options(config, data_dir, json_out=json_out)
+
+    async def work(store, settings):  # type: ignore[no-untyped-def]
+        return await run_daily_review(store, datetime.now(UTC))
+
+    try:
+        review = asyncio.run(_with_store(options, work))
+    except RunError as exc:
+        raise _fail(exc) from exc
+    if json_out:
+        import json
+
+        typer.echo(json.dumps(review, default=str))
+        return
+    typer.echo(summarize(review))
+    for label in ("by_provider", "by_model", "by_event_type"):
+        groups = review.get(label) or {}
+        if groups:
+            typer.echo(f"{label.removeprefix('by_').replace('_', ' ')}: " + ", ".join(
+                f"{name} {g['hits']}/{g['n']} ({g['hit_rate']:.0%})" for name, g in groups.items()))
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -91,7 +91,7 @@ def _default_universe() -> list[InstrumentSettings]:
         ("NVDA", AssetClass.STOCK, "Technology", "Nvidia", ["NVIDIA Corp"]),
         ("AMZN", AssetClass.STOCK, "Consumer", "Amazon", ["Amazon.com", "AWS"]),
         ("JPM", AssetClass.STOCK, "Financials", "JPMorgan", ["JPMorgan Chase"]),
-        ("XOM", AssetClass.STOCK, "Energy", "Exxon Mobil", ["ExxonMobil"]),
+        ("XOM", AssetClass.STOCK, "Energy", "Exxon Mobil", ["ExxonMobil", "Exxon"]),
         ("BTC-USD", AssetClass.CRYPTO, "Crypto", "Bitcoin", ["BTC", "XBT"]),
         ("ETH-USD", AssetClass.CRYPTO, "Crypto", "Ethereum", ["ETH", "Ether"]),
     ]

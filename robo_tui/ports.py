@@ -158,6 +158,10 @@ class IntelligenceStage(Protocol):
         """Providers, models, availability, active choice and telemetry (for the model selector)."""
         ...
 
+    async def refresh_catalogue(self) -> Mapping[str, Any]:
+        """Ask every provider which models it can run now (Ollama discovery, keys present)."""
+        ...
+
     async def select(self, provider: str, model: str | None) -> None:
         """Switch the active analyst provider/model."""
         ...

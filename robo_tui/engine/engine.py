@@ -1013,6 +1013,17 @@ class Engine:
         self.bus.publish(AnalystSelected(ts=self.clock.now(), provider=str(active.get("provider", provider)),
                                          model=str(active.get("model", model or "")), by=by))
 
+    async def refresh_analysts(self) -> Mapping[str, Any]:
+        """Re-discover the analyst providers and models available now (the console does this in
+        a worker after start; it never blocks trading)."""
+        if self.intelligence is None:
+            return self.analyst_catalogue()
+        try:
+            return await self.intelligence.refresh_catalogue()
+        except Exception as exc:
+            self._error("model", f"model discovery failed: {exc}")
+            return self.analyst_catalogue()
+
     def analyst_catalogue(self) -> Mapping[str, Any]:
         """Providers, models, availability, active choice and telemetry for the model selector."""
         if self.intelligence is None:

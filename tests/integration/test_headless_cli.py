@@ -181,3 +181,12 @@ def test_import_contracts_keep_the_engine_free_of_the_ui():
     run = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "0 broken" in run.stdout
+
+
+def test_review_then_a_daily_review_is_stored_and_summarised(tmp_path):
+    data = tmp_path / "d"
+    assert robo("--headless", "--once", data_dir=data).returncode == 0
+    run = robo("review", data_dir=data)
+    assert run.returncode == 0, run.stderr
+    assert "ideas" in run.stdout or "track record" in run.stdout
+    assert db_count(data, "daily_reviews") == 1
