@@ -24,6 +24,7 @@ import numpy as np
 
 from robo_tui.domain.market import BarArrays, FloatArray, IntArray
 from robo_tui.domain.news import NewsItem
+from robo_tui.domain.risk import TradingState
 from robo_tui.domain.orders import Fill
 from robo_tui.domain.signals import Direction, EnsembleDecision, Signal
 from robo_tui.domain.time import ns_to_datetime
@@ -239,22 +240,26 @@ class BacktestDriver:
             await engine._settle(now)
             # ... then decisions at the bar's close go through the engine's one order path
             counters = engine._counters
+            sent_before = counters.orders + counters.denied
             for kind, symbol, i in batch:
                 if kind != _DECIDE:
                     continue
-                decision = self._decision(symbol, i, now, votes[symbol], explainers[symbol],
-                                          scores[symbol], targets[symbol])
                 desired = targets[symbol][i]
                 previous = engine._targets.get(symbol)
                 engine._targets[symbol] = float(desired)
                 if previous is not None and previous == desired:
                     continue
-                if engine.risk.state.value == "HALTED":
+                if engine.risk.state is TradingState.HALTED:
                     continue
+                if engine.wanted_change(symbol, int(desired)) is None:
+                    continue  # what is held already matches: nothing to explain or size
+                decision = self._decision(symbol, i, now, votes[symbol], explainers[symbol],
+                                          scores[symbol], targets[symbol])
                 proposal = engine.build_proposal(symbol, int(desired), decision, now)
                 if proposal is not None:
                     await engine.propose(proposal)
-            await engine._settle(now)
+            if counters.orders + counters.denied != sent_before:
+                await engine._settle(now)  # an order may have filled at once (fill at close)
             proposals, denied, orders = counters.proposals, counters.denied, counters.orders
             # book the new state and schedule what the venue must see next
             cash = engine.account.cash

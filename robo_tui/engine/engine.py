@@ -554,18 +554,28 @@ class Engine:
             await self.store.update_ai_decision(idea.id, {"outcome": outcome,
                                                           "ensemble_score": decision.score})
 
-    def build_proposal(self, symbol: str, desired: int, decision: EnsembleDecision,
-                       now: datetime) -> Proposal | None:
-        """Size a trade that moves `symbol` from what is held to `desired` (+1, 0, -1); None when
-        nothing needs doing or nothing sensible can be sized."""
+    def wanted_change(self, symbol: str, desired: int) -> int | None:
+        """The direction (+1, 0, -1) to move `symbol` to when the ensemble wants `desired`, or
+        None when what is held already matches. No shorts where they are not allowed; while
+        REDUCING a reversal becomes an exit."""
         held = self.account.position_qty(symbol)
         current = 0 if abs(held) < 1e-12 else (1 if held > 0 else -1)
         if desired < 0 and not self._can_short():
             desired = 0
         if self.risk.state is TradingState.REDUCING and current != 0 and desired != current:
             desired = 0  # only risk-reducing orders pass now: exit instead of reversing
-        if desired == current:
+        return None if desired == current else desired
+
+    def build_proposal(self, symbol: str, desired: int, decision: EnsembleDecision,
+                       now: datetime) -> Proposal | None:
+        """Size a trade that moves `symbol` from what is held to `desired` (+1, 0, -1); None when
+        nothing needs doing or nothing sensible can be sized."""
+        wanted = self.wanted_change(symbol, desired)
+        if wanted is None:
             return None
+        desired = wanted
+        held = self.account.position_qty(symbol)
+        current = 0 if abs(held) < 1e-12 else (1 if held > 0 else -1)
         price = self.prices[symbol]
         rationale = _rationale(decision)
         ttl = self.settings.engine.proposal_ttl_seconds
