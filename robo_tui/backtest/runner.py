@@ -72,6 +72,7 @@ def backtest_settings(base: Settings, symbols: Sequence[str], spec: BacktestSpec
         for s in symbols
     ]
     data["engine"]["mode"] = Mode.AUTO
+    data["feeds"]["kind"] = "replay"  # recorded bars, not the simulated market
     data["broker"]["kind"] = "paper"
     data["broker"]["starting_cash"] = spec.cash
     data["paper"].update(
@@ -148,9 +149,16 @@ async def run_backtest(
         raise BacktestSetupError("no bars to replay")
     settings = backtest_settings(base, list(data), spec)
     engine = build_backtest_engine(settings, data, commission=spec.commission)
+    if news:  # the intelligence layer, fed only by the replayed items at their published times
+        from robo_tui.engine.intelligence import IntelligencePipeline
+
+        engine.intelligence = IntelligencePipeline(settings, store=engine.store, bus=engine.bus,
+                                                   clock=engine.clock, sources=[])
     await engine.broker.connect()
     await engine._refresh_account()
     driver = BacktestDriver(engine, data, news=news)
     result = await driver.run(progress=progress, stop=stop)
     await engine.broker.close()
+    if engine.intelligence is not None:
+        await engine.intelligence.close()
     return result, settings

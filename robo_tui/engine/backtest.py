@@ -23,9 +23,9 @@ from datetime import datetime
 import numpy as np
 
 from robo_tui.domain.market import BarArrays, FloatArray, IntArray
-from robo_tui.domain.news import NewsItem
-from robo_tui.domain.risk import TradingState
+from robo_tui.domain.news import NewsItem, TradeIdea
 from robo_tui.domain.orders import Fill
+from robo_tui.domain.risk import TradingState
 from robo_tui.domain.signals import Direction, EnsembleDecision, Signal
 from robo_tui.domain.time import ns_to_datetime
 from robo_tui.engine.engine import Engine
@@ -88,6 +88,12 @@ class _Timeline:
             filled = col[idx]
             filled[np.isnan(filled)] = 0.0
             self.closes[:, j] = filled
+
+
+def _idea_signal(idea: TradeIdea) -> Signal:
+    """An analyst idea as the ensemble's analyst voter sees it."""
+    return Signal(f"analyst:{idea.provider}", idea.symbol, idea.score, idea.confidence,
+                  idea.rationale, idea.ts, "analyst")
 
 
 def _change_points(target: FloatArray) -> IntArray:
@@ -157,11 +163,16 @@ class BacktestDriver:
         targets: dict[str, FloatArray] = {}
         heap: list[tuple[int, int, int, str, int]] = []
         seq = 0
+        ideas = await self._replay_news()
+        idea_votes = {symbol: self._idea_votes(symbol, ideas.get(symbol, []))
+                      for symbol in self.data}
         for symbol, bars in self.data.items():
             evaluated = engine.ensemble.evaluations(bars)
             v = {name: arr for name, (arr, _) in evaluated.items()}
             explainers[symbol] = {name: explain for name, (_, explain) in evaluated.items()}
-            score, target = engine.ensemble.combine(v)
+            extra = idea_votes[symbol]
+            score, target = engine.ensemble.combine(
+                v, [(extra, engine.ensemble.analyst_weight)] if extra is not None else ())
             votes[symbol], scores[symbol], targets[symbol] = v, score, target
             for i in _change_points(target):
                 heap.append((int(tl.pos_of[symbol][i]), _DECIDE, seq, symbol, int(i)))
@@ -253,8 +264,10 @@ class BacktestDriver:
                     continue
                 if engine.wanted_change(symbol, int(desired)) is None:
                     continue  # what is held already matches: nothing to explain or size
+                live = self._live_ideas(ideas.get(symbol, []), now)
+                engine._ideas[symbol] = live  # the proposal cites the ideas that voted
                 decision = self._decision(symbol, i, now, votes[symbol], explainers[symbol],
-                                          scores[symbol], targets[symbol])
+                                          scores[symbol], targets[symbol], live)
                 proposal = engine.build_proposal(symbol, int(desired), decision, now)
                 if proposal is not None:
                     await engine.propose(proposal)
@@ -316,19 +329,78 @@ class BacktestDriver:
 
     def _decision(self, symbol: str, i: int, now: datetime, votes: Mapping[str, FloatArray],
                   explainers: Mapping[str, Callable[[int], str]], score: FloatArray,
-                  target: FloatArray) -> EnsembleDecision:
+                  target: FloatArray, ideas: Sequence[TradeIdea] = ()) -> EnsembleDecision:
         """The ensemble decision at bar i from the precomputed arrays (what `decide` gives live)."""
         signals = []
         for name, arr in votes.items():
             value = float(arr[i])
             signals.append(Signal(name, symbol, value, 0.0 if math.isnan(value) else abs(value),
                                   explainers[name](i), now))
+        signals.extend(_idea_signal(idea) for idea in ideas)
         t = float(target[i])
         direction = None if math.isnan(t) else (Direction.LONG if t > 0 else
                                                 Direction.SHORT if t < 0 else Direction.FLAT)
         s = float(score[i])
         return EnsembleDecision(symbol, now, s, min(1.0, abs(s)) if not math.isnan(s) else 0.0,
                                 direction, tuple(signals))
+
+    async def _replay_news(self) -> dict[str, list[TradeIdea]]:
+        """Each news item through the intelligence layer at its published time, with only the
+        bars that had closed by then: the ideas, per symbol (look-ahead safe)."""
+        stage = self.engine.intelligence
+        if not self.news or stage is None:
+            return {}
+        out: dict[str, list[TradeIdea]] = {}
+        for item in self.news:
+            now = item.published
+            self._set_clock(now)
+            market = {symbol: window for symbol, bars in self.data.items()
+                      if len(window := self._closed_window(bars, now))}
+            events = await stage.ingest([item], now)
+            if not events:
+                continue
+            for idea in await stage.analyze(events, now, market):
+                out.setdefault(idea.symbol, []).append(idea)
+        return out
+
+    def _closed_window(self, bars: BarArrays, now: datetime) -> BarArrays:
+        """The trailing window of bars that had closed by `now` (a bar closes one period after
+        it opens)."""
+        from robo_tui.domain.time import datetime_to_ns
+
+        period = int(np.median(np.diff(bars.ts[:100]))) if len(bars) > 1 else 0
+        end = int(np.searchsorted(bars.ts, datetime_to_ns(now) - period, side="right"))
+        return bars.slice(max(0, end - self.window), end)
+
+    def _idea_votes(self, symbol: str, ideas: Sequence[TradeIdea]) -> FloatArray | None:
+        """The analyst voter's array: at each bar the mean score x confidence of the ideas made at
+        or before it and no older than the idea TTL; NaN where none is live."""
+        if not ideas:
+            return None
+        from robo_tui.domain.time import datetime_to_ns
+
+        ts = self.data[symbol].ts
+        ttl = int(self.engine.ensemble.idea_ttl_seconds * 1e9)
+        total = np.zeros(ts.shape[0] + 1)
+        count = np.zeros(ts.shape[0] + 1)
+        for idea in ideas:
+            made = datetime_to_ns(idea.ts)
+            first = int(np.searchsorted(ts, made, side="left"))
+            last = int(np.searchsorted(ts, made + ttl, side="right"))
+            value = self.engine.ensemble.idea_value(_idea_signal(idea))
+            total[first] += value
+            total[last] -= value
+            count[first] += 1
+            count[last] -= 1
+        total, count = np.cumsum(total)[:-1], np.cumsum(count)[:-1]
+        votes = np.full(ts.shape[0], np.nan)
+        live = count > 0.5
+        votes[live] = total[live] / count[live]
+        return votes
+
+    def _live_ideas(self, ideas: Sequence[TradeIdea], now: datetime) -> list[TradeIdea]:
+        ttl = self.engine.ensemble.idea_ttl_seconds
+        return [i for i in ideas if 0.0 <= (now - i.ts).total_seconds() <= ttl]
 
     @staticmethod
     def _trades(engine: Engine, tl: _Timeline) -> list[BacktestTrade]:

@@ -483,6 +483,8 @@ class IntelligencePipeline:
 
             try:
                 self._performance = await performance_summary(self.store)
+            except NotImplementedError:  # a store without SQL (a backtest's): no track record
+                self._performance = ""
             except Exception:  # no review table yet, or an unreadable row: no track record
                 log.exception("could not read the last daily review")
                 self._performance = ""
