@@ -6,7 +6,7 @@ TWS reports equals the fill price, as the suite expects."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from unit.brokers_live.fake_tws import FakeTws
 
@@ -17,8 +17,14 @@ from robo_tui.engine.clock import SimClock
 from .test_broker_contract import START, BrokerHarness
 
 
+def ib_harness() -> AbstractAsyncContextManager[BrokerHarness]:
+    """The harness factory the contract suite calls (a plain function, so its type is known
+    inside the import cycle with the suite)."""
+    return _ib_harness()
+
+
 @asynccontextmanager
-async def ib_harness() -> AsyncIterator[BrokerHarness]:
+async def _ib_harness() -> AsyncIterator[BrokerHarness]:
     """An `IbBroker` (paper account DU1234567) against a fresh fake TWS."""
     server = FakeTws(accounts=("DU1234567",), cash=100_000.0)
     port = await server.start()

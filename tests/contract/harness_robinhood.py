@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from pydantic import SecretStr
 from unit.brokers_live.fake_robinhood import FakeRobinhood, redirect_robin_stocks
@@ -19,8 +19,14 @@ from robo_tui.engine.clock import SimClock
 from .test_broker_contract import START, BrokerHarness
 
 
+def robinhood_harness() -> AbstractAsyncContextManager[BrokerHarness]:
+    """The harness factory the contract suite calls (a plain function, so its type is known
+    inside the import cycle with the suite)."""
+    return _robinhood_harness()
+
+
 @asynccontextmanager
-async def robinhood_harness() -> AsyncIterator[BrokerHarness]:
+async def _robinhood_harness() -> AsyncIterator[BrokerHarness]:
     """A live-mode `RobinhoodBroker` against a fresh fake Robinhood."""
     server = FakeRobinhood()
     server.start()

@@ -287,8 +287,8 @@ class FakeRobinhood:
             known = symbol in self.prices
             return 200, _page([_instrument(symbol)] if known else [])
         if parts[:2] == ["api", "instruments"] and len(parts) == 3:
-            symbol = next((s for s in self.prices if _instrument_id(s) == parts[2]), None)
-            return (200, _instrument(symbol)) if symbol else (404, {"detail": "Not found."})
+            found = next((s for s in self.prices if _instrument_id(s) == parts[2]), None)
+            return (200, _instrument(found)) if found else (404, {"detail": "Not found."})
         if path == "/api/quotes/":
             symbols = query.get("symbols", [""])[0].split(",")
             return 200, {"results": [self._quote(s) if s in self.prices else None for s in symbols]}
@@ -310,12 +310,12 @@ class FakeRobinhood:
             return 200, {"id": parts[4], "symbol": f"{code}USD", "ask_price": _num(p),
                          "bid_price": _num(p), "mark_price": _num(p)}
         if path == "/nummus/holdings/":
-            rows = [{"currency": {"code": s.partition("-")[0]}, "quantity": _num(q),
+            holdings: list[dict[str, Any]] = [{"currency": {"code": s.partition("-")[0]}, "quantity": _num(q),
                      "quantity_available": _num(q),
                      "cost_bases": [{"direct_cost_basis": _num(self.costs.get(s, 0.0)),
                                      "direct_quantity": _num(q)}]}
                     for s, q in self.positions.items() if "-" in s]
-            return 200, _page(rows)
+            return 200, _page(holdings)
         return 404, {"detail": f"no fake route for {method} {path}"}
 
     def _order_route(self, method: str, rest: list[str], book: dict[str, dict[str, Any]]) -> tuple[int, Any]:

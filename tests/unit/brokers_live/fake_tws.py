@@ -440,7 +440,7 @@ class FakeTws:
                 o.action, _fmt(o.qty), o.order_type, _fmt(o.lmt), _fmt(o.aux), o.tif, o.oca_group,
                 o.account, "O", 0, o.order_ref, o.client_id, o.perm_id, 0, 0, 0, "", "", "", "", ""]
         fa_profile = [""]
-        block = [""] * 29
+        block: list[Any] = [""] * 29
         block[19] = 1 if o.oca_group else 0  # ocaType
         block[23] = o.parent_id
         tail = (["", "", "", "", "", "", ""] + [0, 0, 0] + ["", "", ""] + [""]
