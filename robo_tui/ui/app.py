@@ -61,6 +61,8 @@ BUSY_BATCH = 500
 """A batch at least this big counts as a burst (5,000 events a second at 10 Hz)."""
 PANE_REFRESH_SECONDS = 0.25
 """How often the panes re-read the engine (4 Hz)."""
+MODEL_DISCOVERY_SECONDS = 300.0
+"""How often the model selector re-discovers providers and models (also from the palette)."""
 STOP_GRACE_SECONDS = 5.0
 """How long quitting waits for a running cycle to finish before cancelling it."""
 
@@ -120,6 +122,8 @@ class RoboApp(App[int]):
         self._cycles = cycles
         self.engine_started = asyncio.Event()
         """Set once `Engine.start()` has completed (tests wait on it)."""
+        self.models_ready = asyncio.Event()
+        """Set once the first model discovery has finished (tests wait on it)."""
         self.engine_ready_error: str | None = None
         """Why the engine could not start, if it could not."""
         self._stop = asyncio.Event()
@@ -166,6 +170,31 @@ class RoboApp(App[int]):
         self.main.refresh_panes(self.engine, all_panes=True)
         if self._cycles != 0:
             self._start_loop()
+        self.action_refresh_models(quiet=True)
+        self.set_interval(MODEL_DISCOVERY_SECONDS, lambda: self.action_refresh_models(quiet=True),
+                          name="model-discovery")
+
+    def action_refresh_models(self, quiet: bool = False) -> None:
+        """Ask which analyst providers and models are available now (Ollama models discovered,
+        OpenAI/Anthropic when keys are configured); never blocks trading."""
+        engine = self.engine if self.engine_started.is_set() else None
+        if engine is None or self._stopped or \
+                any(w.name == "model-discovery" and not w.is_finished for w in self.workers):
+            return
+
+        async def discover() -> None:
+            try:
+                catalogue = await engine.refresh_analysts()
+            finally:
+                self.models_ready.set()
+            self._refresh_panes()
+            if not quiet:
+                ready = [str(p.get("name")) for p in catalogue.get("providers", [])
+                         if p.get("available")]
+                self._say("Analyst providers available: " + (", ".join(ready) or "none"),
+                          title="Models")
+
+        self.run_worker(discover(), name="model-discovery", group="models", exit_on_error=False)
 
     def _start_loop(self) -> None:
         assert self.engine is not None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import fcntl
 import os
 import re
@@ -24,6 +25,7 @@ import resource
 import select
 import statistics
 import struct
+import subprocess
 import tempfile
 import termios
 import time
@@ -163,8 +165,6 @@ _ANSI = re.compile(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[\]P^_][^\x07\x1b]*(\x07|\
 
 def cold_start(width: int = 120, height: int = 40, timeout: float = 20.0) -> dict[str, Any]:
     """`robo-tui` in a pty: seconds to the first full frame and to live data, then ctrl+c."""
-    import subprocess
-
     data_dir = tempfile.mkdtemp(prefix="robo-bench-cold-")
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
@@ -188,25 +188,29 @@ def cold_start(width: int = 120, height: int = 40, timeout: float = 20.0) -> dic
             text += _ANSI.sub("", chunk.decode("utf-8", "replace"))
             now = time.perf_counter() - started
             if first_frame is None and all(t in text for t in ("Positions", "Event feed",
-                                                               "Strategies", "KILL SWITCH")):
+                                                               "Strategies", "Kill switch")):
                 first_frame, first_cpu = now, _cpu_seconds(proc.pid)
             if first_frame is not None and live is None and "SIMULATED" in text:
                 live, live_cpu = now, _cpu_seconds(proc.pid)
         os.write(master, b"\x03")  # ctrl+c: quit, the engine stops cleanly
-        deadline = time.perf_counter() + 10
+        quit_at = time.perf_counter()
+        deadline = quit_at + 15
         while proc.poll() is None and time.perf_counter() < deadline:
             ready, _, _ = select.select([master], [], [], 0.05)
             if ready:
                 try:
                     os.read(master, 65536)
-                except OSError:
+                except OSError:  # the console has given the terminal back
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(max(0.0, deadline - time.perf_counter()))
                     break
         code = proc.poll()
+        quit_seconds = time.perf_counter() - quit_at if code is not None else None
     finally:
         if proc.poll() is None:
             proc.kill()
         os.close(master)
-    return {"first_frame": first_frame, "live": live, "exit_code": code,
+    return {"first_frame": first_frame, "live": live, "exit_code": code, "quit": quit_seconds,
             "first_cpu": first_cpu, "live_cpu": live_cpu}
 
 
@@ -267,7 +271,9 @@ def main() -> None:
     cpu = cold["live_cpu"]
     print(f"  first frame with live engine data: {_ms(live) if live is not None else 'not seen'}"
           + (f" (CPU {_ms(cpu)})" if cpu is not None else ""))
-    print(f"  exit code after ctrl+c: {cold['exit_code']}")
+    quit_s = cold["quit"]
+    print(f"  ctrl+c → process exit: {_ms(quit_s) if quit_s is not None else 'still running'}, "
+          f"exit code {cold['exit_code']}")
 
 
 if __name__ == "__main__":

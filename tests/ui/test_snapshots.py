@@ -5,6 +5,7 @@ set of feed entries. Update with `pytest tests/ui --snapshot-update` after looki
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ def _prepare(then: Iterable[Callable[[Pilot[Any], RoboApp], Any]] = ()) -> Calla
         app = await started(pilot)
         engine = app.engine
         assert engine is not None
+        await asyncio.wait_for(app.models_ready.wait(), 20)  # the selector shows what was found
         for event in feed_events():
             engine.bus.publish(event)
         # a session's equity curve (the loop would append one point per cycle)
