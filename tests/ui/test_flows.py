@@ -13,7 +13,7 @@ from robo_tui.ui.screens.dialogs import ConfirmDialog, ReasonDialog
 from robo_tui.ui.screens.main import MainScreen
 from robo_tui.ui.screens.mode import LIVE_PHRASE, ModeDialog
 from robo_tui.ui.screens.order_ticket import OrderTicket
-from robo_tui.ui.widgets import ModelSelector, ProposalsQueue, StrategyPanel
+from robo_tui.ui.widgets import ModelSelector, PositionsTable, ProposalsQueue, StrategyPanel
 
 from .helpers import (
     cycle_done,
@@ -21,6 +21,8 @@ from .helpers import (
     make_engine,
     rows,
     screen_text,
+    seed_book,
+    settings_for,
     started,
     wait_async,
     wait_until,
@@ -295,3 +297,61 @@ async def _fresh_rows(data_dir: Path, sql: str) -> list[dict[str, object]]:
         return await store.query(sql)
     finally:
         await store.close()
+
+
+async def test_flatten_when_confirmed_then_a_reduce_only_order_goes_through_the_gate(tmp_path: Path):
+    await seed_book(tmp_path)  # AAPL, XOM and BTC-USD held, as after a restart
+    engine = make_engine(tmp_path, mode=Mode.PAPER)
+    app = make_app(engine, cycles=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        positions = app.main.query_one(PositionsTable)
+        positions.focus()
+        assert positions.selected_symbol() == "AAPL"
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the dialog")
+        await pilot.press("n")  # a "no" sends nothing
+        await pilot.pause(0.1)
+        assert await rows(engine.store, "select * from orders") == []
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the dialog")
+        await pilot.press("y")
+
+        async def sent() -> bool:
+            return bool(await rows(engine.store, "select * from orders where symbol = 'AAPL'"))
+
+        await wait_async(pilot, sent, what="the flatten order")
+        order = (await rows(engine.store, "select side, qty, reduce_only, source from orders"))[0]
+        assert (order["side"], order["qty"], order["reduce_only"], order["source"]) == \
+            ("sell", 40, 1, "ui")
+        verdict = await rows(engine.store, "select allowed from risk_verdicts where symbol = 'AAPL'")
+        assert [v["allowed"] for v in verdict] == [1]
+
+
+async def test_pause_when_p_then_the_cycle_stops_and_the_risk_state_stays(tmp_path: Path):
+    settings = settings_for(Mode.PAPER, engine={"cycle_seconds": 0.2})
+    engine = make_engine(tmp_path, settings=settings)
+    app = make_app(engine, cycles=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await cycle_done(pilot)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: engine.paused, what="paused")
+        await pilot.pause(0.4)  # a cycle that had started finishes
+        cycles = engine.cycle
+        await pilot.pause(0.8)
+        assert engine.cycle == cycles, "no cycle runs while paused"
+        assert engine.state is TradingState.ACTIVE
+        assert "PAUSED" in screen_text(app)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: engine.cycle > cycles, what="cycles again")
+
+
+async def test_ctrl_c_when_pressed_then_quits_at_once_and_the_engine_stops(tmp_path: Path):
+    engine = make_engine(tmp_path, mode=Mode.PAPER)
+    app = make_app(engine, cycles=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await cycle_done(pilot)
+        await pilot.press("ctrl+c")
+        await pilot.pause(0.5)
+    assert app.return_code == 0
+    assert not engine._started
