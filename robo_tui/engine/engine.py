@@ -293,18 +293,20 @@ class Engine:
             if ack.status is OrderStatus.UNKNOWN:
                 if status is OrderStatus.INTENT:
                     new, why = OrderStatus.CANCELLED, "never reached the broker (stopped before send)"
-                elif not self.broker.is_live:
-                    new, why = OrderStatus.CANCELLED, "paper order not carried over a restart"
+                elif self._venue() is not None:
+                    new, why = OrderStatus.CANCELLED, "simulated order not carried over a restart"
                 else:
-                    new, why = OrderStatus.UNKNOWN, "broker does not know it; check the account"
+                    new, why = OrderStatus.UNKNOWN, "the broker does not know it; check the account"
                 await self._order_status(order, new, why)
             else:
-                await self._order_status(order, ack.status, ack.message or "reconciled at start")
+                await self._order_status(order, ack.status, ack.message or "reconciled at start",
+                                         ack.broker_order_id)
                 if ack.status.is_open:
                     self._open_orders[order.client_order_id] = order
 
-    async def _order_status(self, order: Order, status: OrderStatus, message: str) -> None:
-        await self.store.update_order(order.client_order_id, status, None, message)
+    async def _order_status(self, order: Order, status: OrderStatus, message: str,
+                            broker_order_id: str | None = None) -> None:
+        await self.store.update_order(order.client_order_id, status, broker_order_id, message)
         self.bus.publish(OrderStatusChanged(ts=self.clock.now(), client_order_id=order.client_order_id,
                                             symbol=order.symbol, status=status.value, message=message))
 
@@ -992,9 +994,15 @@ class Engine:
             if self._broker_factory is not None and (mode is Mode.LIVE or needs_paper) and \
                     (mode is Mode.LIVE) != self.broker.is_live:
                 await self.cancel_all(by=by)
+                old_broker = self.broker
                 new_broker = self._broker_factory(mode)
-                await new_broker.connect()
-                await self.broker.close()
+                await self.broker.close()  # one API session at a time (IB refuses a second client id)
+                try:
+                    await new_broker.connect()
+                except Exception as exc:
+                    await old_broker.connect()
+                    raise ModeChangeRefused(f"{mode.value.upper()} refused: {new_broker.name} "
+                                            f"unreachable: {exc}") from exc
                 self.broker = new_broker
                 self._stale = True
                 await self._refresh_account()

@@ -54,5 +54,6 @@ async def test_engine_start_when_a_crashed_run_left_orders_then_ib_tells_what_be
         "O-crash-filled": OrderStatus.FILLED.value,
         "O-crash-resting": OrderStatus.SUBMITTED.value,
         "O-crash-intent": OrderStatus.CANCELLED.value,  # never reached the broker
-        "O-crash-lost": OrderStatus.CANCELLED.value,  # IB paper account (not live): not carried over
+        # sent, but IB has no trace of it: unclear, so UNKNOWN until the trader checks
+        "O-crash-lost": OrderStatus.UNKNOWN.value,
     }
