@@ -17,9 +17,10 @@ Definitions used throughout:
 - The *expected fill* is the better of the two for the order's side (the lower for a buy, the
   higher for a sell); stops and take-profits must sit on the right side of it.
 - An order with `equity_fraction` is judged by the larger of `quantity * value price` and
-  `equity_fraction * max(equity, cash)`, since the venue sizes it at fill time.
-- Open orders count as if they fill (worst case) for position, sector, gross exposure,
-  position-count and correlation limits.
+  `equity_fraction * equity`, since the venue sizes it at fill time.
+- Open orders count as if they fill for position, sector, gross exposure, position-count and
+  correlation limits: in the order's own symbol those on its side (the book it can create), in
+  other symbols whichever side makes the larger position.
 """
 
 from __future__ import annotations
@@ -383,7 +384,6 @@ class RiskGate:
         notes: list[str] = []
         checked: list[str] = list(_ALWAYS)
         equity = acct.equity
-        cash = acct.cash
         held = acct.position_qty(sym)
         position = acct.positions.get(sym)
 
@@ -461,7 +461,7 @@ class RiskGate:
         if not frac_ok:
             reasons.append(RiskReason(C.BAD_QUANTITY,
                                       f"equity_fraction {frac!r} must be a finite number > 0"))
-        if qty_ok and abs(qty - round(qty)) > 1e-9 * max(1.0, abs(qty)):
+        if qty_ok and qty != math.floor(qty):  # brokers take whole units exactly, not 99.9999
             can_frac = inst is not None and inst.fractional and ctx.broker_supports_fractional
             if not can_frac:
                 why = ("the broker does not support fractional quantities"

@@ -472,3 +472,12 @@ def test_docs_when_read_then_document_every_reason_code() -> None:
     text = (Path(__file__).parents[3] / "docs" / "risk.md").read_text(encoding="utf-8")
     missing = [c.value for c in RiskCode if f"`{c.value}`" not in text]
     assert missing == []
+
+
+def test_check_when_a_sell_limit_sits_below_the_market_then_the_position_is_measured_at_the_market(
+) -> None:
+    gate = make_gate()
+    short = entry("AAPL", 101, Side.SELL)  # 9.8% at the limit, 10.1% at the market price 100
+    verdict = gate.check(limit(short, 97.0), context())
+    assert verdict.codes == ("max_position",)
+    assert "10.1% of equity" in verdict.reasons[0].message
