@@ -168,9 +168,12 @@ class RoboApp(App[int]):
         assert self.engine is not None
         self.main.set_started(None)
         self.main.refresh_panes(self.engine, all_panes=True)
+        # paint the live panes before the first cycle takes the loop for a while; discover the
+        # models after it (discovery loads the provider SDKs, which takes a moment)
         if self._cycles != 0:
-            self._start_loop()
-        self.action_refresh_models(quiet=True)
+            self.call_after_refresh(self._start_loop)
+        else:
+            self.call_after_refresh(self.action_refresh_models, True)
         self.set_interval(MODEL_DISCOVERY_SECONDS, lambda: self.action_refresh_models(quiet=True),
                           name="model-discovery")
 
@@ -294,6 +297,9 @@ class RoboApp(App[int]):
     # ------------------------------------------------------------------ event pipe
 
     def _flush_events(self) -> None:
+        if not self.models_ready.is_set() and self.engine is not None \
+                and self.engine.last_cycle is not None:
+            self.action_refresh_models(quiet=True)  # the first cycle is done
         if not self._buffer:
             if self.engine is not None:
                 self._flush_audit(self.engine)
