@@ -182,6 +182,8 @@ def resume_command(
         before = await store.get_control("trading_state")
         await store.set_control("trading_state", TradingState.ACTIVE.value, "cli")
         await store.set_control("halt_reason", "", "cli")
+        if before == TradingState.HALTED.value:  # losses so far are accepted at the next start
+            await store.set_control("risk_rebase", "pending", "cli")
         await store.audit("killswitch", {"state": "ACTIVE"}, "cli")
         return before  # type: ignore[no-any-return]
 

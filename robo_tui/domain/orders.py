@@ -159,20 +159,19 @@ class AccountSnapshot:
     cash: float
     positions: dict[str, Position] = field(default_factory=dict)
     prices: dict[str, float] = field(default_factory=dict)
+    equity: float = field(init=False, repr=False, compare=False)
+    """Cash plus the marked value of every position (computed once: the snapshot is frozen)."""
+    gross_exposure: float = field(init=False, repr=False, compare=False)
+    """Sum of absolute position values."""
 
-    @property
-    def equity(self) -> float:
-        """Cash plus the marked value of every position."""
-        return self.cash + sum(
-            p.quantity * self.prices.get(s, p.avg_price) for s, p in self.positions.items()
-        )
-
-    @property
-    def gross_exposure(self) -> float:
-        """Sum of absolute position values."""
-        return sum(
-            abs(p.quantity * self.prices.get(s, p.avg_price)) for s, p in self.positions.items()
-        )
+    def __post_init__(self) -> None:
+        net = gross = 0.0
+        for symbol, p in self.positions.items():
+            value = p.quantity * self.prices.get(symbol, p.avg_price)
+            net += value
+            gross += abs(value)
+        object.__setattr__(self, "equity", self.cash + net)
+        object.__setattr__(self, "gross_exposure", gross)
 
     def position_qty(self, symbol: str) -> float:
         """Signed quantity held in `symbol` (0 when none)."""

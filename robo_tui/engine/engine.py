@@ -228,6 +228,8 @@ class Engine:
         await self._load_history()
         await self._restore_pending()
         await self._refresh_account()
+        if await self.store.get_control("risk_rebase") == "pending":
+            await self._rebase_risk("cli")
         self._started = True
         await self.store.audit("engine.start", {"mode": self.mode.value,
                                                 "broker": self.broker.name,
@@ -781,7 +783,7 @@ class Engine:
         old = self.risk.state
         new = self.risk.evaluate(self.risk_context(now))
         if new is not old:
-            await self._on_state_change(old, new, self.risk.halt_reason or "risk limits", "risk")
+            await self._on_state_change(old, new, self.risk.state_reason or "risk limits", "risk")
 
     async def _book_fill(self, fill: Fill) -> None:
         self._stale = True
@@ -863,14 +865,29 @@ class Engine:
         await self._on_state_change(old, TradingState.HALTED, reason, by)
 
     async def resume(self, *, by: str) -> None:
-        """Leave HALTED (the only way out); the caller has confirmed with the human."""
+        """Leave HALTED (the only way out); the caller has confirmed with the human. Losses taken
+        so far are accepted: the day-loss and drawdown limits count from equity now."""
         old = self.risk.state
         self.risk.resume()
+        await self._rebase_risk(by)
         await self.store.set_control("trading_state", self.risk.state.value, by)
         await self.store.set_control("halt_reason", "", by)
         self._control_seen = self.risk.state.value
         self.bus.publish(TradingStateChanged(ts=self.clock.now(), old=old, new=self.risk.state,
                                              reason="resumed", by=by))
+
+    async def _rebase_risk(self, by: str) -> None:
+        """Measure the day-loss and drawdown limits from equity now (after a resume), durably, so
+        a restart does not halt again on losses the trader already accepted."""
+        self._stale = True
+        await self._refresh_account()
+        equity = self.account.equity
+        self.peak_equity = equity
+        self.day_start_equity = equity
+        self._day = self.clock.now().date().isoformat()
+        await self.store.set_control("day_start", f"{self._day}|{equity!r}", by)
+        await self.store.set_control("peak_equity", repr(equity), by)
+        await self.store.set_control("risk_rebase", "", by)
 
     async def _on_state_change(self, old: TradingState, new: TradingState, reason: str, by: str) -> None:
         if new is TradingState.HALTED:
@@ -911,6 +928,7 @@ class Engine:
                 await self.cancel_all(by="cli")
             elif state != TradingState.HALTED.value and self.risk.state is TradingState.HALTED:
                 self.risk.resume()
+                await self._rebase_risk("cli")
                 self.bus.publish(TradingStateChanged(ts=self.clock.now(), old=TradingState.HALTED,
                                                      new=self.risk.state, reason="resumed from the shell",
                                                      by="cli"))

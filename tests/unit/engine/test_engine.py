@@ -328,3 +328,24 @@ async def test_order_submitted_event_carries_the_allowing_verdict(tmp_path, cloc
 
 def test_clock_in_these_tests_is_fixed(clock):
     assert clock.now() + timedelta(0) == clock.now()
+
+
+async def test_resume_after_a_loss_halt_when_restarted_then_the_accepted_loss_does_not_halt_again(tmp_path, clock):
+    seed = SqliteStore(tmp_path / "robo.db")
+    await seed.open()  # the day began 10% richer than the account is now: far past the halt limit
+    await seed.set_control("day_start", f"{clock.now().date().isoformat()}|110000.0", "test")
+    await seed.close()
+    engine = make_engine(tmp_path, clock)
+    await engine.start()
+    await engine.run_cycle()
+    assert engine.state is TradingState.HALTED
+    await engine.resume(by="ui")
+    assert engine.state is TradingState.ACTIVE
+    await engine.stop()
+    again = make_engine(tmp_path, clock)
+    await again.start()
+    try:
+        await again.run_cycle()
+        assert again.state is TradingState.ACTIVE
+    finally:
+        await again.stop()
