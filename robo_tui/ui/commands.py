@@ -38,10 +38,10 @@ class ConsoleAction:
         """The keys as a human reads them (`F9 / ctrl+k`)."""
         if self.label:
             return self.label
-        return " / ".join(_KEY_NAMES.get(k, k) for k in self.keys.split(","))
+        return " / ".join(KEY_NAMES.get(k, k) for k in self.keys.split(","))
 
 
-_KEY_NAMES = {
+KEY_NAMES = {
     "f9": "F9", "question_mark": "?", "plus": "+", "minus": "-", "equals_sign": "=",
     "space": "space", "enter": "enter", "escape": "esc",
 }
@@ -149,7 +149,7 @@ def bindings(*, main: bool) -> list[Binding]:
 
 def _footer_key(item: ConsoleAction) -> str | None:
     first = item.keys.split(",")[0]
-    return _KEY_NAMES.get(first) if first in _KEY_NAMES else None
+    return KEY_NAMES.get(first) if first in KEY_NAMES else None
 
 
 def palette_actions(*, on_main: bool) -> Iterable[ConsoleAction]:

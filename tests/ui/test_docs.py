@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from robo_tui.ui.commands import _KEY_NAMES, ACTIONS
+from robo_tui.ui.commands import ACTIONS, KEY_NAMES
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "console.md"
 
@@ -18,7 +18,7 @@ def test_console_guide_when_read_then_every_key_and_palette_action_is_documented
         for key in action.keys.split(","):
             if key == "equals_sign":  # "=" is the unshifted "+" on most keyboards
                 continue
-            assert f"`{_KEY_NAMES.get(key, key)}`" in text, f"{key} ({action.title})"
+            assert f"`{KEY_NAMES.get(key, key)}`" in text, f"{key} ({action.title})"
 
 
 def test_console_guide_when_read_then_every_pane_is_described() -> None:

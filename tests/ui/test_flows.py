@@ -4,10 +4,13 @@ not only the screen."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from robo_tui.domain.risk import Mode, TradingState
 from robo_tui.domain.signals import ProposalStatus
+from robo_tui.engine.engine import Engine
+from robo_tui.engine.ensemble import StrategySlot
 from robo_tui.ui.screens.detail import DetailScreen
 from robo_tui.ui.screens.dialogs import ConfirmDialog, ReasonDialog
 from robo_tui.ui.screens.main import MainScreen
@@ -31,7 +34,7 @@ from .helpers import (
 SIZE = (120, 40)
 
 
-async def test_approve_when_a_proposal_is_selected_then_it_is_submitted_and_recorded(tmp_path: Path):
+async def test_approve_when_a_proposal_is_selected_then_it_is_submitted_and_recorded(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.SEMI_AUTO)
     app = make_app(engine)
     async with app.run_test(size=SIZE) as pilot:
@@ -58,7 +61,7 @@ async def test_approve_when_a_proposal_is_selected_then_it_is_submitted_and_reco
         assert [v["allowed"] for v in verdicts] == [1], "approval went through the gate again"
 
 
-async def test_approve_when_the_gate_now_denies_then_the_denial_is_shown_and_recorded(tmp_path: Path):
+async def test_approve_when_the_gate_now_denies_then_the_denial_is_shown_and_recorded(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.SEMI_AUTO)
     app = make_app(engine)
     async with app.run_test(size=SIZE) as pilot:
@@ -80,7 +83,7 @@ async def test_approve_when_the_gate_now_denies_then_the_denial_is_shown_and_rec
         assert verdicts and verdicts[-1]["allowed"] == 0 and "halted" in verdicts[-1]["codes"]
 
 
-async def test_reject_when_a_reason_is_typed_then_recorded_with_it_and_nothing_sent(tmp_path: Path):
+async def test_reject_when_a_reason_is_typed_then_recorded_with_it_and_nothing_sent(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.SEMI_AUTO)
     app = make_app(engine)
     async with app.run_test(size=SIZE) as pilot:
@@ -99,7 +102,7 @@ async def test_reject_when_a_reason_is_typed_then_recorded_with_it_and_nothing_s
             found = await rows(engine.store,
                                "select status, decision_reason from proposals where id = ?",
                                proposal_id)
-            return found[0]["status"] == ProposalStatus.REJECTED.value
+            return bool(found[0]["status"] == ProposalStatus.REJECTED.value)
 
         await wait_async(pilot, recorded, what="the rejected row")
         found = await rows(engine.store, "select decision_reason, decided_by from proposals "
@@ -110,7 +113,7 @@ async def test_reject_when_a_reason_is_typed_then_recorded_with_it_and_nothing_s
                           proposal_id) == []
 
 
-async def test_kill_switch_when_f9_then_halted_at_once_and_latched_in_the_database(tmp_path: Path):
+async def test_kill_switch_when_f9_then_halted_at_once_and_latched_in_the_database(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.PAPER)
     app = make_app(engine)
     async with app.run_test(size=SIZE) as pilot:
@@ -137,7 +140,7 @@ async def test_kill_switch_when_f9_then_halted_at_once_and_latched_in_the_databa
                          what="the resumed state")
 
 
-async def test_kill_switch_when_a_dialog_is_open_then_it_still_halts(tmp_path: Path):
+async def test_kill_switch_when_a_dialog_is_open_then_it_still_halts(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.PAPER)
     app = make_app(engine, cycles=0)
     async with app.run_test(size=SIZE) as pilot:
@@ -150,7 +153,7 @@ async def test_kill_switch_when_a_dialog_is_open_then_it_still_halts(tmp_path: P
                          what="the latched state")
 
 
-async def test_manual_order_when_the_gate_denies_then_every_reason_is_shown_and_recorded(tmp_path: Path):
+async def test_manual_order_when_the_gate_denies_then_every_reason_is_shown_and_recorded(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.PAPER)
     app = make_app(engine, cycles=0)
     async with app.run_test(size=SIZE) as pilot:
@@ -173,7 +176,7 @@ async def test_manual_order_when_the_gate_denies_then_every_reason_is_shown_and_
         assert await rows(engine.store, "select * from orders") == []
 
 
-async def test_mode_switch_when_live_without_live_config_then_refused_with_the_reason(tmp_path: Path):
+async def test_mode_switch_when_live_without_live_config_then_refused_with_the_reason(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.PAPER)
     app = make_app(engine, cycles=0)
     async with app.run_test(size=SIZE) as pilot:
@@ -189,7 +192,7 @@ async def test_mode_switch_when_live_without_live_config_then_refused_with_the_r
         assert await engine.store.get_control("mode") in (None, "paper")
 
 
-async def test_mode_switch_when_semi_auto_confirmed_then_engine_and_database_change(tmp_path: Path):
+async def test_mode_switch_when_semi_auto_confirmed_then_engine_and_database_change(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.PAPER)
     app = make_app(engine, cycles=0)
     async with app.run_test(size=SIZE) as pilot:
@@ -202,7 +205,7 @@ async def test_mode_switch_when_semi_auto_confirmed_then_engine_and_database_cha
         await wait_until(pilot, lambda: isinstance(app.screen, MainScreen), what="the main screen")
 
 
-async def test_model_switch_when_enter_on_the_selector_then_engine_selects_and_audits(tmp_path: Path):
+async def test_model_switch_when_enter_on_the_selector_then_engine_selects_and_audits(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.PAPER)
     app = make_app(engine, cycles=0)
     async with app.run_test(size=SIZE) as pilot:
@@ -226,7 +229,7 @@ async def test_model_switch_when_enter_on_the_selector_then_engine_selects_and_a
         assert engine.analyst_catalogue()["active"]["provider"] == "rules"
 
 
-async def test_strategy_toggle_when_space_then_slot_disabled_and_audited(tmp_path: Path):
+async def test_strategy_toggle_when_space_then_slot_disabled_and_audited(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.PAPER)
     app = make_app(engine, cycles=0)
     async with app.run_test(size=SIZE) as pilot:
@@ -255,7 +258,7 @@ async def test_strategy_toggle_when_space_then_slot_disabled_and_audited(tmp_pat
         assert (second["name"], second["weight"]) == (name, 1.1)
 
 
-async def test_quit_when_confirmed_then_engine_stopped_and_database_closed(tmp_path: Path):
+async def test_quit_when_confirmed_then_engine_stopped_and_database_closed(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.PAPER)
     app = make_app(engine, cycles=None)  # the engine loop runs until quit
     async with app.run_test(size=SIZE) as pilot:
@@ -270,13 +273,13 @@ async def test_quit_when_confirmed_then_engine_stopped_and_database_closed(tmp_p
     assert found, "engine.stop() ran and its audit row reached the database"
 
 
-def _control_is(engine, key: str, value: str):  # type: ignore[no-untyped-def]
+def _control_is(engine: Engine, key: str, value: str) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
-        return await engine.store.get_control(key) == value
+        return bool(await engine.store.get_control(key) == value)
     return check
 
 
-def _denials_for(engine, symbol: str):  # type: ignore[no-untyped-def]
+def _denials_for(engine: Engine, symbol: str) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         found = await rows(engine.store, "select allowed from risk_verdicts where symbol = ?",
                            symbol)
@@ -284,7 +287,7 @@ def _denials_for(engine, symbol: str):  # type: ignore[no-untyped-def]
     return check
 
 
-def _slot(engine, name: str):  # type: ignore[no-untyped-def]
+def _slot(engine: Engine, name: str) -> StrategySlot:
     return next(s for s in engine.ensemble.slots() if s.name == name)
 
 
@@ -299,7 +302,7 @@ async def _fresh_rows(data_dir: Path, sql: str) -> list[dict[str, object]]:
         await store.close()
 
 
-async def test_flatten_when_confirmed_then_a_reduce_only_order_goes_through_the_gate(tmp_path: Path):
+async def test_flatten_when_confirmed_then_a_reduce_only_order_goes_through_the_gate(tmp_path: Path) -> None:
     await seed_book(tmp_path)  # AAPL, XOM and BTC-USD held, as after a restart
     engine = make_engine(tmp_path, mode=Mode.PAPER)
     app = make_app(engine, cycles=0)
@@ -328,7 +331,7 @@ async def test_flatten_when_confirmed_then_a_reduce_only_order_goes_through_the_
         assert [v["allowed"] for v in verdict] == [1]
 
 
-async def test_pause_when_p_then_the_cycle_stops_and_the_risk_state_stays(tmp_path: Path):
+async def test_pause_when_p_then_the_cycle_stops_and_the_risk_state_stays(tmp_path: Path) -> None:
     settings = settings_for(Mode.PAPER, engine={"cycle_seconds": 0.2})
     engine = make_engine(tmp_path, settings=settings)
     app = make_app(engine, cycles=None)
@@ -346,7 +349,7 @@ async def test_pause_when_p_then_the_cycle_stops_and_the_risk_state_stays(tmp_pa
         await wait_until(pilot, lambda: engine.cycle > cycles, what="cycles again")
 
 
-async def test_ctrl_c_when_pressed_then_quits_at_once_and_the_engine_stops(tmp_path: Path):
+async def test_ctrl_c_when_pressed_then_quits_at_once_and_the_engine_stops(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.PAPER)
     app = make_app(engine, cycles=None)
     async with app.run_test(size=SIZE) as pilot:

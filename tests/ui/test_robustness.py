@@ -50,7 +50,7 @@ def _news(i: int, title: str) -> NewsReceived:
     return NewsReceived(ts=START, item=item)
 
 
-async def test_hostile_headlines_when_published_then_rendered_literally_without_error(tmp_path: Path):
+async def test_hostile_headlines_when_published_then_rendered_literally_without_error(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.PAPER)
     app = make_app(engine, cycles=0)
     async with app.run_test(size=SIZE) as pilot:
@@ -93,7 +93,7 @@ class FailingStore(SqliteStore):
 
 
 async def test_engine_loop_when_it_dies_then_error_shown_app_usable_and_kill_switch_works(
-        tmp_path: Path):
+        tmp_path: Path) -> None:
     store = FailingStore(tmp_path / "robo.db")
     # a short cycle so the failing second one comes quickly
     settings = settings_for(Mode.PAPER, engine={"cycle_seconds": 0.2})
@@ -123,7 +123,7 @@ async def test_engine_loop_when_it_dies_then_error_shown_app_usable_and_kill_swi
         assert any("console/engine-run" in r["payload"] for r in audit), "the failure is audited"
 
 
-async def test_palette_when_kill_switch_chosen_then_halted(tmp_path: Path):
+async def test_palette_when_kill_switch_chosen_then_halted(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.PAPER)
     app = make_app(engine, cycles=0)
     async with app.run_test(size=SIZE) as pilot:
@@ -136,7 +136,7 @@ async def test_palette_when_kill_switch_chosen_then_halted(tmp_path: Path):
         await wait_until(pilot, lambda: engine.state is TradingState.HALTED, what="HALTED")
 
 
-async def test_help_when_opened_then_lists_every_key(tmp_path: Path):
+async def test_help_when_opened_then_lists_every_key(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.PAPER)
     app = make_app(engine, cycles=0)
     async with app.run_test(size=(120, 60)) as pilot:
@@ -150,7 +150,7 @@ async def test_help_when_opened_then_lists_every_key(tmp_path: Path):
             assert action.help[:40] in shown, action.help
 
 
-async def test_compact_layout_when_80x24_then_views_switch_and_panes_are_reachable(tmp_path: Path):
+async def test_compact_layout_when_80x24_then_views_switch_and_panes_are_reachable(tmp_path: Path) -> None:
     engine = make_engine(tmp_path, mode=Mode.SEMI_AUTO)
     app = make_app(engine)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -181,7 +181,7 @@ async def test_compact_layout_when_80x24_then_views_switch_and_panes_are_reachab
             assert title in shown, title
 
 
-async def test_theme_when_cycled_then_remembered_and_the_option_overrides(tmp_path: Path):
+async def test_theme_when_cycled_then_remembered_and_the_option_overrides(tmp_path: Path) -> None:
     state = tmp_path / "ui-state.json"
     engine = make_engine(tmp_path / "a", mode=Mode.PAPER)
     app = make_app(engine, cycles=0, theme=None, ui_state=state)
@@ -205,16 +205,16 @@ async def test_theme_when_cycled_then_remembered_and_the_option_overrides(tmp_pa
         assert forced.theme == "robo-high-contrast"
 
 
-def test_run_console_when_the_data_dir_is_locked_then_exits_4(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]):
+def test_run_console_when_the_data_dir_is_locked_then_exits_4(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with DataDirLock(tmp_path):
         code = run_console(RunOptions(data_dir=tmp_path))
     assert code == ExitCode.LOCKED
     assert "another robo-tui" in capsys.readouterr().err
 
 
-def test_run_console_when_the_config_is_broken_then_exits_2(tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]):
+def test_run_console_when_the_config_is_broken_then_exits_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[engine]\nmode = 'yolo'\n")
     code = run_console(RunOptions(config=config, data_dir=tmp_path))
