@@ -405,8 +405,11 @@ class RoboApp(App[int]):
 
             body.append(": ")
             body.append_text(safe_text(reason))
+        day_loss = engine.day_start_equity - engine.account.equity
         body.append(".\n\nResuming lets the engine and the trader send new orders again. "
-                    "The risk limits still apply.")
+                    "The losses taken so far are accepted: the day-loss and drawdown limits count "
+                    f"from equity now ({engine.account.equity:,.2f}; today so far "
+                    f"{-day_loss:+,.2f}). Every other limit still applies.")
 
         def answered(yes: bool | None) -> None:
             if yes:
