@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from unit.brokers_live.fake_tws import FakeTws
+from tests.unit.brokers_live.fake_tws import FakeTws
 
 from robo_tui.adapters.brokers.ib import IbBroker
 from robo_tui.config import IbSettings

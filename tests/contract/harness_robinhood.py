@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from pydantic import SecretStr
-from unit.brokers_live.fake_robinhood import FakeRobinhood, redirect_robin_stocks
+from tests.unit.brokers_live.fake_robinhood import FakeRobinhood, redirect_robin_stocks
 
 from robo_tui.adapters.brokers.robinhood import RobinhoodBroker
 from robo_tui.config import RobinhoodSettings

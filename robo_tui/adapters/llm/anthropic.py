@@ -15,17 +15,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from robo_tui.adapters.llm.base import (
     Completion,
-    LLMAnalystBase,
-    ProviderError,
+    HostedAnalyst,
     Repair,
-    SecretScrubber,
     dump_json,
 )
 from robo_tui.adapters.llm.prompts import Prompt
 from robo_tui.adapters.llm.schema import clean_text, idea_json_schema
-from robo_tui.config import Settings
-from robo_tui.domain.analysis import ModelInfo
-from robo_tui.ports import Store
 
 if TYPE_CHECKING:
     import anthropic
@@ -49,55 +44,27 @@ def idea_tool(symbol: str | None) -> dict[str, Any]:
     }
 
 
-class AnthropicAnalyst(LLMAnalystBase):
+class AnthropicAnalyst(HostedAnalyst):
     """Claude models through the official SDK's async client, answering by forced tool use."""
 
     name: ClassVar[str] = "anthropic"
 
-    def __init__(
-        self, settings: Settings, *, model: str | None = None, store: Store | None = None
-    ) -> None:
-        super().__init__(settings, model=model, store=store)
+    label: ClassVar[str] = "Anthropic"
+    key_setting: ClassVar[str] = "anthropic_api_key"
+    model_setting: ClassVar[str] = "anthropic_model"
+    base_url_setting: ClassVar[str] = "anthropic_base_url"
+    default_base_url: ClassVar[str] = DEFAULT_BASE_URL
+    _client: anthropic.AsyncAnthropic | None
+
+    def _make_client(self, api_key: str) -> anthropic.AsyncAnthropic:
         import anthropic  # lazy: the paper default never loads it
 
-        self.model = self.pinned_model or self.config.anthropic_model
-        self.base_url = self.config.anthropic_base_url or DEFAULT_BASE_URL
-        key = self.config.anthropic_api_key
-        self._scrub = SecretScrubber([key])
-        self._client: anthropic.AsyncAnthropic | None = None
-        if key is not None and key.get_secret_value():
-            self._client = anthropic.AsyncAnthropic(
-                api_key=key.get_secret_value(),
-                base_url=self.base_url,
-                timeout=self.timeout + 5.0,
-                max_retries=self.config.transport_retries,
-            )
-
-    @property
-    def configured(self) -> bool:
-        """Whether a key is configured (without one every call abstains)."""
-        return self._client is not None
-
-    @property
-    def active_model(self) -> str:
-        """The model calls go to."""
-        return self.model
-
-    def set_model(self, model: str | None) -> None:
-        """Use another model (None: back to the configured one)."""
-        self.pinned_model = model or None
-        self.model = model or self.config.anthropic_model
-
-    async def models(self) -> list[ModelInfo]:
-        """The configured model when a key is set ([] otherwise); no network call."""
-        if not self.configured:
-            return []
-        return [ModelInfo(self.name, self.model, details={"base_url": self.base_url})]
-
-    async def _resolve_model(self) -> str:
-        if self._client is None:
-            raise ProviderError("no Anthropic API key configured (analysts.anthropic_api_key)")
-        return self.model
+        return anthropic.AsyncAnthropic(
+            api_key=api_key,
+            base_url=self.base_url,
+            timeout=self.timeout + 5.0,
+            max_retries=self.config.transport_retries,
+        )
 
     @staticmethod
     def _messages(prompt: Prompt, repair: Repair | None) -> list[dict[str, Any]]:
@@ -139,9 +106,8 @@ class AnthropicAnalyst(LLMAnalystBase):
         return messages
 
     async def _complete(self, prompt: Prompt, model: str, repair: Repair | None) -> Completion:
-        if self._client is None:
-            raise ProviderError("no Anthropic API key configured (analysts.anthropic_api_key)")
-        response = await self._client.messages.create(
+        client = self._require_client()
+        response = await client.messages.create(
             model=model,
             max_tokens=self.config.max_output_tokens,
             system=prompt.system,

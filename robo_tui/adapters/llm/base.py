@@ -389,3 +389,60 @@ def messages_for(prompt: Prompt, repair: Repair | None) -> list[dict[str, str]]:
 def dump_json(data: Mapping[str, Any]) -> str:
     """Compact JSON for audit copies of structured answers."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class HostedAnalyst(LLMAnalystBase):
+    """A hosted provider (OpenAI, Anthropic): one API key, one configured model, a base URL, no
+    model discovery. Subclasses name their settings and build the SDK's async client."""
+
+    label: ClassVar[str]  # the provider as people say it, for messages
+    key_setting: ClassVar[str]  # AnalystSettings field names
+    model_setting: ClassVar[str]
+    base_url_setting: ClassVar[str]
+    default_base_url: ClassVar[str]
+
+    def __init__(
+        self, settings: Settings, *, model: str | None = None, store: Store | None = None
+    ) -> None:
+        super().__init__(settings, model=model, store=store)
+        self.model: str = self.pinned_model or getattr(self.config, self.model_setting)
+        self.base_url: str = getattr(self.config, self.base_url_setting) or self.default_base_url
+        key: SecretStr | None = getattr(self.config, self.key_setting)
+        self._scrub = SecretScrubber([key])
+        self._client: Any = None
+        if key is not None and key.get_secret_value():
+            self._client = self._make_client(key.get_secret_value())
+
+    @abstractmethod
+    def _make_client(self, api_key: str) -> Any:
+        """The SDK's async client for `self.base_url` (imported lazily)."""
+
+    @property
+    def configured(self) -> bool:
+        """Whether a key is configured (without one every call abstains)."""
+        return self._client is not None
+
+    @property
+    def active_model(self) -> str:
+        """The model calls go to."""
+        return self.model
+
+    def set_model(self, model: str | None) -> None:
+        """Use another model (None: back to the configured one)."""
+        self.pinned_model = model or None
+        self.model = model or getattr(self.config, self.model_setting)
+
+    async def models(self) -> list[ModelInfo]:
+        """The configured model when a key is set ([] otherwise); no network call."""
+        if not self.configured:
+            return []
+        return [ModelInfo(self.name, self.model, details={"base_url": self.base_url})]
+
+    def _require_client(self) -> Any:
+        if self._client is None:
+            raise ProviderError(f"no {self.label} API key configured (analysts.{self.key_setting})")
+        return self._client
+
+    async def _resolve_model(self) -> str:
+        self._require_client()
+        return self.model

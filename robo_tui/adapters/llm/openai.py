@@ -13,17 +13,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from robo_tui.adapters.llm.base import (
     Completion,
-    LLMAnalystBase,
+    HostedAnalyst,
     ProviderError,
     Repair,
-    SecretScrubber,
     messages_for,
 )
 from robo_tui.adapters.llm.prompts import Prompt
 from robo_tui.adapters.llm.schema import clean_text, idea_json_schema
-from robo_tui.config import Settings
-from robo_tui.domain.analysis import ModelInfo
-from robo_tui.ports import Store
 
 if TYPE_CHECKING:
     import openai
@@ -52,62 +48,33 @@ def response_format(symbol: str | None) -> dict[str, Any]:
     }
 
 
-class OpenAIAnalyst(LLMAnalystBase):
+class OpenAIAnalyst(HostedAnalyst):
     """OpenAI models (default gpt-5) through the official SDK's async client."""
 
     name: ClassVar[str] = "openai"
 
-    def __init__(
-        self, settings: Settings, *, model: str | None = None, store: Store | None = None
-    ) -> None:
-        super().__init__(settings, model=model, store=store)
+    label: ClassVar[str] = "OpenAI"
+    key_setting: ClassVar[str] = "openai_api_key"
+    model_setting: ClassVar[str] = "openai_model"
+    base_url_setting: ClassVar[str] = "openai_base_url"
+    default_base_url: ClassVar[str] = DEFAULT_BASE_URL
+    _client: openai.AsyncOpenAI | None
+
+    def _make_client(self, api_key: str) -> openai.AsyncOpenAI:
         import openai  # lazy: the paper default never loads it
 
-        self.model = self.pinned_model or self.config.openai_model
-        self.base_url = self.config.openai_base_url or DEFAULT_BASE_URL
-        key = self.config.openai_api_key
-        self._scrub = SecretScrubber([key])
-        self._client: openai.AsyncOpenAI | None = None
-        if key is not None and key.get_secret_value():
-            self._client = openai.AsyncOpenAI(
-                api_key=key.get_secret_value(),
-                base_url=self.base_url,
-                timeout=self.timeout + 5.0,
-                max_retries=self.config.transport_retries,
-            )
-
-    @property
-    def configured(self) -> bool:
-        """Whether a key is configured (without one every call abstains)."""
-        return self._client is not None
-
-    @property
-    def active_model(self) -> str:
-        """The model calls go to."""
-        return self.model
-
-    def set_model(self, model: str | None) -> None:
-        """Use another model (None: back to the configured one)."""
-        self.pinned_model = model or None
-        self.model = model or self.config.openai_model
-
-    async def models(self) -> list[ModelInfo]:
-        """The configured model when a key is set ([] otherwise); no network call."""
-        if not self.configured:
-            return []
-        return [ModelInfo(self.name, self.model, details={"base_url": self.base_url})]
-
-    async def _resolve_model(self) -> str:
-        if self._client is None:
-            raise ProviderError("no OpenAI API key configured (analysts.openai_api_key)")
-        return self.model
+        return openai.AsyncOpenAI(
+            api_key=api_key,
+            base_url=self.base_url,
+            timeout=self.timeout + 5.0,
+            max_retries=self.config.transport_retries,
+        )
 
     async def _complete(self, prompt: Prompt, model: str, repair: Repair | None) -> Completion:
-        if self._client is None:
-            raise ProviderError("no OpenAI API key configured (analysts.openai_api_key)")
+        client = self._require_client()
         import openai
 
-        response = await self._client.chat.completions.create(
+        response = await client.chat.completions.create(
             model=model,
             messages=cast(Any, messages_for(prompt, repair)),
             response_format=cast(Any, response_format(prompt.symbol)),

@@ -18,7 +18,7 @@ from robo_tui.engine.ensemble import Ensemble, StrategySlot, StrategyStats
 from robo_tui.engine.strategies import build_strategies
 from robo_tui.engine.strategies.base import ParamValue
 
-from .series import regime_walk
+from tests.unit.strategies.series import regime_walk
 
 NAN = math.nan
 T0 = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
