@@ -531,8 +531,9 @@ class IntelligencePipeline:
         async def probe(name: str) -> tuple[str, dict[str, Any]]:
             if name == self._provider and self._analyst is not None:
                 return name, await _models_info(self._analyst)
-            try:
-                analyst = build_analyst(name, self.settings, store=self.store)
+            try:  # in a thread: building imports the provider's SDK (a second or more)
+                analyst = await asyncio.to_thread(build_analyst, name, self.settings,
+                                                  store=self.store)
             except Exception as exc:  # noqa: BLE001 - an unbuildable provider is unavailable
                 return name, {"available": False, "models": [],
                               "reason": f"{type(exc).__name__}: {exc}"[:200]}
@@ -549,8 +550,8 @@ class IntelligencePipeline:
         """Make `provider`/`model` the active analyst; raises (keeping the old one) if it cannot be built."""
         from robo_tui.adapters.llm import build_analyst
 
-        new = self._adopt(build_analyst(provider, self.settings, model=model or None,
-                                        store=self.store))
+        new = self._adopt(await asyncio.to_thread(build_analyst, provider, self.settings,
+                                                  model=model or None, store=self.store))
         old, self._analyst = self._analyst, new
         self._provider, self._model = provider, model or None
         if old is not None and old is not new:

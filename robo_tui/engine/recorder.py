@@ -26,34 +26,33 @@ class EventRecorder:
 
     def __init__(self, bus: EventBus, store: Store) -> None:
         self._store = store
-        self._rows: list[tuple[datetime, str, dict[str, Any], str]] = []
+        self._events: list[Event] = []
         self._sub: Subscription = bus.subscribe(self._on_event)
         self._lock = asyncio.Lock()
         self.written = 0
 
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, _SKIP):
-            return
-        payload = to_jsonable(event)
-        by = str(payload.get("by", "engine")) if isinstance(payload, dict) else "engine"
-        self._rows.append((event.ts, f"event.{type(event).__name__}", payload, by))
+        if not isinstance(event, _SKIP):
+            self._events.append(event)  # serialised at flush, off the publisher's path
 
     @property
     def pending(self) -> int:
-        """Rows not yet written."""
-        return len(self._rows)
+        """Events not yet written."""
+        return len(self._events)
 
     async def flush(self) -> int:
         """Write every buffered row in one transaction; returns how many were written."""
         async with self._lock:
-            if not self._rows:
+            if not self._events:
                 return 0
-            rows, self._rows = self._rows, []
+            events, self._events = self._events, []
+            rows = [_row(event) for event in events]
             try:
                 await self._store.audit_many(rows)
             except Exception:
-                log.exception("audit log write failed; %d rows kept for the next flush", len(rows))
-                self._rows = rows + self._rows
+                log.exception("audit log write failed; %d events kept for the next flush",
+                              len(events))
+                self._events = events + self._events
                 return 0
             self.written += len(rows)
             return len(rows)
@@ -61,3 +60,10 @@ class EventRecorder:
     def close(self) -> None:
         """Stop listening (call `flush` first)."""
         self._sub.cancel()
+
+
+def _row(event: Event) -> tuple[datetime, str, dict[str, Any], str]:
+    """An event as an audit-log row: (ts, kind, payload, by)."""
+    payload = to_jsonable(event)
+    by = str(getattr(event, "by", "engine"))
+    return event.ts, f"event.{type(event).__name__}", payload, by
