@@ -427,6 +427,8 @@ async def _push_headlines(run: Run, model: FakeModel | None) -> tuple[list[str],
             problems.append(f"{case.name}: control or invisible characters stored")
         rows = await run.decisions_for(item.id)
         analyzed = bool(events) and events[0].impact >= floor and bool(symbols)
+        if case.maps and not analyzed:
+            problems.append(f"{case.name}: too weak to reach the analyst; make it stronger")
         if len(rows) != (1 if analyzed else 0):
             problems.append(f"{case.name}: {len(rows)} analyst calls (analyzed={analyzed})")
         calls += len(rows)
@@ -446,7 +448,7 @@ async def test_hostile_headlines_when_the_rules_analyst_trades_them_then_tampere
     problems, calls = await _push_headlines(rules_run, None)
     problems += await invariant_violations(rules_run)
     assert not problems, "\n".join(problems[:40])
-    assert calls >= 60
+    assert calls == sum(c.maps for c in HEADLINES)
     ideas = await rules_run.engine.store.query(
         "SELECT COUNT(*) AS n FROM ai_decisions WHERE parsed IS NOT NULL")
     assert ideas[0]["n"] > 0  # the rules analyst did trade on the clean mentions
@@ -459,7 +461,7 @@ async def test_hostile_headlines_when_a_compromised_model_obeys_them_then_nothin
     problems, calls = await _push_headlines(openai_run, model)
     problems += await invariant_violations(openai_run)
     assert not problems, "\n".join(problems[:40])
-    assert calls >= 60 and model.requests
+    assert calls == sum(c.maps for c in HEADLINES) and model.requests
     # what went over the wire: cleaned text, and a news fence no headline could close
     for body in model.requests:
         user = body["messages"][1]["content"]
