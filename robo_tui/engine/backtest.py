@@ -215,7 +215,7 @@ class BacktestDriver:
                 if kind == _BAR and scheduled.get(symbol) != i:
                     continue  # superseded
                 batch.append((kind, symbol, i))
-            if not batch:
+            if not batch or self._idle(batch, targets):
                 continue
             events += 1
             last_k = k
@@ -305,6 +305,23 @@ class BacktestDriver:
             bars=sum(len(b) for b in self.data.values()), events=events, elapsed_s=elapsed,
             stopped_early=stopped_early,
         )
+
+    def _idle(self, batch: Sequence[tuple[int, str, int]], targets: Mapping[str, FloatArray]) -> bool:
+        """Whether a batch holds only decisions that cannot do anything: the gate is HALTED, or
+        what is held already matches. Such decisions only move the engine's last target; the
+        bar needs no marks, no settling, no venue (positions change only at venue bars)."""
+        if any(kind != _DECIDE for kind, _, _ in batch):
+            return False
+        engine = self.engine
+        halted = engine.risk.state is TradingState.HALTED
+        for _, symbol, i in batch:
+            desired = float(targets[symbol][i])
+            if not halted and engine._targets.get(symbol) != desired and \
+                    engine.wanted_change(symbol, int(desired)) is not None:
+                return False
+        for _, symbol, i in batch:
+            engine._targets[symbol] = float(targets[symbol][i])
+        return True
 
     def _schedule(self, symbol: str, k: int, heap: list[tuple[int, int, int, str, int]],
                   scheduled: dict[str, int], tl: _Timeline) -> None:
