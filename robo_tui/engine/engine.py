@@ -373,6 +373,8 @@ class Engine:
             if self.risk.state is not TradingState.HALTED:
                 for symbol in self.symbols:
                     await self._evaluate_symbol(symbol, now, ideas.get(symbol, ()))
+            else:
+                await self._note_halted(ideas)
             await self._expire_proposals(now)
             await self._settle(now)
             await self._persist(now)
@@ -426,6 +428,7 @@ class Engine:
             return
         ideas = await self._analyze(events, now)
         if self.risk.state is TradingState.HALTED:
+            await self._note_halted(ideas)
             return
         for symbol, symbol_ideas in ideas.items():
             await self._evaluate_symbol(symbol, now, symbol_ideas)
@@ -557,6 +560,12 @@ class Engine:
         for idea in ideas:
             await self.store.update_ai_decision(idea.id, {"outcome": outcome,
                                                           "ensemble_score": decision.score})
+
+    async def _note_halted(self, ideas: Mapping[str, Sequence[TradeIdea]]) -> None:
+        """Ideas made while HALTED: recorded as no trade (the ensemble and the gate never ran)."""
+        for symbol_ideas in ideas.values():
+            for idea in symbol_ideas:
+                await self.store.update_ai_decision(idea.id, {"outcome": "no trade: trading is halted"})
 
     def wanted_change(self, symbol: str, desired: int) -> int | None:
         """The direction (+1, 0, -1) to move `symbol` to when the ensemble wants `desired`, or
@@ -1134,10 +1143,10 @@ def event_payload(event: Event) -> dict[str, Any]:
 __all__ = [
     "ALL_IN",
     "Engine",
+    "IdSource",
     "ModeChangeRefused",
     "ProposalNotFound",
     "SubmitResult",
     "event_payload",
     "live_requirements",
-    "IdSource",
 ]

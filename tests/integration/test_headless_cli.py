@@ -23,7 +23,7 @@ def robo(*args: str, data_dir: Path | None = None, env: dict[str, str] | None = 
     cmd = [sys.executable, "-m", "robo_tui.cli", *args]
     if data_dir is not None:
         cmd += ["--data-dir", str(data_dir)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env,
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env, check=False,
                           cwd=ROOT)
 
 
@@ -109,10 +109,10 @@ def test_second_instance_on_the_same_data_dir_then_exits_4(tmp_path):
     data = tmp_path / "d"
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; "
-         "from robo_tui.adapters.store.lock import DataDirLock; "
-         f"lock = DataDirLock(Path({str(data)!r})); lock.acquire(); print('held', flush=True); "
-         "time.sleep(60)"],
+         ("import sys, time; from pathlib import Path; "
+          "from robo_tui.adapters.store.lock import DataDirLock; "
+          f"lock = DataDirLock(Path({str(data)!r})); lock.acquire(); print('held', flush=True); "
+          "time.sleep(60)")],
         stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
@@ -165,7 +165,8 @@ def test_semi_auto_proposals_then_listed_approved_through_the_gate_and_rejected(
 def test_headless_does_not_import_textual():
     code = ("import sys, robo_tui.headless, robo_tui.wiring, robo_tui.engine.engine; "
             "print('textual' in sys.modules)")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         check=False)
     assert run.stdout.strip() == "False", run.stderr
 
 
@@ -178,7 +179,7 @@ def test_once_or_cycles_without_headless_then_usage_error(flag, tmp_path):
 
 def test_import_contracts_keep_the_engine_free_of_the_ui():
     lint = Path(sys.executable).with_name("lint-imports")
-    run = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "0 broken" in run.stdout
 

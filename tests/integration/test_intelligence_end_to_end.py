@@ -370,11 +370,6 @@ async def test_hostile_model_outputs_when_traded_in_auto_mode_then_no_order_brea
     assert not echoed
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG (reported to the lead): LLMAnalystBase._run scrubs raw_output, errors and "
-    "abstain_reason but not the accepted idea's rationale, so a key echoed there reaches "
-    "ai_decisions.parsed and the audit log (IdeaGenerated, SignalsComputed). Remove this "
-    "marker once robo_tui/adapters/llm/base.py scrubs the idea in finish()."))
 async def test_model_when_it_echoes_the_api_key_in_a_valid_rationale_then_the_key_never_reaches_the_database(
     openai_run: Run, fake_openai: tuple[Any, FakeModel]
 ) -> None:
@@ -521,11 +516,6 @@ async def test_urgent_item_when_ticked_then_a_proposal_or_a_recorded_no_trade(
         await run.engine.stop()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG (reported to the lead): Engine.react_to_events (and run_cycle) return before the "
-    "ensemble when HALTED, so an idea made while halted keeps outcome NULL instead of a "
-    "recorded 'no trade'. Remove this marker once engine.py notes the ideas as "
-    "'no trade: trading is halted'."))
 async def test_urgent_item_when_trading_is_halted_then_the_idea_is_recorded_as_no_trade(
     rules_run: Run,
 ) -> None:

@@ -19,7 +19,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
@@ -287,6 +287,8 @@ class LLMAnalystBase(ABC):
             if repair is not None:
                 text += f"\n\n[repair]\n{repair.message}"
             raw = raws[0] if len(raws) == 1 else "\n\n--- repair answer ---\n".join(raws)
+            if idea is not None:  # a model may echo a key into a valid rationale
+                idea = replace(idea, rationale=self._scrub(idea.rationale))
             outcome = AnalysisOutcome(
                 provider=self.name,
                 model=answered_by or model,
