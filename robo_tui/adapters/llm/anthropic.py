@@ -20,7 +20,7 @@ from robo_tui.adapters.llm.base import (
     dump_json,
 )
 from robo_tui.adapters.llm.prompts import Prompt
-from robo_tui.adapters.llm.schema import clean_text, idea_json_schema
+from robo_tui.adapters.llm.schema import idea_json_schema
 
 if TYPE_CHECKING:
     import anthropic
@@ -54,6 +54,7 @@ class AnthropicAnalyst(HostedAnalyst):
     model_setting: ClassVar[str] = "anthropic_model"
     base_url_setting: ClassVar[str] = "anthropic_base_url"
     default_base_url: ClassVar[str] = DEFAULT_BASE_URL
+    sdk_module: ClassVar[str] = "anthropic"
     _client: anthropic.AsyncAnthropic | None
 
     def _make_client(self, api_key: str) -> anthropic.AsyncAnthropic:
@@ -147,26 +148,3 @@ class AnthropicAnalyst(HostedAnalyst):
                 audit=audit,
             )
         return Completion(text=prose, model=answered)
-
-    def _describe_error(self, exc: BaseException) -> str:
-        import anthropic
-
-        if isinstance(exc, anthropic.APIStatusError):
-            detail = clean_text(str(getattr(exc, "message", "") or exc), max_chars=300)
-            return f"Anthropic HTTP {exc.status_code}: {detail}"
-        if isinstance(exc, anthropic.APITimeoutError):
-            return "Anthropic request timed out"
-        if isinstance(exc, anthropic.APIConnectionError):
-            return f"Anthropic is not reachable at {self.base_url}"
-        return super()._describe_error(exc)
-
-    def telemetry(self) -> dict[str, Any]:
-        """Base telemetry plus whether a key is configured (never the key)."""
-        data = super().telemetry()
-        data.update(configured=self.configured, base_url=self.base_url)
-        return data
-
-    async def close(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.close()

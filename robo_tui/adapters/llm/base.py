@@ -402,6 +402,7 @@ class HostedAnalyst(LLMAnalystBase):
     model_setting: ClassVar[str]
     base_url_setting: ClassVar[str]
     default_base_url: ClassVar[str]
+    sdk_module: ClassVar[str]  # the official SDK's module (they share their error classes)
 
     def __init__(
         self, settings: Settings, *, model: str | None = None, store: Store | None = None
@@ -448,3 +449,27 @@ class HostedAnalyst(LLMAnalystBase):
     async def _resolve_model(self) -> str:
         self._require_client()
         return self.model
+
+    def _describe_error(self, exc: BaseException) -> str:
+        import importlib
+
+        sdk = importlib.import_module(self.sdk_module)
+        if isinstance(exc, sdk.APIStatusError):
+            detail = clean_text(str(getattr(exc, "message", "") or exc), max_chars=300)
+            return f"{self.label} HTTP {exc.status_code}: {detail}"
+        if isinstance(exc, sdk.APITimeoutError):
+            return f"{self.label} request timed out"
+        if isinstance(exc, sdk.APIConnectionError):
+            return f"{self.label} is not reachable at {self.base_url}"
+        return super()._describe_error(exc)
+
+    def telemetry(self) -> dict[str, Any]:
+        """Base telemetry plus whether a key is configured (never the key)."""
+        data = super().telemetry()
+        data.update(configured=self.configured, base_url=self.base_url)
+        return data
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        if self._client is not None:
+            await self._client.close()

@@ -19,7 +19,7 @@ from robo_tui.adapters.llm.base import (
     messages_for,
 )
 from robo_tui.adapters.llm.prompts import Prompt
-from robo_tui.adapters.llm.schema import clean_text, idea_json_schema
+from robo_tui.adapters.llm.schema import idea_json_schema
 
 if TYPE_CHECKING:
     import openai
@@ -58,6 +58,7 @@ class OpenAIAnalyst(HostedAnalyst):
     model_setting: ClassVar[str] = "openai_model"
     base_url_setting: ClassVar[str] = "openai_base_url"
     default_base_url: ClassVar[str] = DEFAULT_BASE_URL
+    sdk_module: ClassVar[str] = "openai"
     _client: openai.AsyncOpenAI | None
 
     def _make_client(self, api_key: str) -> openai.AsyncOpenAI:
@@ -99,26 +100,3 @@ class OpenAIAnalyst(HostedAnalyst):
                 incomplete="the token limit was reached (finish_reason length)",
             )
         return Completion(text=message.content or "", model=answered)
-
-    def _describe_error(self, exc: BaseException) -> str:
-        import openai
-
-        if isinstance(exc, openai.APIStatusError):
-            detail = clean_text(str(getattr(exc, "message", "") or exc), max_chars=300)
-            return f"OpenAI HTTP {exc.status_code}: {detail}"
-        if isinstance(exc, openai.APITimeoutError):
-            return "OpenAI request timed out"
-        if isinstance(exc, openai.APIConnectionError):
-            return f"OpenAI is not reachable at {self.base_url}"
-        return super()._describe_error(exc)
-
-    def telemetry(self) -> dict[str, Any]:
-        """Base telemetry plus whether a key is configured (never the key)."""
-        data = super().telemetry()
-        data.update(configured=self.configured, base_url=self.base_url)
-        return data
-
-    async def close(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.close()
