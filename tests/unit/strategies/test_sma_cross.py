@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from backtesting import Backtest
-from backtesting import Strategy as BtStrategy
 from backtesting.lib import crossover as bt_crossover
 from backtesting.test import SMA
 from hypothesis import given, settings
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 
 from robo_tui.engine.strategies import SmaCross, build_strategy
 from robo_tui.engine.strategies.base import crossover
+from tests.unit.backtest.peer import SmaCross as ReadmeSmaCross
 
 from .series import bars_from_close, goog
 
@@ -39,30 +39,11 @@ def test_cross_bars_when_on_goog_then_equal_backtesting_py_crossover() -> None:
     assert got == expected
 
 
-class _ReadmeSmaCross(BtStrategy):  # type: ignore[misc]
-    """The SMA(10)/SMA(20) reversal strategy from backtesting.py's README."""
-
-    n1 = 10
-    n2 = 20
-
-    def init(self) -> None:
-        self.sma1 = self.I(SMA, self.data.Close, self.n1)
-        self.sma2 = self.I(SMA, self.data.Close, self.n2)
-
-    def next(self) -> None:
-        if bt_crossover(self.sma1, self.sma2):
-            self.position.close()
-            self.buy()
-        elif bt_crossover(self.sma2, self.sma1):
-            self.position.close()
-            self.sell()
-
-
 def test_direction_changes_when_on_goog_then_are_backtesting_py_entries_one_bar_earlier() -> None:
     from backtesting.test import GOOG
 
     bt = Backtest(
-        GOOG, _ReadmeSmaCross, cash=10_000, commission=0.002, exclusive_orders=True,
+        GOOG, ReadmeSmaCross, cash=10_000, commission=0.002, exclusive_orders=True,
         finalize_trades=True,
     )
     trades = bt.run()._trades
