@@ -56,6 +56,10 @@ class SizeResult:
     notes: tuple[str, ...] = ()
 
 
+PRICE_HEADROOM = 0.01
+"""Fraction kept below the limits that are judged at the price (position, notional, cash)."""
+
+
 def atr(bars: BarArrays, window: int) -> float:
     """Wilder's ATR at the last bar (as `ta`'s AverageTrueRange), or FALLBACK_ATR_PCT of the
     last close when there are fewer than `window` bars or the value is unusable.
@@ -241,13 +245,16 @@ class Sizer:
         notional = self.risk.max_order_notional
         if req.live:
             notional = min(notional, self.risk.max_live_order_notional)
+        # Limits judged at the price leave PRICE_HEADROOM, so a proposal still passes the gate
+        # after the small move between sizing and submit (a human may take a minute to approve).
+        room = 1.0 - PRICE_HEADROOM
         limits = [
-            ("max_position_pct", price, self.risk.max_position_pct * equity),
-            ("max_order_notional", price, notional),
+            ("max_position_pct", price, self.risk.max_position_pct * equity * room),
+            ("max_order_notional", price, notional * room),
             ("max_risk_per_trade_pct", stop_dist, self.risk.max_risk_per_trade_pct * equity),
         ]
         if req.direction > 0:
-            limits.append(("available cash", price, max(cash, 0.0)))
+            limits.append(("available cash", price, max(cash, 0.0) * room))
         return limits
 
     @staticmethod

@@ -64,9 +64,10 @@ def test_size_when_conviction_scaling_then_quantity_scales_with_confidence() -> 
 @pytest.mark.parametrize(
     ("risk", "req", "expected", "note"),
     [
-        ({"max_position_pct": 0.10}, {}, 100.0, "clipped to max_position_pct"),
-        ({"max_order_notional": 5_000.0}, {}, 50.0, "clipped to max_order_notional"),
-        ({"max_live_order_notional": 2_000.0}, {"live": True}, 20.0, "clipped to max_order_notional"),
+        # limits judged at the price keep 1% headroom (PRICE_HEADROOM): 10,000 x 0.99 / 100 = 99
+        ({"max_position_pct": 0.10}, {}, 99.0, "clipped to max_position_pct"),
+        ({"max_order_notional": 5_000.0}, {}, 49.0, "clipped to max_order_notional"),
+        ({"max_live_order_notional": 2_000.0}, {"live": True}, 19.0, "clipped to max_order_notional"),
         ({"max_risk_per_trade_pct": 0.005}, {}, 125.0, "clipped to max_risk_per_trade_pct"),
         ({}, {"cash": 3_050.0}, 30.0, "clipped to available cash"),
     ],
@@ -134,7 +135,7 @@ def test_kelly_when_no_losses_yet_then_full_kelly_is_the_win_rate() -> None:
 
 def test_size_when_all_in_then_whole_units_of_all_cash_without_conviction_scaling() -> None:
     r = sizer({"method": "all_in"}).size(request(price=33.0, cash=10_000.0, confidence=0.3))
-    assert r.quantity == 303.0 and r.method == "all_in"
+    assert r.quantity == 300.0 and r.method == "all_in"  # 10,000 x 0.99 headroom / 33
 
 
 def test_size_when_inputs_are_unusable_then_zero_or_error_with_reason() -> None:
