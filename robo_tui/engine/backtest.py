@@ -28,9 +28,10 @@ from robo_tui.domain.market import BarArrays, FloatArray, IntArray
 from robo_tui.domain.news import NewsItem, TradeIdea
 from robo_tui.domain.orders import Fill
 from robo_tui.domain.risk import TradingState
-from robo_tui.domain.signals import Direction, EnsembleDecision, Signal
+from robo_tui.domain.signals import EnsembleDecision
 from robo_tui.domain.time import ns_to_datetime
 from robo_tui.engine.engine import Engine
+from robo_tui.engine.ensemble import decision_from, idea_signal, strategy_vote
 from robo_tui.engine.ledger import ClosedTrade
 from robo_tui.ports import SimulatedVenue
 
@@ -105,12 +106,6 @@ def _quiet_collector() -> Iterator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
-
-
-def _idea_signal(idea: TradeIdea) -> Signal:
-    """An analyst idea as the ensemble's analyst voter sees it."""
-    return Signal(f"analyst:{idea.provider}", idea.symbol, idea.score, idea.confidence,
-                  idea.rationale, idea.ts, "analyst")
 
 
 def _change_points(target: FloatArray) -> IntArray:
@@ -370,18 +365,10 @@ class BacktestDriver:
                   explainers: Mapping[str, Callable[[int], str]], score: FloatArray,
                   target: FloatArray, ideas: Sequence[TradeIdea] = ()) -> EnsembleDecision:
         """The ensemble decision at bar i from the precomputed arrays (what `decide` gives live)."""
-        signals = []
-        for name, arr in votes.items():
-            value = float(arr[i])
-            signals.append(Signal(name, symbol, value, 0.0 if math.isnan(value) else abs(value),
-                                  explainers[name](i), now))
-        signals.extend(_idea_signal(idea) for idea in ideas)
-        t = float(target[i])
-        direction = None if math.isnan(t) else (Direction.LONG if t > 0 else
-                                                Direction.SHORT if t < 0 else Direction.FLAT)
-        s = float(score[i])
-        return EnsembleDecision(symbol, now, s, min(1.0, abs(s)) if not math.isnan(s) else 0.0,
-                                direction, tuple(signals))
+        signals = [strategy_vote(name, symbol, float(arr[i]), explainers[name](i), now)
+                   for name, arr in votes.items()]
+        signals.extend(idea_signal(idea) for idea in ideas)
+        return decision_from(symbol, now, float(score[i]), float(target[i]), tuple(signals))
 
     async def _replay_news(self) -> dict[str, list[TradeIdea]]:
         """Each news item through the intelligence layer at its published time, with only the
@@ -426,7 +413,7 @@ class BacktestDriver:
             made = datetime_to_ns(idea.ts)
             first = int(np.searchsorted(ts, made, side="left"))
             last = int(np.searchsorted(ts, made + ttl, side="right"))
-            value = self.engine.ensemble.idea_value(_idea_signal(idea))
+            value = self.engine.ensemble.idea_value(idea_signal(idea))
             total[first] += value
             total[last] -= value
             count[first] += 1

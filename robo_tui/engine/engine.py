@@ -59,7 +59,7 @@ from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
 from robo_tui.domain.serialize import to_jsonable
 from robo_tui.domain.signals import Direction, EnsembleDecision, Proposal, ProposalStatus, Signal
 from robo_tui.engine.bus import EventBus
-from robo_tui.engine.ensemble import Ensemble
+from robo_tui.engine.ensemble import Ensemble, idea_signal
 from robo_tui.engine.ledger import ClosedTrade, Ledger
 from robo_tui.engine.recorder import EventRecorder
 from robo_tui.engine.risk import RiskContext, RiskGate
@@ -522,10 +522,7 @@ class Engine:
                 del self._ideas[symbol]
 
     def _idea_signals(self, symbol: str) -> list[Signal]:
-        return [
-            Signal(f"analyst:{i.provider}", symbol, i.score, i.confidence, i.rationale, i.ts, "analyst")
-            for i in self._ideas.get(symbol, ())
-        ]
+        return [idea_signal(i) for i in self._ideas.get(symbol, ())]
 
     # ------------------------------------------------------------------ decisions
 
@@ -876,14 +873,17 @@ class Engine:
     async def resume(self, *, by: str) -> None:
         """Leave HALTED (the only way out); the caller has confirmed with the human. Losses taken
         so far are accepted: the day-loss and drawdown limits count from equity now."""
-        old = self.risk.state
-        self.risk.resume()
-        await self._rebase_risk(by)
+        await self._leave_halt("resumed", by)
         await self.store.set_control("trading_state", self.risk.state.value, by)
         await self.store.set_control("halt_reason", "", by)
         self._control_seen = self.risk.state.value
+
+    async def _leave_halt(self, reason: str, by: str) -> None:
+        old = self.risk.state
+        self.risk.resume()
+        await self._rebase_risk(by)
         self.bus.publish(TradingStateChanged(ts=self.clock.now(), old=old, new=self.risk.state,
-                                             reason="resumed", by=by))
+                                             reason=reason, by=by))
 
     async def _rebase_risk(self, by: str) -> None:
         """Measure the day-loss and drawdown limits from equity now (after a resume), durably, so
@@ -898,8 +898,11 @@ class Engine:
         await self.store.set_control("peak_equity", repr(equity), by)
         await self.store.set_control("risk_rebase", "", by)
 
-    async def _on_state_change(self, old: TradingState, new: TradingState, reason: str, by: str) -> None:
-        if new is TradingState.HALTED:
+    async def _on_state_change(self, old: TradingState, new: TradingState, reason: str, by: str,
+                               *, persist: bool = True) -> None:
+        """Announce a state change; entering HALTED is latched in the store (unless it came
+        from the store) and cancels open orders."""
+        if new is TradingState.HALTED and persist:
             await self.store.set_control("trading_state", new.value, by)
             await self.store.set_control("halt_reason", reason, by)
             self._control_seen = new.value
@@ -932,15 +935,9 @@ class Engine:
                 reason = await self.store.get_control("halt_reason") or "halted from the shell"
                 old = self.risk.state
                 self.risk.halt(reason)
-                self.bus.publish(TradingStateChanged(ts=self.clock.now(), old=old,
-                                                     new=TradingState.HALTED, reason=reason, by="cli"))
-                await self.cancel_all(by="cli")
+                await self._on_state_change(old, TradingState.HALTED, reason, "cli", persist=False)
             elif state != TradingState.HALTED.value and self.risk.state is TradingState.HALTED:
-                self.risk.resume()
-                await self._rebase_risk("cli")
-                self.bus.publish(TradingStateChanged(ts=self.clock.now(), old=TradingState.HALTED,
-                                                     new=self.risk.state, reason="resumed from the shell",
-                                                     by="cli"))
+                await self._leave_halt("resumed from the shell", "cli")
         for proposal_id in list(self.pending):
             row = await self.store.get_proposal(proposal_id)
             if row is None or row[1] is ProposalStatus.PENDING:

@@ -15,6 +15,7 @@ import numpy as np
 
 from robo_tui.config import EnsembleSettings, StrategiesSettings
 from robo_tui.domain.market import BarArrays, FloatArray
+from robo_tui.domain.news import TradeIdea
 from robo_tui.domain.signals import Direction, EnsembleDecision, Signal
 from robo_tui.engine.strategies.base import ParamValue, Strategy
 
@@ -57,6 +58,34 @@ def _check_weight(name: str, weight: float) -> float:
     if not (math.isfinite(w) and 0.0 <= w <= MAX_WEIGHT):
         raise ValueError(f"weight of {name} must be between 0 and {MAX_WEIGHT:g}, got {weight!r}")
     return w
+
+
+def strategy_vote(name: str, symbol: str, score: float, reason: str, ts: datetime) -> Signal:
+    """A strategy's vote as a `Signal`: confidence |score|, none without an opinion (NaN)."""
+    return Signal(name, symbol, score, 0.0 if math.isnan(score) else abs(score), reason, ts,
+                  "strategy")
+
+
+def idea_signal(idea: TradeIdea) -> Signal:
+    """An analyst idea as the ensemble's analyst voter sees it."""
+    return Signal(f"analyst:{idea.provider}", idea.symbol, idea.score, idea.confidence,
+                  idea.rationale, idea.ts, "analyst")
+
+
+def decision_from(symbol: str, ts: datetime, score: float, target: float,
+                  votes: tuple[Signal, ...]) -> EnsembleDecision:
+    """The decision for a combined score and target (`Ensemble.combine`): direction from the
+    target (None when no voter has an opinion), confidence |score| capped at 1. The live path
+    and the backtest build decisions only through here."""
+    direction: Direction | None
+    if math.isnan(target):
+        direction = None
+    else:
+        direction = (
+            Direction.LONG if target > 0 else Direction.SHORT if target < 0 else Direction.FLAT
+        )
+    confidence = 0.0 if math.isnan(score) else min(1.0, abs(score))
+    return EnsembleDecision(symbol, ts, score, confidence, direction, votes)
 
 
 class Ensemble:
@@ -229,8 +258,7 @@ class Ensemble:
             else:
                 last, reason = math.nan, "no bars yet"
             arrays[name] = np.array([last])
-            confidence = 0.0 if math.isnan(last) else abs(last)
-            votes.append(Signal(name, symbol, last, confidence, reason, ts, "strategy"))
+            votes.append(strategy_vote(name, symbol, last, reason, ts))
         live = self.live_ideas(symbol, ts, ideas)
         extra: list[tuple[FloatArray, float]] = []
         if live:
@@ -240,15 +268,7 @@ class Ensemble:
         if arrays or extra:
             score_arr, target_arr = self.combine(arrays, extra)
             score, target = float(score_arr[0]), float(target_arr[0])
-        direction: Direction | None
-        if math.isnan(target):
-            direction = None
-        else:
-            direction = (
-                Direction.LONG if target > 0 else Direction.SHORT if target < 0 else Direction.FLAT
-            )
-        confidence = 0.0 if math.isnan(score) else min(1.0, abs(score))
-        return EnsembleDecision(symbol, ts, score, confidence, direction, tuple(votes + live))
+        return decision_from(symbol, ts, score, target, tuple(votes + live))
 
     # -- performance tracking ------------------------------------------------------------------
 
