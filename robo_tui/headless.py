@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -95,15 +96,32 @@ def summary_line(s: CycleCompleted, *, simulated: bool) -> str:
 class Sink:
     """Collects a cycle's notable events and prints the summary (text or one JSON object)."""
 
-    def __init__(self, engine: Engine, out: TextIO, *, as_json: bool) -> None:
+    def __init__(self, engine: Engine, out: TextIO, *, as_json: bool,
+                  on_closed: Callable[[], None] = lambda: None) -> None:
         self._engine = engine
         self._out = out
         self._json = as_json
+        self._on_closed = on_closed
+        self.closed = False
         self._events: list[Event] = []
         engine.bus.subscribe(self._events.append, *_NOTABLE)
 
     def cycle_done(self, summary: CycleCompleted) -> None:
+        """Print one cycle; when the reader has gone (`| head -1`), stop output and the run."""
+        try:
+            self._write(summary)
+        except BrokenPipeError:
+            self.closed = True
+            # nothing reads stdout any more: point it at /dev/null so the exit flush is quiet
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._out.fileno())
+            os.close(devnull)
+            self._on_closed()
+
+    def _write(self, summary: CycleCompleted) -> None:
         events, self._events = self._events, []
+        if self.closed:
+            return
         if self._json:
             record: dict[str, Any] = event_payload(summary)
             record["simulated"] = self._engine.simulated
@@ -143,14 +161,14 @@ async def run_headless(options: HeadlessOptions, *, out: TextIO = sys.stdout,
         except WiringError as exc:
             err.write(f"robo-tui: {exc}\n")
             return int(ExitCode.USAGE)
-        sink = Sink(engine, out, as_json=options.run.json)
+        stop = asyncio.Event()
+        sink = Sink(engine, out, as_json=options.run.json, on_closed=stop.set)
         try:
             await engine.start()
         except (ConnectionError, OSError, TimeoutError) as exc:
             err.write(f"robo-tui: broker or market data unreachable: {exc}\n")
             await engine.stop()
             return int(ExitCode.UNREACHABLE)
-        stop = asyncio.Event()
         _install_signal_handlers(stop.set)
         try:
             await engine.run(cycles=options.cycles, stop=stop, on_cycle=sink.cycle_done)

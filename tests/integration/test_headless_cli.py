@@ -191,3 +191,19 @@ def test_review_then_a_daily_review_is_stored_and_summarised(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "ideas" in run.stdout or "track record" in run.stdout
     assert db_count(data, "daily_reviews") == 1
+
+
+def test_headless_when_the_reader_closes_the_pipe_then_it_stops_cleanly(tmp_path):
+    data = tmp_path / "d"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROBO_TUI_")}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg"), ROBO_TUI_ENGINE__CYCLE_SECONDS="0.2")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "robo_tui.cli", "--headless", "--json", "--data-dir", str(data)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # like `| head -1`: one line, then the reader leaves
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert json.loads(first)["cycle"] == 1
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err
