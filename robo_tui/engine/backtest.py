@@ -75,22 +75,29 @@ class _Timeline:
 
     def __init__(self, data: Mapping[str, BarArrays]) -> None:
         self.symbols = list(data)
-        self.index: IntArray = np.unique(np.concatenate([b.ts for b in data.values()]))
+        self.index: IntArray = _merged_times([b.ts for b in data.values()])
         n = self.index.shape[0]
         self.closes = np.zeros((n, len(self.symbols)), dtype=np.float64)
         self.pos_of: dict[str, IntArray] = {}  # symbol bar i -> timeline k
+        self.bar_at: dict[str, IntArray] = {}  # timeline k -> symbol's last bar i (-1: none yet)
         for j, symbol in enumerate(self.symbols):
             bars = data[symbol]
-            k = np.searchsorted(self.index, bars.ts)
-            self.pos_of[symbol] = k.astype(np.int64)
-            col = np.full(n, np.nan)
-            col[k] = bars.close
-            mask = np.isnan(col)
-            idx = np.where(~mask, np.arange(n), 0)
-            np.maximum.accumulate(idx, out=idx)
-            filled = col[idx]
-            filled[np.isnan(filled)] = 0.0
-            self.closes[:, j] = filled
+            self.pos_of[symbol] = np.searchsorted(self.index, bars.ts).astype(np.int64)
+            last = np.searchsorted(bars.ts, self.index, side="right").astype(np.int64) - 1
+            self.bar_at[symbol] = last
+            if bars.close.shape[0]:
+                self.closes[:, j] = np.where(last >= 0, bars.close[np.maximum(last, 0)], 0.0)
+
+
+def _merged_times(stamps: Sequence[IntArray]) -> IntArray:
+    """The sorted union of the symbols' (sorted) bar times."""
+    merged = np.sort(np.concatenate(stamps), kind="stable") if len(stamps) != 1 else stamps[0]
+    if merged.shape[0] < 2:
+        return np.asarray(merged, dtype=np.int64)
+    keep = np.empty(merged.shape[0], dtype=bool)
+    keep[0] = True
+    np.not_equal(merged[1:], merged[:-1], out=keep[1:])
+    return np.asarray(merged[keep], dtype=np.int64)
 
 
 @contextmanager
@@ -215,9 +222,19 @@ class BacktestDriver:
             nonlocal done_k, peak
             if upto <= done_k:
                 return
-            segment = cash + tl.closes[done_k:upto] @ held
-            equity[done_k:upto] = segment
-            if segment.size:
+            held_cols = held.nonzero()[0]
+            if held_cols.size == 0:  # flat: equity is the cash
+                equity[done_k:upto] = cash
+                peak = max(peak, cash)
+            elif held_cols.size == 1:  # one position: a scaled column, no matrix product
+                j = int(held_cols[0])
+                segment = tl.closes[done_k:upto, j] * held[j]
+                segment += cash
+                equity[done_k:upto] = segment
+                peak = max(peak, float(segment.max()))
+            else:
+                segment = cash + tl.closes[done_k:upto, held_cols] @ held[held_cols]
+                equity[done_k:upto] = segment
                 peak = max(peak, float(segment.max()))
             done_k = upto
 
@@ -252,7 +269,7 @@ class BacktestDriver:
             marks: dict[str, float] = {}
             for symbol in touched:
                 bars = self.data[symbol]
-                i_now = int(np.searchsorted(bars.ts, tl.index[k], side="right")) - 1
+                i_now = int(tl.bar_at[symbol][k])
                 if i_now < 0:
                     continue
                 engine.market[symbol] = bars.slice(max(0, i_now + 1 - self.window), i_now + 1)
@@ -344,7 +361,7 @@ class BacktestDriver:
                   scheduled: dict[str, int], tl: _Timeline) -> None:
         """Queue the next bar of `symbol` at which the venue can do anything."""
         bars = self.data[symbol]
-        i_now = int(np.searchsorted(bars.ts, tl.index[k], side="right")) - 1
+        i_now = int(tl.bar_at[symbol][k])
         below, above, pending = self._venue.trigger_levels(symbol)
         if pending:
             nxt = i_now + 1

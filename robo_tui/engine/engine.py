@@ -178,6 +178,7 @@ class Engine:
         self.recorder = EventRecorder(self.bus, store) if record_events else None
 
         self.market: dict[str, BarArrays] = {}
+        self._returns = _ReturnsView(self.market, settings.risk.correlation_window)
         self.prices: dict[str, float] = {}
         self.quotes: dict[str, Quote] = {}
         self.account = AccountSnapshot(clock.now(), settings.broker.starting_cash)
@@ -682,17 +683,10 @@ class Engine:
 
     def risk_context(self, now: datetime) -> RiskContext:
         """Everything the risk gate judges an order against, as of now."""
-        return RiskContext(
-            now=now,
-            account=self.account,
-            mode=self.mode,
-            day_start_equity=self.day_start_equity,
-            peak_equity=self.peak_equity,
-            returns=_ReturnsView(self.market, self.settings.risk.correlation_window),
-            open_orders=tuple(self._open_orders.values()),
-            broker_supports_short=self.broker.supports_short,
-            broker_supports_fractional=self.broker.supports_fractional,
-        )
+        broker = self.broker
+        return RiskContext(now, self.account, self.mode, self.day_start_equity, self.peak_equity,
+                           self._returns, tuple(self._open_orders.values()),
+                           broker.supports_short, broker.supports_fractional)
 
     async def submit(self, command: SubmitOrder) -> SubmitResult:
         """The ONLY way an order reaches a broker: the risk gate judges it, a denial is an event,
@@ -835,9 +829,9 @@ class Engine:
             self._stale = True
             await self._failure("broker", f"account failed: {exc}")
             return
-        prices = dict(account.prices)
-        prices.update(self.prices)
-        self.account = AccountSnapshot(now, account.cash, dict(account.positions), prices)
+        # the broker's snapshot is a fresh value: its positions are ours to keep
+        self.account = AccountSnapshot(now, account.cash, account.positions,
+                                       account.prices | self.prices)
         equity = self.account.equity
         day = now.date().isoformat()
         if day != self._day:

@@ -6,6 +6,7 @@ a take-profit, and never returns more than the risk gate's limits allow (the gat
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -81,14 +82,22 @@ def atr(bars: BarArrays, window: int) -> float:
 def _wilder_last(values: FloatArray, window: int) -> float:
     """The last value of `wilder(values, window)` in closed form: seed (1-a)^m plus the
     a-weighted sum of the m later values, a = 1/window (one dot product, no pandas)."""
-    seed = float(np.mean(values[:window]))
-    rest = values[window:]
-    m = rest.shape[0]
-    if m == 0:
+    seed = float(values[:window].sum()) / window
+    m = values.shape[0] - window
+    if m <= 0:
         return seed
+    decay, weights = _wilder_weights(window, m)
+    return decay * seed + float(weights @ values[window:])
+
+
+@functools.lru_cache(maxsize=64)
+def _wilder_weights(window: int, m: int) -> tuple[float, FloatArray]:
+    """(1-a)^m and the weights a(1-a)^(m-1) ... a(1-a)^0 of the m values after the seed; the
+    sizer asks for the same few shapes on every order, so they are computed once."""
     a = 1.0 / window
     weights = a * (1.0 - a) ** np.arange(m - 1, -1, -1, dtype=np.float64)
-    return float((1.0 - a) ** m * seed + weights @ rest)
+    weights.flags.writeable = False
+    return (1.0 - a) ** m, weights
 
 
 def atr_array(bars: BarArrays, window: int) -> FloatArray:
