@@ -209,6 +209,7 @@ class BacktestDriver:
         done_k = 0  # equity[:done_k] is final
         cash = engine.account.cash
         held = np.zeros(len(symbols), dtype=np.float64)
+        holding: set[str] = set()  # the symbols with a position (held[col] != 0)
         peak = engine.peak_equity
         day_ns = 86_400 * 1_000_000_000
         current_day = -1
@@ -265,7 +266,7 @@ class BacktestDriver:
             engine.peak_equity = peak
             # marks and windows for every symbol that matters now
             touched = {s for _, s, _ in batch}
-            touched.update(s for s, j in col_of.items() if held[j] != 0.0)
+            touched.update(holding)
             marks: dict[str, float] = {}
             for symbol in touched:
                 bars = self.data[symbol]
@@ -310,13 +311,13 @@ class BacktestDriver:
             proposals, denied, orders = counters.proposals, counters.denied, counters.orders
             # book the new state and schedule what the venue must see next
             cash = engine.account.cash
-            for symbol, position in engine.account.positions.items():
-                if symbol in col_of:
-                    held[col_of[symbol]] = position.quantity
-            for symbol, j in col_of.items():
-                if symbol not in engine.account.positions:
-                    held[j] = 0.0
-            for symbol in touched | set(engine.account.positions):
+            positions = engine.account.positions
+            for symbol in holding.difference(positions):
+                held[col_of[symbol]] = 0.0
+            holding = {symbol for symbol in positions if symbol in col_of}
+            for symbol in holding:
+                held[col_of[symbol]] = positions[symbol].quantity
+            for symbol in touched | holding:
                 self._schedule(symbol, k, heap, scheduled, tl)
                 seq += 1
             if progress is not None and k - last_report >= 5000:

@@ -731,7 +731,8 @@ class Engine:
             await self._success("broker")
             if ack.status is OrderStatus.REJECTED:
                 self._error("broker", f"{self.broker.name} rejected {order.symbol}: {ack.message}")
-        self._stale = True
+        if ack.status not in _NO_MONEY_MOVED:
+            self._stale = True  # it may have filled: re-read the account (fills also mark it)
         await self.store.update_order(order.client_order_id, ack.status, ack.broker_order_id, ack.message)
         if ack.status.is_open:
             self._open_orders[order.client_order_id] = order
@@ -1114,6 +1115,10 @@ def _direction_value(direction: Direction | None) -> float | None:
     if direction is None:
         return None
     return {Direction.LONG: 1.0, Direction.FLAT: 0.0, Direction.SHORT: -1.0}[direction]
+
+
+_NO_MONEY_MOVED = frozenset({OrderStatus.SUBMITTED, OrderStatus.REJECTED})
+"""Acks after which the account is as it was: the order rests, or was refused."""
 
 
 def _rationale(decision: EnsembleDecision) -> str:

@@ -324,8 +324,10 @@ class RiskGate:
             if self._day_anchor is not None and self._day_anchor[0] != ctx.day_start_equity:
                 self._day_anchor = None  # a new day: the engine's start-of-day equity rules
         breaches = self._breaches(ctx, equity)
-        worst = max((b.state for b in breaches), key=_STATE_RANK.__getitem__,
-                    default=TradingState.ACTIVE)
+        if not breaches:
+            self._state, self._reason = TradingState.ACTIVE, ""
+            return self._state
+        worst = max((b.state for b in breaches), key=_STATE_RANK.__getitem__)
         self._state = worst
         self._reason = "; ".join(b.message for b in breaches if b.state is worst)
         return self._state
@@ -528,7 +530,8 @@ class RiskGate:
 
         self._cooldowns(reasons, sym, ctx.now)
 
-        recent = sum(1 for t in self._sent if ctx.now - t < _RATE_WINDOW)
+        since = ctx.now - _RATE_WINDOW
+        recent = sum(1 for t in reversed(self._sent) if t > since)
         if recent + 1 > s.max_orders_per_minute:
             reasons.append(RiskReason(
                 C.RATE_LIMIT,
@@ -604,20 +607,23 @@ class RiskGate:
 
     def _cooldowns(self, reasons: list[RiskReason], sym: str, now: datetime) -> None:
         s = self._settings
-        for code, seen, wait, what in (
-            (C.COOLDOWN_EXIT, self._last_exit.get(sym), s.cooldown_after_exit_seconds, "exited"),
-            (C.COOLDOWN_LOSS, self._last_loss.get(sym), s.cooldown_after_loss_seconds,
-             "closed at a loss"),
-        ):
-            if seen is None or wait <= 0:
-                continue
-            ago = (now - seen).total_seconds()
-            if ago < wait:
-                reasons.append(RiskReason(
-                    code,
-                    f"{sym} was {what} {ago:,.0f}s ago; new entries wait {wait:,.0f}s "
-                    f"({wait - ago:,.0f}s left)",
-                ))
+        self._cooldown(reasons, C.COOLDOWN_EXIT, sym, "exited", self._last_exit.get(sym),
+                       s.cooldown_after_exit_seconds, now)
+        self._cooldown(reasons, C.COOLDOWN_LOSS, sym, "closed at a loss",
+                       self._last_loss.get(sym), s.cooldown_after_loss_seconds, now)
+
+    @staticmethod
+    def _cooldown(reasons: list[RiskReason], code: RiskCode, sym: str, what: str,
+                  seen: datetime | None, wait: float, now: datetime) -> None:
+        if seen is None or wait <= 0:
+            return
+        ago = (now - seen).total_seconds()
+        if ago < wait:
+            reasons.append(RiskReason(
+                code,
+                f"{sym} was {what} {ago:,.0f}s ago; new entries wait {wait:,.0f}s "
+                f"({wait - ago:,.0f}s left)",
+            ))
 
     def _stops(self, reasons: list[RiskReason], notes: list[str], intent: OrderIntent,
                fill_price: float | None) -> float | None:

@@ -82,7 +82,7 @@ def atr(bars: BarArrays, window: int) -> float:
 def _wilder_last(values: FloatArray, window: int) -> float:
     """The last value of `wilder(values, window)` in closed form: seed (1-a)^m plus the
     a-weighted sum of the m later values, a = 1/window (one dot product, no pandas)."""
-    seed = float(values[:window].sum()) / window
+    seed = float(np.add.reduce(values[:window])) / window
     m = values.shape[0] - window
     if m <= 0:
         return seed

@@ -92,6 +92,7 @@ def bar_time(bars: BarArrays, i: int) -> str:
 
 def price(x: float) -> str:
     """A price or indicator level for explanations: 2 decimals, more for small numbers."""
+    x = float(x)  # a numpy scalar formats several times slower
     a = abs(x)
     return f"{x:.2f}" if a >= 10 or a == 0 else f"{x:.4f}" if a >= 0.1 else f"{x:.6f}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -178,7 +179,7 @@ class MeanReversion:
 
         def explain_at(i: int) -> str:
             i = normalize_index(bars, i)
-            if np.isnan(f.state[i]):
+            if math.isnan(f.state[i]):
                 return f"warming up: RSI/Bollinger/ADX need {self.warmup + 1} bars, have {i + 1}"
             now = (
                 f"close {price(f.close[i])}, "

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
-
-import numpy as np
 
 from robo_tui.config import SmaCrossSettings
 from robo_tui.domain.market import BarArrays, FloatArray
@@ -83,7 +82,7 @@ class SmaCross:
 
         def explain_at(i: int) -> str:
             i = normalize_index(bars, i)
-            if np.isnan(slow[i]) or i < 1:
+            if math.isnan(slow[i]) or i < 1:
                 return f"warming up: {f}/{s} need {self.warmup + 1} bars, have {i + 1}"
             last = int(last_cross[i])
             now = f"{f} {price(fast[i])} vs {s} {price(slow[i])}"
