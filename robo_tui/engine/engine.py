@@ -123,13 +123,20 @@ class _ReturnsView(Mapping[str, FloatArray]):
     def __init__(self, market: Mapping[str, BarArrays], window: int) -> None:
         self._market = market
         self._window = window
+        self._last: dict[str, tuple[BarArrays, FloatArray]] = {}  # per symbol: window, returns
 
     def __getitem__(self, symbol: str) -> FloatArray:
         bars = self._market[symbol]
+        last = self._last.get(symbol)
+        if last is not None and last[0] is bars:  # the same (immutable) window as last asked
+            return last[1]
         close = bars.close[-(self._window + 1):]
         if close.shape[0] < 3:
             raise KeyError(symbol)
-        result: FloatArray = np.diff(np.log(close))
+        log_close = np.log(close)
+        result: FloatArray = log_close[1:] - log_close[:-1]
+        result.flags.writeable = False  # shared by every caller until the window moves
+        self._last[symbol] = (bars, result)
         return result
 
     def __iter__(self) -> Iterator[str]:

@@ -154,14 +154,16 @@ def return_correlation(a: FloatArray, b: FloatArray, window: int) -> tuple[float
         return None
     x = np.asarray(a[len(a) - n:], dtype=np.float64)
     y = np.asarray(b[len(b) - n:], dtype=np.float64)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if not ok.all():
+    sum_x, sum_y = float(np.add.reduce(x)), float(np.add.reduce(y))
+    if not (math.isfinite(sum_x) and math.isfinite(sum_y)):  # some pair is not finite: drop it
+        ok = np.isfinite(x) & np.isfinite(y)
         x, y = x[ok], y[ok]
+        sum_x, sum_y = float(np.add.reduce(x)), float(np.add.reduce(y))
     m = int(x.shape[0])
     if m < _MIN_CORR_SAMPLES:
         return None
-    dx = x - x.mean()
-    dy = y - y.mean()
+    dx = x - sum_x / m  # the mean, as ndarray.mean computes it
+    dy = y - sum_y / m
     sxx = float(dx @ dx)
     syy = float(dy @ dy)
     if sxx <= 0.0 or syy <= 0.0:
