@@ -152,24 +152,47 @@ def return_correlation(a: FloatArray, b: FloatArray, window: int) -> tuple[float
     n = min(len(a), len(b), window)
     if n < _MIN_CORR_SAMPLES:
         return None
-    x = np.asarray(a[len(a) - n:], dtype=np.float64)
-    y = np.asarray(b[len(b) - n:], dtype=np.float64)
-    sum_x, sum_y = float(np.add.reduce(x)), float(np.add.reduce(y))
-    if not (math.isfinite(sum_x) and math.isfinite(sum_y)):  # some pair is not finite: drop it
+    return _correlation_of(a, b, n, _Centered.of(a, n), _Centered.of(b, n))
+
+
+@dataclass(frozen=True, slots=True)
+class _Centered:
+    """The last `n` values of a return series minus their mean, and their sum of squares: the
+    part of a correlation that depends on one series only (`source` is that series)."""
+
+    source: FloatArray
+    n: int
+    deviations: FloatArray
+    sum_squares: float
+
+    @staticmethod
+    def of(returns: FloatArray, n: int) -> _Centered | None:
+        """None when one of the values is not finite (the pair must then be filtered together)."""
+        x = np.asarray(returns[len(returns) - n:], dtype=np.float64)
+        total = float(np.add.reduce(x))
+        if not math.isfinite(total):
+            return None
+        dev = x - total / n  # the mean, as ndarray.mean computes it
+        return _Centered(returns, n, dev, float(dev @ dev))
+
+
+def _correlation_of(a: FloatArray, b: FloatArray, n: int, ca: _Centered | None,
+                    cb: _Centered | None) -> tuple[float, int] | None:
+    """`return_correlation` over the last n values, from their centred forms when both are
+    finite, else by dropping the non-finite pairs first."""
+    if ca is None or cb is None:
+        x = np.asarray(a[len(a) - n:], dtype=np.float64)
+        y = np.asarray(b[len(b) - n:], dtype=np.float64)
         ok = np.isfinite(x) & np.isfinite(y)
-        x, y = x[ok], y[ok]
-        sum_x, sum_y = float(np.add.reduce(x)), float(np.add.reduce(y))
-    m = int(x.shape[0])
-    if m < _MIN_CORR_SAMPLES:
+        m = int(np.count_nonzero(ok))
+        if m < _MIN_CORR_SAMPLES:
+            return None
+        ca, cb = _Centered.of(x[ok], m), _Centered.of(y[ok], m)
+        assert ca is not None and cb is not None
+    if ca.sum_squares <= 0.0 or cb.sum_squares <= 0.0:
         return None
-    dx = x - sum_x / m  # the mean, as ndarray.mean computes it
-    dy = y - sum_y / m
-    sxx = float(dx @ dx)
-    syy = float(dy @ dy)
-    if sxx <= 0.0 or syy <= 0.0:
-        return None
-    corr = float(dx @ dy) / math.sqrt(sxx * syy)
-    return max(-1.0, min(1.0, corr)), m
+    corr = float(ca.deviations @ cb.deviations) / math.sqrt(ca.sum_squares * cb.sum_squares)
+    return max(-1.0, min(1.0, corr)), ca.n
 
 
 class RiskGate:
@@ -190,6 +213,7 @@ class RiskGate:
         self._last_exit: dict[str, datetime] = {}
         self._last_loss: dict[str, datetime] = {}
         self._sent: deque[datetime] = deque()
+        self._centred: dict[str, _Centered | None] = {}  # per symbol, for the correlation rule
         # After a resume, losses already taken are accepted: loss limits are measured from the
         # equity at the first evaluate() after the resume until the engine's own marks move on.
         self._rebase_pending = False
@@ -373,7 +397,8 @@ class RiskGate:
     # ------------------------------------------------------------------------------ check
 
     def check(self, intent: OrderIntent, ctx: RiskContext) -> RiskVerdict:
-        """Judge one order intent; pure (the gate's state and counters are not changed).
+        """Judge one order intent; pure (the gate's state and counters are not changed; it only
+        remembers centred returns for the correlation rule).
 
         The verdict lists every failed rule (code and a sentence with the numbers), the codes of
         every rule evaluated, and notes on rules skipped. Risk-reducing orders are judged only by
@@ -774,6 +799,19 @@ class RiskGate:
                 f"ordered), limit {limit}",
             ))
 
+    def _centered(self, symbol: str, returns: FloatArray, n: int) -> _Centered | None:
+        """`_Centered.of(returns, n)`, kept per symbol while its returns (a read-only window's)
+        and n are unchanged: one check compares a symbol with every held one, and the checks of
+        one moment share their windows."""
+        if returns.flags.writeable:  # only an immutable series can be remembered by identity
+            return _Centered.of(returns, n)
+        known = self._centred.get(symbol)
+        if known is not None and known.source is returns and known.n == n:
+            return known
+        fresh = _Centered.of(returns, n)
+        self._centred[symbol] = fresh
+        return fresh
+
     def _correlation(self, reasons: list[RiskReason], notes: list[str], ctx: RiskContext,
                      sym: str) -> None:
         """|correlation| of the new position's returns with each held one, whatever the sides."""
@@ -791,7 +829,9 @@ class RiskGate:
             if theirs is None:
                 notes.append(f"max_correlation with {other} skipped: no returns for {other}")
                 continue
-            got = return_correlation(mine, theirs, s.correlation_window)
+            n = min(len(mine), len(theirs), s.correlation_window)
+            got = None if n < _MIN_CORR_SAMPLES else _correlation_of(
+                mine, theirs, n, self._centered(sym, mine, n), self._centered(other, theirs, n))
             if got is None:
                 notes.append(f"max_correlation with {other} skipped: too few or constant returns")
                 continue
