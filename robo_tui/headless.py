@@ -11,7 +11,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 from robo_tui.domain.events import (
@@ -26,6 +25,7 @@ from robo_tui.domain.events import (
     ProposalCreated,
     TradingStateChanged,
 )
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.risk import TradingState
 from robo_tui.engine.engine import Engine, event_payload
 from robo_tui.runtime import (
@@ -42,7 +42,7 @@ _NOTABLE = (ProposalCreated, OrderDenied, OrderSubmitted, OrderFilled, OrderStat
             TradingStateChanged, EngineErrorOccurred, IdeaGenerated)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HeadlessOptions:
     """How many cycles to run (None: until SIGINT/SIGTERM)."""
 

@@ -6,7 +6,7 @@ Failures are `RunError`s carrying the exit code the command line returns.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import IntEnum
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from robo_tui.config import (
     load_settings,
     resolve_config_path,
 )
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.risk import Mode
 
 
@@ -39,7 +40,7 @@ class RunError(Exception):
         self.code = code
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunOptions:
     """The common command-line options."""
 

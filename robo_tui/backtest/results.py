@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from robo_tui.backtest.stats import (
     trade_to_json,
 )
 from robo_tui.config import Settings
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import BarArrays, FloatArray, IntArray
 from robo_tui.domain.news import NewsItem
 from robo_tui.domain.orders import Fill
@@ -206,7 +207,7 @@ def _read_source(source: str) -> bytes:
 # --------------------------------------------------------------------------- analysis
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunOutcome:
     """A finished (or interrupted) run with its trades and statistics.
 
@@ -463,7 +464,7 @@ def run_record(outcome: RunOutcome, params: Mapping[str, Any]) -> dict[str, Any]
     }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StoredRun:
     """A backtest run read back from the store (what `--show` prints)."""
 
@@ -516,7 +517,7 @@ def stored_run(row: Mapping[str, Any]) -> StoredRun:
 # --------------------------------------------------------------------------- walk-forward
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SliceJob:
     """Everything a worker process needs to backtest one window: picklable, and small (the bars
     are re-read from `paths` once per worker and cached, never shipped with each task)."""

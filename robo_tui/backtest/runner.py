@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from robo_tui.config import InstrumentSettings, Settings
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import AssetClass, BarArrays
 from robo_tui.domain.news import NewsItem
 from robo_tui.domain.risk import Mode
@@ -46,7 +46,7 @@ class BacktestSetupError(ValueError):
     """The backtest's inputs do not fit together (with what to change)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BacktestSpec:
     """What to replay and how: strategies and params, cash, costs, fill timing, conventions."""
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import FloatArray, IntArray
 from robo_tui.domain.serialize import to_jsonable
 from robo_tui.domain.time import datetime_to_ns, ns_to_datetime
@@ -34,7 +35,7 @@ _NS_RANGE = "timestamps must lie within 1677-09-21..2262-04-11 (int64 epoch nano
 _RESOLUTIONS_NS = (_DAY_NS, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TradeRecord:
     """One round trip of one symbol, as the statistics and the reports need it.
 
@@ -102,7 +103,7 @@ class TradeRecord:
         return self.size > 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PeriodReturn:
     """The equity return of one calendar month (`month` 1..12) or year (`month` 0), in percent."""
 
@@ -111,7 +112,7 @@ class PeriodReturn:
     return_pct: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Attribution:
     """What one strategy (or one symbol) contributed: its closed trades' figures.
 
@@ -131,7 +132,7 @@ class Attribution:
     exposure_pct: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BacktestStats:
     """The statistics of one backtest run; the keys of `--json`.
 

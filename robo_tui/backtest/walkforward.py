@@ -19,13 +19,13 @@ import pickle
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
 import numpy as np
 
 from robo_tui.backtest.stats import BacktestStats
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.serialize import to_jsonable
 
 Params = dict[str, Any]
@@ -130,7 +130,7 @@ def rolling_windows(
 # --------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WindowResult:
     """One walk-forward step: the parameters chosen in-sample and how they did out-of-sample.
 
@@ -151,7 +151,7 @@ class WindowResult:
     trial_metrics: tuple[float, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SampleSummary:
     """In-sample or out-of-sample figures over all windows (one side, never mixed).
 
@@ -170,7 +170,7 @@ class SampleSummary:
     positive_windows_pct: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WalkForwardResult:
     """A walk-forward run: per-window choices, both samples' summaries and the overfitting guard.
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.news import MarketEvent, TradeIdea
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MarketSnapshot:
     """Verified numbers we computed for one symbol, so a model never has to invent any."""
 
@@ -25,7 +26,7 @@ class MarketSnapshot:
     simulated: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AnalysisRequest:
     """One analyst call: a symbol, the events that concern it, and our market snapshot."""
 
@@ -38,7 +39,7 @@ class AnalysisRequest:
     performance_summary: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AnalysisOutcome:
     """What one analyst call produced: an idea, or an abstention with the raw output kept."""
 
@@ -54,7 +55,7 @@ class AnalysisOutcome:
     abstain_reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ModelInfo:
     """A model a provider can run right now, for the model selector."""
 

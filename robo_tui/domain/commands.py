@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.orders import OrderIntent
 
 OrderSource = Literal["strategy", "analyst", "ui", "cli", "backtest", "engine"]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SubmitOrder:
     """Ask the engine to place an order; always passes the risk gate."""
 

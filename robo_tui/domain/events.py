@@ -6,11 +6,12 @@ filter its feed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import ClassVar
 
 from robo_tui.domain.commands import SubmitOrder
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import Bar, Quote
 from robo_tui.domain.news import MarketEvent, NewsItem, TradeIdea
 from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Fill, Order
@@ -18,7 +19,7 @@ from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
 from robo_tui.domain.signals import EnsembleDecision, Proposal
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class Event:
     """Base of all engine events."""
 
@@ -26,7 +27,7 @@ class Event:
     ts: datetime
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class BarsReceived(Event):
     """New bars arrived from the market feed (one per symbol at most)."""
 
@@ -35,7 +36,7 @@ class BarsReceived(Event):
     simulated: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class QuotesUpdated(Event):
     """Streaming quotes between bars."""
 
@@ -44,7 +45,7 @@ class QuotesUpdated(Event):
     simulated: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class NewsReceived(Event):
     """A new (deduplicated) news item."""
 
@@ -52,7 +53,7 @@ class NewsReceived(Event):
     item: NewsItem
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class MarketEventDetected(Event):
     """A news item classified as a market event."""
 
@@ -60,7 +61,7 @@ class MarketEventDetected(Event):
     event: MarketEvent
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class IdeaGenerated(Event):
     """An analyst produced a validated trade idea."""
 
@@ -69,7 +70,7 @@ class IdeaGenerated(Event):
     decision_id: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class AnalystAbstained(Event):
     """An analyst call produced no idea (invalid output, refusal, timeout); the raw output is kept."""
 
@@ -81,7 +82,7 @@ class AnalystAbstained(Event):
     decision_id: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class AnalystFellBack(Event):
     """The analyst chain moved from one provider to the next."""
 
@@ -91,7 +92,7 @@ class AnalystFellBack(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class SignalsComputed(Event):
     """Strategy and analyst votes and the ensemble decision for one symbol this cycle."""
 
@@ -99,7 +100,7 @@ class SignalsComputed(Event):
     decision: EnsembleDecision
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class ProposalCreated(Event):
     """The engine sized a trade; in semi-auto it now waits for a human."""
 
@@ -108,7 +109,7 @@ class ProposalCreated(Event):
     precheck: RiskVerdict
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class ProposalDecided(Event):
     """A human (or expiry) decided a pending proposal: approved, rejected or expired."""
 
@@ -119,7 +120,7 @@ class ProposalDecided(Event):
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class OrderDenied(Event):
     """The risk gate refused an order; `verdict.reasons` says why."""
 
@@ -128,7 +129,7 @@ class OrderDenied(Event):
     verdict: RiskVerdict
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class OrderSubmitted(Event):
     """The gate allowed an order and the broker answered."""
 
@@ -138,7 +139,7 @@ class OrderSubmitted(Event):
     verdict: RiskVerdict
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class OrderStatusChanged(Event):
     """An order was cancelled, rejected, or became UNKNOWN (then later reconciled)."""
 
@@ -149,7 +150,7 @@ class OrderStatusChanged(Event):
     message: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class OrderFilled(Event):
     """An execution happened."""
 
@@ -157,7 +158,7 @@ class OrderFilled(Event):
     fill: Fill
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class PortfolioUpdated(Event):
     """Cash, positions and marks after fills or new prices."""
 
@@ -168,7 +169,7 @@ class PortfolioUpdated(Event):
     peak_equity: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class TradingStateChanged(Event):
     """The gate moved between ACTIVE, REDUCING and HALTED (kill switch included)."""
 
@@ -179,7 +180,7 @@ class TradingStateChanged(Event):
     by: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class ModeChanged(Event):
     """The trading mode changed."""
 
@@ -189,7 +190,7 @@ class ModeChanged(Event):
     by: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class StrategyChanged(Event):
     """A strategy was switched on/off or reweighted."""
 
@@ -200,7 +201,7 @@ class StrategyChanged(Event):
     by: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class AnalystSelected(Event):
     """The active analyst provider or model changed."""
 
@@ -210,7 +211,7 @@ class AnalystSelected(Event):
     by: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class EngineErrorOccurred(Event):
     """Something failed inside the engine; it carries on (or degrades) and says so."""
 
@@ -220,7 +221,7 @@ class EngineErrorOccurred(Event):
     fatal: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class SourceHealthChanged(Event):
     """A data, news, model or broker source became healthy or unhealthy."""
 
@@ -230,7 +231,7 @@ class SourceHealthChanged(Event):
     message: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen(kw_only=True)
 class CycleCompleted(Event):
     """One engine cycle finished; the summary a headless run prints."""
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
+
+from robo_tui.domain.frozen import frozen
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -20,7 +21,7 @@ class AssetClass(StrEnum):
     CRYPTO = "crypto"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Instrument:
     """A tradable symbol of the universe, with what the risk gate and the news mapper need."""
 
@@ -36,7 +37,7 @@ class Instrument:
         return self.asset_class is AssetClass.CRYPTO
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Bar:
     """One OHLCV bar of one symbol; `ts` is the bar's open time, tz-aware UTC."""
 
@@ -49,7 +50,7 @@ class Bar:
     volume: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Quote:
     """A streaming price update between bars."""
 
@@ -65,7 +66,7 @@ class Quote:
         return (self.bid + self.ask) / 2.0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BarArrays:
     """The bars of one symbol as column arrays, oldest first; the hot-path form of a series.
 

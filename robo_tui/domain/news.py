@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.signals import Direction
 
 
@@ -24,7 +24,7 @@ class EventType(StrEnum):
     OTHER = "other"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NewsItem:
     """One headline (and summary) from a news source; text is untrusted external data."""
 
@@ -39,7 +39,7 @@ class NewsItem:
     sample: bool = False  # bundled sample data, not real news
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MarketEvent:
     """A classified news item: its type, affected symbols and impact score in [0, 1]."""
 
@@ -51,7 +51,7 @@ class MarketEvent:
     freshness: float  # [0, 1]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TradeIdea:
     """An analyst's validated opinion. It never carries a size, a mode or a limit."""
 

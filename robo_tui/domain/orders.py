@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
+
+from robo_tui.domain.frozen import frozen
 
 
 class Side(StrEnum):
@@ -53,7 +55,7 @@ class OrderStatus(StrEnum):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class OrderIntent:
     """What someone wants traded, before the risk gate; quantity is in units (shares/coins).
 
@@ -78,7 +80,7 @@ class OrderIntent:
     the reference price that the risk gate judged."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Order:
     """An order the gate allowed, with the client order id recorded before the broker is called."""
 
@@ -100,7 +102,7 @@ class Order:
         return self.intent.quantity
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BrokerAck:
     """The broker's answer to a submit or cancel."""
 
@@ -110,7 +112,7 @@ class BrokerAck:
     message: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Fill:
     """An execution: `quantity` is positive, `side` says the direction; `fee` is in cash."""
 
@@ -126,7 +128,7 @@ class Fill:
     reason: str = ""  # "order", "stop_loss", "take_profit"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Position:
     """A held position; `quantity` is signed (negative is short)."""
 
@@ -151,7 +153,7 @@ class Position:
         return (price - self.avg_price) * self.quantity
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AccountSnapshot:
     """Cash, positions and prices at one moment: what sizing and the risk gate judge against."""
 

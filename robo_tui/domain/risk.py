@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from robo_tui.domain.frozen import frozen
 
 
 class Mode(StrEnum):
@@ -23,7 +24,7 @@ class TradingState(StrEnum):
     HALTED = "HALTED"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RiskReason:
     """One machine-readable reason a verdict gives (`code`) with a sentence for the human."""
 
@@ -31,7 +32,7 @@ class RiskReason:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RiskVerdict:
     """The gate's answer for one order intent; a denial lists every failed rule."""
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.orders import Side
 
 
@@ -17,7 +17,7 @@ class Direction(StrEnum):
     SHORT = "short"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Signal:
     """One voter's opinion on one symbol: score in [-1, 1] (sign is direction), with its reason.
 
@@ -33,7 +33,7 @@ class Signal:
     source: str = "strategy"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EnsembleDecision:
     """The ensemble's combined view on one symbol at one time."""
 
@@ -56,7 +56,7 @@ class ProposalStatus(StrEnum):
     DENIED = "denied"  # the gate said no at submit time
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Proposal:
     """A sized trade the engine suggests, with the votes and rationale behind it."""
 

@@ -24,6 +24,7 @@ from datetime import datetime
 
 import numpy as np
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import BarArrays, FloatArray, IntArray
 from robo_tui.domain.news import NewsItem, TradeIdea
 from robo_tui.domain.orders import Fill
@@ -38,7 +39,7 @@ from robo_tui.ports import SimulatedVenue
 _BAR, _DECIDE = 0, 1
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BacktestTrade:
     """A closed round trip with the timeline bar indices of its entry and exit fills."""
 
@@ -225,20 +226,19 @@ class BacktestDriver:
             nonlocal done_k, peak
             if upto <= done_k:
                 return
-            held_cols = held.nonzero()[0]
-            if held_cols.size == 0:  # flat: equity is the cash
-                equity[done_k:upto] = cash
+            out = equity[done_k:upto]
+            if not holding:  # flat: equity is the cash
+                out.fill(cash)
                 peak = max(peak, cash)
-            elif held_cols.size == 1:  # one position: a scaled column, no matrix product
-                j = int(held_cols[0])
-                segment = tl.closes[done_k:upto, j] * held[j]
-                segment += cash
-                equity[done_k:upto] = segment
-                peak = max(peak, float(segment.max()))
             else:
-                segment = cash + tl.closes[done_k:upto, held_cols] @ held[held_cols]
-                equity[done_k:upto] = segment
-                peak = max(peak, float(segment.max()))
+                if len(holding) == 1:  # one position: a scaled column, no matrix product
+                    j = col_of[next(iter(holding))]
+                    np.multiply(tl.closes[done_k:upto, j], held[j], out=out)
+                    out += cash
+                else:  # columns in a fixed order: the sum must not depend on set order
+                    cols = sorted(col_of[symbol] for symbol in holding)
+                    np.add(tl.closes[done_k:upto, cols] @ held[cols], cash, out=out)
+                peak = max(peak, float(np.maximum.reduce(out)))
             done_k = upto
 
         while heap:

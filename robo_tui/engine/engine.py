@@ -44,6 +44,7 @@ from robo_tui.domain.events import (
     StrategyChanged,
     TradingStateChanged,
 )
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import Bar, BarArrays, FloatArray, Instrument, Quote
 from robo_tui.domain.news import MarketEvent, TradeIdea
 from robo_tui.domain.orders import (
@@ -81,7 +82,7 @@ class ProposalNotFound(Exception):
     """No pending proposal has that id."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SubmitResult:
     """What `Engine.submit` did: the gate's verdict, and the order and broker answer if sent."""
 

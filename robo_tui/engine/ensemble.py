@@ -14,6 +14,7 @@ from datetime import datetime
 import numpy as np
 
 from robo_tui.config import EnsembleSettings, StrategiesSettings
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import BarArrays, FloatArray
 from robo_tui.domain.news import TradeIdea
 from robo_tui.domain.signals import Direction, EnsembleDecision, Signal
@@ -23,7 +24,7 @@ MAX_WEIGHT = 10.0
 """Largest weight a voter may have (the config's bound)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StrategySlot:
     """A strategy's place in the ensemble, as the console shows it."""
 
@@ -33,7 +34,7 @@ class StrategySlot:
     params: Mapping[str, ParamValue]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StrategyStats:
     """A voter's track record: trades it agreed with, how many won, and its share of the P&L.
 

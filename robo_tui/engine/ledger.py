@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.orders import Fill
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClosedTrade:
     """One round trip (or the closed part of one): signed entry size, prices, P&L after fees."""
 

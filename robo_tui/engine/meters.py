@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.risk import TradingState
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ DANGER_AT = 0.90
 """Fraction of a limit at which a meter turns to danger."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Meter:
     """One risk measure against its limit, ready to draw as a bar."""
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import Instrument
 from robo_tui.domain.news import EventType
 
@@ -137,7 +138,7 @@ def _mapping_text(raw: str) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Token:
     text: str
     start: int
@@ -470,7 +471,7 @@ class Deduplicator:
 # classification
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Rule:
     event_type: EventType
     pattern: re.Pattern[str]

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import BarArrays
 from robo_tui.domain.time import datetime_to_ns
 from robo_tui.ports import Store
@@ -30,7 +30,7 @@ HORIZON_SECONDS: dict[str, float] = {"intraday": 4 * 3600.0, "days": 3 * 86400.0
 MAX_SUMMARY_CHARS = 600
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ScoredIdea:
     """One matured idea and what the price did over its horizon."""
 

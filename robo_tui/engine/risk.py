@@ -28,13 +28,14 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 import numpy as np
 
 from robo_tui.config import RiskSettings
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import FloatArray, Instrument
 from robo_tui.domain.orders import AccountSnapshot, Order, OrderIntent
 from robo_tui.domain.risk import Mode, RiskReason, RiskVerdict, TradingState
@@ -94,7 +95,7 @@ _ENTRY = tuple(c.value for c in _ENTRY_CODES)
 _STATE_RANK = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RiskContext:
     """Everything the gate judges an order against, at one moment.
 
@@ -114,7 +115,7 @@ class RiskContext:
     broker_supports_fractional: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Breach:
     """A loss limit the account has reached (from `evaluate`'s and `check`'s shared judgement)."""
 
@@ -155,7 +156,7 @@ def return_correlation(a: FloatArray, b: FloatArray, window: int) -> tuple[float
     return _correlation_of(a, b, n, _Centered.of(a, n), _Centered.of(b, n))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Centered:
     """The last `n` values of a return series minus their mean, and their sum of squares: the
     part of a correlation that depends on one series only (`source` is that series)."""

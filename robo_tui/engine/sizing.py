@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from robo_tui.config import RiskSettings, SizingSettings
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import BarArrays, FloatArray
 from robo_tui.engine.strategies.base import atr_series, true_range
 
@@ -26,7 +26,7 @@ MAX_SHORT_TARGET_FRACTION = 0.9
 """A short's take-profit is never further than this fraction of the price below it."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SizeRequest:
     """What the sizer needs to size one entry. `direction` is +1 (long) or -1 (short);
     `confidence` in [0, 1]; `live` applies the smaller live order-notional cap."""
@@ -42,7 +42,7 @@ class SizeRequest:
     live: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SizeResult:
     """A sized entry: `quantity` > 0, or 0.0 when no sensible size exists (`notes` say why).
 

@@ -5,14 +5,15 @@ palette are all generated from `ACTIONS`, so they can never disagree.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import partial
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from robo_tui.domain.frozen import frozen
 
-@dataclass(frozen=True, slots=True)
+
+@frozen
 class ConsoleAction:
     """One thing the trader can do: its keys, the app action it runs and how it is described."""
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from itertools import pairwise
@@ -38,6 +37,7 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import (
     AssetClass,
     Bar,
@@ -85,7 +85,7 @@ _REGIME_CDF = np.array([0.35, 0.60, 1.0])  # stationary law: 35% bull, 25% bear,
 _REGIME_VOL = np.array([0.85, 1.45, 0.9])  # volatility multiplier per regime
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Profile:
     """What differs between asset classes."""
 
@@ -192,7 +192,7 @@ def _symbol_key(seed: int, symbol: str) -> int:
     return int.from_bytes(digest, "little")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Block:
     """Bars of a contiguous range of blocks, shaped (blocks, BLOCK)."""
 

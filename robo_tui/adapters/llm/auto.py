@@ -17,13 +17,13 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from robo_tui.adapters.llm.base import LLMAnalystBase
 from robo_tui.config import Settings
 from robo_tui.domain.analysis import AnalysisOutcome, AnalysisRequest, ModelInfo
+from robo_tui.domain.frozen import frozen
 from robo_tui.ports import Analyst, Store
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ NONE = "none"
 """`to_provider` of a fallback record when no provider was left to try."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FallbackRecord:
     """The chain moved from one provider to the next during one analysis."""
 

@@ -30,6 +30,7 @@ from robo_tui.adapters.llm.prompts import Prompt, build_prompt, repair_message
 from robo_tui.adapters.llm.schema import MAX_RAW_CHARS, clean_text, validate_idea
 from robo_tui.config import AnalystSettings, Settings
 from robo_tui.domain.analysis import AnalysisOutcome, AnalysisRequest, ModelInfo
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.news import TradeIdea
 from robo_tui.ports import Store
 
@@ -58,7 +59,7 @@ class CallStatus(StrEnum):
         return self in (CallStatus.TIMEOUT, CallStatus.ERROR)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Completion:
     """One answer from a provider's API, before validation."""
 
@@ -78,7 +79,7 @@ class Completion:
     """What to store as the raw output when it differs from `text` (e.g. with the reasoning)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Repair:
     """The one repair turn: the rejected answer and the message listing what was wrong."""
 
@@ -87,7 +88,7 @@ class Repair:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CallResult:
     """An analysis outcome and how the call ended (the fallback chain reads `status`)."""
 

@@ -16,7 +16,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -32,6 +32,7 @@ from robo_tui.adapters.llm.prompts import SCREEN_SCHEMA, Prompt, screen_prompt
 from robo_tui.adapters.llm.schema import clean_text, idea_json_schema, parse_json_object
 from robo_tui.config import Settings
 from robo_tui.domain.analysis import AnalysisRequest, ModelInfo
+from robo_tui.domain.frozen import frozen
 from robo_tui.ports import Store
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def choose_model(
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Downgrade:
     """The policy moved from one model to a smaller one."""
 

@@ -14,7 +14,6 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC
 
 from robo_tui.adapters.llm.schema import (
@@ -23,6 +22,7 @@ from robo_tui.adapters.llm.schema import (
     clean_text,
 )
 from robo_tui.domain.analysis import AnalysisRequest, MarketSnapshot
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.news import EventType, MarketEvent
 
 NEWS_OPEN = "<untrusted_news>"
@@ -36,7 +36,7 @@ MAX_PERFORMANCE_CHARS = 1500
 _CRYPTO_SYMBOL = re.compile(r"-(USD|USDT|USDC|EUR|BTC|ETH)$")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Prompt:
     """A rendered prompt: the template it came from, the system and user messages, and its hash."""
 

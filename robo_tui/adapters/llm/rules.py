@@ -13,10 +13,11 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from robo_tui.config import Settings
 from robo_tui.domain.analysis import AnalysisOutcome, AnalysisRequest, MarketSnapshot, ModelInfo
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.news import EventType, MarketEvent, TradeIdea
 from robo_tui.domain.signals import Direction
 from robo_tui.ports import Store
@@ -56,7 +57,7 @@ MAX_CITED = 20
 _HEADLINE_CHARS = 140
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Reading:
     """What the rules saw, kept as the call's raw output for the audit trail."""
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.news import NewsItem
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ MAX_ITEMS_PER_FETCH = 500
 """At most this many items are taken from one fetch."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SourceHealth:
     """How a source is doing; the stage publishes `SourceHealthChanged` when `healthy` flips."""
 

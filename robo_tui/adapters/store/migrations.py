@@ -9,10 +9,11 @@ the schema, append a step; never edit one that has shipped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiosqlite
+
+from robo_tui.domain.frozen import frozen
 
 
 class SchemaError(RuntimeError):
@@ -23,7 +24,7 @@ class SchemaTooNewError(SchemaError):
     """The database was written by a newer robo-tui than this one."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Migration:
     """One schema step: bring the database from `version - 1` to `version`."""
 

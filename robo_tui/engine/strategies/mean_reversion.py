@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,6 +12,7 @@ from ta.momentum import RSIIndicator
 from ta.volatility import BollingerBands
 
 from robo_tui.config import MeanReversionSettings
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import BarArrays, FloatArray
 from robo_tui.engine.strategies.base import (
     ParamValue,
@@ -29,7 +29,7 @@ MIN_CONVICTION = 0.1
 """Smallest |score| while a position is held (a nearly reverted trade still says "hold")."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Frame:
     close: FloatArray
     rsi: FloatArray

@@ -7,7 +7,6 @@ for the mouse. Text that came from outside is passed in as `rich.text.Text` and 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -19,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.ui.widgets.describe import KINDS
 
 Body = str | Text
@@ -115,7 +115,7 @@ class ReasonDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FeedFilter:
     """What the feed shows: these kinds (empty: the feed's default kinds, everything but market
     ticks, signals and portfolio marks) about this symbol (None: any)."""

@@ -7,7 +7,6 @@ so the trader can fix the order.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -18,6 +17,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.orders import OrderIntent, OrderStatus, OrderType, Side
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class TicketError(ValueError):
     """A field of the ticket does not make an order (the message says which and why)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TicketValues:
     """The raw field values of a ticket, before they become an `OrderIntent`."""
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import JustifyMethod
@@ -19,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.ui.widgets.format import fmt_money, fmt_pct, fmt_price, fmt_qty
 from robo_tui.ui.widgets.safe import safe_text
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["PositionRow", "PositionsTable", "position_rows"]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PositionRow:
     """One held position as the table shows it."""
 

@@ -18,6 +18,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
+from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode, TradingState
 from robo_tui.ui.widgets.format import fmt_compact, fmt_money, fmt_pct, fmt_time
@@ -79,7 +80,7 @@ def market_session(now: datetime, instruments: Sequence[Instrument]) -> tuple[st
     return long, f"US {session.split('-')[0]}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Source:
     label: str
     name: str
@@ -87,7 +88,7 @@ class _Source:
     known: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _StatusData:
     mode: Mode
     state: TradingState
