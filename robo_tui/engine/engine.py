@@ -208,6 +208,7 @@ class Engine:
         self._control_seen: str | None = None
         self._protections_last: dict[str, Any] | None = None
         self._stale = True  # the account snapshot needs re-reading from the broker
+        self._timeout_for: tuple[object, float | None] = (None, None)  # broker, its timeout
         self._counters = _CycleCounters()
         self._started = False
         self._lock = asyncio.Lock()  # one order path at a time
@@ -729,8 +730,12 @@ class Engine:
         await self.store.record_order_intent(order)
         self.risk.record_sent(intent, now)
         try:
-            async with asyncio.timeout(self._broker_timeout()):
+            timeout = self._broker_timeout()
+            if timeout is None:
                 ack = await self.broker.submit(order)
+            else:
+                async with asyncio.timeout(timeout):
+                    ack = await self.broker.submit(order)
         except (TimeoutError, ConnectionError, OSError) as exc:
             ack = BrokerAck(order.client_order_id, OrderStatus.UNKNOWN,
                             message=f"no clear answer from {self.broker.name}: {type(exc).__name__} {exc}".strip())
@@ -748,9 +753,16 @@ class Engine:
         self.bus.publish(OrderSubmitted(ts=now, order=order, ack=ack, verdict=verdict))
         return SubmitResult(verdict, order, ack)
 
-    def _broker_timeout(self) -> float:
-        ib = self.settings.broker.ib.timeout_seconds
-        return ib if self.broker.name == "ib" else self.settings.broker.robinhood.timeout_seconds
+    def _broker_timeout(self) -> float | None:
+        """Seconds to wait for the broker's answer to an order; None for a simulated venue,
+        which answers in this process (nothing can be lost on the way)."""
+        broker = self.broker
+        if broker is not self._timeout_for[0]:
+            seconds = (None if isinstance(broker, SimulatedVenue)
+                       else self.settings.broker.ib.timeout_seconds if broker.name == "ib"
+                       else self.settings.broker.robinhood.timeout_seconds)
+            self._timeout_for = (broker, seconds)
+        return self._timeout_for[1]
 
     async def _save_protections(self) -> None:
         """Persist the broker's stop/target per symbol (a simulated venue re-arms them at restart)."""

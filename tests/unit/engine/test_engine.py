@@ -15,7 +15,15 @@ from robo_tui.adapters.store.sqlite import SqliteStore
 from robo_tui.config import Settings
 from robo_tui.domain.commands import SubmitOrder
 from robo_tui.domain.events import Event, OrderDenied, OrderSubmitted, TradingStateChanged
-from robo_tui.domain.orders import BrokerAck, Order, OrderIntent, OrderStatus, Side
+from robo_tui.domain.orders import (
+    AccountSnapshot,
+    BrokerAck,
+    Fill,
+    Order,
+    OrderIntent,
+    OrderStatus,
+    Side,
+)
 from robo_tui.domain.risk import Mode, TradingState
 from robo_tui.domain.signals import ProposalStatus
 from robo_tui.engine.clock import SimClock
@@ -130,15 +138,52 @@ async def test_submit_when_allowed_then_intent_is_durable_before_the_broker_is_c
         await engine.stop()
 
 
-async def test_broker_timeout_then_order_is_unknown_not_failed(tmp_path, clock):
-    class SlowBroker(PaperBroker):
-        async def submit(self, order: Order) -> BrokerAck:
-            await asyncio.sleep(5)
-            return await super().submit(order)
+class SlowRemoteBroker:
+    """A remote broker (not a simulated venue) whose order answers never arrive in time; the
+    account and everything else come from a paper book."""
 
+    name = "robinhood"
+    is_live = False
+    supports_short = False
+    supports_fractional = True
+
+    def __init__(self, book: PaperBroker) -> None:
+        self.book = book
+
+    async def connect(self) -> None:
+        await self.book.connect()
+
+    async def close(self) -> None:
+        await self.book.close()
+
+    async def submit(self, order: Order) -> BrokerAck:
+        await asyncio.sleep(5)
+        return await self.book.submit(order)
+
+    async def cancel(self, client_order_id: str) -> BrokerAck:
+        return await self.book.cancel(client_order_id)
+
+    async def cancel_all(self) -> list[BrokerAck]:
+        return await self.book.cancel_all()
+
+    async def order_status(self, client_order_id: str) -> BrokerAck:
+        return await self.book.order_status(client_order_id)
+
+    async def account(self) -> AccountSnapshot:
+        return await self.book.account()
+
+    async def poll_fills(self) -> list[Fill]:
+        return await self.book.poll_fills()
+
+    async def poll_order_updates(self) -> list[BrokerAck]:
+        return await self.book.poll_order_updates()
+
+
+async def test_broker_timeout_then_order_is_unknown_not_failed(tmp_path, clock):
     settings = settings_for(broker={"robinhood": {"timeout_seconds": 0.05}})
     instruments = {i.symbol: i.to_instrument() for i in settings.universe.instruments}
-    broker = SlowBroker(cash=100_000, costs=settings.paper, clock=clock, instruments=instruments)
+    broker = SlowRemoteBroker(PaperBroker(cash=100_000, costs=settings.paper, clock=clock,
+                                          instruments=instruments))
     engine = make_engine(tmp_path, clock, settings=settings, broker=broker)
     await engine.start()
     try:
