@@ -134,7 +134,7 @@ def _change_points(target: FloatArray) -> IntArray:
 def _next_trigger(bars: BarArrays, start: int, below: float, above: float) -> int:
     """First bar >= start whose low reaches `below` or whose high reaches `above`; -1 if none."""
     n = len(bars)
-    chunk = 64
+    chunk = 256
     lo, hi = bars.low, bars.high
     while start < n:
         stop = min(n, start + chunk)
@@ -347,8 +347,9 @@ class BacktestDriver:
         """Whether a batch holds only decisions that cannot do anything: the gate is HALTED, or
         what is held already matches. Such decisions only move the engine's last target; the
         bar needs no marks, no settling, no venue (positions change only at venue bars)."""
-        if any(kind != _DECIDE for kind, _, _ in batch):
-            return False
+        for kind, _, _ in batch:
+            if kind != _DECIDE:
+                return False
         engine = self.engine
         halted = engine.risk.state is TradingState.HALTED
         for _, symbol, i in batch:

@@ -610,8 +610,9 @@ class RiskGate:
         else:
             notes.append("sizing limits skipped: the order has no valid size, price or equity")
 
-        self._positions_count(reasons, ctx, sym)
-        self._correlation(reasons, notes, ctx, sym)
+        occupied = self._occupied(ctx)
+        self._positions_count(reasons, occupied, sym)
+        self._correlation(reasons, notes, ctx, occupied, sym)
         return self._verdict(reasons, state, checked, notes)
 
     # ------------------------------------------------------------------------ rule helpers
@@ -789,9 +790,8 @@ class RiskGate:
         held.update(o.symbol for o in ctx.open_orders)
         return held
 
-    def _positions_count(self, reasons: list[RiskReason], ctx: RiskContext, sym: str) -> None:
+    def _positions_count(self, reasons: list[RiskReason], occupied: set[str], sym: str) -> None:
         limit = self._settings.max_positions
-        occupied = self._occupied(ctx)
         if sym not in occupied and len(occupied) + 1 > limit:
             names = ", ".join(sorted(occupied))
             reasons.append(RiskReason(
@@ -814,9 +814,9 @@ class RiskGate:
         return fresh
 
     def _correlation(self, reasons: list[RiskReason], notes: list[str], ctx: RiskContext,
-                     sym: str) -> None:
+                     occupied: set[str], sym: str) -> None:
         """|correlation| of the new position's returns with each held one, whatever the sides."""
-        others = self._occupied(ctx) - {sym}
+        others = occupied - {sym}
         if not others:
             return
         mine = ctx.returns.get(sym)
