@@ -17,7 +17,7 @@ import gc
 import heapq
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -266,18 +266,16 @@ class BacktestDriver:
                 engine._day = now.date().isoformat()
                 engine.day_start_equity = start_equity
             engine.peak_equity = peak
-            # marks and windows for every symbol that matters now
+            # marks for every symbol that matters now (windows only once a decision needs them)
             touched = {s for _, s, _ in batch}
             touched.update(holding)
             marks: dict[str, float] = {}
             for symbol in touched:
-                bars = self.data[symbol]
                 i_now = int(tl.bar_at[symbol][k])
-                if i_now < 0:
-                    continue
-                engine.market[symbol] = bars.slice(max(0, i_now + 1 - self.window), i_now + 1)
-                marks[symbol] = float(bars.close[i_now])
+                if i_now >= 0:
+                    marks[symbol] = float(self.data[symbol].close[i_now])
             engine.mark_prices(marks)
+            windows_current = False
             # the venue sees the bar first (fills at the open, stops and limits intrabar) ...
             for kind, symbol, i in sorted(batch):
                 bars = self.data[symbol]
@@ -301,6 +299,9 @@ class BacktestDriver:
                     continue
                 if engine.wanted_change(symbol, int(desired)) is None:
                     continue  # what is held already matches: nothing to explain or size
+                if not windows_current:  # sizing and the gate read the symbols' recent bars
+                    self._set_windows(touched.union(engine.account.positions), k)
+                    windows_current = True
                 live = self._live_ideas(ideas.get(symbol, []), now)
                 engine._ideas[symbol] = live  # the proposal cites the ideas that voted
                 decision = self._decision(symbol, i, now, votes[symbol], explainers[symbol],
@@ -342,6 +343,15 @@ class BacktestDriver:
             bars=sum(len(b) for b in self.data.values()), events=events, elapsed_s=elapsed,
             stopped_early=stopped_early,
         )
+
+    def _set_windows(self, symbols: Iterable[str], k: int) -> None:
+        """The engine's market window of each symbol: its last `window` bars as of step k."""
+        market = self.engine.market
+        for symbol in symbols:
+            bar_at = self.timeline.bar_at.get(symbol)
+            i_now = int(bar_at[k]) if bar_at is not None else -1
+            if i_now >= 0:
+                market[symbol] = self.data[symbol].slice(max(0, i_now + 1 - self.window), i_now + 1)
 
     def _idle(self, batch: Sequence[tuple[int, str, int]], targets: Mapping[str, FloatArray]) -> bool:
         """Whether a batch holds only decisions that cannot do anything: the gate is HALTED, or

@@ -208,6 +208,7 @@ class Engine:
         self._control_seen: str | None = None
         self._protections_last: dict[str, Any] | None = None
         self._stale = True  # the account snapshot needs re-reading from the broker
+        self._remark = False  # only the account snapshot's prices are out of date
         self._timeout_for: tuple[object, float | None] = (None, None)  # broker, its timeout
         self._counters = _CycleCounters()
         self._started = False
@@ -798,7 +799,7 @@ class Engine:
                                                 status=ack.status.value, message=ack.message))
         if fills or updates:
             await self._save_protections()
-        if not self._stale:
+        if not (self._stale or self._remark):
             return
         await self._refresh_account(now)
         old = self.risk.state
@@ -834,22 +835,28 @@ class Engine:
         })
 
     def mark_prices(self, prices: Mapping[str, float]) -> None:
-        """New last prices (the backtest driver marks its bars this way)."""
+        """New last prices that change nothing at the broker (the backtest driver marks its bars
+        this way; whatever they make the venue do arrives as fills, which re-read the account)."""
         self.prices.update(prices)
-        self._stale = True
+        self._remark = True
 
     async def _refresh_account(self, now: datetime | None = None) -> None:
-        """Re-read cash and positions from the broker and re-mark them, when anything changed."""
-        if not self._stale:
+        """Re-read cash and positions from the broker and re-mark them when the broker's side may
+        have changed; only re-mark them when just the prices did."""
+        if not (self._stale or self._remark):
             return
-        self._stale = False
         now = now or self.clock.now()
-        try:
-            account = await self.broker.account()
-        except Exception as exc:
-            self._stale = True
-            await self._failure("broker", f"account failed: {exc}")
-            return
+        if self._stale:
+            self._stale = False
+            try:
+                account = await self.broker.account()
+            except Exception as exc:
+                self._stale = True
+                await self._failure("broker", f"account failed: {exc}")
+                return
+        else:
+            account = self.account
+        self._remark = False
         # the broker's snapshot is a fresh value: its positions are ours to keep
         self.account = AccountSnapshot(now, account.cash, account.positions,
                                        account.prices | self.prices)
