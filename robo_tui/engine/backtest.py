@@ -167,6 +167,7 @@ class BacktestDriver:
         if not isinstance(engine.broker, SimulatedVenue):
             raise TypeError("a backtest needs a simulated venue (the paper broker)")
         self._venue: SimulatedVenue = engine.broker
+        self._found: dict[str, tuple[float, float, int]] = {}  # symbol: levels, first bar hit
 
     async def run(self, *, progress: Callable[[int, int], None] | None = None,
                   stop: asyncio.Event | None = None) -> BacktestResult:
@@ -383,7 +384,12 @@ class BacktestDriver:
             scheduled.pop(symbol, None)
             return
         else:
-            nxt = _next_trigger(bars, i_now + 1, below, above)
+            known = self._found.get(symbol)
+            if known is not None and known[:2] == (below, above) and (known[2] < 0 or known[2] > i_now):
+                nxt = known[2]  # the same levels: the first bar that reaches them is unchanged
+            else:
+                nxt = _next_trigger(bars, i_now + 1, below, above)
+                self._found[symbol] = (below, above, nxt)
         if nxt < 0 or nxt >= len(bars):
             scheduled.pop(symbol, None)
             return

@@ -773,7 +773,7 @@ class Engine:
         current = protections()
         if current != self._protections_last:
             self._protections_last = current
-            await self.store.set_control("protections", json.dumps(current, sort_keys=True), "engine")
+            await self.store.set_control("protections", _SORTED_JSON.encode(current), "engine")
 
     async def _settle(self, now: datetime) -> None:
         """Book fills, update the account and the risk state."""
@@ -1143,6 +1143,10 @@ def _direction_value(direction: Direction | None) -> float | None:
         return None
     return {Direction.LONG: 1.0, Direction.FLAT: 0.0, Direction.SHORT: -1.0}[direction]
 
+
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)
+"""One encoder for the protections persisted after fills (json.dumps with options builds one
+per call)."""
 
 _NO_MONEY_MOVED = frozenset({OrderStatus.SUBMITTED, OrderStatus.REJECTED})
 """Acks after which the account is as it was: the order rests, or was refused."""

@@ -620,7 +620,7 @@ class RiskGate:
     @staticmethod
     def _verdict(reasons: list[RiskReason], state: TradingState, checked: list[str],
                  notes: list[str]) -> RiskVerdict:
-        plain = tuple(RiskReason(str(r.code), r.message) for r in reasons)  # no enum members
+        plain = tuple([RiskReason(str(r.code), r.message) for r in reasons])  # no enum members
         return RiskVerdict(not plain, state, plain, tuple(checked), tuple(notes))
 
     def _live_cap(self, reasons: list[RiskReason], notional: float, price: float,
