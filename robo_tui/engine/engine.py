@@ -612,7 +612,7 @@ class Engine:
         sizing = self.settings.sizing
         needs_atr = sizing.attach_stops or sizing.method != "all_in"
         # a fixed tail keeps Wilder's ATR the same whatever history length a caller holds
-        volatility = atr(self.market[symbol].tail(sizing.atr_window * 10), sizing.atr_window) \
+        volatility = atr(self.market[symbol], sizing.atr_window, last=sizing.atr_window * 10) \
             if needs_atr else 0.0
         sized = self.sizer.size(SizeRequest(
             symbol=symbol, direction=desired, price=price,

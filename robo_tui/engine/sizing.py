@@ -14,7 +14,7 @@ import numpy as np
 from robo_tui.config import RiskSettings, SizingSettings
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import BarArrays, FloatArray
-from robo_tui.engine.strategies.base import atr_series, true_range
+from robo_tui.engine.strategies.base import atr_series, true_range_of
 
 FALLBACK_ATR_PCT = 0.02
 """ATR assumed, as a fraction of price, when there is too little history to measure it."""
@@ -61,19 +61,24 @@ PRICE_HEADROOM = 0.01
 """Fraction kept below the limits that are judged at the price (position, notional, cash)."""
 
 
-def atr(bars: BarArrays, window: int) -> float:
-    """Wilder's ATR at the last bar (as `ta`'s AverageTrueRange), or FALLBACK_ATR_PCT of the
-    last close when there are fewer than `window` bars or the value is unusable.
+def atr(bars: BarArrays, window: int, *, last: int | None = None) -> float:
+    """Wilder's ATR at the last bar (as `ta`'s AverageTrueRange), measured over the `last` bars
+    only when given (a fixed span keeps the value the same whatever history length a caller
+    holds), or FALLBACK_ATR_PCT of the last close when there are fewer than `window` bars or the
+    value is unusable.
 
     Raises ValueError when there are no bars or the last close is not a positive number.
     """
-    if len(bars) == 0:
+    n = bars.close.shape[0]
+    if n == 0:
         raise ValueError(f"cannot measure ATR of {bars.symbol}: no bars")
     last_close = float(bars.close[-1])
     if not (math.isfinite(last_close) and last_close > 0):
         raise ValueError(f"cannot measure ATR of {bars.symbol}: last close is {last_close}")
-    if len(bars) >= window:
-        value = _wilder_last(true_range(bars), window)
+    start = 0 if last is None else max(0, n - last)
+    if n - start >= window:
+        ranges = true_range_of(bars.high[start:], bars.low[start:], bars.close[start:])
+        value = _wilder_last(ranges, window)
         if math.isfinite(value) and value > 0:
             return value
     return last_close * FALLBACK_ATR_PCT

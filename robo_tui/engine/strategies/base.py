@@ -225,16 +225,18 @@ def wilder(values: FloatArray, window: int, start: int = 0) -> FloatArray:
 
 
 def true_range(bars: BarArrays) -> FloatArray:
-    """max(high - low, |high - previous close|, |low - previous close|); high - low at bar 0.
+    """max(high - low, |high - previous close|, |low - previous close|); high - low at bar 0."""
+    return true_range_of(bars.high, bars.low, bars.close)
 
-    Computed as max(high, previous close) - min(low, previous close), the same number (one of
-    the three differences) in fewer passes; fmax/fmin skip bar 0's missing previous close.
-    """
-    close = bars.close
+
+def true_range_of(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
+    """`true_range` of column arrays, computed as max(high, previous close) - min(low, previous
+    close): the same number (one of the three differences) in fewer passes; fmax/fmin skip bar
+    0's missing previous close."""
     prev = np.empty_like(close)
     prev[:1] = np.nan
     prev[1:] = close[:-1]
-    out: FloatArray = np.fmax(bars.high, prev) - np.fmin(bars.low, prev)
+    out: FloatArray = np.fmax(high, prev) - np.fmin(low, prev)
     return out
 
 

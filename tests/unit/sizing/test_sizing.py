@@ -238,6 +238,13 @@ def test_atr_when_history_is_long_enough_then_equals_ta_average_true_range() -> 
     assert atr(bars.slice(0, 14), 14) == pytest.approx(expected[13], rel=1e-12)
 
 
+def test_atr_when_measured_over_the_last_bars_then_equals_atr_of_that_tail() -> None:
+    bars = bars_of(400, seed=5)
+    assert atr(bars, 14, last=140) == atr(bars.tail(140), 14)  # the same number, bit for bit
+    assert atr(bars.tail(100), 14, last=140) == atr(bars.tail(100), 14)
+    assert atr(bars, 14, last=140) != atr(bars, 14)  # the seed is where the span starts
+
+
 def test_atr_when_history_is_short_then_a_percentage_of_price() -> None:
     bars = bars_of(10, seed=3)
     assert atr(bars, 14) == pytest.approx(bars.close[-1] * FALLBACK_ATR_PCT)
