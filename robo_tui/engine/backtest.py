@@ -258,9 +258,10 @@ class BacktestDriver:
             events += 1
             last_k = k
             fill_equity(k)  # bars before k are final
-            now = ns_to_datetime(int(tl.index[k]))
+            stamp = int(tl.index[k])
+            now = ns_to_datetime(stamp)
             self._set_clock(now)
-            day = int(tl.index[k]) // day_ns
+            day = stamp // day_ns
             if day != current_day:
                 current_day = day
                 start_equity = float(equity[k - 1]) if k > 0 else cash
@@ -278,10 +279,12 @@ class BacktestDriver:
             engine.mark_prices(marks)
             windows_current = False
             # the venue sees the bar first (fills at the open, stops and limits intrabar) ...
-            for kind, symbol, i in sorted(batch):
-                bars = self.data[symbol]
-                if scheduled.get(symbol) == i or kind == _DECIDE:
-                    scheduled.pop(symbol, None) if scheduled.get(symbol) == i else None
+            for kind, symbol, i in batch if len(batch) == 1 else sorted(batch):
+                due = scheduled.get(symbol) == i
+                if due or kind == _DECIDE:
+                    if due:
+                        del scheduled[symbol]
+                    bars = self.data[symbol]
                     self._venue.on_bar_values(symbol, now, float(bars.open[i]), float(bars.high[i]),
                                               float(bars.low[i]), float(bars.close[i]))
             await engine._settle(now)
