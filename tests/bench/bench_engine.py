@@ -54,7 +54,7 @@ def sim_history(symbols: list[InstrumentSettings], bars: int) -> dict[str, BarAr
     return asyncio.run(load())
 
 
-def throughput(label: str, settings: Settings, data: dict[str, BarArrays], repeat: int = 3) -> None:
+def throughput(label: str, settings: Settings, data: dict[str, BarArrays], repeat: int = 9) -> None:
     spec = BacktestSpec(cash=100_000.0, commission=0.0005, slippage_bps=1.0, compat=False)
     runs = []
     result = None
