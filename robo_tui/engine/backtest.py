@@ -326,7 +326,6 @@ class BacktestDriver:
                 held[col_of[symbol]] = positions[symbol].quantity
             for symbol in touched | holding:
                 self._schedule(symbol, k, heap, scheduled, tl)
-                seq += 1
             if progress is not None and k - last_report >= 5000:
                 last_report = k
                 progress(k, n)

@@ -759,7 +759,7 @@ class Engine:
         which answers in this process (nothing can be lost on the way)."""
         broker = self.broker
         if broker is not self._timeout_for[0]:
-            seconds = (None if isinstance(broker, SimulatedVenue)
+            seconds = (None if self._venue() is not None
                        else self.settings.broker.ib.timeout_seconds if broker.name == "ib"
                        else self.settings.broker.robinhood.timeout_seconds)
             self._timeout_for = (broker, seconds)

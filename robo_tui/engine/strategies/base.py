@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,6 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from robo_tui.domain.market import BarArrays, FloatArray
+from robo_tui.domain.time import EPOCH
 
 BoolArray = npt.NDArray[np.bool_]
 ParamValue = float | int
@@ -94,10 +95,7 @@ def bar_time(bars: BarArrays, i: int) -> str:
 @functools.lru_cache(maxsize=4096)
 def _day_label(days: int) -> str:
     """The ISO date `days` after 1970-01-01."""
-    return (_EPOCH_DATE + timedelta(days=days)).isoformat()
-
-
-_EPOCH_DATE = date(1970, 1, 1)
+    return (EPOCH.date() + timedelta(days=days)).isoformat()
 
 
 def price(x: float) -> str:
