@@ -48,9 +48,14 @@ class BacktestTrade:
     exit_bar: int
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class BacktestResult:
-    """What a replay produced: the equity curve on the merged timeline, trades, fills, counts."""
+    """What a replay produced: the equity curve on the merged timeline, trades, fills, counts.
+
+    Its repr is a one-line summary, not the arrays and lists it holds: asyncio formats the repr
+    of a finished task's result (``asyncio.run`` does so twice, through ``signal.getsignal``),
+    and a full repr of a long run is megabytes of text and a tenth of a second.
+    """
 
     index: IntArray  # epoch ns of each timeline bar
     equity: FloatArray
@@ -69,6 +74,13 @@ class BacktestResult:
     @property
     def bars_per_second(self) -> float:
         return self.bars / self.elapsed_s if self.elapsed_s > 0 else math.inf
+
+    def __repr__(self) -> str:
+        final = float(self.equity[-1]) if self.equity.shape[0] else math.nan
+        return (f"BacktestResult(bars={self.bars}, events={self.events}, "
+                f"proposals={self.proposals}, orders={self.orders}, denied={self.denied}, "
+                f"trades={len(self.trades)}, fills={len(self.fills)}, final_equity={final!r}, "
+                f"elapsed_s={self.elapsed_s:.3f}, stopped_early={self.stopped_early})")
 
 
 class _Timeline:
