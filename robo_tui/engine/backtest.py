@@ -481,14 +481,13 @@ class BacktestDriver:
 
     @staticmethod
     def _trades(engine: Engine, tl: _Timeline) -> list[BacktestTrade]:
+        """The round trips the engine closed, as it recorded them, with their timeline bars."""
         from robo_tui.domain.time import datetime_to_ns
-        from robo_tui.engine.ledger import Ledger
 
-        ledger = Ledger()
-        out: list[BacktestTrade] = []
-        for fill in getattr(engine.store, "fill_log", []):
-            for trade in ledger.apply(fill):
-                entry = int(np.searchsorted(tl.index, datetime_to_ns(trade.entry_time)))
-                exit_ = int(np.searchsorted(tl.index, datetime_to_ns(trade.exit_time)))
-                out.append(BacktestTrade(trade, entry, exit_))
-        return out
+        closed: list[ClosedTrade] = [o["trade"] for o in getattr(engine.store, "trade_outcomes", [])]
+        if not closed:
+            return []
+        entries = np.searchsorted(tl.index, [datetime_to_ns(t.entry_time) for t in closed])
+        exits = np.searchsorted(tl.index, [datetime_to_ns(t.exit_time) for t in closed])
+        return [BacktestTrade(t, int(e), int(x))
+                for t, e, x in zip(closed, entries.tolist(), exits.tolist(), strict=True)]
