@@ -119,13 +119,18 @@ def _quiet_collector() -> Iterator[None]:
     rescan an ever larger heap (about a fifth of a long run): freeze what exists and collect
     far less often for the run's duration, then restore. Most of a replay's objects die young;
     a young generation of 50,000 lets them go by reference count before any pass sees them
-    (a few MB at most, ~5% faster than 10,000)."""
+    (a few MB at most, ~5% faster than 10,000).
+
+    On the way out the run's survivors are frozen too before the old thresholds return, so they
+    join the oldest generation unscanned; restored thresholds would otherwise set off a pass over
+    up to a million young survivors at once (~20 ms after a 100,000-bar run)."""
     thresholds = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(50_000, 20, 1_000)
     try:
         yield
     finally:
+        gc.freeze()
         gc.set_threshold(*thresholds)
         gc.unfreeze()
 

@@ -146,13 +146,3 @@ def test_issue_json_when_goog_run_then_keys_and_trade_list_carry_the_peer_trades
     assert first["pnl"] == pytest.approx(row.PnL, rel=REL)
     assert data["max_drawdown_pct"] < 0
 
-
-def test_backtest_result_repr_when_run_is_long_then_is_a_one_line_summary() -> None:
-    bars = {"GOOG": goog_bars(GOOG)}
-    spec = BacktestSpec(cash=10_000, commission=0.002, compat=True,
-                        strategies={"sma_cross": {"fast": "10", "slow": "20"}})
-    result, _ = asyncio.run(run_backtest(Settings(), bars, spec))
-    text = repr(result)
-    assert "\n" not in text and len(text) < 300
-    assert f"trades={len(result.trades)}" in text and f"bars={len(GOOG)}" in text
-    assert f"final_equity={float(result.equity[-1])!r}" in text
