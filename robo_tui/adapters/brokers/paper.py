@@ -26,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from mypy_extensions import mypyc_attr
+
 from robo_tui.config import PaperCostSettings
 from robo_tui.domain.market import Bar, Instrument, Quote
 from robo_tui.domain.orders import (
@@ -163,6 +165,7 @@ class _Working:
     broker_id: str
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # compiled (setup.py); wrappers may extend it
 class PaperBroker:
     """The embedded default broker: simulated fills, exact cash/position accounting, no network.
 
