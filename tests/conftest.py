@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import ipaddress
 import random
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+import robo_tui
 from robo_tui.engine.clock import SimClock
 
 FIXED_START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
@@ -42,6 +45,27 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
     if not _is_local(address):
         raise ConnectionRefusedError(f"tests may not reach the network: {address!r}")
     return _real_connect_ex(self, address)
+
+
+def stale_compiled_modules(package: Path) -> list[str]:
+    """Compiled modules (an in-place mypyc build, see setup.py) older than their source: Python
+    would import the compiled copy and the tests would not see the edit."""
+    stale = []
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        for compiled in package.rglob(f"*{suffix}"):
+            source = compiled.with_name(compiled.name[: -len(suffix)] + ".py")
+            if source.exists() and source.stat().st_mtime > compiled.stat().st_mtime:
+                stale.append(str(source.relative_to(package.parent)))
+    return sorted(stale)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    stale = stale_compiled_modules(Path(robo_tui.__file__).parent)
+    if stale:
+        raise pytest.UsageError(
+            f"compiled modules are older than their source: {', '.join(stale)}. Rebuild them "
+            "in place (python setup.py build_ext --inplace) or delete the .so files (the editable "
+            "install runs the source)")
 
 
 @pytest.fixture(autouse=True)
