@@ -27,6 +27,7 @@ import pandas as pd
 from backtesting import Backtest, Strategy
 from backtesting.lib import crossover
 from backtesting.test import GOOG, SMA
+from bench_engine import engine_build  # a sibling script: tests/bench is the script's directory
 
 from robo_tui.backtest.results import RunOutcome, analyse
 from robo_tui.backtest.runner import BacktestSpec, run_backtest
@@ -172,7 +173,7 @@ def compare(label: str, frame: pd.DataFrame, repeats: int) -> None:
 def main() -> None:
     print(f"bench_backtest · {time.strftime('%Y-%m-%d')} · {platform.processor() or platform.machine()}"
           f" · {os.cpu_count()} CPUs · Python {platform.python_version()} · "
-          f"numpy {np.__version__} · pandas {pd.__version__}")
+          f"numpy {np.__version__} · pandas {pd.__version__} · engine {engine_build()}")
     compare("GOOG daily (backtesting.py's data)", GOOG, repeats=15)
     compare("GOOG tiled, hourly", tiled_goog(TILED_BARS), repeats=3)
 

@@ -28,7 +28,6 @@ from robo_tui.config import InstrumentSettings, Settings
 from robo_tui.domain.market import AssetClass, BarArrays
 from robo_tui.engine.clock import SimClock
 
-ROOT = Path(__file__).resolve().parents[2]
 SYMBOLS_20 = [
     ("AAPL", "Technology"), ("MSFT", "Technology"), ("NVDA", "Technology"), ("AMZN", "Consumer"),
     ("JPM", "Financials"), ("XOM", "Energy"), ("GOOG", "Technology"), ("META", "Technology"),
@@ -85,7 +84,8 @@ def headless_cycle(repeat: int = 5) -> None:
             run = subprocess.run(
                 [sys.executable, "-m", "robo_tui.cli", "--headless", "--once", "--config",
                  str(config), "--data-dir", str(data_dir)],
-                capture_output=True, text=True, env=env, cwd=ROOT)
+                check=False, capture_output=True, text=True, env=env,
+                cwd=tmp)  # not the checkout: the installed package, as a trader runs it
             elapsed = time.perf_counter() - start
             if run.returncode != 0:
                 print(run.stderr)
@@ -97,9 +97,17 @@ def headless_cycle(repeat: int = 5) -> None:
     print(f"  last summary: {cycle_line}")
 
 
+def engine_build() -> str:
+    """Whether the installed engine is the compiled build (setup.py) or the plain source."""
+    from robo_tui.engine import risk
+
+    return "pure Python (editable install)" if risk.__file__.endswith(".py") else "compiled (mypyc)"
+
+
 def main() -> None:
     print(f"robo-tui engine bench — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python "
-          f"{platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}")
+          f"{platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}, "
+          f"engine {engine_build()}")
     base = Settings()
     one = [InstrumentSettings(symbol="AAPL", sector="Technology")]
     throughput("1 symbol x 100,000 bars", base, sim_history(one, 100_000))
