@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib
 import json
+import sys
 from datetime import UTC, datetime
 
 import numpy as np
@@ -21,10 +21,6 @@ from robo_tui.config import Settings
 from robo_tui.domain.market import BarArrays
 from robo_tui.engine.backtest import BacktestResult
 from robo_tui.engine.clock import SimClock
-
-MODULES = ["robo_tui.engine.risk", "robo_tui.engine.sizing", "robo_tui.engine.ledger",
-           "robo_tui.engine.ensemble", "robo_tui.engine.engine", "robo_tui.engine.backtest",
-           "robo_tui.adapters.brokers.paper"]
 
 
 def summary(result: BacktestResult) -> dict[str, object]:
@@ -56,7 +52,9 @@ def main() -> None:
     compat, _ = asyncio.run(run_backtest(settings, goog, BacktestSpec(
         cash=10_000, commission=0.002, compat=True,
         strategies={"sma_cross": {"fast": "10", "slow": "20"}})))
-    compiled = [m for m in MODULES if not str(importlib.import_module(m).__file__).endswith(".py")]
+    compiled = sorted(name for name, module in list(sys.modules.items())
+                      if name.startswith("robo_tui") and getattr(module, "__file__", None)
+                      and not str(module.__file__).endswith(".py"))
     print(json.dumps({"compiled": compiled, "default": summary(default),
                       "compat": summary(compat)}))
 
