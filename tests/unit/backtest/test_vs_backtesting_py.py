@@ -145,4 +145,3 @@ def test_issue_json_when_goog_run_then_keys_and_trade_list_carry_the_peer_trades
     assert first["entry_time"] == row.EntryTime.tz_localize("UTC").isoformat()
     assert first["pnl"] == pytest.approx(row.PnL, rel=REL)
     assert data["max_drawdown_pct"] < 0
-
