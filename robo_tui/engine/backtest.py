@@ -30,7 +30,7 @@ from robo_tui.domain.news import NewsItem, TradeIdea
 from robo_tui.domain.orders import Fill
 from robo_tui.domain.risk import TradingState
 from robo_tui.domain.signals import EnsembleDecision
-from robo_tui.domain.time import ns_to_datetime
+from robo_tui.domain.time import datetime_to_ns, ns_to_datetime
 from robo_tui.engine.engine import Engine
 from robo_tui.engine.ensemble import decision_from, idea_signal, strategy_vote
 from robo_tui.engine.ledger import ClosedTrade
@@ -311,15 +311,11 @@ class BacktestDriver:
             for kind, symbol, i in batch:
                 if kind != _DECIDE:
                     continue
-                desired = targets[symbol][i]
-                previous = engine._targets.get(symbol)
-                engine._targets[symbol] = float(desired)
-                if previous is not None and previous == desired:
-                    continue
-                if engine.risk.state is TradingState.HALTED:
-                    continue
-                if engine.wanted_change(symbol, int(desired)) is None:
-                    continue  # what is held already matches: nothing to explain or size
+                desired = float(targets[symbol][i])
+                acts = self._acts(symbol, desired)
+                engine._targets[symbol] = desired
+                if not acts:
+                    continue  # nothing to explain or size
                 if not windows_current:  # sizing and the gate read the symbols' recent bars
                     self._set_windows(touched.union(engine.account.positions), k)
                     windows_current = True
@@ -373,22 +369,26 @@ class BacktestDriver:
             if i_now >= 0:
                 market[symbol] = self.data[symbol].slice(max(0, i_now + 1 - self.window), i_now + 1)
 
+    def _acts(self, symbol: str, desired: float) -> bool:
+        """Whether a decision for target `desired` can do anything: the target is new, trading is
+        not HALTED, and what is held does not already match it."""
+        engine = self.engine
+        return (engine._targets.get(symbol) != desired
+                and engine.risk.state is not TradingState.HALTED
+                and engine.wanted_change(symbol, int(desired)) is not None)
+
     def _idle(self, batch: Sequence[tuple[int, str, int]], targets: Mapping[str, FloatArray]) -> bool:
-        """Whether a batch holds only decisions that cannot do anything: the gate is HALTED, or
-        what is held already matches. Such decisions only move the engine's last target; the
-        bar needs no marks, no settling, no venue (positions change only at venue bars)."""
+        """Whether a batch holds only decisions that cannot do anything (`_acts`). Such decisions
+        only move the engine's last target; the bar needs no marks, no settling, no venue
+        (positions change only at venue bars)."""
         for kind, _, _ in batch:
             if kind != _DECIDE:
                 return False
-        engine = self.engine
-        halted = engine.risk.state is TradingState.HALTED
-        for _, symbol, i in batch:
-            desired = float(targets[symbol][i])
-            if not halted and engine._targets.get(symbol) != desired and \
-                    engine.wanted_change(symbol, int(desired)) is not None:
-                return False
-        for _, symbol, i in batch:
-            engine._targets[symbol] = float(targets[symbol][i])
+        decisions = [(symbol, float(targets[symbol][i])) for _, symbol, i in batch]
+        if any(self._acts(symbol, desired) for symbol, desired in decisions):
+            return False
+        for symbol, desired in decisions:
+            self.engine._targets[symbol] = desired
         return True
 
     def _schedule(self, symbol: str, k: int, heap: list[tuple[int, int, int, str, int]],
@@ -448,8 +448,6 @@ class BacktestDriver:
     def _closed_window(self, bars: BarArrays, now: datetime) -> BarArrays:
         """The trailing window of bars that had closed by `now` (a bar closes one period after
         it opens)."""
-        from robo_tui.domain.time import datetime_to_ns
-
         period = int(np.median(np.diff(bars.ts[:100]))) if len(bars) > 1 else 0
         end = int(np.searchsorted(bars.ts, datetime_to_ns(now) - period, side="right"))
         return bars.slice(max(0, end - self.window), end)
@@ -459,8 +457,6 @@ class BacktestDriver:
         or before it and no older than the idea TTL; NaN where none is live."""
         if not ideas:
             return None
-        from robo_tui.domain.time import datetime_to_ns
-
         ts = self.data[symbol].ts
         ttl = int(self.engine.ensemble.idea_ttl_seconds * 1e9)
         total = np.zeros(ts.shape[0] + 1)
@@ -487,8 +483,6 @@ class BacktestDriver:
     @staticmethod
     def _trades(engine: Engine, tl: _Timeline) -> list[BacktestTrade]:
         """The round trips the engine closed, as it recorded them, with their timeline bars."""
-        from robo_tui.domain.time import datetime_to_ns
-
         closed: list[ClosedTrade] = [o["trade"] for o in getattr(engine.store, "trade_outcomes", [])]
         if not closed:
             return []
