@@ -863,9 +863,13 @@ class Engine:
         equity = self.account.equity
         day = now.date().isoformat()
         if day != self._day:
-            self._day, self.day_start_equity = day, equity
-            await self.store.set_control("day_start", f"{day}|{equity!r}", "engine")
+            await self._start_day(day, equity, "engine")
         self.peak_equity = max(self.peak_equity, equity)
+
+    async def _start_day(self, day: str, equity: float, by: str) -> None:
+        """Count the day's loss from `equity`, durably (`start` reads it back after a restart)."""
+        self._day, self.day_start_equity = day, equity
+        await self.store.set_control("day_start", f"{day}|{equity!r}", by)
 
     @property
     def day_pnl(self) -> float:
@@ -914,9 +918,7 @@ class Engine:
         await self._refresh_account()
         equity = self.account.equity
         self.peak_equity = equity
-        self.day_start_equity = equity
-        self._day = self.clock.now().date().isoformat()
-        await self.store.set_control("day_start", f"{self._day}|{equity!r}", by)
+        await self._start_day(self.clock.now().date().isoformat(), equity, by)
         await self.store.set_control("peak_equity", repr(equity), by)
         await self.store.set_control("risk_rebase", "", by)
 
