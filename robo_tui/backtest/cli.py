@@ -620,12 +620,12 @@ def _read_runs(options: RunOptions, sql: str, args: Sequence[Any]) -> list[dict[
 
 
 def _list_stored(options: RunOptions, limit: int) -> None:
-    import json
+    from functools import partial
 
     from rich.table import Table
     from rich.text import Text
 
-    from robo_tui.backtest.report import fmt_num, fmt_pct
+    from robo_tui.backtest.report import fit_table, report_table
 
     rows = _read_runs(
         options, "SELECT id, ts, params, stats FROM backtest_runs ORDER BY ts DESC LIMIT ?",
@@ -635,37 +635,69 @@ def _list_stored(options: RunOptions, limit: int) -> None:
     if not rows:
         console.print("No stored backtest runs.")
         return
-    table = Table(title="Backtest runs (newest first)")
-    numeric = ("bars", "return", "sharpe", "max DD", "trades")
-    table.add_column("id", no_wrap=True, min_width=12)
-    table.add_column("when (UTC)", min_width=10)
-    for header in ("kind", "symbols", "strategies", *numeric):
-        table.add_column(header, justify="right" if header in numeric else "left",
-                         overflow="fold")
-    for row in rows:
-        params = json.loads(row["params"])
-        stats = json.loads(row["stats"])
-        kind = str(params.get("kind", "backtest"))
-        strategies = params.get("strategies") or {}
-        names = " ".join(
+    runs = [_run_row(row) for row in rows]
+
+    def layout(compact: bool, narrow: bool) -> Table:
+        """Narrow: short ids, minutes, strategy names without their parameters, no bars."""
+        table = report_table("Backtest runs (newest first)", compact)
+        numeric = ("bars", "return", "sharpe", "max DD", "trades")
+        headers = ("id", "when (UTC)", "kind", "symbols", "strategies", *numeric)
+        kept = [h for h in headers if not (narrow and h == "bars")]
+        for header in kept:
+            table.add_column(header, justify="right" if header in numeric else "left",
+                             overflow="fold", no_wrap=header in ("id", "when (UTC)"))
+        for run in runs:
+            cells = dict(run)
+            if narrow:
+                cells["id"] = cells["id"][:8]
+                cells["when (UTC)"] = cells["when (UTC)"][:16]
+                cells["kind"] = "wf" if cells["kind"] == "walk_forward" else "bt"
+                cells["strategies"] = cells["names"]
+            table.add_row(*(Text(cells[h]) for h in kept))
+        return table
+
+    variants = ((False, False), (True, False), (True, True))
+    console.print(fit_table(console, *(partial(layout, *v) for v in variants)))
+
+
+def _run_row(row: dict[str, Any]) -> dict[str, str]:
+    """A stored run's `--list` cells by column header, plus "names": the strategies unadorned."""
+    import json
+
+    from robo_tui.backtest.report import fmt_num, fmt_pct
+
+    params = json.loads(row["params"])
+    stats = json.loads(row["stats"])
+    kind = str(params.get("kind", "backtest"))
+    strategies = params.get("strategies") or {}
+    if kind == "backtest":
+        names = " ".join(strategies)
+        described = " ".join(
             f"{n}({','.join(f'{k}={v}' for k, v in p.items() if k != 'weight')})"
             for n, p in strategies.items()
-        ) if kind == "backtest" else str(params.get("strategy_names", ""))
-        if kind == "walk_forward":
-            oos = stats.get("out_of_sample") or {}
-            ret, sharpe = oos.get("return_pct_compounded"), oos.get("sharpe_mean")
-            mdd, trades, bars = oos.get("max_drawdown_pct_worst"), oos.get("trades"), "OOS"
-        else:
-            ret, sharpe = stats.get("return_pct"), stats.get("sharpe")
-            mdd, trades, bars = stats.get("max_drawdown_pct"), stats.get("trades"), stats.get("bars")
-        table.add_row(
-            Text(row["id"][:12]), Text(row["ts"][:19].replace("T", " ")), Text(kind),
-            Text(",".join(params.get("symbols", []))[:30]), Text(names[:50]),
-            Text(f"{bars:,}" if isinstance(bars, int) else str(bars)),
-            Text(fmt_pct(_num(ret))), Text(fmt_num(_num(sharpe))), Text(fmt_pct(_num(mdd))),
-            Text(f"{trades:,}" if isinstance(trades, int) else "-"),
         )
-    console.print(table)
+    else:
+        names = described = str(params.get("strategy_names", ""))
+    if kind == "walk_forward":
+        oos = stats.get("out_of_sample") or {}
+        ret, sharpe = oos.get("return_pct_compounded"), oos.get("sharpe_mean")
+        mdd, trades, bars = oos.get("max_drawdown_pct_worst"), oos.get("trades"), "OOS"
+    else:
+        ret, sharpe = stats.get("return_pct"), stats.get("sharpe")
+        mdd, trades, bars = stats.get("max_drawdown_pct"), stats.get("trades"), stats.get("bars")
+    return {
+        "id": row["id"][:12],
+        "when (UTC)": row["ts"][:19].replace("T", " "),
+        "kind": kind,
+        "symbols": ",".join(params.get("symbols", []))[:30],
+        "strategies": described[:50],
+        "names": names[:50],
+        "bars": f"{bars:,}" if isinstance(bars, int) else str(bars),
+        "return": fmt_pct(_num(ret)),
+        "sharpe": fmt_num(_num(sharpe)),
+        "max DD": fmt_pct(_num(mdd)),
+        "trades": f"{trades:,}" if isinstance(trades, int) else "-",
+    }
 
 
 def _num(value: Any) -> float:

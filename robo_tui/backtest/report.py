@@ -7,12 +7,15 @@ never as markup. Shared number formatting lives here and is reused by the HTML r
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 
 import numpy as np
 import plotext as plt
+from rich import box
 from rich.console import Console, Group
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -24,7 +27,7 @@ from robo_tui.backtest.stats import (
     TradeRecord,
     to_ns,
 )
-from robo_tui.backtest.walkforward import WalkForwardResult
+from robo_tui.backtest.walkforward import WalkForwardResult, WindowResult
 from robo_tui.domain.market import FloatArray, IntArray
 from robo_tui.domain.time import ns_to_datetime
 
@@ -41,7 +44,8 @@ def fmt_num(value: float, digits: int = 2) -> str:
         return DASH
     if math.isinf(value):
         return "∞" if value > 0 else "-∞"
-    return f"{value:,.{digits}f}"
+    text = f"{value:,.{digits}f}"
+    return text[1:] if text[0] == "-" and not text.strip("-0.") else text  # no "-0.00"
 
 
 def fmt_pct(value: float, digits: int = 2) -> str:
@@ -50,11 +54,33 @@ def fmt_pct(value: float, digits: int = 2) -> str:
     return text if text == DASH else f"{text}%"
 
 
+def fmt_price(value: float) -> str:
+    """A price with as many decimals as it has, from 2 up to 6 (593.00, 1.23456)."""
+    if not math.isfinite(value):
+        return fmt_num(value)
+    tolerance = 1e-9 * max(1.0, abs(value))
+    digits = next((d for d in range(2, 6) if abs(round(value, d) - value) <= tolerance), 6)
+    return fmt_num(value, digits)
+
+
 def fmt_time(ts: datetime) -> str:
     """A timestamp as a date, with the time of day only when it is not midnight."""
     if (ts.hour, ts.minute, ts.second) == (0, 0, 0):
         return ts.strftime("%Y-%m-%d")
     return ts.strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_duration(text: str) -> str:
+    """A pandas-style duration ('830 days 00:00:00') without its zero parts ('830 days');
+    a dash when undefined."""
+    if not text:
+        return DASH
+    days, _, clock = text.partition(" days ")
+    if not clock:
+        return text
+    if clock == "00:00:00":
+        return "1 day" if days == "1" else f"{days} days"
+    return clock if days == "0" else f"{days}d {clock}"
 
 
 def summary_rows(stats: BacktestStats) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -65,7 +91,7 @@ def summary_rows(stats: BacktestStats) -> list[tuple[str, list[tuple[str, str]]]
             [
                 ("Start", fmt_time(stats.start)),
                 ("End", fmt_time(stats.end)),
-                ("Duration", stats.duration or DASH),
+                ("Duration", fmt_duration(stats.duration)),
                 ("Bars", f"{stats.bars:,}"),
                 ("Exposure", fmt_pct(stats.exposure_pct)),
             ],
@@ -91,8 +117,8 @@ def summary_rows(stats: BacktestStats) -> list[tuple[str, list[tuple[str, str]]]
                 ("Calmar", fmt_num(stats.calmar)),
                 ("Max drawdown", fmt_pct(stats.max_drawdown_pct)),
                 ("Avg drawdown", fmt_pct(stats.avg_drawdown_pct)),
-                ("Max DD duration", stats.max_drawdown_duration or DASH),
-                ("Avg DD duration", stats.avg_drawdown_duration or DASH),
+                ("Max DD duration", fmt_duration(stats.max_drawdown_duration)),
+                ("Avg DD duration", fmt_duration(stats.avg_drawdown_duration)),
             ],
         ),
         (
@@ -108,8 +134,8 @@ def summary_rows(stats: BacktestStats) -> list[tuple[str, list[tuple[str, str]]]
                 ("Profit factor", fmt_num(stats.profit_factor)),
                 ("SQN", fmt_num(stats.sqn)),
                 ("Kelly", fmt_num(stats.kelly_criterion, 4)),
-                ("Max trade duration", stats.max_trade_duration or DASH),
-                ("Avg trade duration", stats.avg_trade_duration or DASH),
+                ("Max trade duration", fmt_duration(stats.max_trade_duration)),
+                ("Avg trade duration", fmt_duration(stats.avg_trade_duration)),
             ],
         ),
     ]
@@ -198,20 +224,48 @@ def _value_style(value: float) -> str:
     return "green" if value > 0 else "red"
 
 
-def _summary_table(stats: BacktestStats) -> Table:
+def fit_table(console: Console, *layouts: Callable[[], Table]) -> Table:
+    """The first (richest) of `layouts` whose natural width fits the console; failing that the
+    last with one space between columns: a narrow terminal gets a compact table instead of one
+    whose every cell is cut short."""
+    unbounded = console.options.update_width(1 << 20)  # measure the natural width, unclamped
+    for build in layouts:
+        table = build()
+        if Measurement.get(console, unbounded, table).maximum <= console.width:
+            return table
+    table.padding = (0, 0, 0, 0)
+    return table
+
+
+def report_table(title: str, compact: bool) -> Table:
+    """A report table: boxed, or when `compact` with only a rule under the header and two
+    spaces between columns."""
+    if compact:
+        return Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                     padding=(0, 0, 0, 1))  # fmt: skip
+    return Table(title=title)
+
+
+def _summary_table(stats: BacktestStats, per_row: int) -> Table:
+    """The summary sections side by side, `per_row` to a band."""
     table = Table(title="Summary", show_header=False, box=None, padding=(0, 1))
-    for _ in range(4):
-        table.add_column(justify="left", style="bold")
-        table.add_column(justify="right")
+    for _ in range(per_row):
+        table.add_column(justify="left", style="bold", no_wrap=True)
+        table.add_column(justify="right", no_wrap=True)
     sections = summary_rows(stats)
-    height = max(len(rows) for _, rows in sections)
-    table.add_row(*[c for title, _ in sections for c in (Text(title, style="underline"), Text())])
-    for i in range(height):
-        cells: list[Text] = []
-        for _, rows in sections:
-            label, value = rows[i] if i < len(rows) else ("", "")
-            cells += [Text(label), Text(value)]
-        table.add_row(*cells)
+    bands = [sections[i : i + per_row] for i in range(0, len(sections), per_row)]
+    for n, band in enumerate(bands):
+        if n:
+            table.add_row()
+        blank = [Text()] * (2 * (per_row - len(band)))
+        table.add_row(*[c for title, _ in band for c in (Text(title, style="underline"), Text())],
+                      *blank)  # fmt: skip
+        for i in range(max(len(rows) for _, rows in band)):
+            cells: list[Text] = []
+            for _, rows in band:
+                label, value = rows[i] if i < len(rows) else ("", "")
+                cells += [Text(label), Text(value)]
+            table.add_row(*cells, *blank)
     return table
 
 
@@ -225,8 +279,10 @@ def _benchmark_table(stats: BacktestStats) -> Table:
     return table
 
 
-def _monthly_table(stats: BacktestStats) -> Table:
-    table = Table(title="Monthly returns (%)")
+def _monthly_table(stats: BacktestStats, compact: bool, narrow: bool) -> Table:
+    """Narrow: whole percents."""
+    digits = 0 if narrow else 1
+    table = report_table("Monthly returns (%)", compact)
     table.add_column("Year")
     for month in MONTHS:
         table.add_column(month, justify="right")
@@ -234,45 +290,70 @@ def _monthly_table(stats: BacktestStats) -> Table:
     for year, months, total in monthly_grid(stats.monthly_returns, stats.yearly_returns):
         cells = [Text(str(year))]
         for r in months:
-            cells.append(Text("" if math.isnan(r) else f"{r:.1f}", style=_value_style(r)))
-        cells.append(Text(fmt_num(total, 1), style=_value_style(total)))
+            cells.append(Text("" if math.isnan(r) else fmt_num(r, digits), style=_value_style(r)))
+        cells.append(Text(fmt_num(total, digits), style=_value_style(total)))
         table.add_row(*cells)
     return table
 
 
-def _attribution_table(title: str, first: str, rows: Sequence[Attribution]) -> Table:
-    table = Table(title=title)
+# (header, narrow header) of the attribution columns after the name; a narrow table keeps the
+# ones with a narrow header
+ATTRIBUTION_COLUMNS = (
+    ("Trades", "Trades"), ("P&L", "P&L"), ("Share", "Share"), ("Contribution", ""),
+    ("Win rate", "Win"), ("Profit factor", "PF"), ("Expectancy", "Expect."), ("Exposure", ""),
+    ("Commission", ""),
+)  # fmt: skip
+
+
+def _attribution_table(title: str, first: str, rows: Sequence[Attribution], compact: bool,
+                       narrow: bool) -> Table:  # fmt: skip
+    table = report_table(title, compact)
     table.add_column(first)
-    for header in ATTRIBUTION_HEADERS:
-        table.add_column(header, justify="right")
+    keep = [i for i, (_, short) in enumerate(ATTRIBUTION_COLUMNS) if short or not narrow]
+    for i in keep:
+        wide, short = ATTRIBUTION_COLUMNS[i]
+        table.add_column(short if narrow else wide, justify="right")
     for a, cells in zip(rows, attribution_rows(rows), strict=True):
         styled = [Text(c) for c in cells]
         styled[2].stylize(_value_style(a.pnl))
-        table.add_row(*styled)
+        table.add_row(styled[0], *(styled[i + 1] for i in keep))
     return table
 
 
-def _trades_table(trades: Sequence[TradeRecord], limit: int) -> Table:
+def _trades_table(trades: Sequence[TradeRecord], limit: int, compact: bool,
+                  narrow: bool) -> Table:  # fmt: skip
+    """The last `limit` trades. Narrow: no symbol or strategy column when all trades share it
+    (the report's title names them), no bar numbers."""
     shown = list(trades)[-limit:] if limit else []
     title = f"Trades (last {len(shown)} of {len(trades)})" if len(shown) < len(trades) else "Trades"
-    table = Table(title=title)
-    for header in ("Symbol", "Strategy", "Side", "Size", "Entry", "Entry price", "Exit",
-                   "Exit price", "P&L", "Return"):  # fmt: skip
-        table.add_column(header, justify="right" if "price" in header or header in
-                         ("Size", "P&L", "Return") else "left")  # fmt: skip
+    table = report_table(title, compact)
+    columns: list[tuple[str, Callable[[TradeRecord], Text]]] = []
+    if not narrow or len({t.symbol for t in trades}) > 1:
+        columns.append(("Symbol", lambda t: Text(t.symbol)))
+    if not narrow or len({t.strategy for t in trades}) > 1:
+        columns.append(("Strategy", lambda t: Text(t.strategy)))
+
+    def when(ts: datetime, bar: int) -> Text:
+        return Text(fmt_time(ts) if narrow else f"{fmt_time(ts)} #{bar}")
+
+    def price(value: float) -> Text:
+        return Text(fmt_price(value))
+
+    columns += [
+        ("Side", lambda t: Text("long" if t.is_long else "short")),
+        ("Size", lambda t: Text(f"{abs(t.size):,.6g}")),
+        ("Entry", lambda t: when(t.entry_time, t.entry_bar)),
+        ("Entry price", lambda t: price(t.entry_price)),
+        ("Exit", lambda t: when(t.exit_time, t.exit_bar)),
+        ("Exit price", lambda t: price(t.exit_price)),
+        ("P&L", lambda t: Text(fmt_num(t.pnl), style=_value_style(t.pnl))),
+        ("Return", lambda t: Text(fmt_pct(t.return_pct), style=_value_style(t.return_pct))),
+    ]
+    for header, _ in columns:
+        right = "price" in header or header in ("Size", "P&L", "Return")
+        table.add_column(header, justify="right" if right else "left")
     for t in shown:
-        table.add_row(
-            Text(t.symbol),
-            Text(t.strategy),
-            Text("long" if t.is_long else "short"),
-            Text(f"{abs(t.size):,.6g}"),
-            Text(f"{fmt_time(t.entry_time)} #{t.entry_bar}"),
-            Text(fmt_num(t.entry_price, 4)),
-            Text(f"{fmt_time(t.exit_time)} #{t.exit_bar}"),
-            Text(fmt_num(t.exit_price, 4)),
-            Text(fmt_num(t.pnl), style=_value_style(t.pnl)),
-            Text(fmt_pct(t.return_pct), style=_value_style(t.return_pct)),
-        )
+        table.add_row(*(cell(t) for _, cell in columns))
     return table
 
 
@@ -333,22 +414,30 @@ def render_report(
 ) -> None:
     """Print the backtest report: summary, buy-and-hold comparison, monthly returns,
     per-strategy (and per-symbol, when several) attribution, recent trades, and the equity and
-    drawdown chart sized to the console's width.
+    drawdown chart sized to the console's width. Tables that would not fit the console's width
+    fall back to compact layouts (fewer borders, then fewer columns and digits).
 
     `drawdown` is per bar, as `stats.drawdown` gives it (a positive fraction; the sign is
     ignored). `max_trades` caps the trade table (0 hides it); the HTML report lists them all.
     """
+
+    def fit(build: Callable[..., Table], *args: object) -> Table:
+        """`build(*args, compact, narrow)`: boxed, then compact, then compact and narrow."""
+        variants = ((False, False), (True, False), (True, True))
+        return fit_table(console, *(partial(build, *args, *v) for v in variants))
+
     parts: list[Table | Panel | Text] = [
-        _summary_table(stats),
+        fit_table(console, *(partial(_summary_table, stats, n) for n in (4, 2, 1))),
         _benchmark_table(stats),
-        _monthly_table(stats),
+        fit(_monthly_table, stats),
     ]
     if stats.by_strategy:
-        parts.append(_attribution_table("Per-strategy attribution", "Strategy", stats.by_strategy))
+        parts.append(fit(_attribution_table, "Per-strategy attribution", "Strategy",
+                         stats.by_strategy))  # fmt: skip
     if len(stats.by_symbol) > 1:
-        parts.append(_attribution_table("Per-symbol attribution", "Symbol", stats.by_symbol))
+        parts.append(fit(_attribution_table, "Per-symbol attribution", "Symbol", stats.by_symbol))
     if max_trades and trades:
-        parts.append(_trades_table(trades, max_trades))
+        parts.append(fit(_trades_table, trades, max_trades))
     if chart and len(equity) > 1:
         width = max(40, console.width - 4)
         color = console.color_system is not None and not console.no_color
@@ -357,32 +446,51 @@ def render_report(
     console.print(Group(*parts))
 
 
+def _windows_table(result: WalkForwardResult, compact: bool, narrow: bool) -> Table:
+    """Each walk-forward window: its chosen parameters and in- and out-of-sample figures.
+    Narrow: the test period only, short headers, no in-sample return."""
+    metric = result.metric
+    table = report_table(f"Walk-forward windows (ranked by {metric})", compact)
+    columns: list[tuple[str, str, Callable[[WindowResult], Text]]] = [
+        ("#", "#", lambda w: Text(str(w.index + 1))),
+        ("Train", "", lambda w: Text(_span(w.in_sample))),
+        ("Test", "Test", lambda w: Text(_span(w.out_of_sample))),
+        ("Chosen params", "Params",
+         lambda w: Text(" ".join(f"{k}={v}" for k, v in w.params.items()) or "(defaults)")),
+        (f"IS {metric}", "IS", lambda w: Text(fmt_num(w.is_metric, 3))),
+        (f"OOS {metric}", "OOS",
+         lambda w: Text(fmt_num(w.oos_metric, 3), style=_value_style(w.oos_metric))),
+        ("Degradation", "Degr.",
+         lambda w: Text(fmt_num(w.degradation, 3), style=_value_style(-w.degradation))),
+        ("IS return", "", lambda w: Text(fmt_pct(w.in_sample.return_pct))),
+        ("OOS return", "OOS ret.", lambda w: Text(fmt_pct(w.out_of_sample.return_pct),
+                                                  style=_value_style(w.out_of_sample.return_pct))),
+        ("OOS trades", "Trades", lambda w: Text(f"{w.out_of_sample.trades:,}")),
+    ]  # fmt: skip
+    kept = [
+        (short if narrow else wide, cell) for wide, short, cell in columns if short or not narrow
+    ]
+    for header, _ in kept:
+        left = header in ("Train", "Test", "Chosen params", "Params")
+        table.add_column(header, justify="left" if left else "right",
+                         no_wrap=header in ("Train", "Test"))  # fmt: skip
+    for w in result.windows:
+        table.add_row(*(cell(w) for _, cell in kept))
+    return table
+
+
+def _span(stats: BacktestStats) -> str:
+    return f"{fmt_time(stats.start)} → {fmt_time(stats.end)}"
+
+
 def render_walk_forward(result: WalkForwardResult, *, console: Console) -> None:
     """Print a walk-forward run: each window's chosen parameters with in-sample and
     out-of-sample figures side by side, both samples' summaries, and the overfitting guard."""
     metric = result.metric
-    windows = Table(title=f"Walk-forward windows (ranked by {metric})")
-    for header in ("#", "Train", "Test", "Chosen params", f"IS {metric}", f"OOS {metric}",
-                   "Degradation", "IS return", "OOS return", "OOS trades"):  # fmt: skip
-        left = header in ("Train", "Test", "Chosen params")
-        windows.add_column(
-            header, justify="left" if left else "right", no_wrap=header in ("Train", "Test")
-        )
-    for w in result.windows:
-        windows.add_row(
-            Text(str(w.index + 1)),
-            Text(f"{fmt_time(w.in_sample.start)} → {fmt_time(w.in_sample.end)}"),
-            Text(f"{fmt_time(w.out_of_sample.start)} → {fmt_time(w.out_of_sample.end)}"),
-            Text(" ".join(f"{k}={v}" for k, v in w.params.items()) or "(defaults)"),
-            Text(fmt_num(w.is_metric, 3)),
-            Text(fmt_num(w.oos_metric, 3), style=_value_style(w.oos_metric)),
-            Text(fmt_num(w.degradation, 3), style=_value_style(-w.degradation)),
-            Text(fmt_pct(w.in_sample.return_pct)),
-            Text(
-                fmt_pct(w.out_of_sample.return_pct), style=_value_style(w.out_of_sample.return_pct)
-            ),
-            Text(f"{w.out_of_sample.trades:,}"),
-        )
+    fits = [
+        partial(_windows_table, result, *v) for v in ((False, False), (True, False), (True, True))
+    ]
+    windows = fit_table(console, *fits)
     samples = Table(title="In-sample vs out-of-sample")
     samples.add_column("")
     samples.add_column("In-sample", justify="right")
@@ -393,13 +501,15 @@ def render_walk_forward(result: WalkForwardResult, *, console: Console) -> None:
         (f"Median {metric}", fmt_num(ins.metric_median, 3), fmt_num(oos.metric_median, 3)),
         ("Mean return", fmt_pct(ins.return_pct_mean), fmt_pct(oos.return_pct_mean)),
         ("Compounded return", DASH, fmt_pct(oos.return_pct_compounded)),
-        ("Mean Sharpe", fmt_num(ins.sharpe_mean, 3), fmt_num(oos.sharpe_mean, 3)),
         ("Worst drawdown", fmt_pct(ins.max_drawdown_pct_worst), fmt_pct(oos.max_drawdown_pct_worst)),
         ("Trades", f"{ins.trades:,}", f"{oos.trades:,}"),
         ("Win rate", fmt_pct(ins.win_rate_pct), fmt_pct(oos.win_rate_pct)),
         ("Positive windows", fmt_pct(ins.positive_windows_pct, 0), fmt_pct(oos.positive_windows_pct, 0)),
     ):  # fmt: skip
         samples.add_row(Text(label), Text(a), Text(b))
+    if metric != "sharpe":
+        samples.add_row(Text("Mean Sharpe"), Text(fmt_num(ins.sharpe_mean, 3)),
+                        Text(fmt_num(oos.sharpe_mean, 3)))  # fmt: skip
     # Train windows overlap, so compounding in-sample returns means nothing: shown as a dash.
     guard = Table(title="Overfitting guard", show_header=False)
     guard.add_column(style="bold")

@@ -272,7 +272,9 @@ def test_backtest_list_and_show_when_two_runs_then_both_listed_and_show_rewrites
     shown = backtest(env, "--show", runs[0]["id"][:8], "--json", str(again), "--no-chart")
 
     assert listing.exit_code == 0
-    assert all(r["id"][:12] in listing.output for r in runs)
+    assert "…" not in listing.output  # 80 columns: the compact listing, nothing cut short
+    assert all(r["id"][:8] in listing.output for r in runs)  # as much as --show needs
+    assert "462.64%" in listing.output and "sma_cross(" not in listing.output  # names only
     assert shown.exit_code == 0, shown.output
     assert "462.64%" in shown.output
     assert json.loads(again.read_text()) == json.loads(first.read_text())

@@ -13,7 +13,15 @@ import pytest
 from rich.console import Console
 
 from robo_tui.backtest.html import write_html_report
-from robo_tui.backtest.report import decimate, equity_chart, render_report, render_walk_forward
+from robo_tui.backtest.report import (
+    decimate,
+    equity_chart,
+    fmt_duration,
+    fmt_num,
+    fmt_price,
+    render_report,
+    render_walk_forward,
+)
 from robo_tui.backtest.stats import BacktestStats, TradeRecord, compute_stats, drawdown
 from robo_tui.backtest.walkforward import param_grid, rolling_windows, walk_forward
 
@@ -46,9 +54,10 @@ def render(
     *,
     max_trades: int = 20,
     chart: bool = True,
+    width: int = 140,
 ) -> str:
     out = io.StringIO()
-    console = Console(file=out, width=140, color_system=None)
+    console = Console(file=out, width=width, color_system=None)
     render_report(
         stats,
         trades,
@@ -74,6 +83,28 @@ def test_render_report_when_given_goog_run_then_shows_summary_benchmark_monthly_
     assert "Trades (last 20 of 93)" in text
     assert "Equity and drawdown" in text and "2004-08-19" in text and "2013-03-01" in text
     assert "\x1b[" not in text  # no colour codes for a colourless console
+
+
+def test_render_report_when_console_is_80_columns_then_tables_go_compact_and_cut_no_figure(
+    run: PeerRun, stats: BacktestStats
+) -> None:
+    text = render(run, stats, run.trades, chart=False, width=80)
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for expected in ("462.64%", "56,263.52", "830 days", "52.69%", "0.2093", "-16.83%"):
+        assert expected in text  # the summary, two sections to a band
+    assert re.search(r"2008 .* 132 *$", text, re.MULTILINE)  # monthly returns in whole percents
+    assert re.search(r"sma_cross +93 +39,187\.88 +100\.0% +52\.7% +1\.99 +2\.29%", text)
+    last = run.trades[-1]  # one symbol and one strategy: the trade rows name neither
+    assert re.search(rf"short +69 +2012-10-19 +705\.58 +2012-12-03 +702\.24 +{last.pnl:,.2f}", text)
+
+
+def test_render_report_when_console_is_wide_then_trades_keep_symbol_strategy_and_bars(
+    run: PeerRun, stats: BacktestStats
+) -> None:
+    text = render(run, stats, run.trades, chart=False, width=140)
+    assert re.search(r"GOOG +│ sma_cross +│ short +│ +69 │ 2012-10-19 #2059 +│ +705\.58", text)
+    assert "Contribution" in text and "Commission" in text
 
 
 def test_render_report_when_names_contain_markup_then_prints_them_literally(
@@ -199,7 +230,7 @@ def test_render_walk_forward_when_oos_degrades_then_shows_both_samples_and_the_g
         processes=1,
     )
     out = io.StringIO()
-    render_walk_forward(result, console=Console(file=out, width=130, color_system=None))
+    render_walk_forward(result, console=Console(file=out, width=160, color_system=None))
     text = out.getvalue()
     assert "In-sample vs out-of-sample" in text and "Overfitting guard" in text
     assert "54 (6 × 9)" in text
@@ -207,3 +238,42 @@ def test_render_walk_forward_when_oos_degrades_then_shows_both_samples_and_the_g
     assert f"{result.in_sample.metric_mean:,.3f}" in text
     assert "likely overfit" in text
     assert "2015-01-01 → 2016-05-14" in text  # first train window's dates, unwrapped
+
+
+def test_render_walk_forward_when_console_is_80_columns_then_windows_keep_every_figure() -> None:
+    result = walk_forward(
+        run_random_walk,
+        param_grid({"fast": [5, 10, 20], "slow": [30, 50, 100]}),
+        rolling_windows(N_BARS, 500, 250),
+        processes=1,
+    )
+    out = io.StringIO()
+    render_walk_forward(result, console=Console(file=out, width=80, color_system=None))
+    text = out.getvalue()
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    first = result.windows[0]
+    assert f"{first.is_metric:,.3f}" in text and f"{first.oos_metric:,.3f}" in text
+    assert f"{first.out_of_sample.return_pct:,.2f}%" in text
+
+
+def test_fmt_duration_when_parts_are_zero_then_drops_them() -> None:
+    assert fmt_duration("830 days 00:00:00") == "830 days"
+    assert fmt_duration("1 days 00:00:00") == "1 day"
+    assert fmt_duration("0 days 04:00:00") == "04:00:00"
+    assert fmt_duration("2 days 06:30:00") == "2d 06:30:00"
+    assert fmt_duration("") == "—"
+
+
+def test_fmt_price_when_given_prices_then_shows_the_decimals_they_have() -> None:
+    assert fmt_price(593.0) == "593.00"
+    assert fmt_price(545.29) == "545.29"
+    assert fmt_price(1.23456) == "1.23456"
+    assert fmt_price(12345.678) == "12,345.678"
+    assert fmt_price(1 / 3) == "0.333333"
+
+
+def test_fmt_num_when_a_small_negative_rounds_to_zero_then_drops_the_sign() -> None:
+    assert fmt_num(-0.001) == "0.00"
+    assert fmt_num(-0.4, 0) == "0"
+    assert fmt_num(-0.6, 0) == "-1"
