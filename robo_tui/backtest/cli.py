@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -626,16 +626,14 @@ def _list_stored(options: RunOptions, limit: int) -> None:
     from rich.text import Text
 
     from robo_tui.backtest.report import fit_table, report_table
+    from robo_tui.backtest.results import LIST_RUNS_SQL, run_listing
 
-    rows = _read_runs(
-        options, "SELECT id, ts, params, stats FROM backtest_runs ORDER BY ts DESC LIMIT ?",
-        (limit,),
-    )
+    rows = _read_runs(options, LIST_RUNS_SQL, (limit,))
     console = _stdout()
     if not rows:
         console.print("No stored backtest runs.")
         return
-    runs = [_run_row(row) for row in rows]
+    runs = [run_listing(row) for row in rows]
 
     def layout(compact: bool, narrow: bool) -> Table:
         """Narrow: short ids, minutes, strategy names without their parameters, no bars."""
@@ -660,59 +658,13 @@ def _list_stored(options: RunOptions, limit: int) -> None:
     console.print(fit_table(console, *(partial(layout, *v) for v in variants)))
 
 
-def _run_row(row: dict[str, Any]) -> dict[str, str]:
-    """A stored run's `--list` cells by column header, plus "names": the strategies unadorned."""
-    import json
-
-    from robo_tui.backtest.report import fmt_num, fmt_pct
-
-    params = json.loads(row["params"])
-    stats = json.loads(row["stats"])
-    kind = str(params.get("kind", "backtest"))
-    strategies = params.get("strategies") or {}
-    if kind == "backtest":
-        names = " ".join(strategies)
-        described = " ".join(
-            f"{n}({','.join(f'{k}={v}' for k, v in p.items() if k != 'weight')})"
-            for n, p in strategies.items()
-        )
-    else:
-        names = described = str(params.get("strategy_names", ""))
-    if kind == "walk_forward":
-        oos = stats.get("out_of_sample") or {}
-        ret, sharpe = oos.get("return_pct_compounded"), oos.get("sharpe_mean")
-        mdd, trades, bars = oos.get("max_drawdown_pct_worst"), oos.get("trades"), "OOS"
-    else:
-        ret, sharpe = stats.get("return_pct"), stats.get("sharpe")
-        mdd, trades, bars = stats.get("max_drawdown_pct"), stats.get("trades"), stats.get("bars")
-    return {
-        "id": row["id"][:12],
-        "when (UTC)": row["ts"][:19].replace("T", " "),
-        "kind": kind,
-        "symbols": ",".join(params.get("symbols", []))[:30],
-        "strategies": described[:50],
-        "names": names[:50],
-        "bars": f"{bars:,}" if isinstance(bars, int) else str(bars),
-        "return": fmt_pct(_num(ret)),
-        "sharpe": fmt_num(_num(sharpe)),
-        "max DD": fmt_pct(_num(mdd)),
-        "trades": f"{trades:,}" if isinstance(trades, int) else "-",
-    }
-
-
-def _num(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) else math.nan
-
-
 def _find_run(options: RunOptions, run_id: str) -> StoredRun:
-    from robo_tui.backtest.results import stored_run
+    from robo_tui.backtest.results import FIND_RUN_SQL, stored_run
 
     prefix = run_id.strip().lower()
     if not prefix or any(c not in "0123456789abcdef" for c in prefix):
         raise UsageProblem(f"--show {run_id!r}: a run id is hexadecimal (see --list)")
-    rows = _read_runs(
-        options, "SELECT id, ts, params, stats, trades, equity FROM backtest_runs "
-        "WHERE id LIKE ? ORDER BY ts DESC LIMIT 2", (prefix + "%",))
+    rows = _read_runs(options, FIND_RUN_SQL, (prefix + "%",))
     if not rows:
         raise UsageProblem(f"no stored run {run_id} (see robo-tui backtest --list)")
     if len(rows) > 1:
@@ -725,14 +677,16 @@ def _show_stored(options: RunOptions, run_id: str, json_path: Path | None,
     import numpy as np
 
     from robo_tui.backtest.html import write_html_report
-    from robo_tui.backtest.report import render_report
+    from robo_tui.backtest.report import stored_report
     from robo_tui.backtest.results import issue_json
     from robo_tui.backtest.stats import drawdown
 
     run = _find_run(options, run_id)
     console = _stdout()
+    color = console.color_system is not None and not console.no_color
+    console.print(stored_report(run, width=console.width, color=color, max_trades=max_trades,
+                                chart=chart))
     if run.kind == "walk_forward":
-        _show_walk_forward(run, console)
         if json_path is not None:
             _write_json(json_path, run.stats_json)
             console.print(f"JSON written to {json_path}", highlight=False)
@@ -740,74 +694,24 @@ def _show_stored(options: RunOptions, run_id: str, json_path: Path | None,
             raise UsageProblem("--html is for a single backtest, not a walk-forward run")
         return
     stats, trades = run.stats(), run.trades()
-    ts, equity = run.equity()
-    p = run.params
-    strategies = " ".join(
-        f"{n}({', '.join(f'{k}={v}' for k, v in ps.items() if (k, v) != ('weight', 1.0))})"
-        for n, ps in (p.get("strategies") or {}).items()
-    )
-    console.print(f"[bold]Run {run.id}[/] · {run.ts[:19].replace('T', ' ')} UTC", highlight=False)
-    console.print(
-        f"{', '.join(p.get('symbols', []))} · {strategies} · cash {p.get('cash')} · commission "
-        f"{p.get('commission')} · fill {p.get('fill')} · "
-        f"{'compat' if p.get('compat') else 'config risk profile'}"
-        + (" · STOPPED EARLY" if p.get("stopped_early") else ""),
-        highlight=False,
-    )
-    bars = np.asarray((run.equity_json or {}).get("bar", []), dtype=np.int64) \
-        if isinstance(run.equity_json, dict) else np.empty(0, dtype=np.int64)
-    shown = trades
-    if bars.size and bars.size < stats.bars:  # decimated: put the markers on the kept points
-        from dataclasses import replace
-
-        shown = [replace(t, entry_bar=min(int(np.searchsorted(bars, t.entry_bar)), bars.size - 1),
-                         exit_bar=min(int(np.searchsorted(bars, t.exit_bar)), bars.size - 1))
-                 for t in trades]
-    dd = drawdown(equity) if equity.size else equity
-    render_report(stats, trades, equity, dd, ts, console=console, max_trades=max_trades,
-                  chart=chart and equity.size > 1)
     if json_path is not None:
         _write_json(json_path, issue_json(stats, trades))
         console.print(f"JSON written to {json_path}", highlight=False)
     if html_path is not None:
+        ts, equity = run.equity()
+        bars = np.asarray((run.equity_json or {}).get("bar", []), dtype=np.int64) \
+            if isinstance(run.equity_json, dict) else np.empty(0, dtype=np.int64)
+        shown = trades
+        if bars.size and bars.size < stats.bars:  # decimated: put the markers on the kept points
+            from dataclasses import replace
+
+            shown = [replace(t, entry_bar=min(int(np.searchsorted(bars, t.entry_bar)), bars.size - 1),
+                             exit_bar=min(int(np.searchsorted(bars, t.exit_bar)), bars.size - 1))
+                     for t in trades]
+        dd = drawdown(equity) if equity.size else equity
         write_html_report(html_path, stats, shown, equity, dd, ts,
                           title=f"Backtest run {run.id[:12]}")
         console.print(f"HTML report written to {html_path}", highlight=False)
-
-
-def _show_walk_forward(run: StoredRun, console: Console) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    from robo_tui.backtest.report import fmt_num, fmt_pct
-
-    s = run.stats_json
-    p = run.params
-    console.print(f"[bold]Walk-forward run {run.id}[/] · {run.ts[:19].replace('T', ' ')} UTC · "
-                  f"{', '.join(p.get('symbols', []))} · ranked by {s.get('metric')}",
-                  highlight=False)
-    table = Table(title="In-sample vs out-of-sample")
-    table.add_column("")
-    table.add_column("In-sample", justify="right")
-    table.add_column("Out-of-sample", justify="right")
-    ins, oos = s.get("in_sample") or {}, s.get("out_of_sample") or {}
-    for label, key, pct in (("Mean metric", "metric_mean", False),
-                            ("Mean return", "return_pct_mean", True),
-                            ("Compounded return", "return_pct_compounded", True),
-                            ("Mean Sharpe", "sharpe_mean", False),
-                            ("Worst drawdown", "max_drawdown_pct_worst", True),
-                            ("Win rate", "win_rate_pct", True)):
-        fmt: Callable[[float], str] = fmt_pct if pct else fmt_num
-        table.add_row(Text(label), Text(fmt(_num(ins.get(key)))), Text(fmt(_num(oos.get(key)))))
-    table.add_row(Text("Trades"), Text(str(ins.get("trades"))), Text(str(oos.get("trades"))))
-    console.print(table)
-    console.print(
-        f"Trials: {s.get('trials')} ({len(s.get('windows', []))} windows × "
-        f"{s.get('candidates')} candidates) · degradation {fmt_num(_num(s.get('degradation')), 3)}"
-        f" ({fmt_pct(_num(s.get('degradation_pct')), 0)}) · efficiency "
-        f"{fmt_num(_num(s.get('efficiency')))}", highlight=False)
-    for note in s.get("warnings", []):
-        console.print(Text(f"⚠ {note}", style="bold yellow"))
 
 
 # --------------------------------------------------------------------------- walk-forward

@@ -6,10 +6,12 @@ never as markup. Shared number formatting lives here and is reused by the HTML r
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotext as plt
@@ -27,9 +29,13 @@ from robo_tui.backtest.stats import (
     TradeRecord,
     to_ns,
 )
+from robo_tui.backtest.stats import drawdown as drawdown_of
 from robo_tui.backtest.walkforward import WalkForwardResult, WindowResult
 from robo_tui.domain.market import FloatArray, IntArray
 from robo_tui.domain.time import ns_to_datetime
+
+if TYPE_CHECKING:
+    from robo_tui.backtest.results import StoredRun
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DASH = "—"
@@ -412,14 +418,33 @@ def render_report(
     max_trades: int = 20,
     chart: bool = True,
 ) -> None:
-    """Print the backtest report: summary, buy-and-hold comparison, monthly returns,
-    per-strategy (and per-symbol, when several) attribution, recent trades, and the equity and
-    drawdown chart sized to the console's width. Tables that would not fit the console's width
-    fall back to compact layouts (fewer borders, then fewer columns and digits).
+    """Print `report` sized to the console's width, in colour when the console has it."""
+    color = console.color_system is not None and not console.no_color
+    console.print(report(stats, trades, equity, drawdown, index, width=console.width,
+                         color=color, max_trades=max_trades, chart=chart))  # fmt: skip
+
+
+def report(
+    stats: BacktestStats,
+    trades: Sequence[TradeRecord],
+    equity: FloatArray,
+    drawdown: FloatArray,
+    index: Sequence[datetime] | IntArray,
+    *,
+    width: int,
+    color: bool = True,
+    max_trades: int = 20,
+    chart: bool = True,
+) -> Group:
+    """The backtest report: summary, buy-and-hold comparison, monthly returns, per-strategy (and
+    per-symbol, when several) attribution, recent trades, and the equity and drawdown chart, for
+    `width` columns. Tables that would not fit fall back to compact layouts (fewer borders, then
+    fewer columns and digits).
 
     `drawdown` is per bar, as `stats.drawdown` gives it (a positive fraction; the sign is
     ignored). `max_trades` caps the trade table (0 hides it); the HTML report lists them all.
     """
+    console = Console(width=width, file=io.StringIO())  # measures the tables, prints nothing
 
     def fit(build: Callable[..., Table], *args: object) -> Table:
         """`build(*args, compact, narrow)`: boxed, then compact, then compact and narrow."""
@@ -439,11 +464,73 @@ def render_report(
     if max_trades and trades:
         parts.append(fit(_trades_table, trades, max_trades))
     if chart and len(equity) > 1:
-        width = max(40, console.width - 4)
-        color = console.color_system is not None and not console.no_color
-        art = equity_chart(equity, drawdown, index, width=width, color=color)
+        art = equity_chart(equity, drawdown, index, width=max(40, width - 4), color=color)
         parts.append(Panel(Text.from_ansi(art), title="Equity and drawdown", expand=False))
-    console.print(Group(*parts))
+    return Group(*parts)
+
+
+def stored_report(run: StoredRun, *, width: int, color: bool = True, max_trades: int = 20,
+                  chart: bool = True) -> Group:  # fmt: skip
+    """A stored run's report (`backtest --show`, the console's Backtests screen): a heading
+    with its settings, then `report`, or a walk-forward run's summary."""
+    if run.kind == "walk_forward":
+        return _stored_walk_forward(run)
+    stats, trades = run.stats(), run.trades()
+    ts, equity = run.equity()
+    p = run.params
+    strategies = " ".join(
+        f"{n}({', '.join(f'{k}={v}' for k, v in ps.items() if (k, v) != ('weight', 1.0))})"
+        for n, ps in (p.get("strategies") or {}).items()
+    )
+    heading = Text.assemble(
+        (f"Run {run.id}", "bold"), f" · {run.ts[:19].replace('T', ' ')} UTC\n",
+        f"{', '.join(p.get('symbols', []))} · {strategies} · cash {p.get('cash')} · commission "
+        f"{p.get('commission')} · fill {p.get('fill')} · "
+        f"{'compat' if p.get('compat') else 'config risk profile'}",
+        (" · STOPPED EARLY" if p.get("stopped_early") else "", "bold yellow"),
+    )  # fmt: skip
+    dd = drawdown_of(equity) if equity.size else equity
+    body = report(stats, trades, equity, dd, ts, width=width, color=color, max_trades=max_trades,
+                  chart=chart and equity.size > 1)  # fmt: skip
+    return Group(heading, body)
+
+
+def _stored_walk_forward(run: StoredRun) -> Group:
+    s, p = run.stats_json, run.params
+    heading = Text.assemble(
+        (f"Walk-forward run {run.id}", "bold"),
+        f" · {run.ts[:19].replace('T', ' ')} UTC · {', '.join(p.get('symbols', []))} · "
+        f"ranked by {s.get('metric')}",
+    )
+    table = Table(title="In-sample vs out-of-sample")
+    table.add_column("")
+    table.add_column("In-sample", justify="right")
+    table.add_column("Out-of-sample", justify="right")
+    ins, oos = s.get("in_sample") or {}, s.get("out_of_sample") or {}
+    for label, key, pct in (("Mean metric", "metric_mean", False),
+                            ("Mean return", "return_pct_mean", True),
+                            ("Compounded return", "return_pct_compounded", True),
+                            ("Mean Sharpe", "sharpe_mean", False),
+                            ("Worst drawdown", "max_drawdown_pct_worst", True),
+                            ("Win rate", "win_rate_pct", True)):  # fmt: skip
+        fmt: Callable[[float], str] = fmt_pct if pct else fmt_num
+        # train windows overlap: compounding their returns means nothing (as in the live report)
+        mine = DASH if key == "return_pct_compounded" else fmt(_number(ins.get(key)))
+        table.add_row(Text(label), Text(mine), Text(fmt(_number(oos.get(key)))))
+    table.add_row(Text("Trades"), Text(str(ins.get("trades"))), Text(str(oos.get("trades"))))
+    guard = Text(
+        f"Trials: {s.get('trials')} ({len(s.get('windows', []))} windows × "
+        f"{s.get('candidates')} candidates) · degradation "
+        f"{fmt_num(_number(s.get('degradation')), 3)} "
+        f"({fmt_pct(_number(s.get('degradation_pct')), 0)}) · efficiency "
+        f"{fmt_num(_number(s.get('efficiency')))}"
+    )
+    notes = [Text(f"⚠ {note}", style="bold yellow") for note in s.get("warnings", [])]
+    return Group(heading, table, guard, *notes)
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, (int, float)) else math.nan
 
 
 def _windows_table(result: WalkForwardResult, compact: bool, narrow: bool) -> Table:

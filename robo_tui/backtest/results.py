@@ -498,6 +498,60 @@ class StoredRun:
         return ts, values
 
 
+LIST_RUNS_SQL = "SELECT id, ts, params, stats FROM backtest_runs ORDER BY ts DESC LIMIT ?"
+"""The newest stored runs' summaries (the limit is the one parameter)."""
+
+FIND_RUN_SQL = ("SELECT id, ts, params, stats, trades, equity FROM backtest_runs "
+                "WHERE id LIKE ? ORDER BY ts DESC LIMIT 2")  # fmt: skip
+"""Whole stored runs whose id starts with a prefix (the parameter is the prefix plus "%")."""
+
+
+def run_listing(row: Mapping[str, Any]) -> dict[str, str]:
+    """A stored run's cells in a list of runs (`backtest --list`, the console's Backtests
+    screen) by column header, plus "names": the strategy names without their parameters. `row`
+    is a `LIST_RUNS_SQL` row."""
+    import json
+
+    from robo_tui.backtest.report import fmt_num, fmt_pct
+
+    params = json.loads(row["params"])
+    stats = json.loads(row["stats"])
+    kind = str(params.get("kind", "backtest"))
+    strategies = params.get("strategies") or {}
+    if kind == "backtest":
+        names = " ".join(strategies)
+        described = " ".join(
+            f"{n}({','.join(f'{k}={v}' for k, v in p.items() if k != 'weight')})"
+            for n, p in strategies.items()
+        )
+    else:
+        names = described = str(params.get("strategy_names", ""))
+    if kind == "walk_forward":
+        oos = stats.get("out_of_sample") or {}
+        ret, sharpe = oos.get("return_pct_compounded"), oos.get("sharpe_mean")
+        mdd, trades, bars = oos.get("max_drawdown_pct_worst"), oos.get("trades"), "OOS"
+    else:
+        ret, sharpe = stats.get("return_pct"), stats.get("sharpe")
+        mdd, trades, bars = stats.get("max_drawdown_pct"), stats.get("trades"), stats.get("bars")
+    return {
+        "id": row["id"][:12],
+        "when (UTC)": row["ts"][:19].replace("T", " "),
+        "kind": kind,
+        "symbols": ",".join(params.get("symbols", []))[:30],
+        "strategies": described[:50],
+        "names": names[:50],
+        "bars": f"{bars:,}" if isinstance(bars, int) else str(bars),
+        "return": fmt_pct(_number(ret)),
+        "sharpe": fmt_num(_number(sharpe)),
+        "max DD": fmt_pct(_number(mdd)),
+        "trades": f"{trades:,}" if isinstance(trades, int) else "-",
+    }
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) else math.nan
+
+
 def stored_run(row: Mapping[str, Any]) -> StoredRun:
     """A `backtest_runs` row (as `SqliteStore.query` returns it) as a `StoredRun`."""
     import json
