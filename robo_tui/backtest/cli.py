@@ -633,10 +633,9 @@ def _list_stored(options: RunOptions, limit: int) -> None:
     if not rows:
         console.print("No stored backtest runs.")
         return
-    runs = [run_listing(row) for row in rows]
 
     def layout(compact: bool, narrow: bool) -> Table:
-        """Narrow: short ids, minutes, strategy names without their parameters, no bars."""
+        """Narrow: `run_listing`'s narrow cells, no bars column."""
         table = report_table("Backtest runs (newest first)", compact)
         numeric = ("bars", "return", "sharpe", "max DD", "trades")
         headers = ("id", "when (UTC)", "kind", "symbols", "strategies", *numeric)
@@ -644,13 +643,8 @@ def _list_stored(options: RunOptions, limit: int) -> None:
         for header in kept:
             table.add_column(header, justify="right" if header in numeric else "left",
                              overflow="fold", no_wrap=header in ("id", "when (UTC)"))
-        for run in runs:
-            cells = dict(run)
-            if narrow:
-                cells["id"] = cells["id"][:8]
-                cells["when (UTC)"] = cells["when (UTC)"][:16]
-                cells["kind"] = "wf" if cells["kind"] == "walk_forward" else "bt"
-                cells["strategies"] = cells["names"]
+        for row in rows:
+            cells = run_listing(row, narrow=narrow)
             table.add_row(*(Text(cells[h]) for h in kept))
         return table
 

@@ -506,10 +506,11 @@ FIND_RUN_SQL = ("SELECT id, ts, params, stats, trades, equity FROM backtest_runs
 """Whole stored runs whose id starts with a prefix (the parameter is the prefix plus "%")."""
 
 
-def run_listing(row: Mapping[str, Any]) -> dict[str, str]:
+def run_listing(row: Mapping[str, Any], *, narrow: bool = False) -> dict[str, str]:
     """A stored run's cells in a list of runs (`backtest --list`, the console's Backtests
-    screen) by column header, plus "names": the strategy names without their parameters. `row`
-    is a `LIST_RUNS_SQL` row."""
+    screen) by column header; `row` is a `LIST_RUNS_SQL` row. Narrow: an 8-digit id (enough for
+    `--show`), the time to the minute, "bt"/"wf" for the kind, strategy names without their
+    parameters."""
     import json
 
     from robo_tui.backtest.report import fmt_num, fmt_pct
@@ -534,12 +535,11 @@ def run_listing(row: Mapping[str, Any]) -> dict[str, str]:
         ret, sharpe = stats.get("return_pct"), stats.get("sharpe")
         mdd, trades, bars = stats.get("max_drawdown_pct"), stats.get("trades"), stats.get("bars")
     return {
-        "id": row["id"][:12],
-        "when (UTC)": row["ts"][:19].replace("T", " "),
-        "kind": kind,
+        "id": row["id"][:8 if narrow else 12],
+        "when (UTC)": row["ts"][:16 if narrow else 19].replace("T", " "),
+        "kind": ("wf" if kind == "walk_forward" else "bt") if narrow else kind,
         "symbols": ",".join(params.get("symbols", []))[:30],
-        "strategies": described[:50],
-        "names": names[:50],
+        "strategies": (names if narrow else described)[:50],
         "bars": f"{bars:,}" if isinstance(bars, int) else str(bars),
         "return": fmt_pct(_number(ret)),
         "sharpe": fmt_num(_number(sharpe)),

@@ -770,6 +770,15 @@ class RoboApp(App[int]):
         self.main.show_view(view)
         self._refresh_panes()
 
+    def action_backtests(self) -> None:
+        """The stored backtest runs and their reports."""
+        from robo_tui.ui.screens.backtests import BacktestsScreen
+
+        if self.engine is None:
+            self.notify("The engine has not started yet.", severity="warning")
+            return
+        self.push_screen(BacktestsScreen(self.engine.store))
+
     def action_help(self) -> None:
         """The help screen with every key."""
         from robo_tui.ui.screens.help import HelpScreen

@@ -95,6 +95,8 @@ ACTIONS: tuple[ConsoleAction, ...] = (
                   "View"),
     ConsoleAction("2", "show_view('ensemble')", "Ensemble view",
                   "Equity sparkline, strategies and the model selector.", "View"),
+    ConsoleAction("b", "backtests", "Backtests",
+                  "The stored backtest runs, newest first; enter shows a run's report.", "View"),
     ConsoleAction("t", "cycle_theme", "Theme",
                   "Switch to the next theme (remembered for the next start).", "View",
                   main_only=False),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -17,7 +18,8 @@ from textual.widgets import Label, Static
 
 
 class DetailScreen(ModalScreen[str | None]):
-    """Shows `body` (already made safe by the caller); dismisses with "approve", "reject" or None."""
+    """Shows `body` (any rich renderable, already made safe by the caller); dismisses with
+    "approve", "reject" or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,enter", "close", "Close", show=False),
@@ -25,7 +27,7 @@ class DetailScreen(ModalScreen[str | None]):
         Binding("r", "decide('reject')", "Reject", show=False),
     ]
 
-    def __init__(self, title: str, body: Text, *, proposal_id: str | None = None) -> None:
+    def __init__(self, title: str, body: RenderableType, *, proposal_id: str | None = None) -> None:
         super().__init__(classes="dialog")
         self._title = title
         self._body = body
