@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from tests.unit.brokers_live.fake_tws import FakeTws
-
 from robo_tui.adapters.brokers.ib import IbBroker
 from robo_tui.config import IbSettings
 from robo_tui.engine.clock import SimClock
+from tests.unit.brokers_live.fake_tws import FakeTws
 
 from .test_broker_contract import START, BrokerHarness
 

@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from pydantic import SecretStr
-from tests.unit.brokers_live.fake_robinhood import FakeRobinhood, redirect_robin_stocks
 
 from robo_tui.adapters.brokers.robinhood import RobinhoodBroker
 from robo_tui.config import RobinhoodSettings
 from robo_tui.engine.clock import SimClock
+from tests.unit.brokers_live.fake_robinhood import FakeRobinhood, redirect_robin_stocks
 
 from .test_broker_contract import START, BrokerHarness
 

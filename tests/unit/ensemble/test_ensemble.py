@@ -17,7 +17,6 @@ from robo_tui.domain.signals import Direction, Signal
 from robo_tui.engine.ensemble import Ensemble, StrategySlot, StrategyStats
 from robo_tui.engine.strategies import build_strategies
 from robo_tui.engine.strategies.base import ParamValue
-
 from tests.unit.strategies.series import regime_walk
 
 NAN = math.nan
