@@ -23,7 +23,12 @@ from robo_tui.backtest.report import (
     render_walk_forward,
 )
 from robo_tui.backtest.stats import BacktestStats, TradeRecord, compute_stats, drawdown
-from robo_tui.backtest.walkforward import param_grid, rolling_windows, walk_forward
+from robo_tui.backtest.walkforward import (
+    WalkForwardResult,
+    param_grid,
+    rolling_windows,
+    walk_forward,
+)
 
 from .peer import PeerRun, goog, run_peer
 from .synthetic import N_BARS, run_random_walk
@@ -222,16 +227,27 @@ def test_decimate_when_series_is_long_then_keeps_extremes_and_endpoints() -> Non
     assert lows.min() == -9.0
 
 
-def test_render_walk_forward_when_oos_degrades_then_shows_both_samples_and_the_guard() -> None:
-    result = walk_forward(
+@pytest.fixture(scope="module")
+def walk() -> WalkForwardResult:
+    return walk_forward(
         run_random_walk,
         param_grid({"fast": [5, 10, 20], "slow": [30, 50, 100]}),
         rolling_windows(N_BARS, 500, 250),
         processes=1,
     )
+
+
+def render_walk(result: WalkForwardResult, width: int) -> str:
     out = io.StringIO()
-    render_walk_forward(result, console=Console(file=out, width=160, color_system=None))
-    text = out.getvalue()
+    render_walk_forward(result, console=Console(file=out, width=width, color_system=None))
+    return out.getvalue()
+
+
+def test_render_walk_forward_when_oos_degrades_then_shows_both_samples_and_the_guard(
+    walk: WalkForwardResult,
+) -> None:
+    result = walk
+    text = render_walk(result, 160)
     assert "In-sample vs out-of-sample" in text and "Overfitting guard" in text
     assert "54 (6 × 9)" in text
     assert f"{result.out_of_sample.metric_mean:,.3f}" in text
@@ -240,16 +256,11 @@ def test_render_walk_forward_when_oos_degrades_then_shows_both_samples_and_the_g
     assert "2015-01-01 → 2016-05-14" in text  # first train window's dates, unwrapped
 
 
-def test_render_walk_forward_when_console_is_80_columns_then_windows_keep_every_figure() -> None:
-    result = walk_forward(
-        run_random_walk,
-        param_grid({"fast": [5, 10, 20], "slow": [30, 50, 100]}),
-        rolling_windows(N_BARS, 500, 250),
-        processes=1,
-    )
-    out = io.StringIO()
-    render_walk_forward(result, console=Console(file=out, width=80, color_system=None))
-    text = out.getvalue()
+def test_render_walk_forward_when_console_is_80_columns_then_windows_keep_every_figure(
+    walk: WalkForwardResult,
+) -> None:
+    result = walk
+    text = render_walk(result, 80)
     assert "…" not in text
     assert max(len(line) for line in text.splitlines()) <= 80
     first = result.windows[0]
