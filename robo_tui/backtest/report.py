@@ -54,6 +54,11 @@ def fmt_num(value: float, digits: int = 2) -> str:
     return text[1:] if text[0] == "-" and not text.strip("-0.") else text  # no "-0.00"
 
 
+def json_number(value: object) -> float:
+    """A number read back from stored JSON (null or a missing key: NaN, shown as a dash)."""
+    return float(value) if isinstance(value, (int, float)) else math.nan
+
+
 def fmt_pct(value: float, digits: int = 2) -> str:
     """A percentage figure (already in percent) with a % sign."""
     text = fmt_num(value, digits)
@@ -515,22 +520,18 @@ def _stored_walk_forward(run: StoredRun) -> Group:
                             ("Win rate", "win_rate_pct", True)):  # fmt: skip
         fmt: Callable[[float], str] = fmt_pct if pct else fmt_num
         # train windows overlap: compounding their returns means nothing (as in the live report)
-        mine = DASH if key == "return_pct_compounded" else fmt(_number(ins.get(key)))
-        table.add_row(Text(label), Text(mine), Text(fmt(_number(oos.get(key)))))
+        mine = DASH if key == "return_pct_compounded" else fmt(json_number(ins.get(key)))
+        table.add_row(Text(label), Text(mine), Text(fmt(json_number(oos.get(key)))))
     table.add_row(Text("Trades"), Text(str(ins.get("trades"))), Text(str(oos.get("trades"))))
     guard = Text(
         f"Trials: {s.get('trials')} ({len(s.get('windows', []))} windows × "
         f"{s.get('candidates')} candidates) · degradation "
-        f"{fmt_num(_number(s.get('degradation')), 3)} "
-        f"({fmt_pct(_number(s.get('degradation_pct')), 0)}) · efficiency "
-        f"{fmt_num(_number(s.get('efficiency')))}"
+        f"{fmt_num(json_number(s.get('degradation')), 3)} "
+        f"({fmt_pct(json_number(s.get('degradation_pct')), 0)}) · efficiency "
+        f"{fmt_num(json_number(s.get('efficiency')))}"
     )
     notes = [Text(f"⚠ {note}", style="bold yellow") for note in s.get("warnings", [])]
     return Group(heading, table, guard, *notes)
-
-
-def _number(value: object) -> float:
-    return float(value) if isinstance(value, (int, float)) else math.nan
 
 
 def _windows_table(result: WalkForwardResult, compact: bool, narrow: bool) -> Table:

@@ -513,7 +513,7 @@ def run_listing(row: Mapping[str, Any], *, narrow: bool = False) -> dict[str, st
     parameters."""
     import json
 
-    from robo_tui.backtest.report import fmt_num, fmt_pct
+    from robo_tui.backtest.report import fmt_num, fmt_pct, json_number
 
     params = json.loads(row["params"])
     stats = json.loads(row["stats"])
@@ -541,15 +541,11 @@ def run_listing(row: Mapping[str, Any], *, narrow: bool = False) -> dict[str, st
         "symbols": ",".join(params.get("symbols", []))[:30],
         "strategies": (names if narrow else described)[:50],
         "bars": f"{bars:,}" if isinstance(bars, int) else str(bars),
-        "return": fmt_pct(_number(ret)),
-        "sharpe": fmt_num(_number(sharpe)),
-        "max DD": fmt_pct(_number(mdd)),
+        "return": fmt_pct(json_number(ret)),
+        "sharpe": fmt_num(json_number(sharpe)),
+        "max DD": fmt_pct(json_number(mdd)),
         "trades": f"{trades:,}" if isinstance(trades, int) else "-",
     }
-
-
-def _number(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) else math.nan
 
 
 def stored_run(row: Mapping[str, Any]) -> StoredRun:
