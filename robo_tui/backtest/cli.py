@@ -620,12 +620,10 @@ def _read_runs(options: RunOptions, sql: str, args: Sequence[Any]) -> list[dict[
 
 
 def _list_stored(options: RunOptions, limit: int) -> None:
-    from functools import partial
-
     from rich.table import Table
     from rich.text import Text
 
-    from robo_tui.backtest.report import fit_table, report_table
+    from robo_tui.backtest.report import fit_layout, report_table
     from robo_tui.backtest.results import LIST_RUNS_SQL, run_listing
 
     rows = _read_runs(options, LIST_RUNS_SQL, (limit,))
@@ -648,8 +646,7 @@ def _list_stored(options: RunOptions, limit: int) -> None:
             table.add_row(*(Text(cells[h]) for h in kept))
         return table
 
-    variants = ((False, False), (True, False), (True, True))
-    console.print(fit_table(console, *(partial(layout, *v) for v in variants)))
+    console.print(fit_layout(console, layout))
 
 
 def _find_run(options: RunOptions, run_id: str) -> StoredRun:
@@ -687,7 +684,9 @@ def _show_stored(options: RunOptions, run_id: str, json_path: Path | None,
         if html_path is not None:
             raise UsageProblem("--html is for a single backtest, not a walk-forward run")
         return
-    stats, trades = run.stats(), run.trades()
+    if json_path is None and html_path is None:
+        return
+    stats, trades = run.stats(), run.trades()  # decoded again only when a file is asked for
     if json_path is not None:
         _write_json(json_path, issue_json(stats, trades))
         console.print(f"JSON written to {json_path}", highlight=False)

@@ -248,6 +248,13 @@ def fit_table(console: Console, *layouts: Callable[[], Table]) -> Table:
     return table
 
 
+def fit_layout(console: Console, build: Callable[[bool, bool], Table]) -> Table:
+    """`fit_table` over `build(compact, narrow)`'s three layouts: boxed, compact, then compact
+    with fewer columns."""
+    variants = ((False, False), (True, False), (True, True))
+    return fit_table(console, *(partial(build, *v) for v in variants))
+
+
 def report_table(title: str, compact: bool) -> Table:
     """A report table: boxed, or when `compact` with only a rule under the header and two
     spaces between columns."""
@@ -452,9 +459,8 @@ def report(
     console = Console(width=width, file=io.StringIO())  # measures the tables, prints nothing
 
     def fit(build: Callable[..., Table], *args: object) -> Table:
-        """`build(*args, compact, narrow)`: boxed, then compact, then compact and narrow."""
-        variants = ((False, False), (True, False), (True, True))
-        return fit_table(console, *(partial(build, *args, *v) for v in variants))
+        """`build(*args, compact, narrow)` in the layout that fits."""
+        return fit_layout(console, partial(build, *args))
 
     parts: list[Table | Panel | Text] = [
         fit_table(console, *(partial(_summary_table, stats, n) for n in (4, 2, 1))),
@@ -575,10 +581,7 @@ def render_walk_forward(result: WalkForwardResult, *, console: Console) -> None:
     """Print a walk-forward run: each window's chosen parameters with in-sample and
     out-of-sample figures side by side, both samples' summaries, and the overfitting guard."""
     metric = result.metric
-    fits = [
-        partial(_windows_table, result, *v) for v in ((False, False), (True, False), (True, True))
-    ]
-    windows = fit_table(console, *fits)
+    windows = fit_layout(console, partial(_windows_table, result))
     samples = Table(title="In-sample vs out-of-sample")
     samples.add_column("")
     samples.add_column("In-sample", justify="right")
