@@ -47,6 +47,7 @@ def nested_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
 
 
 def is_secret(annotation: Any) -> bool:
+    """Whether a field's annotation is a secret type (SecretStr or SecretBytes, maybe optional)."""
     if annotation in (SecretStr, SecretBytes):
         return True
     return any(is_secret(arg) for arg in get_args(annotation))
@@ -99,6 +100,7 @@ def model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
 
 
 def field_at(loc: Sequence[str | int]) -> FieldInfo | None:
+    """The model field at `loc` (list indexes skipped); None when there is no such field."""
     names = [p for p in loc if isinstance(p, str)]
     if not names:
         return None
@@ -107,6 +109,7 @@ def field_at(loc: Sequence[str | int]) -> FieldInfo | None:
 
 
 def is_secret_loc(loc: Sequence[str | int]) -> bool:
+    """Whether `loc` is a secret field or lies inside one."""
     names: list[str | int] = []
     for part in loc:
         names.append(part)
@@ -118,6 +121,7 @@ def is_secret_loc(loc: Sequence[str | int]) -> bool:
 
 
 def env_name(loc: Sequence[str | int]) -> str:
+    """The `ROBO_TUI_A__B` environment variable of a key (up to its first list index)."""
     parts: list[str] = []
     for part in loc:
         if isinstance(part, int):
@@ -127,6 +131,7 @@ def env_name(loc: Sequence[str | int]) -> str:
 
 
 def env_names(model: type[BaseModel] = Settings, prefix: tuple[str, ...] = ()) -> Iterator[str]:
+    """Every settable environment variable of `model` (a list of tables is one variable)."""
     for name, info in model.model_fields.items():
         path = prefix + (name,)
         sub, is_list = nested_model(info.annotation)
@@ -137,6 +142,7 @@ def env_names(model: type[BaseModel] = Settings, prefix: tuple[str, ...] = ()) -
 
 
 def dotted(loc: Sequence[str | int]) -> str:
+    """`loc` as the dotted key error messages show, e.g. news.sources[0].url."""
     out = ""
     for part in loc:
         if isinstance(part, int):

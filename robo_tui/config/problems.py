@@ -59,6 +59,7 @@ class Origin:
 
 
 def secrets_in_config(data: dict[str, Any], path: Path) -> list[str]:
+    """One problem per secret written in the config file, saying where it belongs instead."""
     problems = []
     for pattern in secret_paths(Settings):
         for loc in locate(data, pattern):
@@ -125,6 +126,7 @@ def merge_named_items(
 
 
 def non_secrets_in_secrets_file(data: dict[str, Any], path: Path) -> list[str]:
+    """One problem per non-secret value in the secrets file (those belong in the config file)."""
     problems: list[str] = []
 
     def leaves(value: Any, at: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
@@ -156,6 +158,7 @@ def non_secrets_in_secrets_file(data: dict[str, Any], path: Path) -> list[str]:
 
 
 def unknown_env_vars(env: Mapping[str, str]) -> list[str]:
+    """One problem per `ROBO_TUI_*` variable naming no section, with the closest real name."""
     problems = []
     known: list[str] | None = None
     for name in sorted(env):
