@@ -486,20 +486,7 @@ def compute_stats(
     eq = np.asarray(equity, dtype=np.float64)
     ts = to_ns(index)
     n = int(eq.size)
-    if n == 0:
-        raise ValueError("an empty equity curve has no statistics")
-    if ts.size != n:
-        raise ValueError(f"index has {ts.size} timestamps for {n} equity values")
-    if np.any(ts[1:] < ts[:-1]):
-        raise ValueError("index must be sorted oldest first")
-    if not 0 <= warmup_bars < n:
-        raise ValueError(f"warmup_bars must be in [0, {n}), got {warmup_bars}")
-
-    for t in (*trades, *open_trades):
-        if not 0 <= t.entry_bar <= t.exit_bar < n:
-            raise ValueError(
-                f"trade bars {t.entry_bar}..{t.exit_bar} outside the {n} bars of the equity curve"
-            )
+    _check_bars(ts, n, warmup_bars, (*trades, *open_trades))
 
     dd = drawdown(eq)
     dd_durations, dd_depths = _drawdown_periods(dd, ts)
@@ -514,18 +501,117 @@ def compute_stats(
         [datetime_to_ns(t.exit_time) - datetime_to_ns(t.entry_time) for t in trades],
         dtype=np.int64,
     )
-
     period_ns = _data_period_ns(ts)
     unit = _resolution_ns(period_ns)
+    yearly = _annualised(eq, ts, period_ns, risk_free_rate)
+    span_ns = int(ts[-1]) - int(ts[0])
+    span_days, span_rem = divmod(span_ns, _DAY_NS)
+    years = (span_days + (span_rem // 10**9) / 86_400) / 365.25
+    cagr = _div(float(eq[-1]), float(eq[0])) ** (1.0 / years) - 1.0 if years else math.nan
 
-    def rounded(durations: IntArray, how: str) -> float:
-        if durations.size == 0:
-            return math.nan
-        if how == "max":
-            return float(_ceil_ns(int(durations.max()), unit))
-        total = int(durations.astype(object).sum())  # exact: a long sum overflows float ns
-        return float(-(-total // (durations.size * unit)) * unit)
+    return_pct = (eq[-1] - eq[0]) / eq[0] * 100.0
+    max_dd = -float(np.nan_to_num(np.nanmax(dd) if not np.all(np.isnan(dd)) else np.nan))
+    calmar = _div(yearly.annualized, _or_nan(-max_dd))
+    bh_return, bh_max_dd, beta = _buy_and_hold(_benchmark(close, n, warmup_bars), eq, warmup_bars)
+    alpha = return_pct - risk_free_rate * 100.0 - beta * (bh_return - risk_free_rate * 100.0)
 
+    win_rate = _win_rate(pl)
+    wins, losses = pl[pl > 0], pl[pl < 0]
+    kelly = win_rate - (1.0 - win_rate) / _div(_mean(wins), -_mean(losses))
+    max_dd_dur = _rounded(dd_durations, "max", unit)
+    avg_dd_dur = _rounded(dd_durations, "mean", unit)
+    equity_start = float(eq[0])
+
+    return BacktestStats(
+        start=ns_to_datetime(int(ts[0])),
+        end=ns_to_datetime(int(ts[-1])),
+        bars=n,
+        return_pct=float(return_pct),
+        buy_hold_return_pct=bh_return,
+        cagr_pct=float(cagr * 100.0),
+        volatility_ann_pct=yearly.vol_pct,
+        sharpe=yearly.sharpe,
+        sortino=yearly.sortino,
+        calmar=calmar,
+        max_drawdown_pct=max_dd * 100.0,
+        max_drawdown_duration=format_timedelta(max_dd_dur),
+        trades=len(trades),
+        win_rate_pct=win_rate * 100.0,
+        profit_factor=_profit_factor(rets),
+        expectancy_pct=_mean(rets) * 100.0,
+        sqn=_div(math.sqrt(len(trades)) * _mean(pl), _or_nan(_std(pl))),
+        exposure_pct=_exposure(trades, n),
+        equity_final=float(eq[-1]),
+        equity_peak=float(np.nanmax(eq)) if not np.all(np.isnan(eq)) else math.nan,
+        duration=format_timedelta(float(span_ns)),
+        equity_start=equity_start,
+        commissions=float(sum(t.commission for t in trades)),
+        return_ann_pct=yearly.ann_pct,
+        alpha_pct=float(alpha),
+        beta=beta,
+        max_drawdown_duration_days=max_dd_dur / _DAY_NS,
+        avg_drawdown_pct=-_mean(dd_depths) * 100.0,
+        avg_drawdown_duration=format_timedelta(avg_dd_dur),
+        best_trade_pct=_max(rets) * 100.0,
+        worst_trade_pct=_min(rets) * 100.0,
+        avg_trade_pct=geometric_mean(rets) * 100.0,
+        max_trade_duration=format_timedelta(_rounded(trade_ns, "max", unit)),
+        avg_trade_duration=format_timedelta(_rounded(trade_ns, "mean", unit)),
+        kelly_criterion=kelly,
+        annual_trading_days=float(yearly.annual_days),
+        risk_free_rate=risk_free_rate,
+        open_trades=len(open_trades),
+        buy_hold_max_drawdown_pct=bh_max_dd,
+        monthly_returns=_period_returns(eq, ts, "ME"),
+        yearly_returns=_period_returns(eq, ts, "YE"),
+        by_strategy=_attribution(trades, lambda t: t.strategy, equity_start, n),
+        by_symbol=_attribution(trades, lambda t: t.symbol, equity_start, n),
+    )
+
+
+def _check_bars(ts: IntArray, n: int, warmup_bars: int, trades: Sequence[TradeRecord]) -> None:
+    """ValueError unless there are `n` > 0 sorted timestamps, a warm-up inside them, and every
+    trade's bars within the equity curve."""
+    if n == 0:
+        raise ValueError("an empty equity curve has no statistics")
+    if ts.size != n:
+        raise ValueError(f"index has {ts.size} timestamps for {n} equity values")
+    if np.any(ts[1:] < ts[:-1]):
+        raise ValueError("index must be sorted oldest first")
+    if not 0 <= warmup_bars < n:
+        raise ValueError(f"warmup_bars must be in [0, {n}), got {warmup_bars}")
+    for t in trades:
+        if not 0 <= t.entry_bar <= t.exit_bar < n:
+            raise ValueError(
+                f"trade bars {t.entry_bar}..{t.exit_bar} outside the {n} bars of the equity curve"
+            )
+
+
+def _rounded(durations: IntArray, how: str, unit: int) -> float:
+    """The longest (`how` "max") or mean duration in ns, rounded up to the data's `unit`."""
+    if durations.size == 0:
+        return math.nan
+    if how == "max":
+        return float(_ceil_ns(int(durations.max()), unit))
+    total = int(durations.astype(object).sum())  # exact: a long sum overflows float ns
+    return float(-(-total // (durations.size * unit)) * unit)
+
+
+@frozen
+class _Annual:
+    """The annualised figures of one equity curve."""
+
+    annual_days: int
+    annualized: float
+    ann_pct: float
+    vol_pct: float
+    sharpe: float
+    sortino: float
+
+
+def _annualised(eq: FloatArray, ts: IntArray, period_ns: float, risk_free_rate: float) -> _Annual:
+    """Annual return, volatility, Sharpe and Sortino from the per-period (day, week, month or
+    year, as the data's spacing says) returns, as backtesting.py computes them."""
     # Annualisation: trading days inferred from the spacing and the share of weekend bars.
     freq_days = int(period_ns // _DAY_NS) if math.isfinite(period_ns) else 0
     days = ts // _DAY_NS
@@ -543,93 +629,44 @@ def compute_stats(
         vol = float(
             np.sqrt((var + (1.0 + gmean) ** 2) ** annual_days - (1.0 + gmean) ** (2 * annual_days))
         )
-    span_ns = int(ts[-1]) - int(ts[0])
-    span_days, span_rem = divmod(span_ns, _DAY_NS)
-    years = (span_days + (span_rem // 10**9) / 86_400) / 365.25
-    cagr = _div(float(eq[-1]), float(eq[0])) ** (1.0 / years) - 1.0 if years else math.nan
-
-    return_pct = (eq[-1] - eq[0]) / eq[0] * 100.0
     ann_pct = annualized * 100.0
     vol_pct = vol * 100.0
-    sharpe = _div(ann_pct - risk_free_rate * 100.0, _or_nan(vol_pct))
     downside = (
         float(np.sqrt(np.mean(np.clip(day_returns, -np.inf, 0) ** 2)))
         if (day_returns.size)
         else math.nan
     )
-    sortino = _div(annualized - risk_free_rate, downside * math.sqrt(annual_days))
-    max_dd = -float(np.nan_to_num(np.nanmax(dd) if not np.all(np.isnan(dd)) else np.nan))
-    calmar = _div(annualized, _or_nan(-max_dd))
+    return _Annual(
+        annual_days=annual_days,
+        annualized=annualized,
+        ann_pct=ann_pct,
+        vol_pct=vol_pct,
+        sharpe=_div(ann_pct - risk_free_rate * 100.0, _or_nan(vol_pct)),
+        sortino=_div(annualized - risk_free_rate, downside * math.sqrt(annual_days)),
+    )
 
-    bench = _benchmark(close, n, warmup_bars)
+
+def _buy_and_hold(
+    bench: FloatArray | None, eq: FloatArray, warmup_bars: int
+) -> tuple[float, float, float]:
+    """Buy-and-hold return and max drawdown (%) from the warm-up on, and the run's beta to it
+    (all NaN without a benchmark)."""
     bh_return = math.nan
     bh_max_dd = math.nan
     beta = math.nan
-    if bench is not None:
-        b0 = bench[warmup_bars]
-        bh_return = float((bench[-1] - b0) / b0 * 100.0)
-        held = bench[warmup_bars:]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            bh_max_dd = -float(np.nanmax(1.0 - held / np.fmax.accumulate(held))) * 100.0
-            eq_log = np.log(eq[1:] / eq[:-1])
-            mkt_log = np.log(bench[1:] / bench[:-1])
-        if eq_log.size > 1:
-            cov = np.cov(eq_log, mkt_log)
-            beta = _div(float(cov[0, 1]), float(cov[1, 1]))
-    alpha = return_pct - risk_free_rate * 100.0 - beta * (bh_return - risk_free_rate * 100.0)
-
-    win_rate = _win_rate(pl)
-    wins, losses = pl[pl > 0], pl[pl < 0]
-    kelly = win_rate - (1.0 - win_rate) / _div(_mean(wins), -_mean(losses))
-    max_dd_dur = rounded(dd_durations, "max")
-    avg_dd_dur = rounded(dd_durations, "mean")
-    equity_start = float(eq[0])
-
-    return BacktestStats(
-        start=ns_to_datetime(int(ts[0])),
-        end=ns_to_datetime(int(ts[-1])),
-        bars=n,
-        return_pct=float(return_pct),
-        buy_hold_return_pct=bh_return,
-        cagr_pct=float(cagr * 100.0),
-        volatility_ann_pct=vol_pct,
-        sharpe=sharpe,
-        sortino=sortino,
-        calmar=calmar,
-        max_drawdown_pct=max_dd * 100.0,
-        max_drawdown_duration=format_timedelta(max_dd_dur),
-        trades=len(trades),
-        win_rate_pct=win_rate * 100.0,
-        profit_factor=_profit_factor(rets),
-        expectancy_pct=_mean(rets) * 100.0,
-        sqn=_div(math.sqrt(len(trades)) * _mean(pl), _or_nan(_std(pl))),
-        exposure_pct=_exposure(trades, n),
-        equity_final=float(eq[-1]),
-        equity_peak=float(np.nanmax(eq)) if not np.all(np.isnan(eq)) else math.nan,
-        duration=format_timedelta(float(span_ns)),
-        equity_start=equity_start,
-        commissions=float(sum(t.commission for t in trades)),
-        return_ann_pct=ann_pct,
-        alpha_pct=float(alpha),
-        beta=beta,
-        max_drawdown_duration_days=max_dd_dur / _DAY_NS,
-        avg_drawdown_pct=-_mean(dd_depths) * 100.0,
-        avg_drawdown_duration=format_timedelta(avg_dd_dur),
-        best_trade_pct=_max(rets) * 100.0,
-        worst_trade_pct=_min(rets) * 100.0,
-        avg_trade_pct=geometric_mean(rets) * 100.0,
-        max_trade_duration=format_timedelta(rounded(trade_ns, "max")),
-        avg_trade_duration=format_timedelta(rounded(trade_ns, "mean")),
-        kelly_criterion=kelly,
-        annual_trading_days=float(annual_days),
-        risk_free_rate=risk_free_rate,
-        open_trades=len(open_trades),
-        buy_hold_max_drawdown_pct=bh_max_dd,
-        monthly_returns=_period_returns(eq, ts, "ME"),
-        yearly_returns=_period_returns(eq, ts, "YE"),
-        by_strategy=_attribution(trades, lambda t: t.strategy, equity_start, n),
-        by_symbol=_attribution(trades, lambda t: t.symbol, equity_start, n),
-    )
+    if bench is None:
+        return bh_return, bh_max_dd, beta
+    b0 = bench[warmup_bars]
+    bh_return = float((bench[-1] - b0) / b0 * 100.0)
+    held = bench[warmup_bars:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bh_max_dd = -float(np.nanmax(1.0 - held / np.fmax.accumulate(held))) * 100.0
+        eq_log = np.log(eq[1:] / eq[:-1])
+        mkt_log = np.log(bench[1:] / bench[:-1])
+    if eq_log.size > 1:
+        cov = np.cov(eq_log, mkt_log)
+        beta = _div(float(cov[0, 1]), float(cov[1, 1]))
+    return bh_return, bh_max_dd, beta
 
 
 # --------------------------------------------------------------------------- JSON

@@ -14,7 +14,7 @@ import numpy as np
 from robo_tui.config import RiskSettings, SizingSettings
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import BarArrays, FloatArray
-from robo_tui.engine.strategies.base import atr_series, true_range_of
+from robo_tui.engine.indicators import atr_series, true_range_of
 
 FALLBACK_ATR_PCT = 0.02
 """ATR assumed, as a fraction of price, when there is too little history to measure it."""

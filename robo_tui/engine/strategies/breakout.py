@@ -9,16 +9,14 @@ import numpy as np
 
 from robo_tui.config import BreakoutSettings
 from robo_tui.domain.market import BarArrays, FloatArray
+from robo_tui.engine.indicators import BoolArray, rolling_max_before, rolling_min_before
 from robo_tui.engine.strategies.base import (
-    BoolArray,
     ParamValue,
     ago,
     ffill_index,
     latch,
     normalize_index,
     price,
-    rolling_max_before,
-    rolling_min_before,
     validated,
 )
 

@@ -14,9 +14,9 @@ from ta.volatility import BollingerBands
 from robo_tui.config import MeanReversionSettings
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import BarArrays, FloatArray
+from robo_tui.engine.indicators import adx_series
 from robo_tui.engine.strategies.base import (
     ParamValue,
-    adx_series,
     ago,
     ffill_index,
     latch,

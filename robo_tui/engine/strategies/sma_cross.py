@@ -8,15 +8,14 @@ from typing import Any
 
 from robo_tui.config import SmaCrossSettings
 from robo_tui.domain.market import BarArrays, FloatArray
+from robo_tui.engine.indicators import crossover, rolling_mean
 from robo_tui.engine.strategies.base import (
     ParamValue,
     ago,
-    crossover,
     ffill_index,
     latch,
     normalize_index,
     price,
-    rolling_mean,
     validated,
 )
 

@@ -14,7 +14,7 @@ import pytest
 from backtesting.test import GOOG
 from typer.testing import CliRunner
 
-from robo_tui.backtest.cli import UsageProblem, parse_grid, strategy_params
+from robo_tui.backtest.arguments import UsageProblem, parse_grid, strategy_params
 from robo_tui.backtest.results import JSON_KEYS, InputError, load_bars, load_news, parse_when
 from robo_tui.cli import app
 

@@ -8,12 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from robo_tui.domain.market import BarArrays
-from robo_tui.engine.strategies.base import (
-    bar_time,
-    rolling_max_before,
-    rolling_min_before,
-    true_range,
-)
+from robo_tui.engine.indicators import rolling_max_before, rolling_min_before, true_range
+from robo_tui.engine.strategies.base import bar_time
 
 values = st.lists(
     st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.just(float("nan"))),

@@ -10,8 +10,8 @@ import pytest
 from ta.trend import ADXIndicator
 
 from robo_tui.domain.market import BarArrays
+from robo_tui.engine.indicators import adx_series
 from robo_tui.engine.strategies import MeanReversion, build_strategy
-from robo_tui.engine.strategies.base import adx_series
 
 from .series import bars_from_close, regime_walk
 

@@ -10,8 +10,8 @@ from backtesting.test import SMA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from robo_tui.engine.indicators import crossover
 from robo_tui.engine.strategies import SmaCross, build_strategy
-from robo_tui.engine.strategies.base import crossover
 from tests.unit.backtest.peer import SmaCross as ReadmeSmaCross
 
 from .series import bars_from_close, goog

@@ -1,0 +1,57 @@
+"""What every backtest command validates before anything runs: settings, spec and bars.
+
+Bad input becomes a `UsageProblem` here (exit code 2), never a traceback halfway through a run.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from robo_tui.backtest.arguments import BacktestRequest, UsageProblem
+from robo_tui.backtest.results import InputError, load_bars
+from robo_tui.backtest.runner import BacktestSetupError, BacktestSpec, backtest_settings
+from robo_tui.config import Settings
+from robo_tui.domain.market import BarArrays
+from robo_tui.runtime import RunOptions, load_run_settings
+
+
+def backtest_spec(request: BacktestRequest) -> BacktestSpec:
+    """The replay's spec from the command line (slippage only outside compat mode)."""
+    if request.compat and request.slippage_bps:
+        raise UsageProblem("--slippage-bps is not part of backtesting.py's conventions; "
+                           "add --no-compat to model slippage")
+    return BacktestSpec(cash=request.cash, commission=request.commission,
+                        slippage_bps=request.slippage_bps, fill=request.fill,
+                        compat=request.compat, strategies=request.strategies)
+
+
+def prepare(
+    options: RunOptions, request: BacktestRequest
+) -> tuple[Settings, BacktestSpec, dict[str, BarArrays], Settings]:
+    """Settings, spec and bars, validated before anything runs (bad input exits 2 here)."""
+    if not request.data:
+        raise UsageProblem("--data PATH is required (a CSV/Parquet file or a folder)")
+    base = load_run_settings(options)
+    spec = backtest_spec(request)
+    try:
+        bars = load_bars(request.data, request.symbols, start=request.start, end=request.end)
+    except InputError as exc:
+        raise UsageProblem(str(exc)) from None
+    try:
+        run_settings = backtest_settings(base, list(bars), spec)
+    except BacktestSetupError as exc:
+        raise UsageProblem(setup_message(exc)) from None
+    return base, spec, bars, run_settings
+
+
+def setup_message(exc: Exception) -> str:
+    """A setup error in one or two plain lines (pydantic's details reduced to field: reason)."""
+    cause = exc.__cause__
+    if isinstance(cause, ValidationError):
+        parts = []
+        for err in cause.errors(include_url=False):
+            where = ".".join(str(p) for p in err.get("loc", ()))
+            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            parts.append(f"{where}: {msg}" if where else msg)
+        return "; ".join(parts)
+    return str(exc)

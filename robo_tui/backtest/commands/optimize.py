@@ -1,0 +1,176 @@
+"""`robo-tui backtest --optimize`: walk-forward optimisation over --grid values (or --random draws)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+
+from rich.console import Console
+
+from robo_tui.backtest.arguments import BacktestRequest, UsageProblem, WalkForwardRequest
+from robo_tui.backtest.commands.console import (
+    INTERRUPTED,
+    progress_bar,
+    stderr,
+    stdout,
+    write_json,
+)
+from robo_tui.backtest.commands.inputs import prepare, setup_message
+from robo_tui.backtest.commands.storage import store_run
+from robo_tui.backtest.report import render_walk_forward
+from robo_tui.backtest.results import SliceJob, run_slice, spec_with, timeline_length, voter_names
+from robo_tui.backtest.runner import BacktestSetupError, backtest_settings
+from robo_tui.backtest.stats import numeric_stat_names
+from robo_tui.backtest.walkforward import (
+    Params,
+    WalkForwardResult,
+    Window,
+    param_grid,
+    random_search,
+    rolling_windows,
+    walk_forward,
+    walk_forward_to_json,
+)
+from robo_tui.config import Settings
+from robo_tui.runtime import RunOptions
+
+LOWER_IS_BETTER = frozenset({"volatility_ann_pct", "max_drawdown_duration_days"})
+"""Metrics where a lower value is better (walk-forward ranks them ascending)."""
+
+def optimize(options: RunOptions, request: BacktestRequest, wf: WalkForwardRequest) -> int:
+    """Walk-forward optimisation: rank the candidates on each train window, score the best on
+    the next test window; report, --json, store; the exit code."""
+    _check(request, wf)
+    base, spec, bars, run_settings = prepare(options, request)
+    targets = grid_targets(wf.grid, request.strategies, run_settings)
+    strategies = _strategies_to_run(request, targets, run_settings)
+    job = SliceJob(settings=base, spec=replace(spec, strategies=strategies),
+                   paths=tuple(str(p) for p in request.data),
+                   symbols=tuple(request.symbols) if request.symbols else None,
+                   start=request.start, end=request.end, targets=tuple(targets.items()))
+    symbols = list(bars)
+    err = stderr()
+    candidates = _candidates(wf, base, symbols, job, err)
+    n = timeline_length(bars)
+    test = wf.test or max(2, n // 6)
+    train = wf.train or 2 * test
+    windows = rolling_windows(n, train, test, anchored=wf.anchored)
+    if not windows:
+        raise UsageProblem(f"the data has {n:,} bars: --train {train} + --test {test} do not fit")
+    err.print(f"Walk-forward: {len(candidates)} candidates × {len(windows)} windows "
+              f"(train {train:,}, test {test:,} bars) on {n:,} bars, ranked by {wf.metric} …",
+              highlight=False)
+    try:
+        result = _walk(job, candidates, windows, wf, err)
+    except KeyboardInterrupt:
+        err.print("[red]Walk-forward interrupted; nothing stored.[/]")
+        return INTERRUPTED
+    console = stdout()
+    render_walk_forward(result, console=console)
+    data = walk_forward_to_json(result)
+    if request.json_path is not None:
+        write_json(request.json_path, data)
+        console.print(f"JSON written to {request.json_path}", highlight=False)
+    params = request.params(symbols, options.config)
+    params.update(kind="walk_forward", grid=wf.grid, random=wf.random, seed=wf.seed,
+                  train=train, test=test, anchored=wf.anchored, metric=wf.metric,
+                  strategy_names=" ".join(strategies), fixed_params=strategies)
+    return store_run(options, base, {"params": params, "stats": data, "trades": [], "equity": []})
+
+
+def _check(request: BacktestRequest, wf: WalkForwardRequest) -> None:
+    """The options --optimize needs or cannot take."""
+    if not wf.grid:
+        raise UsageProblem("--optimize needs at least one --grid key=v1,v2,...")
+    if request.html_path is not None:
+        raise UsageProblem("--html is for a single backtest; --optimize writes --json")
+    if request.news:
+        raise UsageProblem("--news is not replayed during --optimize")
+    if wf.metric not in numeric_stat_names():
+        raise UsageProblem(f"--metric {wf.metric}: not a statistic; use one of "
+                           f"{', '.join(numeric_stat_names())}")
+
+
+def grid_targets(grid: dict[str, list[str]], strategies: dict[str, dict[str, str]] | None,
+                 settings: Settings) -> dict[str, str]:
+    """Each --grid key as `strategy.param` (a bare key belongs to the one --strategy, or to the
+    only enabled strategy that has such a parameter)."""
+    sections = settings.strategies.model_dump()
+    named = list(strategies or {}) or list(voter_names(settings))
+    out: dict[str, str] = {}
+    for key in grid:
+        if "." in key:
+            name, param = key.split(".", 1)
+        else:
+            owners = [n for n in named if key in sections.get(n, {})]
+            if len(owners) != 1:
+                where = "none of" if not owners else "several of"
+                raise UsageProblem(f"--grid {key}: {where} {', '.join(named) or 'the strategies'}"
+                                   f" has it; write STRATEGY.{key}")
+            name, param = owners[0], key
+        if name not in sections:
+            raise UsageProblem(f"--grid {key}: unknown strategy {name}; known: "
+                               f"{', '.join(sections)}")
+        if param in ("enabled",) or param not in sections[name]:
+            known = ", ".join(k for k in sections[name] if k != "enabled")
+            raise UsageProblem(f"--grid {key}: strategy {name} has no parameter {param!r}; "
+                               f"parameters: {known}")
+        out[key] = f"{name}.{param}"
+    return out
+
+
+def _strategies_to_run(request: BacktestRequest, targets: dict[str, str],
+                       settings: Settings) -> dict[str, dict[str, str]]:
+    """The --strategy params, plus every strategy a --grid key optimises (optimising a
+    strategy's params runs that strategy), plus the config's voters when none was named."""
+    strategies = dict(request.strategies or {})
+    for target in targets.values():
+        strategies.setdefault(target.split(".", 1)[0], {})
+    if request.strategies is None:
+        for name in voter_names(settings):
+            strategies.setdefault(name, {})
+    return strategies
+
+
+def _candidates(wf: WalkForwardRequest, base: Settings, symbols: list[str], job: SliceJob,
+                err: Console) -> list[Params]:
+    """The parameter combinations to try, without those the settings reject (counted on err)."""
+    problems: dict[str, int] = {}
+
+    def valid(params: Params) -> bool:
+        try:
+            backtest_settings(base, symbols, spec_with(job, params))
+        except BacktestSetupError as exc:
+            reason = setup_message(exc)
+            problems[reason] = problems.get(reason, 0) + 1
+            return False
+        return True
+
+    if wf.random is not None:
+        candidates = random_search(wf.grid, wf.random, wf.seed, constraint=valid)
+    else:
+        candidates = param_grid(wf.grid, constraint=valid)
+    for reason, count in problems.items():
+        err.print(f"Skipped {count} invalid combination(s): {reason}", highlight=False)
+    if not candidates:
+        raise UsageProblem("no valid parameter combination in the --grid")
+    return candidates
+
+
+def _walk(job: SliceJob, candidates: list[Params], windows: list[Window],
+          wf: WalkForwardRequest, err: Console) -> WalkForwardResult:
+    """The walk-forward itself, with a progress bar when stderr is a terminal."""
+    run = functools.partial(run_slice, job)
+    maximize = wf.metric not in LOWER_IS_BETTER
+    if not err.is_terminal:
+        return walk_forward(run, candidates, windows, metric=wf.metric, maximize=maximize,
+                            processes=wf.processes)
+    total = len(candidates) * len(windows) + len(windows)
+    with progress_bar(err, total, "Walk-forward") as progress:
+        task = progress.add_task("wf", total=total)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return walk_forward(run, candidates, windows, metric=wf.metric,
+                            maximize=maximize, processes=wf.processes, progress=tick)

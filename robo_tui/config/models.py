@@ -1,0 +1,428 @@
+"""Settings: pydantic models mirroring `config.example.toml` section by section.
+
+Unknown keys and out-of-range values are errors; each field's attribute docstring is its
+documentation (rendered into `config.example.toml`). Loading lives in `loading`, the printout
+in `rendering`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from robo_tui.domain.market import AssetClass, Instrument
+from robo_tui.domain.risk import Mode
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, docstrings document fields."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True)
+
+
+class EngineSettings(Section):
+    mode: Mode = Mode.PAPER
+    """Trading mode: paper, semi-auto, auto or live. Live also needs `live_enabled` and --confirm-live."""
+    live_enabled: bool = False
+    """Must be true (and the command line must carry --confirm-live) before live mode starts."""
+    cycle_seconds: float = Field(5.0, gt=0, le=86400)
+    """Seconds between engine cycles when running continuously."""
+    warmup_bars: int = Field(300, ge=50, le=100_000)
+    """Bars of history loaded per symbol before the first cycle."""
+    proposal_ttl_seconds: float = Field(300.0, gt=0, le=86400)
+    """In semi-auto mode, a pending proposal expires after this many seconds."""
+    review_time: str = Field("21:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    """UTC time of day (HH:MM) at which the daily review of past ideas runs."""
+
+
+class InstrumentSettings(Section):
+    symbol: str = Field(min_length=1, max_length=20, pattern=r"^[A-Z0-9.\-]+$")
+    """Ticker as the broker knows it (upper-case ASCII), e.g. AAPL or BTC-USD."""
+    asset_class: AssetClass = AssetClass.STOCK
+    """stock or crypto (crypto trades 24/7 in fractional quantities)."""
+    sector: str = "unknown"
+    """Sector used by the sector-exposure limit."""
+    name: str = ""
+    """Company or coin name, used to map news to the symbol."""
+    aliases: list[str] = Field(default_factory=list)
+    """Other names the news may use (brands, coin names)."""
+
+    def to_instrument(self) -> Instrument:
+        """The domain value for this symbol."""
+        return Instrument(self.symbol, self.asset_class, self.sector, self.name, tuple(self.aliases))
+
+
+def _default_universe() -> list[InstrumentSettings]:
+    rows = [
+        ("AAPL", AssetClass.STOCK, "Technology", "Apple", ["Apple Inc", "iPhone"]),
+        ("MSFT", AssetClass.STOCK, "Technology", "Microsoft", ["Microsoft Corp", "Azure"]),
+        ("NVDA", AssetClass.STOCK, "Technology", "Nvidia", ["NVIDIA Corp"]),
+        ("AMZN", AssetClass.STOCK, "Consumer", "Amazon", ["Amazon.com", "AWS"]),
+        ("JPM", AssetClass.STOCK, "Financials", "JPMorgan", ["JPMorgan Chase"]),
+        ("XOM", AssetClass.STOCK, "Energy", "Exxon Mobil", ["ExxonMobil", "Exxon"]),
+        ("BTC-USD", AssetClass.CRYPTO, "Crypto", "Bitcoin", ["BTC", "XBT"]),
+        ("ETH-USD", AssetClass.CRYPTO, "Crypto", "Ethereum", ["ETH", "Ether"]),
+    ]
+    return [InstrumentSettings(symbol=s, asset_class=a, sector=sec, name=n, aliases=al)
+            for s, a, sec, n, al in rows]
+
+
+class UniverseSettings(Section):
+    instruments: list[InstrumentSettings] = Field(default_factory=_default_universe, min_length=1)
+    """The symbols the engine may trade: the risk gate's allow-list."""
+
+    @model_validator(mode="after")
+    def _unique(self) -> UniverseSettings:
+        seen: set[str] = set()
+        for inst in self.instruments:
+            if inst.symbol in seen:
+                raise ValueError(f"symbol {inst.symbol} is listed twice")
+            seen.add(inst.symbol)
+        return self
+
+    @property
+    def symbols(self) -> list[str]:
+        return [i.symbol for i in self.instruments]
+
+
+class FeedSettings(Section):
+    kind: Literal["sim", "replay"] = "sim"
+    """sim: the seeded simulated market (labelled SIMULATED); replay: OHLCV files."""
+    seed: int = 42
+    """Seed of the simulated market (same seed, same prices)."""
+    bar_seconds: int = Field(60, ge=1, le=86400)
+    """Length of one bar in seconds."""
+    quote_seconds: float = Field(1.0, gt=0, le=3600)
+    """Seconds between streaming quotes in the console."""
+    replay_path: Path | None = None
+    """replay: a CSV/Parquet file (long table with a symbol column) or a folder of per-symbol files."""
+
+
+class SmaCrossSettings(Section):
+    enabled: bool = True
+    """Whether this strategy votes."""
+    weight: float = Field(1.0, ge=0, le=10)
+    """Its weight in the ensemble."""
+    fast: int = Field(10, ge=2, le=1000)
+    """Fast moving-average window (bars)."""
+    slow: int = Field(20, ge=3, le=5000)
+    """Slow moving-average window (bars)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SmaCrossSettings:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
+        return self
+
+
+class MeanReversionSettings(Section):
+    enabled: bool = True
+    """Whether this strategy votes."""
+    weight: float = Field(1.0, ge=0, le=10)
+    """Its weight in the ensemble."""
+    rsi_window: int = Field(14, ge=2, le=500)
+    """RSI window (bars)."""
+    rsi_oversold: float = Field(30.0, ge=1, le=50)
+    """RSI at or below which the market is oversold (long setup)."""
+    rsi_overbought: float = Field(70.0, ge=50, le=99)
+    """RSI at or above which the market is overbought (short setup)."""
+    bb_window: int = Field(20, ge=2, le=500)
+    """Bollinger band window (bars)."""
+    bb_dev: float = Field(2.0, gt=0, le=5)
+    """Bollinger band width in standard deviations."""
+    adx_window: int = Field(14, ge=2, le=500)
+    """ADX window for the regime filter."""
+    adx_max: float = Field(25.0, gt=0, le=100)
+    """Only trade reversion while ADX is below this (a ranging, not trending, market)."""
+
+
+class BreakoutSettings(Section):
+    enabled: bool = True
+    """Whether this strategy votes."""
+    weight: float = Field(1.0, ge=0, le=10)
+    """Its weight in the ensemble."""
+    lookback: int = Field(55, ge=2, le=5000)
+    """Channel length for the breakout (bars)."""
+    exit_lookback: int = Field(20, ge=2, le=5000)
+    """Shorter channel whose opposite side ends the move (bars)."""
+
+
+class StrategiesSettings(Section):
+    sma_cross: SmaCrossSettings = Field(default_factory=SmaCrossSettings)
+    """SMA crossover: long after the fast average crosses above the slow one, short below."""
+    mean_reversion: MeanReversionSettings = Field(default_factory=MeanReversionSettings)
+    """RSI/Bollinger mean reversion, only in ranging regimes (ADX filter)."""
+    breakout: BreakoutSettings = Field(default_factory=BreakoutSettings)
+    """Donchian momentum/breakout."""
+
+
+class EnsembleSettings(Section):
+    threshold: float = Field(0.3, ge=0, le=1)
+    """|weighted score| needed to want a position; below it the ensemble wants flat."""
+    analyst_weight: float = Field(1.0, ge=0, le=10)
+    """Weight of analyst ideas as a voter beside the strategies."""
+    idea_ttl_seconds: float = Field(3600.0, gt=0)
+    """How long an analyst idea keeps voting after it was made."""
+
+
+class RiskSettings(Section):
+    max_position_pct: float = Field(0.10, gt=0, le=5)
+    """Largest position as a fraction of equity."""
+    max_sector_pct: float = Field(0.30, gt=0, le=10)
+    """Largest gross exposure in one sector as a fraction of equity."""
+    max_gross_exposure_pct: float = Field(1.0, gt=0, le=10)
+    """Largest gross exposure (sum of absolute position values) as a fraction of equity."""
+    daily_loss_reduce_pct: float = Field(0.02, gt=0, le=1)
+    """Day loss (fraction of start-of-day equity) at which the gate goes REDUCING."""
+    daily_loss_halt_pct: float = Field(0.03, gt=0, le=1)
+    """Day loss at which the gate goes HALTED (latched)."""
+    max_risk_per_trade_pct: float = Field(0.01, gt=0, le=1)
+    """Largest loss to the stop on one entry, as a fraction of equity."""
+    max_positions: int = Field(3, ge=1, le=1000)
+    """Most positions held at once."""
+    max_correlation: float = Field(0.7, gt=0, le=1)
+    """Largest return correlation between a new position and any held one."""
+    correlation_window: int = Field(60, ge=10, le=5000)
+    """Bars of returns used for the correlation check."""
+    min_confidence: float = Field(0.2, ge=0, le=1)
+    """Entries with lower confidence are denied."""
+    cooldown_after_exit_seconds: float = Field(300.0, ge=0)
+    """No new entry in a symbol for this long after leaving it."""
+    cooldown_after_loss_seconds: float = Field(1800.0, ge=0)
+    """No new entry in a symbol for this long after a losing exit."""
+    max_drawdown_pct: float = Field(0.10, gt=0, le=1)
+    """Drawdown from the equity peak at which the gate goes HALTED (latched)."""
+    max_order_notional: float = Field(25_000.0, gt=0)
+    """Largest notional of one order (paper and auto)."""
+    max_live_order_notional: float = Field(5_000.0, gt=0)
+    """Largest notional of one order in live mode (the smaller cap applies)."""
+    max_orders_per_minute: int = Field(10, ge=1, le=10_000)
+    """Order rate limit."""
+    circuit_breaker_failures: int = Field(5, ge=1, le=1000)
+    """Consecutive data/model/broker failures that halt trading."""
+    require_stops: bool = True
+    """Every entry must carry a stop-loss and a take-profit."""
+    allow_short: bool = True
+    """Allow short entries (only where the broker supports them)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RiskSettings:
+        if self.daily_loss_halt_pct < self.daily_loss_reduce_pct:
+            raise ValueError("daily_loss_halt_pct must be at least daily_loss_reduce_pct")
+        return self
+
+
+class SizingSettings(Section):
+    method: Literal["fixed_fractional", "kelly", "all_in"] = "fixed_fractional"
+    """fixed_fractional: risk a fraction of equity to the stop; kelly: fractional Kelly from the
+    measured win rate and payoff; all_in: all available cash in whole units (backtest comparison)."""
+    risk_per_trade_pct: float = Field(0.01, gt=0, le=1)
+    """Fraction of equity risked to the stop on one entry."""
+    stop_atr_multiple: float = Field(2.0, gt=0, le=50)
+    """Stop distance in ATRs."""
+    atr_window: int = Field(14, ge=2, le=500)
+    """ATR window (bars)."""
+    reward_risk: float = Field(2.0, gt=0, le=50)
+    """Take-profit distance as a multiple of the stop distance."""
+    kelly_fraction: float = Field(0.25, gt=0, le=1)
+    """Fraction of the full Kelly bet."""
+    kelly_cap_pct: float = Field(0.02, gt=0, le=1)
+    """Kelly risk is never more than this fraction of equity."""
+    kelly_min_trades: int = Field(20, ge=1)
+    """Closed trades needed before Kelly is trusted (fixed-fractional until then)."""
+    conviction_scaling: bool = True
+    """Scale size by the signal's confidence."""
+    attach_stops: bool = True
+    """Attach the sized stop-loss and take-profit to every entry (needs risk.require_stops off
+    to disable; backtest verification runs disable it, as backtesting.py has no stops)."""
+
+
+class IbSettings(Section):
+    host: str = "127.0.0.1"
+    """TWS / IB Gateway host."""
+    port: int = Field(7497, ge=1, le=65535)
+    """7497 paper TWS, 7496 live TWS, 4002/4001 IB Gateway."""
+    client_id: int = Field(17, ge=0)
+    """API client id."""
+    account: str = ""
+    """Account id (empty: the only account)."""
+    timeout_seconds: float = Field(10.0, gt=0)
+    """Connect and request timeout."""
+
+
+class RobinhoodSettings(Section):
+    username: SecretStr | None = None
+    """Login (secret: environment or secrets file only)."""
+    password: SecretStr | None = None
+    """Password (secret: environment or secrets file only)."""
+    mfa_totp_secret: SecretStr | None = None
+    """TOTP seed for two-factor login (secret)."""
+    timeout_seconds: float = Field(15.0, gt=0)
+    """Request timeout."""
+
+
+class BrokerSettings(Section):
+    kind: Literal["paper", "ib", "robinhood"] = "paper"
+    """paper (default, simulated fills), ib (Interactive Brokers) or robinhood."""
+    starting_cash: float = Field(100_000.0, gt=0)
+    """Paper account's starting cash."""
+    ib: IbSettings = Field(default_factory=IbSettings)
+    """Interactive Brokers connection."""
+    robinhood: RobinhoodSettings = Field(default_factory=RobinhoodSettings)
+    """Robinhood login."""
+
+
+class PaperCostSettings(Section):
+    slippage_bps: float = Field(2.0, ge=0, le=1000)
+    """Slippage against the trader, in basis points of the fill price."""
+    fee_per_share: float = Field(0.0, ge=0)
+    """Fee per unit traded."""
+    fee_pct: float = Field(0.0, ge=0, le=0.1)
+    """Fee as a fraction of traded value."""
+    fee_min: float = Field(0.0, ge=0)
+    """Minimum fee per fill."""
+    fill: Literal["quote", "next_open"] = "quote"
+    """quote: fill at the current quote (streaming); next_open: at the next bar's open."""
+
+
+class AnalystSettings(Section):
+    provider: Literal["rules", "ollama", "openai", "anthropic", "auto"] = "rules"
+    """Which analyst proposes ideas. rules is offline and deterministic."""
+    model: str = ""
+    """Model name for the chosen provider (empty: the provider's default or policy)."""
+    ollama_host: str = ""
+    """Ollama server URL (empty: OLLAMA_HOST, else http://127.0.0.1:11434)."""
+    openai_api_key: SecretStr | None = None
+    """OpenAI key (secret: environment or secrets file only)."""
+    anthropic_api_key: SecretStr | None = None
+    """Anthropic key (secret: environment or secrets file only)."""
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    """Per-call timeout."""
+    max_concurrency: int = Field(2, ge=1, le=64)
+    """Analyst calls in flight at once."""
+    max_output_tokens: int = Field(4096, ge=256, le=65_536)
+    """Most tokens a model may write per call (reasoning models count their thinking here)."""
+    transport_retries: int = Field(1, ge=0, le=5)
+    """SDK retries of a failed HTTP request (429/5xx/connection), within the call timeout."""
+    ollama_priority: list[str] = Field(
+        default_factory=lambda: ["deepseek-r1", "qwen2.5", "llama3.3:70b", "llama3.1:8b", "*"]
+    )
+    """Ollama model preference, best first: a name prefix ("qwen2.5"), a name with a tag
+    ("llama3.3:70b") or "*" for any. Within one entry the largest model that fits wins."""
+    ollama_memory_budget_gb: float = Field(0.0, ge=0)
+    """Memory the Ollama model may use (GB); larger models are skipped (0: no limit)."""
+    ollama_keep_alive: str = "10m"
+    """How long Ollama keeps the model loaded after a call (e.g. "10m", "1h", "0")."""
+    ollama_num_ctx: int = Field(8192, ge=512, le=262_144)
+    """Context window (tokens) requested from Ollama; prompts are built to fit it."""
+    ollama_screen_model: str = ""
+    """Two-stage mode: the fast model that screens (empty: the smallest installed model)."""
+    two_stage: bool = False
+    """Ollama: a fast model screens each request; only the short list reaches the best model."""
+    downgrade_latency_ms: float = Field(20_000.0, gt=0)
+    """Ollama: median latency above which the policy moves to a smaller model."""
+    downgrade_error_rate: float = Field(0.5, gt=0, le=1)
+    """Ollama: share of failed recent calls above which the policy moves to a smaller model."""
+    openai_model: str = "gpt-5"
+    """OpenAI model used when `model` is empty."""
+    openai_base_url: str = ""
+    """OpenAI-compatible API base URL (empty: the SDK default, https://api.openai.com/v1)."""
+    anthropic_model: str = "claude-sonnet-4-6"
+    """Anthropic model used when `model` is empty."""
+    anthropic_base_url: str = ""
+    """Anthropic API base URL (empty: the SDK default, https://api.anthropic.com)."""
+    cloud_allowed: bool = False
+    """auto: may news and market context be sent to a cloud provider whose key is configured."""
+    auto_order: list[Literal["openai", "anthropic", "ollama", "rules"]] = Field(
+        default_factory=lambda: ["openai", "anthropic", "ollama", "rules"]  # type: ignore[arg-type]
+    )
+    """auto: the providers to try, best first; rules should stay last as the offline floor."""
+    circuit_breaker_failures: int = Field(3, ge=1, le=100)
+    """auto: consecutive failures after which a provider is not called for a cool-down."""
+    circuit_breaker_cooldown_seconds: float = Field(300.0, gt=0)
+    """auto: seconds a tripped provider rests before one trial call."""
+    rules_min_score: float = Field(0.15, ge=0, le=1)
+    """rules: the rules analyst abstains when its |score| is below this."""
+
+
+class NewsSourceSettings(Section):
+    name: str
+    """Label of the source."""
+    kind: Literal["rss", "json"] = "rss"
+    """rss: RSS/Atom URL or file; json: a JSON news API."""
+    url: str
+    """URL or local path."""
+    enabled: bool = True
+    """Whether it is polled."""
+    credibility: float = Field(0.5, ge=0, le=1)
+    """How much its news moves the impact score."""
+    api_key: SecretStr | None = None
+    """json: API key sent in the X-Api-Key header (secret: environment or secrets file only)."""
+    api_key_env: str = ""
+    """json: name of an environment variable that holds the API key (e.g. NEWSAPI_KEY)."""
+
+
+class NewsSettings(Section):
+    sample: bool = True
+    """Use the bundled sample feed (plainly marked sample data) when no other source is enabled."""
+    poll_seconds: float = Field(60.0, gt=0)
+    """Seconds between polls of each source."""
+    sources: list[NewsSourceSettings] = Field(default_factory=list)
+    """Extra sources."""
+    urgent_impact: float = Field(0.7, ge=0, le=1)
+    """Events at or above this impact are analysed at once instead of at the next cycle."""
+    analyze_min_impact: float = Field(0.25, ge=0, le=1)
+    """Events below this impact are stored and shown but not sent to an analyst."""
+    freshness_half_life_hours: float = Field(6.0, gt=0, le=720)
+    """A story's freshness (and so its impact) halves every this many hours."""
+    dedup_similarity: float = Field(0.6, gt=0, le=1)
+    """Headlines at least this similar (shared words) are one story told twice."""
+    dedup_window_hours: float = Field(48.0, gt=0, le=720)
+    """Only stories published within this many hours of each other can be duplicates."""
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+    """HTTP timeout of one fetch."""
+    max_backoff_seconds: float = Field(900.0, gt=0, le=86400)
+    """Longest wait before a failing source is tried again (the wait doubles per failure)."""
+
+
+class StorageSettings(Section):
+    data_dir: Path | None = None
+    """Folder for the database and logs (default: the user data dir)."""
+
+
+class UiSettings(Section):
+    theme: str = "robo-dark"
+    """Console theme (a file in themes/)."""
+
+
+class Settings(Section):
+    """The whole configuration."""
+
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    """Trading mode and cycle timing."""
+    universe: UniverseSettings = Field(default_factory=UniverseSettings)
+    """The symbols the engine watches and may trade."""
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
+    """Where market data comes from: the simulated market or OHLCV replay."""
+    strategies: StrategiesSettings = Field(default_factory=StrategiesSettings)
+    """The rule-based strategies that vote in the ensemble."""
+    ensemble: EnsembleSettings = Field(default_factory=EnsembleSettings)
+    """How strategy and analyst votes combine into a wanted position."""
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    """Limits of the one risk gate every order passes."""
+    sizing: SizingSettings = Field(default_factory=SizingSettings)
+    """How big an allowed entry is."""
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    """Where allowed orders go."""
+    paper: PaperCostSettings = Field(default_factory=PaperCostSettings)
+    """Costs and fill rules of the paper broker."""
+    analysts: AnalystSettings = Field(default_factory=AnalystSettings)
+    """The analyst that turns news into trade ideas."""
+    news: NewsSettings = Field(default_factory=NewsSettings)
+    """News sources."""
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    """Where the database and logs live."""
+    ui: UiSettings = Field(default_factory=UiSettings)
+    """The console."""
