@@ -69,7 +69,8 @@ class RiskGate:
     `check` never changes the gate. The engine calls `record_sent` after a broker accepted an
     order (rate limit), `record_exit` when a position is closed (cooldowns), `record_failure` /
     `record_success` for data, model and broker calls (circuit breaker), and `evaluate` on every
-    portfolio update (daily loss and drawdown). HALTED is latched until `resume`.
+    portfolio update (daily loss and drawdown). HALTED is latched until `resume`. `rules` is the
+    table the gate runs: `RISK_RULES` unless given (a rule is added by adding one to the table).
     """
 
     def __init__(self, settings: RiskSettings, instruments: Mapping[str, Instrument],
