@@ -1,4 +1,4 @@
-"""Trading modes, risk states and verdicts."""
+"""Trading modes, risk states, the risk gate's reason codes and its verdicts."""
 
 from __future__ import annotations
 
@@ -22,6 +22,46 @@ class TradingState(StrEnum):
     ACTIVE = "ACTIVE"
     REDUCING = "REDUCING"
     HALTED = "HALTED"
+
+
+class RiskCode(StrEnum):
+    """Stable machine-readable reason codes (the store, the UI and tests key on these).
+
+    Each is the code of one rule of the gate's table (`robo_tui.engine.risk_rules.RISK_RULES`),
+    documented in docs/risk.md. A rule added outside this list may use any other snake_case code.
+    """
+
+    HALTED = "halted"
+    MAX_DAILY_LOSS = "max_daily_loss"
+    MAX_DRAWDOWN = "max_drawdown"
+    REDUCING_NOT_RISK_REDUCING = "reducing_not_risk_reducing"
+    REDUCE_ONLY_NOT_REDUCING = "reduce_only_not_reducing"
+    SYMBOL_NOT_ALLOWED = "symbol_not_allowed"
+    BAD_QUANTITY = "bad_quantity"
+    FRACTIONAL_NOT_ALLOWED = "fractional_not_allowed"
+    NO_PRICE = "no_price"
+    NO_EQUITY = "no_equity"
+    MIN_CONFIDENCE = "min_confidence"
+    COOLDOWN_EXIT = "cooldown_exit"
+    COOLDOWN_LOSS = "cooldown_loss"
+    RATE_LIMIT = "rate_limit"
+    SHORT_NOT_ALLOWED = "short_not_allowed"
+    MISSING_STOP = "missing_stop"
+    MISSING_TAKE_PROFIT = "missing_take_profit"
+    STOP_WRONG_SIDE = "stop_wrong_side"
+    TAKE_PROFIT_WRONG_SIDE = "take_profit_wrong_side"
+    MAX_ORDER_NOTIONAL = "max_order_notional"
+    MAX_LIVE_ORDER_NOTIONAL = "max_live_order_notional"
+    MAX_POSITION = "max_position"
+    MAX_SECTOR = "max_sector"
+    MAX_GROSS_EXPOSURE = "max_gross_exposure"
+    MAX_POSITIONS = "max_positions"
+    MAX_RISK_PER_TRADE = "max_risk_per_trade"
+    MAX_CORRELATION = "max_correlation"
+
+
+CIRCUIT_BREAKER = "circuit_breaker"
+"""The code of the state the circuit breaker sets (not a rule: it judges calls, not orders)."""
 
 
 @frozen

@@ -1,151 +1,79 @@
 """Risk meters: how close the book is to each limit of the risk gate, for the console's bars.
 
 Pure computation over the engine's current state (no Textual, no I/O), cheap enough to run a few
-times a second. Percent meters carry `value` and `limit` in percent units (1.5 means 1.5 %);
-count meters carry plain counts.
+times a second. The meters are the rules' own measures (`RiskRule.measure` in the gate's table),
+keyed on the rules' codes, plus the circuit breaker's. Percent meters carry `value` and `limit`
+in percent units (1.5 means 1.5 %); count meters carry plain counts.
 
 Levels: ``warning`` at 70 % of the limit, ``danger`` at 90 % — and ``danger`` whenever the gate is
-already past the limit (REDUCING or HALTED because of it). The daily-loss meter is judged against
-the *reduce* limit (the first one that changes what the gate allows) and drawn against the *halt*
-limit, so its text shows both.
+already past the limit (REDUCING or HALTED because of it, by the gate's `state_codes`). The
+daily-loss meter is judged against the *reduce* limit (the first one that changes what the gate
+allows) and drawn against the *halt* limit, so its text shows both.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from robo_tui.domain.frozen import frozen
-from robo_tui.domain.risk import TradingState
+from robo_tui.domain.risk import CIRCUIT_BREAKER, RiskCode
+from robo_tui.engine.meter import (
+    DANGER_AT,
+    WARNING_AT,
+    Meter,
+    MeterBook,
+    MeterLevel,
+    MeterUnit,
+    level_for,
+)
+from robo_tui.engine.risk_rules import RiskRule
 
 if TYPE_CHECKING:
     from robo_tui.engine.engine import Engine
 
-__all__ = ["DANGER_AT", "WARNING_AT", "Meter", "MeterLevel", "MeterUnit", "level_for", "risk_meters"]
+__all__ = ["DANGER_AT", "WARNING_AT", "Meter", "MeterBook", "MeterLevel", "MeterUnit",
+           "level_for", "meter_book", "risk_meters", "rule_meters"]
 
-MeterLevel = Literal["ok", "warning", "danger"]
-MeterUnit = Literal["%", "count"]
-
-WARNING_AT = 0.70
-"""Fraction of a limit at which a meter turns to warning."""
-DANGER_AT = 0.90
-"""Fraction of a limit at which a meter turns to danger."""
-
-
-@frozen
-class Meter:
-    """One risk measure against its limit, ready to draw as a bar."""
-
-    key: str
-    label: str
-    value: float
-    limit: float
-    unit: MeterUnit
-    level: MeterLevel
-    text: str
-
-    @property
-    def fraction(self) -> float:
-        """`value / limit` clipped to [0, 1] (0 when the limit is not positive or unknown)."""
-        if not (self.limit > 0 and math.isfinite(self.value)):
-            return 0.0
-        return max(0.0, min(1.0, self.value / self.limit))
-
-
-def level_for(value: float, limit: float, *, breached: bool = False) -> MeterLevel:
-    """The level of `value` against `limit` (warning at 70 %, danger at 90 % or when breached)."""
-    if breached:
-        return "danger"
-    if not (limit > 0 and math.isfinite(value)):
-        return "ok"
-    ratio = value / limit
-    if ratio >= DANGER_AT:
-        return "danger"
-    if ratio >= WARNING_AT:
-        return "warning"
-    return "ok"
-
-
-def _pct(value: float) -> str:
-    return f"{value:.1f}%" if math.isfinite(value) else "n/a"
-
-
-def _pct_meter(key: str, label: str, fraction: float, limit_fraction: float,
-               *, breached: bool = False, suffix: str = "") -> Meter:
-    value = fraction * 100.0 if math.isfinite(fraction) else math.nan
-    limit = limit_fraction * 100.0
-    text = f"{_pct(value)} / {_pct(limit)}{suffix}"
-    return Meter(key, label, value if math.isfinite(value) else 0.0, limit, "%",
-                 level_for(value, limit, breached=breached or not math.isfinite(value)), text)
+C = RiskCode
+METER_ORDER: tuple[str, ...] = (C.MAX_DAILY_LOSS, C.MAX_GROSS_EXPOSURE, C.MAX_POSITION,
+                                C.MAX_SECTOR, C.MAX_POSITIONS, C.MAX_DRAWDOWN)
+"""The rules whose meters come first, in this order; other rules' meters follow in table order."""
 
 
 def risk_meters(engine: Engine) -> list[Meter]:
     """Every risk meter of `engine`, in a fixed order: day loss, gross exposure, largest position,
-    largest sector, open positions, drawdown, circuit breaker."""
-    s = engine.risk.settings
+    largest sector, open positions, drawdown, any other rule's meter, circuit breaker."""
+    return rule_meters(engine.risk.rules, meter_book(engine))
+
+
+def meter_book(engine: Engine) -> MeterBook:
+    """The engine's account valued once for the meters (positions marked at the engine's prices,
+    falling back to the average price)."""
     account = engine.account
     prices = account.prices
-    equity = account.equity
-    usable = math.isfinite(equity) and equity > 0
-    state = engine.state
-    reason = engine.risk.state_reason
-
-    # --- day loss against the reduce and halt limits
-    start = engine.day_start_equity
-    loss = (start - equity) / start if start > 0 and math.isfinite(equity) else math.nan
-    loss = max(0.0, loss) if math.isfinite(loss) else loss
-    loss_breached = state is not TradingState.ACTIVE and "day loss" in reason
-    day = _pct_meter("day_loss", "Day loss", loss, s.daily_loss_halt_pct,
-                     suffix=f" (reduce {_pct(s.daily_loss_reduce_pct * 100)})")
-    reduce_level = level_for(loss * 100, s.daily_loss_reduce_pct * 100,
-                             breached=loss_breached or not math.isfinite(loss))
-    day = Meter(day.key, day.label, day.value, day.limit, day.unit, reduce_level, day.text)
-
-    # --- exposures (marked at the engine's prices, falling back to the average price)
     values: dict[str, float] = {}
     for symbol, pos in account.positions.items():
         if pos.quantity == 0:
             continue
-        price = prices.get(symbol, pos.avg_price)
-        values[symbol] = abs(pos.quantity * price)
-    gross = sum(values.values())
-    meters = [day, _pct_meter("gross_exposure", "Gross exposure",
-                              gross / equity if usable else math.nan, s.max_gross_exposure_pct)]
-
-    top_symbol, top_value = max(values.items(), key=lambda kv: kv[1], default=("", 0.0))
-    meters.append(_pct_meter("largest_position",
-                             f"Position {top_symbol}" if top_symbol else "Largest position",
-                             top_value / equity if usable else math.nan, s.max_position_pct))
-
+        values[symbol] = abs(pos.quantity * prices.get(symbol, pos.avg_price))
     sectors: dict[str, float] = {}
     for symbol, value in values.items():
         inst = engine.instruments.get(symbol)
         sector = inst.sector if inst is not None else "unknown"
         sectors[sector] = sectors.get(sector, 0.0) + value
-    top_sector, sector_value = max(sectors.items(), key=lambda kv: kv[1], default=("", 0.0))
-    meters.append(_pct_meter("largest_sector",
-                             f"Sector {top_sector}" if top_sector else "Largest sector",
-                             sector_value / equity if usable else math.nan, s.max_sector_pct))
+    risk = engine.risk
+    return MeterBook(risk.settings, account.equity, values, sectors, engine.day_start_equity,
+                     engine.peak_equity, engine.state, risk.state_codes, risk.failures)
 
-    # --- open positions
-    count = len(values)
-    meters.append(Meter("open_positions", "Positions", float(count), float(s.max_positions),
-                        "count", level_for(count, s.max_positions,
-                                           breached=count > s.max_positions),
-                        f"{count} / {s.max_positions}"))
 
-    # --- drawdown from the session's peak
-    peak = engine.peak_equity
-    dd = (peak - equity) / peak if peak > 0 and math.isfinite(equity) else math.nan
-    dd = max(0.0, dd) if math.isfinite(dd) else dd
-    meters.append(_pct_meter("drawdown", "Drawdown", dd, s.max_drawdown_pct,
-                             breached=state is TradingState.HALTED and "drawdown" in reason))
-
-    # --- circuit breaker: the worst of data, model and broker consecutive failures
-    meters.append(_breaker_meter(engine.risk.failures, s.circuit_breaker_failures,
-                                 tripped=state is TradingState.HALTED
-                                 and reason.startswith("circuit breaker")))
+def rule_meters(rules: Sequence[RiskRule], book: MeterBook) -> list[Meter]:
+    """The meters of `rules` on `book` (those in `METER_ORDER` first), then the breaker's."""
+    measured = [r for r in rules if r.measure is not None]
+    rank = {code: i for i, code in enumerate(METER_ORDER)}
+    measured.sort(key=lambda r: rank.get(r.code, len(rank)))  # stable: table order otherwise
+    meters = [r.measure(book) for r in measured if r.measure is not None]
+    meters.append(_breaker_meter(book.failures, book.settings.circuit_breaker_failures,
+                                 tripped=book.reached(CIRCUIT_BREAKER)))
     return meters
 
 
