@@ -27,11 +27,12 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import SecretStr
 
 from robo_tui.adapters.llm.prompts import Prompt, build_prompt, repair_message
-from robo_tui.adapters.llm.schema import MAX_RAW_CHARS, clean_text, validate_idea
 from robo_tui.config import AnalystSettings, Settings
 from robo_tui.domain.analysis import AnalysisOutcome, AnalysisRequest, ModelInfo
 from robo_tui.domain.frozen import frozen
+from robo_tui.domain.ideas import MAX_RAW_CHARS, validate_idea
 from robo_tui.domain.news import TradeIdea
+from robo_tui.domain.text import clean_text
 from robo_tui.ports import Store
 
 log = logging.getLogger(__name__)
