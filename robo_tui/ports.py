@@ -5,13 +5,13 @@ Capability flags (`supports_short`, `simulated`, ...) say what only some adapter
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from robo_tui.domain.analysis import AnalysisOutcome, AnalysisRequest, ModelInfo
 from robo_tui.domain.market import Bar, BarArrays, Quote
-from robo_tui.domain.news import MarketEvent, NewsItem, TradeIdea
+from robo_tui.domain.news import MarketEvent, NewsItem, SourceHealth, TradeIdea
 from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Fill, Order, OrderStatus
 from robo_tui.domain.risk import RiskVerdict
 from robo_tui.domain.signals import Proposal, ProposalStatus
@@ -111,7 +111,28 @@ class NewsSource(Protocol):
 
     name: str
 
+    @property
+    def credibility(self) -> float:
+        """How far its news is trusted, in [0, 1]; scales the impact of what it reports."""
+        ...
+
+    @property
+    def poll_once(self) -> bool:
+        """Read once, then again only after `rewind` (the bundled sample); else polled."""
+        ...
+
+    @property
+    def health(self) -> SourceHealth:
+        """How its last fetch went; a fetch that raises is unhealthy whatever this says."""
+        ...
+
     async def fetch(self, now: datetime) -> list[NewsItem]: ...
+
+    def rewind(self) -> None:
+        """Let the next fetch read again what a read-once source has read (a no-op otherwise)."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 class Analyst(Protocol):
@@ -119,10 +140,44 @@ class Analyst(Protocol):
 
     name: str
 
+    @property
+    def active_model(self) -> str:
+        """The model answering now, when known without I/O ("" otherwise)."""
+        ...
+
     async def analyze(self, request: AnalysisRequest) -> AnalysisOutcome: ...
 
     async def models(self) -> list[ModelInfo]:
         """Models this provider can run now ([] when unreachable)."""
+        ...
+
+    def telemetry(self) -> Mapping[str, Any]:
+        """The provider's own figures for the model selector (calls, latency, breakers ...)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+FallbackListener = Callable[[str, str, str], None]
+"""Told (from_provider, to_provider, reason) each time a fallback chain moves on."""
+
+
+class AnalystFactory(Protocol):
+    """Builds analysts by provider name: the registry the composition root hands the stage."""
+
+    @property
+    def providers(self) -> Sequence[str]:
+        """Every provider it can build, the offline default first."""
+        ...
+
+    def build(self, provider: str, *, model: str | None = None,
+              on_fallback: FallbackListener | None = None) -> Analyst:
+        """The analyst `provider` for `model` (None: its configured default).
+
+        `on_fallback` hears a fallback chain's moves (analysts that are no chain never call
+        it). Raises `ValueError` for an unknown name and another exception when the provider
+        cannot be built here (a missing SDK).
+        """
         ...
 
 

@@ -9,13 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from robo_tui.config import NewsSourceSettings, Settings
 from robo_tui.domain.risk import Mode
 from robo_tui.engine.bus import EventBus
 from robo_tui.engine.clock import WallClock
 from robo_tui.engine.engine import Engine
-from robo_tui.ports import Broker, Clock, IntelligenceStage, MarketFeed, Store
+from robo_tui.ports import (
+    Analyst,
+    Broker,
+    Clock,
+    FallbackListener,
+    MarketFeed,
+    NewsSource,
+    Store,
+)
+
+if TYPE_CHECKING:
+    from robo_tui.engine.intelligence import IntelligencePipeline
 
 
 class WiringError(Exception):
@@ -93,11 +105,52 @@ def build_store(data_dir: Path) -> Store:
     return SqliteStore.for_data_dir(data_dir)
 
 
-def build_intelligence(settings: Settings, store: Store, bus: EventBus, clock: Clock) -> IntelligenceStage:
-    """News, event detection and the configured analyst."""
+def build_news_sources(settings: Settings, clock: Clock) -> list[NewsSource]:
+    """The enabled `[[news.sources]]` (the bundled sample when none is and `news.sample` is on)."""
+    from robo_tui.adapters.news import build_sources
+
+    return build_sources(settings, now_provider=clock.now)
+
+
+class AnalystAdapters:
+    """The analyst adapters (`robo_tui.adapters.llm`) as the stage's `AnalystFactory`.
+
+    Each provider's module (and its SDK) is imported only when that provider is built.
+    """
+
+    def __init__(self, settings: Settings, store: Store | None) -> None:
+        self.settings = settings
+        self.store = store
+
+    @property
+    def providers(self) -> Sequence[str]:
+        """Every analyst `robo_tui.adapters.llm` knows, the offline default first."""
+        from robo_tui.adapters.llm import PROVIDERS
+
+        return PROVIDERS
+
+    def build(self, provider: str, *, model: str | None = None,
+              on_fallback: FallbackListener | None = None) -> Analyst:
+        """The analyst `provider` for `model`, recording to this store."""
+        from robo_tui.adapters.llm import build_analyst
+
+        return build_analyst(provider, self.settings, model=model, store=self.store,
+                             on_fallback=on_fallback)
+
+
+def build_intelligence(settings: Settings, store: Store, bus: EventBus, clock: Clock, *,
+                       sources: Sequence[NewsSource] | None = None) -> IntelligencePipeline:
+    """News, event detection and the configured analyst.
+
+    `sources` replaces the configured news sources (`[]`: only what is ingested, as a backtest's
+    replayed news).
+    """
     from robo_tui.engine.intelligence import IntelligencePipeline
 
-    return IntelligencePipeline(settings, store=store, bus=bus, clock=clock)
+    if sources is None:
+        sources = build_news_sources(settings, clock)
+    return IntelligencePipeline(settings, store=store, bus=bus, clock=clock, sources=sources,
+                                analysts=AnalystAdapters(settings, store))
 
 
 def build_engine(

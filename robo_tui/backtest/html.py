@@ -15,14 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from robo_tui.backtest.figures import decimate, fmt_num, fmt_pct
 from robo_tui.backtest.report import (
     ATTRIBUTION_HEADERS,
     MONTHS,
     attribution_rows,
     benchmark_rows,
-    decimate,
-    fmt_num,
-    fmt_pct,
     fmt_time,
     monthly_grid,
     summary_rows,

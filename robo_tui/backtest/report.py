@@ -1,7 +1,8 @@
 """The terminal backtest report: rich tables and a plotext equity and drawdown chart.
 
 Everything that came from outside (symbols, strategy names) is rendered as `rich.text.Text`,
-never as markup. Shared number formatting lives here and is reused by the HTML report.
+never as markup. Number formatting (`robo_tui.backtest.figures`) is shared with the HTML report
+and the stored-run listing.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from robo_tui.backtest.figures import DASH, decimate, fmt_num, fmt_pct, json_number
 from robo_tui.backtest.stats import (
     Attribution,
     BacktestStats,
@@ -38,31 +40,9 @@ if TYPE_CHECKING:
     from robo_tui.backtest.results import StoredRun
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-DASH = "—"
 
 
 # --------------------------------------------------------------------------- formatting
-
-
-def fmt_num(value: float, digits: int = 2) -> str:
-    """A number with thousands separators; a dash when undefined, ∞ when infinite."""
-    if math.isnan(value):
-        return DASH
-    if math.isinf(value):
-        return "∞" if value > 0 else "-∞"
-    text = f"{value:,.{digits}f}"
-    return text[1:] if text[0] == "-" and not text.strip("-0.") else text  # no "-0.00"
-
-
-def json_number(value: object) -> float:
-    """A number read back from stored JSON (null or a missing key: NaN, shown as a dash)."""
-    return float(value) if isinstance(value, (int, float)) else math.nan
-
-
-def fmt_pct(value: float, digits: int = 2) -> str:
-    """A percentage figure (already in percent) with a % sign."""
-    text = fmt_num(value, digits)
-    return text if text == DASH else f"{text}%"
 
 
 def fmt_price(value: float) -> str:
@@ -196,34 +176,6 @@ ATTRIBUTION_HEADERS = (
     "Trades", "P&L", "Share", "Contribution", "Win rate", "Profit factor", "Expectancy",
     "Exposure", "Commission",
 )  # fmt: skip
-
-
-def decimate(
-    values: FloatArray, buckets: int, how: str = "envelope"
-) -> tuple[IntArray, FloatArray]:
-    """At most about `buckets` points of a long series, for charts; short series come back whole.
-
-    "envelope" keeps each bucket's lowest and highest point in time order (peaks and troughs
-    survive); "min" keeps each bucket's lowest (the depth of a drawdown).
-    """
-    n = values.size
-    if n <= buckets:
-        return np.arange(n, dtype=np.int64), values
-    filled = np.nan_to_num(values, nan=-np.inf if how == "min" else 0.0)
-    if how == "envelope":
-        buckets = max(1, buckets // 2)
-    edges = np.linspace(0, n, buckets + 1).astype(np.int64)
-    picks: list[int] = [0]
-    for s, e in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
-        chunk = filled[s:e]
-        lo = s + int(np.argmin(chunk))
-        if how == "min":
-            picks.append(lo)
-        else:
-            picks += sorted({lo, s + int(np.argmax(chunk))})
-    picks.append(n - 1)
-    idx = np.unique(np.array(picks, dtype=np.int64))
-    return idx, values[idx]
 
 
 # --------------------------------------------------------------------------- rich parts

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from robo_tui.backtest.figures import decimate, fmt_num, fmt_pct, json_number
 from robo_tui.backtest.runner import BacktestSpec, run_backtest
 from robo_tui.backtest.stats import (
     BacktestStats,
@@ -432,8 +433,6 @@ def strategy_params(settings: Settings, voters: Sequence[str]) -> dict[str, dict
 def run_record(outcome: RunOutcome, params: Mapping[str, Any]) -> dict[str, Any]:
     """The `backtest_runs` row of a run: its parameters, full statistics, every trade (closed
     and open) and the equity curve (decimated beyond `STORED_EQUITY_POINTS` points)."""
-    from robo_tui.backtest.report import decimate
-
     equity = outcome.equity
     idx, values = decimate(equity, STORED_EQUITY_POINTS)
     result = outcome.result
@@ -512,8 +511,6 @@ def run_listing(row: Mapping[str, Any], *, narrow: bool = False) -> dict[str, st
     `--show`), the time to the minute, "bt"/"wf" for the kind, strategy names without their
     parameters."""
     import json
-
-    from robo_tui.backtest.report import fmt_num, fmt_pct, json_number
 
     params = json.loads(row["params"])
     stats = json.loads(row["stats"])

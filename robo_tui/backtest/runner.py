@@ -150,10 +150,10 @@ async def run_backtest(
     settings = backtest_settings(base, list(data), spec)
     engine = build_backtest_engine(settings, data, commission=spec.commission)
     if news:  # the intelligence layer, fed only by the replayed items at their published times
-        from robo_tui.engine.intelligence import IntelligencePipeline
+        from robo_tui.wiring import build_intelligence
 
-        engine.intelligence = IntelligencePipeline(settings, store=engine.store, bus=engine.bus,
-                                                   clock=engine.clock, sources=[])
+        engine.intelligence = build_intelligence(settings, engine.store, engine.bus, engine.clock,
+                                                 sources=[])
     await engine.broker.connect()
     await engine._refresh_account()
     driver = BacktestDriver(engine, data, news=news)

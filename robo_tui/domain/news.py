@@ -68,3 +68,14 @@ class TradeIdea:
     news_ids: tuple[str, ...]
     rationale: str
     latency_ms: float = 0.0
+
+
+@frozen
+class SourceHealth:
+    """How a news source is doing; the stage publishes `SourceHealthChanged` when `healthy` flips."""
+
+    healthy: bool = True
+    message: str = ""
+    failures: int = 0
+    last_ok: datetime | None = None
+    retry_at: datetime | None = None

@@ -35,23 +35,23 @@ from robo_tui.domain.events import (
     NewsReceived,
     SourceHealthChanged,
 )
+from robo_tui.domain.ideas import validate_idea
 from robo_tui.domain.market import BarArrays
 from robo_tui.domain.news import MarketEvent, NewsItem, TradeIdea
 from robo_tui.domain.serialize import to_jsonable
+from robo_tui.domain.text import MAX_SUMMARY_CHARS, sanitize
 from robo_tui.engine.bus import EventBus
 from robo_tui.engine.news import (
-    MAX_SUMMARY_CHARS,
     Deduplicator,
     Story,
     SymbolMaster,
     classify,
     freshness,
     impact,
-    sanitize,
     sentiment,
     title_tokens,
 )
-from robo_tui.ports import Analyst, Clock, NewsSource, Store
+from robo_tui.ports import Analyst, AnalystFactory, Clock, NewsSource, Store
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +98,15 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 
 class IntelligencePipeline:
-    """News pipeline, event detection and the active analyst, driven by the engine."""
+    """News pipeline, event detection and the active analyst, driven by the engine.
+
+    The composition root hands it its news `sources` and the `analysts` it may build by name
+    (`robo_tui.wiring.build_intelligence`); `analyst` overrides the configured provider.
+    """
 
     def __init__(self, settings: Settings, *, store: Store, bus: EventBus, clock: Clock,
-                 sources: Sequence[NewsSource] | None = None, analyst: str | None = None) -> None:
+                 sources: Sequence[NewsSource], analysts: AnalystFactory,
+                 analyst: str | None = None) -> None:
         self.settings = settings
         self.store = store
         self.bus = bus
@@ -111,18 +116,14 @@ class IntelligencePipeline:
         self.symbol_master = SymbolMaster(instruments)
         self.dedup = Deduplicator(similarity=settings.news.dedup_similarity,
                                   window_hours=settings.news.dedup_window_hours)
-        if sources is None:
-            from robo_tui.adapters.news import build_sources
-
-            sources = build_sources(settings, now_provider=clock.now)
         self.sources: list[NewsSource] = list(sources)
+        self.analysts = analysts
+        # items pushed in through `ingest` may name a configured source that is not polled here
         self._credibility: dict[str, float] = {
             s.name: s.credibility for s in settings.news.sources
         }
         for src in self.sources:
-            cred = getattr(src, "credibility", None)
-            if isinstance(cred, int | float):
-                self._credibility[src.name] = float(cred)
+            self._credibility[src.name] = float(src.credibility)
         self._next_due: dict[str, datetime | None] = {s.name: None for s in self.sources}
         self._fetched: set[str] = set()
         self._healthy: dict[str, bool] = {}
@@ -147,7 +148,7 @@ class IntelligencePipeline:
     # ------------------------------------------------------------------ news
 
     def _due(self, source: NewsSource, now: datetime) -> bool:
-        if getattr(source, "poll_once", False) and source.name in self._fetched:
+        if source.poll_once and source.name in self._fetched:
             return False
         due = self._next_due.get(source.name)
         return due is None or now >= due
@@ -158,14 +159,12 @@ class IntelligencePipeline:
             if source is None or src.name == source:
                 self._next_due[src.name] = None
                 self._fetched.discard(src.name)
-                rewind = getattr(src, "rewind", None)
-                if callable(rewind):
-                    rewind()
+                src.rewind()
 
     async def poll(self, now: datetime) -> Sequence[MarketEvent]:
         """Fetch the due sources, then ingest what they returned; the new events."""
         if not self._warming:
-            # load pandas/ta and the idea schema off the loop, so the first urgent story is
+            # load pandas/ta and the snapshot code off the loop, so the first urgent story is
             # not held up by imports (startup itself is not slowed: this runs on first poll)
             self._warming = True
             asyncio.get_running_loop().run_in_executor(None, _preload)
@@ -185,11 +184,8 @@ class IntelligencePipeline:
         except Exception as exc:  # noqa: BLE001 - a source that raises is unhealthy; others go on
             self._set_health(source.name, False, f"{type(exc).__name__}: {exc}"[:300], now)
             return []
-        health = getattr(source, "health", None)
-        if health is not None:
-            self._set_health(source.name, bool(health.healthy), str(health.message), now)
-        else:
-            self._set_health(source.name, True, f"{len(items)} item(s)", now)
+        health = source.health
+        self._set_health(source.name, health.healthy, health.message, now)
         return list(items)
 
     def _set_health(self, name: str, healthy: bool, message: str, now: datetime) -> None:
@@ -267,11 +263,9 @@ class IntelligencePipeline:
 
     async def _active(self) -> Analyst:
         if self._analyst is None:
-            from robo_tui.adapters.llm import build_analyst
-
             try:
-                self._analyst = self._adopt(build_analyst(
-                    self._provider, self.settings, model=self._model, store=self.store))
+                self._analyst = self.analysts.build(self._provider, model=self._model,
+                                                    on_fallback=self._fell_back)
             except Exception as exc:  # fall back to the offline floor, and say so
                 if self._provider == "rules":
                     raise
@@ -280,16 +274,11 @@ class IntelligencePipeline:
                                                  to_provider="rules", reason=reason))
                 self._stat(self._provider).last_error = reason[:300]
                 self._provider, self._model = "rules", None
-                self._analyst = build_analyst("rules", self.settings, store=self.store)
+                self._analyst = self.analysts.build("rules")
         return self._analyst
 
-    def _adopt(self, analyst: Analyst) -> Analyst:
-        """Route a fallback chain's switches (the `auto` analyst) to the bus as telemetry."""
-        if getattr(analyst, "on_fallback", False) is None:
-            analyst.on_fallback = self._fell_back  # type: ignore[attr-defined]
-        return analyst
-
     def _fell_back(self, from_provider: str, to_provider: str, reason: str) -> None:
+        """Publish a fallback chain's switch (the `auto` analyst) on the bus as telemetry."""
         self.bus.publish(AnalystFellBack(ts=self.clock.now(), from_provider=from_provider,
                                          to_provider=to_provider, reason=reason))
 
@@ -421,8 +410,6 @@ class IntelligencePipeline:
         proposed = outcome.idea
         if proposed is None:
             return None, errors, outcome.abstain_reason or "no idea"
-        from robo_tui.adapters.llm.schema import validate_idea
-
         payload = {
             "symbol": proposed.symbol, "direction": proposed.direction.value,
             "score": proposed.score, "confidence": proposed.confidence,
@@ -444,11 +431,7 @@ class IntelligencePipeline:
 
     @staticmethod
     def _model_name(analyst: Analyst) -> str:
-        for attr in ("active_model", "model"):
-            value = getattr(analyst, attr, None)
-            if isinstance(value, str) and value:
-                return value
-        return ""
+        return analyst.active_model
 
     # ------------------------------------------------------------------ learning layer
 
@@ -498,20 +481,16 @@ class IntelligencePipeline:
         Availability and models of providers other than the active one and `rules` come from
         the last `refresh_catalogue()` (unknown until then: listed as unavailable).
         """
-        from robo_tui.adapters.llm import PROVIDERS
-
         active_model = self._model_name(self._analyst) if self._analyst is not None else ""
         providers = []
-        for name in PROVIDERS:
+        for name in self.analysts.providers:
             cached = self._catalogue.get(name, {})
             telemetry = self._stat(name).snapshot() if name in self._stats else {}
             if name == self._provider and self._analyst is not None:
-                own = getattr(self._analyst, "telemetry", None)
-                if callable(own):
-                    try:
-                        telemetry = {**telemetry, "provider_telemetry": own()}
-                    except Exception:  # telemetry must never break the selector
-                        log.exception("analyst telemetry failed")
+                try:
+                    telemetry = {**telemetry, "provider_telemetry": self._analyst.telemetry()}
+                except Exception:  # telemetry must never break the selector
+                    log.exception("analyst telemetry failed")
             entry: dict[str, Any] = {
                 "name": name,
                 "available": True if name == "rules" else bool(cached.get("available", False)),
@@ -526,14 +505,12 @@ class IntelligencePipeline:
 
     async def refresh_catalogue(self) -> Mapping[str, Any]:
         """Ask every provider which models it can run now (short timeouts); the new catalogue."""
-        from robo_tui.adapters.llm import PROVIDERS, build_analyst
 
         async def probe(name: str) -> tuple[str, dict[str, Any]]:
             if name == self._provider and self._analyst is not None:
                 return name, await _models_info(self._analyst)
             try:  # in a thread: building imports the provider's SDK (a second or more)
-                analyst = await asyncio.to_thread(build_analyst, name, self.settings,
-                                                  store=self.store)
+                analyst = await asyncio.to_thread(self.analysts.build, name)
             except Exception as exc:  # noqa: BLE001 - an unbuildable provider is unavailable
                 return name, {"available": False, "models": [],
                               "reason": f"{type(exc).__name__}: {exc}"[:200]}
@@ -542,16 +519,14 @@ class IntelligencePipeline:
             finally:
                 await _close(analyst)
 
-        for name, info in await asyncio.gather(*(probe(n) for n in PROVIDERS)):
+        for name, info in await asyncio.gather(*(probe(n) for n in self.analysts.providers)):
             self._catalogue[name] = info
         return self.catalogue()
 
     async def select(self, provider: str, model: str | None) -> None:
         """Make `provider`/`model` the active analyst; raises (keeping the old one) if it cannot be built."""
-        from robo_tui.adapters.llm import build_analyst
-
-        new = self._adopt(await asyncio.to_thread(build_analyst, provider, self.settings,
-                                                  model=model or None, store=self.store))
+        new = await asyncio.to_thread(self.analysts.build, provider, model=model or None,
+                                      on_fallback=self._fell_back)
         old, self._analyst = self._analyst, new
         self._provider, self._model = provider, model or None
         if old is not None and old is not new:
@@ -578,8 +553,7 @@ class IntelligencePipeline:
 
 def _preload() -> None:
     """Import what the first analysis needs (runs in a worker thread)."""
-    for name in ("ta.momentum", "ta.volatility", "robo_tui.engine.snapshot",
-                 "robo_tui.adapters.llm.schema"):
+    for name in ("ta.momentum", "ta.volatility", "robo_tui.engine.snapshot"):
         importlib.import_module(name)
 
 
@@ -602,13 +576,8 @@ async def _models_info(analyst: Analyst) -> dict[str, Any]:
     return info
 
 
-async def _close(obj: object) -> None:
-    closer = getattr(obj, "close", None)
-    if closer is None:
-        return
+async def _close(closable: Analyst | NewsSource) -> None:
     try:
-        result = closer()
-        if asyncio.iscoroutine(result):
-            await result
+        await closable.close()
     except Exception:  # closing must not fail a shutdown
-        log.exception("closing %r failed", obj)
+        log.exception("closing %r failed", closable)

@@ -1,14 +1,12 @@
-"""News understanding: sanitising, symbol mapping, deduplication, classification and scoring.
+"""News understanding: symbol mapping, deduplication, classification and scoring.
 
 Everything here is pure and synchronous (no I/O): the intelligence pipeline calls it on each new
-item, so it is written for a few microseconds per headline. News text is untrusted: it is
-normalised and stripped of invisible characters, but otherwise kept literal (a `[bold]` in a
-headline stays those seven characters; rendering it safely is the UI's job).
+item, so it is written for a few microseconds per headline. Cleaning the untrusted text itself
+(normalising, stripping invisible characters, ids) is hygiene and lives in `robo_tui.domain.text`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import unicodedata
@@ -16,94 +14,11 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import Instrument
 from robo_tui.domain.news import EventType
-
-# --------------------------------------------------------------------------------------------
-# sanitising
-
-MAX_TITLE_CHARS = 300
-MAX_SUMMARY_CHARS = 1200
-
-# Characters that render as nothing (or reorder what is shown) but are not in category Cf.
-_EXTRA_INVISIBLE = frozenset(
-    "\u034f"  # combining grapheme joiner
-    "\u115f\u1160\u3164\uffa0"  # hangul fillers
-    "\u17b4\u17b5"  # khmer inherent vowels
-    "\u180b\u180c\u180d\u180f"  # mongolian free variation selectors
-    "\u2800"  # braille blank
-)
-_WHITESPACE_RUN = re.compile(r"[\s\u0085]+")
-
-
-def _is_invisible(ch: str) -> bool:
-    """Control, format (zero-width, bidi overrides, BOM, tags), private, surrogate, unassigned."""
-    if ch in _EXTRA_INVISIBLE:
-        return True
-    cat = unicodedata.category(ch)
-    if cat in ("Cf", "Cc", "Co", "Cs", "Cn"):
-        return not ch.isspace()
-    # variation selectors are non-spacing marks that only change glyph choice
-    o = ord(ch)
-    return 0xFE00 <= o <= 0xFE0F or 0xE0100 <= o <= 0xE01EF
-
-
-def sanitize(text: str, max_chars: int = MAX_TITLE_CHARS) -> str:
-    """Make untrusted news text safe to store, show and put in a prompt.
-
-    NFKC-normalises (fullwidth and mathematical letters become plain ones), drops control,
-    zero-width, bidi-override and other invisible characters, collapses whitespace and caps
-    the length. Nothing else changes: markup-like text such as `[bold]` stays literal.
-    """
-    text = unicodedata.normalize("NFKC", text)
-    if not text.isascii():
-        text = "".join(ch for ch in text if not _is_invisible(ch))
-        # removing a joiner can bring a base letter and a combining mark together
-        text = unicodedata.normalize("NFKC", text)
-    else:
-        text = "".join(ch for ch in text if ch >= " " and ch != "\x7f" or ch in "\t\n\r")
-    text = _WHITESPACE_RUN.sub(" ", text).strip()
-    if len(text) > max_chars:
-        text = text[: max_chars - 1].rstrip() + "…"
-    return text
-
-
-class _TextExtractor(HTMLParser):
-    """Collects the text content of an HTML fragment (RSS summaries are HTML)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        elif tag in ("br", "p", "div", "li"):
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(fragment: str) -> str:
-    """The visible text of an HTML fragment, entities decoded; plain text passes unchanged."""
-    if "<" not in fragment and "&" not in fragment:
-        return fragment
-    parser = _TextExtractor()
-    parser.feed(fragment)
-    parser.close()
-    return "".join(parser.parts)
-
+from robo_tui.domain.text import canonical_url, is_invisible, sanitize
 
 # --------------------------------------------------------------------------------------------
 # symbol master
@@ -131,7 +46,7 @@ def _mapping_text(raw: str) -> str:
     for ch in text:
         if ch.isspace():
             out.append(" ")
-        elif _is_invisible(ch) or unicodedata.category(ch) in ("Mn", "Me"):
+        elif is_invisible(ch) or unicodedata.category(ch) in ("Mn", "Me"):
             out.append("\ufffd")
         else:
             out.append(ch)
@@ -279,56 +194,6 @@ def _proper_noun(words: tuple[str, ...]) -> bool:
 
 # --------------------------------------------------------------------------------------------
 # deduplication
-
-_TRACKING_PARAMS = frozenset({
-    "fbclid", "gclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "ref", "ref_src",
-    "ref_url", "cmpid", "ocid", "guccounter", "guce_referrer", "guce_referrer_sig", "soc_src",
-    "soc_trk", "smid", "sr_share", "taid", "ito", "cid", "icid", "mbid", "ns_campaign",
-    "ns_mchannel", "ns_source", "ns_linkname", "ns_fee", "src", "rss", "feedtype"
-})
-
-
-def canonical_url(url: str) -> str:
-    """The URL without tracking parameters, fragment, default port, `www.` or trailing slash.
-
-    Remaining query parameters are sorted, so two links to the same article compare equal.
-    """
-    url = url.strip()
-    if not url:
-        return ""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if not parts.scheme or not parts.netloc:
-        return url
-    host = (parts.hostname or "").lower()
-    host = host.removeprefix("www.")
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port and not ((parts.scheme == "http" and port == 80) or (parts.scheme == "https" and port == 443)):
-        host = f"{host}:{port}"
-    query = sorted(
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith(("utm_", "at_", "mkt_")) and k.lower() not in _TRACKING_PARAMS
-    )
-    path = parts.path.rstrip("/") or "/"
-    scheme = "https" if parts.scheme in ("http", "https") else parts.scheme.lower()
-    return urlunsplit((scheme, host, path, urlencode(query), ""))
-
-
-def news_id(source: str, link: str, guid: str = "", title: str = "") -> str:
-    """A stable id for a news item: its canonical link, else the source's guid, else its title."""
-    if link:
-        key = "url:" + canonical_url(link)
-    elif guid:
-        key = f"guid:{source}:{guid}"
-    else:
-        key = f"title:{source}:{title}"
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:20]
-
 
 _STOPWORDS = frozenset({
     "a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "at", "by", "with", "from",

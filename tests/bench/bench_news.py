@@ -27,11 +27,11 @@ from robo_tui.adapters.store.sqlite import SqliteStore
 from robo_tui.config import Settings
 from robo_tui.domain.market import BarArrays
 from robo_tui.domain.news import NewsItem
+from robo_tui.domain.text import news_id
 from robo_tui.domain.time import datetime_to_ns
 from robo_tui.engine.bus import EventBus
 from robo_tui.engine.clock import SimClock
-from robo_tui.engine.intelligence import IntelligencePipeline
-from robo_tui.engine.news import news_id
+from robo_tui.wiring import build_intelligence
 
 TEMPLATES = [
     "{name} beats quarterly estimates as revenue jumps {n}%",
@@ -60,8 +60,7 @@ async def main(n_items: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "bench.db")
         await store.open()
-        stage = IntelligencePipeline(settings, store=store, bus=EventBus(), clock=clock,
-                                     sources=[])
+        stage = build_intelligence(settings, store, EventBus(), clock, sources=[])
         total: list[float] = []
         overhead: list[float] = []
         model: list[float] = []

@@ -40,8 +40,8 @@ from robo_tui.adapters.store.sqlite import SqliteStore
 from robo_tui.config import load_settings
 from robo_tui.domain.events import AnalystAbstained, Event, IdeaGenerated, ProposalCreated
 from robo_tui.domain.news import NewsItem
+from robo_tui.domain.text import news_id
 from robo_tui.engine.clock import SimClock
-from robo_tui.engine.news import news_id
 from robo_tui.wiring import build_engine
 
 TARGET_MS = 1000.0

@@ -43,9 +43,9 @@ from robo_tui.config import Settings, load_settings
 from robo_tui.domain.events import Event, ModeChanged, OrderDenied, ProposalCreated
 from robo_tui.domain.news import MarketEvent, NewsItem, TradeIdea
 from robo_tui.domain.risk import Mode
+from robo_tui.domain.text import news_id
 from robo_tui.engine.clock import SimClock
 from robo_tui.engine.engine import Engine
-from robo_tui.engine.news import news_id
 from robo_tui.wiring import build_engine
 
 ROOT = Path(__file__).resolve().parents[2]

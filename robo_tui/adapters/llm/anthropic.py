@@ -20,7 +20,7 @@ from robo_tui.adapters.llm.base import (
     dump_json,
 )
 from robo_tui.adapters.llm.prompts import Prompt
-from robo_tui.adapters.llm.schema import idea_json_schema
+from robo_tui.domain.ideas import idea_json_schema
 
 if TYPE_CHECKING:
     import anthropic

@@ -315,7 +315,7 @@ class AutoAnalyst:
     def active_model(self) -> str:
         """The provider/model that answered last ("" before the first call)."""
         analyst = self._providers.get(self._last_provider)
-        model = str(getattr(analyst, "active_model", "")) if analyst is not None else ""
+        model = analyst.active_model if analyst is not None else ""
         return f"{self._last_provider}/{model}" if self._last_provider else ""
 
     async def models(self) -> list[ModelInfo]:
@@ -335,8 +335,7 @@ class AutoAnalyst:
         """The chain, each built provider's telemetry, breaker states and the fallbacks."""
         providers: dict[str, Any] = {}
         for name, analyst in self._providers.items():
-            fn = getattr(analyst, "telemetry", None)
-            providers[name] = fn() if callable(fn) else {"provider": name}
+            providers[name] = analyst.telemetry()
         last = self.fallbacks[-1] if self.fallbacks else None
         return {
             "provider": self.name,
@@ -360,9 +359,7 @@ class AutoAnalyst:
     async def close(self) -> None:
         """Close every provider that was built."""
         for analyst in self._providers.values():
-            closer = getattr(analyst, "close", None)
-            if callable(closer):
-                try:
-                    await closer()
-                except Exception:
-                    log.debug("closing %s failed", analyst.name, exc_info=True)
+            try:
+                await analyst.close()
+            except Exception:
+                log.debug("closing %s failed", analyst.name, exc_info=True)

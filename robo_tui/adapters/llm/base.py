@@ -27,11 +27,12 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import SecretStr
 
 from robo_tui.adapters.llm.prompts import Prompt, build_prompt, repair_message
-from robo_tui.adapters.llm.schema import MAX_RAW_CHARS, clean_text, validate_idea
 from robo_tui.config import AnalystSettings, Settings
 from robo_tui.domain.analysis import AnalysisOutcome, AnalysisRequest, ModelInfo
 from robo_tui.domain.frozen import frozen
+from robo_tui.domain.ideas import MAX_RAW_CHARS, validate_idea
 from robo_tui.domain.news import TradeIdea
+from robo_tui.domain.text import clean_text
 from robo_tui.ports import Store
 
 log = logging.getLogger(__name__)
@@ -271,110 +272,119 @@ class LLMAnalystBase(ABC):
         return await asyncio.wait_for(aw, timeout=self.timeout)
 
     async def _run(self, request: AnalysisRequest, prompt: Prompt) -> CallResult:
-        start = time.perf_counter()
-        model = self.pinned_model or ""
-        raws: list[str] = []
-        repair: Repair | None = None
-
-        def finish(
-            status: CallStatus,
-            *,
-            idea: TradeIdea | None = None,
-            reason: str = "",
-            errors: Sequence[str] = (),
-            answered_by: str = "",
-        ) -> CallResult:
-            text = prompt.text
-            if repair is not None:
-                text += f"\n\n[repair]\n{repair.message}"
-            raw = raws[0] if len(raws) == 1 else "\n\n--- repair answer ---\n".join(raws)
-            if idea is not None:  # a model may echo a key into a valid rationale
-                idea = replace(idea, rationale=self._scrub(idea.rationale))
-            outcome = AnalysisOutcome(
-                provider=self.name,
-                model=answered_by or model,
-                idea=idea,
-                template=prompt.template,
-                prompt=text,
-                prompt_hash=prompt.sha256,
-                raw_output=self._scrub(_cap(raw)),
-                errors=tuple(self._scrub(e) for e in errors),
-                latency_ms=(time.perf_counter() - start) * 1000.0,
-                abstain_reason=self._scrub(reason),
-            )
-            return CallResult(outcome, status)
-
-        async def attempt(rep: Repair | None) -> Completion | CallResult:
-            try:
-                return await self._timed(self._complete(prompt, model, rep))
-            except TimeoutError:
-                return finish(CallStatus.TIMEOUT, reason=f"timeout after {self.timeout:g}s")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - every provider failure becomes an abstention
-                return finish(CallStatus.ERROR, reason=f"provider error: {self._describe_error(exc)}")
-
+        call = _Call(prompt, self._scrub, time.perf_counter(), self.pinned_model or "",
+                     provider=self.name)
         try:
-            model = await self._timed(self._resolve_model())
-            skip = await self._timed(self._screen(request, model))
+            call.model = await self._timed(self._resolve_model())
+            skip = await self._timed(self._screen(request, call.model))
         except TimeoutError:
-            return finish(CallStatus.TIMEOUT, reason=f"timeout after {self.timeout:g}s")
+            return call.finish(CallStatus.TIMEOUT, reason=f"timeout after {self.timeout:g}s")
         except Exception as exc:  # noqa: BLE001
-            return finish(CallStatus.ERROR, reason=f"provider error: {self._describe_error(exc)}")
+            return call.finish(CallStatus.ERROR,
+                               reason=f"provider error: {self._describe_error(exc)}")
         if skip is not None:
-            return finish(CallStatus.SCREENED, reason=f"screened out: {skip}")
+            return call.finish(CallStatus.SCREENED, reason=f"screened out: {skip}")
 
-        errors: list[str] = []
-        for round_ in (1, 2):
-            got = await attempt(repair)
-            if isinstance(got, CallResult):
-                if round_ == 1:
-                    return got
-                # the repair call itself failed: keep the first answer's errors in the record
-                return finish(
-                    got.status,
-                    reason=got.outcome.abstain_reason,
-                    errors=[f"first answer: {e}" for e in errors],
-                )
-            raws.append(got.audit or got.text)
-            answered = got.model or model
-            if got.refusal:
-                return finish(
-                    CallStatus.REFUSED,
-                    reason=f"refused: {clean_text(got.refusal, max_chars=300)}",
-                    answered_by=answered,
-                )
-            if got.incomplete:
-                return finish(
-                    CallStatus.INCOMPLETE,
-                    reason=f"incomplete answer: {got.incomplete}",
-                    answered_by=answered,
-                    errors=[f"answer was cut off ({got.incomplete})"],
-                )
-            idea, problems = validate_idea(
-                got.data if got.data is not None else got.text,
-                request,
-                provider=self.name,
-                model=answered,
-                idea_id=uuid.uuid4().hex,
-                now=request.now,
-                latency_ms=(time.perf_counter() - start) * 1000.0,
-            )
-            if idea is not None:
-                prior = [f"first answer: {e}" for e in errors]
-                return finish(CallStatus.OK, idea=idea, errors=prior, answered_by=answered)
-            if round_ == 1:
-                errors = problems
-                repair = Repair(got, tuple(problems), repair_message(problems))
-                self._telemetry.repairs += 1
-                continue
-            return finish(
-                CallStatus.INVALID,
-                reason=f"invalid output after one repair: {problems[0]}",
-                errors=[f"first answer: {e}" for e in errors] + [f"repair answer: {e}" for e in problems],
-                answered_by=answered,
-            )
-        raise AssertionError("unreachable")  # pragma: no cover
+        got = await self._attempt(call)
+        if isinstance(got, CallResult):
+            return got
+        done, errors = self._judge(call, got, request, ())
+        if done is not None:
+            return done
+        call.repair = Repair(got, tuple(errors), repair_message(errors))
+        self._telemetry.repairs += 1
+        first = [f"first answer: {e}" for e in errors]
+
+        got = await self._attempt(call)
+        if isinstance(got, CallResult):
+            # the repair call itself failed: keep the first answer's errors in the record
+            return call.finish(got.status, reason=got.outcome.abstain_reason, errors=first)
+        done, problems = self._judge(call, got, request, first)
+        if done is not None:
+            return done
+        return call.finish(
+            CallStatus.INVALID,
+            reason=f"invalid output after one repair: {problems[0]}",
+            errors=first + [f"repair answer: {e}" for e in problems],
+            answered_by=got.model or call.model,
+        )
+
+    async def _attempt(self, call: _Call) -> Completion | CallResult:
+        """Ask the model once (with the repair turn, if any); a failed call is a finished result."""
+        try:
+            return await self._timed(self._complete(call.prompt, call.model, call.repair))
+        except TimeoutError:
+            return call.finish(CallStatus.TIMEOUT, reason=f"timeout after {self.timeout:g}s")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every provider failure becomes an abstention
+            return call.finish(CallStatus.ERROR,
+                               reason=f"provider error: {self._describe_error(exc)}")
+
+    def _judge(self, call: _Call, got: Completion, request: AnalysisRequest,
+               prior: Sequence[str]) -> tuple[CallResult | None, list[str]]:
+        """A finished result for a refused, cut-off or valid answer; else None and the problems
+        found in it (to repair, or to abstain on). `prior` are the first answer's errors."""
+        call.raws.append(got.audit or got.text)
+        answered = got.model or call.model
+        if got.refusal:
+            return call.finish(CallStatus.REFUSED,
+                               reason=f"refused: {clean_text(got.refusal, max_chars=300)}",
+                               answered_by=answered), []
+        if got.incomplete:
+            return call.finish(CallStatus.INCOMPLETE,
+                               reason=f"incomplete answer: {got.incomplete}",
+                               answered_by=answered,
+                               errors=[f"answer was cut off ({got.incomplete})"]), []
+        idea, problems = validate_idea(
+            got.data if got.data is not None else got.text,
+            request,
+            provider=self.name,
+            model=answered,
+            idea_id=uuid.uuid4().hex,
+            now=request.now,
+            latency_ms=(time.perf_counter() - call.start) * 1000.0,
+        )
+        if idea is not None:
+            return call.finish(CallStatus.OK, idea=idea, errors=prior, answered_by=answered), []
+        return None, problems
+
+
+@dataclass(slots=True)
+class _Call:
+    """One analyst call while it runs: what its outcome is built from, whenever it ends."""
+
+    prompt: Prompt
+    scrub: SecretScrubber
+    start: float
+    model: str
+    provider: str = ""
+    raws: list[str] = field(default_factory=list)
+    repair: Repair | None = None
+
+    def finish(self, status: CallStatus, *, idea: TradeIdea | None = None, reason: str = "",
+               errors: Sequence[str] = (), answered_by: str = "") -> CallResult:
+        """The call's result: the prompt (with the repair turn), every raw answer, scrubbed."""
+        text = self.prompt.text
+        if self.repair is not None:
+            text += f"\n\n[repair]\n{self.repair.message}"
+        raws = self.raws
+        raw = raws[0] if len(raws) == 1 else "\n\n--- repair answer ---\n".join(raws)
+        if idea is not None:  # a model may echo a key into a valid rationale
+            idea = replace(idea, rationale=self.scrub(idea.rationale))
+        outcome = AnalysisOutcome(
+            provider=self.provider,
+            model=answered_by or self.model,
+            idea=idea,
+            template=self.prompt.template,
+            prompt=text,
+            prompt_hash=self.prompt.sha256,
+            raw_output=self.scrub(_cap(raw)),
+            errors=tuple(self.scrub(e) for e in errors),
+            latency_ms=(time.perf_counter() - self.start) * 1000.0,
+            abstain_reason=self.scrub(reason),
+        )
+        return CallResult(outcome, status)
 
 
 def messages_for(prompt: Prompt, repair: Repair | None) -> list[dict[str, str]]:

@@ -29,10 +29,11 @@ from robo_tui.adapters.llm.base import (
     messages_for,
 )
 from robo_tui.adapters.llm.prompts import SCREEN_SCHEMA, Prompt, screen_prompt
-from robo_tui.adapters.llm.schema import clean_text, idea_json_schema, parse_json_object
 from robo_tui.config import Settings
 from robo_tui.domain.analysis import AnalysisRequest, ModelInfo
 from robo_tui.domain.frozen import frozen
+from robo_tui.domain.ideas import idea_json_schema, parse_json_object
+from robo_tui.domain.text import clean_text
 from robo_tui.ports import Store
 
 if TYPE_CHECKING:

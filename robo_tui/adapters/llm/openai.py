@@ -19,7 +19,7 @@ from robo_tui.adapters.llm.base import (
     messages_for,
 )
 from robo_tui.adapters.llm.prompts import Prompt
-from robo_tui.adapters.llm.schema import idea_json_schema
+from robo_tui.domain.ideas import idea_json_schema
 
 if TYPE_CHECKING:
     import openai

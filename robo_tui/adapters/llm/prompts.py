@@ -16,14 +16,11 @@ import re
 from collections.abc import Sequence
 from datetime import UTC
 
-from robo_tui.adapters.llm.schema import (
-    IDEA_JSON_SCHEMA,
-    MAX_RATIONALE_CHARS,
-    clean_text,
-)
 from robo_tui.domain.analysis import AnalysisRequest, MarketSnapshot
 from robo_tui.domain.frozen import frozen
+from robo_tui.domain.ideas import IDEA_JSON_SCHEMA, MAX_RATIONALE_CHARS
 from robo_tui.domain.news import EventType, MarketEvent
+from robo_tui.domain.text import clean_text
 
 NEWS_OPEN = "<untrusted_news>"
 NEWS_CLOSE = "</untrusted_news>"

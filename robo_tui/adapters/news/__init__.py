@@ -10,10 +10,9 @@ import os
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from robo_tui.domain.frozen import frozen
-from robo_tui.domain.news import NewsItem
+from robo_tui.domain.news import NewsItem, SourceHealth
 
 if TYPE_CHECKING:
     import httpx
@@ -26,17 +25,6 @@ MAX_BODY_BYTES = 5_000_000
 """A feed or API answer larger than this is refused (a runaway or hostile server)."""
 MAX_ITEMS_PER_FETCH = 500
 """At most this many items are taken from one fetch."""
-
-
-@frozen
-class SourceHealth:
-    """How a source is doing; the stage publishes `SourceHealthChanged` when `healthy` flips."""
-
-    healthy: bool = True
-    message: str = ""
-    failures: int = 0
-    last_ok: datetime | None = None
-    retry_at: datetime | None = None
 
 
 class Backoff:
@@ -82,6 +70,8 @@ class PolledSource:
 
     name: str
     credibility: float
+    poll_once = False
+    """Polled every `news.poll_seconds` (a feed keeps changing)."""
 
     def __init__(self, name: str, *, credibility: float, max_backoff: float = 900.0) -> None:
         self.name = name
@@ -109,6 +99,9 @@ class PolledSource:
 
     async def _fetch(self, now: datetime) -> list[NewsItem]:
         raise NotImplementedError
+
+    def rewind(self) -> None:
+        """Nothing to do: a polled source reads what is new on every fetch."""
 
     async def close(self) -> None:
         """Release resources (an owned HTTP client)."""
@@ -198,7 +191,7 @@ def build_sources(settings: Settings, *, client: httpx.AsyncClient | None = None
                   now_provider: Callable[[], datetime] | None = None) -> list[NewsSource]:
     """The enabled `[[news.sources]]`; the bundled sample feed when `news.sample` is on and no
     other source is enabled (so the embedded default works offline)."""
-    out: list[Any] = []
+    out: list[NewsSource] = []
     for src in settings.news.sources:
         if not src.enabled:
             continue

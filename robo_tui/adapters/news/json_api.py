@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from robo_tui.adapters.news import ConditionalGet, PolledSource, SourceError
 from robo_tui.adapters.news.rss import MAX_RAW_SUMMARY, MAX_RAW_TITLE
 from robo_tui.domain.news import NewsItem
-from robo_tui.engine.news import html_to_text, news_id, sanitize
+from robo_tui.domain.text import html_to_text, news_id, sanitize
 
 if TYPE_CHECKING:
     import httpx

@@ -18,7 +18,7 @@ import feedparser
 
 from robo_tui.adapters.news import MAX_BODY_BYTES, ConditionalGet, PolledSource, SourceError
 from robo_tui.domain.news import NewsItem
-from robo_tui.engine.news import html_to_text, news_id, sanitize
+from robo_tui.domain.text import html_to_text, news_id, sanitize
 
 if TYPE_CHECKING:
     import httpx

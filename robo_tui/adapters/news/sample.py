@@ -13,9 +13,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from importlib import resources
 
-from robo_tui.adapters.news import SourceHealth
 from robo_tui.adapters.news.rss import parse_feed
-from robo_tui.domain.news import NewsItem
+from robo_tui.domain.news import NewsItem, SourceHealth
 
 SAMPLE_RESOURCE = "data/sample_news.xml"
 """Where the sample feed lives inside the robo_tui package."""

@@ -22,11 +22,13 @@ from robo_tui.domain.events import (
     SourceHealthChanged,
 )
 from robo_tui.domain.market import BarArrays
-from robo_tui.domain.news import EventType, MarketEvent, NewsItem, TradeIdea
+from robo_tui.domain.news import EventType, MarketEvent, NewsItem, SourceHealth, TradeIdea
 from robo_tui.domain.signals import Direction
 from robo_tui.engine.bus import EventBus
 from robo_tui.engine.clock import SimClock
 from robo_tui.engine.intelligence import IntelligencePipeline
+from robo_tui.ports import NewsSource
+from robo_tui.wiring import build_intelligence
 
 from .conftest import NOW, Recorder
 
@@ -34,14 +36,13 @@ HOSTILE_SLUGS = ("hostile-homoglyph", "hostile-zero-width", "hostile-bidi", "hos
 
 
 def pipeline(store: SqliteStore, bus: EventBus, settings: Settings | None = None,
-             sources: Sequence[object] | None = None) -> IntelligencePipeline:
-    return IntelligencePipeline(settings or Settings(), store=store, bus=bus, clock=SimClock(NOW),
-                                sources=sources)  # type: ignore[arg-type]
+             sources: Sequence[NewsSource] | None = None) -> IntelligencePipeline:
+    return build_intelligence(settings or Settings(), store, bus, SimClock(NOW), sources=sources)
 
 
 def item(title: str, *, link: str = "", source: str = "wire", minutes_ago: float = 1.0,
          summary: str = "") -> NewsItem:
-    from robo_tui.engine.news import news_id
+    from robo_tui.domain.text import news_id
 
     link = link or "https://wire.example.com/" + str(abs(hash(title)))
     return NewsItem(id=news_id(source, link), source=source, title=title, summary=summary,
@@ -145,8 +146,8 @@ async def test_ingest_when_item_is_corroborated_by_other_publishers_then_impact_
 
 
 async def test_is_urgent_when_impact_crosses_the_threshold_and_a_symbol_is_named() -> None:
-    stage = IntelligencePipeline(Settings(), store=None, bus=EventBus(),  # type: ignore[arg-type]
-                                 clock=SimClock(NOW), sources=[])
+    stage = build_intelligence(Settings(), None, EventBus(),  # type: ignore[arg-type]
+                               SimClock(NOW), sources=[])
     news = item("x")
     assert stage.is_urgent(MarketEvent(news, EventType.MERGER, ("MSFT",), 0.71, 0.3, 1.0))
     assert not stage.is_urgent(MarketEvent(news, EventType.MERGER, ("MSFT",), 0.69, 0.3, 1.0))
@@ -155,9 +156,18 @@ async def test_is_urgent_when_impact_crosses_the_threshold_and_a_symbol_is_named
 
 class BrokenSource:
     name = "broken"
+    credibility = 0.5
+    poll_once = False
+    health = SourceHealth()
 
     async def fetch(self, now: datetime) -> list[NewsItem]:
         raise ConnectionError("feed host unreachable")
+
+    def rewind(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
 
 
 async def test_poll_when_a_source_raises_then_it_is_unhealthy_and_others_still_deliver(
@@ -178,6 +188,7 @@ class ScriptedAnalyst:
     """An analyst that answers whatever idea a test scripts (hostile model output)."""
 
     name = "scripted"
+    active_model = ""
 
     def __init__(self, make: object) -> None:
         self.make = make
@@ -190,6 +201,12 @@ class ScriptedAnalyst:
 
     async def models(self) -> list[ModelInfo]:
         return [ModelInfo("scripted", "m1")]
+
+    def telemetry(self) -> dict[str, object]:
+        return {}
+
+    async def close(self) -> None:
+        pass
 
 
 def _idea(request: AnalysisRequest, **changes: object) -> TradeIdea:
@@ -328,7 +345,7 @@ async def test_analyze_when_auto_has_nothing_but_rules_then_fallbacks_are_publis
     # no cloud key, cloud not allowed, and nothing listens on the Ollama port of this loopback
     settings = Settings.model_validate({"analysts": {
         "provider": "auto", "ollama_host": "http://127.0.0.1:9", "timeout_seconds": 2}})
-    stage = IntelligencePipeline(settings, store=store, bus=bus, clock=SimClock(NOW), sources=[])
+    stage = build_intelligence(settings, store, bus, SimClock(NOW), sources=[])
     events = await stage.ingest([item("Apple beats estimates, shares soar 9% to a record")], NOW)
     ideas = await stage.analyze(events, NOW, market)
     assert [i.symbol for i in ideas] == ["AAPL"]

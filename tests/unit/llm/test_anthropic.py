@@ -8,7 +8,7 @@ from typing import Any
 
 from robo_tui.adapters.llm.anthropic import TOOL_NAME, AnthropicAnalyst
 from robo_tui.adapters.llm.base import CallStatus
-from robo_tui.adapters.llm.schema import IDEA_JSON_SCHEMA
+from robo_tui.domain.ideas import IDEA_JSON_SCHEMA
 
 from .data import ANTHROPIC_KEY, idea_json, request, settings
 from .servers import (

@@ -14,8 +14,8 @@ from robo_tui.adapters.llm.ollama import (
     rank_models,
     resolve_host,
 )
-from robo_tui.adapters.llm.schema import idea_json_schema
 from robo_tui.domain.analysis import ModelInfo
+from robo_tui.domain.ideas import idea_json_schema
 
 from .data import idea_json, request, settings
 from .servers import OllamaServer, Recorded, Reply, ollama_chat_reply

@@ -11,7 +11,7 @@ import pytest
 
 from robo_tui.adapters.llm.base import CallStatus
 from robo_tui.adapters.llm.openai import OpenAIAnalyst
-from robo_tui.adapters.llm.schema import idea_json_schema
+from robo_tui.domain.ideas import idea_json_schema
 
 from .data import OPENAI_KEY, idea_json, request, settings
 from .servers import OpenAIServer, Reply, openai_completion, openai_error

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from robo_tui.adapters.llm.schema import (
+from robo_tui.domain.ideas import (
     IDEA_JSON_SCHEMA,
     IdeaPayload,
     idea_json_schema,

@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from robo_tui.domain.news import EventType
+from robo_tui.domain.text import canonical_url, news_id
 from robo_tui.engine.news import (
     Deduplicator,
-    canonical_url,
     classify,
     freshness,
     impact,
-    news_id,
     sentiment,
     title_similarity,
     title_tokens,

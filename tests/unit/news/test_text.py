@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from robo_tui.config import Settings
 from robo_tui.domain.market import AssetClass, Instrument
-from robo_tui.engine.news import SymbolMaster, html_to_text, sanitize
+from robo_tui.domain.text import html_to_text, sanitize
+from robo_tui.engine.news import SymbolMaster
 
 MASTER = SymbolMaster([i.to_instrument() for i in Settings().universe.instruments])
 

@@ -17,8 +17,8 @@ from robo_tui.adapters.llm.base import LLMAnalystBase
 from robo_tui.adapters.llm.ollama import OllamaAnalyst
 from robo_tui.adapters.llm.openai import OpenAIAnalyst
 from robo_tui.adapters.llm.prompts import NEWS_CLOSE, NEWS_OPEN, build_prompt
-from robo_tui.adapters.llm.schema import validate_idea
 from robo_tui.domain.analysis import AnalysisRequest
+from robo_tui.domain.ideas import validate_idea
 from robo_tui.domain.news import EventType, TradeIdea
 
 from ..data import ANTHROPIC_KEY, NOW, OPENAI_KEY, UNIVERSE, news_event, request, settings

@@ -5,6 +5,9 @@ fake or look-alike ticker, or an attempt to smuggle a size or a mode change (`"q
 `"mode": "live"`). `validate_idea` turns it into a `TradeIdea` only when every check passes, and
 otherwise returns the reasons, so the caller can repair once, then abstain and record why.
 The schema has no size, quantity, mode or limit field, and unknown keys are errors.
+
+It lives in the domain (validation, no I/O) because both sides use it: each analyst adapter
+repairs against it, and the intelligence stage checks every answer with it again.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from robo_tui.domain.analysis import AnalysisRequest
 from robo_tui.domain.news import EventType, TradeIdea
 from robo_tui.domain.signals import Direction
+from robo_tui.domain.text import clean_text
 
 MAX_RATIONALE_CHARS = 2000
 """Longest rationale a model may write."""
@@ -34,36 +38,6 @@ MAX_RAW_CHARS = 64_000
 HORIZONS: tuple[str, ...] = ("intraday", "days", "weeks")
 DIRECTIONS: tuple[str, ...] = tuple(d.value for d in Direction)
 EVENT_TYPES: tuple[str, ...] = tuple(e.value for e in EventType)
-
-# Unicode categories removed from any external text: controls (Cc), format characters such as
-# zero-width spaces and bidi overrides (Cf), private use (Co), surrogates (Cs), unassigned (Cn),
-# and line/paragraph separators (Zl, Zp).
-_STRIP_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
-_KEEP_CONTROLS = frozenset({"\n", "\t"})
-_SPACES = re.compile(r"[ \t]+")
-
-
-def clean_text(text: str, *, keep_newlines: bool = True, max_chars: int | None = None) -> str:
-    """NFKC-normalise `text` and strip control and invisible characters.
-
-    Newlines and tabs survive when `keep_newlines` (tabs become spaces); everything else in the
-    control/format/private-use categories is removed, so ANSI escapes, zero-width joiners and
-    bidi overrides never reach a prompt, a log or the screen.
-    """
-    text = unicodedata.normalize("NFKC", text)
-    out: list[str] = []
-    for ch in text:
-        if ch in _KEEP_CONTROLS:
-            out.append("\n" if ch == "\n" and keep_newlines else " ")
-        elif unicodedata.category(ch) in _STRIP_CATEGORIES:
-            continue
-        else:
-            out.append(ch)
-    cleaned = _SPACES.sub(" ", "".join(out)).strip()
-    if max_chars is not None and len(cleaned) > max_chars:
-        cleaned = cleaned[: max_chars - 1].rstrip() + "…"
-    return cleaned
-
 
 class IdeaPayload(BaseModel):
     """What a model may say about one symbol. No size, quantity, mode or limit exists here."""
