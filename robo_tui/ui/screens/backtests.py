@@ -1,14 +1,15 @@
 """The Backtests screen: the runs `robo-tui backtest` stored, newest first, and each one's report.
 
-The runs are read from the engine's store (the `backtest_runs` table of the data dir's database),
-the same rows `robo-tui backtest --list` and `--show` print; the report is the same renderable,
+The runs come from a `RunCatalogue` the composition root hands in (over the data dir's database:
+the same runs `robo-tui backtest --list` and `--show` print); the report is the same renderable,
 sized to the detail view.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Protocol
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,7 +18,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
-from robo_tui.ports import Store
+from robo_tui.backtest.report import stored_report
+from robo_tui.backtest.results import StoredRun, run_listing
 from robo_tui.ui.screens.detail import DetailScreen
 
 LIMIT = 200
@@ -39,6 +41,19 @@ EMPTY = (
 )
 
 
+class RunCatalogue(Protocol):
+    """The stored backtest runs. Raises NotImplementedError when the store keeps none (in
+    memory), `sqlite3.Error`/`OSError` when it cannot be read."""
+
+    async def newest(self, limit: int) -> Sequence[Mapping[str, Any]]:
+        """The newest `limit` runs as listing rows (id, ts, params, stats), newest first."""
+        ...
+
+    async def find(self, run_id: str) -> StoredRun | None:
+        """The stored run whose id starts with `run_id`, if any."""
+        ...
+
+
 class BacktestsScreen(ModalScreen[None]):
     """Stored backtest runs; enter opens the highlighted run's report, r reloads the list."""
 
@@ -47,9 +62,9 @@ class BacktestsScreen(ModalScreen[None]):
         Binding("r", "reload", "Reload", show=False),
     ]
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, runs: RunCatalogue) -> None:
         super().__init__(classes="dialog")
-        self._store = store
+        self._runs = runs
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box -full", id="backtests"):
@@ -66,13 +81,11 @@ class BacktestsScreen(ModalScreen[None]):
         await self.action_reload()
 
     async def action_reload(self) -> None:
-        """Read the newest runs from the store again."""
-        from robo_tui.backtest.results import LIST_RUNS_SQL, run_listing
-
+        """Read the newest runs from the catalogue again."""
         table = self.query_one("#runs", DataTable)
         table.clear()
         try:
-            rows = await self._store.query(LIST_RUNS_SQL, (LIMIT,))
+            rows = await self._runs.newest(LIMIT)
             narrow = self.app.size.width < NARROW_BELOW
             listed = [(str(row["id"]), run_listing(row, narrow=narrow)) for row in rows]
         except NotImplementedError:
@@ -99,12 +112,8 @@ class BacktestsScreen(ModalScreen[None]):
 
     async def show_run(self, run_id: str) -> None:
         """Open the stored run `run_id`'s report (the one `robo-tui backtest --show` prints)."""
-        from robo_tui.backtest.report import stored_report
-        from robo_tui.backtest.results import FIND_RUN_SQL, stored_run
-
         try:
-            rows = await self._store.query(FIND_RUN_SQL, (run_id + "%",))
-            run = stored_run(rows[0]) if rows else None
+            run = await self._runs.find(run_id)
         except (sqlite3.Error, OSError, ValueError, KeyError) as exc:
             self.notify(f"Could not read run {run_id[:12]}: {type(exc).__name__}: {exc}",
                         severity="error", markup=False)  # fmt: skip
