@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from robo_tui.adapters.store.lock import DataDirLock, DataDirLocked
-from robo_tui.backtest.results import FIND_RUN_SQL, LIST_RUNS_SQL, StoredRun, stored_run
+from robo_tui.backtest.report import stored_report
+from robo_tui.backtest.results import FIND_RUN_SQL, LIST_RUNS_SQL, run_listing, stored_run
 from robo_tui.engine.engine import Engine
 from robo_tui.logs import setup_logging
 from robo_tui.ports import Store
@@ -27,6 +27,7 @@ from robo_tui.runtime import (
     secrets_of,
 )
 from robo_tui.ui.app import UI_STATE_FILE, RoboApp
+from robo_tui.ui.screens.backtests import RunReport
 
 __all__ = ["StoredRuns", "run_console"]
 
@@ -39,14 +40,19 @@ class StoredRuns:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def newest(self, limit: int) -> Sequence[Mapping[str, Any]]:
-        """The newest `limit` runs (id, ts, params, stats), newest first."""
-        return await self._store.query(LIST_RUNS_SQL, (limit,))
+    async def listing(self, limit: int, *, narrow: bool) -> Sequence[tuple[str, Mapping[str, str]]]:
+        """The newest `limit` runs, newest first, as `robo-tui backtest --list` shows them."""
+        rows = await self._store.query(LIST_RUNS_SQL, (limit,))
+        return [(str(row["id"]), run_listing(row, narrow=narrow)) for row in rows]
 
-    async def find(self, run_id: str) -> StoredRun | None:
-        """The stored run whose id starts with `run_id`, if any."""
+    async def report(self, run_id: str, *, width: int) -> RunReport | None:
+        """The report `robo-tui backtest --show` prints for the run whose id starts with
+        `run_id` (the last 50 trades), sized to `width` columns."""
         rows = await self._store.query(FIND_RUN_SQL, (run_id + "%",))
-        return stored_run(rows[0]) if rows else None
+        if not rows:
+            return None
+        run = stored_run(rows[0])
+        return RunReport(run.id, stored_report(run, width=width, color=True, max_trades=50))
 
 
 class _EngineStore:
@@ -60,13 +66,13 @@ class _EngineStore:
             raise NotImplementedError("the engine has not been built yet")
         return StoredRuns(self.engine.store)
 
-    async def newest(self, limit: int) -> Sequence[Mapping[str, Any]]:
+    async def listing(self, limit: int, *, narrow: bool) -> Sequence[tuple[str, Mapping[str, str]]]:
         """The newest `limit` runs, newest first."""
-        return await self._runs().newest(limit)
+        return await self._runs().listing(limit, narrow=narrow)
 
-    async def find(self, run_id: str) -> StoredRun | None:
-        """The stored run whose id starts with `run_id`, if any."""
-        return await self._runs().find(run_id)
+    async def report(self, run_id: str, *, width: int) -> RunReport | None:
+        """The report of the run whose id starts with `run_id`, if it is stored."""
+        return await self._runs().report(run_id, width=width)
 
 
 def run_console(options: RunOptions, *, theme: str | None = None) -> int:

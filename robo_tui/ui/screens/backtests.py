@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Protocol
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,8 +19,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
-from robo_tui.backtest.report import stored_report
-from robo_tui.backtest.results import StoredRun, run_listing
+from robo_tui.domain.frozen import frozen
 from robo_tui.ui.screens.detail import DetailScreen
 
 LIMIT = 200
@@ -41,16 +41,26 @@ EMPTY = (
 )
 
 
-class RunCatalogue(Protocol):
-    """The stored backtest runs. Raises NotImplementedError when the store keeps none (in
-    memory), `sqlite3.Error`/`OSError` when it cannot be read."""
+@frozen
+class RunReport:
+    """One stored run's report, ready to show."""
 
-    async def newest(self, limit: int) -> Sequence[Mapping[str, Any]]:
-        """The newest `limit` runs as listing rows (id, ts, params, stats), newest first."""
+    run_id: str
+    body: RenderableType
+
+
+class RunCatalogue(Protocol):
+    """The stored backtest runs, handed in by the composition root. Raises NotImplementedError
+    when the store keeps none (in memory), `sqlite3.Error`, `OSError`, `ValueError` or
+    `KeyError` when it cannot be read."""
+
+    async def listing(self, limit: int, *, narrow: bool) -> Sequence[tuple[str, Mapping[str, str]]]:
+        """The newest `limit` runs, newest first: (run id, cells by the headers of `COLUMNS`)."""
         ...
 
-    async def find(self, run_id: str) -> StoredRun | None:
-        """The stored run whose id starts with `run_id`, if any."""
+    async def report(self, run_id: str, *, width: int) -> RunReport | None:
+        """The report of the stored run whose id starts with `run_id`, sized to `width`
+        columns (None when no such run is stored)."""
         ...
 
 
@@ -85,9 +95,7 @@ class BacktestsScreen(ModalScreen[None]):
         table = self.query_one("#runs", DataTable)
         table.clear()
         try:
-            rows = await self._runs.newest(LIMIT)
-            narrow = self.app.size.width < NARROW_BELOW
-            listed = [(str(row["id"]), run_listing(row, narrow=narrow)) for row in rows]
+            listed = await self._runs.listing(LIMIT, narrow=self.app.size.width < NARROW_BELOW)
         except NotImplementedError:
             self._note("This engine's store is in memory: it keeps no backtests.")
             return
@@ -112,19 +120,18 @@ class BacktestsScreen(ModalScreen[None]):
 
     async def show_run(self, run_id: str) -> None:
         """Open the stored run `run_id`'s report (the one `robo-tui backtest --show` prints)."""
+        # the detail view's text area: 96% of the screen less its border, padding and scrollbar
+        width = max(40, self.app.size.width * 96 // 100 - 6)
         try:
-            run = await self._runs.find(run_id)
+            report = await self._runs.report(run_id, width=width)
         except (sqlite3.Error, OSError, ValueError, KeyError) as exc:
             self.notify(f"Could not read run {run_id[:12]}: {type(exc).__name__}: {exc}",
                         severity="error", markup=False)  # fmt: skip
             return
-        if run is None:
+        if report is None:
             self.notify(f"Run {run_id[:12]} is no longer stored.", severity="warning")
             return
-        # the detail view's text area: 96% of the screen less its border, padding and scrollbar
-        width = max(40, self.app.size.width * 96 // 100 - 6)
-        body = stored_report(run, width=width, color=True, max_trades=50)
-        self.app.push_screen(DetailScreen(f"Backtest {run.id[:12]}", body))
+        self.app.push_screen(DetailScreen(f"Backtest {report.run_id[:12]}", report.body))
 
     def action_close(self) -> None:
         """Back to the console."""
