@@ -57,8 +57,6 @@ def _model_names(models: Any) -> list[str]:
             names.append(m)
         elif isinstance(m, Mapping) and m.get("name"):
             names.append(str(m["name"]))
-        elif getattr(m, "name", None):
-            names.append(str(m.name))
     return names
 
 
