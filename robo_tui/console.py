@@ -15,6 +15,7 @@ from robo_tui.adapters.store.lock import DataDirLock, DataDirLocked
 from robo_tui.backtest.report import stored_report
 from robo_tui.backtest.results import FIND_RUN_SQL, LIST_RUNS_SQL, run_listing, stored_run
 from robo_tui.engine.engine import Engine
+from robo_tui.engine.view import ViewPublisher
 from robo_tui.logs import setup_logging
 from robo_tui.ports import Store
 from robo_tui.runtime import (
@@ -104,7 +105,7 @@ def run_console(options: RunOptions, *, theme: str | None = None) -> int:
             return runs.engine
 
         app = RoboApp(build, theme=theme, settings_path_for_ui_state=data_dir / UI_STATE_FILE,
-                      default_theme=settings.ui.theme, runs=runs)
+                      default_theme=settings.ui.theme, views=ViewPublisher, runs=runs)
         result = app.run()
         code = app.return_code
         return int(code if code is not None else (result or 0))
