@@ -92,7 +92,7 @@ def main_command(
     if once or cycles is not None:
         raise typer.BadParameter("--once and --cycles need --headless", param_hint="--once")
     try:
-        from robo_tui.ui.app import run_console
+        from robo_tui.console import run_console
     except ImportError:
         typer.echo("The console is not built yet; run `robo-tui --headless` for the engine.")
         raise typer.Exit(0) from None

@@ -1,4 +1,4 @@
-"""The robo-tui console: a Textual app that runs the engine in its own event loop.
+"""The robo-tui console shell: a Textual app that runs the engine in its own event loop.
 
 How it fits together:
 
@@ -8,11 +8,14 @@ How it fits together:
   feed (and so the audit log), and the app stays usable.
 - Bus events are buffered by a synchronous subscriber and handed to the main screen as one
   `EngineEvents` message ten times a second, so thousands of events a second cannot flood the UI.
-  The panes re-read the engine (`update_from`) on a 4 Hz timer.
-- Every action goes through the engine's public methods (approve, reject, manual_order, flatten,
-  halt, resume, set_mode, set_strategy, select_analyst); orders always pass `Engine.submit` and its
-  one risk gate. The kill switch calls `Engine.halt` directly and works on every screen, even when
-  the engine loop has died.
+- The panes render the engine's view (`robo_tui.engine.view`): a `ViewPublisher` rebuilds it when
+  something shown changed (polled at 4 Hz, and at once after an action) and the app hands each new
+  view to the main screen as a `ViewChanged` message. No pane reads the engine.
+- The pane actions live with the main screen (`screens/main.py`), which calls the engine's public
+  methods; the shell keeps the engine's lifecycle, safety (kill switch, resume, pause), quitting and
+  themes. The kill switch calls `Engine.halt` directly and works on every screen, even when the
+  engine loop has died. `run_console` (settings, data-dir lock, wiring) is the composition root's,
+  in `robo_tui/console.py`.
 - Quitting stops the cycle, then `Engine.stop()` (audit log flushed, adapters and database closed).
 """
 
@@ -22,9 +25,8 @@ import asyncio
 import json
 import logging
 import os
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -34,15 +36,21 @@ from textual.binding import BindingType
 from textual.worker import Worker, WorkerState
 
 from robo_tui.domain.events import EngineErrorOccurred, Event
-from robo_tui.domain.risk import Mode, TradingState
+from robo_tui.domain.risk import TradingState
+from robo_tui.engine.engine import Engine
+from robo_tui.engine.view import ConsoleView, ViewPublisher, ViewUpdated
 from robo_tui.ui.commands import ConsoleCommands, bindings
-from robo_tui.ui.messages import EngineEvents, EngineStarted, EngineStopped
+from robo_tui.ui.messages import EngineEvents, EngineStarted, EngineStopped, ViewChanged
+from robo_tui.ui.screens.backtests import RunCatalogue
+from robo_tui.ui.screens.dialogs import ConfirmDialog
+from robo_tui.ui.screens.help import HelpScreen
 from robo_tui.ui.screens.main import MainScreen
+from robo_tui.ui.shell import Severity
+from robo_tui.ui.themes import load_themes, next_theme
+from robo_tui.ui.widgets.safe import safe_text
 
 if TYPE_CHECKING:
     from robo_tui.engine.bus import Subscription
-    from robo_tui.engine.engine import Engine, SubmitResult
-    from robo_tui.runtime import RunOptions
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +68,7 @@ AUDIT_BATCH = 200
 BUSY_BATCH = 500
 """A batch at least this big counts as a burst (5,000 events a second at 10 Hz)."""
 PANE_REFRESH_SECONDS = 0.25
-"""How often the panes re-read the engine (4 Hz)."""
+"""How often the engine's view is polled for changes (4 Hz)."""
 MODEL_DISCOVERY_SECONDS = 300.0
 """How often the model selector re-discovers providers and models (also from the palette)."""
 STOP_GRACE_SECONDS = 5.0
@@ -99,7 +107,9 @@ class RoboApp(App[int]):
     `engine` is a ready-built engine (tests build their own on a SimClock and a temporary store)
     or a function that builds one; a function is called in a thread after the first frame so the
     console paints at once. `cycles`: None runs the engine loop until quit, N runs N cycles, 0
-    only starts the engine (tests then drive it themselves).
+    only starts the engine (tests then drive it themselves). `views` builds the engine's view
+    publisher (the composition root's; by default a `ViewPublisher`), `runs` is the stored
+    backtest catalogue (None: the console lists none).
     """
 
     TITLE = "robo-tui"
@@ -109,7 +119,9 @@ class RoboApp(App[int]):
 
     def __init__(self, engine: Engine | Callable[[], Engine], *, theme: str | None = None,
                  settings_path_for_ui_state: Path | None = None, cycles: int | None = None,
-                 default_theme: str = DEFAULT_THEME) -> None:
+                 default_theme: str = DEFAULT_THEME,
+                 views: Callable[[Engine], ViewPublisher] = ViewPublisher,
+                 runs: RunCatalogue | None = None) -> None:
         super().__init__()
         # an Engine is not callable; a factory is (checked without importing the engine)
         self._factory: Callable[[], Engine] | None = engine if callable(engine) else None
@@ -120,6 +132,10 @@ class RoboApp(App[int]):
         self._requested_theme = theme
         self._default_theme = default_theme
         self._cycles = cycles
+        self._make_views = views
+        self._runs = runs
+        self.views: ViewPublisher | None = None
+        """The engine's view publisher (None until the engine is there)."""
         self.engine_started = asyncio.Event()
         """Set once `Engine.start()` has completed (tests wait on it)."""
         self.models_ready = asyncio.Event()
@@ -128,6 +144,8 @@ class RoboApp(App[int]):
         """Why the engine could not start, if it could not."""
         self._stop = asyncio.Event()
         self._buffer: list[Event] = []
+        self._queued: EngineEvents | None = None  # the last batch posted
+        self._posted = 0  # events posted to the screen so far (their sequence numbers)
         self._last_flush = 0.0
         self._subscription: Subscription | None = None
         self._halt_requested = False
@@ -140,10 +158,10 @@ class RoboApp(App[int]):
 
     def on_mount(self) -> None:
         self._install_themes()
-        self.main = MainScreen()
+        self.main = MainScreen(self, runs=self._runs)
         self.push_screen(self.main)
         self.set_interval(EVENT_FLUSH_SECONDS, self._flush_events, name="events")
-        self.set_interval(PANE_REFRESH_SECONDS, self._refresh_panes, name="panes")
+        self.set_interval(PANE_REFRESH_SECONDS, self.refresh_view, name="panes")
         # the first frame comes first; the engine starts right after it
         self.call_after_refresh(self._boot)
 
@@ -158,6 +176,9 @@ class RoboApp(App[int]):
         engine = self.engine
         if self._subscription is None:
             self._subscription = engine.bus.subscribe(self._buffer.append)
+        if self.views is None:
+            self.views = self._make_views(engine)
+            self.views.subscribe(self._on_view)
         await engine.start()
         if self._halt_requested:
             await engine.halt("kill switch pressed while starting", by="ui")
@@ -165,9 +186,11 @@ class RoboApp(App[int]):
         self.post_message(EngineStarted())
 
     def on_engine_started(self, _: EngineStarted) -> None:
-        assert self.engine is not None
+        assert self.views is not None
         self.main.set_started(None)
-        self.main.refresh_panes(self.engine, all_panes=True)
+        view = self.views.poll(force=True) or self.views.latest
+        if view is not None:
+            self.main.render_view(view, all_panes=True)
         # paint the live panes before the first cycle takes the loop for a while; discover the
         # models after it (discovery loads the provider SDKs, which takes a moment)
         if self._cycles != 0:
@@ -190,11 +213,11 @@ class RoboApp(App[int]):
                 catalogue = await engine.refresh_analysts()
             finally:
                 self.models_ready.set()
-            self._refresh_panes()
+            self.refresh_view()
             if not quiet:
                 ready = [str(p.get("name")) for p in catalogue.get("providers", [])
                          if p.get("available")]
-                self._say("Analyst providers available: " + (", ".join(ready) or "none"),
+                self.say("Analyst providers available: " + (", ".join(ready) or "none"),
                           title="Models")
 
         self.run_worker(discover(), name="model-discovery", group="models", exit_on_error=False)
@@ -212,7 +235,7 @@ class RoboApp(App[int]):
 
     def on_engine_stopped(self, message: EngineStopped) -> None:
         if message.reason == "cycles done":
-            self._say(f"The engine ran its {self._cycles} cycle(s) and stopped.", timeout=4)
+            self.say(f"The engine ran its {self._cycles} cycle(s) and stopped.", timeout=4)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker failures are handled: say what failed, log it, keep going."""
@@ -233,11 +256,11 @@ class RoboApp(App[int]):
         elif worker.name == "engine-run":
             self.main.set_started(message + " — trading cycles are stopped; the kill switch "
                                   "still works; 'Restart the engine' in the palette retries.")
-        self._say(message, severity="error", title="Error", timeout=15)
-        self._publish_error(worker.name or "console", message,
+        self.say(message, severity="error", title="Error", timeout=15)
+        self.publish_error(worker.name or "console", message,
                             fatal=worker.name in ("engine-start", "engine-run"))
 
-    def _publish_error(self, where: str, message: str, *, fatal: bool = False) -> None:
+    def publish_error(self, where: str, message: str, *, fatal: bool = False) -> None:
         """Put a console-side failure in the feed and the audit log (through the engine's bus)."""
         engine = self.engine
         if engine is None:
@@ -266,6 +289,8 @@ class RoboApp(App[int]):
             self._flush_events()
             if self._subscription is not None:
                 self._subscription.cancel()
+            if self.views is not None:
+                self.views.close()
             try:
                 await engine.stop()
             except Exception:
@@ -282,8 +307,6 @@ class RoboApp(App[int]):
 
     def action_request_quit(self) -> None:
         """Quit after confirming (q)."""
-        from robo_tui.ui.screens.dialogs import ConfirmDialog
-
         async def answered(yes: bool | None) -> None:
             if yes:
                 await self.action_quit()
@@ -310,9 +333,22 @@ class RoboApp(App[int]):
         self._last_flush = now
         events, self._buffer[:] = tuple(self._buffer), []
         self.events_absorbed += len(events)
-        self.main.post_message(EngineEvents(events))
+        self.main.post_message(self._next_batch(events))
         if self.engine is not None:
             self._flush_audit(self.engine)
+
+    def _next_batch(self, events: tuple[Event, ...]) -> EngineEvents:
+        """A new batch carrying `events` and, while the last batch posted is still queued, that
+        batch's events too, so the newer batch supersedes it (`EngineEvents.can_replace`)."""
+        first = self._posted
+        self._posted += len(events)
+        queued = self._queued
+        if queued is not None and queued.end > self.main.events_handled:
+            batch = EngineEvents(queued.events + events, queued.first)
+        else:
+            batch = EngineEvents(events, first)
+        self._queued = batch
+        return batch
 
     def _flush_audit(self, engine: Engine) -> None:
         """Write the engine's buffered audit rows now when it will not soon: the loop flushes
@@ -327,15 +363,21 @@ class RoboApp(App[int]):
             return
         self.run_worker(recorder.flush(), name="audit-flush", group="audit", exit_on_error=False)
 
-    def _refresh_panes(self) -> None:
-        engine = self.engine
-        if engine is None or not self.engine_started.is_set() or self._stopped:
-            return
+    def refresh_view(self) -> ConsoleView | None:
+        """Rebuild the engine's view if something shown changed (the main screen gets it as a
+        `ViewChanged`); the latest view, None before the engine has started."""
+        views = self.views
+        if views is None or not self.engine_started.is_set() or self._stopped:
+            return None
         try:
-            self.main.refresh_panes(engine)
-        except Exception as exc:  # a pane's bug must not take the console down
-            log.exception("pane refresh failed")
-            self._say(f"A pane failed to refresh: {exc}", severity="error")
+            return views.poll() or views.latest
+        except Exception as exc:  # a bug in the view must not take the console down
+            log.exception("view refresh failed")
+            self.say(f"The panes could not be refreshed: {exc}", severity="error")
+            return views.latest
+
+    def _on_view(self, update: ViewUpdated) -> None:
+        self.main.post_message(ViewChanged(update.view))
 
     @property
     def engine_loop_running(self) -> bool:
@@ -344,21 +386,20 @@ class RoboApp(App[int]):
 
     # ------------------------------------------------------------------ helpers
 
-    def _say(self, message: str, *, severity: str = "information", title: str = "",
-             timeout: float | None = None) -> None:
+    def say(self, message: str, *, severity: Severity = "information", title: str = "",
+            timeout: float | None = None) -> None:
         """A notification; the text is never parsed as markup (it may quote outside text)."""
-        self.notify(message, title=title, severity=severity, timeout=timeout,  # type: ignore[arg-type]
-                    markup=False)
+        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
-    def _ready_engine(self) -> Engine | None:
+    def ready_engine(self) -> Engine | None:
         """The engine if it has started, else None (and says why)."""
         if self.engine is None or not self.engine_started.is_set():
-            self._say(self.engine_ready_error or "The engine is still starting.",
-                      severity="warning")
+            self.say(self.engine_ready_error or "The engine is still starting.",
+                     severity="warning")
             return None
         return self.engine
 
-    def _spawn(self, work: Any, name: str) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run an engine call in a worker; its failure lands in `on_worker_state_changed`."""
         self.run_worker(work, name=name, group="actions", exit_on_error=False)
 
@@ -376,33 +417,29 @@ class RoboApp(App[int]):
         engine = self.engine
         if engine is None:
             self._halt_requested = True
-            self._say("Kill switch armed: trading will be HALTED as soon as the engine has "
+            self.say("Kill switch armed: trading will be HALTED as soon as the engine has "
                       "started.", severity="error", title="KILL SWITCH")
             return
-        self._spawn(self._halt(engine), "kill-switch")
+        self.spawn(self._halt(engine), "kill-switch")
 
     async def _halt(self, engine: Engine) -> None:
         await engine.halt("kill switch (console)", by="ui")
         self.refresh_bindings()
-        self._refresh_panes()
-        self._say("Trading HALTED. Open orders cancelled. ctrl+r resumes (with confirmation).",
+        self.refresh_view()
+        self.say("Trading HALTED. Open orders cancelled. ctrl+r resumes (with confirmation).",
                   severity="error", title="KILL SWITCH", timeout=8)
 
     def action_resume(self) -> None:
         """Leave HALTED after a confirmation dialog."""
-        from robo_tui.ui.screens.dialogs import ConfirmDialog
-
-        engine = self._ready_engine()
+        engine = self.ready_engine()
         if engine is None:
             return
         if engine.state is not TradingState.HALTED:
-            self._say(f"Trading is {engine.state.value}, not halted.", severity="warning")
+            self.say(f"Trading is {engine.state.value}, not halted.", severity="warning")
             return
         body = Text("Trading is HALTED")
         reason = engine.risk.halt_reason
         if reason:
-            from robo_tui.ui.widgets.safe import safe_text
-
             body.append(": ")
             body.append_text(safe_text(reason))
         day_loss = engine.day_start_equity - engine.account.equity
@@ -413,7 +450,7 @@ class RoboApp(App[int]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._spawn(self._resume(engine), "resume")
+                self.spawn(self._resume(engine), "resume")
 
         self.push_screen(ConfirmDialog("Resume trading?", body, confirm="Resume", danger=True),
                          answered)
@@ -421,17 +458,17 @@ class RoboApp(App[int]):
     async def _resume(self, engine: Engine) -> None:
         await engine.resume(by="ui")
         self.refresh_bindings()
-        self._refresh_panes()
-        self._say(f"Trading resumed: {engine.state.value}.", title="Resumed")
+        self.refresh_view()
+        self.say(f"Trading resumed: {engine.state.value}.", title="Resumed")
 
     def action_toggle_pause(self) -> None:
         """Pause or resume the cycle; the risk state is untouched (quotes and stops go on)."""
-        engine = self._ready_engine()
+        engine = self.ready_engine()
         if engine is None:
             return
         engine.pause(not engine.paused)
-        self._refresh_panes()
-        self._say("Engine cycle PAUSED (quotes and stops still run; risk state unchanged). "
+        self.refresh_view()
+        self.say("Engine cycle PAUSED (quotes and stops still run; risk state unchanged). "
                   "p resumes." if engine.paused else "Engine cycle resumed.",
                   severity="warning" if engine.paused else "information")
 
@@ -439,357 +476,26 @@ class RoboApp(App[int]):
         """Retry a failed start, or restart the cycle loop after it stopped."""
         if self.engine is not None and self.engine_started.is_set():
             if self._run_worker is not None and not self._run_worker.is_finished:
-                self._say("The engine loop is running.")
+                self.say("The engine loop is running.")
                 return
             self.main.set_started(None)
             self._start_loop()
-            self._say("Engine loop restarted.")
+            self.say("Engine loop restarted.")
             return
         if any(w.name == "engine-start" and not w.is_finished for w in self.workers):
-            self._say("The engine is still starting.")
+            self.say("The engine is still starting.")
             return
         self.engine_ready_error = None
         self.main.set_started("starting the engine…")
         self._boot()
 
-    # ------------------------------------------------------------------ proposals
-
-    def action_approve(self) -> None:
-        """Approve the selected proposal (the gate judges it again, now)."""
-        engine = self._ready_engine()
-        if engine is None:
-            return
-        proposal_id = self.main.selected_proposal_id()
-        if proposal_id is None:
-            self._say("No proposal selected (the queue is empty or not in semi-auto mode).",
-                      severity="warning")
-            return
-        self._spawn(self._approve(engine, proposal_id), "approve")
-
-    async def _approve(self, engine: Engine, proposal_id: str) -> None:
-        from robo_tui.engine.engine import ProposalNotFound
-
-        try:
-            result = await engine.approve(proposal_id, by="ui")
-        except ProposalNotFound:
-            self._say(f"Proposal {proposal_id} is no longer pending (decided or expired).",
-                      severity="warning")
-            return
-        self._refresh_panes()
-        if result.sent and result.order is not None:
-            order, ack = result.order, result.ack
-            self._say(f"Approved {proposal_id}: {order.side.value} {order.quantity:g} "
-                      f"{order.symbol} → {ack.status.value if ack else 'sent'}", title="Approved")
-            return
-        self._show_denial(f"Approved {proposal_id}, but the risk gate DENIED it now", result)
-
-    def _show_denial(self, title: str, result: SubmitResult) -> None:
-        """A denial is shown, never swallowed: a notification and the full detail."""
-        from robo_tui.ui.screens.detail import DetailScreen
-        from robo_tui.ui.screens.order_ticket import verdict_text
-
-        reasons = "; ".join(f"{r.code}: {r.message}" for r in result.verdict.reasons)
-        self._say(f"{title}: {reasons or 'no reason given'}", severity="error", title="DENIED",
-                  timeout=12)
-        self.push_screen(DetailScreen(title, verdict_text(result)))
-
-    def action_reject(self) -> None:
-        """Reject the selected proposal, with an optional reason."""
-        from robo_tui.ui.screens.dialogs import ReasonDialog
-
-        engine = self._ready_engine()
-        if engine is None:
-            return
-        proposal_id = self.main.selected_proposal_id()
-        if proposal_id is None:
-            self._say("No proposal selected.", severity="warning")
-            return
-        proposal = engine.pending.get(proposal_id)
-        summary = proposal_id
-        if proposal is not None:
-            summary = (f"{proposal.side.value.upper()} {proposal.quantity:g} {proposal.symbol} "
-                       f"(≈ {proposal.notional:,.2f})")
-
-        def answered(reason: str | None) -> None:
-            if reason is not None:
-                self._spawn(self._reject(engine, proposal_id, reason), "reject")
-
-        self.push_screen(ReasonDialog("Reject proposal", f"Reject {summary}?"), answered)
-
-    async def _reject(self, engine: Engine, proposal_id: str, reason: str) -> None:
-        from robo_tui.engine.engine import ProposalNotFound
-
-        try:
-            await engine.reject(proposal_id, by="ui", reason=reason)
-        except ProposalNotFound:
-            self._say(f"Proposal {proposal_id} is no longer pending.", severity="warning")
-            return
-        self._refresh_panes()
-        self._say(f"Rejected {proposal_id}" + (f": {reason}" if reason else "."), title="Rejected")
-
-    # ------------------------------------------------------------------ orders
-
-    def action_order_ticket(self, symbol: str = "") -> None:
-        """Open the manual order ticket (prefilled with the selected position's symbol)."""
-        from robo_tui.ui.screens.order_ticket import OrderTicket
-
-        engine = self._ready_engine()
-        if engine is None:
-            return
-
-        def done(result: SubmitResult | None) -> None:
-            if result is not None and result.order is not None:
-                ack = result.ack
-                self._say(f"Order {result.order.side.value} {result.order.quantity:g} "
-                          f"{result.order.symbol} → {ack.status.value if ack else 'sent'}"
-                          + (f": {ack.message}" if ack and ack.message else ""), title="Order")
-                self._refresh_panes()
-
-        self.push_screen(OrderTicket(engine, symbol=symbol or self.main.selected_symbol()), done)
-
-    def action_flatten(self) -> None:
-        """Flatten the selected position (after confirming)."""
-        from robo_tui.ui.screens.dialogs import ConfirmDialog
-
-        engine = self._ready_engine()
-        if engine is None:
-            return
-        symbol = self.main.selected_symbol()
-        held = engine.account.position_qty(symbol) if symbol else 0.0
-        if not symbol or abs(held) < 1e-12:
-            self._say("No position selected.", severity="warning")
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._spawn(self._flatten(engine, [symbol]), "flatten")
-
-        self.push_screen(ConfirmDialog(
-            f"Flatten {symbol}?",
-            f"{'Sell' if held > 0 else 'Buy'} {abs(held):g} {symbol} at market (reduce-only), "
-            "through the risk gate.", confirm="Flatten", danger=True), answered)
-
-    def action_flatten_all(self) -> None:
-        """Flatten every position (after confirming)."""
-        from robo_tui.ui.screens.dialogs import ConfirmDialog
-
-        engine = self._ready_engine()
-        if engine is None:
-            return
-        held = {s: p.quantity for s, p in engine.account.positions.items() if abs(p.quantity) > 1e-12}
-        if not held:
-            self._say("There are no positions to flatten.", severity="warning")
-            return
-        lines = ", ".join(f"{q:+g} {s}" for s, q in sorted(held.items()))
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._spawn(self._flatten(engine, None), "flatten-all")
-
-        self.push_screen(ConfirmDialog(
-            f"Flatten ALL {len(held)} positions?",
-            f"Close {lines} at market (reduce-only orders through the risk gate).",
-            confirm="Flatten all", danger=True), answered)
-
-    async def _flatten(self, engine: Engine, symbols: list[str] | None) -> None:
-        if symbols is None:
-            results = await engine.flatten_all(by="ui")
-        else:
-            results = [r for s in symbols if (r := await engine.flatten(s, by="ui")) is not None]
-        self._refresh_panes()
-        for result in results:
-            if not result.sent:
-                self._show_denial("Flatten DENIED by the risk gate", result)
-            else:
-                assert result.order is not None
-                status = result.ack.status.value if result.ack else "sent"
-                self._say(f"Flatten {result.order.symbol}: {result.order.side.value} "
-                          f"{result.order.quantity:g} → {status}", title="Flatten")
-
-    # ------------------------------------------------------------------ mode, strategies, models
-
-    def action_change_mode(self) -> None:
-        """Open the mode switch dialog."""
-        from robo_tui.ui.screens.mode import ModeDialog
-
-        engine = self._ready_engine()
-        if engine is None:
-            return
-
-        async def apply(mode: Mode, confirm_live: bool) -> str | None:
-            from robo_tui.engine.engine import ModeChangeRefused
-
-            try:
-                await engine.set_mode(mode, by="ui", confirm_live=confirm_live)
-            except ModeChangeRefused as exc:
-                self._say(str(exc), severity="error", title="Mode change refused", timeout=12)
-                return str(exc)
-            except Exception as exc:  # a broker that cannot connect, ...
-                log.exception("mode switch failed")
-                return f"Switching to {mode.value} failed: {type(exc).__name__}: {exc}"
-            return None
-
-        def switched(mode: Mode | None) -> None:
-            if mode is not None:
-                self._refresh_panes()
-                self._say(f"Mode is now {mode.value.upper()}.", title="Mode",
-                          severity="warning" if mode is Mode.LIVE else "information")
-
-        self.push_screen(ModeDialog(engine.mode, apply), switched)
-
-    def action_toggle_strategy(self) -> None:
-        """Switch the selected strategy on or off (through the engine, audited)."""
-        engine = self._ready_engine()
-        name = self.main.selected_strategy()
-        if engine is None:
-            return
-        if name is None:
-            self._say("No strategy selected (3 shows the strategies).", severity="warning")
-            return
-        slot = next((s for s in engine.ensemble.slots() if s.name == name), None)
-        if slot is None:
-            return
-        self._spawn(self._set_strategy(engine, name, enabled=not slot.enabled), "strategy")
-
-    def action_strategy_weight(self, step: float) -> None:
-        """Raise or lower the selected strategy's weight (0..10)."""
-        engine = self._ready_engine()
-        name = self.main.selected_strategy()
-        if engine is None:
-            return
-        if name is None:
-            self._say("No strategy selected (3 shows the strategies).", severity="warning")
-            return
-        slot = next((s for s in engine.ensemble.slots() if s.name == name), None)
-        if slot is None:
-            return
-        weight = round(min(10.0, max(0.0, slot.weight + step)), 2)
-        if weight == slot.weight:
-            self._say(f"{name} weight stays {weight:g} (limits 0..10).", severity="warning")
-            return
-        self._spawn(self._set_strategy(engine, name, weight=weight), "strategy")
-
-    async def _set_strategy(self, engine: Engine, name: str, *, enabled: bool | None = None,
-                            weight: float | None = None) -> None:
-        await engine.set_strategy(name, enabled=enabled, weight=weight, by="ui")
-        self._refresh_panes()
-        slot = next(s for s in engine.ensemble.slots() if s.name == name)
-        self._say(f"Strategy {name}: {'on' if slot.enabled else 'OFF'}, weight {slot.weight:g}.",
-                  title="Strategy")
-
-    def action_select_model(self) -> None:
-        """Make the highlighted model the active analyst (through the engine, recorded)."""
-        engine = self._ready_engine()
-        if engine is None:
-            return
-        choice = self.main.selected_model()
-        if choice is None:
-            self._say("No model highlighted in the model selector.", severity="warning")
-            return
-        self._spawn(self._select_model(engine, *choice), "model")
-
-    async def _select_model(self, engine: Engine, provider: str, model: str | None) -> None:
-        try:
-            await engine.select_analyst(provider, model, by="ui")
-        except Exception as exc:  # noqa: BLE001 - an unbuildable provider keeps the old one
-            self._say(f"Cannot switch to {provider}/{model or 'default'}: {exc}",
-                      severity="error", title="Model")
-            self._publish_error("model", f"switch to {provider}/{model or 'default'} failed: {exc}")
-            return
-        self._refresh_panes()
-        active = engine.analyst_catalogue().get("active", {})
-        self._say(f"Analyst now {active.get('provider', provider)}/{active.get('model', model)}.",
-                  title="Model")
-
-    # ------------------------------------------------------------------ view
-
-    def action_open_selected(self) -> None:
-        """Enter: the detail of the selected feed entry or proposal; on the model selector,
-        switch to the highlighted model."""
-        pane = self.main.focused_pane()
-        engine = self.engine
-        if pane == "models":
-            self.action_select_model()
-        elif pane == "proposals":
-            self._open_proposal()
-        elif pane == "feed":
-            self._open_event()
-        elif pane == "positions" and engine is not None:
-            self.action_order_ticket(self.main.selected_symbol() or "")
-        elif pane == "strategies":
-            self.action_toggle_strategy()
-
-    def _open_event(self) -> None:
-        from robo_tui.ui.screens.detail import DetailScreen
-
-        event = self.main.selected_event()
-        if event is None:
-            self._say("No feed entry selected.", severity="warning")
-            return
-        self.push_screen(DetailScreen(f"{event.kind}: {type(event).__name__}",
-                                      self.main.event_detail(event)))
-
-    def _open_proposal(self) -> None:
-        from robo_tui.ui.screens.detail import DetailScreen
-        from robo_tui.ui.widgets import proposal_detail_text
-
-        engine = self._ready_engine()
-        proposal_id = self.main.selected_proposal_id()
-        if engine is None or proposal_id is None:
-            return
-        proposal = engine.pending.get(proposal_id)
-        if proposal is None:
-            self._say(f"Proposal {proposal_id} is no longer pending.", severity="warning")
-            return
-        body = proposal_detail_text(proposal, engine.precheck(proposal))
-
-        def decided(decision: str | None) -> None:
-            if decision == "approve":
-                self._spawn(self._approve(engine, proposal_id), "approve")
-            elif decision == "reject":
-                self.action_reject()
-
-        self.push_screen(DetailScreen(f"Proposal {proposal.symbol}", body,
-                                      proposal_id=proposal_id), decided)
-
-    def action_filter_feed(self) -> None:
-        """Filter the event feed by kind and symbol."""
-        from robo_tui.ui.screens.dialogs import FeedFilter, FilterDialog
-
-        symbols = list(self.engine.symbols) if self.engine is not None else []
-
-        def chosen(result: FeedFilter | None) -> None:
-            if result is not None:
-                self.main.set_feed_filter(result)
-                self._say("Feed shows " + result.describe() + ".")
-
-        self.push_screen(FilterDialog(self.main.feed_filter, symbols), chosen)
-
-    def action_show_view(self, view: str) -> None:
-        """Switch the compact view (or focus its first pane on a wide terminal)."""
-        self.main.show_view(view)
-        self._refresh_panes()
-
-    def action_backtests(self) -> None:
-        """The stored backtest runs and their reports."""
-        from robo_tui.ui.screens.backtests import BacktestsScreen
-
-        if self.engine is None:
-            self.notify("The engine has not started yet.", severity="warning")
-            return
-        self.push_screen(BacktestsScreen(self.engine.store))
-
     def action_help(self) -> None:
         """The help screen with every key."""
-        from robo_tui.ui.screens.help import HelpScreen
-
         self.push_screen(HelpScreen())
 
     # ------------------------------------------------------------------ themes
 
     def _install_themes(self) -> None:
-        from robo_tui.ui.themes import load_themes
-
         names = []
         for theme in load_themes():
             self.register_theme(theme)
@@ -801,60 +507,12 @@ class RoboApp(App[int]):
                 self.theme = name
                 break
         if self._requested_theme and self.theme != self._requested_theme:
-            self._say(f"Unknown theme {self._requested_theme!r}; themes: {', '.join(names)}.",
+            self.say(f"Unknown theme {self._requested_theme!r}; themes: {', '.join(names)}.",
                       severity="warning")
 
     def action_cycle_theme(self) -> None:
         """Switch to the next theme and remember it."""
-        from robo_tui.ui.themes import next_theme
-
         self.theme = next_theme(self.theme)
         self._ui_state["theme"] = self.theme
         save_ui_state(self._ui_state_path, self._ui_state)
-        self._say(f"Theme: {self.theme}")
-
-
-def run_console(options: RunOptions, *, theme: str | None = None) -> int:
-    """`robo-tui`: settings, live check, data dir, lock, logging, engine, then the console.
-
-    Returns the process exit code (a config error or a locked data dir exits before any screen).
-    """
-    from robo_tui.adapters.store.lock import DataDirLock, DataDirLocked
-    from robo_tui.logs import setup_logging
-    from robo_tui.runtime import (
-        ExitCode,
-        RunError,
-        check_live,
-        load_run_settings,
-        resolve_data_dir,
-        secrets_of,
-    )
-
-    try:
-        settings = load_run_settings(options)
-        check_live(settings, options.confirm_live)
-        data_dir = resolve_data_dir(options, settings)
-        setup_logging(data_dir, secrets_of(settings))
-    except RunError as exc:
-        print(f"robo-tui: {exc}", file=sys.stderr)
-        return int(exc.code)
-    lock = DataDirLock(data_dir)
-    try:
-        lock.acquire()
-    except DataDirLocked as exc:
-        print(f"robo-tui: {exc}", file=sys.stderr)
-        return int(ExitCode.LOCKED)
-    try:
-        def build() -> Engine:
-            from robo_tui.wiring import build_engine
-
-            return build_engine(settings, data_dir=data_dir)
-
-        app = RoboApp(build, theme=theme, settings_path_for_ui_state=data_dir / UI_STATE_FILE,
-                      default_theme=settings.ui.theme)
-        result = app.run()
-        code = app.return_code
-        return int(code if code is not None else (result or 0))
-    finally:
-        lock.release()
-
+        self.say(f"Theme: {self.theme}")

@@ -1,5 +1,8 @@
 """Every console action in one table: the key bindings, the footer, the help screen and the command
 palette are all generated from `ACTIONS`, so they can never disagree.
+
+An action runs on the app shell (engine lifecycle, safety, quitting, themes) or on the main
+screen, which owns the panes and their actions; `ConsoleAction.shell` says which.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from robo_tui.domain.frozen import frozen
+from robo_tui.ui.screens.board import PaneBoard
 
 
 @frozen
@@ -20,7 +24,7 @@ class ConsoleAction:
     keys: str
     """Textual key names, comma separated (the first is the one shown)."""
     action: str
-    """The `App` action name (without `action_`)."""
+    """The action name (without `action_`), on the app or the main screen (`shell`)."""
     title: str
     """Short name (palette entry, footer label)."""
     help: str
@@ -33,6 +37,13 @@ class ConsoleAction:
     """Only meaningful on the main screen (acts on its selection)."""
     label: str = ""
     """How the key is written for humans (default: derived from `keys`)."""
+    shell: bool = False
+    """Runs on the app shell; else on the main screen (only for `main_only` actions)."""
+
+    @property
+    def on_app(self) -> bool:
+        """Whether the app runs it (every action that works beyond the main screen does)."""
+        return self.shell or not self.main_only
 
     @property
     def key_label(self) -> str:
@@ -56,7 +67,7 @@ ACTIONS: tuple[ConsoleAction, ...] = (
                   "Safety", main_only=False),
     ConsoleAction("p", "toggle_pause", "Pause",
                   "Pause or resume the engine cycle without touching the risk state.",
-                  "Safety"),
+                  "Safety", shell=True),
     ConsoleAction("a", "approve", "Approve",
                   "Approve the selected proposal; it passes the risk gate again, now.",
                   "Trading"),
@@ -85,7 +96,7 @@ ACTIONS: tuple[ConsoleAction, ...] = (
                   "Ensemble and models", label="enter (models)"),
     ConsoleAction("", "refresh_models", "Refresh models",
                   "Discover the analyst providers and models available now (also every 5 min).",
-                  "Ensemble and models", label="palette"),
+                  "Ensemble and models", label="palette", shell=True),
     ConsoleAction("enter", "open_selected", "Details",
                   "Open the full detail of the selected feed entry or proposal.", "View"),
     ConsoleAction("f", "filter_feed", "Filter",
@@ -103,7 +114,7 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("question_mark", "help", "Help", "Show every key.", "View",
                   main_only=False),
     ConsoleAction("q", "request_quit", "Quit", "Quit after confirming; the engine stops cleanly.",
-                  "View"),
+                  "View", shell=True),
     ConsoleAction("", "restart_engine", "Restart the engine",
                   "Retry a failed engine start, or restart the cycle loop after it stopped.",
                   "Safety", main_only=False, label="palette"),
@@ -139,15 +150,20 @@ def bindings(*, main: bool) -> list[Binding]:
         by_action = {a.action: a for a in ACTIONS}
         for name in FOOTER_ORDER:
             item = by_action[name]
-            result.append(Binding(item.keys, f"app.{item.action}", item.title, show=True,
+            result.append(Binding(item.keys, _target(item), item.title, show=True,
                                   priority=item.priority, key_display=_footer_key(item)))
     for item in ACTIONS:
         if item.main_only != main or not item.keys or (main and item.action in FOOTER_ORDER):
             continue
-        action = item.action if main is False else f"app.{item.action}"
+        action = item.action if main is False else _target(item)
         result.append(Binding(item.keys, action, item.title, show=False, priority=item.priority,
                               key_display=_footer_key(item)))
     return result
+
+
+def _target(item: ConsoleAction) -> str:
+    """The action as a main-screen binding names it (the app's carry the `app.` namespace)."""
+    return f"app.{item.action}" if item.on_app else item.action
 
 
 def _footer_key(item: ConsoleAction) -> str | None:
@@ -169,9 +185,7 @@ class ConsoleCommands(Provider):
     """Command palette provider: every console action, searchable by name, with its key."""
 
     def _on_main(self) -> bool:
-        from robo_tui.ui.screens.main import MainScreen
-
-        return isinstance(self.screen, MainScreen)
+        return isinstance(self.screen, PaneBoard)
 
     async def discover(self) -> Hits:
         """Everything, before the trader types."""
@@ -190,4 +204,4 @@ class ConsoleCommands(Provider):
                           help=item.help)
 
     async def _run(self, item: ConsoleAction) -> None:
-        await self.app.run_action(item.action)
+        await self.app.run_action(item.action, None if item.on_app else self.screen)

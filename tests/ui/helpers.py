@@ -21,6 +21,7 @@ from textual.pilot import Pilot
 
 from robo_tui.adapters.store.sqlite import SqliteStore
 from robo_tui.config import Settings
+from robo_tui.console import StoredRuns
 from robo_tui.domain.events import Event
 from robo_tui.domain.orders import Fill, Side
 from robo_tui.domain.risk import Mode, RiskReason, RiskVerdict, TradingState
@@ -52,7 +53,8 @@ def make_engine(data_dir: Path, *, mode: Mode = Mode.SEMI_AUTO, settings: Settin
 def make_app(engine: Engine, *, cycles: int | None = 1, theme: str | None = "robo-dark",
              ui_state: Path | None = None) -> RoboApp:
     """The real console around `engine` (one cycle by default, then it waits for the trader)."""
-    return RoboApp(engine, theme=theme, settings_path_for_ui_state=ui_state, cycles=cycles)
+    return RoboApp(engine, theme=theme, settings_path_for_ui_state=ui_state, cycles=cycles,
+                   runs=StoredRuns(engine.store))
 
 
 async def wait_until(pilot: Pilot[Any], predicate: Callable[[], bool], *, timeout: float = 10.0,

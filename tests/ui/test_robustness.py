@@ -10,12 +10,12 @@ import pytest
 
 from robo_tui.adapters.store.lock import DataDirLock
 from robo_tui.adapters.store.sqlite import SqliteStore
+from robo_tui.console import run_console
 from robo_tui.domain.events import EngineErrorOccurred, NewsReceived
 from robo_tui.domain.news import NewsItem
 from robo_tui.domain.orders import AccountSnapshot
 from robo_tui.domain.risk import Mode, TradingState
 from robo_tui.runtime import ExitCode, RunOptions
-from robo_tui.ui.app import run_console
 from robo_tui.ui.commands import ACTIONS
 from robo_tui.ui.screens.detail import DetailScreen
 from robo_tui.ui.screens.help import HelpScreen

@@ -1,15 +1,17 @@
 """The Backtests screen: the runs `robo-tui backtest` stored, newest first, and each one's report.
 
-The runs are read from the engine's store (the `backtest_runs` table of the data dir's database),
-the same rows `robo-tui backtest --list` and `--show` print; the report is the same renderable,
+The runs come from a `RunCatalogue` the composition root hands in (over the data dir's database:
+the same runs `robo-tui backtest --list` and `--show` print); the report is the same renderable,
 sized to the detail view.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from typing import ClassVar, Protocol
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -17,7 +19,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
-from robo_tui.ports import Store
+from robo_tui.domain.frozen import frozen
 from robo_tui.ui.screens.detail import DetailScreen
 
 LIMIT = 200
@@ -39,6 +41,29 @@ EMPTY = (
 )
 
 
+@frozen
+class RunReport:
+    """One stored run's report, ready to show."""
+
+    run_id: str
+    body: RenderableType
+
+
+class RunCatalogue(Protocol):
+    """The stored backtest runs, handed in by the composition root. Raises NotImplementedError
+    when the store keeps none (in memory), `sqlite3.Error`, `OSError`, `ValueError` or
+    `KeyError` when it cannot be read."""
+
+    async def listing(self, limit: int, *, narrow: bool) -> Sequence[tuple[str, Mapping[str, str]]]:
+        """The newest `limit` runs, newest first: (run id, cells by the headers of `COLUMNS`)."""
+        ...
+
+    async def report(self, run_id: str, *, width: int) -> RunReport | None:
+        """The report of the stored run whose id starts with `run_id`, sized to `width`
+        columns (None when no such run is stored)."""
+        ...
+
+
 class BacktestsScreen(ModalScreen[None]):
     """Stored backtest runs; enter opens the highlighted run's report, r reloads the list."""
 
@@ -47,9 +72,9 @@ class BacktestsScreen(ModalScreen[None]):
         Binding("r", "reload", "Reload", show=False),
     ]
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, runs: RunCatalogue) -> None:
         super().__init__(classes="dialog")
-        self._store = store
+        self._runs = runs
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box -full", id="backtests"):
@@ -66,15 +91,11 @@ class BacktestsScreen(ModalScreen[None]):
         await self.action_reload()
 
     async def action_reload(self) -> None:
-        """Read the newest runs from the store again."""
-        from robo_tui.backtest.results import LIST_RUNS_SQL, run_listing
-
+        """Read the newest runs from the catalogue again."""
         table = self.query_one("#runs", DataTable)
         table.clear()
         try:
-            rows = await self._store.query(LIST_RUNS_SQL, (LIMIT,))
-            narrow = self.app.size.width < NARROW_BELOW
-            listed = [(str(row["id"]), run_listing(row, narrow=narrow)) for row in rows]
+            listed = await self._runs.listing(LIMIT, narrow=self.app.size.width < NARROW_BELOW)
         except NotImplementedError:
             self._note("This engine's store is in memory: it keeps no backtests.")
             return
@@ -99,23 +120,18 @@ class BacktestsScreen(ModalScreen[None]):
 
     async def show_run(self, run_id: str) -> None:
         """Open the stored run `run_id`'s report (the one `robo-tui backtest --show` prints)."""
-        from robo_tui.backtest.report import stored_report
-        from robo_tui.backtest.results import FIND_RUN_SQL, stored_run
-
+        # the detail view's text area: 96% of the screen less its border, padding and scrollbar
+        width = max(40, self.app.size.width * 96 // 100 - 6)
         try:
-            rows = await self._store.query(FIND_RUN_SQL, (run_id + "%",))
-            run = stored_run(rows[0]) if rows else None
+            report = await self._runs.report(run_id, width=width)
         except (sqlite3.Error, OSError, ValueError, KeyError) as exc:
             self.notify(f"Could not read run {run_id[:12]}: {type(exc).__name__}: {exc}",
                         severity="error", markup=False)  # fmt: skip
             return
-        if run is None:
+        if report is None:
             self.notify(f"Run {run_id[:12]} is no longer stored.", severity="warning")
             return
-        # the detail view's text area: 96% of the screen less its border, padding and scrollbar
-        width = max(40, self.app.size.width * 96 // 100 - 6)
-        body = stored_report(run, width=width, color=True, max_trades=50)
-        self.app.push_screen(DetailScreen(f"Backtest {run.id[:12]}", body))
+        self.app.push_screen(DetailScreen(f"Backtest {report.run_id[:12]}", report.body))
 
     def action_close(self) -> None:
         """Back to the console."""

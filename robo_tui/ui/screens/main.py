@@ -1,232 +1,360 @@
-"""The main screen: every pane of the trading console, laid out for the terminal it gets.
+"""The main screen: the pane board plus the actions on its panes (approve, reject, order ticket,
+flatten, mode, strategies, models, details, feed filter, views, backtests).
 
-Wide terminals (110x32 and up, e.g. 120x40) show every pane at once::
-
-    status bar
-    positions                        | risk meters
-    event feed                       | equity sparkline
-                                     | strategies
-                                     | model selector
-    proposals (semi-auto)
-    footer
-
-Smaller terminals (80x24) keep the essentials — status, positions beside the risk meters, the
-feed and the proposals — in the "1 Trade" view, and put the equity sparkline, the strategies and
-the model selector in the "2 Ensemble" view (keys 1 and 2, or the tab bar). One screen with CSS
-classes, not two screens, so focus and cursors survive a resize.
-
-The screen shows things and reports the selection; the app runs the actions.
+The board renders the engine's view and reports the selection; these actions read what to act on
+from that view and call the engine's public methods (approve, reject, manual_order, flatten,
+set_mode, set_strategy, select_analyst), so every order passes `Engine.submit` and its one risk
+gate. Engine calls run as shell workers; a failure is reported in one place by the shell.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+import logging
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
-from rich.text import Text
-from textual import on
-from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, Vertical
-from textual.events import Resize
-from textual.screen import Screen
-from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Static, Tab, Tabs
 
-from robo_tui.domain.events import (
-    BarsReceived,
-    CycleCompleted,
-    Event,
-    PortfolioUpdated,
-    QuotesUpdated,
-    SignalsComputed,
-)
 from robo_tui.domain.risk import Mode
+from robo_tui.engine.engine import Engine, ModeChangeRefused, ProposalNotFound, SubmitResult
 from robo_tui.ui.commands import bindings
-from robo_tui.ui.messages import EngineEvents
-from robo_tui.ui.screens.dialogs import FeedFilter
-from robo_tui.ui.widgets import (
-    EquitySparkline,
-    EventFeed,
-    ModelSelector,
-    PositionsTable,
-    ProposalsQueue,
-    RiskMeters,
-    StatusBar,
-    StrategyPanel,
-)
+from robo_tui.ui.panes import PANES, Pane
+from robo_tui.ui.screens.backtests import BacktestsScreen, RunCatalogue
+from robo_tui.ui.screens.board import VIEWS, WIDE_FROM, PaneBoard
+from robo_tui.ui.screens.detail import DetailScreen
+from robo_tui.ui.screens.dialogs import ConfirmDialog, FeedFilter, FilterDialog, ReasonDialog
+from robo_tui.ui.screens.mode import ModeDialog
+from robo_tui.ui.screens.order_ticket import OrderTicket, verdict_text
+from robo_tui.ui.shell import Shell
+from robo_tui.ui.widgets import proposal_detail_text
 
-if TYPE_CHECKING:
-    from robo_tui.engine.engine import Engine
+__all__ = ["VIEWS", "WIDE_FROM", "MainScreen"]
 
-VIEWS: tuple[tuple[str, str], ...] = (("trade", "1 Trade"), ("ensemble", "2 Ensemble"))
-"""The views of a compact terminal (id, tab label)."""
-
-WIDE_FROM = (110, 32)
-"""From this width and height on, every pane is shown at once."""
-
-_QUIET = (QuotesUpdated, BarsReceived, PortfolioUpdated, CycleCompleted)
-"""Events that only change numbers the timed refresh picks up anyway."""
+log = logging.getLogger(__name__)
 
 
-class MainScreen(Screen[None]):
-    """Status, positions, proposals, feed, risk, strategies, models and equity in one screen."""
+class MainScreen(PaneBoard):
+    """Status, positions, proposals, feed, risk, strategies, models and equity in one screen,
+    and the trader's actions on them."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(bindings(main=True))
 
-    def __init__(self) -> None:
-        super().__init__(id="main-screen")
-        self.view = "trade"
-        """The view shown on a compact terminal."""
-        self.feed_filter = FeedFilter()
-        """What the feed shows."""
-        self.dirty = True
-        """Something changed since the panes were last refreshed."""
+    def __init__(self, shell: Shell, *, runs: RunCatalogue | None = None,
+                 panes: Sequence[Pane[Any]] = PANES) -> None:
+        super().__init__(panes)
+        self.shell = shell
+        self._runs = runs
 
-    def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
-        yield Tabs(*(Tab(label, id=f"view-{view}") for view, label in VIEWS), id="views")
-        yield Static(Text("starting the engine…"), id="starting")
-        with Vertical(id="body"):
-            with Horizontal(id="upper", classes="view-trade"):
-                yield PositionsTable(id="positions", classes="pane view-trade")
-                yield RiskMeters(id="risk", classes="pane view-trade")
-            with Horizontal(id="lower"):
-                yield EventFeed(id="feed", classes="pane view-trade")
-                with Vertical(id="side", classes="view-ensemble"):
-                    yield EquitySparkline(id="equity", classes="pane view-ensemble")
-                    yield StrategyPanel(id="strategies", classes="pane view-ensemble")
-                    yield ModelSelector(id="models", classes="pane view-ensemble")
-            yield ProposalsQueue(id="proposals", classes="pane view-trade")
-        yield Footer()
+    # ------------------------------------------------------------------ proposals
 
-    def on_mount(self) -> None:
-        titles = {"proposals": "Proposals", "feed": "Event feed", "risk": "Risk",
-                  "equity": "Equity", "strategies": "Strategies", "models": "Analyst models"}
-        for pane_id, title in titles.items():
-            pane = self.query_one(f"#{pane_id}")
-            if not pane.border_title:
-                pane.border_title = title
-        self._layout_for(self.size.width, self.size.height)
-        self.query_one("#positions").focus()
+    def action_approve(self) -> None:
+        """Approve the selected proposal (the gate judges it again, now)."""
+        engine = self.shell.ready_engine()
+        if engine is None:
+            return
+        proposal_id = self.selected_proposal_id()
+        if proposal_id is None:
+            self.shell.say("No proposal selected (the queue is empty or not in semi-auto mode).",
+                           severity="warning")
+            return
+        self.shell.spawn(self._approve(engine, proposal_id), "approve")
 
-    # ------------------------------------------------------------------ layout
+    async def _approve(self, engine: Engine, proposal_id: str) -> None:
+        try:
+            result = await engine.approve(proposal_id, by="ui")
+        except ProposalNotFound:
+            self.shell.say(f"Proposal {proposal_id} is no longer pending (decided or expired).",
+                           severity="warning")
+            return
+        self.shell.refresh_view()
+        if result.sent and result.order is not None:
+            order, ack = result.order, result.ack
+            self.shell.say(f"Approved {proposal_id}: {order.side.value} {order.quantity:g} "
+                           f"{order.symbol} → {ack.status.value if ack else 'sent'}",
+                           title="Approved")
+            return
+        self._show_denial(f"Approved {proposal_id}, but the risk gate DENIED it now", result)
 
-    @property
-    def compact(self) -> bool:
-        """Whether one view is shown at a time."""
-        return self.has_class("-compact")
+    def _show_denial(self, title: str, result: SubmitResult) -> None:
+        """A denial is shown, never swallowed: a notification and the full detail."""
+        reasons = "; ".join(f"{r.code}: {r.message}" for r in result.verdict.reasons)
+        self.shell.say(f"{title}: {reasons or 'no reason given'}", severity="error",
+                       title="DENIED", timeout=12)
+        self.app.push_screen(DetailScreen(title, verdict_text(result)))
 
-    def on_resize(self, event: Resize) -> None:
-        self._layout_for(event.size.width, event.size.height)
+    def action_reject(self) -> None:
+        """Reject the selected proposal, with an optional reason."""
+        engine = self.shell.ready_engine()
+        if engine is None:
+            return
+        proposal_id = self.selected_proposal_id()
+        if proposal_id is None:
+            self.shell.say("No proposal selected.", severity="warning")
+            return
+        pending = self.latest.pending_proposal(proposal_id) if self.latest else None
+        summary = proposal_id
+        if pending is not None:
+            proposal = pending.proposal
+            summary = (f"{proposal.side.value.upper()} {proposal.quantity:g} {proposal.symbol} "
+                       f"(≈ {proposal.notional:,.2f})")
 
-    def _layout_for(self, width: int, height: int) -> None:
-        compact = width < WIDE_FROM[0] or height < WIDE_FROM[1]
-        self.set_class(compact, "-compact")
-        self.show_view(self.view)
+        def answered(reason: str | None) -> None:
+            if reason is not None:
+                self.shell.spawn(self._reject(engine, proposal_id, reason), "reject")
 
-    def show_view(self, view: str) -> None:
-        """Show `view` on a compact terminal (on a wide one: focus its first pane)."""
-        if view not in dict(VIEWS):
-            raise ValueError(f"unknown view {view!r}")
-        self.view = view
-        for name, _ in VIEWS:
-            self.set_class(name == view, f"-view-{name}")
-        tabs = self.query_one("#views", Tabs)
-        if tabs.active != f"view-{view}":
-            tabs.active = f"view-{view}"
-        focused = self.focused
-        if focused is None or not self._shown(focused) or not focused.has_class(f"view-{view}"):
-            first = next((p for p in self.query(f".view-{view}") if p.focusable), None)
-            if first is not None:
-                first.focus()
-        self.dirty = True
+        self.app.push_screen(ReasonDialog("Reject proposal", f"Reject {summary}?"), answered)
 
-    def _shown(self, widget: Widget) -> bool:
-        return not self.compact or widget.has_class(f"view-{self.view}")
+    async def _reject(self, engine: Engine, proposal_id: str, reason: str) -> None:
+        try:
+            await engine.reject(proposal_id, by="ui", reason=reason)
+        except ProposalNotFound:
+            self.shell.say(f"Proposal {proposal_id} is no longer pending.", severity="warning")
+            return
+        self.shell.refresh_view()
+        self.shell.say(f"Rejected {proposal_id}" + (f": {reason}" if reason else "."),
+                       title="Rejected")
 
-    @on(DataTable.RowSelected)
-    @on(EventFeed.EventSelected)
-    async def _pane_selected(self, event: DataTable.RowSelected | EventFeed.EventSelected) -> None:
-        # enter inside a pane (the table or list consumed the key): open what it selected
-        event.stop()
-        await self.run_action("app.open_selected")
+    # ------------------------------------------------------------------ orders
 
-    @on(Tabs.TabActivated, "#views")
-    def _tab_activated(self, event: Tabs.TabActivated) -> None:
-        view = str(event.tab.id).removeprefix("view-")
-        if view != self.view:
-            self.show_view(view)
+    def action_order_ticket(self, symbol: str = "") -> None:
+        """Open the manual order ticket (prefilled with the selected position's symbol)."""
+        engine = self.shell.ready_engine()
+        if engine is None:
+            return
 
-    # ------------------------------------------------------------------ data
+        def done(result: SubmitResult | None) -> None:
+            if result is not None and result.order is not None:
+                ack = result.ack
+                self.shell.say(f"Order {result.order.side.value} {result.order.quantity:g} "
+                               f"{result.order.symbol} → {ack.status.value if ack else 'sent'}"
+                               + (f": {ack.message}" if ack and ack.message else ""),
+                               title="Order")
+                self.shell.refresh_view()
 
-    def set_started(self, text: str | None) -> None:
-        """Show a line above the panes while the engine starts (or why it could not); None hides it."""
-        banner = self.query_one("#starting", Static)
-        banner.display = text is not None
-        if text is not None:
-            banner.update(Text(text))
+        self.app.push_screen(OrderTicket(engine, symbol=symbol or self.selected_symbol()), done)
 
-    def on_engine_events(self, message: EngineEvents) -> None:
-        """A batch of engine events: into the feed (and votes into the strategy panel)."""
-        events = message.events
-        self.query_one(EventFeed).add_events(events)
-        strategies = self.query_one(StrategyPanel)
-        for event in events:
-            if isinstance(event, SignalsComputed):
-                strategies.note_signal(event.decision)
-        if not self.dirty:
-            self.dirty = any(not isinstance(e, _QUIET) for e in events)
+    def action_flatten(self) -> None:
+        """Flatten the selected position (after confirming)."""
+        engine = self.shell.ready_engine()
+        if engine is None:
+            return
+        symbol = self.selected_symbol()
+        view = self.shell.refresh_view()
+        held_view = view.position(symbol) if view is not None and symbol else None
+        held = held_view.position.quantity if held_view is not None else 0.0
+        if not symbol or abs(held) < 1e-12:
+            self.shell.say("No position selected.", severity="warning")
+            return
 
-    def refresh_panes(self, engine: Engine, *, all_panes: bool = False) -> None:
-        """Re-read the engine into every visible pane (the status bar always)."""
-        self.query_one(StatusBar).update_from(engine)
-        proposals = self.query_one(ProposalsQueue)
-        # the queue matters in semi-auto; elsewhere it only takes room while something is pending
-        proposals.set_class(not engine.pending and engine.mode is not Mode.SEMI_AUTO, "-idle")
-        for pane in self.query(".pane"):
-            if all_panes or self._shown(pane):
-                update = getattr(pane, "update_from", None)
-                if update is not None:
-                    update(engine)
-        self.dirty = False
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.shell.spawn(self._flatten(engine, [symbol]), "flatten")
 
-    def set_feed_filter(self, feed_filter: FeedFilter) -> None:
-        """Show only what `feed_filter` lets through."""
-        self.feed_filter = feed_filter
-        kinds = set(feed_filter.kinds) if feed_filter.kinds else None
-        self.query_one(EventFeed).set_filter(kinds, feed_filter.symbol)
+        self.app.push_screen(ConfirmDialog(
+            f"Flatten {symbol}?",
+            f"{'Sell' if held > 0 else 'Buy'} {abs(held):g} {symbol} at market (reduce-only), "
+            "through the risk gate.", confirm="Flatten", danger=True), answered)
 
-    # ------------------------------------------------------------------ selection
+    def action_flatten_all(self) -> None:
+        """Flatten every position (after confirming)."""
+        engine = self.shell.ready_engine()
+        if engine is None:
+            return
+        view = self.shell.refresh_view()
+        held = {p.position.symbol: p.position.quantity for p in (view.positions if view else ())
+                if abs(p.position.quantity) > 1e-12}
+        if not held:
+            self.shell.say("There are no positions to flatten.", severity="warning")
+            return
+        lines = ", ".join(f"{q:+g} {s}" for s, q in sorted(held.items()))
 
-    def selected_symbol(self) -> str | None:
-        """The position under the cursor."""
-        return self.query_one(PositionsTable).selected_symbol()
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.shell.spawn(self._flatten(engine, None), "flatten-all")
 
-    def selected_proposal_id(self) -> str | None:
-        """The pending proposal under the cursor."""
-        return self.query_one(ProposalsQueue).selected_proposal_id()
+        self.app.push_screen(ConfirmDialog(
+            f"Flatten ALL {len(held)} positions?",
+            f"Close {lines} at market (reduce-only orders through the risk gate).",
+            confirm="Flatten all", danger=True), answered)
 
-    def selected_strategy(self) -> str | None:
-        """The strategy under the cursor."""
-        return self.query_one(StrategyPanel).selected_strategy()
+    async def _flatten(self, engine: Engine, symbols: list[str] | None) -> None:
+        if symbols is None:
+            results = await engine.flatten_all(by="ui")
+        else:
+            results = [r for s in symbols if (r := await engine.flatten(s, by="ui")) is not None]
+        self.shell.refresh_view()
+        for result in results:
+            if not result.sent:
+                self._show_denial("Flatten DENIED by the risk gate", result)
+            else:
+                assert result.order is not None
+                status = result.ack.status.value if result.ack else "sent"
+                self.shell.say(f"Flatten {result.order.symbol}: {result.order.side.value} "
+                               f"{result.order.quantity:g} → {status}", title="Flatten")
 
-    def selected_model(self) -> tuple[str, str | None] | None:
-        """The provider/model highlighted in the model selector."""
-        return self.query_one(ModelSelector).selected_choice()
+    # ------------------------------------------------------------------ mode, strategies, models
 
-    def selected_event(self) -> Event | None:
-        """The feed entry under the cursor."""
-        return self.query_one(EventFeed).selected_event()
+    def action_change_mode(self) -> None:
+        """Open the mode switch dialog."""
+        engine = self.shell.ready_engine()
+        if engine is None:
+            return
 
-    def event_detail(self, event: Event) -> Text:
-        """The full detail of a feed entry (with the headlines an idea cites)."""
-        return self.query_one(EventFeed).detail(event)
+        async def apply(mode: Mode, confirm_live: bool) -> str | None:
+            try:
+                await engine.set_mode(mode, by="ui", confirm_live=confirm_live)
+            except ModeChangeRefused as exc:
+                self.shell.say(str(exc), severity="error", title="Mode change refused",
+                               timeout=12)
+                return str(exc)
+            except Exception as exc:  # a broker that cannot connect, ...
+                log.exception("mode switch failed")
+                return f"Switching to {mode.value} failed: {type(exc).__name__}: {exc}"
+            return None
 
-    def focused_pane(self) -> str | None:
-        """The id of the pane holding the focus (positions, proposals, feed, ...)."""
-        node = self.focused
-        while node is not None and not isinstance(node, Screen):
-            if isinstance(node, Widget) and node.has_class("pane"):
-                return node.id
-            node = node.parent  # type: ignore[assignment]
-        return None
+        def switched(mode: Mode | None) -> None:
+            if mode is not None:
+                self.shell.refresh_view()
+                self.shell.say(f"Mode is now {mode.value.upper()}.", title="Mode",
+                               severity="warning" if mode is Mode.LIVE else "information")
+
+        self.app.push_screen(ModeDialog(engine.mode, apply), switched)
+
+    def _selected_slot_engine(self) -> tuple[Engine, str, float, bool] | None:
+        """The engine and the selected strategy's (name, weight, enabled), or None (said why)."""
+        engine = self.shell.ready_engine()
+        name = self.selected_strategy()
+        if engine is None:
+            return None
+        if name is None:
+            self.shell.say("No strategy selected (3 shows the strategies).", severity="warning")
+            return None
+        view = self.shell.refresh_view()
+        slot = view.strategy(name) if view is not None else None
+        if slot is None:
+            return None
+        return engine, name, slot.weight, slot.enabled
+
+    def action_toggle_strategy(self) -> None:
+        """Switch the selected strategy on or off (through the engine, audited)."""
+        selected = self._selected_slot_engine()
+        if selected is not None:
+            engine, name, _, enabled = selected
+            self.shell.spawn(self._set_strategy(engine, name, enabled=not enabled), "strategy")
+
+    def action_strategy_weight(self, step: float) -> None:
+        """Raise or lower the selected strategy's weight (0..10)."""
+        selected = self._selected_slot_engine()
+        if selected is None:
+            return
+        engine, name, current, _ = selected
+        weight = round(min(10.0, max(0.0, current + step)), 2)
+        if weight == current:
+            self.shell.say(f"{name} weight stays {weight:g} (limits 0..10).", severity="warning")
+            return
+        self.shell.spawn(self._set_strategy(engine, name, weight=weight), "strategy")
+
+    async def _set_strategy(self, engine: Engine, name: str, *, enabled: bool | None = None,
+                            weight: float | None = None) -> None:
+        await engine.set_strategy(name, enabled=enabled, weight=weight, by="ui")
+        view = self.shell.refresh_view()
+        slot = view.strategy(name) if view is not None else None
+        if slot is not None:
+            self.shell.say(f"Strategy {name}: {'on' if slot.enabled else 'OFF'}, "
+                           f"weight {slot.weight:g}.", title="Strategy")
+
+    def action_select_model(self) -> None:
+        """Make the highlighted model the active analyst (through the engine, recorded)."""
+        engine = self.shell.ready_engine()
+        if engine is None:
+            return
+        choice = self.selected_model()
+        if choice is None:
+            self.shell.say("No model highlighted in the model selector.", severity="warning")
+            return
+        self.shell.spawn(self._select_model(engine, *choice), "model")
+
+    async def _select_model(self, engine: Engine, provider: str, model: str | None) -> None:
+        try:
+            await engine.select_analyst(provider, model, by="ui")
+        except Exception as exc:  # noqa: BLE001 - an unbuildable provider keeps the old one
+            self.shell.say(f"Cannot switch to {provider}/{model or 'default'}: {exc}",
+                           severity="error", title="Model")
+            self.shell.publish_error(
+                "model", f"switch to {provider}/{model or 'default'} failed: {exc}")
+            return
+        view = self.shell.refresh_view()
+        active = (view.catalogue or {}).get("active", {}) if view is not None else {}
+        self.shell.say(f"Analyst now {active.get('provider', provider)}/"
+                       f"{active.get('model', model)}.", title="Model")
+
+    # ------------------------------------------------------------------ view
+
+    def action_open_selected(self) -> None:
+        """Enter: the detail of the selected feed entry or proposal; on the model selector,
+        switch to the highlighted model."""
+        pane = self.focused_pane()
+        if pane == "models":
+            self.action_select_model()
+        elif pane == "proposals":
+            self._open_proposal()
+        elif pane == "feed":
+            self._open_event()
+        elif pane == "positions" and self.shell.ready_engine() is not None:
+            self.action_order_ticket(self.selected_symbol() or "")
+        elif pane == "strategies":
+            self.action_toggle_strategy()
+
+    def _open_event(self) -> None:
+        event = self.selected_event()
+        if event is None:
+            self.shell.say("No feed entry selected.", severity="warning")
+            return
+        self.app.push_screen(DetailScreen(f"{event.kind}: {type(event).__name__}",
+                                          self.event_detail(event)))
+
+    def _open_proposal(self) -> None:
+        engine = self.shell.ready_engine()
+        proposal_id = self.selected_proposal_id()
+        if engine is None or proposal_id is None:
+            return
+        view = self.shell.refresh_view()
+        pending = view.pending_proposal(proposal_id) if view is not None else None
+        if pending is None:
+            self.shell.say(f"Proposal {proposal_id} is no longer pending.", severity="warning")
+            return
+        body = proposal_detail_text(pending.proposal, pending.precheck)
+
+        def decided(decision: str | None) -> None:
+            if decision == "approve":
+                self.shell.spawn(self._approve(engine, proposal_id), "approve")
+            elif decision == "reject":
+                self.action_reject()
+
+        self.app.push_screen(DetailScreen(f"Proposal {pending.proposal.symbol}", body,
+                                          proposal_id=proposal_id), decided)
+
+    def action_filter_feed(self) -> None:
+        """Filter the event feed by kind and symbol."""
+        symbols = list(self.latest.symbols) if self.latest is not None else []
+
+        def chosen(result: FeedFilter | None) -> None:
+            if result is not None:
+                self.set_feed_filter(result)
+                self.shell.say("Feed shows " + result.describe() + ".")
+
+        self.app.push_screen(FilterDialog(self.feed_filter, symbols), chosen)
+
+    def action_show_view(self, view: str) -> None:
+        """Switch the compact view (or focus its first pane on a wide terminal)."""
+        self.show_view(view)
+        self.shell.refresh_view()
+
+    def action_backtests(self) -> None:
+        """The stored backtest runs and their reports."""
+        if self.shell.ready_engine() is None:
+            return
+        if self._runs is None:
+            self.shell.say("This console keeps no backtest catalogue.", severity="warning")
+            return
+        self.app.push_screen(BacktestsScreen(self._runs))

@@ -1,5 +1,6 @@
-"""The console's panes. Each is a Textual widget with `update_from(engine)`, which re-reads the
-engine cheaply (call it ~4 times a second; tables update cells in place and keep the cursor).
+"""The console's panes. Each is a Textual widget with `update_from(view)`, which shows the engine's
+published `ConsoleView` cheaply (tables update cells in place and keep the cursor). The main
+screen composes them from the registry in `robo_tui/ui/panes.py`.
 
 Panes and what the app calls:
 
@@ -7,10 +8,10 @@ Panes and what the app calls:
 - `PositionsTable` (positions.py): `selected_symbol()`; `s`/`S` or a header click sorts.
 - `EventFeed` (feed.py): `add_events(events)`, `set_filter(kinds, symbol)`, `selected_event()`,
   `detail(event)`; posts `EventFeed.EventSelected` on Enter/double-click. `EventDetail` shows
-  `detail_text(event)`. The feed is fed by events, not by `update_from`.
+  `detail_text(event)`. The feed is fed by events, not by the view.
 - `ProposalsQueue` (proposals.py): `selected_proposal_id()`, `detail()`;
   `proposal_detail_text(proposal, precheck)`.
-- `RiskMeters` (meters.py): bars from `robo_tui.engine.meters.risk_meters(engine)`.
+- `RiskMeters` (meters.py): bars from the view's meters (`robo_tui.engine.meters`).
 - `StrategyPanel` (strategies.py): `note_signal(decision)` for each SignalsComputed,
   `selected_strategy()`.
 - `ModelSelector` (models.py): `selected_choice()` → (provider, model | None).

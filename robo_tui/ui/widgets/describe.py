@@ -497,57 +497,13 @@ def detail_text(event: Event, headlines: Mapping[str, NewsItem] | None = None) -
     out.append(f"  [{type(event).kind}]  {event.ts.isoformat(timespec='seconds')}")
     match event:
         case IdeaGenerated():
-            i = event.idea
-            _kv(out, "symbol", safe_text(i.symbol, _BOLD))
-            _kv(out, "direction", i.direction.value)
-            _kv(out, "score", f"{i.score:+.3f}")
-            _kv(out, "confidence", f"{i.confidence:.2f}")
-            _kv(out, "horizon", i.horizon, external=True)
-            _kv(out, "event type", i.event_type.value)
-            _kv(out, "provider", i.provider, external=True)
-            _kv(out, "model", i.model, external=True)
-            _kv(out, "latency", f"{i.latency_ms:,.0f} ms")
-            _kv(out, "idea id", i.id, external=True)
-            _kv(out, "decision id", event.decision_id, external=True)
-            out.append("\n\nCited news", "bold")
-            if not i.news_ids:
-                out.append("\n  (none)")
-            for news_id in i.news_ids:
-                out.append("\n  • ")
-                out.append_text(safe_text(news_id))
-                item = (headlines or {}).get(news_id)
-                if item is not None:
-                    out.append(": ")
-                    out.append_text(safe_text(item.title))
-                    out.append(" (")
-                    out.append_text(safe_text(item.source))
-                    out.append(")")
-            out.append("\n\nRationale\n", "bold")
-            out.append_text(safe_text(i.rationale or "(none)", keep_newlines=True))
+            _idea_detail(out, event, headlines or {})
         case AnalystAbstained():
-            _kv(out, "symbol", event.symbol or "—", external=True)
-            _kv(out, "provider", event.provider, external=True)
-            _kv(out, "model", event.model, external=True)
-            _kv(out, "decision id", event.decision_id, external=True)
-            out.append("\n\nReason\n", "bold")
-            out.append_text(safe_text(event.reason, keep_newlines=True))
+            _abstained_detail(out, event)
         case OrderDenied():
-            _kv(out, "order", _intent_line(event.command.intent))
-            _kv(out, "source", event.command.source)
-            _intent_detail(out, event.command.intent)
-            out.append("\n\nVerdict  ", "bold")
-            out.append_text(verdict_text(event.verdict))
-            out.append(f"\n\n{len(event.verdict.checked)} rules checked", "dim")
+            _denied_detail(out, event)
         case OrderSubmitted():
-            _kv(out, "order id", event.order.client_order_id, external=True)
-            _kv(out, "order", _intent_line(event.order.intent))
-            _kv(out, "source", event.order.source, external=True)
-            _kv(out, "broker status", event.ack.status.value)
-            _kv(out, "broker id", event.ack.broker_order_id or "—", external=True)
-            _kv(out, "broker says", event.ack.message or "—", external=True)
-            _intent_detail(out, event.order.intent)
-            out.append("\n\nVerdict  ", "bold")
-            out.append_text(verdict_text(event.verdict))
+            _submitted_detail(out, event)
         case ProposalCreated():
             out.append("\n")
             out.append_text(proposal_detail_text(event.proposal, event.precheck))
@@ -560,26 +516,11 @@ def detail_text(event: Event, headlines: Mapping[str, NewsItem] | None = None) -
         case NewsReceived():
             out.append_text(_news_detail(event.item))
         case MarketEventDetected():
-            m = event.event
-            _kv(out, "event type", m.event_type.value)
-            _kv(out, "symbols", " ".join(m.symbols) or "—", external=True)
-            _kv(out, "impact", f"{m.impact:.2f}")
-            _kv(out, "sentiment", f"{m.sentiment:+.2f}")
-            _kv(out, "freshness", f"{m.freshness:.2f}")
-            out.append_text(_news_detail(m.item))
+            _market_event_detail(out, event)
         case SignalsComputed():
             out.append_text(_decision_detail(event.decision))
         case OrderFilled():
-            fill = event.fill
-            for key, value in (("fill id", fill.fill_id), ("order id", fill.client_order_id)):
-                _kv(out, key, value, external=True)
-            _kv(out, "symbol", safe_text(fill.symbol, _BOLD))
-            _kv(out, "side", fill.side.value.upper())
-            _kv(out, "quantity", fmt_qty(fill.quantity))
-            _kv(out, "price", fmt_price(fill.price))
-            _kv(out, "fee", fmt_money(fill.fee))
-            _kv(out, "liquidity", fill.liquidity, external=True)
-            _kv(out, "reason", fill.reason or "order", external=True)
+            _fill_detail(out, event)
         case CycleCompleted():
             out.append("\n")
             out.append_text(_cycle(event).text())
@@ -588,10 +529,92 @@ def detail_text(event: Event, headlines: Mapping[str, NewsItem] | None = None) -
                 out.append_text(safe_text(error, keep_newlines=True))
         case _:
             for f in dataclasses.fields(event):
-                if f.name == "ts":
-                    continue
-                _kv(out, f.name, _value_str(getattr(event, f.name)), external=True)
+                if f.name != "ts":
+                    _kv(out, f.name, _value_str(getattr(event, f.name)), external=True)
     return out
+
+
+def _idea_detail(out: Text, event: IdeaGenerated, headlines: Mapping[str, NewsItem]) -> None:
+    i = event.idea
+    _kv(out, "symbol", safe_text(i.symbol, _BOLD))
+    _kv(out, "direction", i.direction.value)
+    _kv(out, "score", f"{i.score:+.3f}")
+    _kv(out, "confidence", f"{i.confidence:.2f}")
+    _kv(out, "horizon", i.horizon, external=True)
+    _kv(out, "event type", i.event_type.value)
+    _kv(out, "provider", i.provider, external=True)
+    _kv(out, "model", i.model, external=True)
+    _kv(out, "latency", f"{i.latency_ms:,.0f} ms")
+    _kv(out, "idea id", i.id, external=True)
+    _kv(out, "decision id", event.decision_id, external=True)
+    out.append("\n\nCited news", "bold")
+    if not i.news_ids:
+        out.append("\n  (none)")
+    for news_id in i.news_ids:
+        out.append("\n  • ")
+        out.append_text(safe_text(news_id))
+        item = headlines.get(news_id)
+        if item is not None:
+            out.append(": ")
+            out.append_text(safe_text(item.title))
+            out.append(" (")
+            out.append_text(safe_text(item.source))
+            out.append(")")
+    out.append("\n\nRationale\n", "bold")
+    out.append_text(safe_text(i.rationale or "(none)", keep_newlines=True))
+
+
+def _abstained_detail(out: Text, event: AnalystAbstained) -> None:
+    _kv(out, "symbol", event.symbol or "—", external=True)
+    _kv(out, "provider", event.provider, external=True)
+    _kv(out, "model", event.model, external=True)
+    _kv(out, "decision id", event.decision_id, external=True)
+    out.append("\n\nReason\n", "bold")
+    out.append_text(safe_text(event.reason, keep_newlines=True))
+
+
+def _denied_detail(out: Text, event: OrderDenied) -> None:
+    _kv(out, "order", _intent_line(event.command.intent))
+    _kv(out, "source", event.command.source)
+    _intent_detail(out, event.command.intent)
+    out.append("\n\nVerdict  ", "bold")
+    out.append_text(verdict_text(event.verdict))
+    out.append(f"\n\n{len(event.verdict.checked)} rules checked", "dim")
+
+
+def _submitted_detail(out: Text, event: OrderSubmitted) -> None:
+    _kv(out, "order id", event.order.client_order_id, external=True)
+    _kv(out, "order", _intent_line(event.order.intent))
+    _kv(out, "source", event.order.source, external=True)
+    _kv(out, "broker status", event.ack.status.value)
+    _kv(out, "broker id", event.ack.broker_order_id or "—", external=True)
+    _kv(out, "broker says", event.ack.message or "—", external=True)
+    _intent_detail(out, event.order.intent)
+    out.append("\n\nVerdict  ", "bold")
+    out.append_text(verdict_text(event.verdict))
+
+
+def _market_event_detail(out: Text, event: MarketEventDetected) -> None:
+    m = event.event
+    _kv(out, "event type", m.event_type.value)
+    _kv(out, "symbols", " ".join(m.symbols) or "—", external=True)
+    _kv(out, "impact", f"{m.impact:.2f}")
+    _kv(out, "sentiment", f"{m.sentiment:+.2f}")
+    _kv(out, "freshness", f"{m.freshness:.2f}")
+    out.append_text(_news_detail(m.item))
+
+
+def _fill_detail(out: Text, event: OrderFilled) -> None:
+    fill = event.fill
+    for key, value in (("fill id", fill.fill_id), ("order id", fill.client_order_id)):
+        _kv(out, key, value, external=True)
+    _kv(out, "symbol", safe_text(fill.symbol, _BOLD))
+    _kv(out, "side", fill.side.value.upper())
+    _kv(out, "quantity", fmt_qty(fill.quantity))
+    _kv(out, "price", fmt_price(fill.price))
+    _kv(out, "fee", fmt_money(fill.fee))
+    _kv(out, "liquidity", fill.liquidity, external=True)
+    _kv(out, "reason", fill.reason or "order", external=True)
 
 
 def _intent_detail(out: Text, intent: OrderIntent) -> None:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from textual.widgets import Sparkline
 
+from robo_tui.engine.view import ConsoleView
 from robo_tui.ui.widgets.format import fmt_money, fmt_pct
-
-if TYPE_CHECKING:
-    from robo_tui.engine.engine import Engine
 
 __all__ = ["EquitySparkline"]
 
@@ -36,9 +33,9 @@ class EquitySparkline(Sparkline):
         super().__init__([], summary_function=_mean, name=name, id=id, classes=classes)
         self._seen: tuple[int, float] | None = None
 
-    def update_from(self, engine: Engine) -> None:
-        """Take new points from `engine.equity_history` (nothing happens when there are none)."""
-        history = engine.equity_history
+    def update_from(self, view: ConsoleView) -> None:
+        """Take new points from the view's equity history (nothing happens when there are none)."""
+        history = view.equity_history
         last = history[-1] if history else None
         key = (len(history), last[1] if last else math.nan)
         if key == self._seen:

@@ -122,6 +122,9 @@ class EventFeed(ScrollView, can_focus=True):
     def __init__(self, *, max_rows: int = 5000, max_noisy_rows: int = 2000,
                  name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
+        # rendered rows by (sequence number, width, cursor state): a row's text never changes
+        self._lines: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
+        self._base: Style | None = None
         super().__init__(name=name, id=id, classes=classes)
         self.max_rows = max_rows
         """Rows kept (the feed forgets the oldest beyond this)."""
@@ -135,10 +138,7 @@ class EventFeed(ScrollView, can_focus=True):
         self._cursor: int | None = None  # sequence number under the cursor; None: the newest
         self._follow = True  # keep the newest entry in view (off after scrolling up)
         self._end_pending = False
-        self._base: Style | None = None
         self._headlines: OrderedDict[str, NewsItem] = OrderedDict()
-        # rendered rows by (sequence number, width, cursor state): a row's text never changes
-        self._lines: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
         self._unseen = 0
         self.received = 0
         """Events received since mount (all kinds, before filtering)."""
@@ -399,9 +399,7 @@ class EventFeed(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         """The theme changed: drop the cached lines."""
         super().notify_style_update()
-        lines = getattr(self, "_lines", None)
-        if lines is not None:
-            lines.clear()
+        self._lines.clear()
         self._base = None
 
     def on_resize(self, event: events.Resize) -> None:

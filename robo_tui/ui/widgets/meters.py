@@ -7,16 +7,14 @@ shows the meters closest to their limits first.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from robo_tui.engine.meters import Meter, risk_meters
-
-if TYPE_CHECKING:
-    from robo_tui.engine.engine import Engine
+from robo_tui.engine.meters import Meter
+from robo_tui.engine.view import ConsoleView
 
 __all__ = ["Meter", "RiskMeters"]
 
@@ -72,9 +70,9 @@ class RiskMeters(Widget):
         """The meters last read from the engine."""
         return list(self._meters)
 
-    def update_from(self, engine: Engine) -> None:
-        """Recompute the meters; repaint only when one changed."""
-        meters = risk_meters(engine)
+    def update_from(self, view: ConsoleView) -> None:
+        """Show the view's meters; repaint only when one changed."""
+        meters = list(view.meters)
         if meters != self._meters:
             resize = len(meters) != len(self._meters)
             self._meters = meters

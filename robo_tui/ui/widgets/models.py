@@ -1,6 +1,6 @@
 """The model selector: analyst providers and models available now, the active one, and telemetry.
 
-Reads `engine.analyst_catalogue()`:
+Renders the analyst catalogue of the engine's view (`ConsoleView.catalogue`):
 
     {"active": {"provider": "rules", "model": "lexicon-v1"},
      "providers": [{"name": "rules", "available": True, "models": ["lexicon-v1"],
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.console import JustifyMethod
 from rich.style import Style
@@ -23,10 +23,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
+from robo_tui.engine.view import ConsoleView
 from robo_tui.ui.widgets.safe import safe_str, safe_text
-
-if TYPE_CHECKING:
-    from robo_tui.engine.engine import Engine
 
 __all__ = ["ModelSelector", "catalogue_rows"]
 
@@ -59,8 +57,6 @@ def _model_names(models: Any) -> list[str]:
             names.append(m)
         elif isinstance(m, Mapping) and m.get("name"):
             names.append(str(m["name"]))
-        elif getattr(m, "name", None):
-            names.append(str(m.name))
     return names
 
 
@@ -117,10 +113,10 @@ class ModelSelector(DataTable[Text]):
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes, cursor_type="row")
-        self._choices: dict[str, tuple[str, str | None]] = {}
         self._shown: dict[str, tuple[tuple[str, str], ...] | None] = {}
         self._catalogue: Mapping[str, Any] | None = None
+        super().__init__(name=name, id=id, classes=classes, cursor_type="row")
+        self._choices: dict[str, tuple[str, str | None]] = {}
 
     def on_mount(self) -> None:
         for key, label in _COLUMNS:
@@ -147,14 +143,13 @@ class ModelSelector(DataTable[Text]):
                 return provider, model
         return None
 
-    def update_from(self, engine: Engine) -> None:
-        """Re-read the catalogue; rows change in place when telemetry moves."""
+    def update_from(self, view: ConsoleView) -> None:
+        """Show the view's analyst catalogue; rows change in place when telemetry moves."""
         if not self.columns:
             return
-        try:
-            catalogue = engine.analyst_catalogue()
-        except Exception as exc:  # noqa: BLE001 - the selector shows the problem instead
-            catalogue = {"active": {}, "providers": [], "error": str(exc)}
+        catalogue = view.catalogue
+        if catalogue is None:  # reading it failed: the selector shows the problem instead
+            catalogue = {"active": {}, "providers": [], "error": view.catalogue_error}
         if catalogue == self._catalogue:
             return
         self._catalogue = catalogue
@@ -192,10 +187,9 @@ class ModelSelector(DataTable[Text]):
     def notify_style_update(self) -> None:
         """The theme changed: re-colour at the next update."""
         super().notify_style_update()
-        shown = getattr(self, "_shown", None)
-        if shown:
-            for key in shown:
-                shown[key] = None
+        if self._shown:
+            for key in self._shown:
+                self._shown[key] = None
             self._catalogue = None
 
     # ------------------------------------------------------------------ internals

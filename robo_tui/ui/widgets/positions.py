@@ -8,8 +8,8 @@ click on a header sorts by that column (again: reverses).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from rich.console import JustifyMethod
 from rich.style import Style
@@ -19,11 +19,9 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
 from robo_tui.domain.frozen import frozen
+from robo_tui.engine.view import ConsoleView
 from robo_tui.ui.widgets.format import fmt_money, fmt_pct, fmt_price, fmt_qty
 from robo_tui.ui.widgets.safe import safe_text
-
-if TYPE_CHECKING:
-    from robo_tui.engine.engine import Engine
 
 __all__ = ["PositionRow", "PositionsTable", "position_rows"]
 
@@ -43,31 +41,20 @@ class PositionRow:
     target: float | None
 
 
-def position_rows(engine: Engine) -> list[PositionRow]:
-    """Every non-zero position of `engine`, marked at its latest price, with the broker's
-    stop/target where the broker reports them (else those recorded on the position)."""
-    account = engine.account
-    equity = account.equity
-    protections: Mapping[str, tuple[float | None, float | None]] = {}
-    getter = getattr(engine.broker, "protections", None)
-    if callable(getter):
-        try:
-            protections = getter()
-        except Exception:  # noqa: BLE001 - a broker without the data must not break the table
-            protections = {}
+def position_rows(view: ConsoleView) -> list[PositionRow]:
+    """Every non-zero position of `view`, marked at its latest price, with the stop/target the
+    venue holds (else those recorded on the position)."""
+    equity = view.equity
     rows = []
-    for symbol, pos in account.positions.items():
-        if pos.quantity == 0:
-            continue
-        last = engine.prices.get(symbol, account.prices.get(symbol))
+    for held in view.positions:
+        pos, last = held.position, held.last
         mark = last if last is not None else pos.avg_price
-        stop, target = protections.get(symbol, (pos.stop_loss, pos.take_profit))
         rows.append(PositionRow(
-            symbol=symbol, side="LONG" if pos.quantity > 0 else "SHORT",
+            symbol=pos.symbol, side="LONG" if pos.quantity > 0 else "SHORT",
             quantity=abs(pos.quantity), avg_price=pos.avg_price, last=last,
             unrealized=pos.unrealized_pnl(mark),
             pct_equity=abs(pos.quantity * mark) / equity if equity > 0 else math.nan,
-            stop=stop, target=target,
+            stop=held.stop, target=held.target,
         ))
     return rows
 
@@ -115,10 +102,10 @@ class PositionsTable(DataTable[Text]):
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes, cursor_type="row",
-                         zebra_stripes=True)
         self._rows: dict[str, PositionRow] = {}
         self._shown: dict[str, tuple[tuple[str, str, tuple[Any, ...]], ...] | None] = {}
+        super().__init__(name=name, id=id, classes=classes, cursor_type="row",
+                         zebra_stripes=True)
         self._plain: dict[str, str] = {}  # symbol -> its cell text (the sort looks rows up by it)
         self.sort_column: str = "symbol"
         """The column the rows are ordered by."""
@@ -143,11 +130,11 @@ class PositionsTable(DataTable[Text]):
             return None
         return row_key.value
 
-    def update_from(self, engine: Engine) -> None:
+    def update_from(self, view: ConsoleView) -> None:
         """Bring the rows up to date: add, remove, and update only the cells that changed."""
         if not self.columns:
             return  # not mounted yet
-        rows = {r.symbol: r for r in position_rows(engine)}
+        rows = {r.symbol: r for r in position_rows(view)}
         if rows == self._rows:
             return
         selected = self.selected_symbol()
@@ -185,10 +172,9 @@ class PositionsTable(DataTable[Text]):
     def notify_style_update(self) -> None:
         """The theme or CSS changed: re-colour every cell at the next update."""
         super().notify_style_update()
-        shown = getattr(self, "_shown", None)
-        if shown:
-            for symbol in shown:
-                shown[symbol] = None
+        if self._shown:
+            for symbol in self._shown:
+                self._shown[symbol] = None
             self._rows = {}
 
     def sort_by(self, column: str, *, reverse: bool | None = None) -> None:

@@ -3,13 +3,12 @@
 Each row: id, symbol, side, quantity, notional, the strategy votes, the risk gate's pre-check right
 now (allowed, or the denial codes), time to expiry counting down, and the analyst rationale. Rows
 are keyed by proposal id and updated in place, so the cursor stays on the proposal being read.
-The pre-check is recomputed at most once a second (it runs the whole gate).
+The pre-check comes with the engine's view (the engine side runs the gate, never this pane).
 """
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.console import JustifyMethod
 from rich.style import Style
@@ -19,16 +18,13 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from robo_tui.domain.risk import RiskVerdict
 from robo_tui.domain.signals import Proposal
+from robo_tui.engine.view import ConsoleView
 from robo_tui.ui.widgets.describe import proposal_detail_text, votes_text
 from robo_tui.ui.widgets.format import fmt_countdown, fmt_money, fmt_qty
 from robo_tui.ui.widgets.safe import safe_text
 
-if TYPE_CHECKING:
-    from robo_tui.engine.engine import Engine
-
 __all__ = ["ProposalsQueue", "proposal_detail_text"]
 
-_PRECHECK_EVERY = 1.0  # seconds between pre-check recomputations
 _COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "Id"), ("symbol", "Symbol"), ("side", "Side"), ("qty", "Qty"),
     ("notional", "Notional"), ("expires", "Expires"), ("precheck", "Pre-check"),
@@ -58,11 +54,10 @@ class ProposalsQueue(DataTable[Text]):
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes, cursor_type="row")
         self._shown: dict[str, tuple[tuple[str, str], ...] | None] = {}
+        super().__init__(name=name, id=id, classes=classes, cursor_type="row")
         self._prechecks: dict[str, RiskVerdict] = {}
         self._proposals: dict[str, Proposal] = {}
-        self._checked_at = -1e9
 
     def on_mount(self) -> None:
         for key, label in _COLUMNS:
@@ -99,25 +94,15 @@ class ProposalsQueue(DataTable[Text]):
             return None
         return proposal_detail_text(proposal, self._prechecks.get(proposal.id))
 
-    def update_from(self, engine: Engine, *, force_precheck: bool = False) -> None:
-        """Sync rows with `engine.pending`: add new ones, drop decided ones, update the countdown
-        and the pre-check in place."""
+    def update_from(self, view: ConsoleView) -> None:
+        """Sync rows with the view's pending proposals: add new ones, drop decided ones, update
+        the countdown and the pre-check in place."""
         if not self.columns:
             return
-        pending = dict(engine.pending)
-        now = engine.clock.now()
-        mono = time.monotonic()
-        recheck = force_precheck or mono - self._checked_at >= _PRECHECK_EVERY
-        new_ids = [pid for pid in pending if pid not in self._proposals]
-        if recheck or new_ids:
-            for pid, proposal in pending.items():
-                if recheck or pid in new_ids:
-                    try:
-                        self._prechecks[pid] = engine.precheck(proposal)
-                    except Exception:  # noqa: BLE001 - a failing pre-check shows as unknown
-                        self._prechecks.pop(pid, None)
-            if recheck:
-                self._checked_at = mono
+        pending = {p.proposal.id: p.proposal for p in view.pending}
+        self._prechecks = {p.proposal.id: p.precheck for p in view.pending
+                           if p.precheck is not None}
+        now = view.now
         for pid in list(self._shown):
             if pid not in pending:
                 self.remove_row(pid)
@@ -141,10 +126,8 @@ class ProposalsQueue(DataTable[Text]):
     def notify_style_update(self) -> None:
         """The theme changed: re-colour every row at the next update."""
         super().notify_style_update()
-        shown = getattr(self, "_shown", None)
-        if shown:
-            for pid in shown:
-                shown[pid] = None
+        for pid in self._shown:
+            self._shown[pid] = None
 
     # ------------------------------------------------------------------ internals
 

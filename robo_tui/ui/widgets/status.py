@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.style import Style
@@ -21,11 +21,9 @@ from textual.widget import Widget
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode, TradingState
+from robo_tui.engine.view import ConsoleView
 from robo_tui.ui.widgets.format import fmt_compact, fmt_money, fmt_pct, fmt_time
 from robo_tui.ui.widgets.safe import safe_str
-
-if TYPE_CHECKING:
-    from robo_tui.engine.engine import Engine
 
 __all__ = ["StatusBar", "market_session"]
 
@@ -167,30 +165,23 @@ class StatusBar(Widget):
 
     # ------------------------------------------------------------------ data
 
-    def update_from(self, engine: Engine) -> None:
-        """Re-read the engine; repaints only when something shown changed (the clock: each second)."""
-        account = engine.account
-        equity = account.equity
-        start = engine.day_start_equity
-        pnl = engine.day_pnl
-        now = engine.clock.now()
-        health = engine.health
-        try:
-            catalogue = engine.analyst_catalogue()
-        except Exception:  # noqa: BLE001 - the catalogue must never break the status bar
-            catalogue = {}
+    def update_from(self, view: ConsoleView) -> None:
+        """Show `view`; repaints only when something shown changed (the clock: each second)."""
+        start = view.day_start_equity
+        pnl = view.day_pnl
+        now = view.now
+        health = view.health
         sources = (
-            _Source("feed", getattr(engine.feed, "name", "feed"), health.get("data", (True, ""))[0]),
-            _Source("broker", getattr(engine.broker, "name", "broker"),
-                    health.get("broker", (True, ""))[0]),
-            _analyst_source(catalogue, health),
+            _Source("feed", view.feed_name, health.get("data", (True, ""))[0]),
+            _Source("broker", view.broker_name, health.get("broker", (True, ""))[0]),
+            _analyst_source(view.catalogue or {}, health),
         )
         data = _StatusData(
-            mode=engine.mode, state=engine.state, reason=engine.risk.state_reason,
-            equity=equity, day_pnl=pnl,
+            mode=view.mode, state=view.state, reason=view.state_reason,
+            equity=view.equity, day_pnl=pnl,
             day_pnl_pct=pnl / start if start and math.isfinite(start) else math.nan,
-            clock=fmt_time(now), market=market_session(now, list(engine.instruments.values())),
-            sources=sources, simulated=engine.simulated, paused=engine.paused,
+            clock=fmt_time(now), market=market_session(now, view.instruments),
+            sources=sources, simulated=view.simulated, paused=view.paused,
         )
         if data != self._data:
             self._data = data

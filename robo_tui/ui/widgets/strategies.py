@@ -8,7 +8,7 @@ latest vote (from the last `SignalsComputed` the app passes to `note_signal`).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.console import JustifyMethod
 from rich.style import Style
@@ -17,11 +17,10 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
 from robo_tui.domain.signals import EnsembleDecision
+from robo_tui.engine.ensemble import StrategyStats
+from robo_tui.engine.view import ConsoleView
 from robo_tui.ui.widgets.format import fmt_money, fmt_score
 from robo_tui.ui.widgets.safe import safe_text
-
-if TYPE_CHECKING:
-    from robo_tui.engine.engine import Engine
 
 __all__ = ["StrategyPanel"]
 
@@ -54,12 +53,12 @@ class StrategyPanel(DataTable[Text]):
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
+        self._shown: dict[str, tuple[tuple[str, str], ...] | None] = {}
         super().__init__(name=name, id=id, classes=classes, cursor_type="row")
         self._symbols: list[str] = []
         self._votes: dict[str, dict[str, float]] = {}  # symbol -> voter -> score
         self._decisions: dict[str, EnsembleDecision] = {}
         self._strategies: set[str] = set()
-        self._shown: dict[str, tuple[tuple[str, str], ...] | None] = {}
         self._dirty = True
 
     # ------------------------------------------------------------------ API
@@ -81,13 +80,13 @@ class StrategyPanel(DataTable[Text]):
         key = row_key.value
         return key if key in self._strategies else None
 
-    def update_from(self, engine: Engine) -> None:
-        """Sync rows and cells with the ensemble's slots and stats (cells change in place)."""
-        symbols = list(engine.symbols)
+    def update_from(self, view: ConsoleView) -> None:
+        """Sync rows and cells with the view's ensemble slots and stats (cells change in place)."""
+        symbols = list(view.symbols)
         if symbols != self._symbols or not self.columns:
             self._rebuild_columns(symbols)
-        slots = engine.ensemble.slots()
-        stats = engine.ensemble.stats()
+        slots = view.strategies
+        stats = view.strategy_stats
         self._strategies = {s.name for s in slots}
         rows: dict[str, tuple[Text, ...]] = {}
         for slot in slots:
@@ -95,7 +94,7 @@ class StrategyPanel(DataTable[Text]):
         analysts = sorted({voter for votes in self._votes.values() for voter in votes
                            if voter.startswith(_ANALYST_PREFIX)}
                           | {name for name in stats if name.startswith(_ANALYST_PREFIX)})
-        analyst_weight = engine.settings.ensemble.analyst_weight
+        analyst_weight = view.analyst_weight
         for name in analysts:
             rows[name] = self._row(name, None, analyst_weight, stats.get(name))
         rows[ENSEMBLE_ROW] = self._ensemble_row()
@@ -104,10 +103,8 @@ class StrategyPanel(DataTable[Text]):
     def notify_style_update(self) -> None:
         """The theme changed: re-colour every row at the next update."""
         super().notify_style_update()
-        shown = getattr(self, "_shown", None)
-        if shown:
-            for key in shown:
-                shown[key] = None
+        for key in self._shown:
+            self._shown[key] = None
 
     # ------------------------------------------------------------------ internals
 
@@ -159,14 +156,15 @@ class StrategyPanel(DataTable[Text]):
         style = self._style("long" if score > 0 else "short" if score < 0 else "dim")
         return Text(fmt_score(score), style, justify="right")
 
-    def _row(self, name: str, enabled: bool | None, weight: float, stat: object) -> tuple[Text, ...]:
+    def _row(self, name: str, enabled: bool | None, weight: float,
+             stat: StrategyStats | None) -> tuple[Text, ...]:
         if enabled is None:
             on = Text("ai", self._style("dim"))
         else:
             on = Text("✓ on" if enabled else "✗ off", self._style("on" if enabled else "off"))
-        trades = getattr(stat, "trades", 0)
-        hit = getattr(stat, "hit_rate", math.nan)
-        pnl = getattr(stat, "pnl", 0.0)
+        trades = stat.trades if stat is not None else 0
+        hit = stat.hit_rate if stat is not None else math.nan
+        pnl = stat.pnl if stat is not None else 0.0
         dim = self._style("dim")
         cells = [
             safe_text(name, dim if enabled is False else ""),

@@ -9,6 +9,7 @@ import pytest
 from textual.coordinate import Coordinate
 
 from robo_tui.domain.events import SignalsComputed
+from robo_tui.engine.view import build_view
 from robo_tui.ui.widgets.equity import EquitySparkline
 from robo_tui.ui.widgets.meters import RiskMeters, bar
 from robo_tui.ui.widgets.models import ModelSelector, catalogue_rows
@@ -23,7 +24,7 @@ async def test_risk_meters_show_every_limit_with_value_and_limit(harness: Harnes
     meters = RiskMeters()
     app = WidgetApp(meters)
     async with app.run_test(size=(70, 10)) as pilot:
-        meters.update_from(harness.engine)
+        meters.update_from(build_view(harness.engine))
         await pilot.pause()
         shown = screen_text(app)
         for m in meters.meters:
@@ -39,18 +40,18 @@ async def test_risk_meters_when_near_a_limit_then_warning_then_danger_colour_and
     app = WidgetApp(meters)
     try:
         async with app.run_test(size=(70, 10)) as pilot:
-            meters.update_from(harness.engine)
+            meters.update_from(build_view(harness.engine))
             assert not meters.has_class("-warning") and not meters.has_class("-danger")
             for _ in range(4):
                 harness.engine.risk.record_failure("data", "feed down")
-            meters.update_from(harness.engine)
+            meters.update_from(build_view(harness.engine))
             await pilot.pause()
             breaker = next(m for m in meters.meters if m.key == "circuit_breaker")
             assert breaker.level == "warning" and meters.has_class("-warning")
             warning = meters.get_component_rich_style("risk-meters--warning", partial=True)
             assert any(span.style == warning for span in meters.line(breaker, 60).spans)
             harness.engine.risk.record_failure("data", "feed down")
-            meters.update_from(harness.engine)
+            meters.update_from(build_view(harness.engine))
             assert meters.has_class("-danger") and not meters.has_class("-warning")
     finally:
         await harness.engine.stop()
@@ -63,7 +64,7 @@ async def test_risk_meters_when_short_of_rows_then_the_worst_are_shown(harness: 
     async with app.run_test(size=(40, 5)) as pilot:
         for _ in range(4):
             harness.engine.risk.record_failure("broker", "timeout")
-        meters.update_from(harness.engine)
+        meters.update_from(build_view(harness.engine))
         await pilot.pause()
         assert "Breaker" in screen_text(app)
 
@@ -73,7 +74,7 @@ async def test_risk_meter_lines_fit_any_width(harness: Harness, width: int) -> N
     meters = RiskMeters()
     app = WidgetApp(meters)
     async with app.run_test(size=(max(width, 20), 9)):
-        meters.update_from(harness.engine)
+        meters.update_from(build_view(harness.engine))
         for m in meters.meters:
             assert meters.line(m, width).cell_len <= width
 
@@ -96,7 +97,7 @@ async def test_strategy_panel_shows_switch_weight_record_and_votes(harness: Harn
         for event in harness.events:
             if isinstance(event, SignalsComputed):
                 panel.note_signal(event.decision)
-        panel.update_from(harness.engine)
+        panel.update_from(build_view(harness.engine))
         await pilot.pause()
         names = [s.name for s in harness.engine.ensemble.slots()]
         keys = [str(k.value) for k in panel.rows]
@@ -123,13 +124,13 @@ async def test_strategy_panel_when_toggled_through_the_engine_then_the_cell_chan
     panel = StrategyPanel()
     app = WidgetApp(panel)
     async with app.run_test(size=(160, 12)) as pilot:
-        panel.update_from(harness.engine)
+        panel.update_from(build_view(harness.engine))
         panel.focus()
         await pilot.press("down")
         name = panel.selected_strategy()
         assert name == harness.engine.ensemble.slots()[1].name
         await harness.engine.set_strategy(name, enabled=False, weight=2.5, by="test")
-        panel.update_from(harness.engine)
+        panel.update_from(build_view(harness.engine))
         await pilot.pause()
         assert panel.get_cell(name, "on").plain == "✗ off"
         assert panel.get_cell(name, "weight").plain == "2.5"
@@ -140,7 +141,7 @@ async def test_strategy_panel_when_cursor_on_ensemble_row_then_no_strategy(harne
     panel = StrategyPanel()
     app = WidgetApp(panel)
     async with app.run_test(size=(160, 12)) as pilot:
-        panel.update_from(harness.engine)
+        panel.update_from(build_view(harness.engine))
         panel.move_cursor(row=panel.row_count - 1)
         await pilot.pause()
         assert panel.selected_strategy() is None
@@ -153,7 +154,7 @@ async def test_model_selector_marks_the_active_rules_model(harness: Harness) -> 
     selector = ModelSelector()
     app = WidgetApp(selector)
     async with app.run_test(size=(120, 10)) as pilot:
-        selector.update_from(harness.engine)
+        selector.update_from(build_view(harness.engine))
         await pilot.pause()
         assert selector.selected_choice() == ("rules", "lexicon-v1")
         assert selector.active_choice() == ("rules", "lexicon-v1")
@@ -173,7 +174,7 @@ async def test_model_selector_without_intelligence_then_empty_and_says_so(
         selector = ModelSelector()
         app = WidgetApp(selector)
         async with app.run_test(size=(60, 6)):
-            selector.update_from(harness.engine)
+            selector.update_from(build_view(harness.engine))
             assert selector.row_count == 0
             assert selector.selected_choice() is None
             assert selector.border_subtitle == "no analyst configured"
@@ -219,13 +220,13 @@ async def test_equity_sparkline_follows_the_session_history(harness: Harness) ->
     spark = EquitySparkline()
     app = WidgetApp(spark)
     async with app.run_test(size=(60, 5)) as pilot:
-        spark.update_from(harness.engine)
+        spark.update_from(build_view(harness.engine))
         await pilot.pause()
         history = [e for _, e in harness.engine.equity_history]
         assert list(spark.data or []) == history and len(history) == 12
         assert f"{history[-1]:,.2f}" in str(spark.border_title)
         await harness.cycles(1)
-        spark.update_from(harness.engine)
+        spark.update_from(build_view(harness.engine))
         assert len(spark.data or []) == 13
 
 
@@ -235,7 +236,7 @@ async def test_equity_sparkline_when_no_history_then_empty(make_harness: Callabl
         spark = EquitySparkline()
         app = WidgetApp(spark)
         async with app.run_test(size=(20, 3)) as pilot:
-            spark.update_from(harness.engine)
+            spark.update_from(build_view(harness.engine))
             await pilot.pause()
             assert not spark.data and spark.border_title == "Equity"
     finally:
@@ -250,7 +251,7 @@ async def test_every_pane_renders_at_20_by_3(harness: Harness, pane: type[Any]) 
     widget = pane()
     app = WidgetApp(widget)
     async with app.run_test(size=(20, 3)) as pilot:
-        widget.update_from(harness.engine)
+        widget.update_from(build_view(harness.engine))
         await pilot.pause()
         assert screen_text(app).strip()
 
@@ -263,7 +264,7 @@ async def test_equity_sparkline_when_one_point_then_no_solid_block_yet(
         spark = EquitySparkline()
         app = WidgetApp(spark)
         async with app.run_test(size=(30, 3)) as pilot:
-            spark.update_from(harness.engine)
+            spark.update_from(build_view(harness.engine))
             await pilot.pause()
             assert not spark.data
             assert "█" not in screen_text(app)

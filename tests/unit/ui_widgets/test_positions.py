@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from robo_tui.domain.orders import AccountSnapshot, Position
+from robo_tui.engine.view import build_view
 from robo_tui.ui.widgets.positions import COLUMN_KEYS, PositionsTable
 
 from .conftest import Harness, WidgetApp, screen_text
@@ -26,7 +27,7 @@ async def test_positions_after_trading_then_one_row_per_position_with_marks(harn
     table = PositionsTable()
     app = WidgetApp(table)
     async with app.run_test(size=(120, 12)) as pilot:
-        table.update_from(harness.engine)
+        table.update_from(build_view(harness.engine))
         await pilot.pause()
         account = harness.engine.account
         held = {s for s, p in account.positions.items() if p.quantity}
@@ -46,7 +47,7 @@ async def test_positions_columns_show_qty_avg_last_pnl_and_pct(harness: Harness)
     app = WidgetApp(table)
     async with app.run_test(size=(120, 12)) as pilot:
         give_positions(harness, AAPL=(10, 200.0, 210.0), XOM=(-20, 100.0, 104.0))
-        table.update_from(harness.engine)
+        table.update_from(build_view(harness.engine))
         await pilot.pause()
         equity = harness.engine.account.equity  # 50,000 + 2,100 - 2,080
         assert rows(table) == [
@@ -62,13 +63,13 @@ async def test_positions_when_prices_move_then_cells_update_in_place_and_cursor_
     async with app.run_test(size=(120, 12)) as pilot:
         give_positions(harness, AAPL=(10, 200.0, 210.0), JPM=(5, 250.0, 251.0),
                        XOM=(-20, 100.0, 104.0))
-        table.update_from(harness.engine)
+        table.update_from(build_view(harness.engine))
         table.focus()
         await pilot.press("down")
         assert table.selected_symbol() == "JPM"
         give_positions(harness, AAPL=(10, 200.0, 190.0), JPM=(5, 250.0, 260.0),
                        XOM=(-20, 100.0, 99.0))
-        table.update_from(harness.engine)
+        table.update_from(build_view(harness.engine))
         await pilot.pause()
         assert table.selected_symbol() == "JPM"
         assert rows(table)[1][4:6] == ["260.00", "+50.00"]
@@ -80,9 +81,9 @@ async def test_positions_when_a_position_closes_then_its_row_goes(harness: Harne
     app = WidgetApp(table)
     async with app.run_test(size=(120, 12)):
         give_positions(harness, AAPL=(10, 200.0, 210.0), XOM=(-20, 100.0, 104.0))
-        table.update_from(harness.engine)
+        table.update_from(build_view(harness.engine))
         give_positions(harness, AAPL=(10, 200.0, 211.0))
-        table.update_from(harness.engine)
+        table.update_from(build_view(harness.engine))
         assert [r[0] for r in rows(table)] == ["AAPL"]
         assert table.border_title == "Positions (1)"
 
@@ -93,7 +94,7 @@ async def test_sort_key_cycles_columns_and_keeps_the_selected_symbol(harness: Ha
     async with app.run_test(size=(120, 12)) as pilot:
         give_positions(harness, AAPL=(10, 200.0, 180.0), JPM=(5, 250.0, 300.0),
                        XOM=(-20, 100.0, 101.0))
-        table.update_from(harness.engine)
+        table.update_from(build_view(harness.engine))
         table.focus()
         await pilot.press("down")  # JPM
         for _ in range(COLUMN_KEYS.index("upnl")):
@@ -112,11 +113,11 @@ async def test_sort_when_values_change_then_order_follows(harness: Harness) -> N
     app = WidgetApp(table)
     async with app.run_test(size=(120, 12)):
         give_positions(harness, AAPL=(10, 200.0, 180.0), JPM=(5, 250.0, 300.0))
-        table.update_from(harness.engine)
+        table.update_from(build_view(harness.engine))
         table.sort_by("last", reverse=True)
         assert [r[0] for r in rows(table)] == ["JPM", "AAPL"]
         give_positions(harness, AAPL=(10, 200.0, 400.0), JPM=(5, 250.0, 300.0))
-        table.update_from(harness.engine)
+        table.update_from(build_view(harness.engine))
         assert [r[0] for r in rows(table)] == ["AAPL", "JPM"]
 
 
@@ -126,7 +127,7 @@ async def test_clicking_a_header_sorts_and_a_second_click_reverses(harness: Harn
     async with app.run_test(size=(120, 12)) as pilot:
         give_positions(harness, AAPL=(10, 200.0, 180.0), JPM=(50, 250.0, 300.0),
                        XOM=(-20, 100.0, 101.0))
-        table.update_from(harness.engine)
+        table.update_from(build_view(harness.engine))
         await pilot.pause()
         offset = _header_offset(table, "qty")
         await pilot.click(PositionsTable, offset=offset)
@@ -153,6 +154,6 @@ async def test_positions_when_tiny_then_renders(harness: Harness) -> None:
     app = WidgetApp(table)
     async with app.run_test(size=(20, 3)) as pilot:
         give_positions(harness, AAPL=(10, 200.0, 210.0))
-        table.update_from(harness.engine)
+        table.update_from(build_view(harness.engine))
         await pilot.pause()
         assert "Symbol" in screen_text(app)

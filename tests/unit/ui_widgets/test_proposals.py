@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from robo_tui.domain.risk import Mode
+from robo_tui.engine.view import build_view
 from robo_tui.ui.widgets.proposals import COLUMN_KEYS, ProposalsQueue, proposal_detail_text
 
 from .conftest import Harness, WidgetApp, screen_text
@@ -33,7 +34,7 @@ async def test_queue_shows_every_pending_proposal_with_size_votes_precheck_and_e
         queue = ProposalsQueue()
         app = WidgetApp(queue)
         async with app.run_test(size=(200, 12)) as pilot:
-            queue.update_from(engine)
+            queue.update_from(build_view(engine))
             await pilot.pause()
             assert queue.row_count == len(engine.pending)
             for row in range(queue.row_count):
@@ -63,7 +64,7 @@ async def test_queue_when_time_passes_then_countdown_moves_and_cursor_stays(
         queue = ProposalsQueue()
         app = WidgetApp(queue)
         async with app.run_test(size=(200, 12)) as pilot:
-            queue.update_from(engine)
+            queue.update_from(build_view(engine))
             queue.focus()
             await pilot.press("down")
             chosen = queue.selected_proposal_id()
@@ -71,7 +72,7 @@ async def test_queue_when_time_passes_then_countdown_moves_and_cursor_stays(
             row = queue.get_row_index(chosen)
             before = cells(queue, row)["expires"]
             harness.clock.advance(30)
-            queue.update_from(engine)
+            queue.update_from(build_view(engine))
             await pilot.pause()
             assert queue.selected_proposal_id() == chosen
             after = cells(queue, queue.get_row_index(chosen))["expires"]
@@ -91,11 +92,11 @@ async def test_queue_when_a_proposal_is_decided_then_its_row_goes(
         queue = ProposalsQueue()
         app = WidgetApp(queue)
         async with app.run_test(size=(200, 12)):
-            queue.update_from(engine)
+            queue.update_from(build_view(engine))
             first = queue.selected_proposal_id()
             assert first is not None
             await engine.reject(first, by="test", reason="not today")
-            queue.update_from(engine)
+            queue.update_from(build_view(engine))
             assert first not in [cells(queue, r)["id"] for r in range(queue.row_count)]
             assert queue.row_count == len(engine.pending)
     finally:
@@ -110,7 +111,7 @@ async def test_queue_detail_has_votes_rationale_and_precheck(
         queue = ProposalsQueue()
         app = WidgetApp(queue)
         async with app.run_test(size=(120, 12)):
-            queue.update_from(engine)
+            queue.update_from(build_view(engine))
             detail = queue.detail()
             proposal = queue.selected_proposal()
             assert detail is not None and proposal is not None
@@ -130,7 +131,7 @@ async def test_queue_when_empty_then_nothing_is_selected(harness: Harness) -> No
     queue = ProposalsQueue()
     app = WidgetApp(queue)
     async with app.run_test(size=(20, 3)) as pilot:
-        queue.update_from(harness.engine)
+        queue.update_from(build_view(harness.engine))
         await pilot.pause()
         assert queue.selected_proposal_id() is None
         assert queue.detail() is None

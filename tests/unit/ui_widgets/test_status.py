@@ -10,6 +10,7 @@ from textual.color import Color
 
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode
+from robo_tui.engine.view import build_view
 from robo_tui.ui.widgets.status import StatusBar, market_session
 
 from .conftest import Harness, WidgetApp, screen_text
@@ -30,7 +31,7 @@ async def test_status_bar_after_cycles_then_shows_mode_state_equity_pnl_clock_an
     bar = StatusBar()
     app = WidgetApp(bar)
     async with app.run_test(size=(160, 3)) as pilot:
-        bar.update_from(harness.engine)
+        bar.update_from(build_view(harness.engine))
         await pilot.pause()
         line = screen_text(app).splitlines()[0]
         engine = harness.engine
@@ -49,7 +50,7 @@ async def test_status_bar_when_live_and_halted_then_both_are_solid_error_blocks(
     async with app.run_test(size=(120, 3)) as pilot:
         await harness.engine.halt("kill switch pressed", by="ui")
         harness.engine.mode = Mode.LIVE
-        bar.update_from(harness.engine)
+        bar.update_from(build_view(harness.engine))
         await pilot.pause()
         line = bar.fit(120).plain
         assert " LIVE " in line and " HALTED: kill switch pressed " in line
@@ -62,7 +63,7 @@ async def test_status_bar_when_live_and_halted_then_both_are_solid_error_blocks(
             want = Color.parse(error).rgb
             assert max(abs(a - b) for a, b in zip(style.color.triplet, want, strict=True)) <= 8
         harness.engine.mode = Mode.PAPER
-        bar.update_from(harness.engine)
+        bar.update_from(build_view(harness.engine))
         assert not _style_of(bar, 120, "PAPER").reverse
 
 
@@ -73,7 +74,7 @@ async def test_status_bar_at_any_width_then_fits_and_keeps_mode_and_state(
     app = WidgetApp(bar)
     async with app.run_test(size=(max(width, 20), 3)) as pilot:
         harness.engine.pause(True)
-        bar.update_from(harness.engine)
+        bar.update_from(build_view(harness.engine))
         await pilot.pause()
         line = bar.fit(width)
         assert line.cell_len <= width
@@ -88,7 +89,7 @@ async def test_status_bar_when_a_source_fails_then_it_is_marked(harness: Harness
     app = WidgetApp(bar)
     async with app.run_test(size=(160, 3)) as pilot:
         harness.engine.health["broker"] = (False, "connection refused")
-        bar.update_from(harness.engine)
+        bar.update_from(build_view(harness.engine))
         await pilot.pause()
         assert "broker paper✗" in bar.fit(160).plain
 

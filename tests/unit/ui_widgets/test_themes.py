@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from robo_tui.engine.view import build_view
 from robo_tui.ui.themes import (
     BUILTIN_PALETTES,
     THEME_NAMES,
@@ -76,7 +77,7 @@ async def test_every_theme_renders_the_panes(harness: Harness, theme: str) -> No
     app = WidgetApp(bar, theme=theme)
     async with app.run_test(size=(100, 4)) as pilot:
         assert app.theme == theme
-        bar.update_from(harness.engine)
+        bar.update_from(build_view(harness.engine))
         await pilot.pause()
         assert "PAPER" in screen_text(app)
 

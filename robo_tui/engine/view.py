@@ -1,0 +1,301 @@
+"""What the console shows, published by the engine side: one frozen `ConsoleView` per change.
+
+The console's panes render this view and nothing else; they never read the engine's attributes
+and never run the risk gate. `build_view` reads the engine's public state once; a
+`ViewPublisher` (created by the console's composition root) rebuilds the view when something it
+shows has changed and hands each new view to its subscribers as a `ViewUpdated`:
+
+- bus events mark the view stale (quotes at most every `QUOTE_EVERY` seconds, they come in
+  bursts); changes that publish no event (pause, health, the clock's second) are noticed by a
+  cheap stamp compared on every `poll`;
+- the pre-check of each pending proposal (which runs the whole gate) is computed when the
+  proposal first shows and again only when the account, mode, trading state or day figures
+  change, never on a timer.
+
+The view travels on its own channel, not on the engine's bus: a bus event is recorded in the
+audit log and shown in the feed, and a snapshot four times a second belongs in neither.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from robo_tui.domain.events import Event, QuotesUpdated
+from robo_tui.domain.frozen import frozen
+from robo_tui.domain.market import Instrument
+from robo_tui.domain.orders import Order, Position
+from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
+from robo_tui.domain.signals import Proposal
+from robo_tui.engine.ensemble import StrategySlot, StrategyStats
+from robo_tui.engine.meters import Meter, risk_meters
+
+if TYPE_CHECKING:
+    from robo_tui.engine.bus import Subscription
+    from robo_tui.engine.engine import Engine
+
+__all__ = [
+    "QUOTE_EVERY", "ConsoleView", "HeldBy", "PendingProposal", "PositionView", "ViewPublisher",
+    "ViewUpdated", "build_view",
+]
+
+QUOTE_EVERY = 0.25
+"""Seconds between view rebuilds caused by quotes alone (a quote burst is thousands a second)."""
+
+HeldBy = Literal["venue", "position"]
+"""Who holds a position's stop/target: the venue (the broker reports holding it) or only the
+position's own record (the engine holds no protections of its own yet)."""
+
+
+@runtime_checkable
+class VenueProtections(Protocol):
+    """A broker that reports the stops and targets it holds per symbol (the paper venue)."""
+
+    def protections(self) -> Mapping[str, tuple[float | None, float | None]]:
+        """(stop, target) per symbol the venue holds."""
+        ...
+
+
+@frozen
+class PositionView:
+    """One held position, marked at the latest price, with its protection and who holds it."""
+
+    position: Position
+    last: float | None
+    """The latest price the engine has (None before the first one)."""
+    stop: float | None
+    target: float | None
+    held_by: HeldBy | None
+    """None when the position has neither stop nor target."""
+
+
+@frozen
+class PendingProposal:
+    """A proposal waiting for a human, with the gate's pre-check (None if it could not run)."""
+
+    proposal: Proposal
+    precheck: RiskVerdict | None
+
+
+@frozen
+class ConsoleView:
+    """Everything the console shows at one moment; compared whole to skip unchanged repaints."""
+
+    now: datetime
+    mode: Mode
+    state: TradingState
+    state_reason: str
+    halt_reason: str
+    paused: bool
+    simulated: bool
+    cycle: int
+    feed_name: str
+    broker_name: str
+    equity: float
+    cash: float
+    day_pnl: float
+    day_start_equity: float
+    peak_equity: float
+    positions: tuple[PositionView, ...]
+    working_orders: tuple[Order, ...]
+    pending: tuple[PendingProposal, ...]
+    """In the engine's order (oldest first)."""
+    meters: tuple[Meter, ...]
+    strategies: tuple[StrategySlot, ...]
+    strategy_stats: Mapping[str, StrategyStats]
+    analyst_weight: float
+    catalogue: Mapping[str, Any] | None
+    """The analyst catalogue (None when reading it failed: see `catalogue_error`)."""
+    catalogue_error: str
+    health: Mapping[str, tuple[bool, str]]
+    """Per source (data, broker, model, ...): healthy, and the last problem."""
+    instruments: tuple[Instrument, ...]
+    symbols: tuple[str, ...]
+    equity_history: tuple[tuple[datetime, float], ...]
+
+    def pending_proposal(self, proposal_id: str) -> PendingProposal | None:
+        """The pending proposal `proposal_id`, if it is still pending."""
+        return next((p for p in self.pending if p.proposal.id == proposal_id), None)
+
+    def position(self, symbol: str) -> PositionView | None:
+        """The held position in `symbol`, if any."""
+        return next((p for p in self.positions if p.position.symbol == symbol), None)
+
+    def strategy(self, name: str) -> StrategySlot | None:
+        """The ensemble slot of strategy `name`, if there is one."""
+        return next((s for s in self.strategies if s.name == name), None)
+
+
+def _positions(engine: Engine) -> tuple[PositionView, ...]:
+    account = engine.account
+    broker = engine.broker
+    venue: Mapping[str, tuple[float | None, float | None]] = {}
+    # the Broker port does not declare this yet (issue 11 item 6): the one place it is asked
+    if isinstance(broker, VenueProtections):
+        try:
+            venue = broker.protections()
+        except Exception:  # noqa: BLE001 - a broker without the data must not break the view
+            venue = {}
+    rows = []
+    for symbol, pos in account.positions.items():
+        if pos.quantity == 0:
+            continue
+        if symbol in venue:
+            stop, target = venue[symbol]
+            held: HeldBy | None = "venue"
+        else:
+            stop, target = pos.stop_loss, pos.take_profit
+            held = "position"
+        rows.append(PositionView(pos, engine.prices.get(symbol, account.prices.get(symbol)),
+                                 stop, target, held if (stop, target) != (None, None) else None))
+    return tuple(rows)
+
+
+def _catalogue(engine: Engine) -> tuple[Mapping[str, Any] | None, str]:
+    try:
+        return engine.analyst_catalogue(), ""
+    except Exception as exc:  # noqa: BLE001 - the panes show the problem instead
+        return None, str(exc)
+
+
+def _prechecks(engine: Engine, known: Mapping[str, RiskVerdict | None] | None
+               ) -> tuple[PendingProposal, ...]:
+    result = []
+    for pid, proposal in engine.pending.items():
+        if known is not None and pid in known:
+            verdict = known[pid]
+        else:
+            try:
+                verdict = engine.precheck(proposal)
+            except Exception:  # noqa: BLE001 - a failing pre-check shows as unknown
+                verdict = None
+        result.append(PendingProposal(proposal, verdict))
+    return tuple(result)
+
+
+def build_view(engine: Engine, prechecks: Mapping[str, RiskVerdict | None] | None = None
+               ) -> ConsoleView:
+    """The engine's state as the console shows it. `prechecks` are verdicts still valid (by
+    proposal id); every other pending proposal's pre-check is computed now."""
+    account = engine.account
+    catalogue, catalogue_error = _catalogue(engine)
+    return ConsoleView(
+        now=engine.clock.now(), mode=engine.mode, state=engine.state,
+        state_reason=engine.risk.state_reason, halt_reason=engine.risk.halt_reason,
+        paused=engine.paused, simulated=engine.simulated, cycle=engine.cycle,
+        feed_name=engine.feed.name, broker_name=engine.broker.name,
+        equity=account.equity, cash=account.cash, day_pnl=engine.day_pnl,
+        day_start_equity=engine.day_start_equity, peak_equity=engine.peak_equity,
+        positions=_positions(engine),
+        working_orders=tuple(engine.risk_context(engine.clock.now()).open_orders),
+        pending=_prechecks(engine, prechecks),
+        meters=tuple(risk_meters(engine)),
+        strategies=tuple(engine.ensemble.slots()), strategy_stats=engine.ensemble.stats(),
+        analyst_weight=engine.settings.ensemble.analyst_weight,
+        catalogue=catalogue, catalogue_error=catalogue_error, health=dict(engine.health),
+        instruments=tuple(engine.instruments.values()), symbols=tuple(engine.symbols),
+        equity_history=tuple(engine.equity_history),
+    )
+
+
+@frozen
+class ViewUpdated:
+    """A new view of the engine, published when something the console shows changed."""
+
+    view: ConsoleView
+
+
+ViewHandler = Callable[[ViewUpdated], None]
+
+
+@dataclass(slots=True)
+class _Stale:
+    """What the bus has said since the last rebuild."""
+
+    events: bool = True
+    quotes: bool = False
+    last_quote_build: float = field(default=-math.inf)
+
+
+class ViewPublisher:
+    """Rebuilds the console's view when something it shows changed and hands it to subscribers.
+
+    Subscribed to the engine's bus for staleness only; `poll()` (the console calls it a few
+    times a second, and at once after an action) does the rebuilding, so a burst of events
+    costs one view.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.latest: ConsoleView | None = None
+        """The last view published (None before the first poll)."""
+        self._stale = _Stale()
+        self._stamp: tuple[object, ...] | None = None
+        self._precheck_key: tuple[object, ...] | None = None
+        self._prechecks: dict[str, RiskVerdict | None] = {}
+        self._handlers: list[ViewHandler] = []
+        self._subscription: Subscription | None = engine.bus.subscribe(self._on_event)
+
+    def subscribe(self, handler: ViewHandler) -> Callable[[], None]:
+        """Call `handler` with every new view; returns a function that stops it."""
+        self._handlers.append(handler)
+        return lambda: self._handlers.remove(handler) if handler in self._handlers else None
+
+    def close(self) -> None:
+        """Stop listening to the bus and drop every subscriber."""
+        if self._subscription is not None:
+            self._subscription.cancel()
+            self._subscription = None
+        self._handlers.clear()
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, QuotesUpdated):
+            self._stale.quotes = True
+        else:
+            self._stale.events = True
+
+    def _current_stamp(self) -> tuple[object, ...]:
+        """Cheap facts that change without a bus event (pause, health, the clock's second)."""
+        engine = self.engine
+        return (engine.clock.now().replace(microsecond=0), engine.mode, engine.state,
+                engine.paused, engine.account, tuple(engine.pending), engine.cycle,
+                tuple(engine.health.items()), len(engine.equity_history))
+
+    def poll(self, *, force: bool = False) -> ConsoleView | None:
+        """Rebuild and publish the view if something shown changed (always when `force`);
+        returns the view published, or None when nothing changed."""
+        stale = self._stale
+        now = time.monotonic()
+        quotes_due = stale.quotes and now - stale.last_quote_build >= QUOTE_EVERY
+        stamp = self._current_stamp()
+        if not (force or stale.events or quotes_due or stamp != self._stamp):
+            return None
+        self._stamp = stamp
+        stale.events = False
+        if stale.quotes:
+            stale.quotes = False
+            stale.last_quote_build = now
+        view = build_view(self.engine, self._valid_prechecks())
+        self._prechecks = {p.proposal.id: p.precheck for p in view.pending}
+        if view == self.latest:
+            return None
+        self.latest = view
+        update = ViewUpdated(view)
+        for handler in tuple(self._handlers):
+            handler(update)
+        return view
+
+    def _valid_prechecks(self) -> dict[str, RiskVerdict | None]:
+        """The pre-checks still valid: all of them unless the account, mode, state or day
+        figures changed since they were computed (new proposals are computed either way)."""
+        engine = self.engine
+        key = (engine.account, engine.mode, engine.state, engine.day_start_equity,
+               engine.peak_equity)
+        if key != self._precheck_key:
+            self._precheck_key = key
+            return {}
+        return {pid: v for pid, v in self._prechecks.items() if pid in engine.pending}
