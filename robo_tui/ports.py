@@ -10,9 +10,16 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from robo_tui.domain.analysis import AnalysisOutcome, AnalysisRequest, ModelInfo
-from robo_tui.domain.market import Bar, BarArrays, Quote
+from robo_tui.domain.market import AssetClass, Bar, BarArrays, Quote
 from robo_tui.domain.news import MarketEvent, NewsItem, TradeIdea
-from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Fill, Order, OrderStatus
+from robo_tui.domain.orders import (
+    AccountSnapshot,
+    BrokerAck,
+    Fill,
+    Order,
+    OrderStatus,
+    VenueCapabilities,
+)
 from robo_tui.domain.risk import RiskVerdict
 from robo_tui.domain.signals import Proposal, ProposalStatus
 
@@ -53,9 +60,44 @@ class Broker(Protocol):
     """Where allowed orders go. Only the engine calls it, only after the risk gate."""
 
     name: str
+    """For display and logs only: no decision is taken on a broker's name."""
     is_live: bool
     supports_short: bool
     supports_fractional: bool
+
+    @property
+    def order_timeout(self) -> float | None:
+        """Seconds before an unanswered submit is UNKNOWN; None for a venue in this process
+        (its answer cannot be lost on the way)."""
+        ...
+
+    restores_from_fills: bool
+    """Whether the broker's book is rebuilt at start from the journal's fills and the persisted
+    protections (a venue in this process); a remote broker keeps its own book."""
+
+    def capabilities(self, asset: AssetClass) -> VenueCapabilities:
+        """What the venue can hold for `asset`: stops, brackets/OCO, fractions, shorts."""
+        ...
+
+    def holds_stops(self, asset: AssetClass) -> bool:
+        """Whether the venue holds stop orders for `asset` (else the engine must hold them)."""
+        ...
+
+    def restore(self, fills: Sequence[Fill],
+                protections: Mapping[str, tuple[float | None, float | None]]) -> None:
+        """Rebuild the book from the journal's `fills` and re-arm each symbol's (stop, target);
+        a no-op for a broker that keeps its own book (`restores_from_fills` is False)."""
+        ...
+
+    def protections(self) -> dict[str, tuple[float | None, float | None]]:
+        """(stop, target) per symbol that `restore` must re-arm after a restart ({} when the
+        venue keeps them itself)."""
+        ...
+
+    def reconcile(self, fills: Sequence[Fill]) -> list[str]:
+        """Differences between the broker's book and a replay of `fills`; [] when none (or when
+        the venue's own book is the truth)."""
+        ...
 
     async def connect(self) -> None: ...
 

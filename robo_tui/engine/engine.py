@@ -168,6 +168,8 @@ class Engine:
         self.clock = clock
         self.feed = feed
         self.broker = broker
+        self._venue: SimulatedVenue | None = None
+        self._attach(broker)
         self.store = store
         self.intelligence = intelligence
         self.bus = bus or EventBus()
@@ -209,7 +211,6 @@ class Engine:
         self._protections_last: dict[str, Any] | None = None
         self._stale = True  # the account snapshot needs re-reading from the broker
         self._remark = False  # only the account snapshot's prices are out of date
-        self._timeout_for: tuple[object, float | None] = (None, None)  # broker, its timeout
         self._counters = _CycleCounters()
         self._started = False
         self._lock = asyncio.Lock()  # one order path at a time
@@ -220,7 +221,7 @@ class Engine:
     @property
     def simulated(self) -> bool:
         """Whether prices come from the simulated market."""
-        return bool(getattr(self.feed, "simulated", False))
+        return self.feed.simulated
 
     @property
     def state(self) -> TradingState:
@@ -282,8 +283,9 @@ class Engine:
             self.peak_equity = float(peak)
 
     async def _restore_broker(self) -> None:
-        restore = getattr(self.broker, "restore", None)
-        if restore is None:
+        """A broker whose book lives in this process is rebuilt from the journal's fills and
+        re-arms the persisted protections; the engine's ledger replays the same fills."""
+        if not self.broker.restores_from_fills:
             return
         fills = await self.store.fills()
         protections: dict[str, tuple[float | None, float | None]] = {}
@@ -291,7 +293,7 @@ class Engine:
         if raw:
             for symbol, (stop, target) in json.loads(raw).items():
                 protections[symbol] = (stop, target)
-        restore(fills, protections)
+        self.broker.restore(fills, protections)
         for fill in fills:
             self.ledger.apply(fill)
 
@@ -306,7 +308,7 @@ class Engine:
             if ack.status is OrderStatus.UNKNOWN:
                 if status is OrderStatus.INTENT:
                     new, why = OrderStatus.CANCELLED, "never reached the broker (stopped before send)"
-                elif self._venue() is not None:
+                elif self.broker.restores_from_fills:
                     new, why = OrderStatus.CANCELLED, "simulated order not carried over a restart"
                 else:
                     new, why = OrderStatus.UNKNOWN, "the broker does not know it; check the account"
@@ -335,9 +337,8 @@ class Engine:
                 self.market[symbol] = bars
                 self.prices[symbol] = float(bars.close[-1])
                 self._stale = True
-                venue = self._venue()
-                if venue is not None:
-                    venue.on_bar(bars.bar(-1))
+                if self._venue is not None:
+                    self._venue.on_bar(bars.bar(-1))
 
     async def _restore_pending(self) -> None:
         for proposal, _ in await self.store.proposals(ProposalStatus.PENDING):
@@ -460,7 +461,7 @@ class Engine:
             self._apply_quotes(quotes, now)
 
     def _apply_bars(self, bars: Sequence[Bar]) -> None:
-        venue = self._venue()
+        venue = self._venue
         cap = max(self.settings.engine.warmup_bars, self.ensemble.history_bars()) + _HISTORY_CAP_EXTRA
         by_symbol: dict[str, list[Bar]] = {}
         for bar in bars:
@@ -477,7 +478,7 @@ class Engine:
             self.market[symbol] = merged.tail(cap)
 
     def _apply_quotes(self, quotes: Sequence[Quote], now: datetime) -> None:
-        venue = self._venue()
+        venue = self._venue
         for quote in quotes:
             if quote.symbol not in self.instruments:
                 continue
@@ -488,8 +489,10 @@ class Engine:
                 venue.on_quote(quote)
         self.bus.publish(QuotesUpdated(ts=now, quotes=tuple(quotes), simulated=self.simulated))
 
-    def _venue(self) -> SimulatedVenue | None:
-        return self.broker if isinstance(self.broker, SimulatedVenue) else None
+    def _attach(self, broker: Broker) -> None:
+        """Use `broker`; a simulated venue (the paper broker) is also shown every bar and quote."""
+        self.broker = broker
+        self._venue = broker if isinstance(broker, SimulatedVenue) else None
 
     # ------------------------------------------------------------------ intelligence
 
@@ -731,7 +734,7 @@ class Engine:
         await self.store.record_order_intent(order)
         self.risk.record_sent(intent, now)
         try:
-            timeout = self._broker_timeout()
+            timeout = self.broker.order_timeout
             if timeout is None:
                 ack = await self.broker.submit(order)
             else:
@@ -754,23 +757,11 @@ class Engine:
         self.bus.publish(OrderSubmitted(ts=now, order=order, ack=ack, verdict=verdict))
         return SubmitResult(verdict, order, ack)
 
-    def _broker_timeout(self) -> float | None:
-        """Seconds to wait for the broker's answer to an order; None for a simulated venue,
-        which answers in this process (nothing can be lost on the way)."""
-        broker = self.broker
-        if broker is not self._timeout_for[0]:
-            seconds = (None if self._venue() is not None
-                       else self.settings.broker.ib.timeout_seconds if broker.name == "ib"
-                       else self.settings.broker.robinhood.timeout_seconds)
-            self._timeout_for = (broker, seconds)
-        return self._timeout_for[1]
-
     async def _save_protections(self) -> None:
         """Persist the broker's stop/target per symbol (a simulated venue re-arms them at restart)."""
-        protections = getattr(self.broker, "protections", None)
-        if protections is None:
-            return
-        current = protections()
+        if not self.broker.restores_from_fills:
+            return  # the venue holds its protections itself
+        current = self.broker.protections()
         if current != self._protections_last:
             self._protections_last = current
             await self.store.set_control("protections", _SORTED_JSON.encode(current), "engine")
@@ -1051,7 +1042,7 @@ class Engine:
                     await old_broker.connect()
                     raise ModeChangeRefused(f"{mode.value.upper()} refused: {new_broker.name} "
                                             f"unreachable: {exc}") from exc
-                self.broker = new_broker
+                self._attach(new_broker)
                 self._stale = True
                 await self._refresh_account()
             old, self.mode = self.mode, mode

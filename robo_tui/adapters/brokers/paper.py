@@ -29,7 +29,7 @@ from datetime import datetime
 from mypy_extensions import mypyc_attr
 
 from robo_tui.config import PaperCostSettings
-from robo_tui.domain.market import Bar, Instrument, Quote
+from robo_tui.domain.market import AssetClass, Bar, Instrument, Quote
 from robo_tui.domain.orders import (
     AccountSnapshot,
     BrokerAck,
@@ -39,6 +39,7 @@ from robo_tui.domain.orders import (
     OrderType,
     Position,
     Side,
+    VenueCapabilities,
 )
 from robo_tui.ports import Clock
 
@@ -177,6 +178,8 @@ class PaperBroker:
     name = "paper"
     is_live = False
     supports_fractional = True
+    order_timeout: float | None = None  # answers in this process: nothing is lost on the way
+    restores_from_fills = True
 
     def __init__(
         self,
@@ -353,6 +356,15 @@ class PaperBroker:
     def open_orders(self) -> list[Order]:
         """Resting orders, in submission order."""
         return [w.order for w in self._working.values()]
+
+    def capabilities(self, asset: AssetClass) -> VenueCapabilities:
+        """The simulated venue holds stops and brackets for every asset class."""
+        return VenueCapabilities(stops=True, brackets=True, fractional=True,
+                                 shorting=self.supports_short)
+
+    def holds_stops(self, asset: AssetClass) -> bool:
+        """Stops rest here, in the simulated book."""
+        return True
 
     def protections(self) -> dict[str, tuple[float | None, float | None]]:
         """(stop, target) per symbol with an open protected position: what `restore` takes back."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from robo_tui.adapters.store.sqlite import SqliteStore
 from robo_tui.config import Settings
 from robo_tui.domain.commands import SubmitOrder
 from robo_tui.domain.events import Event, OrderDenied, OrderSubmitted, TradingStateChanged
+from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
     AccountSnapshot,
     BrokerAck,
@@ -23,6 +25,7 @@ from robo_tui.domain.orders import (
     OrderIntent,
     OrderStatus,
     Side,
+    VenueCapabilities,
 )
 from robo_tui.domain.risk import Mode, TradingState
 from robo_tui.domain.signals import ProposalStatus
@@ -142,13 +145,31 @@ class SlowRemoteBroker:
     """A remote broker (not a simulated venue) whose order answers never arrive in time; the
     account and everything else come from a paper book."""
 
-    name = "robinhood"
+    name = "slow-remote"
     is_live = False
     supports_short = False
     supports_fractional = True
+    order_timeout = 0.05  # declared: the engine gives up waiting after this long
+    restores_from_fills = False
 
     def __init__(self, book: PaperBroker) -> None:
         self.book = book
+
+    def capabilities(self, asset: AssetClass) -> VenueCapabilities:
+        return VenueCapabilities(stops=True, brackets=False, fractional=True, shorting=False)
+
+    def holds_stops(self, asset: AssetClass) -> bool:
+        return True
+
+    def restore(self, fills: Sequence[Fill],
+                protections: Mapping[str, tuple[float | None, float | None]]) -> None:
+        pass
+
+    def protections(self) -> dict[str, tuple[float | None, float | None]]:
+        return {}
+
+    def reconcile(self, fills: Sequence[Fill]) -> list[str]:
+        return []
 
     async def connect(self) -> None:
         await self.book.connect()
