@@ -148,6 +148,28 @@ class SimulatedVenue(Protocol):
         ...
 
 
+@runtime_checkable
+class ReplayClock(Protocol):
+    """A clock the backtest driver moves (`SimClock`)."""
+
+    def now(self) -> datetime: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+    def set(self, now: datetime) -> None:
+        """Jump to `now`."""
+        ...
+
+
+@runtime_checkable
+class RecordingStore(Protocol):
+    """A store that keeps a run's fills and closed trades in memory (the backtest's memory
+    store), so the driver can hand them back whole at the end."""
+
+    fill_log: list[Fill]
+    trade_outcomes: list[dict[str, Any]]
+
+
 class NewsSource(Protocol):
     """A source of headlines (RSS/Atom, files, JSON APIs)."""
 

@@ -96,7 +96,9 @@ class SubmitResult:
 
 
 @dataclass(slots=True)
-class _CycleCounters:
+class CycleCounters:
+    """What the current cycle (or backtest run) has done so far; the backtest driver reads it."""
+
     proposals: int = 0
     denied: int = 0
     orders: int = 0
@@ -211,7 +213,7 @@ class Engine:
         self._protections_last: dict[str, Any] | None = None
         self._stale = True  # the account snapshot needs re-reading from the broker
         self._remark = False  # only the account snapshot's prices are out of date
-        self._counters = _CycleCounters()
+        self._counters = CycleCounters()
         self._started = False
         self._lock = asyncio.Lock()  # one order path at a time
         self.new_id = IdSource()
@@ -344,6 +346,40 @@ class Engine:
         for proposal, _ in await self.store.proposals(ProposalStatus.PENDING):
             self.pending[proposal.id] = proposal
 
+    # ------------------------------------------------------------------ replay control
+    # The backtest driver steers the engine through these (and only these), once per event:
+    # renaming the engine's internals cannot break a replay.
+
+    def replay_day(self, day: str, start_equity: float) -> None:
+        """Start the trading day `day` (ISO date) with `start_equity` for the day-loss limit;
+        nothing is persisted (a replay's control state is its own)."""
+        self._day, self.day_start_equity = day, start_equity
+
+    def replay_peak(self, peak: float) -> None:
+        """Set the equity peak the drawdown limit counts from."""
+        self.peak_equity = peak
+
+    async def settle(self, now: datetime) -> None:
+        """Book the venue's fills and order updates and re-evaluate the risk state now."""
+        await self._settle(now)
+
+    def target(self, symbol: str) -> float | None:
+        """The ensemble direction last decided for `symbol` (+1, 0, -1), None if never."""
+        return self._targets.get(symbol)
+
+    def set_target(self, symbol: str, target: float) -> None:
+        """Record the ensemble direction decided for `symbol` outside the cycle."""
+        self._targets[symbol] = target
+
+    def set_live_ideas(self, symbol: str, ideas: list[TradeIdea]) -> None:
+        """The analyst ideas live for `symbol` now (a proposal cites the ideas that voted)."""
+        self._ideas[symbol] = ideas
+
+    @property
+    def counters(self) -> CycleCounters:
+        """What the current cycle (a whole replay is one) has done so far."""
+        return self._counters
+
     # ------------------------------------------------------------------ the cycle
 
     async def run(self, *, cycles: int | None = None, stop: asyncio.Event | None = None,
@@ -374,7 +410,7 @@ class Engine:
         proposals → risk gate → execution → persist → summary."""
         started = time.perf_counter()
         self.cycle += 1
-        self._counters = _CycleCounters()
+        self._counters = CycleCounters()
         now = self.clock.now()
         async with self._lock:
             await self._sync_control()
@@ -1162,6 +1198,7 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 __all__ = [
     "ALL_IN",
+    "CycleCounters",
     "Engine",
     "IdSource",
     "ModeChangeRefused",
