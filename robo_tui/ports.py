@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from robo_tui.domain.analysis import AnalysisOutcome, AnalysisRequest, ModelInfo
+from robo_tui.domain.control import CommandKind, ControlState, JournaledCommand
 from robo_tui.domain.market import AssetClass, Bar, BarArrays, Quote
 from robo_tui.domain.news import MarketEvent, NewsItem, TradeIdea
 from robo_tui.domain.orders import (
@@ -244,6 +245,27 @@ class Store(Protocol):
     async def get_control(self, key: str) -> str | None: ...
 
     async def set_control(self, key: str, value: str, by: str) -> None: ...
+
+    async def load_control(self) -> ControlState:
+        """The engine's persisted control state, typed (an older database loads too)."""
+        ...
+
+    async def save_control(self, state: ControlState, by: str) -> None:
+        """Persist the control state; only changed fields are written (each change audited)."""
+        ...
+
+    # shell actions wait in a journal until the engine carries them out
+    async def journal_command(self, kind: CommandKind, payload: Mapping[str, str], by: str) -> int:
+        """Append a shell command (halt, resume, approve, reject); its journal id."""
+        ...
+
+    async def pending_commands(self) -> list[JournaledCommand]:
+        """Commands not yet consumed, oldest first."""
+        ...
+
+    async def consume_command(self, command_id: int) -> None:
+        """Mark a command carried out."""
+        ...
 
     async def audit(self, kind: str, payload: Mapping[str, Any], by: str) -> None:
         """Append to the audit log (never updated or deleted)."""

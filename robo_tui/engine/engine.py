@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import math
 import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from robo_tui.config import Settings
 from robo_tui.domain.commands import OrderSource, SubmitOrder
+from robo_tui.domain.control import ControlState, JournaledCommand
 from robo_tui.domain.events import (
     AnalystSelected,
     BarsReceived,
@@ -209,7 +209,8 @@ class Engine:
         self._entry_votes: dict[str, tuple[Signal, ...]] = {}
         self._open_orders: dict[str, Order] = {}
         self._filled_qty: dict[str, float] = {}
-        self._control_seen: str | None = None
+        self._control = ControlState()
+        self._control_seen: TradingState | None = None
         self._protections_last: dict[str, Any] | None = None
         self._stale = True  # the account snapshot needs re-reading from the broker
         self._remark = False  # only the account snapshot's prices are out of date
@@ -242,8 +243,9 @@ class Engine:
         await self._load_history()
         await self._restore_pending()
         await self._refresh_account()
-        if await self.store.get_control("risk_rebase") == "pending":
+        if self._control.risk_rebase:  # an earlier version's `robo-tui resume`
             await self._rebase_risk("cli")
+        await self._consume_commands()  # shell actions taken while no engine ran
         self._started = True
         await self.store.audit("engine.start", {"mode": self.mode.value,
                                                 "broker": self.broker.name,
@@ -271,18 +273,21 @@ class Engine:
             await self.intelligence.close()
 
     async def _restore_control(self) -> None:
-        state = await self.store.get_control("trading_state")
-        reason = await self.store.get_control("halt_reason") or ""
-        if state == TradingState.HALTED.value:
-            self.risk.restore(TradingState.HALTED, reason)
-        self._control_seen = state
-        day = await self.store.get_control("day_start")
-        if day:
-            key, _, equity = day.partition("|")
-            self._day, self.day_start_equity = key, float(equity)
-        peak = await self.store.get_control("peak_equity")
-        if peak:
-            self.peak_equity = float(peak)
+        control = await self.store.load_control()
+        self._control = control
+        if control.halted:
+            self.risk.restore(TradingState.HALTED, control.halt_reason)
+        self._control_seen = control.trading_state
+        if control.day_start_equity is not None:
+            self._day, self.day_start_equity = control.day, control.day_start_equity
+        if control.peak_equity is not None:
+            self.peak_equity = control.peak_equity
+
+    async def _update_control(self, change: Callable[[ControlState], ControlState], by: str) -> None:
+        """Change the persisted control state: read it fresh (the shell or an older version may
+        have written it), apply `change`, write what changed."""
+        self._control = change(await self.store.load_control())
+        await self.store.save_control(self._control, by)
 
     async def _restore_broker(self) -> None:
         """A broker whose book lives in this process is rebuilt from the journal's fills and
@@ -290,12 +295,7 @@ class Engine:
         if not self.broker.restores_from_fills:
             return
         fills = await self.store.fills()
-        protections: dict[str, tuple[float | None, float | None]] = {}
-        raw = await self.store.get_control("protections")
-        if raw:
-            for symbol, (stop, target) in json.loads(raw).items():
-                protections[symbol] = (stop, target)
-        self.broker.restore(fills, protections)
+        self.broker.restore(fills, self._control.protections)
         for fill in fills:
             self.ledger.apply(fill)
 
@@ -800,7 +800,7 @@ class Engine:
         current = self.broker.protections()
         if current != self._protections_last:
             self._protections_last = current
-            await self.store.set_control("protections", _SORTED_JSON.encode(current), "engine")
+            await self._update_control(lambda c: replace(c, protections=current), "engine")
 
     async def _settle(self, now: datetime) -> None:
         """Book fills, update the account and the risk state."""
@@ -896,7 +896,7 @@ class Engine:
     async def _start_day(self, day: str, equity: float, by: str) -> None:
         """Count the day's loss from `equity`, durably (`start` reads it back after a restart)."""
         self._day, self.day_start_equity = day, equity
-        await self.store.set_control("day_start", f"{day}|{equity!r}", by)
+        await self._update_control(lambda c: replace(c, day=day, day_start_equity=equity), by)
 
     @property
     def day_pnl(self) -> float:
@@ -906,7 +906,8 @@ class Engine:
     async def _persist(self, now: datetime) -> None:
         await self.store.save_positions(self.account)
         await self.store.record_market_snapshot(now, dict(self.prices), self.simulated)
-        await self.store.set_control("peak_equity", repr(self.peak_equity), "engine")
+        peak = self.peak_equity
+        await self._update_control(lambda c: replace(c, peak_equity=peak), "engine")
         self.equity_history.append((now, self.account.equity))
         del self.equity_history[:-2000]
         self.bus.publish(PortfolioUpdated(
@@ -927,9 +928,9 @@ class Engine:
         """Leave HALTED (the only way out); the caller has confirmed with the human. Losses taken
         so far are accepted: the day-loss and drawdown limits count from equity now."""
         await self._leave_halt("resumed", by)
-        await self.store.set_control("trading_state", self.risk.state.value, by)
-        await self.store.set_control("halt_reason", "", by)
-        self._control_seen = self.risk.state.value
+        state = self.risk.state
+        await self._update_control(lambda c: replace(c, trading_state=state, halt_reason=""), by)
+        self._control_seen = state
 
     async def _leave_halt(self, reason: str, by: str) -> None:
         old = self.risk.state
@@ -946,17 +947,16 @@ class Engine:
         equity = self.account.equity
         self.peak_equity = equity
         await self._start_day(self.clock.now().date().isoformat(), equity, by)
-        await self.store.set_control("peak_equity", repr(equity), by)
-        await self.store.set_control("risk_rebase", "", by)
+        await self._update_control(lambda c: replace(c, peak_equity=equity, risk_rebase=False), by)
 
     async def _on_state_change(self, old: TradingState, new: TradingState, reason: str, by: str,
                                *, persist: bool = True) -> None:
         """Announce a state change; entering HALTED is latched in the store (unless it came
         from the store) and cancels open orders."""
         if new is TradingState.HALTED and persist:
-            await self.store.set_control("trading_state", new.value, by)
-            await self.store.set_control("halt_reason", reason, by)
-            self._control_seen = new.value
+            await self._update_control(
+                lambda c: replace(c, trading_state=TradingState.HALTED, halt_reason=reason), by)
+            self._control_seen = TradingState.HALTED
         self.bus.publish(TradingStateChanged(ts=self.clock.now(), old=old, new=new, reason=reason, by=by))
         if new is TradingState.HALTED:
             await self.cancel_all(by=by)
@@ -978,51 +978,79 @@ class Engine:
                 message=ack.message or f"cancelled by {by}"))
 
     async def _sync_control(self) -> None:
-        """Pick up kill-switch changes and proposal decisions made from a shell (`robo-tui halt`)."""
-        state = await self.store.get_control("trading_state")
+        """Carry out the shell's journaled commands (`robo-tui halt`, `resume`, `proposals
+        approve|reject`), and pick up a kill switch another process wrote into the control state."""
+        control = await self.store.load_control()
+        state = control.trading_state
         if state != self._control_seen:
             self._control_seen = state
-            if state == TradingState.HALTED.value and self.risk.state is not TradingState.HALTED:
-                reason = await self.store.get_control("halt_reason") or "halted from the shell"
+            if state is TradingState.HALTED and self.risk.state is not TradingState.HALTED:
+                reason = control.halt_reason or "halted from the shell"
                 old = self.risk.state
                 self.risk.halt(reason)
                 await self._on_state_change(old, TradingState.HALTED, reason, "cli", persist=False)
-            elif state != TradingState.HALTED.value and self.risk.state is TradingState.HALTED:
+            elif state is not TradingState.HALTED and self.risk.state is TradingState.HALTED:
                 await self._leave_halt("resumed from the shell", "cli")
-        for proposal_id in list(self.pending):
-            row = await self.store.get_proposal(proposal_id)
-            if row is None or row[1] is ProposalStatus.PENDING:
-                continue
-            proposal = self.pending.pop(proposal_id)
-            if row[1] is ProposalStatus.APPROVED:
-                await self._execute_proposal(proposal, by="cli", source="cli")
-            self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
-                                             decision=row[1].value, by="cli"))
+        await self._consume_commands()
+
+    async def _consume_commands(self) -> None:
+        """Each journaled command once, oldest first (marked consumed before it runs, so an
+        approval can never be submitted twice)."""
+        for command in await self.store.pending_commands():
+            await self.store.consume_command(command.id)
+            await self._carry_out(command)
+
+    async def _carry_out(self, command: JournaledCommand) -> None:
+        by, payload = command.by, command.payload
+        if command.kind == "halt":
+            if self.risk.state is not TradingState.HALTED:
+                reason = payload.get("reason") or "halted from the shell"
+                old = self.risk.state
+                self.risk.halt(reason)
+                await self._on_state_change(old, TradingState.HALTED, reason, by)
+        elif command.kind == "resume":
+            if self.risk.state is TradingState.HALTED:
+                await self._leave_halt("resumed from the shell", by)
+                state = self.risk.state
+                await self._update_control(
+                    lambda c: replace(c, trading_state=state, halt_reason=""), by)
+                self._control_seen = state
+        elif command.kind == "approve":
+            if payload.get("proposal_id", "") in self.pending:
+                await self._approve_locked(payload["proposal_id"], by=by, source="cli")
+        elif payload.get("proposal_id", "") in self.pending:
+            await self._reject_locked(payload["proposal_id"], by=by, reason=payload.get("reason", ""))
 
     # ------------------------------------------------------------------ human actions
 
     async def approve(self, proposal_id: str, *, by: str, source: OrderSource = "ui") -> SubmitResult:
         """Approve a pending proposal: it goes through `submit` and the gate again, now."""
         async with self._lock:
-            proposal = self.pending.pop(proposal_id, None)
-            if proposal is None:
-                raise ProposalNotFound(f"no pending proposal {proposal_id}")
-            await self.store.update_proposal(proposal_id, ProposalStatus.APPROVED, by, "")
-            self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
-                                             decision="approved", by=by))
-            result = await self._execute_proposal(proposal, by=by, source=source)
-            await self._settle(self.clock.now())
-            return result
+            return await self._approve_locked(proposal_id, by=by, source=source)
+
+    async def _approve_locked(self, proposal_id: str, *, by: str, source: OrderSource) -> SubmitResult:
+        proposal = self.pending.pop(proposal_id, None)
+        if proposal is None:
+            raise ProposalNotFound(f"no pending proposal {proposal_id}")
+        await self.store.update_proposal(proposal_id, ProposalStatus.APPROVED, by, "")
+        self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
+                                         decision="approved", by=by))
+        result = await self._execute_proposal(proposal, by=by, source=source)
+        await self._settle(self.clock.now())
+        return result
 
     async def reject(self, proposal_id: str, *, by: str, reason: str = "") -> None:
         """Reject a pending proposal (recorded with the reason)."""
         async with self._lock:
-            proposal = self.pending.pop(proposal_id, None)
-            if proposal is None:
-                raise ProposalNotFound(f"no pending proposal {proposal_id}")
-            await self.store.update_proposal(proposal_id, ProposalStatus.REJECTED, by, reason)
-            self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
-                                             decision="rejected", by=by, reason=reason))
+            await self._reject_locked(proposal_id, by=by, reason=reason)
+
+    async def _reject_locked(self, proposal_id: str, *, by: str, reason: str) -> None:
+        proposal = self.pending.pop(proposal_id, None)
+        if proposal is None:
+            raise ProposalNotFound(f"no pending proposal {proposal_id}")
+        await self.store.update_proposal(proposal_id, ProposalStatus.REJECTED, by, reason)
+        self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
+                                         decision="rejected", by=by, reason=reason))
 
     async def _expire_proposals(self, now: datetime) -> None:
         for proposal in list(self.pending.values()):
@@ -1082,7 +1110,7 @@ class Engine:
                 self._stale = True
                 await self._refresh_account()
             old, self.mode = self.mode, mode
-            await self.store.set_control("mode", mode.value, by)
+            await self._update_control(lambda c: replace(c, mode=mode), by)
             self.bus.publish(ModeChanged(ts=self.clock.now(), old=old, new=mode, by=by))
 
     async def set_strategy(self, name: str, *, enabled: bool | None = None,
@@ -1172,10 +1200,6 @@ def _direction_value(direction: Direction | None) -> float | None:
         return None
     return {Direction.LONG: 1.0, Direction.FLAT: 0.0, Direction.SHORT: -1.0}[direction]
 
-
-_SORTED_JSON = json.JSONEncoder(sort_keys=True)
-"""One encoder for the protections persisted after fills (json.dumps with options builds one
-per call)."""
 
 _NO_MONEY_MOVED = frozenset({OrderStatus.SUBMITTED, OrderStatus.REJECTED})
 """Acks after which the account is as it was: the order rests, or was refused."""

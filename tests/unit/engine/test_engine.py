@@ -415,3 +415,68 @@ async def test_resume_after_a_loss_halt_when_restarted_then_the_accepted_loss_do
         assert again.state is TradingState.ACTIVE
     finally:
         await again.stop()
+
+
+async def test_halt_journaled_when_no_engine_runs_then_the_next_start_is_halted_and_stays_so(
+        tmp_path, clock):
+    shell = SqliteStore(tmp_path / "robo.db")
+    await shell.open()
+    await shell.journal_command("halt", {"reason": "risk review"}, "cli")
+    await shell.close()
+    engine = make_engine(tmp_path, clock)
+    await engine.start()
+    try:
+        assert engine.state is TradingState.HALTED
+        assert await engine.store.pending_commands() == []
+        assert (await engine.store.load_control()).halted
+    finally:
+        await engine.stop()
+    again = make_engine(tmp_path, clock)
+    await again.start()
+    try:
+        assert again.state is TradingState.HALTED  # latched across restarts
+        assert again.risk.state_reason == "risk review"
+    finally:
+        await again.stop()
+
+
+async def test_resume_journaled_when_engine_runs_halted_then_it_trades_again_at_the_next_tick(
+        tmp_path, clock):
+    engine = make_engine(tmp_path, clock)
+    await engine.start()
+    try:
+        await engine.halt("test", by="ui")
+        events = capture(engine)
+        shell = SqliteStore(tmp_path / "robo.db")
+        await shell.open()
+        await shell.journal_command("resume", {}, "cli")
+        await shell.close()
+        await engine.tick()
+        assert engine.state is TradingState.ACTIVE
+        assert any(isinstance(e, TradingStateChanged) and e.by == "cli" for e in events)
+        assert (await engine.store.load_control()).trading_state is TradingState.ACTIVE
+    finally:
+        await engine.stop()
+
+
+async def test_approval_journaled_when_engine_runs_then_submitted_through_the_gate_once(
+        tmp_path, clock):
+    engine = make_engine(tmp_path, clock, mode=Mode.SEMI_AUTO)
+    await engine.start()
+    try:
+        await engine.run_cycle()
+        proposal = next(iter(engine.pending.values()))
+        shell = SqliteStore(tmp_path / "robo.db")
+        await shell.open()
+        await shell.journal_command("approve", {"proposal_id": proposal.id}, "cli")
+        await shell.close()
+        await engine.tick()
+        await engine.tick()
+        assert proposal.id not in engine.pending
+        row = await engine.store.get_proposal(proposal.id)
+        assert row is not None and row[1] in (ProposalStatus.SUBMITTED, ProposalStatus.DENIED)
+        verdicts = await engine.store.query(
+            "select count(*) as n from risk_verdicts where proposal_id = ?", (proposal.id,))
+        assert verdicts[0]["n"] == 1
+    finally:
+        await engine.stop()
