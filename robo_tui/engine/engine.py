@@ -28,7 +28,6 @@ from robo_tui.domain.events import (
     AnalystSelected,
     BarsReceived,
     CycleCompleted,
-    EngineErrorOccurred,
     Event,
     ModeChanged,
     OrderDenied,
@@ -40,7 +39,6 @@ from robo_tui.domain.events import (
     ProposalDecided,
     QuotesUpdated,
     SignalsComputed,
-    SourceHealthChanged,
     StrategyChanged,
     TradingStateChanged,
 )
@@ -61,6 +59,7 @@ from robo_tui.domain.serialize import to_jsonable
 from robo_tui.domain.signals import Direction, EnsembleDecision, Proposal, ProposalStatus, Signal
 from robo_tui.engine.bus import EventBus
 from robo_tui.engine.ensemble import Ensemble, idea_signal
+from robo_tui.engine.health import Health
 from robo_tui.engine.ledger import ClosedTrade, Ledger
 from robo_tui.engine.recorder import EventRecorder
 from robo_tui.engine.risk import RiskContext, RiskGate
@@ -202,7 +201,6 @@ class Engine:
         self.cycle = 0
         self.last_cycle: CycleCompleted | None = None
         self.equity_history: list[tuple[datetime, float]] = []
-        self.health: dict[str, tuple[bool, str]] = {}
         self._targets: dict[str, float] = {}
         self._ideas: dict[str, list[TradeIdea]] = {}
         self._queued_events: list[MarketEvent] = []
@@ -215,6 +213,10 @@ class Engine:
         self._stale = True  # the account snapshot needs re-reading from the broker
         self._remark = False  # only the account snapshot's prices are out of date
         self._counters = CycleCounters()
+        self.monitor = Health(bus=self.bus, clock=clock, risk=self.risk, on_trip=self._tripped)
+        self.monitor.errors = self._counters.errors
+        self.health: dict[str, tuple[bool, str]] = self.monitor.sources
+        """Per source kind: (healthy, last failure message)."""
         self._started = False
         self._lock = asyncio.Lock()  # one order path at a time
         self.new_id = IdSource()
@@ -333,7 +335,7 @@ class Engine:
             try:
                 bars = await self.feed.history(symbol, n)
             except Exception as exc:
-                self._error("market", f"history for {symbol} failed: {exc}")
+                self.monitor.error("market", f"history for {symbol} failed: {exc}")
                 continue
             if len(bars):
                 self.market[symbol] = bars
@@ -411,6 +413,7 @@ class Engine:
         started = time.perf_counter()
         self.cycle += 1
         self._counters = CycleCounters()
+        self.monitor.errors = self._counters.errors
         now = self.clock.now()
         async with self._lock:
             await self._sync_control()
@@ -451,7 +454,7 @@ class Engine:
                 quotes = await self.feed.quotes(now)
             except Exception as exc:
                 quotes = []
-                await self._failure("data", f"quotes failed: {exc}")
+                await self.monitor.failure("data", f"quotes failed: {exc}")
             if quotes:
                 self._apply_quotes(quotes, now)
                 await self._settle(now)
@@ -460,7 +463,7 @@ class Engine:
                     events = await self.intelligence.poll(now)
                 except Exception as exc:
                     events = []
-                    self._error("news", f"news poll failed: {exc}")
+                    self.monitor.error("news", f"news poll failed: {exc}")
                 self._counters.news += len(events)
                 urgent = [e for e in events if self.intelligence.is_urgent(e)]
                 self._queued_events.extend(e for e in events if not self.intelligence.is_urgent(e))
@@ -487,9 +490,9 @@ class Engine:
             bars = await self.feed.next_bars(now)
             quotes = await self.feed.quotes(now)
         except Exception as exc:
-            await self._failure("data", f"market data failed: {exc}")
+            await self.monitor.failure("data", f"market data failed: {exc}")
             return
-        await self._success("data")
+        self.monitor.success("data")
         if bars:
             self._apply_bars(bars)
             self.bus.publish(BarsReceived(ts=now, bars=tuple(bars), simulated=self.simulated))
@@ -538,7 +541,7 @@ class Engine:
         try:
             events = list(await self.intelligence.poll(now))
         except Exception as exc:
-            self._error("news", f"news poll failed: {exc}")
+            self.monitor.error("news", f"news poll failed: {exc}")
             events = []
         self._counters.news += len(events)
         events = self._queued_events + events
@@ -550,9 +553,9 @@ class Engine:
         try:
             ideas = await self.intelligence.analyze(events, now, self.market)
         except Exception as exc:
-            await self._failure("model", f"analyst failed: {exc}")
+            await self.monitor.failure("model", f"analyst failed: {exc}")
             return {}
-        await self._success("model")
+        self.monitor.success("model")
         by_symbol: dict[str, list[TradeIdea]] = {}
         for idea in ideas:
             if idea.symbol not in self.instruments:  # the stage validates; the engine re-checks
@@ -584,7 +587,7 @@ class Engine:
         try:
             decision = self.ensemble.decide(symbol, bars, now, self._idea_signals(symbol))
         except Exception as exc:
-            self._error("strategy", f"{symbol}: {exc}")
+            self.monitor.error("strategy", f"{symbol}: {exc}")
             return
         self.bus.publish(SignalsComputed(ts=now, decision=decision))
         target = _direction_value(decision.direction)
@@ -779,11 +782,11 @@ class Engine:
         except (TimeoutError, ConnectionError, OSError) as exc:
             ack = BrokerAck(order.client_order_id, OrderStatus.UNKNOWN,
                             message=f"no clear answer from {self.broker.name}: {type(exc).__name__} {exc}".strip())
-            await self._failure("broker", ack.message)
+            await self.monitor.failure("broker", ack.message)
         else:
-            await self._success("broker")
+            self.monitor.success("broker")
             if ack.status is OrderStatus.REJECTED:
-                self._error("broker", f"{self.broker.name} rejected {order.symbol}: {ack.message}")
+                self.monitor.error("broker", f"{self.broker.name} rejected {order.symbol}: {ack.message}")
         if ack.status not in _NO_MONEY_MOVED:
             self._stale = True  # it may have filled: re-read the account (fills also mark it)
         await self.store.update_order(order.client_order_id, ack.status, ack.broker_order_id, ack.message)
@@ -808,14 +811,14 @@ class Engine:
             fills = await self.broker.poll_fills()
         except Exception as exc:
             fills = []
-            await self._failure("broker", f"fills poll failed: {exc}")
+            await self.monitor.failure("broker", f"fills poll failed: {exc}")
         for fill in fills:
             await self._book_fill(fill)
         try:
             updates = await self.broker.poll_order_updates()
         except Exception as exc:
             updates = []
-            await self._failure("broker", f"order updates poll failed: {exc}")
+            await self.monitor.failure("broker", f"order updates poll failed: {exc}")
         for ack in updates:
             self._stale = True
             order = self._open_orders.pop(ack.client_order_id, None)
@@ -879,7 +882,7 @@ class Engine:
                 account = await self.broker.account()
             except Exception as exc:
                 self._stale = True
-                await self._failure("broker", f"account failed: {exc}")
+                await self.monitor.failure("broker", f"account failed: {exc}")
                 return
         else:
             account = self.account
@@ -961,12 +964,16 @@ class Engine:
         if new is TradingState.HALTED:
             await self.cancel_all(by=by)
 
+    async def _tripped(self, old: TradingState, reason: str) -> None:
+        """The circuit breaker halted trading: latched and announced like the kill switch."""
+        await self._on_state_change(old, TradingState.HALTED, reason, "risk")
+
     async def cancel_all(self, *, by: str) -> None:
         """Cancel every open order at the broker (the kill switch does this)."""
         try:
             acks = await self.broker.cancel_all()
         except Exception as exc:
-            self._error("broker", f"cancel all failed: {exc}")
+            self.monitor.error("broker", f"cancel all failed: {exc}")
             return
         for ack in acks:
             order = self._open_orders.pop(ack.client_order_id, None)
@@ -1142,7 +1149,7 @@ class Engine:
         try:
             return await self.intelligence.refresh_catalogue()
         except Exception as exc:
-            self._error("model", f"model discovery failed: {exc}")
+            self.monitor.error("model", f"model discovery failed: {exc}")
             return self.analyst_catalogue()
 
     def analyst_catalogue(self) -> Mapping[str, Any]:
@@ -1154,33 +1161,6 @@ class Engine:
     def pause(self, paused: bool) -> None:
         """Pause or resume the cycle without touching the risk state (quotes and stops go on)."""
         self.paused = paused
-
-    # ------------------------------------------------------------------ errors
-
-    def _error(self, where: str, message: str) -> None:
-        log.warning("%s: %s", where, message)
-        self._counters.errors.append(f"{where}: {message}")
-        self.bus.publish(EngineErrorOccurred(ts=self.clock.now(), where=where, message=message))
-
-    async def _success(self, kind: str) -> None:
-        self.risk.record_success(kind)
-        if not self.health.get(kind, (True, ""))[0]:
-            self.health[kind] = (True, "")
-            self.bus.publish(SourceHealthChanged(ts=self.clock.now(), source=kind, healthy=True,
-                                                 message="recovered"))
-
-    async def _failure(self, kind: str, message: str) -> None:
-        """A data/model/broker failure: reported, counted by the circuit breaker."""
-        self._error(kind, message)
-        healthy_before = self.health.get(kind, (True, ""))[0]
-        self.health[kind] = (False, message)
-        if healthy_before:
-            self.bus.publish(SourceHealthChanged(ts=self.clock.now(), source=kind, healthy=False,
-                                                 message=message))
-        old = self.risk.state
-        new = self.risk.record_failure(kind, message)
-        if new is TradingState.HALTED and old is not TradingState.HALTED:
-            await self._on_state_change(old, new, f"circuit breaker: {message}", "risk")
 
 
 def live_requirements(settings: Settings, confirm_live: bool) -> list[str]:
