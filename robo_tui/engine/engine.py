@@ -30,10 +30,8 @@ from robo_tui.domain.events import (
     CycleCompleted,
     Event,
     ModeChanged,
-    OrderDenied,
     OrderFilled,
     OrderStatusChanged,
-    OrderSubmitted,
     PortfolioUpdated,
     ProposalCreated,
     ProposalDecided,
@@ -42,12 +40,10 @@ from robo_tui.domain.events import (
     StrategyChanged,
     TradingStateChanged,
 )
-from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import Bar, BarArrays, FloatArray, Instrument, Quote
 from robo_tui.domain.news import MarketEvent, TradeIdea
 from robo_tui.domain.orders import (
     AccountSnapshot,
-    BrokerAck,
     Fill,
     Order,
     OrderIntent,
@@ -61,6 +57,7 @@ from robo_tui.engine.bus import EventBus
 from robo_tui.engine.ensemble import Ensemble, idea_signal
 from robo_tui.engine.health import Health
 from robo_tui.engine.ledger import ClosedTrade, Ledger
+from robo_tui.engine.orders import OrderPath, SubmitResult
 from robo_tui.engine.recorder import EventRecorder
 from robo_tui.engine.risk import RiskContext, RiskGate
 from robo_tui.engine.sizing import Sizer, SizeRequest, atr
@@ -79,19 +76,6 @@ class ModeChangeRefused(Exception):
 
 class ProposalNotFound(Exception):
     """No pending proposal has that id."""
-
-
-@frozen
-class SubmitResult:
-    """What `Engine.submit` did: the gate's verdict, and the order and broker answer if sent."""
-
-    verdict: RiskVerdict
-    order: Order | None = None
-    ack: BrokerAck | None = None
-
-    @property
-    def sent(self) -> bool:
-        return self.order is not None
 
 
 @dataclass(slots=True)
@@ -205,8 +189,6 @@ class Engine:
         self._ideas: dict[str, list[TradeIdea]] = {}
         self._queued_events: list[MarketEvent] = []
         self._entry_votes: dict[str, tuple[Signal, ...]] = {}
-        self._open_orders: dict[str, Order] = {}
-        self._filled_qty: dict[str, float] = {}
         self._control = ControlState()
         self._control_seen: TradingState | None = None
         self._protections_last: dict[str, Any] | None = None
@@ -217,9 +199,12 @@ class Engine:
         self.monitor.errors = self._counters.errors
         self.health: dict[str, tuple[bool, str]] = self.monitor.sources
         """Per source kind: (healthy, last failure message)."""
+        self.new_id = IdSource()
+        self.orders = OrderPath(broker=broker, risk=self.risk, store=store, bus=self.bus,
+                                clock=clock, health=self.monitor, new_id=self.new_id,
+                                counts=self._counters, account_changed=self._account_changed)
         self._started = False
         self._lock = asyncio.Lock()  # one order path at a time
-        self.new_id = IdSource()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -321,7 +306,7 @@ class Engine:
                 await self._order_status(order, ack.status, ack.message or "reconciled at start",
                                          ack.broker_order_id)
                 if ack.status.is_open:
-                    self._open_orders[order.client_order_id] = order
+                    self.orders.track(order)
 
     async def _order_status(self, order: Order, status: OrderStatus, message: str,
                             broker_order_id: str | None = None) -> None:
@@ -414,6 +399,7 @@ class Engine:
         self.cycle += 1
         self._counters = CycleCounters()
         self.monitor.errors = self._counters.errors
+        self.orders.counts = self._counters
         now = self.clock.now()
         async with self._lock:
             await self._sync_control()
@@ -532,6 +518,10 @@ class Engine:
         """Use `broker`; a simulated venue (the paper broker) is also shown every bar and quote."""
         self.broker = broker
         self._venue = broker if isinstance(broker, SimulatedVenue) else None
+
+    def _account_changed(self) -> None:
+        """The broker's side may have changed: re-read the account before it is next used."""
+        self._stale = True
 
     # ------------------------------------------------------------------ intelligence
 
@@ -701,9 +691,9 @@ class Engine:
             self.pending[proposal.id] = proposal
             return
         command = SubmitOrder(self.proposal_intent(proposal), "strategy")
-        verdict = self.risk.check(command.intent, self.risk_context(proposal.ts))
-        await self._record_proposal(proposal, verdict)
-        result = await self._send(command, verdict, proposal.ts)
+        verdict = self.orders.judge(command, self.risk_context(proposal.ts))
+        await self._record_proposal(proposal, verdict)  # the verdict is its pre-check
+        result = await self.orders.execute(command, verdict, proposal.ts)
         await self._proposal_done(proposal, result, by="engine")
 
     async def _record_proposal(self, proposal: Proposal, precheck: RiskVerdict) -> None:
@@ -737,7 +727,7 @@ class Engine:
         """Everything the risk gate judges an order against, as of now."""
         broker = self.broker
         return RiskContext(now, self.account, self.mode, self.day_start_equity, self.peak_equity,
-                           self._returns, tuple(self._open_orders.values()),
+                           self._returns, tuple(self.orders.open_orders.values()),
                            broker.supports_short, broker.supports_fractional)
 
     async def submit(self, command: SubmitOrder) -> SubmitResult:
@@ -751,50 +741,7 @@ class Engine:
     async def _submit_locked(self, command: SubmitOrder) -> SubmitResult:
         now = self.clock.now()
         await self._refresh_account(now)
-        verdict = self.risk.check(command.intent, self.risk_context(now))
-        return await self._send(command, verdict, now)
-
-    async def _send(self, command: SubmitOrder, verdict: RiskVerdict, now: datetime) -> SubmitResult:
-        """Act on the gate's verdict: a denial is an event; an allowed order is recorded as
-        intent, then sent; an unclear answer is UNKNOWN."""
-        intent = command.intent
-        payload = {"intent": intent}  # the store serialises it
-        if not verdict.allowed:
-            self._counters.denied += 1
-            await self.store.record_verdict(verdict, source=command.source, symbol=intent.symbol,
-                                            payload=payload, client_order_id=None,
-                                            proposal_id=intent.proposal_id)
-            self.bus.publish(OrderDenied(ts=now, command=command, verdict=verdict))
-            return SubmitResult(verdict)
-        order = Order(self.new_id("O"), intent, now, command.source)
-        await self.store.record_verdict(verdict, source=command.source, symbol=intent.symbol,
-                                        payload=payload, client_order_id=order.client_order_id,
-                                        proposal_id=intent.proposal_id)
-        await self.store.record_order_intent(order)
-        self.risk.record_sent(intent, now)
-        try:
-            timeout = self.broker.order_timeout
-            if timeout is None:
-                ack = await self.broker.submit(order)
-            else:
-                async with asyncio.timeout(timeout):
-                    ack = await self.broker.submit(order)
-        except (TimeoutError, ConnectionError, OSError) as exc:
-            ack = BrokerAck(order.client_order_id, OrderStatus.UNKNOWN,
-                            message=f"no clear answer from {self.broker.name}: {type(exc).__name__} {exc}".strip())
-            await self.monitor.failure("broker", ack.message)
-        else:
-            self.monitor.success("broker")
-            if ack.status is OrderStatus.REJECTED:
-                self.monitor.error("broker", f"{self.broker.name} rejected {order.symbol}: {ack.message}")
-        if ack.status not in _NO_MONEY_MOVED:
-            self._stale = True  # it may have filled: re-read the account (fills also mark it)
-        await self.store.update_order(order.client_order_id, ack.status, ack.broker_order_id, ack.message)
-        if ack.status.is_open:
-            self._open_orders[order.client_order_id] = order
-        self._counters.orders += 1
-        self.bus.publish(OrderSubmitted(ts=now, order=order, ack=ack, verdict=verdict))
-        return SubmitResult(verdict, order, ack)
+        return await self.orders.submit(command, self.risk_context(now))
 
     async def _save_protections(self) -> None:
         """Persist the broker's stop/target per symbol (a simulated venue re-arms them at restart)."""
@@ -821,8 +768,7 @@ class Engine:
             await self.monitor.failure("broker", f"order updates poll failed: {exc}")
         for ack in updates:
             self._stale = True
-            order = self._open_orders.pop(ack.client_order_id, None)
-            self._filled_qty.pop(ack.client_order_id, None)
+            order = self.orders.ended(ack.client_order_id)
             await self.store.update_order(ack.client_order_id, ack.status, ack.broker_order_id, ack.message)
             self.bus.publish(OrderStatusChanged(ts=now, client_order_id=ack.client_order_id,
                                                 symbol=order.symbol if order else "",
@@ -842,14 +788,8 @@ class Engine:
         await self.store.record_fill(fill)
         self._counters.fills += 1
         self.bus.publish(OrderFilled(ts=fill.ts, fill=fill))
-        order = self._open_orders.get(fill.client_order_id)
-        if order is not None:
-            done = self._filled_qty.get(fill.client_order_id, 0.0) + fill.quantity
-            self._filled_qty[fill.client_order_id] = done
-            if order.intent.equity_fraction is not None or done >= order.quantity - 1e-9:
-                del self._open_orders[fill.client_order_id]
-                self._filled_qty.pop(fill.client_order_id, None)
-                await self.store.update_order(fill.client_order_id, OrderStatus.FILLED, None, "filled")
+        if self.orders.filled(fill):
+            await self.store.update_order(fill.client_order_id, OrderStatus.FILLED, None, "filled")
         for trade in self.ledger.apply(fill):
             await self._on_trade_closed(trade)
 
@@ -976,7 +916,7 @@ class Engine:
             self.monitor.error("broker", f"cancel all failed: {exc}")
             return
         for ack in acks:
-            order = self._open_orders.pop(ack.client_order_id, None)
+            order = self.orders.ended(ack.client_order_id)
             await self.store.update_order(ack.client_order_id, ack.status, ack.broker_order_id,
                                           ack.message or f"cancelled by {by}")
             self.bus.publish(OrderStatusChanged(
@@ -1114,6 +1054,7 @@ class Engine:
                     raise ModeChangeRefused(f"{mode.value.upper()} refused: {new_broker.name} "
                                             f"unreachable: {exc}") from exc
                 self._attach(new_broker)
+                self.orders.broker = new_broker
                 self._stale = True
                 await self._refresh_account()
             old, self.mode = self.mode, mode
@@ -1179,10 +1120,6 @@ def _direction_value(direction: Direction | None) -> float | None:
     if direction is None:
         return None
     return {Direction.LONG: 1.0, Direction.FLAT: 0.0, Direction.SHORT: -1.0}[direction]
-
-
-_NO_MONEY_MOVED = frozenset({OrderStatus.SUBMITTED, OrderStatus.REJECTED})
-"""Acks after which the account is as it was: the order rests, or was refused."""
 
 
 def _rationale(decision: EnsembleDecision) -> str:
