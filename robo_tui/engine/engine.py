@@ -54,6 +54,7 @@ from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
 from robo_tui.domain.serialize import to_jsonable
 from robo_tui.domain.signals import Direction, EnsembleDecision, Proposal, ProposalStatus, Signal
 from robo_tui.engine.bus import EventBus
+from robo_tui.engine.control import PersistedControl
 from robo_tui.engine.ensemble import Ensemble, idea_signal
 from robo_tui.engine.health import Health
 from robo_tui.engine.ledger import ClosedTrade, Ledger
@@ -189,8 +190,7 @@ class Engine:
         self._ideas: dict[str, list[TradeIdea]] = {}
         self._queued_events: list[MarketEvent] = []
         self._entry_votes: dict[str, tuple[Signal, ...]] = {}
-        self._control = ControlState()
-        self._control_seen: TradingState | None = None
+        self.control = PersistedControl(store)
         self._protections_last: dict[str, Any] | None = None
         self._stale = True  # the account snapshot needs re-reading from the broker
         self._remark = False  # only the account snapshot's prices are out of date
@@ -230,7 +230,7 @@ class Engine:
         await self._load_history()
         await self._restore_pending()
         await self._refresh_account()
-        if self._control.risk_rebase:  # an earlier version's `robo-tui resume`
+        if self.control.state.risk_rebase:  # an earlier version's `robo-tui resume`
             await self._rebase_risk("cli")
         await self._consume_commands()  # shell actions taken while no engine ran
         self._started = True
@@ -260,21 +260,16 @@ class Engine:
             await self.intelligence.close()
 
     async def _restore_control(self) -> None:
-        control = await self.store.load_control()
-        self._control = control
+        control = await self.control.restore()
         if control.halted:
             self.risk.restore(TradingState.HALTED, control.halt_reason)
-        self._control_seen = control.trading_state
         if control.day_start_equity is not None:
             self._day, self.day_start_equity = control.day, control.day_start_equity
         if control.peak_equity is not None:
             self.peak_equity = control.peak_equity
 
     async def _update_control(self, change: Callable[[ControlState], ControlState], by: str) -> None:
-        """Change the persisted control state: read it fresh (the shell or an older version may
-        have written it), apply `change`, write what changed."""
-        self._control = change(await self.store.load_control())
-        await self.store.save_control(self._control, by)
+        await self.control.update(change, by)
 
     async def _restore_broker(self) -> None:
         """A broker whose book lives in this process is rebuilt from the journal's fills and
@@ -282,7 +277,7 @@ class Engine:
         if not self.broker.restores_from_fills:
             return
         fills = await self.store.fills()
-        self.broker.restore(fills, self._control.protections)
+        self.broker.restore(fills, self.control.state.protections)
         for fill in fills:
             self.ledger.apply(fill)
 
@@ -873,7 +868,6 @@ class Engine:
         await self._leave_halt("resumed", by)
         state = self.risk.state
         await self._update_control(lambda c: replace(c, trading_state=state, halt_reason=""), by)
-        self._control_seen = state
 
     async def _leave_halt(self, reason: str, by: str) -> None:
         old = self.risk.state
@@ -899,7 +893,6 @@ class Engine:
         if new is TradingState.HALTED and persist:
             await self._update_control(
                 lambda c: replace(c, trading_state=TradingState.HALTED, halt_reason=reason), by)
-            self._control_seen = TradingState.HALTED
         self.bus.publish(TradingStateChanged(ts=self.clock.now(), old=old, new=new, reason=reason, by=by))
         if new is TradingState.HALTED:
             await self.cancel_all(by=by)
@@ -927,10 +920,9 @@ class Engine:
     async def _sync_control(self) -> None:
         """Carry out the shell's journaled commands (`robo-tui halt`, `resume`, `proposals
         approve|reject`), and pick up a kill switch another process wrote into the control state."""
-        control = await self.store.load_control()
-        state = control.trading_state
-        if state != self._control_seen:
-            self._control_seen = state
+        control = await self.control.written_elsewhere()
+        if control is not None:
+            state = control.trading_state
             if state is TradingState.HALTED and self.risk.state is not TradingState.HALTED:
                 reason = control.halt_reason or "halted from the shell"
                 old = self.risk.state
@@ -943,8 +935,7 @@ class Engine:
     async def _consume_commands(self) -> None:
         """Each journaled command once, oldest first (marked consumed before it runs, so an
         approval can never be submitted twice)."""
-        for command in await self.store.pending_commands():
-            await self.store.consume_command(command.id)
+        while (command := await self.control.next_command()) is not None:
             await self._carry_out(command)
 
     async def _carry_out(self, command: JournaledCommand) -> None:
@@ -961,7 +952,6 @@ class Engine:
                 state = self.risk.state
                 await self._update_control(
                     lambda c: replace(c, trading_state=state, halt_reason=""), by)
-                self._control_seen = state
         elif command.kind == "approve":
             if payload.get("proposal_id", "") in self.pending:
                 await self._approve_locked(payload["proposal_id"], by=by, source="cli")

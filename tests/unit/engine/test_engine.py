@@ -480,3 +480,19 @@ async def test_approval_journaled_when_engine_runs_then_submitted_through_the_ga
         assert verdicts[0]["n"] == 1
     finally:
         await engine.stop()
+
+
+async def test_halt_written_elsewhere_when_the_engine_saves_its_own_control_first_then_still_halts(
+        tmp_path, clock):
+    engine = make_engine(tmp_path, clock)
+    await engine.start()
+    try:
+        other = SqliteStore(tmp_path / "robo.db")
+        await other.open()
+        await other.set_control("trading_state", "HALTED", "cli")
+        await other.close()
+        await engine.set_mode(Mode.SEMI_AUTO, by="ui")  # writes the control record before the sync
+        await engine.tick()
+        assert engine.state is TradingState.HALTED
+    finally:
+        await engine.stop()
