@@ -1,6 +1,11 @@
 """The engine: wires market data, intelligence, strategies, ensemble, sizing, the ONE risk gate and
 the broker, and runs the cycle. `Engine.submit` is the only way an order reaches a broker.
 
+Its rooms: the order path (`engine/orders.py`: judge, then execute; the only caller of
+`Broker.submit`), the persisted control record and the shell's command journal
+(`engine/control.py`), source health and the circuit breaker (`engine/health.py`). The backtest
+driver steers it only through the replay-control methods below.
+
 The same class runs live, paper, semi-auto and (through `robo_tui.engine.backtest`) backtests;
 only the clock, the feed, the broker and the store it is given differ.
 """
