@@ -25,6 +25,9 @@ COMPILED = [
     "robo_tui/engine/ledger.py",
     "robo_tui/engine/ensemble.py",
     "robo_tui/engine/engine.py",
+    "robo_tui/engine/orders.py",
+    "robo_tui/engine/health.py",
+    "robo_tui/engine/control.py",
     "robo_tui/engine/backtest.py",
     "robo_tui/adapters/brokers/paper.py",
 ]

@@ -16,7 +16,8 @@ from typing import Annotated
 
 import typer
 
-from robo_tui.domain.risk import Mode, TradingState
+from robo_tui.domain.control import halted_after
+from robo_tui.domain.risk import Mode
 from robo_tui.runtime import ExitCode, RunError, RunOptions, load_run_settings, resolve_data_dir
 
 app = typer.Typer(
@@ -152,13 +153,12 @@ def halt_command(
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "halted from the shell",
     config: ConfigOpt = None, data_dir: DataDirOpt = None,
 ) -> None:
-    """Kill switch: latch HALTED in the database (a running engine halts within a second and
-    cancels its open orders; a later start stays halted)."""
+    """Kill switch: journal a halt in the database (a running engine halts within a second and
+    cancels its open orders; otherwise the next start halts before it trades, and stays halted)."""
     options = _options(config, data_dir)
 
     async def work(store, settings) -> None:  # type: ignore[no-untyped-def]
-        await store.set_control("halt_reason", reason, "cli")
-        await store.set_control("trading_state", TradingState.HALTED.value, "cli")
+        await store.journal_command("halt", {"reason": reason}, "cli")
         await store.audit("killswitch", {"state": "HALTED", "reason": reason}, "cli")
 
     try:
@@ -178,20 +178,18 @@ def resume_command(
     if not yes and sys.stdin.isatty():
         typer.confirm("Resume trading (the kill switch is released)?", abort=True)
 
-    async def work(store, settings) -> str | None:  # type: ignore[no-untyped-def]
-        before = await store.get_control("trading_state")
-        await store.set_control("trading_state", TradingState.ACTIVE.value, "cli")
-        await store.set_control("halt_reason", "", "cli")
-        if before == TradingState.HALTED.value:  # losses so far are accepted at the next start
-            await store.set_control("risk_rebase", "pending", "cli")
+    async def work(store, settings) -> bool:  # type: ignore[no-untyped-def]
+        # the engine accepts the losses so far when it carries the resume out (now, or at start)
+        before = halted_after(await store.load_control(), await store.pending_commands())
+        await store.journal_command("resume", {}, "cli")
         await store.audit("killswitch", {"state": "ACTIVE"}, "cli")
-        return before  # type: ignore[no-any-return]
+        return before
 
     try:
         before = asyncio.run(_with_store(options, work))
     except RunError as exc:
         raise _fail(exc) from exc
-    was = "was HALTED" if before == TradingState.HALTED.value else "was not halted"
+    was = "was HALTED" if before else "was not halted"
     typer.echo(f"ACTIVE: trading restored ({was}).")
 
 
@@ -239,7 +237,8 @@ def proposals_list(
 
 
 def _decide(proposal_id: str, approve: bool, reason: str, options: RunOptions) -> int:
-    """Approve or reject: hand it to a running engine, or run the engine here to submit it."""
+    """Approve or reject: journal it for a running engine (it carries the decision out at its
+    next control sync, the gate judging an approval again), or run the engine here to do it."""
     from robo_tui.domain.signals import ProposalStatus
 
     if _engine_running(options):
@@ -247,8 +246,8 @@ def _decide(proposal_id: str, approve: bool, reason: str, options: RunOptions) -
             row = await store.get_proposal(proposal_id)
             if row is None or row[1] is not ProposalStatus.PENDING:
                 return row
-            await store.update_proposal(
-                proposal_id, ProposalStatus.APPROVED if approve else ProposalStatus.REJECTED, "cli", reason)
+            payload = {"proposal_id": proposal_id} | ({} if approve else {"reason": reason})
+            await store.journal_command("approve" if approve else "reject", payload, "cli")
             return row
 
         row = asyncio.run(_with_store(options, mark))

@@ -10,9 +10,17 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from robo_tui.domain.analysis import AnalysisOutcome, AnalysisRequest, ModelInfo
-from robo_tui.domain.market import Bar, BarArrays, Quote
+from robo_tui.domain.control import CommandKind, ControlState, JournaledCommand
+from robo_tui.domain.market import AssetClass, Bar, BarArrays, Quote
 from robo_tui.domain.news import MarketEvent, NewsItem, SourceHealth, TradeIdea
-from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Fill, Order, OrderStatus
+from robo_tui.domain.orders import (
+    AccountSnapshot,
+    BrokerAck,
+    Fill,
+    Order,
+    OrderStatus,
+    VenueCapabilities,
+)
 from robo_tui.domain.risk import RiskVerdict
 from robo_tui.domain.signals import Proposal, ProposalStatus
 
@@ -53,9 +61,44 @@ class Broker(Protocol):
     """Where allowed orders go. Only the engine calls it, only after the risk gate."""
 
     name: str
+    """For display and logs only: no decision is taken on a broker's name."""
     is_live: bool
     supports_short: bool
     supports_fractional: bool
+
+    @property
+    def order_timeout(self) -> float | None:
+        """Seconds before an unanswered submit is UNKNOWN; None for a venue in this process
+        (its answer cannot be lost on the way)."""
+        ...
+
+    restores_from_fills: bool
+    """Whether the broker's book is rebuilt at start from the journal's fills and the persisted
+    protections (a venue in this process); a remote broker keeps its own book."""
+
+    def capabilities(self, asset: AssetClass) -> VenueCapabilities:
+        """What the venue can hold for `asset`: stops, brackets/OCO, fractions, shorts."""
+        ...
+
+    def holds_stops(self, asset: AssetClass) -> bool:
+        """Whether the venue holds stop orders for `asset` (else the engine must hold them)."""
+        ...
+
+    def restore(self, fills: Sequence[Fill],
+                protections: Mapping[str, tuple[float | None, float | None]]) -> None:
+        """Rebuild the book from the journal's `fills` and re-arm each symbol's (stop, target);
+        a no-op for a broker that keeps its own book (`restores_from_fills` is False)."""
+        ...
+
+    def protections(self) -> dict[str, tuple[float | None, float | None]]:
+        """(stop, target) per symbol that `restore` must re-arm after a restart ({} when the
+        venue keeps them itself)."""
+        ...
+
+    def reconcile(self, fills: Sequence[Fill]) -> list[str]:
+        """Differences between the broker's book and a replay of `fills`; [] when none (or when
+        the venue's own book is the truth)."""
+        ...
 
     async def connect(self) -> None: ...
 
@@ -104,6 +147,28 @@ class SimulatedVenue(Protocol):
         """(low at or below which something triggers, high at or above which something
         triggers, whether a market order waits for the next open): lets a backtest skip bars."""
         ...
+
+
+@runtime_checkable
+class ReplayClock(Protocol):
+    """A clock the backtest driver moves (`SimClock`)."""
+
+    def now(self) -> datetime: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+    def set(self, now: datetime) -> None:
+        """Jump to `now`."""
+        ...
+
+
+@runtime_checkable
+class RecordingStore(Protocol):
+    """A store that keeps a run's fills and closed trades in memory (the backtest's memory
+    store), so the driver can hand them back whole at the end."""
+
+    fill_log: list[Fill]
+    trade_outcomes: list[dict[str, Any]]
 
 
 class NewsSource(Protocol):
@@ -235,6 +300,27 @@ class Store(Protocol):
     async def get_control(self, key: str) -> str | None: ...
 
     async def set_control(self, key: str, value: str, by: str) -> None: ...
+
+    async def load_control(self) -> ControlState:
+        """The engine's persisted control state, typed (an older database loads too)."""
+        ...
+
+    async def save_control(self, state: ControlState, by: str) -> None:
+        """Persist the control state; only changed fields are written (each change audited)."""
+        ...
+
+    # shell actions wait in a journal until the engine carries them out
+    async def journal_command(self, kind: CommandKind, payload: Mapping[str, str], by: str) -> int:
+        """Append a shell command (halt, resume, approve, reject); its journal id."""
+        ...
+
+    async def pending_commands(self) -> list[JournaledCommand]:
+        """Commands not yet consumed, oldest first."""
+        ...
+
+    async def consume_command(self, command_id: int) -> None:
+        """Mark a command carried out."""
+        ...
 
     async def audit(self, kind: str, payload: Mapping[str, Any], by: str) -> None:
         """Append to the audit log (never updated or deleted)."""

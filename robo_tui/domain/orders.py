@@ -179,3 +179,19 @@ class AccountSnapshot:
         """Signed quantity held in `symbol` (0 when none)."""
         p = self.positions.get(symbol)
         return p.quantity if p else 0.0
+
+
+@frozen
+class VenueCapabilities:
+    """What a broker can hold for one asset class. Whatever the venue cannot hold (a stop, a
+    bracket) the engine must hold itself; a fractional quantity or a short it cannot take is
+    refused before it is sent."""
+
+    stops: bool
+    """Venue-held stop orders (a stop-loss rests at the venue, not in this process)."""
+    brackets: bool
+    """Brackets / OCO: a stop and a target that cancel each other at the venue."""
+    fractional: bool
+    """Fractional quantities."""
+    shorting: bool
+    """Short selling."""

@@ -34,7 +34,7 @@ from robo_tui.domain.time import datetime_to_ns, ns_to_datetime
 from robo_tui.engine.engine import Engine
 from robo_tui.engine.ensemble import decision_from, idea_signal, strategy_vote
 from robo_tui.engine.ledger import ClosedTrade
-from robo_tui.ports import SimulatedVenue
+from robo_tui.ports import RecordingStore, ReplayClock, SimulatedVenue
 
 _BAR, _DECIDE = 0, 1
 
@@ -177,10 +177,12 @@ class BacktestDriver:
         self.window = window or max(engine.settings.engine.warmup_bars,
                                     engine.settings.risk.correlation_window + 2)
         self.news = sorted(news, key=lambda item: item.published)
-        set_clock = getattr(engine.clock, "set", None)
-        if set_clock is None:
+        if not isinstance(engine.clock, ReplayClock):
             raise TypeError("a backtest needs an engine with a SimClock")
-        self._set_clock: Callable[[datetime], None] = set_clock
+        self._set_clock: Callable[[datetime], None] = engine.clock.set
+        if not isinstance(engine.store, RecordingStore):
+            raise TypeError("a backtest needs a store that keeps the run (the memory store)")
+        self._recording: RecordingStore = engine.store
         if not isinstance(engine.broker, SimulatedVenue):
             raise TypeError("a backtest needs a simulated venue (the paper broker)")
         self._venue: SimulatedVenue = engine.broker
@@ -282,9 +284,8 @@ class BacktestDriver:
             if day != current_day:
                 current_day = day
                 start_equity = float(equity[k - 1]) if k > 0 else cash
-                engine._day = now.date().isoformat()
-                engine.day_start_equity = start_equity
-            engine.peak_equity = peak
+                engine.replay_day(now.date().isoformat(), start_equity)
+            engine.replay_peak(peak)
             # marks for every symbol that matters now (windows only once a decision needs them)
             touched = {s for _, s, _ in batch}
             touched.update(holding)
@@ -304,30 +305,30 @@ class BacktestDriver:
                     bars = self.data[symbol]
                     self._venue.on_bar_values(symbol, now, float(bars.open[i]), float(bars.high[i]),
                                               float(bars.low[i]), float(bars.close[i]))
-            await engine._settle(now)
+            await engine.settle(now)
             # ... then decisions at the bar's close go through the engine's one order path
-            counters = engine._counters
+            counters = engine.counters
             sent_before = counters.orders + counters.denied
             for kind, symbol, i in batch:
                 if kind != _DECIDE:
                     continue
                 desired = float(targets[symbol][i])
                 acts = self._acts(symbol, desired)
-                engine._targets[symbol] = desired
+                engine.set_target(symbol, desired)
                 if not acts:
                     continue  # nothing to explain or size
                 if not windows_current:  # sizing and the gate read the symbols' recent bars
                     self._set_windows(touched.union(engine.account.positions), k)
                     windows_current = True
                 live = self._live_ideas(ideas.get(symbol, []), now)
-                engine._ideas[symbol] = live  # the proposal cites the ideas that voted
+                engine.set_live_ideas(symbol, live)  # the proposal cites the ideas that voted
                 decision = self._decision(symbol, i, now, votes[symbol], explainers[symbol],
                                           scores[symbol], targets[symbol], live)
                 proposal = engine.build_proposal(symbol, int(desired), decision, now)
                 if proposal is not None:
                     await engine.propose(proposal)
             if counters.orders + counters.denied != sent_before:
-                await engine._settle(now)  # an order may have filled at once (fill at close)
+                await engine.settle(now)  # an order may have filled at once (fill at close)
             proposals, denied, orders = counters.proposals, counters.denied, counters.orders
             # book the new state and schedule what the venue must see next
             cash = engine.account.cash
@@ -349,11 +350,11 @@ class BacktestDriver:
         if progress is not None:
             progress(done_k, n)
 
-        trades = self._trades(engine, tl)
+        trades = self._trades(self._recording, tl)
         elapsed = time.perf_counter() - started
         return BacktestResult(
             index=tl.index[: equity.shape[0]], equity=equity, trades=trades,
-            fills=list(getattr(engine.store, "fill_log", [])),
+            fills=list(self._recording.fill_log),
             closes={s: tl.closes[: equity.shape[0], j] for s, j in col_of.items()},
             orders=orders, denied=denied, proposals=proposals,
             bars=sum(len(b) for b in self.data.values()), events=events, elapsed_s=elapsed,
@@ -373,7 +374,7 @@ class BacktestDriver:
         """Whether a decision for target `desired` can do anything: the target is new, trading is
         not HALTED, and what is held does not already match it."""
         engine = self.engine
-        return (engine._targets.get(symbol) != desired
+        return (engine.target(symbol) != desired
                 and engine.risk.state is not TradingState.HALTED
                 and engine.wanted_change(symbol, int(desired)) is not None)
 
@@ -388,7 +389,7 @@ class BacktestDriver:
         if any(self._acts(symbol, desired) for symbol, desired in decisions):
             return False
         for symbol, desired in decisions:
-            self.engine._targets[symbol] = desired
+            self.engine.set_target(symbol, desired)
         return True
 
     def _schedule(self, symbol: str, k: int, heap: list[tuple[int, int, int, str, int]],
@@ -481,9 +482,9 @@ class BacktestDriver:
         return [i for i in ideas if 0.0 <= (now - i.ts).total_seconds() <= ttl]
 
     @staticmethod
-    def _trades(engine: Engine, tl: _Timeline) -> list[BacktestTrade]:
+    def _trades(recording: RecordingStore, tl: _Timeline) -> list[BacktestTrade]:
         """The round trips the engine closed, as it recorded them, with their timeline bars."""
-        closed: list[ClosedTrade] = [o["trade"] for o in getattr(engine.store, "trade_outcomes", [])]
+        closed: list[ClosedTrade] = [o["trade"] for o in recording.trade_outcomes]
         if not closed:
             return []
         entries = np.searchsorted(tl.index, [datetime_to_ns(t.entry_time) for t in closed])

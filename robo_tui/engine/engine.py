@@ -1,6 +1,11 @@
 """The engine: wires market data, intelligence, strategies, ensemble, sizing, the ONE risk gate and
 the broker, and runs the cycle. `Engine.submit` is the only way an order reaches a broker.
 
+Its rooms: the order path (`engine/orders.py`: judge, then execute; the only caller of
+`Broker.submit`), the persisted control record and the shell's command journal
+(`engine/control.py`), source health and the circuit breaker (`engine/health.py`). The backtest
+driver steers it only through the replay-control methods below.
+
 The same class runs live, paper, semi-auto and (through `robo_tui.engine.backtest`) backtests;
 only the clock, the feed, the broker and the store it is given differ.
 """
@@ -9,14 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import math
 import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,32 +28,27 @@ import numpy as np
 
 from robo_tui.config import Settings
 from robo_tui.domain.commands import OrderSource, SubmitOrder
+from robo_tui.domain.control import ControlState, JournaledCommand
 from robo_tui.domain.events import (
     AnalystSelected,
     BarsReceived,
     CycleCompleted,
-    EngineErrorOccurred,
     Event,
     ModeChanged,
-    OrderDenied,
     OrderFilled,
     OrderStatusChanged,
-    OrderSubmitted,
     PortfolioUpdated,
     ProposalCreated,
     ProposalDecided,
     QuotesUpdated,
     SignalsComputed,
-    SourceHealthChanged,
     StrategyChanged,
     TradingStateChanged,
 )
-from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import Bar, BarArrays, FloatArray, Instrument, Quote
 from robo_tui.domain.news import MarketEvent, TradeIdea
 from robo_tui.domain.orders import (
     AccountSnapshot,
-    BrokerAck,
     Fill,
     Order,
     OrderIntent,
@@ -60,8 +59,11 @@ from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
 from robo_tui.domain.serialize import to_jsonable
 from robo_tui.domain.signals import Direction, EnsembleDecision, Proposal, ProposalStatus, Signal
 from robo_tui.engine.bus import EventBus
+from robo_tui.engine.control import PersistedControl
 from robo_tui.engine.ensemble import Ensemble, idea_signal
+from robo_tui.engine.health import Health
 from robo_tui.engine.ledger import ClosedTrade, Ledger
+from robo_tui.engine.orders import OrderPath, SubmitResult
 from robo_tui.engine.recorder import EventRecorder
 from robo_tui.engine.risk import RiskContext, RiskGate
 from robo_tui.engine.sizing import Sizer, SizeRequest, atr
@@ -82,21 +84,10 @@ class ProposalNotFound(Exception):
     """No pending proposal has that id."""
 
 
-@frozen
-class SubmitResult:
-    """What `Engine.submit` did: the gate's verdict, and the order and broker answer if sent."""
-
-    verdict: RiskVerdict
-    order: Order | None = None
-    ack: BrokerAck | None = None
-
-    @property
-    def sent(self) -> bool:
-        return self.order is not None
-
-
 @dataclass(slots=True)
-class _CycleCounters:
+class CycleCounters:
+    """What the current cycle (or backtest run) has done so far; the backtest driver reads it."""
+
     proposals: int = 0
     denied: int = 0
     orders: int = 0
@@ -168,6 +159,8 @@ class Engine:
         self.clock = clock
         self.feed = feed
         self.broker = broker
+        self._venue: SimulatedVenue | None = None
+        self._attach(broker)
         self.store = store
         self.intelligence = intelligence
         self.bus = bus or EventBus()
@@ -198,29 +191,32 @@ class Engine:
         self.cycle = 0
         self.last_cycle: CycleCompleted | None = None
         self.equity_history: list[tuple[datetime, float]] = []
-        self.health: dict[str, tuple[bool, str]] = {}
         self._targets: dict[str, float] = {}
         self._ideas: dict[str, list[TradeIdea]] = {}
         self._queued_events: list[MarketEvent] = []
         self._entry_votes: dict[str, tuple[Signal, ...]] = {}
-        self._open_orders: dict[str, Order] = {}
-        self._filled_qty: dict[str, float] = {}
-        self._control_seen: str | None = None
+        self.control = PersistedControl(store)
         self._protections_last: dict[str, Any] | None = None
         self._stale = True  # the account snapshot needs re-reading from the broker
         self._remark = False  # only the account snapshot's prices are out of date
-        self._timeout_for: tuple[object, float | None] = (None, None)  # broker, its timeout
-        self._counters = _CycleCounters()
+        self._counters = CycleCounters()
+        self.monitor = Health(bus=self.bus, clock=clock, risk=self.risk, on_trip=self._tripped)
+        self.monitor.errors = self._counters.errors
+        self.health: dict[str, tuple[bool, str]] = self.monitor.sources
+        """Per source kind: (healthy, last failure message)."""
+        self.new_id = IdSource()
+        self.orders = OrderPath(broker=broker, risk=self.risk, store=store, bus=self.bus,
+                                clock=clock, health=self.monitor, new_id=self.new_id,
+                                counts=self._counters, account_changed=self._account_changed)
         self._started = False
         self._lock = asyncio.Lock()  # one order path at a time
-        self.new_id = IdSource()
 
     # ------------------------------------------------------------------ lifecycle
 
     @property
     def simulated(self) -> bool:
         """Whether prices come from the simulated market."""
-        return bool(getattr(self.feed, "simulated", False))
+        return self.feed.simulated
 
     @property
     def state(self) -> TradingState:
@@ -239,8 +235,9 @@ class Engine:
         await self._load_history()
         await self._restore_pending()
         await self._refresh_account()
-        if await self.store.get_control("risk_rebase") == "pending":
+        if self.control.state.risk_rebase:  # an earlier version's `robo-tui resume`
             await self._rebase_risk("cli")
+        await self._consume_commands()  # shell actions taken while no engine ran
         self._started = True
         await self.store.audit("engine.start", {"mode": self.mode.value,
                                                 "broker": self.broker.name,
@@ -268,30 +265,24 @@ class Engine:
             await self.intelligence.close()
 
     async def _restore_control(self) -> None:
-        state = await self.store.get_control("trading_state")
-        reason = await self.store.get_control("halt_reason") or ""
-        if state == TradingState.HALTED.value:
-            self.risk.restore(TradingState.HALTED, reason)
-        self._control_seen = state
-        day = await self.store.get_control("day_start")
-        if day:
-            key, _, equity = day.partition("|")
-            self._day, self.day_start_equity = key, float(equity)
-        peak = await self.store.get_control("peak_equity")
-        if peak:
-            self.peak_equity = float(peak)
+        control = await self.control.restore()
+        if control.halted:
+            self.risk.restore(TradingState.HALTED, control.halt_reason)
+        if control.day_start_equity is not None:
+            self._day, self.day_start_equity = control.day, control.day_start_equity
+        if control.peak_equity is not None:
+            self.peak_equity = control.peak_equity
+
+    async def _update_control(self, change: Callable[[ControlState], ControlState], by: str) -> None:
+        await self.control.update(change, by)
 
     async def _restore_broker(self) -> None:
-        restore = getattr(self.broker, "restore", None)
-        if restore is None:
+        """A broker whose book lives in this process is rebuilt from the journal's fills and
+        re-arms the persisted protections; the engine's ledger replays the same fills."""
+        if not self.broker.restores_from_fills:
             return
         fills = await self.store.fills()
-        protections: dict[str, tuple[float | None, float | None]] = {}
-        raw = await self.store.get_control("protections")
-        if raw:
-            for symbol, (stop, target) in json.loads(raw).items():
-                protections[symbol] = (stop, target)
-        restore(fills, protections)
+        self.broker.restore(fills, self.control.state.protections)
         for fill in fills:
             self.ledger.apply(fill)
 
@@ -306,7 +297,7 @@ class Engine:
             if ack.status is OrderStatus.UNKNOWN:
                 if status is OrderStatus.INTENT:
                     new, why = OrderStatus.CANCELLED, "never reached the broker (stopped before send)"
-                elif self._venue() is not None:
+                elif self.broker.restores_from_fills:
                     new, why = OrderStatus.CANCELLED, "simulated order not carried over a restart"
                 else:
                     new, why = OrderStatus.UNKNOWN, "the broker does not know it; check the account"
@@ -315,7 +306,7 @@ class Engine:
                 await self._order_status(order, ack.status, ack.message or "reconciled at start",
                                          ack.broker_order_id)
                 if ack.status.is_open:
-                    self._open_orders[order.client_order_id] = order
+                    self.orders.track(order)
 
     async def _order_status(self, order: Order, status: OrderStatus, message: str,
                             broker_order_id: str | None = None) -> None:
@@ -329,19 +320,52 @@ class Engine:
             try:
                 bars = await self.feed.history(symbol, n)
             except Exception as exc:
-                self._error("market", f"history for {symbol} failed: {exc}")
+                self.monitor.error("market", f"history for {symbol} failed: {exc}")
                 continue
             if len(bars):
                 self.market[symbol] = bars
                 self.prices[symbol] = float(bars.close[-1])
                 self._stale = True
-                venue = self._venue()
-                if venue is not None:
-                    venue.on_bar(bars.bar(-1))
+                if self._venue is not None:
+                    self._venue.on_bar(bars.bar(-1))
 
     async def _restore_pending(self) -> None:
         for proposal, _ in await self.store.proposals(ProposalStatus.PENDING):
             self.pending[proposal.id] = proposal
+
+    # ------------------------------------------------------------------ replay control
+    # The backtest driver steers the engine through these (and only these), once per event:
+    # renaming the engine's internals cannot break a replay.
+
+    def replay_day(self, day: str, start_equity: float) -> None:
+        """Start the trading day `day` (ISO date) with `start_equity` for the day-loss limit;
+        nothing is persisted (a replay's control state is its own)."""
+        self._day, self.day_start_equity = day, start_equity
+
+    def replay_peak(self, peak: float) -> None:
+        """Set the equity peak the drawdown limit counts from."""
+        self.peak_equity = peak
+
+    async def settle(self, now: datetime) -> None:
+        """Book the venue's fills and order updates and re-evaluate the risk state now."""
+        await self._settle(now)
+
+    def target(self, symbol: str) -> float | None:
+        """The ensemble direction last decided for `symbol` (+1, 0, -1), None if never."""
+        return self._targets.get(symbol)
+
+    def set_target(self, symbol: str, target: float) -> None:
+        """Record the ensemble direction decided for `symbol` outside the cycle."""
+        self._targets[symbol] = target
+
+    def set_live_ideas(self, symbol: str, ideas: list[TradeIdea]) -> None:
+        """The analyst ideas live for `symbol` now (a proposal cites the ideas that voted)."""
+        self._ideas[symbol] = ideas
+
+    @property
+    def counters(self) -> CycleCounters:
+        """What the current cycle (a whole replay is one) has done so far."""
+        return self._counters
 
     # ------------------------------------------------------------------ the cycle
 
@@ -373,7 +397,9 @@ class Engine:
         proposals → risk gate → execution → persist → summary."""
         started = time.perf_counter()
         self.cycle += 1
-        self._counters = _CycleCounters()
+        self._counters = CycleCounters()
+        self.monitor.errors = self._counters.errors
+        self.orders.counts = self._counters
         now = self.clock.now()
         async with self._lock:
             await self._sync_control()
@@ -414,7 +440,7 @@ class Engine:
                 quotes = await self.feed.quotes(now)
             except Exception as exc:
                 quotes = []
-                await self._failure("data", f"quotes failed: {exc}")
+                await self.monitor.failure("data", f"quotes failed: {exc}")
             if quotes:
                 self._apply_quotes(quotes, now)
                 await self._settle(now)
@@ -423,7 +449,7 @@ class Engine:
                     events = await self.intelligence.poll(now)
                 except Exception as exc:
                     events = []
-                    self._error("news", f"news poll failed: {exc}")
+                    self.monitor.error("news", f"news poll failed: {exc}")
                 self._counters.news += len(events)
                 urgent = [e for e in events if self.intelligence.is_urgent(e)]
                 self._queued_events.extend(e for e in events if not self.intelligence.is_urgent(e))
@@ -450,9 +476,9 @@ class Engine:
             bars = await self.feed.next_bars(now)
             quotes = await self.feed.quotes(now)
         except Exception as exc:
-            await self._failure("data", f"market data failed: {exc}")
+            await self.monitor.failure("data", f"market data failed: {exc}")
             return
-        await self._success("data")
+        self.monitor.success("data")
         if bars:
             self._apply_bars(bars)
             self.bus.publish(BarsReceived(ts=now, bars=tuple(bars), simulated=self.simulated))
@@ -460,7 +486,7 @@ class Engine:
             self._apply_quotes(quotes, now)
 
     def _apply_bars(self, bars: Sequence[Bar]) -> None:
-        venue = self._venue()
+        venue = self._venue
         cap = max(self.settings.engine.warmup_bars, self.ensemble.history_bars()) + _HISTORY_CAP_EXTRA
         by_symbol: dict[str, list[Bar]] = {}
         for bar in bars:
@@ -477,7 +503,7 @@ class Engine:
             self.market[symbol] = merged.tail(cap)
 
     def _apply_quotes(self, quotes: Sequence[Quote], now: datetime) -> None:
-        venue = self._venue()
+        venue = self._venue
         for quote in quotes:
             if quote.symbol not in self.instruments:
                 continue
@@ -488,8 +514,14 @@ class Engine:
                 venue.on_quote(quote)
         self.bus.publish(QuotesUpdated(ts=now, quotes=tuple(quotes), simulated=self.simulated))
 
-    def _venue(self) -> SimulatedVenue | None:
-        return self.broker if isinstance(self.broker, SimulatedVenue) else None
+    def _attach(self, broker: Broker) -> None:
+        """Use `broker`; a simulated venue (the paper broker) is also shown every bar and quote."""
+        self.broker = broker
+        self._venue = broker if isinstance(broker, SimulatedVenue) else None
+
+    def _account_changed(self) -> None:
+        """The broker's side may have changed: re-read the account before it is next used."""
+        self._stale = True
 
     # ------------------------------------------------------------------ intelligence
 
@@ -499,7 +531,7 @@ class Engine:
         try:
             events = list(await self.intelligence.poll(now))
         except Exception as exc:
-            self._error("news", f"news poll failed: {exc}")
+            self.monitor.error("news", f"news poll failed: {exc}")
             events = []
         self._counters.news += len(events)
         events = self._queued_events + events
@@ -511,9 +543,9 @@ class Engine:
         try:
             ideas = await self.intelligence.analyze(events, now, self.market)
         except Exception as exc:
-            await self._failure("model", f"analyst failed: {exc}")
+            await self.monitor.failure("model", f"analyst failed: {exc}")
             return {}
-        await self._success("model")
+        self.monitor.success("model")
         by_symbol: dict[str, list[TradeIdea]] = {}
         for idea in ideas:
             if idea.symbol not in self.instruments:  # the stage validates; the engine re-checks
@@ -545,7 +577,7 @@ class Engine:
         try:
             decision = self.ensemble.decide(symbol, bars, now, self._idea_signals(symbol))
         except Exception as exc:
-            self._error("strategy", f"{symbol}: {exc}")
+            self.monitor.error("strategy", f"{symbol}: {exc}")
             return
         self.bus.publish(SignalsComputed(ts=now, decision=decision))
         target = _direction_value(decision.direction)
@@ -659,9 +691,9 @@ class Engine:
             self.pending[proposal.id] = proposal
             return
         command = SubmitOrder(self.proposal_intent(proposal), "strategy")
-        verdict = self.risk.check(command.intent, self.risk_context(proposal.ts))
-        await self._record_proposal(proposal, verdict)
-        result = await self._send(command, verdict, proposal.ts)
+        verdict = self.orders.judge(command, self.risk_context(proposal.ts))
+        await self._record_proposal(proposal, verdict)  # the verdict is its pre-check
+        result = await self.orders.execute(command, verdict, proposal.ts)
         await self._proposal_done(proposal, result, by="engine")
 
     async def _record_proposal(self, proposal: Proposal, precheck: RiskVerdict) -> None:
@@ -695,7 +727,7 @@ class Engine:
         """Everything the risk gate judges an order against, as of now."""
         broker = self.broker
         return RiskContext(now, self.account, self.mode, self.day_start_equity, self.peak_equity,
-                           self._returns, tuple(self._open_orders.values()),
+                           self._returns, tuple(self.orders.open_orders.values()),
                            broker.supports_short, broker.supports_fractional)
 
     async def submit(self, command: SubmitOrder) -> SubmitResult:
@@ -709,71 +741,16 @@ class Engine:
     async def _submit_locked(self, command: SubmitOrder) -> SubmitResult:
         now = self.clock.now()
         await self._refresh_account(now)
-        verdict = self.risk.check(command.intent, self.risk_context(now))
-        return await self._send(command, verdict, now)
-
-    async def _send(self, command: SubmitOrder, verdict: RiskVerdict, now: datetime) -> SubmitResult:
-        """Act on the gate's verdict: a denial is an event; an allowed order is recorded as
-        intent, then sent; an unclear answer is UNKNOWN."""
-        intent = command.intent
-        payload = {"intent": intent}  # the store serialises it
-        if not verdict.allowed:
-            self._counters.denied += 1
-            await self.store.record_verdict(verdict, source=command.source, symbol=intent.symbol,
-                                            payload=payload, client_order_id=None,
-                                            proposal_id=intent.proposal_id)
-            self.bus.publish(OrderDenied(ts=now, command=command, verdict=verdict))
-            return SubmitResult(verdict)
-        order = Order(self.new_id("O"), intent, now, command.source)
-        await self.store.record_verdict(verdict, source=command.source, symbol=intent.symbol,
-                                        payload=payload, client_order_id=order.client_order_id,
-                                        proposal_id=intent.proposal_id)
-        await self.store.record_order_intent(order)
-        self.risk.record_sent(intent, now)
-        try:
-            timeout = self._broker_timeout()
-            if timeout is None:
-                ack = await self.broker.submit(order)
-            else:
-                async with asyncio.timeout(timeout):
-                    ack = await self.broker.submit(order)
-        except (TimeoutError, ConnectionError, OSError) as exc:
-            ack = BrokerAck(order.client_order_id, OrderStatus.UNKNOWN,
-                            message=f"no clear answer from {self.broker.name}: {type(exc).__name__} {exc}".strip())
-            await self._failure("broker", ack.message)
-        else:
-            await self._success("broker")
-            if ack.status is OrderStatus.REJECTED:
-                self._error("broker", f"{self.broker.name} rejected {order.symbol}: {ack.message}")
-        if ack.status not in _NO_MONEY_MOVED:
-            self._stale = True  # it may have filled: re-read the account (fills also mark it)
-        await self.store.update_order(order.client_order_id, ack.status, ack.broker_order_id, ack.message)
-        if ack.status.is_open:
-            self._open_orders[order.client_order_id] = order
-        self._counters.orders += 1
-        self.bus.publish(OrderSubmitted(ts=now, order=order, ack=ack, verdict=verdict))
-        return SubmitResult(verdict, order, ack)
-
-    def _broker_timeout(self) -> float | None:
-        """Seconds to wait for the broker's answer to an order; None for a simulated venue,
-        which answers in this process (nothing can be lost on the way)."""
-        broker = self.broker
-        if broker is not self._timeout_for[0]:
-            seconds = (None if self._venue() is not None
-                       else self.settings.broker.ib.timeout_seconds if broker.name == "ib"
-                       else self.settings.broker.robinhood.timeout_seconds)
-            self._timeout_for = (broker, seconds)
-        return self._timeout_for[1]
+        return await self.orders.submit(command, self.risk_context(now))
 
     async def _save_protections(self) -> None:
         """Persist the broker's stop/target per symbol (a simulated venue re-arms them at restart)."""
-        protections = getattr(self.broker, "protections", None)
-        if protections is None:
-            return
-        current = protections()
+        if not self.broker.restores_from_fills:
+            return  # the venue holds its protections itself
+        current = self.broker.protections()
         if current != self._protections_last:
             self._protections_last = current
-            await self.store.set_control("protections", _SORTED_JSON.encode(current), "engine")
+            await self._update_control(lambda c: replace(c, protections=current), "engine")
 
     async def _settle(self, now: datetime) -> None:
         """Book fills, update the account and the risk state."""
@@ -781,18 +758,17 @@ class Engine:
             fills = await self.broker.poll_fills()
         except Exception as exc:
             fills = []
-            await self._failure("broker", f"fills poll failed: {exc}")
+            await self.monitor.failure("broker", f"fills poll failed: {exc}")
         for fill in fills:
             await self._book_fill(fill)
         try:
             updates = await self.broker.poll_order_updates()
         except Exception as exc:
             updates = []
-            await self._failure("broker", f"order updates poll failed: {exc}")
+            await self.monitor.failure("broker", f"order updates poll failed: {exc}")
         for ack in updates:
             self._stale = True
-            order = self._open_orders.pop(ack.client_order_id, None)
-            self._filled_qty.pop(ack.client_order_id, None)
+            order = self.orders.ended(ack.client_order_id)
             await self.store.update_order(ack.client_order_id, ack.status, ack.broker_order_id, ack.message)
             self.bus.publish(OrderStatusChanged(ts=now, client_order_id=ack.client_order_id,
                                                 symbol=order.symbol if order else "",
@@ -812,14 +788,8 @@ class Engine:
         await self.store.record_fill(fill)
         self._counters.fills += 1
         self.bus.publish(OrderFilled(ts=fill.ts, fill=fill))
-        order = self._open_orders.get(fill.client_order_id)
-        if order is not None:
-            done = self._filled_qty.get(fill.client_order_id, 0.0) + fill.quantity
-            self._filled_qty[fill.client_order_id] = done
-            if order.intent.equity_fraction is not None or done >= order.quantity - 1e-9:
-                del self._open_orders[fill.client_order_id]
-                self._filled_qty.pop(fill.client_order_id, None)
-                await self.store.update_order(fill.client_order_id, OrderStatus.FILLED, None, "filled")
+        if self.orders.filled(fill):
+            await self.store.update_order(fill.client_order_id, OrderStatus.FILLED, None, "filled")
         for trade in self.ledger.apply(fill):
             await self._on_trade_closed(trade)
 
@@ -852,7 +822,7 @@ class Engine:
                 account = await self.broker.account()
             except Exception as exc:
                 self._stale = True
-                await self._failure("broker", f"account failed: {exc}")
+                await self.monitor.failure("broker", f"account failed: {exc}")
                 return
         else:
             account = self.account
@@ -869,7 +839,7 @@ class Engine:
     async def _start_day(self, day: str, equity: float, by: str) -> None:
         """Count the day's loss from `equity`, durably (`start` reads it back after a restart)."""
         self._day, self.day_start_equity = day, equity
-        await self.store.set_control("day_start", f"{day}|{equity!r}", by)
+        await self._update_control(lambda c: replace(c, day=day, day_start_equity=equity), by)
 
     @property
     def day_pnl(self) -> float:
@@ -879,7 +849,8 @@ class Engine:
     async def _persist(self, now: datetime) -> None:
         await self.store.save_positions(self.account)
         await self.store.record_market_snapshot(now, dict(self.prices), self.simulated)
-        await self.store.set_control("peak_equity", repr(self.peak_equity), "engine")
+        peak = self.peak_equity
+        await self._update_control(lambda c: replace(c, peak_equity=peak), "engine")
         self.equity_history.append((now, self.account.equity))
         del self.equity_history[:-2000]
         self.bus.publish(PortfolioUpdated(
@@ -900,9 +871,8 @@ class Engine:
         """Leave HALTED (the only way out); the caller has confirmed with the human. Losses taken
         so far are accepted: the day-loss and drawdown limits count from equity now."""
         await self._leave_halt("resumed", by)
-        await self.store.set_control("trading_state", self.risk.state.value, by)
-        await self.store.set_control("halt_reason", "", by)
-        self._control_seen = self.risk.state.value
+        state = self.risk.state
+        await self._update_control(lambda c: replace(c, trading_state=state, halt_reason=""), by)
 
     async def _leave_halt(self, reason: str, by: str) -> None:
         old = self.risk.state
@@ -919,30 +889,32 @@ class Engine:
         equity = self.account.equity
         self.peak_equity = equity
         await self._start_day(self.clock.now().date().isoformat(), equity, by)
-        await self.store.set_control("peak_equity", repr(equity), by)
-        await self.store.set_control("risk_rebase", "", by)
+        await self._update_control(lambda c: replace(c, peak_equity=equity, risk_rebase=False), by)
 
     async def _on_state_change(self, old: TradingState, new: TradingState, reason: str, by: str,
                                *, persist: bool = True) -> None:
         """Announce a state change; entering HALTED is latched in the store (unless it came
         from the store) and cancels open orders."""
         if new is TradingState.HALTED and persist:
-            await self.store.set_control("trading_state", new.value, by)
-            await self.store.set_control("halt_reason", reason, by)
-            self._control_seen = new.value
+            await self._update_control(
+                lambda c: replace(c, trading_state=TradingState.HALTED, halt_reason=reason), by)
         self.bus.publish(TradingStateChanged(ts=self.clock.now(), old=old, new=new, reason=reason, by=by))
         if new is TradingState.HALTED:
             await self.cancel_all(by=by)
+
+    async def _tripped(self, old: TradingState, reason: str) -> None:
+        """The circuit breaker halted trading: latched and announced like the kill switch."""
+        await self._on_state_change(old, TradingState.HALTED, reason, "risk")
 
     async def cancel_all(self, *, by: str) -> None:
         """Cancel every open order at the broker (the kill switch does this)."""
         try:
             acks = await self.broker.cancel_all()
         except Exception as exc:
-            self._error("broker", f"cancel all failed: {exc}")
+            self.monitor.error("broker", f"cancel all failed: {exc}")
             return
         for ack in acks:
-            order = self._open_orders.pop(ack.client_order_id, None)
+            order = self.orders.ended(ack.client_order_id)
             await self.store.update_order(ack.client_order_id, ack.status, ack.broker_order_id,
                                           ack.message or f"cancelled by {by}")
             self.bus.publish(OrderStatusChanged(
@@ -951,51 +923,76 @@ class Engine:
                 message=ack.message or f"cancelled by {by}"))
 
     async def _sync_control(self) -> None:
-        """Pick up kill-switch changes and proposal decisions made from a shell (`robo-tui halt`)."""
-        state = await self.store.get_control("trading_state")
-        if state != self._control_seen:
-            self._control_seen = state
-            if state == TradingState.HALTED.value and self.risk.state is not TradingState.HALTED:
-                reason = await self.store.get_control("halt_reason") or "halted from the shell"
+        """Carry out the shell's journaled commands (`robo-tui halt`, `resume`, `proposals
+        approve|reject`), and pick up a kill switch another process wrote into the control state."""
+        control = await self.control.written_elsewhere()
+        if control is not None:
+            state = control.trading_state
+            if state is TradingState.HALTED and self.risk.state is not TradingState.HALTED:
+                reason = control.halt_reason or "halted from the shell"
                 old = self.risk.state
                 self.risk.halt(reason)
                 await self._on_state_change(old, TradingState.HALTED, reason, "cli", persist=False)
-            elif state != TradingState.HALTED.value and self.risk.state is TradingState.HALTED:
+            elif state is not TradingState.HALTED and self.risk.state is TradingState.HALTED:
                 await self._leave_halt("resumed from the shell", "cli")
-        for proposal_id in list(self.pending):
-            row = await self.store.get_proposal(proposal_id)
-            if row is None or row[1] is ProposalStatus.PENDING:
-                continue
-            proposal = self.pending.pop(proposal_id)
-            if row[1] is ProposalStatus.APPROVED:
-                await self._execute_proposal(proposal, by="cli", source="cli")
-            self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
-                                             decision=row[1].value, by="cli"))
+        await self._consume_commands()
+
+    async def _consume_commands(self) -> None:
+        """Each journaled command once, oldest first (marked consumed before it runs, so an
+        approval can never be submitted twice)."""
+        while (command := await self.control.next_command()) is not None:
+            await self._carry_out(command)
+
+    async def _carry_out(self, command: JournaledCommand) -> None:
+        by, payload = command.by, command.payload
+        if command.kind == "halt":
+            if self.risk.state is not TradingState.HALTED:
+                reason = payload.get("reason") or "halted from the shell"
+                old = self.risk.state
+                self.risk.halt(reason)
+                await self._on_state_change(old, TradingState.HALTED, reason, by)
+        elif command.kind == "resume":
+            if self.risk.state is TradingState.HALTED:
+                await self._leave_halt("resumed from the shell", by)
+                state = self.risk.state
+                await self._update_control(
+                    lambda c: replace(c, trading_state=state, halt_reason=""), by)
+        elif command.kind == "approve":
+            if payload.get("proposal_id", "") in self.pending:
+                await self._approve_locked(payload["proposal_id"], by=by, source="cli")
+        elif payload.get("proposal_id", "") in self.pending:
+            await self._reject_locked(payload["proposal_id"], by=by, reason=payload.get("reason", ""))
 
     # ------------------------------------------------------------------ human actions
 
     async def approve(self, proposal_id: str, *, by: str, source: OrderSource = "ui") -> SubmitResult:
         """Approve a pending proposal: it goes through `submit` and the gate again, now."""
         async with self._lock:
-            proposal = self.pending.pop(proposal_id, None)
-            if proposal is None:
-                raise ProposalNotFound(f"no pending proposal {proposal_id}")
-            await self.store.update_proposal(proposal_id, ProposalStatus.APPROVED, by, "")
-            self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
-                                             decision="approved", by=by))
-            result = await self._execute_proposal(proposal, by=by, source=source)
-            await self._settle(self.clock.now())
-            return result
+            return await self._approve_locked(proposal_id, by=by, source=source)
+
+    async def _approve_locked(self, proposal_id: str, *, by: str, source: OrderSource) -> SubmitResult:
+        proposal = self.pending.pop(proposal_id, None)
+        if proposal is None:
+            raise ProposalNotFound(f"no pending proposal {proposal_id}")
+        await self.store.update_proposal(proposal_id, ProposalStatus.APPROVED, by, "")
+        self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
+                                         decision="approved", by=by))
+        result = await self._execute_proposal(proposal, by=by, source=source)
+        await self._settle(self.clock.now())
+        return result
 
     async def reject(self, proposal_id: str, *, by: str, reason: str = "") -> None:
         """Reject a pending proposal (recorded with the reason)."""
         async with self._lock:
-            proposal = self.pending.pop(proposal_id, None)
-            if proposal is None:
-                raise ProposalNotFound(f"no pending proposal {proposal_id}")
-            await self.store.update_proposal(proposal_id, ProposalStatus.REJECTED, by, reason)
-            self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
-                                             decision="rejected", by=by, reason=reason))
+            await self._reject_locked(proposal_id, by=by, reason=reason)
+
+    async def _reject_locked(self, proposal_id: str, *, by: str, reason: str) -> None:
+        proposal = self.pending.pop(proposal_id, None)
+        if proposal is None:
+            raise ProposalNotFound(f"no pending proposal {proposal_id}")
+        await self.store.update_proposal(proposal_id, ProposalStatus.REJECTED, by, reason)
+        self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
+                                         decision="rejected", by=by, reason=reason))
 
     async def _expire_proposals(self, now: datetime) -> None:
         for proposal in list(self.pending.values()):
@@ -1051,11 +1048,12 @@ class Engine:
                     await old_broker.connect()
                     raise ModeChangeRefused(f"{mode.value.upper()} refused: {new_broker.name} "
                                             f"unreachable: {exc}") from exc
-                self.broker = new_broker
+                self._attach(new_broker)
+                self.orders.broker = new_broker
                 self._stale = True
                 await self._refresh_account()
             old, self.mode = self.mode, mode
-            await self.store.set_control("mode", mode.value, by)
+            await self._update_control(lambda c: replace(c, mode=mode), by)
             self.bus.publish(ModeChanged(ts=self.clock.now(), old=old, new=mode, by=by))
 
     async def set_strategy(self, name: str, *, enabled: bool | None = None,
@@ -1087,7 +1085,7 @@ class Engine:
         try:
             return await self.intelligence.refresh_catalogue()
         except Exception as exc:
-            self._error("model", f"model discovery failed: {exc}")
+            self.monitor.error("model", f"model discovery failed: {exc}")
             return self.analyst_catalogue()
 
     def analyst_catalogue(self) -> Mapping[str, Any]:
@@ -1099,33 +1097,6 @@ class Engine:
     def pause(self, paused: bool) -> None:
         """Pause or resume the cycle without touching the risk state (quotes and stops go on)."""
         self.paused = paused
-
-    # ------------------------------------------------------------------ errors
-
-    def _error(self, where: str, message: str) -> None:
-        log.warning("%s: %s", where, message)
-        self._counters.errors.append(f"{where}: {message}")
-        self.bus.publish(EngineErrorOccurred(ts=self.clock.now(), where=where, message=message))
-
-    async def _success(self, kind: str) -> None:
-        self.risk.record_success(kind)
-        if not self.health.get(kind, (True, ""))[0]:
-            self.health[kind] = (True, "")
-            self.bus.publish(SourceHealthChanged(ts=self.clock.now(), source=kind, healthy=True,
-                                                 message="recovered"))
-
-    async def _failure(self, kind: str, message: str) -> None:
-        """A data/model/broker failure: reported, counted by the circuit breaker."""
-        self._error(kind, message)
-        healthy_before = self.health.get(kind, (True, ""))[0]
-        self.health[kind] = (False, message)
-        if healthy_before:
-            self.bus.publish(SourceHealthChanged(ts=self.clock.now(), source=kind, healthy=False,
-                                                 message=message))
-        old = self.risk.state
-        new = self.risk.record_failure(kind, message)
-        if new is TradingState.HALTED and old is not TradingState.HALTED:
-            await self._on_state_change(old, new, f"circuit breaker: {message}", "risk")
 
 
 def live_requirements(settings: Settings, confirm_live: bool) -> list[str]:
@@ -1146,14 +1117,6 @@ def _direction_value(direction: Direction | None) -> float | None:
     return {Direction.LONG: 1.0, Direction.FLAT: 0.0, Direction.SHORT: -1.0}[direction]
 
 
-_SORTED_JSON = json.JSONEncoder(sort_keys=True)
-"""One encoder for the protections persisted after fills (json.dumps with options builds one
-per call)."""
-
-_NO_MONEY_MOVED = frozenset({OrderStatus.SUBMITTED, OrderStatus.REJECTED})
-"""Acks after which the account is as it was: the order rests, or was refused."""
-
-
 def _rationale(decision: EnsembleDecision) -> str:
     parts = [f"ensemble {decision.score:+.2f} → {decision.direction.value if decision.direction else 'hold'}"]
     for vote in decision.votes:
@@ -1171,6 +1134,7 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 __all__ = [
     "ALL_IN",
+    "CycleCounters",
     "Engine",
     "IdSource",
     "ModeChangeRefused",

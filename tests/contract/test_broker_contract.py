@@ -128,6 +128,23 @@ async def test_broker_when_described_then_declares_its_capabilities(harness: Bro
     assert isinstance(b.supports_fractional, bool)
 
 
+async def test_broker_when_described_then_declares_what_it_holds_per_asset_class_and_its_timeout(
+        harness: BrokerHarness) -> None:
+    b = harness.broker
+    for asset in AssetClass:
+        caps = b.capabilities(asset)
+        assert b.holds_stops(asset) is caps.stops
+        assert all(isinstance(flag, bool)
+                   for flag in (caps.stops, caps.brackets, caps.fractional, caps.shorting))
+    if b.restores_from_fills:  # a venue in this process: nothing can be lost on the way
+        assert b.order_timeout is None
+    else:  # a remote venue: an unanswered submit becomes UNKNOWN after its declared timeout
+        assert b.order_timeout is not None and b.order_timeout > 0
+        assert b.protections() == {}
+        b.restore([], {})  # nothing to rebuild: it keeps its own book
+        assert b.reconcile([]) == []
+
+
 async def test_market_order_when_submitted_then_acknowledged_filled_and_polled_once(
     harness: BrokerHarness,
 ) -> None:

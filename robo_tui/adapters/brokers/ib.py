@@ -33,12 +33,13 @@ import importlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from robo_tui.config import IbSettings
+from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
     AccountSnapshot,
     BrokerAck,
@@ -48,6 +49,7 @@ from robo_tui.domain.orders import (
     OrderType,
     Position,
     Side,
+    VenueCapabilities,
 )
 from robo_tui.ports import Clock
 
@@ -145,6 +147,7 @@ class IbBroker:
     """
 
     name = "ib"
+    restores_from_fills = False
     supports_short = True
     supports_fractional = True
 
@@ -164,6 +167,35 @@ class IbBroker:
         self._subscribed = False
         self._closing = False
         self._last_connect_attempt = -math.inf
+
+    # ------------------------------------------------------------------ declared capabilities
+
+    @property
+    def order_timeout(self) -> float:
+        """Seconds before an unanswered submit is UNKNOWN (the configured timeout)."""
+        return self._settings.timeout_seconds
+
+    def holds_stops(self, asset: AssetClass) -> bool:
+        """Whether a stop-loss rests at the venue for `asset`."""
+        return self.capabilities(asset).stops
+
+    def restore(self, fills: Sequence[Fill],
+                protections: Mapping[str, tuple[float | None, float | None]]) -> None:
+        """Nothing to restore: the venue keeps its own book and protective orders."""
+
+    def protections(self) -> dict[str, tuple[float | None, float | None]]:
+        """None to persist: protective orders rest at the venue."""
+        return {}
+
+    def reconcile(self, fills: Sequence[Fill]) -> list[str]:
+        """The venue's book is the truth; nothing to compare here."""
+        return []
+
+    def capabilities(self, asset: AssetClass) -> VenueCapabilities:
+        """Brackets (STP + LMT children in one OCA group) for stocks and crypto; fractions only
+        for crypto; shorts only for stocks."""
+        crypto = asset is AssetClass.CRYPTO
+        return VenueCapabilities(stops=True, brackets=True, fractional=crypto, shorting=not crypto)
 
     # ------------------------------------------------------------------ connection
 

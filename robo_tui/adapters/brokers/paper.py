@@ -29,16 +29,18 @@ from datetime import datetime
 from mypy_extensions import mypyc_attr
 
 from robo_tui.config import PaperCostSettings
-from robo_tui.domain.market import Bar, Instrument, Quote
+from robo_tui.domain.market import AssetClass, Bar, Instrument, Quote
 from robo_tui.domain.orders import (
     AccountSnapshot,
     BrokerAck,
     Fill,
     Order,
+    OrderIntent,
     OrderStatus,
     OrderType,
     Position,
     Side,
+    VenueCapabilities,
 )
 from robo_tui.ports import Clock
 
@@ -166,6 +168,40 @@ class _Working:
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # compiled (setup.py); wrappers may extend it
+def _size_problem(intent: OrderIntent, fractional: bool) -> str:
+    """Why the order's size is invalid (a bad equity fraction or quantity, a fraction of a whole
+    share); "" when it is valid."""
+    fraction = intent.equity_fraction
+    qty = intent.quantity
+    if fraction is not None:
+        if not 0.0 < fraction <= 1.0:
+            return f"equity_fraction must be in (0, 1], got {fraction!r}"
+    elif not (qty > 0.0 and math.isfinite(qty)):
+        return f"quantity must be a positive number, got {qty!r}"
+    elif not fractional and qty != int(qty):
+        return (
+            f"fractional quantity {qty:g} for {intent.symbol}: stocks trade in whole shares "
+            "(fractions are for crypto only)"
+        )
+    return ""
+
+
+def _protection_problem(intent: OrderIntent, ref: float) -> str:
+    """Why the stop-loss/take-profit sit on the wrong side of the entry price `ref`; "" if not."""
+    stop, target = intent.stop_loss, intent.take_profit
+    if intent.side is Side.BUY:
+        if stop is not None and not stop < ref:
+            return f"stop_loss {stop:g} must be below the entry price {ref:g} for a buy"
+        if target is not None and not target > ref:
+            return f"take_profit {target:g} must be above the entry price {ref:g} for a buy"
+    else:
+        if stop is not None and not stop > ref:
+            return f"stop_loss {stop:g} must be above the entry price {ref:g} for a sell"
+        if target is not None and not target < ref:
+            return f"take_profit {target:g} must be below the entry price {ref:g} for a sell"
+    return ""
+
+
 class PaperBroker:
     """The embedded default broker: simulated fills, exact cash/position accounting, no network.
 
@@ -177,6 +213,8 @@ class PaperBroker:
     name = "paper"
     is_live = False
     supports_fractional = True
+    order_timeout: float | None = None  # answers in this process: nothing is lost on the way
+    restores_from_fills = True
 
     def __init__(
         self,
@@ -354,6 +392,15 @@ class PaperBroker:
         """Resting orders, in submission order."""
         return [w.order for w in self._working.values()]
 
+    def capabilities(self, asset: AssetClass) -> VenueCapabilities:
+        """The simulated venue holds stops and brackets for every asset class."""
+        return VenueCapabilities(stops=True, brackets=True, fractional=True,
+                                 shorting=self.supports_short)
+
+    def holds_stops(self, asset: AssetClass) -> bool:
+        """Stops rest here, in the simulated book."""
+        return True
+
     def protections(self) -> dict[str, tuple[float | None, float | None]]:
         """(stop, target) per symbol with an open protected position: what `restore` takes back."""
         return {
@@ -524,18 +571,9 @@ class PaperBroker:
         instrument = self._instruments.get(symbol)
         if instrument is None:
             return f"unknown symbol {symbol!r}: not in the paper broker's universe"
-        fraction = intent.equity_fraction
-        qty = intent.quantity
-        if fraction is not None:
-            if not 0.0 < fraction <= 1.0:
-                return f"equity_fraction must be in (0, 1], got {fraction!r}"
-        elif not (qty > 0.0 and math.isfinite(qty)):
-            return f"quantity must be a positive number, got {qty!r}"
-        elif not instrument.fractional and qty != int(qty):
-            return (
-                f"fractional quantity {qty:g} for {symbol}: stocks trade in whole shares "
-                "(fractions are for crypto only)"
-            )
+        problem = _size_problem(intent, instrument.fractional)
+        if problem:
+            return problem
         limit = intent.limit_price
         if intent.order_type is OrderType.LIMIT and (
             limit is None or not (limit > 0.0 and math.isfinite(limit))
@@ -543,33 +581,35 @@ class PaperBroker:
             return f"a limit order needs a positive limit price, got {limit!r}"
         side = intent.side
         held = self._ledger.quantity(symbol)
+        problem = self._side_problem(intent, held)
+        if problem or intent.reduce_only:
+            return problem
+        ref = limit if intent.order_type is OrderType.LIMIT else self._market_price(symbol, side.sign)
+        if ref is None:
+            return ""
+        problem = _protection_problem(intent, ref)
+        if problem or intent.equity_fraction is not None:
+            return problem
+        qty = intent.quantity
+        price = ref * (1.0 + self._slip * side.sign)
+        new_qty = held + side.sign * qty
+        if self._opens(held, new_qty) and not self._affordable(
+            symbol, new_qty, qty * price * side.sign + self._fee(qty, price), price
+        ):
+            return self._insufficient(symbol, qty, price)
+        return ""
+
+    def _side_problem(self, intent: OrderIntent, held: float) -> str:
+        """Why the order's side cannot be taken with `held` units: a reduce-only order with
+        nothing to reduce, or a short this broker does not allow; "" when it can."""
+        side, symbol = intent.side, intent.symbol
         if intent.reduce_only:
             if held * side.sign >= 0.0 or held == 0.0:
                 return f"reduce-only {side.value} order but no opposite position in {symbol}"
         elif side is Side.SELL and not self.supports_short and (
-            fraction is not None or qty > held + FLAT_EPSILON
+            intent.equity_fraction is not None or intent.quantity > held + FLAT_EPSILON
         ):
             return f"short selling is not supported by this broker (holding {held:g} {symbol})"
-        ref = limit if intent.order_type is OrderType.LIMIT else self._market_price(symbol, side.sign)
-        if ref is not None and not intent.reduce_only:
-            stop, target = intent.stop_loss, intent.take_profit
-            if side is Side.BUY:
-                if stop is not None and not stop < ref:
-                    return f"stop_loss {stop:g} must be below the entry price {ref:g} for a buy"
-                if target is not None and not target > ref:
-                    return f"take_profit {target:g} must be above the entry price {ref:g} for a buy"
-            else:
-                if stop is not None and not stop > ref:
-                    return f"stop_loss {stop:g} must be above the entry price {ref:g} for a sell"
-                if target is not None and not target < ref:
-                    return f"take_profit {target:g} must be below the entry price {ref:g} for a sell"
-            if fraction is None:
-                price = ref * (1.0 + self._slip * side.sign)
-                new_qty = held + side.sign * qty
-                if self._opens(held, new_qty) and not self._affordable(
-                    symbol, new_qty, qty * price * side.sign + self._fee(qty, price), price
-                ):
-                    return self._insufficient(symbol, qty, price)
         return ""
 
     def _market_price(self, symbol: str, sign: int) -> float | None:
@@ -723,36 +763,48 @@ class PaperBroker:
 
     def _process_bar(self, symbol: str, ts: datetime, o: float, h: float, l: float) -> None:
         self._marks[symbol] = o
-        slip = self._slip
         if symbol in self._pending:
+            slip = self._slip
             for w in self._due(symbol, market=True):
                 self._fill_resting(w, o * (1.0 + slip * w.sign), ts)
         hold = self._ledger.holdings.get(symbol)
-        if hold is not None and hold.qty != 0.0:
-            stop, target = hold.stop, hold.target
-            if stop is None and target is None:
-                pass
-            elif hold.qty > 0.0:
-                if stop is not None and o <= stop:
-                    self._exit(symbol, hold, o * (1.0 - slip), ts, "stop_loss")
-                elif target is not None and o >= target:
-                    self._exit(symbol, hold, o, ts, "take_profit")
-                elif stop is not None and l <= stop:
-                    self._exit(symbol, hold, stop * (1.0 - slip), ts, "stop_loss")
-                elif target is not None and h >= target:
-                    self._exit(symbol, hold, target, ts, "take_profit")
+        if hold is not None and hold.qty != 0.0 and (hold.stop is not None or hold.target is not None):
+            if hold.qty > 0.0:
+                self._protect_long(symbol, hold, ts, o, h, l)
             else:
-                if stop is not None and o >= stop:
-                    self._exit(symbol, hold, o * (1.0 + slip), ts, "stop_loss")
-                elif target is not None and o <= target:
-                    self._exit(symbol, hold, o, ts, "take_profit")
-                elif stop is not None and h >= stop:
-                    self._exit(symbol, hold, stop * (1.0 + slip), ts, "stop_loss")
-                elif target is not None and l <= target:
-                    self._exit(symbol, hold, target, ts, "take_profit")
-        if symbol not in self._pending:
-            self._rewatch(symbol)
-            return
+                self._protect_short(symbol, hold, ts, o, h, l)
+        if symbol in self._pending:
+            self._fill_limits(symbol, ts, o, h, l)
+        self._rewatch(symbol)
+
+    def _protect_long(self, symbol: str, hold: Holding, ts: datetime, o: float, h: float,
+                      l: float) -> None:
+        """A long's stop or target, at the open if it gaps through, else at the level intrabar."""
+        stop, target, slip = hold.stop, hold.target, self._slip
+        if stop is not None and o <= stop:
+            self._exit(symbol, hold, o * (1.0 - slip), ts, "stop_loss")
+        elif target is not None and o >= target:
+            self._exit(symbol, hold, o, ts, "take_profit")
+        elif stop is not None and l <= stop:
+            self._exit(symbol, hold, stop * (1.0 - slip), ts, "stop_loss")
+        elif target is not None and h >= target:
+            self._exit(symbol, hold, target, ts, "take_profit")
+
+    def _protect_short(self, symbol: str, hold: Holding, ts: datetime, o: float, h: float,
+                       l: float) -> None:
+        """A short's stop or target, at the open if it gaps through, else at the level intrabar."""
+        stop, target, slip = hold.stop, hold.target, self._slip
+        if stop is not None and o >= stop:
+            self._exit(symbol, hold, o * (1.0 + slip), ts, "stop_loss")
+        elif target is not None and o <= target:
+            self._exit(symbol, hold, o, ts, "take_profit")
+        elif stop is not None and h >= stop:
+            self._exit(symbol, hold, stop * (1.0 + slip), ts, "stop_loss")
+        elif target is not None and l <= target:
+            self._exit(symbol, hold, target, ts, "take_profit")
+
+    def _fill_limits(self, symbol: str, ts: datetime, o: float, h: float, l: float) -> None:
+        """Resting limit orders the bar reaches: at the open if it gaps through, else at the limit."""
         for w in self._due(symbol, market=False):
             if w.sign > 0:
                 if o <= w.limit:
@@ -763,7 +815,6 @@ class PaperBroker:
                 self._fill_resting(w, o, ts)
             elif h >= w.limit:
                 self._fill_resting(w, w.limit, ts)
-        self._rewatch(symbol)
 
     def _due(self, symbol: str, *, market: bool) -> list[_Working]:
         """A snapshot of the symbol's queued market (or limit) orders, in submission order."""

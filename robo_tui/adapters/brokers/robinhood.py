@@ -37,12 +37,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from robo_tui.config import RobinhoodSettings
+from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
     AccountSnapshot,
     BrokerAck,
@@ -52,6 +53,7 @@ from robo_tui.domain.orders import (
     OrderType,
     Position,
     Side,
+    VenueCapabilities,
 )
 from robo_tui.ports import Clock
 
@@ -161,6 +163,7 @@ class RobinhoodBroker:
     """
 
     name = "robinhood"
+    restores_from_fills = False
     supports_short = False
     supports_fractional = True
 
@@ -184,6 +187,34 @@ class RobinhoodBroker:
         self._logged_in = False
         self._helper.set_output(_LogStream(self._scrub))
         self._install_timeout()
+
+    # ------------------------------------------------------------------ declared capabilities
+
+    @property
+    def order_timeout(self) -> float:
+        """Seconds before an unanswered submit is UNKNOWN (the configured timeout)."""
+        return self._settings.timeout_seconds
+
+    def holds_stops(self, asset: AssetClass) -> bool:
+        """Whether a stop-loss rests at the venue for `asset`."""
+        return self.capabilities(asset).stops
+
+    def restore(self, fills: Sequence[Fill],
+                protections: Mapping[str, tuple[float | None, float | None]]) -> None:
+        """Nothing to restore: the venue keeps its own book and protective orders."""
+
+    def protections(self) -> dict[str, tuple[float | None, float | None]]:
+        """None to persist: protective orders rest at the venue."""
+        return {}
+
+    def reconcile(self, fills: Sequence[Fill]) -> list[str]:
+        """The venue's book is the truth; nothing to compare here."""
+        return []
+
+    def capabilities(self, asset: AssetClass) -> VenueCapabilities:
+        """A GTC stop sell for stocks, nothing for crypto; no brackets/OCO, no shorts."""
+        return VenueCapabilities(stops=asset is not AssetClass.CRYPTO, brackets=False,
+                                 fractional=True, shorting=False)
 
     # ------------------------------------------------------------------ plumbing
 

@@ -81,6 +81,22 @@ def _decode(tp: Any, data: Any, where: str) -> Any:
     if tp is Any or tp is object:
         return data
     origin = typing.get_origin(tp)
+    if origin is not None:
+        return _decode_generic(tp, origin, data, where)
+    if not isinstance(tp, type):
+        raise CodecError(f"{where}: cannot decode into {tp!r}")
+    if dataclasses.is_dataclass(tp):
+        return _decode_dataclass(tp, data, where)
+    if issubclass(tp, Enum):
+        try:
+            return tp(data)
+        except ValueError as exc:
+            raise CodecError(f"{where}: {data!r} is not a {tp.__name__}") from exc
+    return _decode_scalar(tp, data, where)
+
+
+def _decode_generic(tp: Any, origin: Any, data: Any, where: str) -> Any:
+    """A parameterised type: a union, a literal, a sequence or a mapping."""
     if origin is typing.Union or origin is types.UnionType:
         return _decode_union(tp, data, where)
     if origin is typing.Literal:
@@ -98,15 +114,11 @@ def _decode(tp: Any, data: Any, where: str) -> Any:
             _decode(key_tp, k, f"{where} key"): _decode(value_tp, v, f"{where}[{k!r}]")
             for k, v in data.items()
         }
-    if not isinstance(tp, type):
-        raise CodecError(f"{where}: cannot decode into {tp!r}")
-    if dataclasses.is_dataclass(tp):
-        return _decode_dataclass(tp, data, where)
-    if issubclass(tp, Enum):
-        try:
-            return tp(data)
-        except ValueError as exc:
-            raise CodecError(f"{where}: {data!r} is not a {tp.__name__}") from exc
+    raise CodecError(f"{where}: cannot decode into {tp!r}")
+
+
+def _decode_scalar(tp: type, data: Any, where: str) -> Any:
+    """A datetime, a date, a boolean, a number, a string or None."""
     if tp is datetime:
         _expect(isinstance(data, str), data, "an ISO datetime", where)
         return datetime.fromisoformat(data)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from robo_tui.domain.control import CommandKind, ControlState, JournaledCommand
 from robo_tui.domain.news import NewsItem
 from robo_tui.domain.orders import AccountSnapshot, Fill, Order, OrderStatus
 from robo_tui.domain.risk import RiskVerdict
@@ -23,6 +24,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self.control: dict[str, str] = {}
+        self.commands: list[tuple[JournaledCommand, bool]] = []  # (command, consumed)
         self.audit_log: list[tuple[datetime | None, str, dict[str, Any], str]] = []
         self.orders: dict[str, tuple[Order, OrderStatus, str | None, str]] = {}
         self.fill_log: list[Fill] = []
@@ -48,6 +50,26 @@ class MemoryStore:
     async def set_control(self, key: str, value: str, by: str) -> None:
         self.control[key] = value
         self.audit_log.append((None, "control", {"key": key, "value": value}, by))
+
+    async def load_control(self) -> ControlState:
+        return ControlState.from_keys(self.control)
+
+    async def save_control(self, state: ControlState, by: str) -> None:
+        for key, value in state.to_keys().items():
+            if self.control.get(key, "") != value:
+                await self.set_control(key, value, by)
+
+    async def journal_command(self, kind: CommandKind, payload: Mapping[str, str], by: str) -> int:
+        command_id = len(self.commands) + 1
+        self.commands.append((JournaledCommand(command_id, datetime.now(UTC), kind,
+                                               dict(payload), by), False))
+        return command_id
+
+    async def pending_commands(self) -> list[JournaledCommand]:
+        return [command for command, consumed in self.commands if not consumed]
+
+    async def consume_command(self, command_id: int) -> None:
+        self.commands = [(c, done or c.id == command_id) for c, done in self.commands]
 
     async def audit(self, kind: str, payload: Mapping[str, Any], by: str) -> None:
         self.audit_log.append((None, kind, dict(payload), by))

@@ -254,7 +254,23 @@ _V1: tuple[str, ...] = (
     "CREATE INDEX ix_backtest_runs_ts ON backtest_runs (ts)",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _V1),)
+_V2: tuple[str, ...] = (
+    # -- shell actions (halt, resume, approve, reject) the engine carries out, then marks consumed
+    """CREATE TABLE commands (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        by TEXT NOT NULL,
+        consumed TEXT
+    )""",
+    "CREATE INDEX ix_commands_pending ON commands (consumed, id)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _V1),
+    Migration(2, "commands journal", _V2),
+)
 """Every schema step, oldest first; versions are 1, 2, 3, ... without gaps."""
 
 LATEST_VERSION = MIGRATIONS[-1].version

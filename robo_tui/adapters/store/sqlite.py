@@ -29,6 +29,7 @@ import aiosqlite
 
 from robo_tui.adapters.store.codec import dumps, loads, ts_text
 from robo_tui.adapters.store.migrations import migrate
+from robo_tui.domain.control import CommandKind, ControlState, JournaledCommand
 from robo_tui.domain.news import NewsItem
 from robo_tui.domain.orders import AccountSnapshot, Fill, Order, OrderStatus
 from robo_tui.domain.risk import RiskVerdict
@@ -215,6 +216,54 @@ class SqliteStore:
             )
             old_value = None if old is None else old[0]
             await self._audit(db, "control", {"key": key, "old": old_value, "new": value}, by, now)
+
+    async def load_control(self) -> ControlState:
+        """The persisted control state (fields never set are None/empty)."""
+        rows = await self._all("SELECT key, value FROM control_state")
+        return ControlState.from_keys({str(key): str(value) for key, value in rows})
+
+    async def save_control(self, state: ControlState, by: str) -> None:
+        """Persist `state`: only the fields that changed are written, each change audited."""
+        now = self._now()
+        async with self._tx() as db:
+            async with db.execute("SELECT key, value FROM control_state") as cur:
+                stored = {str(key): str(value) for key, value in await cur.fetchall()}
+            for key, value in state.to_keys().items():
+                if stored.get(key, "") == value:
+                    continue
+                await db.execute(
+                    "INSERT INTO control_state (key, value, updated_by, updated_at) VALUES (?,?,?,?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                    "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                    (key, value, by, ts_text(now)),
+                )
+                await self._audit(db, "control", {"key": key, "old": stored.get(key), "new": value},
+                                  by, now)
+
+    async def journal_command(self, kind: CommandKind, payload: Mapping[str, str], by: str) -> int:
+        """Append a shell command for the engine to carry out; its journal id."""
+        now = self._now()
+        async with self._tx() as db:
+            cur = await db.execute(
+                "INSERT INTO commands (ts, kind, payload, by, consumed) VALUES (?,?,?,?,NULL)",
+                (ts_text(now), kind, dumps(dict(payload)), by))
+            command_id = int(cur.lastrowid or 0)
+            await self._audit(db, "command", {"id": command_id, "kind": kind, **payload}, by, now)
+        return command_id
+
+    async def pending_commands(self) -> list[JournaledCommand]:
+        """Journaled commands not yet consumed, oldest first."""
+        rows = await self._all("SELECT id, ts, kind, payload, by FROM commands "
+                               "WHERE consumed IS NULL ORDER BY id")
+        return [JournaledCommand(int(i), datetime.fromisoformat(ts), kind,
+                                 {str(k): str(v) for k, v in json.loads(payload).items()}, by)
+                for i, ts, kind, payload, by in rows]
+
+    async def consume_command(self, command_id: int) -> None:
+        """Mark a journaled command carried out (it is never run twice)."""
+        async with self._tx() as db:
+            await db.execute("UPDATE commands SET consumed = ? WHERE id = ?",
+                             (ts_text(self._now()), command_id))
 
     async def audit(self, kind: str, payload: Mapping[str, Any], by: str) -> None:
         """Append one entry to the audit log."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from robo_tui.adapters.store.sqlite import SqliteStore
 from robo_tui.config import Settings
 from robo_tui.domain.commands import SubmitOrder
 from robo_tui.domain.events import Event, OrderDenied, OrderSubmitted, TradingStateChanged
+from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
     AccountSnapshot,
     BrokerAck,
@@ -23,6 +25,7 @@ from robo_tui.domain.orders import (
     OrderIntent,
     OrderStatus,
     Side,
+    VenueCapabilities,
 )
 from robo_tui.domain.risk import Mode, TradingState
 from robo_tui.domain.signals import ProposalStatus
@@ -142,13 +145,31 @@ class SlowRemoteBroker:
     """A remote broker (not a simulated venue) whose order answers never arrive in time; the
     account and everything else come from a paper book."""
 
-    name = "robinhood"
+    name = "slow-remote"
     is_live = False
     supports_short = False
     supports_fractional = True
+    order_timeout = 0.05  # declared: the engine gives up waiting after this long
+    restores_from_fills = False
 
     def __init__(self, book: PaperBroker) -> None:
         self.book = book
+
+    def capabilities(self, asset: AssetClass) -> VenueCapabilities:
+        return VenueCapabilities(stops=True, brackets=False, fractional=True, shorting=False)
+
+    def holds_stops(self, asset: AssetClass) -> bool:
+        return True
+
+    def restore(self, fills: Sequence[Fill],
+                protections: Mapping[str, tuple[float | None, float | None]]) -> None:
+        pass
+
+    def protections(self) -> dict[str, tuple[float | None, float | None]]:
+        return {}
+
+    def reconcile(self, fills: Sequence[Fill]) -> list[str]:
+        return []
 
     async def connect(self) -> None:
         await self.book.connect()
@@ -394,3 +415,84 @@ async def test_resume_after_a_loss_halt_when_restarted_then_the_accepted_loss_do
         assert again.state is TradingState.ACTIVE
     finally:
         await again.stop()
+
+
+async def test_halt_journaled_when_no_engine_runs_then_the_next_start_is_halted_and_stays_so(
+        tmp_path, clock):
+    shell = SqliteStore(tmp_path / "robo.db")
+    await shell.open()
+    await shell.journal_command("halt", {"reason": "risk review"}, "cli")
+    await shell.close()
+    engine = make_engine(tmp_path, clock)
+    await engine.start()
+    try:
+        assert engine.state is TradingState.HALTED
+        assert await engine.store.pending_commands() == []
+        assert (await engine.store.load_control()).halted
+    finally:
+        await engine.stop()
+    again = make_engine(tmp_path, clock)
+    await again.start()
+    try:
+        assert again.state is TradingState.HALTED  # latched across restarts
+        assert again.risk.state_reason == "risk review"
+    finally:
+        await again.stop()
+
+
+async def test_resume_journaled_when_engine_runs_halted_then_it_trades_again_at_the_next_tick(
+        tmp_path, clock):
+    engine = make_engine(tmp_path, clock)
+    await engine.start()
+    try:
+        await engine.halt("test", by="ui")
+        events = capture(engine)
+        shell = SqliteStore(tmp_path / "robo.db")
+        await shell.open()
+        await shell.journal_command("resume", {}, "cli")
+        await shell.close()
+        await engine.tick()
+        assert engine.state is TradingState.ACTIVE
+        assert any(isinstance(e, TradingStateChanged) and e.by == "cli" for e in events)
+        assert (await engine.store.load_control()).trading_state is TradingState.ACTIVE
+    finally:
+        await engine.stop()
+
+
+async def test_approval_journaled_when_engine_runs_then_submitted_through_the_gate_once(
+        tmp_path, clock):
+    engine = make_engine(tmp_path, clock, mode=Mode.SEMI_AUTO)
+    await engine.start()
+    try:
+        await engine.run_cycle()
+        proposal = next(iter(engine.pending.values()))
+        shell = SqliteStore(tmp_path / "robo.db")
+        await shell.open()
+        await shell.journal_command("approve", {"proposal_id": proposal.id}, "cli")
+        await shell.close()
+        await engine.tick()
+        await engine.tick()
+        assert proposal.id not in engine.pending
+        row = await engine.store.get_proposal(proposal.id)
+        assert row is not None and row[1] in (ProposalStatus.SUBMITTED, ProposalStatus.DENIED)
+        verdicts = await engine.store.query(
+            "select count(*) as n from risk_verdicts where proposal_id = ?", (proposal.id,))
+        assert verdicts[0]["n"] == 1
+    finally:
+        await engine.stop()
+
+
+async def test_halt_written_elsewhere_when_the_engine_saves_its_own_control_first_then_still_halts(
+        tmp_path, clock):
+    engine = make_engine(tmp_path, clock)
+    await engine.start()
+    try:
+        other = SqliteStore(tmp_path / "robo.db")
+        await other.open()
+        await other.set_control("trading_state", "HALTED", "cli")
+        await other.close()
+        await engine.set_mode(Mode.SEMI_AUTO, by="ui")  # writes the control record before the sync
+        await engine.tick()
+        assert engine.state is TradingState.HALTED
+    finally:
+        await engine.stop()
