@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal
 
 from robo_tui.domain.events import Event, QuotesUpdated
 from robo_tui.domain.frozen import frozen
@@ -49,15 +49,6 @@ QUOTE_EVERY = 0.25
 HeldBy = Literal["venue", "position"]
 """Who holds a position's stop/target: the venue (the broker reports holding it) or only the
 position's own record (the engine holds no protections of its own yet)."""
-
-
-@runtime_checkable
-class VenueProtections(Protocol):
-    """A broker that reports the stops and targets it holds per symbol (the paper venue)."""
-
-    def protections(self) -> Mapping[str, tuple[float | None, float | None]]:
-        """(stop, target) per symbol the venue holds."""
-        ...
 
 
 @frozen
@@ -134,12 +125,10 @@ def _positions(engine: Engine) -> tuple[PositionView, ...]:
     account = engine.account
     broker = engine.broker
     venue: Mapping[str, tuple[float | None, float | None]] = {}
-    # the Broker port does not declare this yet (issue 11 item 6): the one place it is asked
-    if isinstance(broker, VenueProtections):
-        try:
-            venue = broker.protections()
-        except Exception:  # noqa: BLE001 - a broker without the data must not break the view
-            venue = {}
+    try:
+        venue = broker.protections()
+    except Exception:  # noqa: BLE001 - a broker without the data must not break the view
+        venue = {}
     rows = []
     for symbol, pos in account.positions.items():
         if pos.quantity == 0:
