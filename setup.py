@@ -21,6 +21,9 @@ from setuptools import Extension, setup
 
 COMPILED = [
     "robo_tui/engine/risk.py",
+    "robo_tui/engine/risk_facts.py",
+    "robo_tui/engine/risk_rules.py",
+    "robo_tui/engine/risk_correlation.py",
     "robo_tui/engine/sizing.py",
     "robo_tui/engine/ledger.py",
     "robo_tui/engine/ensemble.py",

@@ -259,7 +259,11 @@ def _exposure(ctx: RiskContext, memory: GateMemory, sym: str, sign: int, eff_qty
                 value = abs(q - (sl + eff_qty)) * value_price
             new_value = value
         else:
-            px = _mark(ctx, other, pos)
+            px = price_of(acct.prices.get(other))
+            if px is None and pos is not None:
+                px = price_of(pos.avg_price)
+            if px is None:
+                px = _limit_price_of(ctx, other)
             if px is None:
                 continue  # no price anywhere: an order in it was already judged without one
             value = max(abs(q + b), abs(q - sl)) * px
@@ -269,14 +273,8 @@ def _exposure(ctx: RiskContext, memory: GateMemory, sym: str, sign: int, eff_qty
     return Exposure(new_value, sector, sector_gross, gross)
 
 
-def _mark(ctx: RiskContext, sym: str, pos: Position | None) -> float | None:
-    """A price for another symbol of the book: the market, the average price, else the highest
-    limit price among its open orders."""
-    px = price_of(ctx.account.prices.get(sym))
-    if px is None and pos is not None:
-        px = price_of(pos.avg_price)
-    if px is not None:
-        return px
+def _limit_price_of(ctx: RiskContext, sym: str) -> float | None:
+    """The highest limit price among open orders in `sym` (a symbol with no market price)."""
     best: float | None = None
     for o in ctx.open_orders:
         if o.symbol == sym:

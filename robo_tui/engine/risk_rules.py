@@ -75,11 +75,11 @@ def _breach_of(code: str, f: OrderFacts) -> str | None:
 
 
 def _drawdown(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
-    return _breach_of(C.MAX_DRAWDOWN, f)
+    return _breach_of(C.MAX_DRAWDOWN, f) if f.breaches else None
 
 
 def _daily_loss(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
-    return _breach_of(C.MAX_DAILY_LOSS, f)
+    return _breach_of(C.MAX_DAILY_LOSS, f) if f.breaches else None
 
 
 def _symbol(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
@@ -186,8 +186,8 @@ def _confidence(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
     return f"confidence {conf:.2f} is below the {least:.2f} minimum for entries"
 
 
-def _cooldown(f: OrderFacts, what: str, seen: datetime | None, wait: float) -> str | None:
-    if seen is None or wait <= 0:
+def _cooldown(f: OrderFacts, what: str, seen: datetime, wait: float) -> str | None:
+    if wait <= 0:
         return None
     ago = (f.ctx.now - seen).total_seconds()
     if ago >= wait:
@@ -197,13 +197,17 @@ def _cooldown(f: OrderFacts, what: str, seen: datetime | None, wait: float) -> s
 
 
 def _cooldown_exit(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
-    return _cooldown(f, "exited", m.last_exit.get(f.intent.symbol),
-                     m.settings.cooldown_after_exit_seconds)
+    seen = m.last_exit.get(f.intent.symbol)
+    if seen is None:
+        return None
+    return _cooldown(f, "exited", seen, m.settings.cooldown_after_exit_seconds)
 
 
 def _cooldown_loss(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
-    return _cooldown(f, "closed at a loss", m.last_loss.get(f.intent.symbol),
-                     m.settings.cooldown_after_loss_seconds)
+    seen = m.last_loss.get(f.intent.symbol)
+    if seen is None:
+        return None
+    return _cooldown(f, "closed at a loss", seen, m.settings.cooldown_after_loss_seconds)
 
 
 def _rate(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:

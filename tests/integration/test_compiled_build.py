@@ -67,7 +67,8 @@ def test_compiled_build_when_replaying_then_every_hot_module_is_compiled(compile
         "robo_tui.adapters.brokers.paper", "robo_tui.engine.backtest", "robo_tui.engine.control",
         "robo_tui.engine.engine", "robo_tui.engine.ensemble", "robo_tui.engine.health",
         "robo_tui.engine.ledger", "robo_tui.engine.orders", "robo_tui.engine.risk",
-        "robo_tui.engine.sizing",
+        "robo_tui.engine.risk_correlation", "robo_tui.engine.risk_facts",
+        "robo_tui.engine.risk_rules", "robo_tui.engine.sizing",
     ]
 
 
