@@ -65,5 +65,6 @@ class EventRecorder:
 def _row(event: Event) -> tuple[datetime, str, dict[str, Any], str]:
     """An event as an audit-log row: (ts, kind, payload, by)."""
     payload = to_jsonable(event)
-    by = str(getattr(event, "by", "engine"))
+    assert isinstance(payload, dict)
+    by = str(payload.get("by", "engine"))  # events a person or process caused name who
     return event.ts, f"event.{type(event).__name__}", payload, by
