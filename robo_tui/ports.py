@@ -162,13 +162,19 @@ class ReplayClock(Protocol):
         ...
 
 
-@runtime_checkable
-class RecordingStore(Protocol):
-    """A store that keeps a run's fills and closed trades in memory (the backtest's memory
-    store), so the driver can hand them back whole at the end."""
+class RunRecorder(Protocol):
+    """What a replay reads back from its store when the run ends: the fills and the trade
+    outcomes recorded during the run, in the order they were recorded (the backtest's memory
+    store). Recording stays the `Store`'s cheap per-order calls; this is read once, at the end."""
 
-    fill_log: list[Fill]
-    trade_outcomes: list[dict[str, Any]]
+    def recorded_fills(self) -> Sequence[Fill]:
+        """Every fill recorded so far, oldest first."""
+        ...
+
+    def recorded_outcomes(self) -> Sequence[Mapping[str, Any]]:
+        """Every trade outcome recorded so far (as `Store.record_trade_outcome` got it), oldest
+        first."""
+        ...
 
 
 class NewsSource(Protocol):

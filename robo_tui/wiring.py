@@ -1,4 +1,5 @@
-"""The composition root: builds an `Engine` with the adapters the settings name.
+"""The composition root: builds an `Engine` with the adapters the settings name, live or for a
+backtest (`build_backtest_engine`: the same engine on the replay's clock, venue and store).
 
 Only the adapters in use are imported, so the paper default starts fast and no broker or LLM SDK is
 loaded unless asked for. In paper mode no live broker client is ever constructed, even when
@@ -7,14 +8,17 @@ credentials are present.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from robo_tui.config import NewsSourceSettings, Settings
+from robo_tui.domain.market import BarArrays
 from robo_tui.domain.risk import Mode
+from robo_tui.domain.time import ns_to_datetime
+from robo_tui.engine.backtest import ReplayRig
 from robo_tui.engine.bus import EventBus
-from robo_tui.engine.clock import WallClock
+from robo_tui.engine.clock import SimClock, WallClock
 from robo_tui.engine.engine import Engine
 from robo_tui.ports import (
     Analyst,
@@ -180,3 +184,40 @@ def build_engine(
         mode=mode,
         broker_factory=lambda m: build_broker(settings, m, clock),
     )
+
+
+def build_backtest_engine(settings: Settings, data: Mapping[str, BarArrays], *, commission: float,
+                          news: bool = False) -> ReplayRig:
+    """The engine of a backtest: a `SimClock` at the first bar, the replay feed, the paper broker
+    (charging `commission` on traded value) and a memory store that records the run; with `news`,
+    an intelligence layer fed only by the replayed items at their published times."""
+    from robo_tui.adapters.brokers.paper import PaperBroker
+    from robo_tui.adapters.feeds.replay import ReplayFeed
+    from robo_tui.adapters.store.memory import MemoryStore
+
+    first = min(int(b.ts[0]) for b in data.values() if len(b))
+    clock = SimClock(ns_to_datetime(first))
+    instruments = {i.symbol: i.to_instrument() for i in settings.universe.instruments}
+    broker = PaperBroker(
+        cash=settings.broker.starting_cash,
+        costs=settings.paper,
+        clock=clock,
+        instruments=instruments,
+        supports_short=settings.risk.allow_short,
+        commission=commission,
+    )
+    store = MemoryStore()
+    bus = EventBus()
+    stage = build_intelligence(settings, store, bus, clock, sources=[]) if news else None
+    engine = Engine(
+        settings,
+        clock=clock,
+        feed=ReplayFeed(data, clock),
+        broker=broker,
+        store=store,
+        intelligence=stage,
+        bus=bus,
+        mode=Mode.AUTO,
+        record_events=False,
+    )
+    return ReplayRig(engine=engine, clock=clock, venue=broker, recorder=store)

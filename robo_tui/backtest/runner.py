@@ -1,5 +1,7 @@
-"""Build the engine for a backtest and run it: the same `Engine`, with a simulated clock, the replayed
-bars, the paper broker and an in-memory store (the run is saved whole at the end).
+"""A backtest's settings (the run's universe, strategies, costs, the compat profile) and its run:
+the same `Engine`, built by the composition root (`robo_tui.wiring.build_backtest_engine`) with a
+simulated clock, the replayed bars, the paper broker and an in-memory store (the run is saved
+whole at the end).
 """
 
 from __future__ import annotations
@@ -13,10 +15,8 @@ from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import AssetClass, BarArrays
 from robo_tui.domain.news import NewsItem
 from robo_tui.domain.risk import Mode
-from robo_tui.domain.time import ns_to_datetime
 from robo_tui.engine.backtest import BacktestDriver, BacktestResult
-from robo_tui.engine.clock import SimClock
-from robo_tui.engine.engine import Engine
+from robo_tui.wiring import build_backtest_engine
 
 Fill = Literal["next-open", "close"]
 
@@ -105,36 +105,6 @@ def backtest_settings(base: Settings, symbols: Sequence[str], spec: BacktestSpec
         raise BacktestSetupError(str(exc)) from exc
 
 
-def build_backtest_engine(
-    settings: Settings, data: Mapping[str, BarArrays], *, commission: float
-) -> Engine:
-    """The engine of a backtest: SimClock at the first bar, replay feed, paper broker, memory store."""
-    from robo_tui.adapters.brokers.paper import PaperBroker
-    from robo_tui.adapters.feeds.replay import ReplayFeed
-    from robo_tui.adapters.store.memory import MemoryStore
-
-    first = min(int(b.ts[0]) for b in data.values() if len(b))
-    clock = SimClock(ns_to_datetime(first))
-    instruments = {i.symbol: i.to_instrument() for i in settings.universe.instruments}
-    broker = PaperBroker(
-        cash=settings.broker.starting_cash,
-        costs=settings.paper,
-        clock=clock,
-        instruments=instruments,
-        supports_short=settings.risk.allow_short,
-        commission=commission,
-    )
-    return Engine(
-        settings,
-        clock=clock,
-        feed=ReplayFeed(data, clock),
-        broker=broker,
-        store=MemoryStore(),
-        mode=Mode.AUTO,
-        record_events=False,
-    )
-
-
 async def run_backtest(
     base: Settings,
     data: Mapping[str, BarArrays],
@@ -148,15 +118,11 @@ async def run_backtest(
     if not data or all(len(b) == 0 for b in data.values()):
         raise BacktestSetupError("no bars to replay")
     settings = backtest_settings(base, list(data), spec)
-    engine = build_backtest_engine(settings, data, commission=spec.commission)
-    if news:  # the intelligence layer, fed only by the replayed items at their published times
-        from robo_tui.wiring import build_intelligence
-
-        engine.intelligence = build_intelligence(settings, engine.store, engine.bus, engine.clock,
-                                                 sources=[])
+    rig = build_backtest_engine(settings, data, commission=spec.commission, news=bool(news))
+    engine = rig.engine
     await engine.broker.connect()
     await engine._refresh_account()
-    driver = BacktestDriver(engine, data, news=news)
+    driver = BacktestDriver(rig, data, news=news)
     result = await driver.run(progress=progress, stop=stop)
     await engine.broker.close()
     if engine.intelligence is not None:

@@ -27,16 +27,17 @@ import numpy as np
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import BarArrays, FloatArray, IntArray
 from robo_tui.domain.news import NewsItem, TradeIdea
-from robo_tui.domain.orders import Fill
+from robo_tui.domain.orders import Fill, Position
 from robo_tui.domain.risk import TradingState
 from robo_tui.domain.signals import EnsembleDecision
 from robo_tui.domain.time import datetime_to_ns, ns_to_datetime
 from robo_tui.engine.engine import Engine
 from robo_tui.engine.ensemble import decision_from, idea_signal, strategy_vote
 from robo_tui.engine.ledger import ClosedTrade
-from robo_tui.ports import RecordingStore, ReplayClock, SimulatedVenue
+from robo_tui.ports import ReplayClock, RunRecorder, SimulatedVenue
 
-_BAR, _DECIDE = 0, 1
+_BAR, _DECIDE = 0, 1  # venue bars sort before decisions at the same timeline bar
+_DAY_NS = 86_400 * 1_000_000_000
 
 
 @frozen
@@ -148,6 +149,14 @@ def _change_points(target: FloatArray) -> IntArray:
     return idx[keep].astype(np.int64)
 
 
+def _has_decisions(batch: Sequence[tuple[int, str, int]]) -> bool:
+    """Whether a batch holds a decision (else only the venue has bars to see)."""
+    for kind, _, _ in batch:
+        if kind == _DECIDE:
+            return True
+    return False
+
+
 def _next_trigger(bars: BarArrays, start: int, below: float, above: float) -> int:
     """First bar >= start whose low reaches `below` or whose high reaches `above`; -1 if none."""
     n = len(bars)
@@ -163,11 +172,143 @@ def _next_trigger(bars: BarArrays, start: int, below: float, above: float) -> in
     return -1
 
 
+@frozen
+class ReplayRig:
+    """An engine built for a replay (by the composition root) with the parts of it the driver
+    moves and reads back, typed by what the driver needs of them: the clock it sets, the venue it
+    shows bars, the store that records the run. They are the engine's own clock, broker and store."""
+
+    engine: Engine
+    clock: ReplayClock
+    venue: SimulatedVenue
+    recorder: RunRecorder
+
+
+@dataclass(slots=True)
+class _Decisions:
+    """Every symbol's ensemble arrays over the whole history, computed once before the replay
+    (strategies are causal): the strategies' votes and explainers, the combined score and
+    target, and the analyst ideas the replayed news produced."""
+
+    votes: dict[str, dict[str, FloatArray]]
+    explainers: dict[str, dict[str, Callable[[int], str]]]
+    scores: dict[str, FloatArray]
+    targets: dict[str, FloatArray]
+    ideas: dict[str, list[TradeIdea]]
+
+
+_Entry = tuple[int, int, int, str, int]  # timeline bar k, kind, tie-breaker, symbol, symbol's bar i
+_Due = tuple[int, str, int]  # kind, symbol, symbol's bar i
+
+
+class _EventQueue:
+    """The timeline bars the driver must visit, earliest first: the bars where a symbol's target
+    changes, and per symbol the one next bar at which the venue can act (scheduling a newer one
+    supersedes it)."""
+
+    __slots__ = ("heap", "scheduled")
+
+    def __init__(self, decisions: list[_Entry]) -> None:
+        heapq.heapify(decisions)
+        self.heap = decisions
+        self.scheduled: dict[str, int] = {}  # symbol -> next bar i scheduled for the venue
+
+    def pop(self) -> tuple[int, list[_Due]]:
+        """The earliest timeline bar and what is due there (superseded venue bars left out)."""
+        heap, scheduled = self.heap, self.scheduled
+        k = heap[0][0]
+        batch: list[_Due] = []
+        while heap and heap[0][0] == k:
+            _, kind, _, symbol, i = heapq.heappop(heap)
+            if kind == _BAR and scheduled.get(symbol) != i:
+                continue  # superseded
+            batch.append((kind, symbol, i))
+        return k, batch
+
+    def take(self, symbol: str, i: int) -> bool:
+        """Whether the venue was due to see bar i of `symbol`; it no longer is."""
+        if self.scheduled.get(symbol) == i:
+            del self.scheduled[symbol]
+            return True
+        return False
+
+    def put(self, symbol: str, k: int, i: int) -> None:
+        """Schedule bar i of `symbol` (timeline bar k) as the next one the venue must see."""
+        if self.scheduled.get(symbol) == i:
+            return
+        self.scheduled[symbol] = i
+        heapq.heappush(self.heap, (k, _BAR, len(self.heap), symbol, i))
+
+    def drop(self, symbol: str) -> None:
+        """Nothing the venue holds for `symbol` can trigger: no venue bar is due."""
+        self.scheduled.pop(symbol, None)
+
+
+class _EquityCurve:
+    """The account's equity at each timeline bar. Nothing trades between events, so the bars up to
+    the next event are filled in at once, from the cash and the held quantities times the
+    forward-filled closes; the equity peak is kept on the way."""
+
+    __slots__ = ("cash", "closes", "col_of", "done", "held", "holding", "peak", "values")
+
+    def __init__(self, tl: _Timeline, cash: float, peak: float) -> None:
+        self.closes = tl.closes
+        self.col_of = {s: j for j, s in enumerate(tl.symbols)}
+        self.values: FloatArray = np.empty(tl.index.shape[0], dtype=np.float64)
+        self.done = 0  # values[:done] is final
+        self.cash = cash
+        self.held: FloatArray = np.zeros(len(tl.symbols), dtype=np.float64)
+        self.holding: set[str] = set()  # the symbols with a position (held[col] != 0)
+        self.peak = peak
+
+    def fill(self, upto: int) -> None:
+        """Make values[:upto] final with the current holdings."""
+        done = self.done
+        if upto <= done:
+            return
+        out = self.values[done:upto]
+        holding = self.holding
+        if not holding:  # flat: equity is the cash
+            out.fill(self.cash)
+            self.peak = max(self.peak, self.cash)
+        else:
+            held, col_of = self.held, self.col_of
+            if len(holding) == 1:  # one position: a scaled column, no matrix product
+                j = col_of[next(iter(holding))]
+                np.multiply(self.closes[done:upto, j], held[j], out=out)
+                out += self.cash
+            else:  # columns in a fixed order: the sum must not depend on set order
+                cols = sorted(col_of[symbol] for symbol in holding)
+                np.add(self.closes[done:upto, cols] @ held[cols], self.cash, out=out)
+            self.peak = max(self.peak, float(np.maximum.reduce(out)))
+        self.done = upto
+
+    def before(self, k: int) -> float:
+        """The equity at the close of the bar before k (the cash before the first bar)."""
+        return float(self.values[k - 1]) if k > 0 else self.cash
+
+    def book(self, cash: float, positions: Mapping[str, Position]) -> None:
+        """The account after an event: its cash and the positions of the replayed symbols."""
+        self.cash = cash
+        held, col_of = self.held, self.col_of
+        for symbol in self.holding.difference(positions):
+            held[col_of[symbol]] = 0.0
+        self.holding = {symbol for symbol in positions if symbol in col_of}
+        for symbol in self.holding:
+            held[col_of[symbol]] = positions[symbol].quantity
+
+    def final(self, upto: int, *, cut: bool) -> FloatArray:
+        """The curve made final through bar `upto`; `cut`: only that far (a run stopped early)."""
+        self.fill(upto)
+        return self.values[: self.done] if cut else self.values
+
+
 class BacktestDriver:
     """Drives an `Engine` (built with a `SimClock`, a paper broker and a memory store) over history."""
 
-    def __init__(self, engine: Engine, data: Mapping[str, BarArrays], *,
+    def __init__(self, rig: ReplayRig, data: Mapping[str, BarArrays], *,
                  window: int | None = None, news: Sequence[NewsItem] = ()) -> None:
+        engine = rig.engine
         missing = [s for s in data if s not in engine.instruments]
         if missing:
             raise ValueError(f"symbols not in the universe: {', '.join(missing)}")
@@ -177,16 +318,11 @@ class BacktestDriver:
         self.window = window or max(engine.settings.engine.warmup_bars,
                                     engine.settings.risk.correlation_window + 2)
         self.news = sorted(news, key=lambda item: item.published)
-        if not isinstance(engine.clock, ReplayClock):
-            raise TypeError("a backtest needs an engine with a SimClock")
-        self._set_clock: Callable[[datetime], None] = engine.clock.set
-        if not isinstance(engine.store, RecordingStore):
-            raise TypeError("a backtest needs a store that keeps the run (the memory store)")
-        self._recording: RecordingStore = engine.store
-        if not isinstance(engine.broker, SimulatedVenue):
-            raise TypeError("a backtest needs a simulated venue (the paper broker)")
-        self._venue: SimulatedVenue = engine.broker
+        self._set_clock: Callable[[datetime], None] = rig.clock.set
+        self._recorder: RunRecorder = rig.recorder
+        self._venue: SimulatedVenue = rig.venue
         self._found: dict[str, tuple[float, float, int]] = {}  # symbol: levels, first bar hit
+        self._today = -1  # the day (epoch days) of the last event
 
     async def run(self, *, progress: Callable[[int, int], None] | None = None,
                   stop: asyncio.Event | None = None) -> BacktestResult:
@@ -196,170 +332,156 @@ class BacktestDriver:
 
     async def _run(self, progress: Callable[[int, int], None] | None,
                    stop: asyncio.Event | None) -> BacktestResult:
+        """The event loop: each bar that can change anything is one step (`_open_bar`, the
+        venue's settlement, `_decide`, `_book`); the equity curve is filled in between."""
         engine = self.engine
         started = time.perf_counter()
-        tl = self.timeline
-        n = tl.index.shape[0]
-        symbols = tl.symbols
-        col_of = {s: j for j, s in enumerate(symbols)}
-
-        # decisions: every symbol's ensemble target, once, vectorised
-        votes: dict[str, dict[str, FloatArray]] = {}
-        explainers: dict[str, dict[str, Callable[[int], str]]] = {}
-        scores: dict[str, FloatArray] = {}
-        targets: dict[str, FloatArray] = {}
-        heap: list[tuple[int, int, int, str, int]] = []
-        seq = 0
-        ideas = await self._replay_news()
-        idea_votes = {symbol: self._idea_votes(symbol, ideas.get(symbol, []))
-                      for symbol in self.data}
-        for symbol, bars in self.data.items():
-            evaluated = engine.ensemble.evaluations(bars)
-            v = {name: arr for name, (arr, _) in evaluated.items()}
-            explainers[symbol] = {name: explain for name, (_, explain) in evaluated.items()}
-            extra = idea_votes[symbol]
-            score, target = engine.ensemble.combine(
-                v, [(extra, engine.ensemble.analyst_weight)] if extra is not None else ())
-            votes[symbol], scores[symbol], targets[symbol] = v, score, target
-            for i in _change_points(target):
-                heap.append((int(tl.pos_of[symbol][i]), _DECIDE, seq, symbol, int(i)))
-                seq += 1
-        heapq.heapify(heap)
-        scheduled: dict[str, int] = {}  # symbol -> next bar i scheduled for the venue
-
-        # equity bookkeeping between events
-        equity = np.empty(n, dtype=np.float64)
-        done_k = 0  # equity[:done_k] is final
-        cash = engine.account.cash
-        held = np.zeros(len(symbols), dtype=np.float64)
-        holding: set[str] = set()  # the symbols with a position (held[col] != 0)
-        peak = engine.peak_equity
-        day_ns = 86_400 * 1_000_000_000
-        current_day = -1
-        events = 0
-        proposals = denied = orders = 0
-        stopped_early = False
+        n = self.timeline.index.shape[0]
+        plan = await self._decisions()
+        queue = _EventQueue(self._decision_points(plan.targets))
+        curve = _EquityCurve(self.timeline, engine.account.cash, engine.peak_equity)
+        events = last_report = 0
         last_k = -1  # the last bar whose events were processed
-        last_report = 0
-
-        def fill_equity(upto: int) -> None:
-            nonlocal done_k, peak
-            if upto <= done_k:
-                return
-            out = equity[done_k:upto]
-            if not holding:  # flat: equity is the cash
-                out.fill(cash)
-                peak = max(peak, cash)
-            else:
-                if len(holding) == 1:  # one position: a scaled column, no matrix product
-                    j = col_of[next(iter(holding))]
-                    np.multiply(tl.closes[done_k:upto, j], held[j], out=out)
-                    out += cash
-                else:  # columns in a fixed order: the sum must not depend on set order
-                    cols = sorted(col_of[symbol] for symbol in holding)
-                    np.add(tl.closes[done_k:upto, cols] @ held[cols], cash, out=out)
-                peak = max(peak, float(np.maximum.reduce(out)))
-            done_k = upto
-
-        while heap:
+        stopped_early = False
+        while queue.heap:
             if stop is not None and stop.is_set():
                 stopped_early = True
                 break
-            k = heap[0][0]
-            batch: list[tuple[int, str, int]] = []
-            while heap and heap[0][0] == k:
-                _, kind, _, symbol, i = heapq.heappop(heap)
-                if kind == _BAR and scheduled.get(symbol) != i:
-                    continue  # superseded
-                batch.append((kind, symbol, i))
-            if not batch or self._idle(batch, targets):
+            k, batch = queue.pop()
+            if not batch or self._idle(batch, plan.targets):
                 continue
             events += 1
             last_k = k
-            fill_equity(k)  # bars before k are final
-            stamp = int(tl.index[k])
-            now = ns_to_datetime(stamp)
-            self._set_clock(now)
-            day = stamp // day_ns
-            if day != current_day:
-                current_day = day
-                start_equity = float(equity[k - 1]) if k > 0 else cash
-                engine.replay_day(now.date().isoformat(), start_equity)
-            engine.replay_peak(peak)
-            # marks for every symbol that matters now (windows only once a decision needs them)
-            touched = {s for _, s, _ in batch}
-            touched.update(holding)
-            marks: dict[str, float] = {}
-            for symbol in touched:
-                i_now = int(tl.bar_at[symbol][k])
-                if i_now >= 0:
-                    marks[symbol] = float(self.data[symbol].close[i_now])
-            engine.mark_prices(marks)
-            windows_current = False
-            # the venue sees the bar first (fills at the open, stops and limits intrabar) ...
-            for kind, symbol, i in batch if len(batch) == 1 else sorted(batch):
-                due = scheduled.get(symbol) == i
-                if due or kind == _DECIDE:
-                    if due:
-                        del scheduled[symbol]
-                    bars = self.data[symbol]
-                    self._venue.on_bar_values(symbol, now, float(bars.open[i]), float(bars.high[i]),
-                                              float(bars.low[i]), float(bars.close[i]))
+            now, touched = self._open_bar(k, batch, queue, curve)
             await engine.settle(now)
-            # ... then decisions at the bar's close go through the engine's one order path
-            counters = engine.counters
-            sent_before = counters.orders + counters.denied
-            for kind, symbol, i in batch:
-                if kind != _DECIDE:
-                    continue
-                desired = float(targets[symbol][i])
-                acts = self._acts(symbol, desired)
-                engine.set_target(symbol, desired)
-                if not acts:
-                    continue  # nothing to explain or size
-                if not windows_current:  # sizing and the gate read the symbols' recent bars
-                    self._set_windows(touched.union(engine.account.positions), k)
-                    windows_current = True
-                live = self._live_ideas(ideas.get(symbol, []), now)
-                engine.set_live_ideas(symbol, live)  # the proposal cites the ideas that voted
-                decision = self._decision(symbol, i, now, votes[symbol], explainers[symbol],
-                                          scores[symbol], targets[symbol], live)
-                proposal = engine.build_proposal(symbol, int(desired), decision, now)
-                if proposal is not None:
-                    await engine.propose(proposal)
-            if counters.orders + counters.denied != sent_before:
-                await engine.settle(now)  # an order may have filled at once (fill at close)
-            proposals, denied, orders = counters.proposals, counters.denied, counters.orders
-            # book the new state and schedule what the venue must see next
-            cash = engine.account.cash
-            positions = engine.account.positions
-            for symbol in holding.difference(positions):
-                held[col_of[symbol]] = 0.0
-            holding = {symbol for symbol in positions if symbol in col_of}
-            for symbol in holding:
-                held[col_of[symbol]] = positions[symbol].quantity
-            for symbol in touched | holding:
-                self._schedule(symbol, k, heap, scheduled, tl)
+            if _has_decisions(batch):
+                await self._decide(k, batch, plan, touched, now)
+            self._book(k, touched, queue, curve)
             if progress is not None and k - last_report >= 5000:
                 last_report = k
                 progress(k, n)
         # stopped early: the curve runs through the last bar processed, fills included
-        fill_equity(n if not stopped_early else last_k + 1)
-        if stopped_early:
-            equity = equity[:done_k]
+        equity = curve.final(n if not stopped_early else last_k + 1, cut=stopped_early)
         if progress is not None:
-            progress(done_k, n)
+            progress(curve.done, n)
+        return self._result(equity, events, started, stopped_early=stopped_early)
 
-        trades = self._trades(self._recording, tl)
+    def _result(self, equity: FloatArray, events: int, started: float, *,
+                stopped_early: bool) -> BacktestResult:
+        """What the run produced, as the engine counted and the store recorded it."""
+        tl = self.timeline
+        counters = self.engine.counters
+        # nothing moves the counters between the last event and now; no event: none were made
+        proposals, denied, orders = ((counters.proposals, counters.denied, counters.orders)
+                                     if events else (0, 0, 0))
+        trades = self._trades(self._recorder, tl)
         elapsed = time.perf_counter() - started
         return BacktestResult(
             index=tl.index[: equity.shape[0]], equity=equity, trades=trades,
-            fills=list(self._recording.fill_log),
-            closes={s: tl.closes[: equity.shape[0], j] for s, j in col_of.items()},
+            fills=list(self._recorder.recorded_fills()),
+            closes={s: tl.closes[: equity.shape[0], j] for j, s in enumerate(tl.symbols)},
             orders=orders, denied=denied, proposals=proposals,
             bars=sum(len(b) for b in self.data.values()), events=events, elapsed_s=elapsed,
             stopped_early=stopped_early,
         )
+
+    async def _decisions(self) -> _Decisions:
+        """Every symbol's ensemble target over its whole history, once, vectorised (the news
+        replayed first: the analyst's ideas vote too)."""
+        ensemble = self.engine.ensemble
+        ideas = await self._replay_news()
+        plan = _Decisions({}, {}, {}, {}, ideas)
+        idea_votes = {symbol: self._idea_votes(symbol, ideas.get(symbol, []))
+                      for symbol in self.data}
+        for symbol, bars in self.data.items():
+            evaluated = ensemble.evaluations(bars)
+            v = {name: arr for name, (arr, _) in evaluated.items()}
+            plan.explainers[symbol] = {name: explain for name, (_, explain) in evaluated.items()}
+            extra = idea_votes[symbol]
+            score, target = ensemble.combine(
+                v, [(extra, ensemble.analyst_weight)] if extra is not None else ())
+            plan.votes[symbol], plan.scores[symbol], plan.targets[symbol] = v, score, target
+        return plan
+
+    def _decision_points(self, targets: Mapping[str, FloatArray]) -> list[_Entry]:
+        """The queue's first entries: each bar where a symbol's target changes."""
+        pos_of = self.timeline.pos_of
+        points: list[_Entry] = []
+        for symbol, target in targets.items():
+            for i in _change_points(target):
+                points.append((int(pos_of[symbol][i]), _DECIDE, len(points), symbol, int(i)))
+        return points
+
+    def _open_bar(self, k: int, batch: Sequence[_Due], queue: _EventQueue,
+                  curve: _EquityCurve) -> tuple[datetime, set[str]]:
+        """Step to timeline bar k: the curve final before it, the clock, the day and the peak,
+        marks for every symbol that matters now; the venue sees the bar (fills at the open,
+        stops and limits intrabar). The time and the symbols that matter."""
+        engine = self.engine
+        curve.fill(k)  # bars before k are final
+        stamp = int(self.timeline.index[k])
+        now = ns_to_datetime(stamp)
+        self._set_clock(now)
+        day = stamp // _DAY_NS
+        if day != self._today:
+            self._today = day
+            engine.replay_day(now.date().isoformat(), curve.before(k))
+        engine.replay_peak(curve.peak)
+        touched = {s for _, s, _ in batch}
+        touched.update(curve.holding)
+        engine.mark_prices(self._marks(touched, k))  # windows only once a decision needs them
+        for kind, symbol, i in batch if len(batch) == 1 else sorted(batch):
+            if queue.take(symbol, i) or kind == _DECIDE:
+                bars = self.data[symbol]
+                self._venue.on_bar_values(symbol, now, float(bars.open[i]), float(bars.high[i]),
+                                          float(bars.low[i]), float(bars.close[i]))
+        return now, touched
+
+    def _marks(self, symbols: Iterable[str], k: int) -> dict[str, float]:
+        """The last close of each symbol that has one as of timeline bar k."""
+        marks: dict[str, float] = {}
+        bar_at = self.timeline.bar_at
+        for symbol in symbols:
+            i_now = int(bar_at[symbol][k])
+            if i_now >= 0:
+                marks[symbol] = float(self.data[symbol].close[i_now])
+        return marks
+
+    async def _decide(self, k: int, batch: Sequence[_Due], plan: _Decisions, touched: set[str],
+                      now: datetime) -> None:
+        """The batch's decisions at the bar's close, through the engine's one order path
+        (`build_proposal` → `propose` → gate → broker); then what filled at once is settled."""
+        engine = self.engine
+        counters = engine.counters
+        sent_before = counters.orders + counters.denied
+        windows_current = False
+        for kind, symbol, i in batch:
+            if kind != _DECIDE:
+                continue
+            desired = float(plan.targets[symbol][i])
+            acts = self._acts(symbol, desired)
+            engine.set_target(symbol, desired)
+            if not acts:
+                continue  # nothing to explain or size
+            if not windows_current:  # sizing and the gate read the symbols' recent bars
+                self._set_windows(touched.union(engine.account.positions), k)
+                windows_current = True
+            live = self._live_ideas(plan.ideas.get(symbol, []), now)
+            engine.set_live_ideas(symbol, live)  # the proposal cites the ideas that voted
+            decision = self._decision(symbol, i, now, plan.votes[symbol], plan.explainers[symbol],
+                                      plan.scores[symbol], plan.targets[symbol], live)
+            proposal = engine.build_proposal(symbol, int(desired), decision, now)
+            if proposal is not None:
+                await engine.propose(proposal)
+        if counters.orders + counters.denied != sent_before:
+            await engine.settle(now)  # an order may have filled at once (fill at close)
+
+    def _book(self, k: int, touched: set[str], queue: _EventQueue, curve: _EquityCurve) -> None:
+        """Book the account's new state on the curve and schedule what the venue must see next."""
+        account = self.engine.account
+        curve.book(account.cash, account.positions)
+        for symbol in touched | curve.holding:
+            self._schedule(symbol, k, queue)
 
     def _set_windows(self, symbols: Iterable[str], k: int) -> None:
         """The engine's market window of each symbol: its last `window` bars as of step k."""
@@ -378,7 +500,7 @@ class BacktestDriver:
                 and engine.risk.state is not TradingState.HALTED
                 and engine.wanted_change(symbol, int(desired)) is not None)
 
-    def _idle(self, batch: Sequence[tuple[int, str, int]], targets: Mapping[str, FloatArray]) -> bool:
+    def _idle(self, batch: Sequence[_Due], targets: Mapping[str, FloatArray]) -> bool:
         """Whether a batch holds only decisions that cannot do anything (`_acts`). Such decisions
         only move the engine's last target; the bar needs no marks, no settling, no venue
         (positions change only at venue bars)."""
@@ -392,16 +514,15 @@ class BacktestDriver:
             self.engine.set_target(symbol, desired)
         return True
 
-    def _schedule(self, symbol: str, k: int, heap: list[tuple[int, int, int, str, int]],
-                  scheduled: dict[str, int], tl: _Timeline) -> None:
+    def _schedule(self, symbol: str, k: int, queue: _EventQueue) -> None:
         """Queue the next bar of `symbol` at which the venue can do anything."""
         bars = self.data[symbol]
-        i_now = int(tl.bar_at[symbol][k])
+        i_now = int(self.timeline.bar_at[symbol][k])
         below, above, pending = self._venue.trigger_levels(symbol)
         if pending:
             nxt = i_now + 1
         elif below == -math.inf and above == math.inf:
-            scheduled.pop(symbol, None)
+            queue.drop(symbol)
             return
         else:
             known = self._found.get(symbol)
@@ -411,12 +532,9 @@ class BacktestDriver:
                 nxt = _next_trigger(bars, i_now + 1, below, above)
                 self._found[symbol] = (below, above, nxt)
         if nxt < 0 or nxt >= len(bars):
-            scheduled.pop(symbol, None)
+            queue.drop(symbol)
             return
-        if scheduled.get(symbol) == nxt:
-            return
-        scheduled[symbol] = nxt
-        heapq.heappush(heap, (int(tl.pos_of[symbol][nxt]), _BAR, len(heap), symbol, nxt))
+        queue.put(symbol, int(self.timeline.pos_of[symbol][nxt]), nxt)
 
     def _decision(self, symbol: str, i: int, now: datetime, votes: Mapping[str, FloatArray],
                   explainers: Mapping[str, Callable[[int], str]], score: FloatArray,
@@ -482,9 +600,9 @@ class BacktestDriver:
         return [i for i in ideas if 0.0 <= (now - i.ts).total_seconds() <= ttl]
 
     @staticmethod
-    def _trades(recording: RecordingStore, tl: _Timeline) -> list[BacktestTrade]:
+    def _trades(recorder: RunRecorder, tl: _Timeline) -> list[BacktestTrade]:
         """The round trips the engine closed, as it recorded them, with their timeline bars."""
-        closed: list[ClosedTrade] = [o["trade"] for o in recording.trade_outcomes]
+        closed: list[ClosedTrade] = [o["trade"] for o in recorder.recorded_outcomes()]
         if not closed:
             return []
         entries = np.searchsorted(tl.index, [datetime_to_ns(t.entry_time) for t in closed])

@@ -20,7 +20,8 @@ from robo_tui.domain.signals import Proposal, ProposalStatus
 
 
 class MemoryStore:
-    """A `Store` that keeps everything in memory (nothing survives the process)."""
+    """A `Store` that keeps everything in memory (nothing survives the process); as a backtest's
+    store it is also the run's `RunRecorder`."""
 
     def __init__(self) -> None:
         self.control: dict[str, str] = {}
@@ -94,6 +95,14 @@ class MemoryStore:
 
     async def fills(self) -> list[Fill]:
         return list(self.fill_log)
+
+    def recorded_fills(self) -> Sequence[Fill]:
+        """The fills recorded during the run, oldest first (the `RunRecorder` port)."""
+        return self.fill_log
+
+    def recorded_outcomes(self) -> Sequence[Mapping[str, Any]]:
+        """The trade outcomes recorded during the run, oldest first (the `RunRecorder` port)."""
+        return self.trade_outcomes
 
     async def record_verdict(
         self, verdict: RiskVerdict, *, source: str, symbol: str, payload: Mapping[str, Any],
