@@ -8,12 +8,32 @@ in `rendering`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode
+from robo_tui.registries.analysts import ANALYSTS, CHAIN
+from robo_tui.registries.brokers import BROKERS
+from robo_tui.registries.feeds import FEEDS
+from robo_tui.registries.news import NEWS_SOURCES
+
+# The names each `kind`/`provider` accepts are the registries' (robo_tui.registries), never a
+# Literal written here a second time; an unknown name lists the registered ones.
+FeedKind = Annotated[str, AfterValidator(FEEDS.check)]
+BrokerKind = Annotated[str, AfterValidator(BROKERS.check)]
+AnalystName = Annotated[str, AfterValidator(ANALYSTS.check)]
+NewsSourceKind = Annotated[str, AfterValidator(NEWS_SOURCES.check)]
+
+
+def _chain_member(name: str) -> str:
+    if name == CHAIN:
+        raise ValueError(f"{CHAIN!r} cannot be one of its own fallbacks")
+    return name
+
+
+ChainMember = Annotated[str, AfterValidator(ANALYSTS.check), AfterValidator(_chain_member)]
 
 
 class Section(BaseModel):
@@ -88,7 +108,7 @@ class UniverseSettings(Section):
 
 
 class FeedSettings(Section):
-    kind: Literal["sim", "replay"] = "sim"
+    kind: FeedKind = "sim"
     """sim: the seeded simulated market (labelled SIMULATED); replay: OHLCV files."""
     seed: int = 42
     """Seed of the simulated market (same seed, same prices)."""
@@ -264,7 +284,7 @@ class RobinhoodSettings(Section):
 
 
 class BrokerSettings(Section):
-    kind: Literal["paper", "ib", "robinhood"] = "paper"
+    kind: BrokerKind = "paper"
     """paper (default, simulated fills), ib (Interactive Brokers) or robinhood."""
     starting_cash: float = Field(100_000.0, gt=0)
     """Paper account's starting cash."""
@@ -288,7 +308,7 @@ class PaperCostSettings(Section):
 
 
 class AnalystSettings(Section):
-    provider: Literal["rules", "ollama", "openai", "anthropic", "auto"] = "rules"
+    provider: AnalystName = "rules"
     """Which analyst proposes ideas. rules is offline and deterministic."""
     model: str = ""
     """Model name for the chosen provider (empty: the provider's default or policy)."""
@@ -335,8 +355,8 @@ class AnalystSettings(Section):
     """Anthropic API base URL (empty: the SDK default, https://api.anthropic.com)."""
     cloud_allowed: bool = False
     """auto: may news and market context be sent to a cloud provider whose key is configured."""
-    auto_order: list[Literal["openai", "anthropic", "ollama", "rules"]] = Field(
-        default_factory=lambda: ["openai", "anthropic", "ollama", "rules"]  # type: ignore[arg-type]
+    auto_order: list[ChainMember] = Field(
+        default_factory=lambda: ["openai", "anthropic", "ollama", "rules"]
     )
     """auto: the providers to try, best first; rules should stay last as the offline floor."""
     circuit_breaker_failures: int = Field(3, ge=1, le=100)
@@ -350,7 +370,7 @@ class AnalystSettings(Section):
 class NewsSourceSettings(Section):
     name: str
     """Label of the source."""
-    kind: Literal["rss", "json"] = "rss"
+    kind: NewsSourceKind = "rss"
     """rss: RSS/Atom URL or file; json: a JSON news API."""
     url: str
     """URL or local path."""
