@@ -18,6 +18,7 @@ import typer
 
 from robo_tui.domain.control import halted_after
 from robo_tui.domain.risk import Mode
+from robo_tui.registries.analysts import ANALYSTS
 from robo_tui.runtime import ExitCode, RunError, RunOptions, load_run_settings, resolve_data_dir
 
 app = typer.Typer(
@@ -44,7 +45,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (
 ConfirmLiveOpt = Annotated[bool, typer.Option("--confirm-live",
                                               help="Explicitly confirm trading real money in live mode.")]
 AnalystOpt = Annotated[str | None, typer.Option(
-    "--analyst", help="Analyst for this run: rules, ollama, openai, anthropic or auto.")]
+    "--analyst", help=f"Analyst for this run: {ANALYSTS.choices(' | ')}.")]
 NewsOpt = Annotated[list[str] | None, typer.Option(
     "--news", help="Add a news source (RSS/Atom URL or file) for this run; repeatable.")]
 
@@ -52,9 +53,9 @@ NewsOpt = Annotated[list[str] | None, typer.Option(
 def _options(config: Path | None, data_dir: Path | None, mode: Mode | None = None,
              json_out: bool = False, confirm_live: bool = False, analyst: str | None = None,
              news: list[str] | None = None) -> RunOptions:
-    if analyst is not None and analyst not in ("rules", "ollama", "openai", "anthropic", "auto"):
-        raise typer.BadParameter(f"unknown analyst {analyst!r}; use rules, ollama, openai, "
-                                 "anthropic or auto", param_hint="--analyst")
+    if analyst is not None and analyst not in ANALYSTS:
+        raise typer.BadParameter(f"unknown analyst {analyst!r}; use {ANALYSTS.choices()}",
+                                 param_hint="--analyst")
     return RunOptions(config=config, data_dir=data_dir, mode=mode, json=json_out,
                       confirm_live=confirm_live, analyst=analyst, news=tuple(news or ()))
 

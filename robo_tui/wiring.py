@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from robo_tui.config import NewsSourceSettings, Settings
 from robo_tui.domain.market import BarArrays
@@ -29,9 +29,16 @@ from robo_tui.ports import (
     NewsSource,
     Store,
 )
+from robo_tui.registries.analysts import ANALYSTS
+from robo_tui.registries.base import ExtensionUnavailableError, Registry, UnknownExtensionError
+from robo_tui.registries.brokers import BROKERS
+from robo_tui.registries.feeds import FEEDS
 
 if TYPE_CHECKING:
     from robo_tui.engine.intelligence import IntelligencePipeline
+
+
+T = TypeVar("T")
 
 
 class WiringError(Exception):
@@ -60,46 +67,30 @@ def with_overrides(
 
 
 def build_feed(settings: Settings, clock: Clock) -> MarketFeed:
-    """The market feed the settings name (the seeded simulated market by default)."""
-    instruments = [i.to_instrument() for i in settings.universe.instruments]
-    if settings.feeds.kind == "replay":
-        from robo_tui.adapters.feeds.replay import ReplayFeed, load_ohlcv
-
-        if settings.feeds.replay_path is None:
-            raise WiringError("feeds.kind = 'replay' needs feeds.replay_path")
-        data = load_ohlcv(settings.feeds.replay_path, [i.symbol for i in instruments])
-        # history is the first warm-up bars; each cycle then replays the next recorded bar
-        return ReplayFeed(data, clock, start_index=settings.engine.warmup_bars, step=True)
-    from robo_tui.adapters.feeds.sim import SimulatedMarket
-
-    return SimulatedMarket(instruments, seed=settings.feeds.seed,
-                           bar_seconds=settings.feeds.bar_seconds, clock=clock)
+    """The market feed `feeds.kind` names in the `FEEDS` registry (the simulated market by default)."""
+    builder = _load(FEEDS, settings.feeds.kind)
+    try:
+        return builder(settings, clock)
+    except ValueError as exc:
+        raise WiringError(str(exc)) from exc
 
 
 def build_broker(settings: Settings, mode: Mode, clock: Clock) -> Broker:
-    """The paper broker in paper mode or when configured; IB or Robinhood otherwise (lazily)."""
+    """The paper broker in paper mode; otherwise the one `broker.kind` names in `BROKERS`."""
     kind = "paper" if mode is Mode.PAPER else settings.broker.kind
-    if kind == "paper":
-        from robo_tui.adapters.brokers.paper import PaperBroker
-
-        return PaperBroker(
-            cash=settings.broker.starting_cash,
-            costs=settings.paper,
-            clock=clock,
-            instruments={i.symbol: i.to_instrument() for i in settings.universe.instruments},
-            supports_short=settings.risk.allow_short,
-        )
-    if kind == "ib":
-        try:
-            from robo_tui.adapters.brokers.ib import IbBroker
-        except ImportError as exc:
-            raise WiringError(f"the Interactive Brokers adapter is unavailable: {exc}") from exc
-        return IbBroker(settings.broker.ib, clock=clock, live=mode is Mode.LIVE)
+    builder = _load(BROKERS, kind)
     try:
-        from robo_tui.adapters.brokers.robinhood import RobinhoodBroker
+        return builder(settings, mode, clock)
     except ImportError as exc:
-        raise WiringError(f"the Robinhood adapter is unavailable: {exc}") from exc
-    return RobinhoodBroker(settings.broker.robinhood, clock=clock, live=mode is Mode.LIVE)
+        raise WiringError(f"{BROKERS.kind} {kind!r} is unavailable: {exc}") from exc
+
+
+def _load(registry: Registry[T], name: str) -> T:
+    """The builder `name` of `registry`, its import failure turned into a `WiringError`."""
+    try:
+        return registry.load(name)
+    except (UnknownExtensionError, ExtensionUnavailableError) as exc:
+        raise WiringError(str(exc)) from exc
 
 
 def build_store(data_dir: Path) -> Store:
@@ -128,10 +119,8 @@ class AnalystAdapters:
 
     @property
     def providers(self) -> Sequence[str]:
-        """Every analyst `robo_tui.adapters.llm` knows, the offline default first."""
-        from robo_tui.adapters.llm import PROVIDERS
-
-        return PROVIDERS
+        """Every analyst the `ANALYSTS` registry holds, the offline default first."""
+        return ANALYSTS.names()
 
     def build(self, provider: str, *, model: str | None = None,
               on_fallback: FallbackListener | None = None) -> Analyst:

@@ -8,12 +8,41 @@ in `rendering`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    create_model,
+    model_validator,
+)
 
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode
+from robo_tui.registries.analysts import ANALYSTS, CHAIN
+from robo_tui.registries.brokers import BROKERS
+from robo_tui.registries.feeds import FEEDS
+from robo_tui.registries.news import NEWS_SOURCES
+from robo_tui.registries.strategies import STRATEGIES
+
+# The names each `kind`/`provider` accepts are the registries' (robo_tui.registries), never a
+# Literal written here a second time; an unknown name lists the registered ones.
+FeedKind = Annotated[str, AfterValidator(FEEDS.check)]
+BrokerKind = Annotated[str, AfterValidator(BROKERS.check)]
+AnalystName = Annotated[str, AfterValidator(ANALYSTS.check)]
+NewsSourceKind = Annotated[str, AfterValidator(NEWS_SOURCES.check)]
+
+
+def _chain_member(name: str) -> str:
+    if name == CHAIN:
+        raise ValueError(f"{CHAIN!r} cannot be one of its own fallbacks")
+    return name
+
+
+ChainMember = Annotated[str, AfterValidator(ANALYSTS.check), AfterValidator(_chain_member)]
 
 
 class Section(BaseModel):
@@ -88,7 +117,7 @@ class UniverseSettings(Section):
 
 
 class FeedSettings(Section):
-    kind: Literal["sim", "replay"] = "sim"
+    kind: FeedKind = "sim"
     """sim: the seeded simulated market (labelled SIMULATED); replay: OHLCV files."""
     seed: int = 42
     """Seed of the simulated market (same seed, same prices)."""
@@ -100,62 +129,34 @@ class FeedSettings(Section):
     """replay: a CSV/Parquet file (long table with a symbol column) or a folder of per-symbol files."""
 
 
-class SmaCrossSettings(Section):
-    enabled: bool = True
-    """Whether this strategy votes."""
-    weight: float = Field(1.0, ge=0, le=10)
-    """Its weight in the ensemble."""
-    fast: int = Field(10, ge=2, le=1000)
-    """Fast moving-average window (bars)."""
-    slow: int = Field(20, ge=3, le=5000)
-    """Slow moving-average window (bars)."""
-
-    @model_validator(mode="after")
-    def _ordered(self) -> SmaCrossSettings:
-        if self.fast >= self.slow:
-            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
-        return self
-
-
-class MeanReversionSettings(Section):
-    enabled: bool = True
-    """Whether this strategy votes."""
-    weight: float = Field(1.0, ge=0, le=10)
-    """Its weight in the ensemble."""
-    rsi_window: int = Field(14, ge=2, le=500)
-    """RSI window (bars)."""
-    rsi_oversold: float = Field(30.0, ge=1, le=50)
-    """RSI at or below which the market is oversold (long setup)."""
-    rsi_overbought: float = Field(70.0, ge=50, le=99)
-    """RSI at or above which the market is overbought (short setup)."""
-    bb_window: int = Field(20, ge=2, le=500)
-    """Bollinger band window (bars)."""
-    bb_dev: float = Field(2.0, gt=0, le=5)
-    """Bollinger band width in standard deviations."""
-    adx_window: int = Field(14, ge=2, le=500)
-    """ADX window for the regime filter."""
-    adx_max: float = Field(25.0, gt=0, le=100)
-    """Only trade reversion while ADX is below this (a ranging, not trending, market)."""
-
-
-class BreakoutSettings(Section):
-    enabled: bool = True
-    """Whether this strategy votes."""
-    weight: float = Field(1.0, ge=0, le=10)
-    """Its weight in the ensemble."""
-    lookback: int = Field(55, ge=2, le=5000)
-    """Channel length for the breakout (bars)."""
-    exit_lookback: int = Field(20, ge=2, le=5000)
-    """Shorter channel whose opposite side ends the move (bars)."""
-
-
 class StrategiesSettings(Section):
-    sma_cross: SmaCrossSettings = Field(default_factory=SmaCrossSettings)
-    """SMA crossover: long after the fast average crosses above the slow one, short below."""
-    mean_reversion: MeanReversionSettings = Field(default_factory=MeanReversionSettings)
-    """RSI/Bollinger mean reversion, only in ranging regimes (ADX filter)."""
-    breakout: BreakoutSettings = Field(default_factory=BreakoutSettings)
-    """Donchian momentum/breakout."""
+    """The `[strategies]` table: one section per entry of the `STRATEGIES` registry.
+
+    Each section is the strategy's own `settings_model` (its parameters, `enabled`, `weight`);
+    the fields are derived from the registry below, so a new strategy writes no config class.
+    """
+
+    def section(self, name: str) -> BaseModel:
+        """The `[strategies.<name>]` section (KeyError when no strategy has that name)."""
+        if name not in type(self).model_fields:
+            raise KeyError(f"unknown strategy {name!r}; known: {STRATEGIES.choices()}")
+        value: BaseModel = getattr(self, name)
+        return value
+
+
+def _strategies_model(base: type[StrategiesSettings]) -> type[StrategiesSettings]:
+    """`base` with one field per registered strategy, its section model imported from the
+    strategy's module (which imports no config, so this is safe while config loads)."""
+    fields: dict[str, Any] = {}
+    for entry in STRATEGIES:
+        model = STRATEGIES.load(entry.name).settings_model
+        fields[entry.name] = (model, Field(default_factory=model, description=entry.description))
+    return create_model(base.__name__, __base__=base, __module__=base.__module__,
+                        __doc__=base.__doc__, **fields)
+
+
+if not TYPE_CHECKING:  # type checkers see the declared class; at run time its derived subclass
+    StrategiesSettings = _strategies_model(StrategiesSettings)
 
 
 class EnsembleSettings(Section):
@@ -264,7 +265,7 @@ class RobinhoodSettings(Section):
 
 
 class BrokerSettings(Section):
-    kind: Literal["paper", "ib", "robinhood"] = "paper"
+    kind: BrokerKind = "paper"
     """paper (default, simulated fills), ib (Interactive Brokers) or robinhood."""
     starting_cash: float = Field(100_000.0, gt=0)
     """Paper account's starting cash."""
@@ -288,7 +289,7 @@ class PaperCostSettings(Section):
 
 
 class AnalystSettings(Section):
-    provider: Literal["rules", "ollama", "openai", "anthropic", "auto"] = "rules"
+    provider: AnalystName = "rules"
     """Which analyst proposes ideas. rules is offline and deterministic."""
     model: str = ""
     """Model name for the chosen provider (empty: the provider's default or policy)."""
@@ -335,8 +336,8 @@ class AnalystSettings(Section):
     """Anthropic API base URL (empty: the SDK default, https://api.anthropic.com)."""
     cloud_allowed: bool = False
     """auto: may news and market context be sent to a cloud provider whose key is configured."""
-    auto_order: list[Literal["openai", "anthropic", "ollama", "rules"]] = Field(
-        default_factory=lambda: ["openai", "anthropic", "ollama", "rules"]  # type: ignore[arg-type]
+    auto_order: list[ChainMember] = Field(
+        default_factory=lambda: ["openai", "anthropic", "ollama", "rules"]
     )
     """auto: the providers to try, best first; rules should stay last as the offline floor."""
     circuit_breaker_failures: int = Field(3, ge=1, le=100)
@@ -350,7 +351,7 @@ class AnalystSettings(Section):
 class NewsSourceSettings(Section):
     name: str
     """Label of the source."""
-    kind: Literal["rss", "json"] = "rss"
+    kind: NewsSourceKind = "rss"
     """rss: RSS/Atom URL or file; json: a JSON news API."""
     url: str
     """URL or local path."""

@@ -1,7 +1,8 @@
 """News sources behind the `NewsSource` port: RSS/Atom (URLs and files), a JSON news API and the
 bundled sample feed; plus what they share: health, capped exponential backoff and conditional GET.
 
-`build_sources` turns the `[news]` settings into sources, importing only the adapters it needs.
+`build_sources` turns the `[news]` settings into sources through the `NEWS_SOURCES` registry
+(`robo_tui.registries.news`), importing only the adapters it needs.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from robo_tui.domain.news import NewsItem, SourceHealth
+from robo_tui.registries.news import NEWS_SOURCES
 
 if TYPE_CHECKING:
     import httpx
 
-    from robo_tui.config import Settings
+    from robo_tui.config import NewsSettings, NewsSourceSettings, Settings
     from robo_tui.ports import NewsSource
 
 USER_AGENT = "robo-tui/0.1 (+https://github.com/robo-tui; news poller)"
@@ -187,30 +189,35 @@ def _retry_after(value: str | None) -> float:
         return 0.0
 
 
+def build_rss(source: NewsSourceSettings, news: NewsSettings, *,
+              client: httpx.AsyncClient | None) -> NewsSource:
+    """An RSS/Atom source (URL or local file)."""
+    from robo_tui.adapters.news.rss import RssSource
+
+    return RssSource(source.name, source.url, credibility=source.credibility, client=client,
+                     timeout=news.timeout_seconds, max_backoff=news.max_backoff_seconds)
+
+
+def build_json(source: NewsSourceSettings, news: NewsSettings, *,
+               client: httpx.AsyncClient | None) -> NewsSource:
+    """A JSON news API; the key from `api_key`, else from the variable `api_key_env` names."""
+    from robo_tui.adapters.news.json_api import JsonNewsSource
+
+    key = source.api_key.get_secret_value() if source.api_key is not None else None
+    if key is None and source.api_key_env:
+        key = os.environ.get(source.api_key_env) or None
+    return JsonNewsSource(source.name, source.url, credibility=source.credibility,
+                          api_key=key, client=client, timeout=news.timeout_seconds,
+                          max_backoff=news.max_backoff_seconds)
+
+
 def build_sources(settings: Settings, *, client: httpx.AsyncClient | None = None,
                   now_provider: Callable[[], datetime] | None = None) -> list[NewsSource]:
-    """The enabled `[[news.sources]]`; the bundled sample feed when `news.sample` is on and no
-    other source is enabled (so the embedded default works offline)."""
-    out: list[NewsSource] = []
-    for src in settings.news.sources:
-        if not src.enabled:
-            continue
-        if src.kind == "json":
-            from robo_tui.adapters.news.json_api import JsonNewsSource
-
-            key = src.api_key.get_secret_value() if src.api_key is not None else None
-            if key is None and src.api_key_env:
-                key = os.environ.get(src.api_key_env) or None
-            out.append(JsonNewsSource(src.name, src.url, credibility=src.credibility,
-                                      api_key=key, client=client,
-                                      timeout=settings.news.timeout_seconds,
-                                      max_backoff=settings.news.max_backoff_seconds))
-        else:
-            from robo_tui.adapters.news.rss import RssSource
-
-            out.append(RssSource(src.name, src.url, credibility=src.credibility, client=client,
-                                 timeout=settings.news.timeout_seconds,
-                                 max_backoff=settings.news.max_backoff_seconds))
+    """The enabled `[[news.sources]]`, each built by the `NEWS_SOURCES` entry its `kind` names;
+    the bundled sample feed when `news.sample` is on and no other source is enabled (so the
+    embedded default works offline)."""
+    out = [NEWS_SOURCES.load(src.kind)(src, settings.news, client=client)
+           for src in settings.news.sources if src.enabled]
     if not out and settings.news.sample:
         from robo_tui.adapters.news.sample import SampleNewsSource
 
@@ -225,5 +232,7 @@ __all__ = [
     "PolledSource",
     "SourceError",
     "SourceHealth",
+    "build_json",
+    "build_rss",
     "build_sources",
 ]

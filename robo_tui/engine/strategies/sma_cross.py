@@ -6,11 +6,13 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from robo_tui.config import SmaCrossSettings
+from pydantic import Field, model_validator
+
 from robo_tui.domain.market import BarArrays, FloatArray
 from robo_tui.engine.indicators import crossover, rolling_mean
 from robo_tui.engine.strategies.base import (
     ParamValue,
+    StrategySettings,
     ago,
     ffill_index,
     latch,
@@ -18,6 +20,21 @@ from robo_tui.engine.strategies.base import (
     price,
     validated,
 )
+
+
+class SmaCrossSettings(StrategySettings):
+    """The `[strategies.sma_cross]` section: SmaCross's parameters."""
+
+    fast: int = Field(10, ge=2, le=1000)
+    """Fast moving-average window (bars)."""
+    slow: int = Field(20, ge=3, le=5000)
+    """Slow moving-average window (bars)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SmaCrossSettings:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
+        return self
 
 
 class SmaCross:
@@ -33,6 +50,8 @@ class SmaCross:
     """
 
     name = "sma_cross"
+    settings_model = SmaCrossSettings
+    """Its `[strategies.sma_cross]` config section (parameters, `enabled`, `weight`)."""
 
     def __init__(self, fast: int = 10, slow: int = 20) -> None:
         cfg: SmaCrossSettings = validated(SmaCrossSettings, self.name, {"fast": fast, "slow": slow})

@@ -1,0 +1,26 @@
+"""The market feed registry, by the name `feeds.kind` uses."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from robo_tui.registries.base import Extension, Registry
+
+if TYPE_CHECKING:
+    from robo_tui.config import Settings
+    from robo_tui.ports import Clock, MarketFeed
+
+
+class FeedBuilder(Protocol):
+    """Builds the market feed the settings describe."""
+
+    def __call__(self, settings: Settings, clock: Clock) -> MarketFeed: ...
+
+
+FEEDS: Registry[FeedBuilder] = Registry("feed", (
+    Extension("sim", "robo_tui.adapters.feeds:build_sim",
+              "The seeded simulated market (labelled SIMULATED); the embedded default.", "feeds"),
+    Extension("replay", "robo_tui.adapters.feeds:build_replay",
+              "Recorded OHLCV bars from CSV/Parquet files, one bar per cycle.", "feeds"),
+))
+"""Every feed `feeds.kind` may name, the default first."""

@@ -1,0 +1,25 @@
+"""The strategy registry: the strategies that vote in the ensemble, by the name config and
+`--strategy` use.
+
+Each entry names a strategy class with a `settings_model` (its `[strategies.<name>]` section,
+derived into the config) and `from_settings`/`from_params` builders; this module imports none of
+them, so config may read the table without importing the engine at import-linter's level.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from robo_tui.registries.base import Extension, Registry
+
+STRATEGIES: Registry[type[Any]] = Registry("strategy", (
+    Extension("sma_cross", "robo_tui.engine.strategies.sma_cross:SmaCross",
+              "SMA crossover: long after the fast average crosses above the slow one, short below.",
+              "strategies.sma_cross"),
+    Extension("mean_reversion", "robo_tui.engine.strategies.mean_reversion:MeanReversion",
+              "RSI/Bollinger mean reversion, only in ranging regimes (ADX filter).",
+              "strategies.mean_reversion"),
+    Extension("breakout", "robo_tui.engine.strategies.breakout:Breakout",
+              "Donchian momentum/breakout.", "strategies.breakout"),
+))
+"""Every strategy, in the order the config lists their sections and the ensemble its voters."""
