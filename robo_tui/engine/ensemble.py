@@ -18,7 +18,7 @@ from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import BarArrays, FloatArray
 from robo_tui.domain.news import TradeIdea
 from robo_tui.domain.signals import Direction, EnsembleDecision, Signal
-from robo_tui.engine.strategies.base import ParamValue, Strategy
+from robo_tui.engine.strategies.base import ParamValue, Strategy, StrategySettings
 
 MAX_WEIGHT = 10.0
 """Largest weight a voter may have (the config's bound)."""
@@ -52,6 +52,18 @@ class _Tally:
     trades: int = 0
     wins: int = 0
     pnl: float = 0.0
+
+
+def _section(settings: StrategiesSettings | None, name: str) -> StrategySettings | None:
+    """The `[strategies.<name>]` section, or None for a strategy the config has no section for
+    (one built from the command line or a test)."""
+    if settings is None:
+        return None
+    try:
+        section = settings.section(name)
+    except KeyError:
+        return None
+    return section if isinstance(section, StrategySettings) else None
 
 
 def _check_weight(name: str, weight: float) -> float:
@@ -107,13 +119,9 @@ class Ensemble:
         self._enabled: dict[str, bool] = {}
         self._weights: dict[str, float] = {}
         for name in self._strategies:
-            section = (
-                getattr(settings, name)
-                if settings is not None and name in StrategiesSettings.model_fields
-                else None
-            )
-            self._enabled[name] = bool(getattr(section, "enabled", True))
-            self._weights[name] = _check_weight(name, getattr(section, "weight", 1.0))
+            section = _section(settings, name)
+            self._enabled[name] = section.enabled if section is not None else True
+            self._weights[name] = _check_weight(name, section.weight if section else 1.0)
         self.threshold: float = ensemble.threshold
         self.analyst_weight: float = ensemble.analyst_weight
         self.idea_ttl_seconds: float = ensemble.idea_ttl_seconds
@@ -159,7 +167,7 @@ class Ensemble:
         """Trailing bars the live path should pass to `decide` so that each strategy's last score
         equals its full-history score (indicator warm-up decayed, recent state changes seen)."""
         return max(
-            (int(getattr(s, "history", 10 * s.warmup)) for s in self._strategies.values()),
+            (s.history for s in self._strategies.values()),
             default=0,
         )
 

@@ -36,6 +36,9 @@ class Strategy(Protocol):
 
     name: str
     warmup: int
+    history: int
+    """Trailing bars the live path passes so that the last score equals the full-history one
+    (indicator warm-up decayed, recent state changes still in the window)."""
 
     def scores(self, bars: BarArrays) -> FloatArray:
         """One score per bar, computed causally over the whole series."""

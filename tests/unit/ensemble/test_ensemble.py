@@ -27,6 +27,7 @@ class Fixed:
     """A test strategy that votes a fixed score series (the protocol, not a patch of ours)."""
 
     warmup = 0
+    history = 0
 
     def __init__(self, name: str, values: list[float]) -> None:
         self.name = name

@@ -90,6 +90,7 @@ class Throwaway:
     name = NAME
     settings_model = ThrowawaySettings
     warmup = 0
+    history = 0
 
     def __init__(self, lean: float = 0.5) -> None:
         cfg: ThrowawaySettings = validated(ThrowawaySettings, NAME, {"lean": lean})
