@@ -8,17 +8,9 @@ in `rendering`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    create_model,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode
@@ -26,7 +18,6 @@ from robo_tui.registries.analysts import ANALYSTS, CHAIN
 from robo_tui.registries.brokers import BROKERS
 from robo_tui.registries.feeds import FEEDS
 from robo_tui.registries.news import NEWS_SOURCES
-from robo_tui.registries.strategies import STRATEGIES
 
 # The names each `kind`/`provider` accepts are the registries' (robo_tui.registries), never a
 # Literal written here a second time; an unknown name lists the registered ones.
@@ -129,34 +120,68 @@ class FeedSettings(Section):
     """replay: a CSV/Parquet file (long table with a symbol column) or a folder of per-symbol files."""
 
 
+class StrategySettings(Section):
+    """What every `[strategies.<name>]` section holds; a strategy's parameters extend it."""
+
+    enabled: bool = True
+    """Whether this strategy votes."""
+    weight: float = Field(1.0, ge=0, le=10)
+    """Its weight in the ensemble."""
+
+
+class SmaCrossSettings(StrategySettings):
+    fast: int = Field(10, ge=2, le=1000)
+    """Fast moving-average window (bars)."""
+    slow: int = Field(20, ge=3, le=5000)
+    """Slow moving-average window (bars)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SmaCrossSettings:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
+        return self
+
+
+class MeanReversionSettings(StrategySettings):
+    rsi_window: int = Field(14, ge=2, le=500)
+    """RSI window (bars)."""
+    rsi_oversold: float = Field(30.0, ge=1, le=50)
+    """RSI at or below which the market is oversold (long setup)."""
+    rsi_overbought: float = Field(70.0, ge=50, le=99)
+    """RSI at or above which the market is overbought (short setup)."""
+    bb_window: int = Field(20, ge=2, le=500)
+    """Bollinger band window (bars)."""
+    bb_dev: float = Field(2.0, gt=0, le=5)
+    """Bollinger band width in standard deviations."""
+    adx_window: int = Field(14, ge=2, le=500)
+    """ADX window for the regime filter."""
+    adx_max: float = Field(25.0, gt=0, le=100)
+    """Only trade reversion while ADX is below this (a ranging, not trending, market)."""
+
+
+class BreakoutSettings(StrategySettings):
+    lookback: int = Field(55, ge=2, le=5000)
+    """Channel length for the breakout (bars)."""
+    exit_lookback: int = Field(20, ge=2, le=5000)
+    """Shorter channel whose opposite side ends the move (bars)."""
+
+
 class StrategiesSettings(Section):
-    """The `[strategies]` table: one section per entry of the `STRATEGIES` registry.
+    """The `[strategies]` table: one section per strategy of the `STRATEGIES` registry."""
 
-    Each section is the strategy's own `settings_model` (its parameters, `enabled`, `weight`);
-    the fields are derived from the registry below, so a new strategy writes no config class.
-    """
+    sma_cross: SmaCrossSettings = Field(default_factory=SmaCrossSettings)
+    """SMA crossover: long after the fast average crosses above the slow one, short below."""
+    mean_reversion: MeanReversionSettings = Field(default_factory=MeanReversionSettings)
+    """RSI/Bollinger mean reversion, only in ranging regimes (ADX filter)."""
+    breakout: BreakoutSettings = Field(default_factory=BreakoutSettings)
+    """Donchian momentum/breakout."""
 
-    def section(self, name: str) -> BaseModel:
-        """The `[strategies.<name>]` section (KeyError when no strategy has that name)."""
+    def section(self, name: str) -> StrategySettings:
+        """The `[strategies.<name>]` section (KeyError naming the known ones when there is none)."""
         if name not in type(self).model_fields:
-            raise KeyError(f"unknown strategy {name!r}; known: {STRATEGIES.choices()}")
-        value: BaseModel = getattr(self, name)
+            raise KeyError(f"no [strategies.{name}] section; known: {', '.join(type(self).model_fields)}")
+        value: StrategySettings = getattr(self, name)
         return value
-
-
-def _strategies_model(base: type[StrategiesSettings]) -> type[StrategiesSettings]:
-    """`base` with one field per registered strategy, its section model imported from the
-    strategy's module (which imports no config, so this is safe while config loads)."""
-    fields: dict[str, Any] = {}
-    for entry in STRATEGIES:
-        model = STRATEGIES.load(entry.name).settings_model
-        fields[entry.name] = (model, Field(default_factory=model, description=entry.description))
-    return create_model(base.__name__, __base__=base, __module__=base.__module__,
-                        __doc__=base.__doc__, **fields)
-
-
-if not TYPE_CHECKING:  # type checkers see the declared class; at run time its derived subclass
-    StrategiesSettings = _strategies_model(StrategiesSettings)
 
 
 class EnsembleSettings(Section):

@@ -1,9 +1,10 @@
 """The strategy registry: the strategies that vote in the ensemble, by the name config and
 `--strategy` use.
 
-Each entry names a strategy class with a `settings_model` (its `[strategies.<name>]` section,
-derived into the config) and `from_settings`/`from_params` builders; this module imports none of
-them, so config may read the table without importing the engine at import-linter's level.
+Each entry names a strategy class with a `settings_model` (its `[strategies.<name>]` section, a
+`StrategySettings` in `robo_tui.config`) and `from_settings`/`from_params` builders. This module
+imports none of them: config, the command line and the engine read the names without loading
+numpy/pandas (`import robo_tui.cli` must stay light).
 """
 
 from __future__ import annotations

@@ -8,16 +8,14 @@ section. Adding a strategy is its own module plus one registry line; nothing her
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from robo_tui.engine.strategies.base import Strategy, StrategySettings
+from robo_tui.config import StrategiesSettings, StrategySettings
+from robo_tui.engine.strategies.base import Strategy
 from robo_tui.engine.strategies.breakout import Breakout
 from robo_tui.engine.strategies.mean_reversion import MeanReversion
 from robo_tui.engine.strategies.sma_cross import SmaCross
 from robo_tui.registries.strategies import STRATEGIES as REGISTRY
-
-if TYPE_CHECKING:
-    from robo_tui.config import StrategiesSettings
 
 
 def strategy_classes() -> dict[str, type[Any]]:

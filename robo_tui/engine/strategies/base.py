@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from robo_tui.domain.market import BarArrays, FloatArray
 from robo_tui.domain.time import EPOCH
@@ -56,22 +56,6 @@ class Strategy(Protocol):
     def params(self) -> dict[str, ParamValue]:
         """The strategy's parameters (what `build_strategy` accepts)."""
         ...
-
-
-class StrategySettings(BaseModel):
-    """What every strategy's config section holds: whether it votes and its ensemble weight.
-
-    A strategy subclasses it with its own parameters (an attribute docstring each) and names the
-    subclass as its `settings_model`; `[strategies.<name>]` in the config is derived from it, so
-    adding a strategy writes no config class.
-    """
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True)
-
-    enabled: bool = True
-    """Whether this strategy votes."""
-    weight: float = Field(1.0, ge=0, le=10)
-    """Its weight in the ensemble."""
 
 
 def validated(model: type[BaseModel], strategy: str, params: Mapping[str, Any]) -> Any:

@@ -8,16 +8,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
 from ta.momentum import RSIIndicator
 from ta.volatility import BollingerBands
 
+from robo_tui.config import MeanReversionSettings
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import BarArrays, FloatArray
 from robo_tui.engine.indicators import adx_series
 from robo_tui.engine.strategies.base import (
     ParamValue,
-    StrategySettings,
     ago,
     ffill_index,
     latch,
@@ -40,25 +39,6 @@ class _Frame:
     adx: FloatArray
     state: FloatArray  # +1 / -1 / 0 after warm-up, NaN during it
     strength: FloatArray  # conviction of the held side, in [MIN_CONVICTION, 1]
-
-
-class MeanReversionSettings(StrategySettings):
-    """The `[strategies.mean_reversion]` section: MeanReversion's parameters."""
-
-    rsi_window: int = Field(14, ge=2, le=500)
-    """RSI window (bars)."""
-    rsi_oversold: float = Field(30.0, ge=1, le=50)
-    """RSI at or below which the market is oversold (long setup)."""
-    rsi_overbought: float = Field(70.0, ge=50, le=99)
-    """RSI at or above which the market is overbought (short setup)."""
-    bb_window: int = Field(20, ge=2, le=500)
-    """Bollinger band window (bars)."""
-    bb_dev: float = Field(2.0, gt=0, le=5)
-    """Bollinger band width in standard deviations."""
-    adx_window: int = Field(14, ge=2, le=500)
-    """ADX window for the regime filter."""
-    adx_max: float = Field(25.0, gt=0, le=100)
-    """Only trade reversion while ADX is below this (a ranging, not trending, market)."""
 
 
 class MeanReversion:

@@ -19,12 +19,12 @@ from robo_tui.adapters.brokers.paper import PaperBroker
 from robo_tui.adapters.feeds.sim import SimulatedMarket
 from robo_tui.adapters.llm.rules import RulesAnalyst
 from robo_tui.adapters.news.sample import SampleNewsSource
-from robo_tui.config import NewsSettings, NewsSourceSettings, Settings
+from robo_tui.config import NewsSettings, NewsSourceSettings, Settings, StrategySettings
 from robo_tui.domain.market import BarArrays, FloatArray
 from robo_tui.domain.news import NewsItem
 from robo_tui.domain.risk import Mode
 from robo_tui.engine.clock import SimClock
-from robo_tui.engine.strategies import StrategySettings, build_strategy
+from robo_tui.engine.strategies import build_strategy
 from robo_tui.engine.strategies.base import ParamValue, validated
 from robo_tui.ports import Analyst, Broker, Clock, FallbackListener, MarketFeed, NewsSource, Store
 from robo_tui.registries import Extension, Registry, UnknownExtensionError
