@@ -13,12 +13,12 @@ from datetime import datetime
 
 import numpy as np
 
-from robo_tui.config import EnsembleSettings, StrategiesSettings
+from robo_tui.config import EnsembleSettings, StrategiesSettings, StrategySettings
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import BarArrays, FloatArray
 from robo_tui.domain.news import TradeIdea
 from robo_tui.domain.signals import Direction, EnsembleDecision, Signal
-from robo_tui.engine.strategies.base import ParamValue, Strategy, StrategySettings
+from robo_tui.engine.strategies.base import ParamValue, Strategy
 
 MAX_WEIGHT = 10.0
 """Largest weight a voter may have (the config's bound)."""
@@ -60,10 +60,9 @@ def _section(settings: StrategiesSettings | None, name: str) -> StrategySettings
     if settings is None:
         return None
     try:
-        section = settings.section(name)
+        return settings.section(name)
     except KeyError:
         return None
-    return section if isinstance(section, StrategySettings) else None
 
 
 def _check_weight(name: str, weight: float) -> float:
