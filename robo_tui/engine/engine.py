@@ -783,27 +783,23 @@ class Engine:
                     lambda c: replace(c, trading_state=state, halt_reason=""), by)
         elif command.kind == "approve":
             if payload.get("proposal_id", "") in self.pending:
-                await self._approve_locked(payload["proposal_id"], by=by, source="cli")
+                await self.proposals.approve(payload["proposal_id"], by=by, source="cli")
         elif payload.get("proposal_id", "") in self.pending:
-            await self._reject_locked(payload["proposal_id"], by=by, reason=payload.get("reason", ""))
+            await self.proposals.reject(payload["proposal_id"], by=by,
+                                        reason=payload.get("reason", ""))
 
     # ------------------------------------------------------------------ human actions
 
     async def approve(self, proposal_id: str, *, by: str, source: OrderSource = "ui") -> SubmitResult:
-        """Approve a pending proposal: it goes through `submit` and the gate again, now."""
+        """Approve a pending proposal: its order goes through the order path and the gate
+        again, now."""
         async with self._lock:
-            return await self._approve_locked(proposal_id, by=by, source=source)
-
-    async def _approve_locked(self, proposal_id: str, *, by: str, source: OrderSource) -> SubmitResult:
-        return await self.proposals.approve(proposal_id, by=by, source=source)
+            return await self.proposals.approve(proposal_id, by=by, source=source)
 
     async def reject(self, proposal_id: str, *, by: str, reason: str = "") -> None:
         """Reject a pending proposal (recorded with the reason)."""
         async with self._lock:
-            await self._reject_locked(proposal_id, by=by, reason=reason)
-
-    async def _reject_locked(self, proposal_id: str, *, by: str, reason: str) -> None:
-        await self.proposals.reject(proposal_id, by=by, reason=reason)
+            await self.proposals.reject(proposal_id, by=by, reason=reason)
 
     async def manual_order(self, intent: OrderIntent, *, source: OrderSource = "ui") -> SubmitResult:
         """A trader's own order: the same `submit`, the same gate."""
