@@ -71,7 +71,7 @@ class OrderPath:
         self.broker = broker
         """Where allowed orders go (the engine swaps it on a mode change)."""
         self.counts = counts
-        """Where sent and denied orders are counted (the engine's counters of the cycle)."""
+        """Where sent and denied orders and booked fills are counted (the cycle's counters)."""
         self.open_orders: dict[str, Order] = {}
         self._filled_qty: dict[str, float] = {}
         self._protections_last: dict[str, tuple[float | None, float | None]] | None = None
