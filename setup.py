@@ -1,7 +1,8 @@
 """Build hook: the engine's hot path compiled with mypyc, pure Python where that cannot be done.
 
 Everything else about the package is declared in pyproject.toml. The modules below carry every
-order in every mode (risk gate, sizing, ledger, ensemble, engine, backtest driver, paper broker);
+order in every mode (risk gate, sizing, ledger, ensemble, engine with its order path, account,
+trade outcomes and proposals rooms, backtest driver, paper broker);
 compiled, a replay runs about 30% faster with identical results (docs/benchmarks.md). They stay
 plain, mypy-strict Python: the compiled build is an optimisation, never a second code path.
 
@@ -29,6 +30,9 @@ COMPILED = [
     "robo_tui/engine/ensemble.py",
     "robo_tui/engine/engine.py",
     "robo_tui/engine/orders.py",
+    "robo_tui/engine/account.py",
+    "robo_tui/engine/outcomes.py",
+    "robo_tui/engine/proposals.py",
     "robo_tui/engine/health.py",
     "robo_tui/engine/control.py",
     "robo_tui/engine/backtest.py",

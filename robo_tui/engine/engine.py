@@ -1,10 +1,13 @@
 """The engine: wires market data, intelligence, strategies, ensemble, sizing, the ONE risk gate and
 the broker, and runs the cycle. `Engine.submit` is the only way an order reaches a broker.
 
-Its rooms: the order path (`engine/orders.py`: judge, then execute; the only caller of
-`Broker.submit`), the persisted control record and the shell's command journal
-(`engine/control.py`), source health and the circuit breaker (`engine/health.py`). The backtest
-driver steers it only through the replay-control methods below.
+Its rooms: the order path (`engine/orders.py`: judge, execute, settle; the only caller of
+`Broker.submit`) with the account it settles into (`engine/account.py`) and what closed trades
+teach (`engine/outcomes.py`), the proposals room (`engine/proposals.py`: build, pre-check, the
+pending book, approval, rejection, expiry), the persisted control record and the shell's command
+journal (`engine/control.py`), source health and the circuit breaker (`engine/health.py`). The
+engine keeps the cycle, market state, the intelligence glue, the kill switch and the wiring of
+the rooms. The backtest driver steers it only through the replay-control API below.
 
 The same class runs live, paper, semi-auto and (through `robo_tui.engine.backtest`) backtests;
 only the clock, the feed, the broker and the store it is given differ.
@@ -15,11 +18,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import math
 import secrets
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,11 +36,8 @@ from robo_tui.domain.events import (
     CycleCompleted,
     Event,
     ModeChanged,
-    OrderFilled,
     OrderStatusChanged,
     PortfolioUpdated,
-    ProposalCreated,
-    ProposalDecided,
     QuotesUpdated,
     SignalsComputed,
     StrategyChanged,
@@ -47,41 +45,32 @@ from robo_tui.domain.events import (
 )
 from robo_tui.domain.market import Bar, BarArrays, FloatArray, Instrument, Quote
 from robo_tui.domain.news import MarketEvent, TradeIdea
-from robo_tui.domain.orders import (
-    AccountSnapshot,
-    Fill,
-    Order,
-    OrderIntent,
-    OrderStatus,
-    Side,
-)
+from robo_tui.domain.orders import AccountSnapshot, Order, OrderIntent, OrderStatus, Side
 from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
 from robo_tui.domain.serialize import to_jsonable
-from robo_tui.domain.signals import Direction, EnsembleDecision, Proposal, ProposalStatus, Signal
+from robo_tui.domain.signals import Direction, EnsembleDecision, Proposal, Signal
+from robo_tui.engine.account import AccountBook
 from robo_tui.engine.bus import EventBus
 from robo_tui.engine.control import PersistedControl
 from robo_tui.engine.ensemble import Ensemble, idea_signal
 from robo_tui.engine.health import Health
-from robo_tui.engine.ledger import ClosedTrade, Ledger
+from robo_tui.engine.ledger import Ledger
 from robo_tui.engine.orders import OrderPath, SubmitResult
+from robo_tui.engine.outcomes import TradeOutcomes
+from robo_tui.engine.proposals import ALL_IN, ProposalDesk, ProposalNotFound
 from robo_tui.engine.recorder import EventRecorder
 from robo_tui.engine.risk import RiskContext, RiskGate
-from robo_tui.engine.sizing import Sizer, SizeRequest, atr
+from robo_tui.engine.sizing import Sizer
 from robo_tui.engine.strategies import build_strategies
 from robo_tui.ports import Broker, Clock, IntelligenceStage, MarketFeed, SimulatedVenue, Store
 
 log = logging.getLogger(__name__)
 
-ALL_IN = 1.0 - sys.float_info.epsilon  # backtesting.py's "full equity" relative size
 _HISTORY_CAP_EXTRA = 200
 
 
 class ModeChangeRefused(Exception):
     """A mode switch was refused; the message says exactly what is missing."""
-
-
-class ProposalNotFound(Exception):
-    """No pending proposal has that id."""
 
 
 @dataclass(slots=True)
@@ -180,13 +169,11 @@ class Engine:
 
         self.market: dict[str, BarArrays] = {}
         self._returns = _ReturnsView(self.market, settings.risk.correlation_window)
-        self.prices: dict[str, float] = {}
+        self.book = AccountBook(clock.now(), settings.broker.starting_cash)
+        """The account, the last prices, the day's start equity and the peak (the order path
+        keeps them current)."""
+        self.prices: dict[str, float] = self.book.prices
         self.quotes: dict[str, Quote] = {}
-        self.account = AccountSnapshot(clock.now(), settings.broker.starting_cash)
-        self.day_start_equity = settings.broker.starting_cash
-        self.peak_equity = settings.broker.starting_cash
-        self._day: str = ""
-        self.pending: dict[str, Proposal] = {}
         self.paused = False
         self.cycle = 0
         self.last_cycle: CycleCompleted | None = None
@@ -194,22 +181,51 @@ class Engine:
         self._targets: dict[str, float] = {}
         self._ideas: dict[str, list[TradeIdea]] = {}
         self._queued_events: list[MarketEvent] = []
-        self._entry_votes: dict[str, tuple[Signal, ...]] = {}
         self.control = PersistedControl(store)
-        self._protections_last: dict[str, Any] | None = None
-        self._stale = True  # the account snapshot needs re-reading from the broker
-        self._remark = False  # only the account snapshot's prices are out of date
-        self._counters = CycleCounters()
+        self.counters = CycleCounters()
+        """What the current cycle (a whole replay is one) has done so far."""
         self.monitor = Health(bus=self.bus, clock=clock, risk=self.risk, on_trip=self._tripped)
-        self.monitor.errors = self._counters.errors
+        self.monitor.errors = self.counters.errors
         self.health: dict[str, tuple[bool, str]] = self.monitor.sources
         """Per source kind: (healthy, last failure message)."""
         self.new_id = IdSource()
+        self.outcomes = TradeOutcomes(ledger=self.ledger, risk=self.risk, sizer=self.sizer,
+                                      ensemble=self.ensemble, store=store)
         self.orders = OrderPath(broker=broker, risk=self.risk, store=store, bus=self.bus,
                                 clock=clock, health=self.monitor, new_id=self.new_id,
-                                counts=self._counters, account_changed=self._account_changed)
+                                counts=self.counters, book=self.book, outcomes=self.outcomes,
+                                control=self.control, context=self.risk_context,
+                                risk_changed=self._risk_changed)
+        self.proposals = ProposalDesk(
+            settings=settings, store=store, bus=self.bus, clock=clock, new_id=self.new_id,
+            orders=self.orders, book=self.book, outcomes=self.outcomes, risk=self.risk,
+            sizer=self.sizer, instruments=self.instruments, market=self.market, ideas=self._ideas,
+            counts=self.counters, mode=self._current_mode, can_short=self._can_short,
+            context=self.risk_context)
+        self.pending: dict[str, Proposal] = self.proposals.pending
+        """Proposals waiting for a human, by id (the proposals room's book)."""
         self._started = False
         self._lock = asyncio.Lock()  # one order path at a time
+
+        # The replay-control API (see "replay control" below). The backtest driver calls these
+        # once per replayed event or bar, so they are the rooms' own methods, bound here: no
+        # second coroutine around `settle`, no Python frame around a target lookup.
+        self.settle: Callable[[datetime], Coroutine[Any, Any, None]] = self.orders.settle
+        """Book the venue's fills and order updates and re-evaluate the risk state now."""
+        self.mark_prices: Callable[[Mapping[str, float]], None] = self.book.mark_prices
+        """New last prices that change nothing at the broker (the backtest driver marks its
+        bars this way; whatever they make the venue do arrives as fills)."""
+        self.replay_day: Callable[[str, float], None] = self.book.replay_day
+        """Start the trading day `day` (ISO date) with `start_equity` for the day-loss limit;
+        nothing is persisted (a replay's control state is its own)."""
+        self.replay_peak: Callable[[float], None] = self.book.replay_peak
+        """Set the equity peak the drawdown limit counts from."""
+        self.target: Callable[[str], float | None] = self._targets.get
+        """target(symbol): the ensemble direction last decided for `symbol` (+1, 0, -1), None
+        if never."""
+        self.set_target: Callable[[str, float], None] = self._targets.__setitem__
+        """set_target(symbol, target): record the ensemble direction decided for `symbol`
+        outside the cycle."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -223,6 +239,41 @@ class Engine:
         """The risk gate's trading state."""
         return self.risk.state
 
+    @property
+    def account(self) -> AccountSnapshot:
+        """Cash and positions as the broker last reported them, marked at the last prices."""
+        return self.book.account
+
+    @account.setter
+    def account(self, account: AccountSnapshot) -> None:
+        self.book.account = account
+
+    @property
+    def day_start_equity(self) -> float:
+        """The equity the day's loss counts from."""
+        return self.book.day_start_equity
+
+    @day_start_equity.setter
+    def day_start_equity(self, equity: float) -> None:
+        self.book.day_start_equity = equity
+
+    @property
+    def peak_equity(self) -> float:
+        """The equity peak the drawdown counts from."""
+        return self.book.peak_equity
+
+    @peak_equity.setter
+    def peak_equity(self, equity: float) -> None:
+        self.book.peak_equity = equity
+
+    @property
+    def day_pnl(self) -> float:
+        """Profit or loss since the start of the day."""
+        return self.book.day_pnl
+
+    def _current_mode(self) -> Mode:
+        return self.mode
+
     async def start(self) -> None:
         """Open the store, restore the kill switch and the paper account, reconcile orders,
         connect the feed and broker and load warm-up history. Connection errors propagate."""
@@ -233,8 +284,8 @@ class Engine:
         await self._restore_broker()
         await self._reconcile_orders()
         await self._load_history()
-        await self._restore_pending()
-        await self._refresh_account()
+        await self.proposals.restore()
+        await self.orders.refresh_account()
         if self.control.state.risk_rebase:  # an earlier version's `robo-tui resume`
             await self._rebase_risk("cli")
         await self._consume_commands()  # shell actions taken while no engine ran
@@ -269,9 +320,9 @@ class Engine:
         if control.halted:
             self.risk.restore(TradingState.HALTED, control.halt_reason)
         if control.day_start_equity is not None:
-            self._day, self.day_start_equity = control.day, control.day_start_equity
+            self.book.day, self.book.day_start_equity = control.day, control.day_start_equity
         if control.peak_equity is not None:
-            self.peak_equity = control.peak_equity
+            self.book.peak_equity = control.peak_equity
 
     async def _update_control(self, change: Callable[[ControlState], ControlState], by: str) -> None:
         await self.control.update(change, by)
@@ -325,47 +376,19 @@ class Engine:
             if len(bars):
                 self.market[symbol] = bars
                 self.prices[symbol] = float(bars.close[-1])
-                self._stale = True
+                self.book.stale = True
                 if self._venue is not None:
                     self._venue.on_bar(bars.bar(-1))
 
-    async def _restore_pending(self) -> None:
-        for proposal, _ in await self.store.proposals(ProposalStatus.PENDING):
-            self.pending[proposal.id] = proposal
-
     # ------------------------------------------------------------------ replay control
     # The backtest driver steers the engine through these (and only these), once per event:
-    # renaming the engine's internals cannot break a replay.
-
-    def replay_day(self, day: str, start_equity: float) -> None:
-        """Start the trading day `day` (ISO date) with `start_equity` for the day-loss limit;
-        nothing is persisted (a replay's control state is its own)."""
-        self._day, self.day_start_equity = day, start_equity
-
-    def replay_peak(self, peak: float) -> None:
-        """Set the equity peak the drawdown limit counts from."""
-        self.peak_equity = peak
-
-    async def settle(self, now: datetime) -> None:
-        """Book the venue's fills and order updates and re-evaluate the risk state now."""
-        await self._settle(now)
-
-    def target(self, symbol: str) -> float | None:
-        """The ensemble direction last decided for `symbol` (+1, 0, -1), None if never."""
-        return self._targets.get(symbol)
-
-    def set_target(self, symbol: str, target: float) -> None:
-        """Record the ensemble direction decided for `symbol` outside the cycle."""
-        self._targets[symbol] = target
+    # renaming the engine's internals cannot break a replay. `settle`, `mark_prices`,
+    # `replay_day`, `replay_peak`, `target`, `set_target` and `counters` are attributes set in
+    # `__init__` (the rooms' own methods, bound there for the per-event path's speed).
 
     def set_live_ideas(self, symbol: str, ideas: list[TradeIdea]) -> None:
         """The analyst ideas live for `symbol` now (a proposal cites the ideas that voted)."""
         self._ideas[symbol] = ideas
-
-    @property
-    def counters(self) -> CycleCounters:
-        """What the current cycle (a whole replay is one) has done so far."""
-        return self._counters
 
     # ------------------------------------------------------------------ the cycle
 
@@ -397,32 +420,33 @@ class Engine:
         proposals → risk gate → execution → persist → summary."""
         started = time.perf_counter()
         self.cycle += 1
-        self._counters = CycleCounters()
-        self.monitor.errors = self._counters.errors
-        self.orders.counts = self._counters
+        counters = self.counters = CycleCounters()
+        self.monitor.errors = counters.errors
+        self.orders.counts = counters
+        self.proposals.counts = counters
         now = self.clock.now()
         async with self._lock:
             await self._sync_control()
             await self._market_step(now)
-            await self._settle(now)
+            await self.settle(now)
             ideas = await self._intelligence_step(now)
             self._expire_ideas(now)
             if self.risk.state is not TradingState.HALTED:
                 for symbol in self.symbols:
                     await self._evaluate_symbol(symbol, now, ideas.get(symbol, ()))
             else:
-                await self._note_halted(ideas)
-            await self._expire_proposals(now)
-            await self._settle(now)
+                await self.proposals.note_halted(ideas)
+            await self.proposals.expire(now)
+            await self.settle(now)
             await self._persist(now)
         summary = CycleCompleted(
             ts=now, cycle=self.cycle, state=self.risk.state, mode=self.mode,
             equity=self.account.equity, cash=self.account.cash, day_pnl=self.day_pnl,
-            proposals=self._counters.proposals, denied=self._counters.denied,
-            orders=self._counters.orders, fills=self._counters.fills,
-            positions=len(self.account.positions), ideas=self._counters.ideas,
-            news=self._counters.news, duration_ms=(time.perf_counter() - started) * 1000,
-            errors=tuple(self._counters.errors),
+            proposals=self.counters.proposals, denied=self.counters.denied,
+            orders=self.counters.orders, fills=self.counters.fills,
+            positions=len(self.account.positions), ideas=self.counters.ideas,
+            news=self.counters.news, duration_ms=(time.perf_counter() - started) * 1000,
+            errors=tuple(self.counters.errors),
         )
         self.last_cycle = summary
         self.bus.publish(summary)
@@ -443,19 +467,19 @@ class Engine:
                 await self.monitor.failure("data", f"quotes failed: {exc}")
             if quotes:
                 self._apply_quotes(quotes, now)
-                await self._settle(now)
+                await self.settle(now)
             if self.intelligence is not None:
                 try:
                     events = await self.intelligence.poll(now)
                 except Exception as exc:
                     events = []
                     self.monitor.error("news", f"news poll failed: {exc}")
-                self._counters.news += len(events)
+                self.counters.news += len(events)
                 urgent = [e for e in events if self.intelligence.is_urgent(e)]
                 self._queued_events.extend(e for e in events if not self.intelligence.is_urgent(e))
                 if urgent:
                     await self.react_to_events(urgent, now)
-            await self._expire_proposals(now)
+            await self.proposals.expire(now)
         if self.recorder:
             await self.recorder.flush()
 
@@ -465,11 +489,11 @@ class Engine:
             return
         ideas = await self._analyze(events, now)
         if self.risk.state is TradingState.HALTED:
-            await self._note_halted(ideas)
+            await self.proposals.note_halted(ideas)
             return
         for symbol, symbol_ideas in ideas.items():
             await self._evaluate_symbol(symbol, now, symbol_ideas)
-        await self._settle(now)
+        await self.settle(now)
 
     async def _market_step(self, now: datetime) -> None:
         try:
@@ -487,6 +511,7 @@ class Engine:
 
     def _apply_bars(self, bars: Sequence[Bar]) -> None:
         venue = self._venue
+        book = self.book
         cap = max(self.settings.engine.warmup_bars, self.ensemble.history_bars()) + _HISTORY_CAP_EXTRA
         by_symbol: dict[str, list[Bar]] = {}
         for bar in bars:
@@ -495,7 +520,7 @@ class Engine:
                 if venue is not None:
                     venue.on_bar(bar)
                 self.prices[bar.symbol] = bar.close
-                self._stale = True
+                book.stale = True
         for symbol, new in by_symbol.items():
             fresh = BarArrays.from_bars(symbol, new)
             old = self.market.get(symbol)
@@ -509,7 +534,7 @@ class Engine:
                 continue
             self.quotes[quote.symbol] = quote
             self.prices[quote.symbol] = quote.last
-            self._stale = True
+            self.book.stale = True
             if venue is not None:
                 venue.on_quote(quote)
         self.bus.publish(QuotesUpdated(ts=now, quotes=tuple(quotes), simulated=self.simulated))
@@ -518,10 +543,6 @@ class Engine:
         """Use `broker`; a simulated venue (the paper broker) is also shown every bar and quote."""
         self.broker = broker
         self._venue = broker if isinstance(broker, SimulatedVenue) else None
-
-    def _account_changed(self) -> None:
-        """The broker's side may have changed: re-read the account before it is next used."""
-        self._stale = True
 
     # ------------------------------------------------------------------ intelligence
 
@@ -533,7 +554,7 @@ class Engine:
         except Exception as exc:
             self.monitor.error("news", f"news poll failed: {exc}")
             events = []
-        self._counters.news += len(events)
+        self.counters.news += len(events)
         events = self._queued_events + events
         self._queued_events = []
         return await self._analyze(events, now) if events else {}
@@ -552,7 +573,7 @@ class Engine:
                 continue
             self._ideas.setdefault(idea.symbol, []).append(idea)
             by_symbol.setdefault(idea.symbol, []).append(idea)
-            self._counters.ideas += 1
+            self.counters.ideas += 1
         return by_symbol
 
     def _expire_ideas(self, now: datetime) -> None:
@@ -583,150 +604,53 @@ class Engine:
         target = _direction_value(decision.direction)
         previous = self._targets.get(symbol)
         if target is None:
-            await self._note_ideas(new_ideas, "no trade: no voter has an opinion", decision)
+            await self.proposals.note_ideas(new_ideas, "no trade: no voter has an opinion", decision)
             return
         self._targets[symbol] = target
         if previous is not None and previous == target:
-            await self._note_ideas(new_ideas, "no trade: ensemble direction unchanged", decision)
+            await self.proposals.note_ideas(new_ideas, "no trade: ensemble direction unchanged", decision)
             return
         proposal = self.build_proposal(symbol, int(target), decision, now)
         if proposal is None:
-            await self._note_ideas(new_ideas, "no trade: position already matches", decision)
+            await self.proposals.note_ideas(new_ideas, "no trade: position already matches", decision)
             return
         await self.propose(proposal)
 
-    async def _note_ideas(self, ideas: Sequence[TradeIdea], outcome: str,
-                          decision: EnsembleDecision) -> None:
-        for idea in ideas:
-            await self.store.update_ai_decision(idea.id, {"outcome": outcome,
-                                                          "ensemble_score": decision.score})
-
-    async def _note_halted(self, ideas: Mapping[str, Sequence[TradeIdea]]) -> None:
-        """Ideas made while HALTED: recorded as no trade (the ensemble and the gate never ran)."""
-        for symbol_ideas in ideas.values():
-            for idea in symbol_ideas:
-                await self.store.update_ai_decision(idea.id, {"outcome": "no trade: trading is halted"})
+    # ------------------------------------------------------------------ proposals
+    # The proposals room's public surface, as the console, the shell and the driver call it.
 
     def wanted_change(self, symbol: str, desired: int) -> int | None:
         """The direction (+1, 0, -1) to move `symbol` to when the ensemble wants `desired`, or
-        None when what is held already matches. No shorts where they are not allowed; while
-        REDUCING a reversal becomes an exit."""
-        held = self.account.position_qty(symbol)
-        current = 0 if abs(held) < 1e-12 else (1 if held > 0 else -1)
-        if desired < 0 and not self._can_short():
-            desired = 0
-        if self.risk.state is TradingState.REDUCING and current != 0 and desired != current:
-            desired = 0  # only risk-reducing orders pass now: exit instead of reversing
-        return None if desired == current else desired
+        None when what is held already matches (see `ProposalDesk.wanted_change`)."""
+        return self.proposals.wanted_change(symbol, desired)
 
     def build_proposal(self, symbol: str, desired: int, decision: EnsembleDecision,
                        now: datetime) -> Proposal | None:
         """Size a trade that moves `symbol` from what is held to `desired` (+1, 0, -1); None when
         nothing needs doing or nothing sensible can be sized."""
-        wanted = self.wanted_change(symbol, desired)
-        if wanted is None:
-            return None
-        desired = wanted
-        held = self.account.position_qty(symbol)
-        current = 0 if abs(held) < 1e-12 else (1 if held > 0 else -1)
-        price = self.prices[symbol]
-        rationale = _rationale(decision)
-        ttl = self.settings.engine.proposal_ttl_seconds
-        expires = now + timedelta(seconds=ttl) if self.mode is Mode.SEMI_AUTO else None
-        idea_ids = tuple(i.id for i in self._ideas.get(symbol, ()))
-        if desired == 0:
-            side = Side.SELL if current > 0 else Side.BUY
-            return Proposal(self.new_id("P"), now, symbol, side, abs(held), price, None, None,
-                            decision.confidence, rationale, decision.votes, idea_ids,
-                            reduce_only=True, expires_at=expires)
-        side = Side.BUY if desired > 0 else Side.SELL
-        inst = self.instruments[symbol]
-        sizing = self.settings.sizing
-        needs_atr = sizing.attach_stops or sizing.method != "all_in"
-        # a fixed tail keeps Wilder's ATR the same whatever history length a caller holds
-        volatility = atr(self.market[symbol], sizing.atr_window, last=sizing.atr_window * 10) \
-            if needs_atr else 0.0
-        sized = self.sizer.size(SizeRequest(
-            symbol=symbol, direction=desired, price=price,
-            atr=volatility,
-            confidence=decision.confidence, equity=self.account.equity,
-            cash=self.account.cash + (held * price if current > 0 else 0.0),
-            fractional=inst.fractional,
-        ))
-        if sized.quantity <= 0:
-            return None
-        stops = self.settings.sizing.attach_stops
-        return Proposal(self.new_id("P"), now, symbol, side, sized.quantity, price,
-                        sized.stop_loss if stops else None, sized.take_profit if stops else None,
-                        decision.confidence, rationale, decision.votes, idea_ids,
-                        close_quantity=abs(held) if current != 0 else 0.0, expires_at=expires)
-
-    def _can_short(self) -> bool:
-        return self.settings.risk.allow_short and self.broker.supports_short
+        return self.proposals.build_proposal(symbol, desired, decision, now)
 
     def proposal_intent(self, proposal: Proposal) -> OrderIntent:
-        """The one order a proposal becomes; a reversal closes the opposite position and opens
-        the new one in the same order."""
-        all_in = self.settings.sizing.method == "all_in" and not proposal.reduce_only
-        return OrderIntent(
-            proposal.symbol, proposal.side, proposal.close_quantity + proposal.quantity,
-            stop_loss=proposal.stop_loss, take_profit=proposal.take_profit,
-            reduce_only=proposal.reduce_only, confidence=proposal.confidence,
-            reason=proposal.rationale[:500], proposal_id=proposal.id,
-            equity_fraction=ALL_IN if all_in else None,
-        )
+        """The one order a proposal becomes."""
+        return self.proposals.proposal_intent(proposal)
 
     def precheck(self, proposal: Proposal) -> RiskVerdict:
         """What the gate would say about a proposal's order now."""
-        return self.risk.check(self.proposal_intent(proposal), self.risk_context(self.clock.now()))
+        return self.proposals.precheck(proposal)
 
     async def propose(self, proposal: Proposal) -> None:
-        """Record a proposal. In semi-auto it waits for a human with the gate's pre-check;
-        otherwise it goes through `submit` at once and the gate's verdict is its pre-check."""
-        await self._refresh_account(proposal.ts)
-        self._counters.proposals += 1
-        if self.mode is Mode.SEMI_AUTO:
-            precheck = self.precheck(proposal)
-            await self._record_proposal(proposal, precheck)
-            self.pending[proposal.id] = proposal
-            return
-        command = SubmitOrder(self.proposal_intent(proposal), "strategy")
-        verdict = self.orders.judge(command, self.risk_context(proposal.ts))
-        await self._record_proposal(proposal, verdict)  # the verdict is its pre-check
-        result = await self.orders.execute(command, verdict, proposal.ts)
-        await self._proposal_done(proposal, result, by="engine")
+        """Record a proposal: pending for a human in semi-auto, else through the order path now."""
+        await self.proposals.propose(proposal)
 
-    async def _record_proposal(self, proposal: Proposal, precheck: RiskVerdict) -> None:
-        await self.store.record_proposal(proposal, precheck)
-        self.bus.publish(ProposalCreated(ts=proposal.ts, proposal=proposal, precheck=precheck))
-        for idea_id in proposal.idea_ids:
-            await self.store.update_ai_decision(idea_id, {"outcome": "proposal",
-                                                          "proposal_id": proposal.id,
-                                                          "precheck": list(precheck.codes)})
-
-    async def _execute_proposal(self, proposal: Proposal, *, by: str, source: OrderSource) -> SubmitResult:
-        """Submit an approved proposal: the gate judges it again, now."""
-        result = await self._submit_locked(SubmitOrder(self.proposal_intent(proposal), source))
-        await self._proposal_done(proposal, result, by=by)
-        return result
-
-    async def _proposal_done(self, proposal: Proposal, result: SubmitResult, *, by: str) -> None:
-        status = ProposalStatus.SUBMITTED if result.sent else ProposalStatus.DENIED
-        reason = "; ".join(r.message for r in result.verdict.reasons)
-        await self.store.update_proposal(proposal.id, status, by, reason)
-        if result.sent:
-            self._entry_votes[proposal.symbol] = proposal.votes
-        for idea_id in proposal.idea_ids:
-            await self.store.update_ai_decision(idea_id, {"outcome": status.value,
-                                                          "proposal_id": proposal.id,
-                                                          "verdict": list(result.verdict.codes)})
+    def _can_short(self) -> bool:
+        return self.settings.risk.allow_short and self.broker.supports_short
 
     # ------------------------------------------------------------------ the one order path
 
     def risk_context(self, now: datetime) -> RiskContext:
         """Everything the risk gate judges an order against, as of now."""
-        broker = self.broker
-        return RiskContext(now, self.account, self.mode, self.day_start_equity, self.peak_equity,
+        broker, book = self.broker, self.book
+        return RiskContext(now, book.account, self.mode, book.day_start_equity, book.peak_equity,
                            self._returns, tuple(self.orders.open_orders.values()),
                            broker.supports_short, broker.supports_fractional)
 
@@ -734,117 +658,17 @@ class Engine:
         """The ONLY way an order reaches a broker: the risk gate judges it, a denial is an event,
         an allowed order is recorded as intent before the broker is called."""
         async with self._lock:
-            result = await self._submit_locked(command)
-            await self._settle(self.clock.now())
+            result = await self.orders.submit(command)
+            await self.settle(self.clock.now())
             return result
 
-    async def _submit_locked(self, command: SubmitOrder) -> SubmitResult:
-        now = self.clock.now()
-        await self._refresh_account(now)
-        return await self.orders.submit(command, self.risk_context(now))
-
-    async def _save_protections(self) -> None:
-        """Persist the broker's stop/target per symbol (a simulated venue re-arms them at restart)."""
-        if not self.broker.restores_from_fills:
-            return  # the venue holds its protections itself
-        current = self.broker.protections()
-        if current != self._protections_last:
-            self._protections_last = current
-            await self._update_control(lambda c: replace(c, protections=current), "engine")
-
-    async def _settle(self, now: datetime) -> None:
-        """Book fills, update the account and the risk state."""
-        try:
-            fills = await self.broker.poll_fills()
-        except Exception as exc:
-            fills = []
-            await self.monitor.failure("broker", f"fills poll failed: {exc}")
-        for fill in fills:
-            await self._book_fill(fill)
-        try:
-            updates = await self.broker.poll_order_updates()
-        except Exception as exc:
-            updates = []
-            await self.monitor.failure("broker", f"order updates poll failed: {exc}")
-        for ack in updates:
-            self._stale = True
-            order = self.orders.ended(ack.client_order_id)
-            await self.store.update_order(ack.client_order_id, ack.status, ack.broker_order_id, ack.message)
-            self.bus.publish(OrderStatusChanged(ts=now, client_order_id=ack.client_order_id,
-                                                symbol=order.symbol if order else "",
-                                                status=ack.status.value, message=ack.message))
-        if fills or updates:
-            await self._save_protections()
-        if not (self._stale or self._remark):
-            return
-        await self._refresh_account(now)
-        old = self.risk.state
-        new = self.risk.evaluate(self.risk_context(now))
-        if new is not old:
-            await self._on_state_change(old, new, self.risk.state_reason or "risk limits", "risk")
-
-    async def _book_fill(self, fill: Fill) -> None:
-        self._stale = True
-        await self.store.record_fill(fill)
-        self._counters.fills += 1
-        self.bus.publish(OrderFilled(ts=fill.ts, fill=fill))
-        if self.orders.filled(fill):
-            await self.store.update_order(fill.client_order_id, OrderStatus.FILLED, None, "filled")
-        for trade in self.ledger.apply(fill):
-            await self._on_trade_closed(trade)
-
-    async def _on_trade_closed(self, trade: ClosedTrade) -> None:
-        self.risk.record_exit(trade.symbol, trade.exit_time, trade.pnl)
-        self.sizer.record_trade(trade.pnl)
-        votes = self._entry_votes.get(trade.symbol, ())
-        self.ensemble.record_outcome(trade.symbol, votes, trade.pnl, trade.pnl > 0)
-        if self.ledger.position(trade.symbol) == 0:
-            self._entry_votes.pop(trade.symbol, None)
-        await self.store.record_trade_outcome({
-            "trade": trade, "return_pct": trade.return_pct, "voters": [v.voter for v in votes],
-        })
-
-    def mark_prices(self, prices: Mapping[str, float]) -> None:
-        """New last prices that change nothing at the broker (the backtest driver marks its bars
-        this way; whatever they make the venue do arrives as fills, which re-read the account)."""
-        self.prices.update(prices)
-        self._remark = True
-
     async def _refresh_account(self, now: datetime | None = None) -> None:
-        """Re-read cash and positions from the broker and re-mark them when the broker's side may
-        have changed; only re-mark them when just the prices did."""
-        if not (self._stale or self._remark):
-            return
-        now = now or self.clock.now()
-        if self._stale:
-            self._stale = False
-            try:
-                account = await self.broker.account()
-            except Exception as exc:
-                self._stale = True
-                await self.monitor.failure("broker", f"account failed: {exc}")
-                return
-        else:
-            account = self.account
-        self._remark = False
-        # the broker's snapshot is a fresh value: its positions are ours to keep
-        self.account = AccountSnapshot(now, account.cash, account.positions,
-                                       account.prices | self.prices)
-        equity = self.account.equity
-        day = now.date().isoformat()
-        if day != self._day:
-            await self._start_day(day, equity, "engine")
-        self.peak_equity = max(self.peak_equity, equity)
+        # backtest/runner.py (not this room's file) still reads the account through this name
+        await self.orders.refresh_account(now)
 
-    async def _start_day(self, day: str, equity: float, by: str) -> None:
-        """Count the day's loss from `equity`, durably (`start` reads it back after a restart)."""
-        self._day, self.day_start_equity = day, equity
-        await self._update_control(lambda c: replace(c, day=day, day_start_equity=equity), by)
-
-    @property
-    def day_pnl(self) -> float:
-        """Profit or loss since the start of the day."""
-        return self.account.equity - self.day_start_equity
+    async def _risk_changed(self, old: TradingState, new: TradingState, reason: str) -> None:
+        """Settling moved the risk state (a limit was reached or cleared)."""
+        await self._on_state_change(old, new, reason, "risk")
 
     async def _persist(self, now: datetime) -> None:
         await self.store.save_positions(self.account)
@@ -884,11 +708,11 @@ class Engine:
     async def _rebase_risk(self, by: str) -> None:
         """Measure the day-loss and drawdown limits from equity now (after a resume), durably, so
         a restart does not halt again on losses the trader already accepted."""
-        self._stale = True
-        await self._refresh_account()
+        self.book.stale = True
+        await self.orders.refresh_account()
         equity = self.account.equity
-        self.peak_equity = equity
-        await self._start_day(self.clock.now().date().isoformat(), equity, by)
+        self.book.peak_equity = equity
+        await self.orders.start_day(self.clock.now().date().isoformat(), equity, by)
         await self._update_control(lambda c: replace(c, peak_equity=equity, risk_rebase=False), by)
 
     async def _on_state_change(self, old: TradingState, new: TradingState, reason: str, by: str,
@@ -959,49 +783,23 @@ class Engine:
                     lambda c: replace(c, trading_state=state, halt_reason=""), by)
         elif command.kind == "approve":
             if payload.get("proposal_id", "") in self.pending:
-                await self._approve_locked(payload["proposal_id"], by=by, source="cli")
+                await self.proposals.approve(payload["proposal_id"], by=by, source="cli")
         elif payload.get("proposal_id", "") in self.pending:
-            await self._reject_locked(payload["proposal_id"], by=by, reason=payload.get("reason", ""))
+            await self.proposals.reject(payload["proposal_id"], by=by,
+                                        reason=payload.get("reason", ""))
 
     # ------------------------------------------------------------------ human actions
 
     async def approve(self, proposal_id: str, *, by: str, source: OrderSource = "ui") -> SubmitResult:
-        """Approve a pending proposal: it goes through `submit` and the gate again, now."""
+        """Approve a pending proposal: its order goes through the order path and the gate
+        again, now."""
         async with self._lock:
-            return await self._approve_locked(proposal_id, by=by, source=source)
-
-    async def _approve_locked(self, proposal_id: str, *, by: str, source: OrderSource) -> SubmitResult:
-        proposal = self.pending.pop(proposal_id, None)
-        if proposal is None:
-            raise ProposalNotFound(f"no pending proposal {proposal_id}")
-        await self.store.update_proposal(proposal_id, ProposalStatus.APPROVED, by, "")
-        self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
-                                         decision="approved", by=by))
-        result = await self._execute_proposal(proposal, by=by, source=source)
-        await self._settle(self.clock.now())
-        return result
+            return await self.proposals.approve(proposal_id, by=by, source=source)
 
     async def reject(self, proposal_id: str, *, by: str, reason: str = "") -> None:
         """Reject a pending proposal (recorded with the reason)."""
         async with self._lock:
-            await self._reject_locked(proposal_id, by=by, reason=reason)
-
-    async def _reject_locked(self, proposal_id: str, *, by: str, reason: str) -> None:
-        proposal = self.pending.pop(proposal_id, None)
-        if proposal is None:
-            raise ProposalNotFound(f"no pending proposal {proposal_id}")
-        await self.store.update_proposal(proposal_id, ProposalStatus.REJECTED, by, reason)
-        self.bus.publish(ProposalDecided(ts=self.clock.now(), proposal=proposal,
-                                         decision="rejected", by=by, reason=reason))
-
-    async def _expire_proposals(self, now: datetime) -> None:
-        for proposal in list(self.pending.values()):
-            if proposal.expires_at is not None and now >= proposal.expires_at:
-                del self.pending[proposal.id]
-                await self.store.update_proposal(proposal.id, ProposalStatus.EXPIRED, "engine",
-                                                 "expired before a decision")
-                self.bus.publish(ProposalDecided(ts=now, proposal=proposal, decision="expired",
-                                                 by="engine"))
+            await self.proposals.reject(proposal_id, by=by, reason=reason)
 
     async def manual_order(self, intent: OrderIntent, *, source: OrderSource = "ui") -> SubmitResult:
         """A trader's own order: the same `submit`, the same gate."""
@@ -1050,8 +848,8 @@ class Engine:
                                             f"unreachable: {exc}") from exc
                 self._attach(new_broker)
                 self.orders.broker = new_broker
-                self._stale = True
-                await self._refresh_account()
+                self.book.stale = True
+                await self.orders.refresh_account()
             old, self.mode = self.mode, mode
             await self._update_control(lambda c: replace(c, mode=mode), by)
             self.bus.publish(ModeChanged(ts=self.clock.now(), old=old, new=mode, by=by))
@@ -1115,14 +913,6 @@ def _direction_value(direction: Direction | None) -> float | None:
     if direction is None:
         return None
     return {Direction.LONG: 1.0, Direction.FLAT: 0.0, Direction.SHORT: -1.0}[direction]
-
-
-def _rationale(decision: EnsembleDecision) -> str:
-    parts = [f"ensemble {decision.score:+.2f} → {decision.direction.value if decision.direction else 'hold'}"]
-    for vote in decision.votes:
-        if not math.isnan(vote.score):
-            parts.append(f"{vote.voter} {vote.score:+.2f}: {vote.reason}")
-    return "; ".join(parts)
 
 
 def event_payload(event: Event) -> dict[str, Any]:

@@ -1,25 +1,32 @@
-"""The order path: judge, then execute. Every order from every route (strategy, analyst, manual
-ticket, flatten, approval, shell approval, backtest) comes here as a `SubmitOrder`; `execute` is
-the only caller of `Broker.submit`.
+"""The order path: judge, execute, settle. Every order from every route (strategy, analyst,
+manual ticket, flatten, approval, shell approval, backtest) comes here as a `SubmitOrder`;
+`execute` is the only caller of `Broker.submit`.
 
-The engine hands the path a risk context (the account as of now) and takes back a
-`SubmitResult`; the path keeps the book of orders that may still fill.
+The path keeps the book of orders that may still fill, and settles what the broker did with
+them: fills and order updates are booked, the account (`AccountBook`) is re-read and the risk
+state re-evaluated. Settlement lives here, not in a room of its own, because it closes what
+`execute` opened: the open-order book, the account the gate judged against and the broker it
+went to are the same three things on both sides.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
 from robo_tui.domain.commands import SubmitOrder
-from robo_tui.domain.events import OrderDenied, OrderSubmitted
+from robo_tui.domain.events import OrderDenied, OrderFilled, OrderStatusChanged, OrderSubmitted
 from robo_tui.domain.frozen import frozen
-from robo_tui.domain.orders import BrokerAck, Fill, Order, OrderStatus
-from robo_tui.domain.risk import RiskVerdict
+from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Fill, Order, OrderStatus
+from robo_tui.domain.risk import RiskVerdict, TradingState
+from robo_tui.engine.account import AccountBook
 from robo_tui.engine.bus import EventBus
+from robo_tui.engine.control import PersistedControl
 from robo_tui.engine.health import Health
+from robo_tui.engine.outcomes import TradeOutcomes
 from robo_tui.engine.risk import RiskContext, RiskGate
 from robo_tui.ports import Broker, Clock, Store
 
@@ -41,37 +48,51 @@ class SubmitResult:
 
 
 class SentCounts(Protocol):
-    """Orders sent and denied so far (the engine's cycle counters implement it)."""
+    """Orders sent and denied, and fills booked, so far (the engine's cycle counters)."""
 
     orders: int
     denied: int
+    fills: int
+
+
+RiskChanged = Callable[[TradingState, TradingState, str], Awaitable[None]]
+"""Called when settling moves the risk state: (old, new, reason)."""
 
 
 class OrderPath:
     """Judge an order against the risk gate, then execute it: a denial is an event and a record;
     an allowed order is recorded as intent before the broker is called; an unclear answer is
-    UNKNOWN. Keeps the orders that may still fill (`open_orders`)."""
+    UNKNOWN. Keeps the orders that may still fill (`open_orders`) and settles them (`settle`)."""
 
     def __init__(self, *, broker: Broker, risk: RiskGate, store: Store, bus: EventBus, clock: Clock,
                  health: Health, new_id: Callable[[str], str], counts: SentCounts,
-                 account_changed: Callable[[], None]) -> None:
+                 book: AccountBook, outcomes: TradeOutcomes, control: PersistedControl,
+                 context: Callable[[datetime], RiskContext], risk_changed: RiskChanged) -> None:
         self.broker = broker
         """Where allowed orders go (the engine swaps it on a mode change)."""
         self.counts = counts
-        """Where sent and denied orders are counted (the engine's counters of the cycle)."""
+        """Where sent and denied orders and booked fills are counted (the cycle's counters)."""
         self.open_orders: dict[str, Order] = {}
         self._filled_qty: dict[str, float] = {}
+        self._protections_last: dict[str, tuple[float | None, float | None]] | None = None
         self._risk = risk
         self._store = store
         self._bus = bus
         self._clock = clock
         self._health = health
         self._new_id = new_id
-        self._account_changed = account_changed
+        self._book = book
+        self._outcomes = outcomes
+        self._control = control
+        self._context = context
+        self._risk_changed = risk_changed
 
-    async def submit(self, command: SubmitOrder, context: RiskContext) -> SubmitResult:
-        """Judge `command` against `context`, then execute the verdict."""
-        return await self.execute(command, self.judge(command, context), context.now)
+    async def submit(self, command: SubmitOrder) -> SubmitResult:
+        """Judge `command` against the account as of now, then execute the verdict."""
+        now = self._clock.now()
+        await self.refresh_account(now)
+        context = self._context(now)
+        return await self.execute(command, self.judge(command, context), now)
 
     def judge(self, command: SubmitOrder, context: RiskContext) -> RiskVerdict:
         """What the risk gate says about the command's order in `context` (nothing is sent)."""
@@ -97,7 +118,7 @@ class OrderPath:
         self._risk.record_sent(intent, now)
         ack = await self._send(order)
         if ack.status not in _NO_MONEY_MOVED:
-            self._account_changed()  # it may have filled: re-read the account (fills also mark it)
+            self._book.stale = True  # it may have filled: re-read the account (fills also mark it)
         await self._store.update_order(order.client_order_id, ack.status, ack.broker_order_id,
                                        ack.message)
         if ack.status.is_open:
@@ -147,3 +168,95 @@ class OrderPath:
             self._filled_qty.pop(fill.client_order_id, None)
             return True
         return False
+
+    # ------------------------------------------------------------------ settlement
+
+    async def settle(self, now: datetime) -> None:
+        """Book the broker's fills and order updates, re-read the account and re-evaluate the
+        risk state now (the replay-control `Engine.settle` is this method itself: it runs once
+        or twice per replayed event, so the polls stay inline)."""
+        broker = self.broker
+        try:
+            fills = await broker.poll_fills()
+        except Exception as exc:  # noqa: BLE001 -- an adapter failure is reported and survived
+            fills = []
+            await self._health.failure("broker", f"fills poll failed: {exc}")
+        for fill in fills:
+            await self._book_fill(fill)
+        try:
+            updates = await broker.poll_order_updates()
+        except Exception as exc:  # noqa: BLE001 -- an adapter failure is reported and survived
+            updates = []
+            await self._health.failure("broker", f"order updates poll failed: {exc}")
+        for ack in updates:
+            await self._order_ended(ack, now)
+        if fills or updates:
+            await self._save_protections()
+        book = self._book
+        if not (book.stale or book.remark):
+            return
+        await self.refresh_account(now)
+        risk = self._risk
+        old = risk.state
+        new = risk.evaluate(self._context(now))
+        if new is not old:
+            await self._risk_changed(old, new, risk.state_reason or "risk limits")
+
+    async def _book_fill(self, fill: Fill) -> None:
+        self._book.stale = True
+        await self._store.record_fill(fill)
+        self.counts.fills += 1
+        self._bus.publish(OrderFilled(ts=fill.ts, fill=fill))
+        if self.filled(fill):
+            await self._store.update_order(fill.client_order_id, OrderStatus.FILLED, None, "filled")
+        await self._outcomes.book(fill)
+
+    async def _order_ended(self, ack: BrokerAck, now: datetime) -> None:
+        self._book.stale = True
+        order = self.ended(ack.client_order_id)
+        await self._store.update_order(ack.client_order_id, ack.status, ack.broker_order_id,
+                                       ack.message)
+        self._bus.publish(OrderStatusChanged(ts=now, client_order_id=ack.client_order_id,
+                                             symbol=order.symbol if order else "",
+                                             status=ack.status.value, message=ack.message))
+
+    async def _save_protections(self) -> None:
+        """Persist the broker's stop/target per symbol (a simulated venue re-arms them at restart)."""
+        if not self.broker.restores_from_fills:
+            return  # the venue holds its protections itself
+        current = self.broker.protections()
+        if current != self._protections_last:
+            self._protections_last = current
+            await self._control.update(lambda c: replace(c, protections=current), "engine")
+
+    async def refresh_account(self, now: datetime | None = None) -> None:
+        """Re-read cash and positions from the broker and re-mark them when the broker's side may
+        have changed; only re-mark them when just the prices did."""
+        book = self._book
+        if not (book.stale or book.remark):
+            return
+        now = now or self._clock.now()
+        if book.stale:
+            book.stale = False
+            try:
+                account = await self.broker.account()
+            except Exception as exc:  # noqa: BLE001 -- an adapter failure is reported and survived
+                book.stale = True
+                await self._health.failure("broker", f"account failed: {exc}")
+                return
+        else:
+            account = book.account
+        book.remark = False
+        # the broker's snapshot is a fresh value: its positions are ours to keep
+        book.account = AccountSnapshot(now, account.cash, account.positions,
+                                       account.prices | book.prices)
+        equity = book.account.equity
+        day = now.date().isoformat()
+        if day != book.day:
+            await self.start_day(day, equity, "engine")
+        book.peak_equity = max(book.peak_equity, equity)
+
+    async def start_day(self, day: str, equity: float, by: str) -> None:
+        """Count the day's loss from `equity`, durably (`start` reads it back after a restart)."""
+        self._book.day, self._book.day_start_equity = day, equity
+        await self._control.update(lambda c: replace(c, day=day, day_start_equity=equity), by)

@@ -64,9 +64,10 @@ def probe(pythonpath: Path) -> dict[str, Any]:
 def test_compiled_build_when_replaying_then_every_hot_module_is_compiled(compiled_copy: Path):
     got = probe(compiled_copy)
     assert got["compiled"] == [
-        "robo_tui.adapters.brokers.paper", "robo_tui.engine.backtest", "robo_tui.engine.control",
-        "robo_tui.engine.engine", "robo_tui.engine.ensemble", "robo_tui.engine.health",
-        "robo_tui.engine.ledger", "robo_tui.engine.orders", "robo_tui.engine.risk",
+        "robo_tui.adapters.brokers.paper", "robo_tui.engine.account", "robo_tui.engine.backtest",
+        "robo_tui.engine.control", "robo_tui.engine.engine", "robo_tui.engine.ensemble",
+        "robo_tui.engine.health", "robo_tui.engine.ledger", "robo_tui.engine.orders",
+        "robo_tui.engine.outcomes", "robo_tui.engine.proposals", "robo_tui.engine.risk",
         "robo_tui.engine.risk_correlation", "robo_tui.engine.risk_facts",
         "robo_tui.engine.risk_rules", "robo_tui.engine.sizing",
     ]

@@ -1,0 +1,252 @@
+"""The proposals room: a sized trade the ensemble wants, recorded with its pre-check, and what
+became of it.
+
+Outside semi-auto a proposal goes through the order path at once and the gate's verdict is its
+pre-check; in semi-auto it waits in the pending book for a human (the console, or the shell's
+journaled `proposals approve|reject`) until it expires. Either way its order goes through the
+order path, and the analyst ideas it cites are told what happened.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from robo_tui.config import Settings
+from robo_tui.domain.commands import OrderSource, SubmitOrder
+from robo_tui.domain.events import ProposalCreated, ProposalDecided
+from robo_tui.domain.market import BarArrays, Instrument
+from robo_tui.domain.news import TradeIdea
+from robo_tui.domain.orders import OrderIntent, Side
+from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
+from robo_tui.domain.signals import EnsembleDecision, Proposal, ProposalStatus
+from robo_tui.engine.account import AccountBook
+from robo_tui.engine.bus import EventBus
+from robo_tui.engine.orders import OrderPath, SubmitResult
+from robo_tui.engine.outcomes import TradeOutcomes
+from robo_tui.engine.risk import RiskContext, RiskGate
+from robo_tui.engine.sizing import Sizer, SizeRequest, atr
+from robo_tui.ports import Clock, Store
+
+ALL_IN = 1.0 - sys.float_info.epsilon  # backtesting.py's "full equity" relative size
+
+
+class ProposalNotFound(Exception):
+    """No pending proposal has that id."""
+
+
+class ProposalCounts(Protocol):
+    """Proposals made so far (the engine's cycle counters implement it)."""
+
+    proposals: int
+
+
+class ProposalDesk:
+    """Builds proposals, records them with their pre-check, keeps the pending book (`pending`),
+    and carries out approvals, rejections and expiry."""
+
+    def __init__(self, *, settings: Settings, store: Store, bus: EventBus, clock: Clock,
+                 new_id: Callable[[str], str], orders: OrderPath, book: AccountBook,
+                 outcomes: TradeOutcomes, risk: RiskGate, sizer: Sizer,
+                 instruments: Mapping[str, Instrument], market: Mapping[str, BarArrays],
+                 ideas: Mapping[str, list[TradeIdea]], counts: ProposalCounts,
+                 mode: Callable[[], Mode], can_short: Callable[[], bool],
+                 context: Callable[[datetime], RiskContext]) -> None:
+        self.pending: dict[str, Proposal] = {}
+        """Proposals waiting for a human, by id."""
+        self.counts = counts
+        """Where proposals are counted (the engine's counters of the cycle)."""
+        self._settings = settings
+        self._store = store
+        self._bus = bus
+        self._clock = clock
+        self._new_id = new_id
+        self._orders = orders
+        self._book = book
+        self._outcomes = outcomes
+        self._risk = risk
+        self._sizer = sizer
+        self._instruments = instruments
+        self._market = market
+        self._ideas = ideas
+        self._mode = mode
+        self._can_short = can_short
+        self._context = context
+
+    # ------------------------------------------------------------------ building
+
+    def wanted_change(self, symbol: str, desired: int) -> int | None:
+        """The direction (+1, 0, -1) to move `symbol` to when the ensemble wants `desired`, or
+        None when what is held already matches. No shorts where they are not allowed; while
+        REDUCING a reversal becomes an exit."""
+        held = self._book.account.position_qty(symbol)
+        current = 0 if abs(held) < 1e-12 else (1 if held > 0 else -1)
+        if desired < 0 and not self._can_short():
+            desired = 0
+        if self._risk.state is TradingState.REDUCING and current != 0 and desired != current:
+            desired = 0  # only risk-reducing orders pass now: exit instead of reversing
+        return None if desired == current else desired
+
+    def build_proposal(self, symbol: str, desired: int, decision: EnsembleDecision,
+                       now: datetime) -> Proposal | None:
+        """Size a trade that moves `symbol` from what is held to `desired` (+1, 0, -1); None when
+        nothing needs doing or nothing sensible can be sized."""
+        wanted = self.wanted_change(symbol, desired)
+        if wanted is None:
+            return None
+        desired = wanted
+        account = self._book.account
+        held = account.position_qty(symbol)
+        current = 0 if abs(held) < 1e-12 else (1 if held > 0 else -1)
+        price = self._book.prices[symbol]
+        rationale = _rationale(decision)
+        ttl = self._settings.engine.proposal_ttl_seconds
+        expires = now + timedelta(seconds=ttl) if self._mode() is Mode.SEMI_AUTO else None
+        idea_ids = tuple(i.id for i in self._ideas.get(symbol, ()))
+        if desired == 0:
+            side = Side.SELL if current > 0 else Side.BUY
+            return Proposal(self._new_id("P"), now, symbol, side, abs(held), price, None, None,
+                            decision.confidence, rationale, decision.votes, idea_ids,
+                            reduce_only=True, expires_at=expires)
+        side = Side.BUY if desired > 0 else Side.SELL
+        inst = self._instruments[symbol]
+        sizing = self._settings.sizing
+        needs_atr = sizing.attach_stops or sizing.method != "all_in"
+        # a fixed tail keeps Wilder's ATR the same whatever history length a caller holds
+        volatility = atr(self._market[symbol], sizing.atr_window, last=sizing.atr_window * 10) \
+            if needs_atr else 0.0
+        sized = self._sizer.size(SizeRequest(
+            symbol=symbol, direction=desired, price=price,
+            atr=volatility,
+            confidence=decision.confidence, equity=account.equity,
+            cash=account.cash + (held * price if current > 0 else 0.0),
+            fractional=inst.fractional,
+        ))
+        if sized.quantity <= 0:
+            return None
+        stops = sizing.attach_stops
+        return Proposal(self._new_id("P"), now, symbol, side, sized.quantity, price,
+                        sized.stop_loss if stops else None, sized.take_profit if stops else None,
+                        decision.confidence, rationale, decision.votes, idea_ids,
+                        close_quantity=abs(held) if current != 0 else 0.0, expires_at=expires)
+
+    def proposal_intent(self, proposal: Proposal) -> OrderIntent:
+        """The one order a proposal becomes; a reversal closes the opposite position and opens
+        the new one in the same order."""
+        all_in = self._settings.sizing.method == "all_in" and not proposal.reduce_only
+        return OrderIntent(
+            proposal.symbol, proposal.side, proposal.close_quantity + proposal.quantity,
+            stop_loss=proposal.stop_loss, take_profit=proposal.take_profit,
+            reduce_only=proposal.reduce_only, confidence=proposal.confidence,
+            reason=proposal.rationale[:500], proposal_id=proposal.id,
+            equity_fraction=ALL_IN if all_in else None,
+        )
+
+    def precheck(self, proposal: Proposal) -> RiskVerdict:
+        """What the gate would say about a proposal's order now."""
+        return self._risk.check(self.proposal_intent(proposal), self._context(self._clock.now()))
+
+    # ------------------------------------------------------------------ recording
+
+    async def propose(self, proposal: Proposal) -> None:
+        """Record a proposal. In semi-auto it waits for a human with the gate's pre-check;
+        otherwise it goes through the order path at once and the gate's verdict is its
+        pre-check."""
+        orders = self._orders
+        await orders.refresh_account(proposal.ts)
+        self.counts.proposals += 1
+        if self._mode() is Mode.SEMI_AUTO:
+            precheck = self.precheck(proposal)
+            await self._record(proposal, precheck)
+            self.pending[proposal.id] = proposal
+            return
+        command = SubmitOrder(self.proposal_intent(proposal), "strategy")
+        verdict = orders.judge(command, self._context(proposal.ts))
+        await self._record(proposal, verdict)  # the verdict is its pre-check
+        result = await orders.execute(command, verdict, proposal.ts)
+        await self._done(proposal, result, by="engine")
+
+    async def restore(self) -> None:
+        """Put the proposals still pending in the store back in the book (at start)."""
+        for proposal, _ in await self._store.proposals(ProposalStatus.PENDING):
+            self.pending[proposal.id] = proposal
+
+    async def _record(self, proposal: Proposal, precheck: RiskVerdict) -> None:
+        await self._store.record_proposal(proposal, precheck)
+        self._bus.publish(ProposalCreated(ts=proposal.ts, proposal=proposal, precheck=precheck))
+        for idea_id in proposal.idea_ids:
+            await self._store.update_ai_decision(idea_id, {"outcome": "proposal",
+                                                           "proposal_id": proposal.id,
+                                                           "precheck": list(precheck.codes)})
+
+    async def _done(self, proposal: Proposal, result: SubmitResult, *, by: str) -> None:
+        status = ProposalStatus.SUBMITTED if result.sent else ProposalStatus.DENIED
+        reason = "; ".join(r.message for r in result.verdict.reasons)
+        await self._store.update_proposal(proposal.id, status, by, reason)
+        if result.sent:
+            self._outcomes.entered(proposal.symbol, proposal.votes)
+        for idea_id in proposal.idea_ids:
+            await self._store.update_ai_decision(idea_id, {"outcome": status.value,
+                                                           "proposal_id": proposal.id,
+                                                           "verdict": list(result.verdict.codes)})
+
+    # ------------------------------------------------------------------ decisions
+
+    async def approve(self, proposal_id: str, *, by: str, source: OrderSource) -> SubmitResult:
+        """Approve a pending proposal: its order goes through the order path and the gate
+        again, now (the caller holds the engine's order lock)."""
+        proposal = self.pending.pop(proposal_id, None)
+        if proposal is None:
+            raise ProposalNotFound(f"no pending proposal {proposal_id}")
+        await self._store.update_proposal(proposal_id, ProposalStatus.APPROVED, by, "")
+        self._bus.publish(ProposalDecided(ts=self._clock.now(), proposal=proposal,
+                                          decision="approved", by=by))
+        result = await self._orders.submit(SubmitOrder(self.proposal_intent(proposal), source))
+        await self._done(proposal, result, by=by)
+        await self._orders.settle(self._clock.now())
+        return result
+
+    async def reject(self, proposal_id: str, *, by: str, reason: str) -> None:
+        """Reject a pending proposal, recorded with the reason (the caller holds the lock)."""
+        proposal = self.pending.pop(proposal_id, None)
+        if proposal is None:
+            raise ProposalNotFound(f"no pending proposal {proposal_id}")
+        await self._store.update_proposal(proposal_id, ProposalStatus.REJECTED, by, reason)
+        self._bus.publish(ProposalDecided(ts=self._clock.now(), proposal=proposal,
+                                          decision="rejected", by=by, reason=reason))
+
+    async def expire(self, now: datetime) -> None:
+        """Drop the pending proposals whose time ran out before a decision."""
+        for proposal in list(self.pending.values()):
+            if proposal.expires_at is not None and now >= proposal.expires_at:
+                del self.pending[proposal.id]
+                await self._store.update_proposal(proposal.id, ProposalStatus.EXPIRED, "engine",
+                                                  "expired before a decision")
+                self._bus.publish(ProposalDecided(ts=now, proposal=proposal, decision="expired",
+                                                  by="engine"))
+
+    # ------------------------------------------------------------------ the ideas cited
+
+    async def note_ideas(self, ideas: Sequence[TradeIdea], outcome: str,
+                         decision: EnsembleDecision) -> None:
+        """Ideas that led to no proposal: recorded with why, and the ensemble's score."""
+        for idea in ideas:
+            await self._store.update_ai_decision(idea.id, {"outcome": outcome,
+                                                           "ensemble_score": decision.score})
+
+    async def note_halted(self, ideas: Mapping[str, Sequence[TradeIdea]]) -> None:
+        """Ideas made while HALTED: recorded as no trade (the ensemble and the gate never ran)."""
+        for symbol_ideas in ideas.values():
+            for idea in symbol_ideas:
+                await self._store.update_ai_decision(idea.id, {"outcome": "no trade: trading is halted"})
+
+
+def _rationale(decision: EnsembleDecision) -> str:
+    parts = [f"ensemble {decision.score:+.2f} → {decision.direction.value if decision.direction else 'hold'}"]
+    for vote in decision.votes:
+        if not math.isnan(vote.score):
+            parts.append(f"{vote.voter} {vote.score:+.2f}: {vote.reason}")
+    return "; ".join(parts)
