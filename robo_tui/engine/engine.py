@@ -17,7 +17,6 @@ import itertools
 import logging
 import math
 import secrets
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -72,7 +71,6 @@ from robo_tui.ports import Broker, Clock, IntelligenceStage, MarketFeed, Simulat
 
 log = logging.getLogger(__name__)
 
-ALL_IN = 1.0 - sys.float_info.epsilon  # backtesting.py's "full equity" relative size
 _HISTORY_CAP_EXTRA = 200
 
 
@@ -642,10 +640,9 @@ class Engine:
         side = Side.BUY if desired > 0 else Side.SELL
         inst = self.instruments[symbol]
         sizing = self.settings.sizing
-        needs_atr = sizing.attach_stops or sizing.method != "all_in"
         # a fixed tail keeps Wilder's ATR the same whatever history length a caller holds
         volatility = atr(self.market[symbol], sizing.atr_window, last=sizing.atr_window * 10) \
-            if needs_atr else 0.0
+            if self.sizer.needs_atr else 0.0
         sized = self.sizer.size(SizeRequest(
             symbol=symbol, direction=desired, price=price,
             atr=volatility,
@@ -667,13 +664,12 @@ class Engine:
     def proposal_intent(self, proposal: Proposal) -> OrderIntent:
         """The one order a proposal becomes; a reversal closes the opposite position and opens
         the new one in the same order."""
-        all_in = self.settings.sizing.method == "all_in" and not proposal.reduce_only
         return OrderIntent(
             proposal.symbol, proposal.side, proposal.close_quantity + proposal.quantity,
             stop_loss=proposal.stop_loss, take_profit=proposal.take_profit,
             reduce_only=proposal.reduce_only, confidence=proposal.confidence,
             reason=proposal.rationale[:500], proposal_id=proposal.id,
-            equity_fraction=ALL_IN if all_in else None,
+            equity_fraction=None if proposal.reduce_only else self.sizer.entry_equity_fraction,
         )
 
     def precheck(self, proposal: Proposal) -> RiskVerdict:
@@ -1133,7 +1129,6 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 
 __all__ = [
-    "ALL_IN",
     "CycleCounters",
     "Engine",
     "IdSource",
