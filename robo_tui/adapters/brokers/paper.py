@@ -2,7 +2,7 @@
 
 Live-paper (`costs.fill == "quote"`) fills a market order at submit time at the last quote (ask
 for buys, bid for sells) or, without a quote, at the last bar close. Backtests
-(`costs.fill == "next_open"`) fill it at the next bar's open, like backtesting.py. Limit orders
+(`costs.fill == "next_open"`) fill it at the next bar's open. Limit orders
 rest and fill when a bar or quote trades through them. Stop-loss and take-profit levels attached
 by an entry protect the resulting position.
 
@@ -48,7 +48,7 @@ FLAT_EPSILON = 1e-9
 """Units below which a position counts as flat (float dust left by fractional crypto trades)."""
 
 CRYPTO_STEP = 1e-8
-"""Smallest crypto quantity the broker sizes relative (equity-fraction) orders in."""
+"""Smallest crypto quantity the broker sizes relative-size (equity-fraction) orders in."""
 
 _INF = math.inf
 
@@ -633,7 +633,7 @@ class PaperBroker:
 
     def _buying_power(self, symbol: str, price: float, new_qty: float, cash: float) -> float:
         """Cash + value of longs - value of shorts - gross value (no margin): cash less twice
-        the shorts' value, i.e. backtesting.py's margin_available at leverage 1.
+        the shorts' value, i.e. the margin available at leverage 1.
         """
         shorts = 0.0
         marks = self._marks
