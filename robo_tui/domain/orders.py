@@ -75,9 +75,10 @@ class OrderIntent:
     reason: str = ""
     proposal_id: str | None = None
     equity_fraction: float | None = None
-    """When set, a simulated venue sizes the order at fill time as this fraction of available
-    cash in whole units (backtesting.py's relative sizing); `quantity` is then the estimate at
-    the reference price that the risk gate judged."""
+    """A relative size in (0, 1]: a venue that sizes orders at the fill buys this fraction of
+    its buying power there (after closing an opposite position the order reverses), in the
+    instrument's units; `quantity` is then the estimate at the reference price. The risk gate
+    judges such an order by the larger of the two notionals."""
 
 
 @frozen
@@ -126,6 +127,9 @@ class Fill:
     ts: datetime
     liquidity: str = "taker"
     reason: str = ""  # "order", "stop_loss", "take_profit"
+    order_done: bool = False
+    """The venue reports its order complete with this execution (nothing left to fill), as a
+    venue that sizes an order at the fill must: the order's own quantity was an estimate."""
 
 
 @frozen

@@ -57,7 +57,7 @@ from robo_tui.engine.health import Health
 from robo_tui.engine.ledger import Ledger
 from robo_tui.engine.orders import OrderPath, SubmitResult
 from robo_tui.engine.outcomes import TradeOutcomes
-from robo_tui.engine.proposals import ALL_IN, ProposalDesk, ProposalNotFound
+from robo_tui.engine.proposals import ProposalDesk, ProposalNotFound
 from robo_tui.engine.recorder import EventRecorder
 from robo_tui.engine.risk import RiskContext, RiskGate
 from robo_tui.engine.sizing import Sizer
@@ -923,7 +923,6 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 
 __all__ = [
-    "ALL_IN",
     "CycleCounters",
     "Engine",
     "IdSource",

@@ -163,7 +163,7 @@ class OrderPath:
             return False
         done = self._filled_qty.get(fill.client_order_id, 0.0) + fill.quantity
         self._filled_qty[fill.client_order_id] = done
-        if order.intent.equity_fraction is not None or done >= order.quantity - 1e-9:
+        if fill.order_done or done >= order.quantity - 1e-9:
             del self.open_orders[fill.client_order_id]
             self._filled_qty.pop(fill.client_order_id, None)
             return True

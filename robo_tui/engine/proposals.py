@@ -10,7 +10,6 @@ order path, and the analyst ideas it cites are told what happened.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -30,8 +29,6 @@ from robo_tui.engine.outcomes import TradeOutcomes
 from robo_tui.engine.risk import RiskContext, RiskGate
 from robo_tui.engine.sizing import Sizer, SizeRequest, atr
 from robo_tui.ports import Clock, Store
-
-ALL_IN = 1.0 - sys.float_info.epsilon  # backtesting.py's "full equity" relative size
 
 
 class ProposalNotFound(Exception):
@@ -114,10 +111,9 @@ class ProposalDesk:
         side = Side.BUY if desired > 0 else Side.SELL
         inst = self._instruments[symbol]
         sizing = self._settings.sizing
-        needs_atr = sizing.attach_stops or sizing.method != "all_in"
         # a fixed tail keeps Wilder's ATR the same whatever history length a caller holds
         volatility = atr(self._market[symbol], sizing.atr_window, last=sizing.atr_window * 10) \
-            if needs_atr else 0.0
+            if self._sizer.needs_atr else 0.0
         sized = self._sizer.size(SizeRequest(
             symbol=symbol, direction=desired, price=price,
             atr=volatility,
@@ -136,13 +132,12 @@ class ProposalDesk:
     def proposal_intent(self, proposal: Proposal) -> OrderIntent:
         """The one order a proposal becomes; a reversal closes the opposite position and opens
         the new one in the same order."""
-        all_in = self._settings.sizing.method == "all_in" and not proposal.reduce_only
         return OrderIntent(
             proposal.symbol, proposal.side, proposal.close_quantity + proposal.quantity,
             stop_loss=proposal.stop_loss, take_profit=proposal.take_profit,
             reduce_only=proposal.reduce_only, confidence=proposal.confidence,
             reason=proposal.rationale[:500], proposal_id=proposal.id,
-            equity_fraction=ALL_IN if all_in else None,
+            equity_fraction=None if proposal.reduce_only else self._sizer.entry_equity_fraction,
         )
 
     def precheck(self, proposal: Proposal) -> RiskVerdict:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Final
 
 from robo_tui.config import RiskSettings
-from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import Instrument
 from robo_tui.domain.orders import OrderIntent
 from robo_tui.domain.risk import (
@@ -41,12 +41,16 @@ _SCOPE_RANK = {RuleScope.EVERY_ORDER: 0, RuleScope.REDUCE_ONLY: 1, RuleScope.LIV
 _CODE_RANK = {c.value: i for i, c in enumerate(RiskCode)}
 
 
-@frozen
 class _Plan:
-    """The rules one kind of order runs (as plain code and check), and the codes it reports."""
+    """The rules one kind of order runs (as plain code and check), and the codes it reports.
+    Read-only fields on a plain class, which mypyc compiles natively (see `OrderFacts`)."""
 
-    checks: tuple[tuple[str, RuleCheck], ...]
-    checked: tuple[str, ...]
+    __slots__ = ("checked", "checks")
+
+    def __init__(self, checks: tuple[tuple[str, RuleCheck], ...],
+                 checked: tuple[str, ...]) -> None:
+        self.checks: Final = checks
+        self.checked: Final = checked
 
 
 def _plan(rules: Sequence[RiskRule], *, entry: bool, reduce_only: bool, live: bool) -> _Plan:

@@ -7,10 +7,10 @@ their return windows, so each series' centred form is kept while its (read-only)
 from __future__ import annotations
 
 import math
+from typing import Final
 
 import numpy as np
 
-from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import FloatArray
 
 __all__ = ["MIN_CORR_SAMPLES", "Centered", "CenteredCache", "correlation_of", "return_correlation"]
@@ -30,15 +30,22 @@ def return_correlation(a: FloatArray, b: FloatArray, window: int) -> tuple[float
     return correlation_of(a, b, n, Centered.of(a, n), Centered.of(b, n))
 
 
-@frozen
 class Centered:
     """The last `n` values of a return series minus their mean, and their sum of squares: the
-    part of a correlation that depends on one series only (`source` is that series)."""
+    part of a correlation that depends on one series only (`source` is that series).
 
-    source: FloatArray
-    n: int
-    deviations: FloatArray
-    sum_squares: float
+    A plain class with read-only (`Final`) fields rather than `@frozen`, so that mypyc compiles
+    it as a native class and the correlation rule reads it without generic attribute lookups.
+    """
+
+    __slots__ = ("deviations", "n", "source", "sum_squares")
+
+    def __init__(self, source: FloatArray, n: int, deviations: FloatArray,
+                 sum_squares: float) -> None:
+        self.source: Final = source
+        self.n: Final = n
+        self.deviations: Final = deviations
+        self.sum_squares: Final = sum_squares
 
     @staticmethod
     def of(returns: FloatArray, n: int) -> Centered | None:

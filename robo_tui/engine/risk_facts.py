@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import field
 from datetime import datetime
+from typing import Final
 
 from robo_tui.config import RiskSettings
 from robo_tui.domain.frozen import frozen
@@ -90,49 +91,76 @@ class GateMemory:
         return inst.sector if inst is not None else "unknown"
 
 
-@frozen
 class Exposure:
     """The worst-case book an entry can create: its own position's value, and the gross and
-    sector exposure of every position and open order as if they fill."""
+    sector exposure of every position and open order as if they fill.
 
-    position_value: float
-    sector: str
-    sector_gross: float
-    gross: float
+    A plain class with read-only fields, like `OrderFacts` (see there why).
+    """
+
+    __slots__ = ("gross", "position_value", "sector", "sector_gross")
+
+    def __init__(self, position_value: float, sector: str, sector_gross: float,
+                 gross: float) -> None:
+        self.position_value: Final = position_value
+        self.sector: Final = sector
+        self.sector_gross: Final = sector_gross
+        self.gross: Final = gross
 
 
-@frozen
 class OrderFacts:
     """One order intent measured once against one context, for every rule to read.
 
     Sizes are NaN (or None for prices) when they cannot be known; `exposure` is set only for an
     entry with a valid size, price and equity, `occupied` only for an entry.
+
+    A plain class whose fields are `Final` (nothing writes them after `__init__`), not a
+    `@frozen` dataclass: mypyc compiles a plain class as a native class, so every rule reads
+    these fields natively; a decorated class would stay a Python class to it, read by generic
+    attribute lookups on the gate's hot path.
     """
 
-    intent: OrderIntent
-    ctx: RiskContext
-    state: TradingState  # the gate's state, or worse when the account's losses imply it
-    why: str  # why the gate is in `state`
-    breaches: tuple[LossBreach, ...]
-    instrument: Instrument | None
-    position: Position | None
-    held: float
-    equity: float
-    qty_ok: bool
-    frac_ok: bool
-    market: float | None
-    limit_ok: bool
-    limit_px: float | None
-    value_price: float | None
-    fill_price: float | None
-    notional: float  # at the value price (or its equity fraction); NaN when unknown
-    eff_qty: float  # the quantity the notional buys; inf for an unpriced equity fraction
-    pend_same: float  # open orders in the symbol on the order's side
-    reducing: bool
-    equity_ok: bool
-    stop: float | None  # the stop-loss, when on the right side of the expected fill
-    exposure: Exposure | None
-    occupied: frozenset[str]  # symbols holding a position or an open order
+    __slots__ = (
+        "breaches", "ctx", "eff_qty", "equity", "equity_ok", "exposure", "fill_price", "frac_ok",
+        "held", "instrument", "intent", "limit_ok", "limit_px", "market", "notional", "occupied",
+        "pend_same", "position", "qty_ok", "reducing", "state", "stop", "value_price", "why",
+    )
+
+    def __init__(self, intent: OrderIntent, ctx: RiskContext, state: TradingState,
+                 why: str, breaches: tuple[LossBreach, ...], instrument: Instrument | None,
+                 position: Position | None, held: float, equity: float,
+                 qty_ok: bool, frac_ok: bool, market: float | None,
+                 limit_ok: bool, limit_px: float | None, value_price: float | None,
+                 fill_price: float | None, notional: float, eff_qty: float,
+                 pend_same: float, reducing: bool, equity_ok: bool,
+                 stop: float | None, exposure: Exposure | None, occupied: frozenset[str]) -> None:
+        self.intent: Final = intent
+        self.ctx: Final = ctx
+        # the gate's state, or worse when the account's losses imply it
+        self.state: Final = state
+        self.why: Final = why  # why the gate is in `state`
+        self.breaches: Final = breaches
+        self.instrument: Final = instrument
+        self.position: Final = position
+        self.held: Final = held
+        self.equity: Final = equity
+        self.qty_ok: Final = qty_ok
+        self.frac_ok: Final = frac_ok
+        self.market: Final = market
+        self.limit_ok: Final = limit_ok
+        self.limit_px: Final = limit_px
+        self.value_price: Final = value_price
+        self.fill_price: Final = fill_price
+        # at the value price (or its equity fraction); NaN when unknown
+        self.notional: Final = notional
+        # the quantity the notional buys; inf for an unpriced equity fraction
+        self.eff_qty: Final = eff_qty
+        self.pend_same: Final = pend_same  # open orders in the symbol on the order's side
+        self.reducing: Final = reducing
+        self.equity_ok: Final = equity_ok
+        self.stop: Final = stop  # the stop-loss, when on the right side of the expected fill
+        self.exposure: Final = exposure
+        self.occupied: Final = occupied  # symbols holding a position or an open order
 
 
 def price_of(value: float | None) -> float | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 
 import numpy as np
 
@@ -24,6 +25,9 @@ MAX_STOP_FRACTION = 0.5
 """A long's stop is never further than this fraction of the price below it."""
 MAX_SHORT_TARGET_FRACTION = 0.9
 """A short's take-profit is never further than this fraction of the price below it."""
+ALL_IN = 1.0 - sys.float_info.epsilon
+"""The all_in method's relative entry size: all the venue's buying power, less one ulp so the
+fraction stays below 1 (what a relative-size order in (0, 1) means)."""
 
 
 @frozen
@@ -174,17 +178,57 @@ class Sizer:
 
     # -- sizing --------------------------------------------------------------------------------
 
+    @property
+    def needs_atr(self) -> bool:
+        """Whether sizing reads the volatility (ATR): for the stop distance of the risk-based
+        methods, or for the protections attached to any entry. all_in without attached stops
+        does not, so a caller may skip measuring it."""
+        return self.sizing.attach_stops or self.sizing.method != "all_in"
+
+    @property
+    def entry_equity_fraction(self) -> float | None:
+        """The relative size (`OrderIntent.equity_fraction`) an entry order carries, or None
+        when the sized quantity is final. all_in lets the venue size the entry at the fill
+        from all its buying power (ALL_IN), since a reversal's buying power is known only once
+        the old position has closed at the fill price."""
+        return ALL_IN if self.sizing.method == "all_in" else None
+
     def size(self, req: SizeRequest) -> SizeResult:
         """Size one entry; see the class docstring for the rules."""
         if req.direction not in (1, -1):
             raise ValueError(f"direction must be +1 or -1, got {req.direction!r}")
         method = self.sizing.method
-        notes: list[str] = []
         price, d = float(req.price), req.direction
         if not (math.isfinite(price) and price > 0):
             return SizeResult(0.0, None, None, 0.0, method, (f"no valid price ({price})",))
+        notes: list[str] = []
+        stop_dist, target_dist = self._distances(price, d, float(req.atr), notes)
+        stop_loss = price - d * stop_dist
+        take_profit = price + d * target_dist
 
-        atr_value = float(req.atr)
+        def result(qty: float) -> SizeResult:
+            return SizeResult(qty, stop_loss, take_profit, qty * stop_dist, method, tuple(notes))
+
+        equity, cash = float(req.equity), float(req.cash)
+        if not (math.isfinite(equity) and equity > 0):
+            notes.append(f"no equity to risk ({equity})")
+            return result(0.0)
+        if method == "all_in":
+            qty = self._all_in_quantity(d, price, equity, cash, notes)
+        else:
+            risked = self._risk_quantity(method, stop_dist, equity, float(req.confidence), notes)
+            if risked is None:
+                return result(0.0)
+            qty = risked
+        qty = self._clip(req, qty, price, stop_dist, equity, cash, notes)
+        if qty <= 0:
+            notes.append("less than one tradable unit")
+            return result(0.0)
+        return result(qty)
+
+    def _distances(self, price: float, d: int, atr_value: float,
+                   notes: list[str]) -> tuple[float, float]:
+        """(stop distance, take-profit distance) from the ATR, each capped for its side."""
         if not (math.isfinite(atr_value) and atr_value > 0):
             atr_value = price * FALLBACK_ATR_PCT
             notes.append(f"ATR unavailable; assumed {FALLBACK_ATR_PCT:.0%} of price")
@@ -196,43 +240,45 @@ class Sizer:
         if d < 0 and target_dist > price * MAX_SHORT_TARGET_FRACTION:
             target_dist = price * MAX_SHORT_TARGET_FRACTION
             notes.append(f"take-profit capped at {MAX_SHORT_TARGET_FRACTION:.0%} below price")
-        stop_loss = price - d * stop_dist
-        take_profit = price + d * target_dist
+        return stop_dist, target_dist
 
-        def result(qty: float) -> SizeResult:
-            return SizeResult(qty, stop_loss, take_profit, qty * stop_dist, method, tuple(notes))
+    @staticmethod
+    def _all_in_quantity(d: int, price: float, equity: float, cash: float,
+                         notes: list[str]) -> float:
+        """all_in: all the cash (equity for a short) at the price, before the limits."""
+        budget = cash if d > 0 else equity
+        notes.append("all-in: all available " + ("cash" if d > 0 else "equity"))
+        return max(budget, 0.0) / price
 
-        equity, cash = float(req.equity), float(req.cash)
-        if not (math.isfinite(equity) and equity > 0):
-            notes.append(f"no equity to risk ({equity})")
-            return result(0.0)
+    def _risk_quantity(self, method: str, stop_dist: float, equity: float, confidence: float,
+                       notes: list[str]) -> float | None:
+        """fixed_fractional or kelly: the risked fraction of equity over the stop distance,
+        scaled by confidence when conviction scaling is on; None (no trade) when kelly measures
+        no edge."""
+        fraction = self.sizing.risk_per_trade_pct
+        if method == "kelly":
+            kelly = self.kelly_risk_fraction()
+            if kelly is None:
+                notes.append(
+                    f"kelly after {self.sizing.kelly_min_trades} trades "
+                    f"({self._trades} so far): fixed-fractional {fraction:.2%}"
+                )
+            elif kelly <= 0.0:
+                notes.append("kelly: no measured edge, no trade")
+                return None
+            else:
+                fraction = kelly
+                notes.append(f"kelly risk {fraction:.2%} of equity")
+        qty = equity * fraction / stop_dist
+        if self.sizing.conviction_scaling:
+            conf = min(max(confidence, 0.0), 1.0) if math.isfinite(confidence) else 0.0
+            qty *= conf
+            notes.append(f"scaled by confidence {conf:.2f}")
+        return qty
 
-        if method == "all_in":
-            budget = cash if d > 0 else equity
-            qty = max(budget, 0.0) / price
-            notes.append("all-in: all available " + ("cash" if d > 0 else "equity"))
-        else:
-            fraction = self.sizing.risk_per_trade_pct
-            if method == "kelly":
-                kelly = self.kelly_risk_fraction()
-                if kelly is None:
-                    notes.append(
-                        f"kelly after {self.sizing.kelly_min_trades} trades "
-                        f"({self._trades} so far): fixed-fractional {fraction:.2%}"
-                    )
-                elif kelly <= 0.0:
-                    notes.append("kelly: no measured edge, no trade")
-                    return result(0.0)
-                else:
-                    fraction = kelly
-                    notes.append(f"kelly risk {fraction:.2%} of equity")
-            qty = equity * fraction / stop_dist
-            if self.sizing.conviction_scaling:
-                conf = float(req.confidence)
-                conf = min(max(conf, 0.0), 1.0) if math.isfinite(conf) else 0.0
-                qty *= conf
-                notes.append(f"scaled by confidence {conf:.2f}")
-
+    def _clip(self, req: SizeRequest, qty: float, price: float, stop_dist: float, equity: float,
+              cash: float, notes: list[str]) -> float:
+        """`qty` clipped to every limit and rounded down to a tradable quantity."""
         limits = self._limits(req, price, stop_dist, equity, cash)
         for name, unit, limit in limits:
             if qty * unit > limit:
@@ -247,10 +293,7 @@ class Sizer:
                 qty = self._round_down(limit / unit, req.fractional) if unit > 0 else 0.0
                 if qty * unit > limit:
                     qty = self._round_down(qty - step, req.fractional)
-        if qty <= 0:
-            notes.append("less than one tradable unit")
-            return result(0.0)
-        return result(qty)
+        return qty
 
     def _limits(
         self, req: SizeRequest, price: float, stop_dist: float, equity: float, cash: float
@@ -280,4 +323,4 @@ class Sizer:
         return float(math.floor(qty))
 
 
-__all__ = ["FALLBACK_ATR_PCT", "SizeRequest", "SizeResult", "Sizer", "atr", "atr_array"]
+__all__ = ["ALL_IN", "FALLBACK_ATR_PCT", "SizeRequest", "SizeResult", "Sizer", "atr", "atr_array"]

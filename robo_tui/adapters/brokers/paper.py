@@ -2,7 +2,7 @@
 
 Live-paper (`costs.fill == "quote"`) fills a market order at submit time at the last quote (ask
 for buys, bid for sells) or, without a quote, at the last bar close. Backtests
-(`costs.fill == "next_open"`) fill it at the next bar's open, like backtesting.py. Limit orders
+(`costs.fill == "next_open"`) fill it at the next bar's open. Limit orders
 rest and fill when a bar or quote trades through them. Stop-loss and take-profit levels attached
 by an entry protect the resulting position.
 
@@ -48,7 +48,7 @@ FLAT_EPSILON = 1e-9
 """Units below which a position counts as flat (float dust left by fractional crypto trades)."""
 
 CRYPTO_STEP = 1e-8
-"""Smallest crypto quantity the broker sizes relative (equity-fraction) orders in."""
+"""Smallest crypto quantity the broker sizes relative-size (equity-fraction) orders in."""
 
 _INF = math.inf
 
@@ -633,7 +633,7 @@ class PaperBroker:
 
     def _buying_power(self, symbol: str, price: float, new_qty: float, cash: float) -> float:
         """Cash + value of longs - value of shorts - gross value (no margin): cash less twice
-        the shorts' value, i.e. backtesting.py's margin_available at leverage 1.
+        the shorts' value, i.e. the margin available at leverage 1.
         """
         shorts = 0.0
         marks = self._marks
@@ -655,15 +655,16 @@ class PaperBroker:
             f"cash {self._ledger.cash:.2f} (no margin: buying power is cash)"
         )
 
-    def _size_fraction(self, w: _Working, price: float) -> float:
-        """Units for an equity-fraction order at `price`: backtesting.py's relative sizing."""
+    def _size_fraction(self, w: _Working, price: float, held: float, cash: float) -> float:
+        """Units a relative-size order buys at `price` with `held` units and `cash`: its
+        fraction of the buying power over the unit price with the commission added, rounded
+        down to the instrument's step; 0.0 when nothing is affordable."""
         fraction = w.fraction
         assert fraction is not None
-        available = self._buying_power(w.symbol, price, self._ledger.quantity(w.symbol),
-                                       self._ledger.cash)
+        available = self._buying_power(w.symbol, price, held, cash)
         if available <= 0.0:
             return 0.0
-        # the same float expression as backtesting.py's adjusted_price_plus_commission
+        # the unit cost in the same float expression as the fraction's commission per unit
         unit = price + fraction * price * self._rate / fraction + self._per_share
         budget = available * fraction
         fractional = self._instruments[w.symbol].fractional
@@ -671,6 +672,23 @@ class PaperBroker:
         if qty > 0.0 and self._fee_min > 0.0 and self._fee(qty, price) == self._fee_min:
             qty = _floor_units((budget - self._fee_min) / price, fractional)
         return max(0.0, qty)
+
+    def _size_at_fill(self, w: _Working, price: float, held: float,
+                      ts: datetime) -> tuple[float, bool]:
+        """(units, whether an opposite position was closed) for a relative-size order filling
+        at `price`. A reversal closes the opposite position first (its own execution, reported
+        as completing the order when nothing is left to open), then sizes the new one from what
+        is available after the close."""
+        if not (held * w.sign < 0.0 and not w.reduce_only):
+            return self._size_fraction(w, price, held, self._ledger.cash), False
+        close_qty = abs(held)
+        fee = self._fee(close_qty, price)
+        # the cash the close leaves, in the ledger's own float expression
+        cash = self._ledger.cash - (close_qty * price * w.sign + fee)
+        qty = self._size_fraction(w, price, 0.0, cash)
+        self._book(Fill(f"pf-{w.coid}:close", w.coid, w.symbol, w.side, close_qty, price, fee, ts,
+                        "taker", "order", order_done=qty <= 0.0))
+        return qty, True
 
     def _fill_now(self, w: _Working, price: float, ts: datetime) -> BrokerAck:
         refusal = self._execute(w, price, ts)
@@ -693,20 +711,10 @@ class PaperBroker:
         rejected = OrderStatus.REJECTED
         symbol = w.symbol
         held = self._ledger.quantity(symbol)
-        if w.fraction is not None and held * w.sign < 0.0 and not w.reduce_only:
-            # a reversal: the opposite position closes first (its own execution), then the
-            # fraction sizes the new one from what is available after the close
-            close_qty = abs(held)
-            fee = self._fee(close_qty, price)
-            fill = Fill(f"pf-{w.coid}:close", w.coid, symbol, w.side, close_qty, price, fee, ts,
-                        "taker", "order")
-            self._book(fill)
-            held = 0.0
-            closed = True
-        else:
-            closed = False
         if w.fraction is not None:
-            qty = self._size_fraction(w, price)
+            qty, closed = self._size_at_fill(w, price, held, ts)
+            if closed:
+                held = 0.0
             if qty <= 0.0:
                 if closed:  # the close executed; nothing affordable is left to open
                     self._set_status(w.coid, OrderStatus.FILLED, w.broker_id,
@@ -728,7 +736,8 @@ class PaperBroker:
             symbol, new_qty, qty * price * w.sign + fee, price
         ):
             return rejected, self._insufficient(symbol, qty, price)
-        fill = Fill(f"pf-{w.coid}", w.coid, symbol, w.side, qty, price, fee, ts, "taker", "order")
+        fill = Fill(f"pf-{w.coid}", w.coid, symbol, w.side, qty, price, fee, ts, "taker", "order",
+                    order_done=w.fraction is not None)  # the venue set the quantity
         hold = self._book(fill)
         if hold.qty * w.sign > 0.0 and not w.reduce_only and (
             w.stop is not None or w.target is not None

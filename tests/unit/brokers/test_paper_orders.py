@@ -429,3 +429,30 @@ async def test_cancel_when_unknown_or_filled_then_says_so() -> None:
 async def test_order_status_when_unknown_then_unknown_with_a_message() -> None:
     ack = await make_broker().order_status("never-seen")
     assert ack.status is OrderStatus.UNKNOWN and ack.message
+
+
+def test_equity_fraction_when_it_reverses_then_only_the_opening_fill_completes_the_order() -> None:
+    b = make_broker(cash=10_000)
+    b.on_bar(bar(100, 100, 100, 100, i=1))
+    b.place(order(Side.BUY, 10))
+    b.on_bar(bar(100, 100, 100, 100, i=2))
+    (entry,) = b.take_fills()
+    assert entry.order_done is False  # a fixed quantity: the order path counts it
+    b.place(order(Side.SELL, 1, equity_fraction=0.5, coid="rev"))
+    b.on_bar(bar(110, 110, 110, 110, i=3))
+    close, opening = b.take_fills()
+    assert (close.quantity, close.order_done) == (10, False)
+    assert opening.order_done is True and opening.quantity == int(10_100 * 0.5 // 110)
+
+
+def test_equity_fraction_when_nothing_is_left_to_open_after_the_close_then_the_close_completes_it(
+) -> None:
+    b = make_broker(cash=1_000, fee_min=500.0)
+    b.on_bar(bar(100, 100, 100, 100, i=1))
+    b.place(order(Side.BUY, 1))
+    b.on_bar(bar(100, 100, 100, 100, i=2))
+    b.take_fills()
+    b.place(order(Side.SELL, 1, equity_fraction=0.1, coid="rev"))
+    b.on_bar(bar(100, 100, 100, 100, i=3))
+    (close,) = b.take_fills()
+    assert close.order_done is True and b.position_qty("AAPL") == 0

@@ -15,7 +15,7 @@ from ta.volatility import AverageTrueRange
 
 from robo_tui.config import RiskSettings, SizingSettings
 from robo_tui.domain.market import BarArrays
-from robo_tui.engine.sizing import FALLBACK_ATR_PCT, Sizer, SizeRequest, atr, atr_array
+from robo_tui.engine.sizing import ALL_IN, FALLBACK_ATR_PCT, Sizer, SizeRequest, atr, atr_array
 
 WIDE_RISK: dict[str, Any] = {
     "max_position_pct": 5.0,
@@ -256,3 +256,20 @@ def test_atr_when_history_is_short_then_a_percentage_of_price() -> None:
 def test_atr_array_when_computed_on_a_prefix_then_equals_the_full_series() -> None:
     bars = bars_of(600, seed=4)
     np.testing.assert_array_equal(atr_array(bars.slice(0, 300), 14), atr_array(bars, 14)[:300])
+
+
+def test_entry_equity_fraction_when_all_in_then_the_venue_sizes_entries_from_all_buying_power() -> None:
+    assert sizer({"method": "all_in"}).entry_equity_fraction == ALL_IN
+    assert 0.0 < ALL_IN < 1.0
+
+
+@pytest.mark.parametrize("method", ["fixed_fractional", "kelly"])
+def test_entry_equity_fraction_when_risk_based_then_none_since_the_quantity_is_final(
+        method: str) -> None:
+    assert sizer({"method": method}).entry_equity_fraction is None
+
+
+def test_needs_atr_when_all_in_without_stops_then_false_else_true() -> None:
+    assert sizer({"method": "all_in", "attach_stops": False}).needs_atr is False
+    assert sizer({"method": "all_in", "attach_stops": True}).needs_atr is True
+    assert sizer({"method": "fixed_fractional", "attach_stops": False}).needs_atr is True
