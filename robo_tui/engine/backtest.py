@@ -149,14 +149,6 @@ def _change_points(target: FloatArray) -> IntArray:
     return idx[keep].astype(np.int64)
 
 
-def _has_decisions(batch: Sequence[tuple[int, str, int]]) -> bool:
-    """Whether a batch holds a decision (else only the venue has bars to see)."""
-    for kind, _, _ in batch:
-        if kind == _DECIDE:
-            return True
-    return False
-
-
 def _next_trigger(bars: BarArrays, start: int, below: float, above: float) -> int:
     """First bar >= start whose low reaches `below` or whose high reaches `above`; -1 if none."""
     n = len(bars)
@@ -225,13 +217,6 @@ class _EventQueue:
             batch.append((kind, symbol, i))
         return k, batch
 
-    def take(self, symbol: str, i: int) -> bool:
-        """Whether the venue was due to see bar i of `symbol`; it no longer is."""
-        if self.scheduled.get(symbol) == i:
-            del self.scheduled[symbol]
-            return True
-        return False
-
     def put(self, symbol: str, k: int, i: int) -> None:
         """Schedule bar i of `symbol` (timeline bar k) as the next one the venue must see."""
         if self.scheduled.get(symbol) == i:
@@ -282,10 +267,6 @@ class _EquityCurve:
                 np.add(self.closes[done:upto, cols] @ held[cols], self.cash, out=out)
             self.peak = max(self.peak, float(np.maximum.reduce(out)))
         self.done = upto
-
-    def before(self, k: int) -> float:
-        """The equity at the close of the bar before k (the cash before the first bar)."""
-        return float(self.values[k - 1]) if k > 0 else self.cash
 
     def book(self, cash: float, positions: Mapping[str, Position]) -> None:
         """The account after an event: its cash and the positions of the replayed symbols."""
@@ -352,9 +333,9 @@ class BacktestDriver:
                 continue
             events += 1
             last_k = k
-            now, touched = self._open_bar(k, batch, queue, curve)
+            now, touched, decides = self._open_bar(k, batch, queue, curve)
             await engine.settle(now)
-            if _has_decisions(batch):
+            if decides:
                 await self._decide(k, batch, plan, touched, now)
             self._book(k, touched, queue, curve)
             if progress is not None and k - last_report >= 5000:
@@ -413,11 +394,12 @@ class BacktestDriver:
         return points
 
     def _open_bar(self, k: int, batch: Sequence[_Due], queue: _EventQueue,
-                  curve: _EquityCurve) -> tuple[datetime, set[str]]:
+                  curve: _EquityCurve) -> tuple[datetime, set[str], bool]:
         """Step to timeline bar k: the curve final before it, the clock, the day and the peak,
         marks for every symbol that matters now; the venue sees the bar (fills at the open,
-        stops and limits intrabar). The time and the symbols that matter."""
+        stops and limits intrabar). The time, the symbols that matter, whether any decides."""
         engine = self.engine
+        data = self.data
         curve.fill(k)  # bars before k are final
         stamp = int(self.timeline.index[k])
         now = ns_to_datetime(stamp)
@@ -425,27 +407,33 @@ class BacktestDriver:
         day = stamp // _DAY_NS
         if day != self._today:
             self._today = day
-            engine.replay_day(now.date().isoformat(), curve.before(k))
+            engine.replay_day(now.date().isoformat(),
+                              float(curve.values[k - 1]) if k > 0 else curve.cash)
         engine.replay_peak(curve.peak)
+        # marks for every symbol that matters now (windows only once a decision needs them)
         touched = {s for _, s, _ in batch}
         touched.update(curve.holding)
-        engine.mark_prices(self._marks(touched, k))  # windows only once a decision needs them
-        for kind, symbol, i in batch if len(batch) == 1 else sorted(batch):
-            if queue.take(symbol, i) or kind == _DECIDE:
-                bars = self.data[symbol]
-                self._venue.on_bar_values(symbol, now, float(bars.open[i]), float(bars.high[i]),
-                                          float(bars.low[i]), float(bars.close[i]))
-        return now, touched
-
-    def _marks(self, symbols: Iterable[str], k: int) -> dict[str, float]:
-        """The last close of each symbol that has one as of timeline bar k."""
         marks: dict[str, float] = {}
         bar_at = self.timeline.bar_at
-        for symbol in symbols:
+        for symbol in touched:
             i_now = int(bar_at[symbol][k])
             if i_now >= 0:
-                marks[symbol] = float(self.data[symbol].close[i_now])
-        return marks
+                marks[symbol] = float(data[symbol].close[i_now])
+        engine.mark_prices(marks)
+        decides = False
+        scheduled = queue.scheduled  # inline `take`: this is the hot path
+        for kind, symbol, i in batch if len(batch) == 1 else sorted(batch):
+            due = scheduled.get(symbol) == i
+            if kind == _DECIDE:
+                decides = True
+            elif not due:
+                continue
+            if due:
+                del scheduled[symbol]
+            bars = data[symbol]
+            self._venue.on_bar_values(symbol, now, float(bars.open[i]), float(bars.high[i]),
+                                      float(bars.low[i]), float(bars.close[i]))
+        return now, touched, decides
 
     async def _decide(self, k: int, batch: Sequence[_Due], plan: _Decisions, touched: set[str],
                       now: datetime) -> None:
@@ -507,11 +495,11 @@ class BacktestDriver:
         for kind, _, _ in batch:
             if kind != _DECIDE:
                 return False
-        decisions = [(symbol, float(targets[symbol][i])) for _, symbol, i in batch]
-        if any(self._acts(symbol, desired) for symbol, desired in decisions):
-            return False
-        for symbol, desired in decisions:
-            self.engine.set_target(symbol, desired)
+        for _, symbol, i in batch:
+            if self._acts(symbol, float(targets[symbol][i])):
+                return False
+        for _, symbol, i in batch:
+            self.engine.set_target(symbol, float(targets[symbol][i]))
         return True
 
     def _schedule(self, symbol: str, k: int, queue: _EventQueue) -> None:
