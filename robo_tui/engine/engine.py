@@ -204,6 +204,13 @@ class Engine:
             context=self.risk_context)
         self.pending: dict[str, Proposal] = self.proposals.pending
         """Proposals waiting for a human, by id (the proposals room's book)."""
+        # The proposals room's methods the cycle and the driver call per decision, bound:
+        # wanted_change(symbol, desired), build_proposal(symbol, desired, decision, now) and
+        # propose(proposal) are documented on `ProposalDesk`.
+        self.wanted_change: Callable[[str, int], int | None] = self.proposals.wanted_change
+        self.build_proposal: Callable[[str, int, EnsembleDecision, datetime], Proposal | None] = \
+            self.proposals.build_proposal
+        self.propose: Callable[[Proposal], Coroutine[Any, Any, None]] = self.proposals.propose
         self._started = False
         self._lock = asyncio.Lock()  # one order path at a time
 
@@ -220,12 +227,10 @@ class Engine:
         nothing is persisted (a replay's control state is its own)."""
         self.replay_peak: Callable[[float], None] = self.book.replay_peak
         """Set the equity peak the drawdown limit counts from."""
+        # target(symbol): the ensemble direction last decided for `symbol` (+1, 0, -1), None
+        # if never; set_target(symbol, target) records one decided outside the cycle.
         self.target: Callable[[str], float | None] = self._targets.get
-        """target(symbol): the ensemble direction last decided for `symbol` (+1, 0, -1), None
-        if never."""
         self.set_target: Callable[[str, float], None] = self._targets.__setitem__
-        """set_target(symbol, target): record the ensemble direction decided for `symbol`
-        outside the cycle."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -619,16 +624,8 @@ class Engine:
     # ------------------------------------------------------------------ proposals
     # The proposals room's public surface, as the console, the shell and the driver call it.
 
-    def wanted_change(self, symbol: str, desired: int) -> int | None:
-        """The direction (+1, 0, -1) to move `symbol` to when the ensemble wants `desired`, or
-        None when what is held already matches (see `ProposalDesk.wanted_change`)."""
-        return self.proposals.wanted_change(symbol, desired)
-
-    def build_proposal(self, symbol: str, desired: int, decision: EnsembleDecision,
-                       now: datetime) -> Proposal | None:
-        """Size a trade that moves `symbol` from what is held to `desired` (+1, 0, -1); None when
-        nothing needs doing or nothing sensible can be sized."""
-        return self.proposals.build_proposal(symbol, desired, decision, now)
+    # `wanted_change`, `build_proposal` and `propose` are the room's own methods, bound in
+    # `__init__` (the backtest driver calls them per decision).
 
     def proposal_intent(self, proposal: Proposal) -> OrderIntent:
         """The one order a proposal becomes."""
@@ -637,10 +634,6 @@ class Engine:
     def precheck(self, proposal: Proposal) -> RiskVerdict:
         """What the gate would say about a proposal's order now."""
         return self.proposals.precheck(proposal)
-
-    async def propose(self, proposal: Proposal) -> None:
-        """Record a proposal: pending for a human in semi-auto, else through the order path now."""
-        await self.proposals.propose(proposal)
 
     def _can_short(self) -> bool:
         return self.settings.risk.allow_short and self.broker.supports_short

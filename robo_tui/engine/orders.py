@@ -209,7 +209,9 @@ class OrderPath:
         self._bus.publish(OrderFilled(ts=fill.ts, fill=fill))
         if self.filled(fill):
             await self._store.update_order(fill.client_order_id, OrderStatus.FILLED, None, "filled")
-        await self._outcomes.book(fill)
+        outcomes = self._outcomes
+        for trade in outcomes.book(fill):  # no coroutine per fill: most close nothing
+            await outcomes.closed(trade)
 
     async def _order_ended(self, ack: BrokerAck, now: datetime) -> None:
         self._book.stale = True

@@ -2,7 +2,7 @@
 ensemble's voter scores, and the trade outcome in the store.
 
 The proposals room notes which votes opened a position (`entered`); the order path books every
-fill here (`book`), and each round trip the ledger closes is recorded against those votes.
+fill here (`book`) and records each round trip the ledger closes (`closed`) against those votes.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ class TradeOutcomes:
         """An order for `symbol` was sent on `votes` (a closed trade is credited to them)."""
         self._entry_votes[symbol] = votes
 
-    async def book(self, fill: Fill) -> None:
-        """Apply `fill` to the ledger; record every trade it closes."""
-        for trade in self.ledger.apply(fill):
-            await self._closed(trade)
+    def book(self, fill: Fill) -> list[ClosedTrade]:
+        """Apply `fill` to the ledger; the round trips it closes (each to be `closed`)."""
+        return self.ledger.apply(fill)
 
-    async def _closed(self, trade: ClosedTrade) -> None:
+    async def closed(self, trade: ClosedTrade) -> None:
+        """Record a closed round trip: cool-down, streak, voter scores, the store."""
         self._risk.record_exit(trade.symbol, trade.exit_time, trade.pnl)
         self._sizer.record_trade(trade.pnl)
         votes = self._entry_votes.get(trade.symbol, ())
