@@ -121,7 +121,7 @@ async def run_backtest(
     rig = build_backtest_engine(settings, data, commission=spec.commission, news=bool(news))
     engine = rig.engine
     await engine.broker.connect()
-    await engine._refresh_account()
+    await engine.orders.refresh_account()  # the opening account, read from the venue
     driver = BacktestDriver(rig, data, news=news)
     result = await driver.run(progress=progress, stop=stop)
     await engine.broker.close()

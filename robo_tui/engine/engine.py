@@ -655,10 +655,6 @@ class Engine:
             await self.settle(self.clock.now())
             return result
 
-    async def _refresh_account(self, now: datetime | None = None) -> None:
-        # backtest/runner.py (not this room's file) still reads the account through this name
-        await self.orders.refresh_account(now)
-
     async def _risk_changed(self, old: TradingState, new: TradingState, reason: str) -> None:
         """Settling moved the risk state (a limit was reached or cleared)."""
         await self._on_state_change(old, new, reason, "risk")
