@@ -33,11 +33,12 @@ import importlib
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from robo_tui.adapters.brokers.venue_book import VenueKeepsItsBook
 from robo_tui.config import IbSettings
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
@@ -138,7 +139,7 @@ class _Tracked:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class IbBroker:
+class IbBroker(VenueKeepsItsBook):
     """Trades through TWS / IB Gateway. Implements the `Broker` port (robo_tui/ports.py).
 
     `supports_fractional` is True because crypto trades in fractions; a fractional *stock*
@@ -174,22 +175,6 @@ class IbBroker:
     def order_timeout(self) -> float:
         """Seconds before an unanswered submit is UNKNOWN (the configured timeout)."""
         return self._settings.timeout_seconds
-
-    def holds_stops(self, asset: AssetClass) -> bool:
-        """Whether a stop-loss rests at the venue for `asset`."""
-        return self.capabilities(asset).stops
-
-    def restore(self, fills: Sequence[Fill],
-                protections: Mapping[str, tuple[float | None, float | None]]) -> None:
-        """Nothing to restore: the venue keeps its own book and protective orders."""
-
-    def protections(self) -> dict[str, tuple[float | None, float | None]]:
-        """None to persist: protective orders rest at the venue."""
-        return {}
-
-    def reconcile(self, fills: Sequence[Fill]) -> list[str]:
-        """The venue's book is the truth; nothing to compare here."""
-        return []
 
     def capabilities(self, asset: AssetClass) -> VenueCapabilities:
         """Brackets (STP + LMT children in one OCA group) for stocks and crypto; fractions only

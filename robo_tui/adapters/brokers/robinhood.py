@@ -37,11 +37,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from robo_tui.adapters.brokers.venue_book import VenueKeepsItsBook
 from robo_tui.config import RobinhoodSettings
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
@@ -154,7 +155,7 @@ class _Tracked:
     match_attempts: int = 0
 
 
-class RobinhoodBroker:
+class RobinhoodBroker(VenueKeepsItsBook):
     """Trades a Robinhood account. Implements the `Broker` port (robo_tui/ports.py).
 
     `supports_fractional` (crypto, and fractional-share market orders for stocks);
@@ -194,22 +195,6 @@ class RobinhoodBroker:
     def order_timeout(self) -> float:
         """Seconds before an unanswered submit is UNKNOWN (the configured timeout)."""
         return self._settings.timeout_seconds
-
-    def holds_stops(self, asset: AssetClass) -> bool:
-        """Whether a stop-loss rests at the venue for `asset`."""
-        return self.capabilities(asset).stops
-
-    def restore(self, fills: Sequence[Fill],
-                protections: Mapping[str, tuple[float | None, float | None]]) -> None:
-        """Nothing to restore: the venue keeps its own book and protective orders."""
-
-    def protections(self) -> dict[str, tuple[float | None, float | None]]:
-        """None to persist: protective orders rest at the venue."""
-        return {}
-
-    def reconcile(self, fills: Sequence[Fill]) -> list[str]:
-        """The venue's book is the truth; nothing to compare here."""
-        return []
 
     def capabilities(self, asset: AssetClass) -> VenueCapabilities:
         """A GTC stop sell for stocks, nothing for crypto; no brackets/OCO, no shorts."""
