@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from robo_tui.adapters.feeds.ccxt_settings import CcxtFeedSettings
+from robo_tui.config.ccxt_feed import CcxtFeedSettings
 from robo_tui.domain.market import Bar, BarArrays, Quote
 from robo_tui.domain.time import datetime_to_ns, ns_to_datetime
 

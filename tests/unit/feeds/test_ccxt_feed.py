@@ -16,8 +16,8 @@ from robo_tui.adapters.feeds.ccxt_feed import (
     open_exchange,
     timeframe_for,
 )
-from robo_tui.adapters.feeds.ccxt_settings import CcxtFeedSettings
 from robo_tui.config import Settings
+from robo_tui.config.ccxt_feed import CcxtFeedSettings
 from robo_tui.engine.clock import SimClock
 from robo_tui.registries.feeds import FEEDS
 from tests.unit.feeds.kraken_server import FakeKraken
