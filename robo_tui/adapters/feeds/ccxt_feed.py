@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -102,24 +102,32 @@ def _override_urls(api: object, base: str) -> object:
 
 
 async def fetch_ohlcv_range(exchange: Any, market: str, timeframe: str, since_ms: int,
-                            until_ms: int) -> list[list[float]]:
-    """Completed candles [ts_ms, o, h, l, c, v] with since <= ts and ts + bar <= until, paged.
+                            until_ms: int) -> list[list[Any]]:
+    """Completed candles [ts_ms, o, h, l, c, v] with since <= ts and ts + bar <= until, paged."""
+    out: list[list[Any]] = []
+    async for page in ohlcv_pages(exchange, market, timeframe, since_ms, until_ms):
+        out.extend(page)
+    return out
+
+
+async def ohlcv_pages(exchange: Any, market: str, timeframe: str, since_ms: int,
+                      until_ms: int) -> AsyncIterator[list[list[Any]]]:
+    """`fetch_ohlcv_range` one exchange page at a time (for progress and partial saves).
 
     Pages forward from `since_ms` until the exchange has nothing newer; a page that does not
     advance ends the loop (the exchange's history stops there). Rate limits raise RateLimited.
     """
     step_ms = TIMEFRAMES[timeframe] * 1000
-    out: list[list[float]] = []
     cursor = since_ms
     for _ in range(_MAX_PAGES):
         page = await call_exchange(exchange, "fetch_ohlcv", market, timeframe, cursor, _PAGE)
         fresh = [row for row in page if int(row[0]) >= cursor]
         done = [row for row in fresh if int(row[0]) + step_ms <= until_ms]
-        out.extend(done)
+        if done:
+            yield done
         if not fresh or len(done) < len(fresh) or int(fresh[-1][0]) + step_ms >= until_ms:
-            break
+            return
         cursor = int(fresh[-1][0]) + step_ms
-    return out
 
 
 async def call_exchange(exchange: Any, method: str, *args: Any) -> Any:
