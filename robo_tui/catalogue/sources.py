@@ -69,6 +69,7 @@ class CcxtHistory:
         from robo_tui.adapters.feeds.ccxt_feed import (
             ExchangeUnavailable,
             RateLimited,
+            call_exchange,
             exchange_symbol,
             ohlcv_pages,
         )
@@ -79,7 +80,7 @@ class CcxtHistory:
         for attempt in range(_RETRIES + 1):
             try:
                 if not self._loaded:
-                    await self._exchange.load_markets()
+                    await call_exchange(self._exchange, "load_markets")
                     self._loaded = True
                 if market not in (self._exchange.symbols or ()):
                     raise CatalogueError(f"{self.name} does not list {market} (for {symbol}); map it in "
