@@ -45,8 +45,8 @@ def _iso(ns: int) -> str:
 
 @data_app.command("download")
 def download_command(
-    source: Annotated[str, typer.Option("--source", help="ccxt:EXCHANGE (e.g. ccxt:kraken), or "
-                                        "ccxt for feeds.ccxt.exchange.")],
+    source: Annotated[str, typer.Option("--source", help="ccxt:EXCHANGE (e.g. ccxt:kraken), ccxt "
+                                        "for feeds.ccxt.exchange, or yfinance (US stocks, delayed).")],
     symbols: Annotated[str, typer.Option("--symbols", help="Comma-separated, e.g. BTC-USD,ETH-USD.")],
     since: Annotated[str, typer.Option("--since", help="First bar (date or ISO time, UTC).")],
     timeframe: Annotated[str, typer.Option("--timeframe", help="1m, 5m, 15m, 1h, 4h or 1d.")] = "1h",

@@ -13,6 +13,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +62,8 @@ def main() -> None:
                               "low": arrays.low, "close": arrays.close, "volume": arrays.volume}
                              ).to_csv(Path(tmp) / f"{name}.csv", index=False)
             total = symbols * bars
-            parquet = best_of(3, lambda: catalogue_bars(root, "ccxt:bench", names, "1m"))
-            csv = best_of(3, lambda: load_ohlcv(Path(tmp), names))
+            parquet = best_of(3, partial(catalogue_bars, root, "ccxt:bench", names, "1m"))
+            csv = best_of(3, partial(load_ohlcv, Path(tmp), names))
             size = sum(p.stat().st_size for p in root.rglob("*.parquet"))
             print(f"{symbols:>3} x {bars:>9,} bars: catalogue {parquet * 1e3:8.1f} ms "
                   f"({total / parquet / 1e6:6.1f} M bars/s, {size / 1e6:5.1f} MB)  |  "
