@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -164,11 +164,15 @@ class TickFilter:
     """Rejects prices no trader would act on: non-finite, zero or negative, crossed, or a jump.
 
     A jump is a price more than `max_ratio` times the symbol's last good price (or below
-    1/`max_ratio` of it). Each rejection is logged with the symbol and the reason.
+    1/`max_ratio` of it). Each rejection is logged with the symbol and the reason. After
+    `confirm_after` jumps in a row the new level is taken as real (a redenomination, or a bad
+    print that became the reference), so one bad reference cannot blind the feed for good.
     """
 
     max_ratio: float
-    last_good: dict[str, float]
+    last_good: dict[str, float] = field(default_factory=dict)
+    confirm_after: int = 3
+    _jumps: dict[str, int] = field(default_factory=dict)
 
     def reason(self, symbol: str, prices: Sequence[float]) -> str | None:
         """Why these prices of `symbol` are bad, or None when they are good."""
@@ -177,18 +181,29 @@ class TickFilter:
                 return f"non-finite price {price!r}"
             if price <= 0:
                 return f"non-positive price {price}"
-        last = self.last_good.get(symbol)
-        if last is not None:
-            for price in prices:
-                if price > last * self.max_ratio or price < last / self.max_ratio:
-                    return f"price {price} is more than {self.max_ratio:g}x from the last good {last}"
         return None
+
+    def _jump(self, symbol: str, price: float) -> str | None:
+        last = self.last_good.get(symbol)
+        if last is None or last / self.max_ratio <= price <= last * self.max_ratio:
+            self._jumps[symbol] = 0
+            return None
+        self._jumps[symbol] = self._jumps.get(symbol, 0) + 1
+        if self._jumps[symbol] >= self.confirm_after:
+            log.warning("%s: %d prints in a row near %s, far from %s: taking it as the new level",
+                        symbol, self._jumps[symbol], price, last)
+            self._jumps[symbol] = 0
+            return None
+        return f"price {price} is more than {self.max_ratio:g}x from the last good {last}"
 
     def accept_bar(self, bar: Bar) -> bool:
         """Whether the bar is good (then its close becomes the last good price)."""
         why = self.reason(bar.symbol, (bar.open, bar.high, bar.low, bar.close))
         if why is None and bar.high < bar.low:
             why = f"high {bar.high} below low {bar.low}"
+        if why is None:
+            why = self._jump(bar.symbol, max(bar.high, bar.close)) or self._jump(
+                bar.symbol, min(bar.low, bar.close))
         if why is not None:
             log.warning("rejected bar %s %s: %s", bar.symbol, bar.ts.isoformat(), why)
             return False
@@ -200,6 +215,8 @@ class TickFilter:
         why = self.reason(quote.symbol, (quote.bid, quote.ask, quote.last))
         if why is None and quote.bid > quote.ask:
             why = f"crossed quote: bid {quote.bid} above ask {quote.ask}"
+        if why is None:
+            why = self._jump(quote.symbol, quote.last)
         if why is not None:
             log.warning("rejected quote %s %s: %s", quote.symbol, quote.ts.isoformat(), why)
             return False
@@ -245,7 +262,7 @@ class CcxtFeed:
         self._order = {s: n for n, s in enumerate(self._symbols)}
         self._clock = clock
         self._exchange = exchange
-        self._filter = TickFilter(settings.max_jump_ratio, {})
+        self._filter = TickFilter(settings.max_jump_ratio)
         self._last_ts: dict[str, int] = {}
         self._next_bar_poll: datetime | None = None
         self._next_quote_poll: datetime | None = None

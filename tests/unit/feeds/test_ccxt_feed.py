@@ -12,12 +12,14 @@ pytest.importorskip("ccxt")
 
 from robo_tui.adapters.feeds.ccxt_feed import (
     CcxtFeed,
+    TickFilter,
     exchange_symbol,
     open_exchange,
     timeframe_for,
 )
 from robo_tui.config import Settings
 from robo_tui.config.ccxt_feed import CcxtFeedSettings
+from robo_tui.domain.market import Quote
 from robo_tui.engine.clock import SimClock
 from robo_tui.registries.feeds import FEEDS
 from tests.unit.feeds.kraken_server import FakeKraken
@@ -191,3 +193,13 @@ def test_registry_when_ccxt_named_then_builds_a_real_feed_on_the_configured_exch
 
     assert feed.name == "ccxt:kraken"
     assert feed.simulated is False
+
+
+def test_tick_filter_when_a_new_level_persists_then_it_is_accepted_after_three_prints() -> None:
+    ticks = TickFilter(10.0)
+    quotes = [Quote("BTC-USD", at(T0 + n), p, p, p) for n, p in
+              enumerate((50_000.0, 900_000.0, 900_100.0, 900_200.0, 900_300.0, 50_000.0))]
+
+    accepted = [ticks.accept_quote(q) for q in quotes]
+
+    assert accepted == [True, False, False, True, True, False]
