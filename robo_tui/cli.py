@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from robo_tui.catalogue.cli import data_app  # light: typer only
 from robo_tui.domain.control import halted_after
 from robo_tui.domain.risk import Mode
 from robo_tui.registries.analysts import ANALYSTS
@@ -34,6 +35,7 @@ proposals_app = typer.Typer(help="Semi-auto from a shell: list, approve or rejec
                             no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(proposals_app, name="proposals")
+app.add_typer(data_app, name="data")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (TOML).",
                                                    dir_okay=False)]

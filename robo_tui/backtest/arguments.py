@@ -38,6 +38,10 @@ class BacktestRequest:
     chart: bool
     max_trades: int
     progress: bool | None = None
+    source: str | None = None
+    """Read bars from the history catalogue (e.g. ccxt:kraken) instead of `data`."""
+    timeframe: str = "1h"
+    """The catalogue timeframe `source` is read at."""
 
     def params(self, symbols: Sequence[str], config: Path | None) -> dict[str, Any]:
         """The run's inputs as stored with it (`config` is the --config file, if any)."""
@@ -47,6 +51,7 @@ class BacktestRequest:
             "commission": self.commission, "slippage_bps": self.slippage_bps, "fill": self.fill,
             "compat": self.compat, "news": list(self.news), "risk_free_rate": self.risk_free,
             "config": str(config) if config else None,
+            **({"source": self.source, "timeframe": self.timeframe} if self.source else {}),
         }
 
 

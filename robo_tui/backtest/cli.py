@@ -78,6 +78,11 @@ def backtest_command(
         "--start", help="First date (inclusive), e.g. 2010-01-01.")] = None,
     end: Annotated[str | None, typer.Option(
         "--end", help="Last date (inclusive; a bare date includes that day).")] = None,
+    source: Annotated[str | None, typer.Option(
+        "--source", help="Read the history catalogue instead of --data, e.g. ccxt:kraken "
+        "(fill it with robo-tui data download).")] = None,
+    timeframe: Annotated[str, typer.Option(
+        "--timeframe", help="Catalogue bars to read with --source: 1m, 5m, 15m, 1h, 4h or 1d.")] = "1h",
     strategy: Annotated[list[str] | None, typer.Option(
         "--strategy", help="Strategy to run (sma_cross, mean_reversion, breakout); repeatable. "
         "Default: the config's enabled strategies.")] = None,
@@ -173,6 +178,7 @@ def backtest_command(
             strategies=chosen, cash=cash, commission=commission, slippage_bps=slippage_bps, fill=fill.value,
             compat=compat, news=list(news or []), json_path=json_path, html_path=html_path,
             risk_free=risk_free, chart=chart, max_trades=max_trades, progress=progress,
+            source=source, timeframe=timeframe,
         )
         if optimize:
             code = commands.optimize(options, request, WalkForwardRequest(

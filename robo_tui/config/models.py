@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from robo_tui.config.ccxt_feed import CcxtFeedSettings
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode
 from robo_tui.registries.analysts import ANALYSTS, CHAIN
@@ -118,6 +119,8 @@ class FeedSettings(Section):
     """Seconds between streaming quotes in the console."""
     replay_path: Path | None = None
     """replay: a CSV/Parquet file (long table with a symbol column) or a folder of per-symbol files."""
+    ccxt: CcxtFeedSettings = Field(default_factory=CcxtFeedSettings)
+    """ccxt: public market data from a crypto exchange (no keys)."""
 
 
 class StrategySettings(Section):

@@ -22,5 +22,7 @@ FEEDS: Registry[FeedBuilder] = Registry("feed", (
               "The seeded simulated market (labelled SIMULATED); the embedded default.", "feeds"),
     Extension("replay", "robo_tui.adapters.feeds:build_replay",
               "Recorded OHLCV bars from CSV/Parquet files, one bar per cycle.", "feeds"),
+    Extension("ccxt", "robo_tui.adapters.feeds.ccxt_feed:build",
+              "Public bars and tickers from a crypto exchange through ccxt (no keys).", "feeds.ccxt", "crypto"),
 ))
 """Every feed `feeds.kind` may name, the default first."""

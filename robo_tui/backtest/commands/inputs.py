@@ -10,9 +10,12 @@ from pydantic import ValidationError
 from robo_tui.backtest.arguments import BacktestRequest, UsageProblem
 from robo_tui.backtest.results import InputError, load_bars
 from robo_tui.backtest.runner import BacktestSetupError, BacktestSpec, backtest_settings
+from robo_tui.catalogue.reading import catalogue_bars
+from robo_tui.catalogue.sources import source_name
+from robo_tui.catalogue.store import CatalogueError
 from robo_tui.config import Settings
 from robo_tui.domain.market import BarArrays
-from robo_tui.runtime import RunOptions, load_run_settings
+from robo_tui.runtime import RunOptions, load_run_settings, resolve_data_dir
 
 
 def backtest_spec(request: BacktestRequest) -> BacktestSpec:
@@ -29,19 +32,33 @@ def prepare(
     options: RunOptions, request: BacktestRequest
 ) -> tuple[Settings, BacktestSpec, dict[str, BarArrays], Settings]:
     """Settings, spec and bars, validated before anything runs (bad input exits 2 here)."""
-    if not request.data:
-        raise UsageProblem("--data PATH is required (a CSV/Parquet file or a folder)")
+    if not request.data and not request.source:
+        raise UsageProblem("--data PATH is required (a CSV/Parquet file or a folder), "
+                           "or --source SOURCE to read the history catalogue")
     base = load_run_settings(options)
     spec = backtest_spec(request)
     try:
-        bars = load_bars(request.data, request.symbols, start=request.start, end=request.end)
-    except InputError as exc:
+        bars = (catalogue_input(options, base, request) if request.source else
+                load_bars(request.data, request.symbols, start=request.start, end=request.end))
+    except (InputError, CatalogueError) as exc:
         raise UsageProblem(str(exc)) from None
     try:
         run_settings = backtest_settings(base, list(bars), spec)
     except BacktestSetupError as exc:
         raise UsageProblem(setup_message(exc)) from None
     return base, spec, bars, run_settings
+
+
+def catalogue_input(options: RunOptions, settings: Settings,
+                    request: BacktestRequest) -> dict[str, BarArrays]:
+    """Bars of `--source` at `--timeframe` from the data dir's catalogue (not with --data)."""
+    if request.data:
+        raise UsageProblem("give --data FILE or --source SOURCE, not both")
+    assert request.source is not None
+    source = source_name(request.source, settings)
+    root = resolve_data_dir(options, settings) / "catalogue"
+    return catalogue_bars(root, source, request.symbols, request.timeframe,
+                          start=request.start, end=request.end)
 
 
 def setup_message(exc: Exception) -> str:

@@ -1,0 +1,395 @@
+"""Public market data from any crypto exchange ccxt knows: OHLCV history, polled bars, tickers.
+
+No keys: only public endpoints are called. ccxt (the `crypto` extra) is imported when an exchange
+is opened, so the module itself stays cheap. ccxt's own rate limiter is always on; on top of it a
+429 (or any rate-limit answer) pauses the feed for the server's Retry-After. Every price passes a
+`TickFilter` first: a bad print is logged with its reason and dropped, never traded on.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from robo_tui.config.ccxt_feed import CcxtFeedSettings
+from robo_tui.domain.market import Bar, BarArrays, Quote
+from robo_tui.domain.time import datetime_to_ns, ns_to_datetime
+
+if TYPE_CHECKING:
+    from robo_tui.config import Settings
+    from robo_tui.ports import Clock, MarketFeed
+
+log = logging.getLogger("robo_tui.feeds.ccxt")
+
+EXTRA = "crypto"
+"""The optional extra that installs ccxt."""
+
+TIMEFRAMES: Mapping[str, int] = {
+    "1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14400, "1d": 86400,
+}
+"""ccxt timeframe -> seconds, for the bar sizes the engine and the catalogue use."""
+
+_PAGE = 720  # bars per OHLCV request: Kraken's most; others serve at least this many or fewer
+_MAX_PAGES = 10_000
+
+
+class ExchangeUnavailable(Exception):
+    """The exchange could not be reached or refused us; the message says why (never a secret)."""
+
+
+class RateLimited(ExchangeUnavailable):
+    """The exchange asked us to slow down; `retry_after` seconds before the next request."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def timeframe_for(seconds: int) -> str:
+    """The ccxt timeframe of a bar length in seconds; ValueError naming the allowed ones."""
+    for name, length in TIMEFRAMES.items():
+        if length == seconds:
+            return name
+    allowed = ", ".join(f"{v} ({k})" for k, v in TIMEFRAMES.items())
+    raise ValueError(f"feeds.bar_seconds = {seconds} has no exchange timeframe; use one of {allowed}")
+
+
+def exchange_symbol(symbol: str, mapping: Mapping[str, str] | None = None) -> str:
+    """The exchange's unified symbol for a universe symbol: BTC-USD -> BTC/USD unless mapped."""
+    if mapping and symbol in mapping:
+        return mapping[symbol]
+    base, sep, quote = symbol.partition("-")
+    if not sep or not base or not quote:
+        raise ValueError(f"{symbol}: a crypto symbol is BASE-QUOTE (e.g. BTC-USD), or map it in "
+                         "feeds.ccxt.symbols")
+    return f"{base}/{quote}"
+
+
+def open_exchange(settings: CcxtFeedSettings) -> Any:
+    """A ccxt async exchange for public data: rate limiter on, base URL overridden if configured.
+
+    Raises ImportError naming the extra when ccxt is missing, ValueError for an unknown exchange.
+    """
+    try:
+        import ccxt.async_support as ccxt_async
+    except ImportError as exc:  # a missing extra is a config error that names it
+        raise ImportError(f"the ccxt feed needs ccxt: pip install 'robo-tui[{EXTRA}]'") from exc
+    if settings.exchange not in ccxt_async.exchanges:
+        raise ValueError(f"feeds.ccxt.exchange = {settings.exchange!r} is not a ccxt exchange")
+    options: dict[str, Any] = {
+        "enableRateLimit": True,
+        "timeout": int(settings.timeout_seconds * 1000),
+    }
+    if settings.rate_limit_ms is not None:
+        options["rateLimit"] = settings.rate_limit_ms
+    exchange = getattr(ccxt_async, settings.exchange)(options)
+    if settings.base_url:
+        exchange.urls["api"] = _override_urls(exchange.urls.get("api"), settings.base_url.rstrip("/"))
+    return exchange
+
+
+def _override_urls(api: object, base: str) -> object:
+    """Every REST root of the exchange pointed at `base` (ccxt keeps one per API section)."""
+    if isinstance(api, dict):
+        return {key: _override_urls(value, base) for key, value in api.items()}
+    return base
+
+
+async def fetch_ohlcv_range(exchange: Any, market: str, timeframe: str, since_ms: int,
+                            until_ms: int) -> list[list[Any]]:
+    """Completed candles [ts_ms, o, h, l, c, v] with since <= ts and ts + bar <= until, paged."""
+    out: list[list[Any]] = []
+    async for page in ohlcv_pages(exchange, market, timeframe, since_ms, until_ms):
+        out.extend(page)
+    return out
+
+
+async def ohlcv_pages(exchange: Any, market: str, timeframe: str, since_ms: int,
+                      until_ms: int) -> AsyncIterator[list[list[Any]]]:
+    """`fetch_ohlcv_range` one exchange page at a time (for progress and partial saves).
+
+    Pages forward from `since_ms` until the exchange has nothing newer; a page that does not
+    advance ends the loop (the exchange's history stops there). Rate limits raise RateLimited.
+    """
+    step_ms = TIMEFRAMES[timeframe] * 1000
+    cursor = since_ms
+    for _ in range(_MAX_PAGES):
+        page = await call_exchange(exchange, "fetch_ohlcv", market, timeframe, cursor, _PAGE)
+        fresh = [row for row in page if int(row[0]) >= cursor]
+        done = [row for row in fresh if int(row[0]) + step_ms <= until_ms]
+        if done:
+            yield done
+        if not fresh or len(done) < len(fresh) or int(fresh[-1][0]) + step_ms >= until_ms:
+            return
+        cursor = int(fresh[-1][0]) + step_ms
+
+
+async def call_exchange(exchange: Any, method: str, *args: Any) -> Any:
+    """One ccxt call, its errors turned into ExchangeUnavailable / RateLimited with the reason."""
+    import ccxt
+
+    try:
+        return await getattr(exchange, method)(*args)
+    except ccxt.DDoSProtection as exc:  # includes RateLimitExceeded (HTTP 429)
+        retry = _retry_after(getattr(exchange, "last_response_headers", None))
+        raise RateLimited(f"{exchange.id} rate limit: {_first_line(exc)}", retry) from None
+    except (ccxt.NetworkError, ccxt.ExchangeError) as exc:
+        raise ExchangeUnavailable(f"{exchange.id} {method}: {_first_line(exc)}") from None
+
+
+def _retry_after(headers: object, default: float = 5.0) -> float:
+    """Seconds from a Retry-After header (delta seconds), else `default`."""
+    if isinstance(headers, Mapping):
+        for key, value in headers.items():
+            if str(key).lower() == "retry-after":
+                try:
+                    return max(0.0, float(value))
+                except (TypeError, ValueError):
+                    return default
+    return default
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+
+
+@dataclass(slots=True)
+class TickFilter:
+    """Rejects prices no trader would act on: non-finite, zero or negative, crossed, or a jump.
+
+    A jump is a price more than `max_ratio` times the symbol's last good price (or below
+    1/`max_ratio` of it). Each rejection is logged with the symbol and the reason. After
+    `confirm_after` jumps in a row the new level is taken as real (a redenomination, or a bad
+    print that became the reference), so one bad reference cannot blind the feed for good.
+    """
+
+    max_ratio: float
+    last_good: dict[str, float] = field(default_factory=dict)
+    confirm_after: int = 3
+    _jumps: dict[str, int] = field(default_factory=dict)
+
+    def reason(self, symbol: str, prices: Sequence[float]) -> str | None:
+        """Why these prices of `symbol` are bad, or None when they are good."""
+        for price in prices:
+            if not math.isfinite(price):
+                return f"non-finite price {price!r}"
+            if price <= 0:
+                return f"non-positive price {price}"
+        return None
+
+    def _jump(self, symbol: str, price: float) -> str | None:
+        last = self.last_good.get(symbol)
+        if last is None or last / self.max_ratio <= price <= last * self.max_ratio:
+            self._jumps[symbol] = 0
+            return None
+        self._jumps[symbol] = self._jumps.get(symbol, 0) + 1
+        if self._jumps[symbol] >= self.confirm_after:
+            log.warning("%s: %d prints in a row near %s, far from %s: taking it as the new level",
+                        symbol, self._jumps[symbol], price, last)
+            self._jumps[symbol] = 0
+            return None
+        return f"price {price} is more than {self.max_ratio:g}x from the last good {last}"
+
+    def accept_bar(self, bar: Bar) -> bool:
+        """Whether the bar is good (then its close becomes the last good price)."""
+        why = self.reason(bar.symbol, (bar.open, bar.high, bar.low, bar.close))
+        if why is None and bar.high < bar.low:
+            why = f"high {bar.high} below low {bar.low}"
+        if why is None:
+            why = self._jump(bar.symbol, max(bar.high, bar.close)) or self._jump(
+                bar.symbol, min(bar.low, bar.close))
+        if why is not None:
+            log.warning("rejected bar %s %s: %s", bar.symbol, bar.ts.isoformat(), why)
+            return False
+        self.last_good[bar.symbol] = bar.close
+        return True
+
+    def accept_quote(self, quote: Quote) -> bool:
+        """Whether the quote is good (then its last price becomes the last good price)."""
+        why = self.reason(quote.symbol, (quote.bid, quote.ask, quote.last))
+        if why is None and quote.bid > quote.ask:
+            why = f"crossed quote: bid {quote.bid} above ask {quote.ask}"
+        if why is None:
+            why = self._jump(quote.symbol, quote.last)
+        if why is not None:
+            log.warning("rejected quote %s %s: %s", quote.symbol, quote.ts.isoformat(), why)
+            return False
+        self.last_good[quote.symbol] = quote.last
+        return True
+
+
+def _bar(symbol: str, row: Sequence[Any]) -> Bar:
+    return Bar(symbol, ns_to_datetime(int(row[0]) * 1_000_000), _num(row[1]), _num(row[2]),
+               _num(row[3]), _num(row[4]), _num(row[5]) if len(row) > 5 and row[5] is not None else 0.0)
+
+
+def _num(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+class CcxtFeed:
+    """Bars and quotes polled from a public crypto exchange; implements `MarketFeed`.
+
+    `history` pages OHLCV back far enough for the warm-up; `next_bars(now)` returns the bars
+    completed since the last call (a bar is complete once its end is <= now); `quotes(now)`
+    reads tickers. Both poll at most once per `poll_seconds` (and never faster than the
+    exchange's own rate limit allows for the whole universe); a rate-limit answer pauses them
+    for the server's Retry-After; an unreachable exchange is logged and yields nothing until it
+    answers again (the missing bars are fetched then, from where the feed left off).
+    """
+
+    simulated = False
+    supports_streaming = True
+
+    def __init__(self, settings: CcxtFeedSettings, symbols: Sequence[str], bar_seconds: int,
+                 clock: Clock, *, exchange: Any = None) -> None:
+        self.settings = settings
+        self.name = f"ccxt:{settings.exchange}"
+        self.timeframe = timeframe_for(bar_seconds)
+        self._step_ms = bar_seconds * 1000
+        self._symbols = list(symbols)
+        self._markets = {s: exchange_symbol(s, settings.symbols) for s in self._symbols}
+        self._order = {s: n for n, s in enumerate(self._symbols)}
+        self._clock = clock
+        self._exchange = exchange
+        self._filter = TickFilter(settings.max_jump_ratio)
+        self._last_ts: dict[str, int] = {}
+        self._next_bar_poll: datetime | None = None
+        self._next_quote_poll: datetime | None = None
+        self._paused_until: datetime | None = None
+
+    @property
+    def markets(self) -> Mapping[str, str]:
+        """Universe symbol -> the exchange's symbol."""
+        return dict(self._markets)
+
+    async def connect(self) -> None:
+        """Open the exchange and load its markets; ValueError names an unlisted symbol."""
+        if self._exchange is None:
+            self._exchange = open_exchange(self.settings)
+        await call_exchange(self._exchange, "load_markets")
+        listed = set(self._exchange.symbols or ())
+        missing = [f"{s} ({m})" for s, m in self._markets.items() if m not in listed]
+        if missing:
+            raise ValueError(f"{self._exchange.id} does not list {', '.join(missing)}; map them in "
+                             "feeds.ccxt.symbols (e.g. \"BTC-USD\" = \"BTC/USDT\")")
+
+    async def close(self) -> None:
+        """Close the exchange's HTTP session."""
+        if self._exchange is not None:
+            await self._exchange.close()
+
+    def _poll_gap(self) -> timedelta:
+        limiter = float(getattr(self._exchange, "rateLimit", 0) or 0) / 1000.0
+        return timedelta(seconds=max(self.settings.poll_seconds, limiter * len(self._symbols)))
+
+    def _paused(self, now: datetime) -> bool:
+        return self._paused_until is not None and now < self._paused_until
+
+    def _pause(self, now: datetime, exc: ExchangeUnavailable) -> None:
+        wait = exc.retry_after if isinstance(exc, RateLimited) else self.settings.poll_seconds
+        self._paused_until = now + timedelta(seconds=wait)
+        log.warning("%s; next request after %s", exc, self._paused_until.isoformat())
+
+    async def history(self, symbol: str, bars: int) -> BarArrays:
+        """The last `bars` completed, good bars of `symbol`, oldest first."""
+        market = self._markets[symbol]
+        now_ms = _ms(self._clock.now())
+        since = now_ms - (max(1, bars) + 1) * self._step_ms
+        since -= since % self._step_ms
+        rows = await fetch_ohlcv_range(self._exchange, market, self.timeframe, since, now_ms)
+        good = [b for b in (_bar(symbol, r) for r in rows) if self._filter.accept_bar(b)][-bars:]
+        if good:
+            self._last_ts[symbol] = max(self._last_ts.get(symbol, 0), _ms(good[-1].ts))
+        return _arrays(symbol, good)
+
+    async def next_bars(self, now: datetime) -> list[Bar]:
+        """The good bars completed since the last call, oldest first (ties in universe order)."""
+        if self._paused(now) or (self._next_bar_poll is not None and now < self._next_bar_poll):
+            return []
+        self._next_bar_poll = now + self._poll_gap()
+        out: list[Bar] = []
+        for symbol in self._symbols:
+            since = self._last_ts[symbol] + self._step_ms if symbol in self._last_ts else (
+                _ms(now) - 2 * self._step_ms)
+            try:
+                rows = await fetch_ohlcv_range(self._exchange, self._markets[symbol],
+                                               self.timeframe, since, _ms(now))
+            except ExchangeUnavailable as exc:
+                self._pause(now, exc)
+                break
+            for row in rows:
+                bar = _bar(symbol, row)
+                self._last_ts[symbol] = max(self._last_ts.get(symbol, 0), int(row[0]))
+                if self._filter.accept_bar(bar):
+                    out.append(bar)
+        out.sort(key=lambda b: (b.ts, self._order[b.symbol]))
+        return out
+
+    async def quotes(self, now: datetime) -> list[Quote]:
+        """Good quotes from the exchange's tickers (bid/ask, else last for both)."""
+        if self._paused(now) or (self._next_quote_poll is not None and now < self._next_quote_poll):
+            return []
+        self._next_quote_poll = now + self._poll_gap()
+        out: list[Quote] = []
+        for symbol in self._symbols:
+            try:
+                ticker = await call_exchange(self._exchange, "fetch_ticker", self._markets[symbol])
+            except ExchangeUnavailable as exc:
+                self._pause(now, exc)
+                break
+            quote = _quote(symbol, ticker, now)
+            if quote is not None and self._filter.accept_quote(quote):
+                out.append(quote)
+        return out
+
+
+def _quote(symbol: str, ticker: Mapping[str, Any], now: datetime) -> Quote | None:
+    last = _price(ticker.get("last")) or _price(ticker.get("close"))
+    bid, ask = _price(ticker.get("bid")), _price(ticker.get("ask"))
+    if bid is None or ask is None:
+        if last is None:
+            log.warning("rejected quote %s: the ticker has no price", symbol)
+            return None
+        bid = ask = last
+    if last is None:
+        last = (bid + ask) / 2.0
+    stamp = ticker.get("timestamp")
+    ts = ns_to_datetime(int(stamp) * 1_000_000) if isinstance(stamp, int | float) else now
+    return Quote(symbol, ts, bid, ask, last)
+
+
+def _price(value: Any) -> float | None:
+    """A ticker field as a float (None when absent); bad values stay for the TickFilter."""
+    return None if value is None else float(value)
+
+
+def _arrays(symbol: str, bars: Sequence[Bar]) -> BarArrays:
+    return BarArrays(
+        symbol,
+        np.array([datetime_to_ns(b.ts) for b in bars], dtype=np.int64),
+        np.array([b.open for b in bars], dtype=np.float64),
+        np.array([b.high for b in bars], dtype=np.float64),
+        np.array([b.low for b in bars], dtype=np.float64),
+        np.array([b.close for b in bars], dtype=np.float64),
+        np.array([b.volume for b in bars], dtype=np.float64),
+    )
+
+
+def build(settings: Settings, clock: Clock) -> MarketFeed:
+    """The ccxt feed over the configured universe, at `feeds.bar_seconds` bars."""
+    ccxt_settings = settings.feeds.ccxt
+    for symbol in settings.universe.symbols:
+        exchange_symbol(symbol, ccxt_settings.symbols)
+    return CcxtFeed(ccxt_settings, settings.universe.symbols, settings.feeds.bar_seconds, clock,
+                    exchange=open_exchange(ccxt_settings))
