@@ -191,8 +191,8 @@ class Engine:
         self._targets: dict[str, float] = {}
         self._ideas: dict[str, list[TradeIdea]] = {}
         self._queued_events: list[MarketEvent] = []
+        # the news-and-analysts job in flight (it never holds the cycle, prices or control)
         self._news: asyncio.Task[_NewsResult] | None = None
-        """The news-and-analysts job in flight (it never holds the cycle, prices or control)."""
         self.control = PersistedControl(store)
         self.counters = CycleCounters()
         """What the current cycle (a whole replay is one) has done so far."""
@@ -320,7 +320,7 @@ class Engine:
             try:
                 async with asyncio.timeout(CLOSE_TIMEOUT):
                     await closer()
-            except Exception as exc:  # noqa: BLE001 - closing must go on
+            except Exception as exc:
                 log.warning("close failed: %s", _describe(exc))
         if self._started:
             await self.store.audit("engine.stop", {"cycles": self.cycle}, "engine")
@@ -454,7 +454,7 @@ class Engine:
                 if not self._lock.locked():
                     async with self._lock:
                         await self._sync_control()
-            except Exception as exc:  # noqa: BLE001 - the lane must outlive a store hiccup
+            except Exception as exc:
                 self.monitor.error("control", f"control sync failed: {exc}")
             try:
                 await asyncio.wait_for(stop.wait(), CONTROL_SECONDS)
@@ -544,7 +544,7 @@ class Engine:
         try:
             async with asyncio.timeout(FEED_TIMEOUT):
                 quotes = await self.feed.quotes(now)
-        except Exception as exc:  # noqa: BLE001 - a failing feed is reported and survived
+        except Exception as exc:
             quotes = []
             await self.monitor.failure("data", f"quotes failed: {_describe(exc)}")
         if quotes:
@@ -562,7 +562,7 @@ class Engine:
             async with asyncio.timeout(FEED_TIMEOUT):
                 bars = await self.feed.next_bars(now)
                 quotes = await self.feed.quotes(now)
-        except Exception as exc:  # noqa: BLE001 - a failing feed is reported and survived
+        except Exception as exc:
             await self.monitor.failure("data", f"market data failed: {_describe(exc)}")
             return
         self.monitor.success("data")
@@ -633,7 +633,7 @@ class Engine:
         assert stage is not None
         try:
             events = list(await stage.poll(now))
-        except Exception as exc:  # noqa: BLE001 - a failing source is reported and survived
+        except Exception as exc:
             self.monitor.error("news", f"news poll failed: {_describe(exc)}")
             events = []
         self.counters.news += len(events)
@@ -662,7 +662,7 @@ class Engine:
         self._news = None
         try:
             ideas, later = job.result()
-        except Exception as exc:  # noqa: BLE001 - an analyst bug must not stop the engine
+        except Exception as exc:
             self.monitor.error("model", f"analysis failed: {_describe(exc)}")
             return {}
         self._queued_events = later + self._queued_events
