@@ -18,7 +18,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -430,6 +430,25 @@ class HostedAnalyst(LLMAnalystBase):
     @abstractmethod
     def _make_client(self, api_key: str) -> Any:
         """The SDK's async client for `self.base_url` (imported lazily)."""
+
+    def _origin_guard(self) -> dict[str, list[Callable[[Any], Awaitable[None]]]]:
+        """httpx event hooks that refuse any request to an origin other than `base_url`'s: the
+        SDKs follow redirects, and httpx strips only `Authorization` on a cross-origin hop, not
+        a key in `x-api-key` (Anthropic) or any other header. Pass as the SDK client's
+        `event_hooks`; a refused hop is a provider error like any other."""
+        import httpx
+
+        home = httpx.URL(self.base_url)
+        allowed = (home.scheme, home.host, home.port)
+
+        async def same_origin_only(request: httpx.Request) -> None:
+            url = request.url
+            if (url.scheme, url.host, url.port) != allowed:
+                raise httpx.RequestError(
+                    f"refused a redirect from {home.host} to another host ({url.host}): "
+                    "the API key is never sent there", request=request)
+
+        return {"request": [same_origin_only]}
 
     @property
     def configured(self) -> bool:
