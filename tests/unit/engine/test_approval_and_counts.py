@@ -21,7 +21,6 @@ from robo_tui.engine.clock import SimClock
 from robo_tui.engine.engine import Engine, ProposalNotFound
 
 
-
 def make_engine(tmp_path: Path, clock: SimClock, *, broker: PaperBroker | None = None,
                 mode: Mode | None = None) -> Engine:
     settings = Settings()
