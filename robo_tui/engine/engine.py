@@ -337,7 +337,7 @@ class Engine:
     async def _restore_control(self) -> None:
         control = await self.control.restore()
         if control.halted:
-            self.risk.restore(TradingState.HALTED, control.halt_reason)
+            self.risk.restore(TradingState.HALTED, control.halt_reason, control.halt_codes)
         if control.day_start_equity is not None:
             self.book.day, self.book.day_start_equity = control.day, control.day_start_equity
         if control.peak_equity is not None:
@@ -804,7 +804,8 @@ class Engine:
         so far are accepted: the day-loss and drawdown limits count from equity now."""
         await self._leave_halt("resumed", by)
         state = self.risk.state
-        await self._update_control(lambda c: replace(c, trading_state=state, halt_reason=""), by)
+        await self._update_control(
+            lambda c: replace(c, trading_state=state, halt_reason="", halt_codes=()), by)
 
     async def _leave_halt(self, reason: str, by: str) -> None:
         old = self.risk.state
@@ -828,8 +829,9 @@ class Engine:
         """Announce a state change; entering HALTED is latched in the store (unless it came
         from the store) and cancels open orders."""
         if new is TradingState.HALTED and persist:
-            await self._update_control(
-                lambda c: replace(c, trading_state=TradingState.HALTED, halt_reason=reason), by)
+            codes = self.risk.state_codes
+            await self._update_control(lambda c: replace(
+                c, trading_state=TradingState.HALTED, halt_reason=reason, halt_codes=codes), by)
         self.bus.publish(TradingStateChanged(ts=self.clock.now(), old=old, new=new, reason=reason, by=by))
         if new is TradingState.HALTED:
             await self.cancel_all(by=by)
@@ -888,7 +890,7 @@ class Engine:
                 await self._leave_halt("resumed from the shell", by)
                 state = self.risk.state
                 await self._update_control(
-                    lambda c: replace(c, trading_state=state, halt_reason=""), by)
+                    lambda c: replace(c, trading_state=state, halt_reason="", halt_codes=()), by)
         elif command.kind == "approve":
             if payload.get("proposal_id", "") in self.pending:
                 await self.proposals.approve(payload["proposal_id"], by=by, source="cli")

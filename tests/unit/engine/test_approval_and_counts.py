@@ -15,7 +15,7 @@ from robo_tui.adapters.feeds.sim import SimulatedMarket
 from robo_tui.adapters.store.sqlite import SqliteStore
 from robo_tui.config import Settings
 from robo_tui.domain.orders import BrokerAck, Order, OrderIntent, Side
-from robo_tui.domain.risk import Mode
+from robo_tui.domain.risk import Mode, TradingState
 from robo_tui.domain.signals import ProposalStatus
 from robo_tui.engine.clock import SimClock
 from robo_tui.engine.engine import Engine, ProposalNotFound
@@ -133,3 +133,27 @@ async def test_summary_when_fills_are_booked_between_cycles_then_the_next_summar
         assert summary.fills >= booked[0]["n"]
     finally:
         await engine.stop()
+
+
+async def test_restart_when_a_loss_limit_halted_trading_then_the_restored_halt_names_its_codes(
+    tmp_path: Path, clock: SimClock,
+) -> None:
+    engine = make_engine(tmp_path, clock)
+    await engine.start()
+    try:
+        for _ in range(engine.settings.risk.circuit_breaker_failures):
+            await engine.monitor.failure("data", "feed down")
+        assert engine.state is TradingState.HALTED
+        codes = engine.risk.state_codes
+        assert codes == ("circuit_breaker",)
+    finally:
+        await engine.stop()
+    again = make_engine(tmp_path, clock)
+    await again.start()
+    try:
+        assert again.state is TradingState.HALTED
+        assert again.risk.state_codes == codes
+        await again.resume(by="ui")
+        assert (await again.store.load_control()).halt_codes == ()
+    finally:
+        await again.stop()
