@@ -64,6 +64,28 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
+def secrets_in(settings: object) -> tuple[str, ...]:
+    """Every non-empty `SecretStr` value in a pydantic settings tree (keys, passwords): what
+    `scrub` must mask wherever text from outside is stored, shown, logged or prompted."""
+    from pydantic import BaseModel, SecretStr
+
+    found: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, SecretStr):
+            if len(raw := value.get_secret_value()) >= MIN_SECRET_CHARS:
+                found.append(raw)
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    walk(settings)
+    return tuple(found)
+
+
 def sanitize(text: str, max_chars: int = MAX_TITLE_CHARS) -> str:
     """Make untrusted news text safe to store, show and put in a prompt.
 

@@ -39,7 +39,13 @@ from robo_tui.domain.events import (
 from robo_tui.domain.market import BarArrays
 from robo_tui.domain.news import MarketEvent, NewsItem, TradeIdea
 from robo_tui.domain.serialize import to_jsonable
-from robo_tui.domain.text import MAX_SUMMARY_CHARS, MIN_SECRET_CHARS, sanitize, scrub
+from robo_tui.domain.text import (
+    MAX_SUMMARY_CHARS,
+    MIN_SECRET_CHARS,
+    sanitize,
+    scrub,
+    secrets_in,
+)
 from robo_tui.engine.bus import EventBus
 from robo_tui.engine.news import (
     Deduplicator,
@@ -565,9 +571,7 @@ class IntelligencePipeline:
 
 def configured_secrets(settings: Settings) -> tuple[str, ...]:
     """Every configured secret: the settings' keys and the news keys read from the environment."""
-    from robo_tui.logs import secret_values
-
-    found = list(secret_values(settings))
+    found = list(secrets_in(settings))
     found += [os.environ.get(s.api_key_env, "") for s in settings.news.sources if s.api_key_env]
     return tuple(s for s in found if len(s) >= MIN_SECRET_CHARS)
 
