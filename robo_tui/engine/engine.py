@@ -140,6 +140,9 @@ class _ReturnsView(Mapping[str, FloatArray]):
 class Engine:
     """The trading engine. Construct it with its adapters, `await start()`, then run cycles."""
 
+    feed_timeout: float = FEED_TIMEOUT
+    """Seconds one market-data call may take (a hung feed is a data failure, never a freeze)."""
+
     def __init__(
         self,
         settings: Settings,
@@ -542,7 +545,7 @@ class Engine:
         and settling what they made the venue do (stops and targets fire here)."""
         await self._sync_control()
         try:
-            async with asyncio.timeout(FEED_TIMEOUT):
+            async with asyncio.timeout(self.feed_timeout):
                 quotes = await self.feed.quotes(now)
         except Exception as exc:
             quotes = []
@@ -559,7 +562,7 @@ class Engine:
 
     async def _market_step(self, now: datetime) -> None:
         try:
-            async with asyncio.timeout(FEED_TIMEOUT):
+            async with asyncio.timeout(self.feed_timeout):
                 bars = await self.feed.next_bars(now)
                 quotes = await self.feed.quotes(now)
         except Exception as exc:

@@ -157,3 +157,32 @@ async def test_restart_when_a_loss_limit_halted_trading_then_the_restored_halt_n
         assert (await again.store.load_control()).halt_codes == ()
     finally:
         await again.stop()
+
+
+class HungFeed(SimulatedMarket):
+    """The simulated market, whose bars and quotes calls never return."""
+
+    async def next_bars(self, now: Any) -> Any:
+        await asyncio.Event().wait()
+
+    async def quotes(self, now: Any) -> Any:
+        await asyncio.Event().wait()
+
+
+async def test_cycle_when_the_feed_hangs_then_it_ends_with_a_data_failure(
+    tmp_path: Path, clock: SimClock,
+) -> None:
+    settings = Settings()
+    instruments = [i.to_instrument() for i in settings.universe.instruments]
+    feed = HungFeed(instruments, seed=1, bar_seconds=60, clock=clock)
+    engine = Engine(settings, clock=clock, feed=feed, broker=PaperBroker(
+        cash=settings.broker.starting_cash, costs=settings.paper, clock=clock,
+        instruments={i.symbol: i for i in instruments}), store=SqliteStore(tmp_path / "robo.db"))
+    engine.feed_timeout = 0.2
+    await engine.start()
+    try:
+        summary = await asyncio.wait_for(engine.run_cycle(), 5.0)
+        assert any("market data failed: timed out" in e for e in summary.errors), summary.errors
+        assert engine.health["data"][0] is False
+    finally:
+        await engine.stop()
