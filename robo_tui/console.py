@@ -8,6 +8,7 @@ they meet it.
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 
@@ -22,6 +23,7 @@ from robo_tui.runtime import (
     ExitCode,
     RunError,
     RunOptions,
+    ShutdownWatchdog,
     check_live,
     load_run_settings,
     resolve_data_dir,
@@ -76,6 +78,18 @@ class _EngineStore:
         return await self._runs().report(run_id, width=width)
 
 
+def _stop_on_sigterm(app: RoboApp) -> None:
+    """SIGTERM closes the console like quitting does (the engine stops, the journal is flushed),
+    and the process ends within `SHUTDOWN_GRACE` seconds whatever is stuck."""
+    watchdog = ShutdownWatchdog()
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        watchdog.arm()
+        app.exit()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
 def run_console(options: RunOptions, *, theme: str | None = None) -> int:
     """`robo-tui`: settings, live check, data dir, lock, logging, engine, then the console.
 
@@ -106,6 +120,7 @@ def run_console(options: RunOptions, *, theme: str | None = None) -> int:
 
         app = RoboApp(build, theme=theme, settings_path_for_ui_state=data_dir / UI_STATE_FILE,
                       default_theme=settings.ui.theme, views=ViewPublisher, runs=runs)
+        _stop_on_sigterm(app)
         result = app.run()
         code = app.return_code
         return int(code if code is not None else (result or 0))

@@ -32,6 +32,7 @@ from robo_tui.runtime import (
     ExitCode,
     RunError,
     RunOptions,
+    ShutdownWatchdog,
     check_live,
     load_run_settings,
     resolve_data_dir,
@@ -169,11 +170,17 @@ async def run_headless(options: HeadlessOptions, *, out: TextIO = sys.stdout,
             err.write(f"robo-tui: broker or market data unreachable: {exc}\n")
             await engine.stop()
             return int(ExitCode.UNREACHABLE)
-        _install_signal_handlers(stop.set)
+        watchdog = ShutdownWatchdog(err=err)
+
+        def stop_asked() -> None:
+            stop.set()
+            watchdog.arm()  # the process ends in bounded time whatever is stuck
+
+        _install_signal_handlers(stop_asked)
         try:
             await engine.run(cycles=options.cycles, stop=stop, on_cycle=sink.cycle_done)
         finally:
-            await engine.stop()
+            await engine.stop()  # the watchdog, once armed, stays armed until the process ends
         if engine.state is TradingState.HALTED:
             err.write(f"robo-tui: trading is HALTED ({engine.risk.halt_reason or 'kill switch'}); "
                       "no new orders were placed. `robo-tui resume` restores trading.\n")

@@ -5,10 +5,14 @@ Failures are `RunError`s carrying the exit code the command line returns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import sys
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import field
 from enum import IntEnum
 from pathlib import Path
+from typing import TextIO
 
 from robo_tui.config import (
     ConfigError,
@@ -30,6 +34,45 @@ class ExitCode(IntEnum):
     HALTED = 3
     LOCKED = 4
     UNREACHABLE = 5
+    FORCED_STOP = 6
+    """A stop was asked (SIGTERM, SIGINT) and the run had not ended `SHUTDOWN_GRACE` seconds
+    later (or a second signal came): the process ended at once."""
+
+
+SHUTDOWN_GRACE = 10.0
+"""Seconds a run gets to stop cleanly after SIGTERM/SIGINT before the process ends anyway."""
+
+
+class ShutdownWatchdog:
+    """Bounds a shutdown: `arm()` (from the first stop signal) starts a timer thread that ends
+    the process with `ExitCode.FORCED_STOP` if it is still running `grace` seconds later, whatever
+    is stuck (a thread blocked in a read, a hung close); a second `arm()` ends it at once. The
+    timer is a daemon thread, so it also fires while the interpreter waits for other threads."""
+
+    def __init__(self, grace: float = SHUTDOWN_GRACE, *, err: TextIO | None = None,
+                 exit: Callable[[int], object] = os._exit) -> None:
+        self.grace = grace
+        self._err = err or sys.stderr
+        self._exit = exit
+        self._timer: threading.Timer | None = None
+
+    def arm(self) -> None:
+        """The first call starts the countdown; a second one ends the process now."""
+        if self._timer is not None:
+            self._force("a second stop signal")
+            return
+        self._timer = threading.Timer(self.grace, self._force,
+                                      args=(f"not stopped {self.grace:g} s after the signal",))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _force(self, why: str) -> None:
+        try:
+            self._err.write(f"robo-tui: {why}; exiting now (open orders stay with the broker; "
+                            "the kill switch and the journal are as last written)\n")
+            self._err.flush()
+        finally:
+            self._exit(int(ExitCode.FORCED_STOP))
 
 
 class RunError(Exception):

@@ -25,7 +25,7 @@ _SORTED_JSON = json.JSONEncoder(sort_keys=True)
 _E = TypeVar("_E", TradingState, Mode)
 
 CONTROL_KEYS = ("trading_state", "halt_reason", "day_start", "peak_equity", "risk_rebase",
-                "protections", "mode")
+                "protections", "mode", "halt_codes")
 """The store's keys for the record's fields (the text written by every version so far)."""
 
 
@@ -44,6 +44,9 @@ class ControlState:
     """A resume from an earlier version's shell asked to measure the limits from equity now."""
     protections: Protections = field(default_factory=dict)
     mode: Mode | None = None
+    halt_codes: tuple[str, ...] = ()
+    """The risk codes that halted trading (a loss limit, the circuit breaker); () for a halt by
+    hand. Restored with the halt, so the meters and the view say why after a restart."""
 
     @property
     def halted(self) -> bool:
@@ -63,6 +66,7 @@ class ControlState:
         keys["protections"] = encode_protections(self.protections)
         if self.mode is not None:
             keys["mode"] = self.mode.value
+        keys["halt_codes"] = ",".join(self.halt_codes)
         return keys
 
     @classmethod
@@ -78,6 +82,7 @@ class ControlState:
             risk_rebase=keys.get("risk_rebase") == "pending",
             protections=decode_protections(keys.get("protections", "")),
             mode=_enum(Mode, keys.get("mode")),
+            halt_codes=tuple(c for c in keys.get("halt_codes", "").split(",") if c),
         )
 
 

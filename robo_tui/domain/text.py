@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -44,6 +45,45 @@ def is_invisible(ch: str) -> bool:
     # variation selectors are non-spacing marks that only change glyph choice
     o = ord(ch)
     return 0xFE00 <= o <= 0xFE0F or 0xE0100 <= o <= 0xE01EF
+
+
+MIN_SECRET_CHARS = 4
+"""Shorter configured values are not treated as secrets to scrub (they would mangle text)."""
+SECRET_MASK = "***"
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """`text` with every configured secret in it replaced by ***: a server that echoes a key
+    back (in a headline, an error, a model's rationale) must not get it stored, shown, logged
+    or put in a prompt. Longest first, so a secret containing another is masked whole."""
+    if not secrets or not text:
+        return text
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= MIN_SECRET_CHARS and secret in text:
+            text = text.replace(secret, SECRET_MASK)
+    return text
+
+
+def secrets_in(settings: object) -> tuple[str, ...]:
+    """Every non-empty `SecretStr` value in a pydantic settings tree (keys, passwords): what
+    `scrub` must mask wherever text from outside is stored, shown, logged or prompted."""
+    from pydantic import BaseModel, SecretStr
+
+    found: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, SecretStr):
+            if len(raw := value.get_secret_value()) >= MIN_SECRET_CHARS:
+                found.append(raw)
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    walk(settings)
+    return tuple(found)
 
 
 def sanitize(text: str, max_chars: int = MAX_TITLE_CHARS) -> str:

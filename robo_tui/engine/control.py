@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from robo_tui.domain.control import ControlState, JournaledCommand
+from robo_tui.domain.control import ControlState, JournaledCommand, halted_after
 from robo_tui.domain.risk import TradingState
 from robo_tui.ports import Store
 
@@ -46,6 +46,20 @@ class PersistedControl:
             return None
         self._seen = control.trading_state
         return control
+
+    async def halt_waiting(self) -> str | None:
+        """Why trading must stop now when the shell has halted it (a journaled `halt` not yet
+        carried out, or a HALTED state an older shell wrote) and the engine has not acted on it
+        yet; None otherwise. Two small reads: cheap enough before every order is sent."""
+        pending = await self._store.pending_commands()
+        stored = await self._store.load_control()
+        # from the state the engine last acted on, unless another process changed it since
+        known = stored if stored.trading_state != self._seen else ControlState(self._seen)
+        if not halted_after(known, pending):
+            return None
+        halts = [c for c in pending if c.kind == "halt"]
+        reason = halts[-1].payload.get("reason", "") if halts else stored.halt_reason
+        return reason or "halted from the shell"
 
     async def next_command(self) -> JournaledCommand | None:
         """The oldest journaled command not yet carried out, marked consumed before it is

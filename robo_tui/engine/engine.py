@@ -67,6 +67,16 @@ from robo_tui.ports import Broker, Clock, IntelligenceStage, MarketFeed, Simulat
 log = logging.getLogger(__name__)
 
 _HISTORY_CAP_EXTRA = 200
+FEED_TIMEOUT = 30.0
+"""Seconds one market-data call (bars, quotes, history) may take before it counts as failed."""
+CLOSE_TIMEOUT = 10.0
+"""Seconds each adapter gets to close at shutdown."""
+CONTROL_SECONDS = 0.25
+"""How often the kill switch's lane reads the shell's journal while `run` runs."""
+
+
+_NewsResult = tuple[dict[str, list[TradeIdea]], list[MarketEvent]]
+"""A news job's result: ideas by symbol, and the events left for the next cycle."""
 
 
 class ModeChangeRefused(Exception):
@@ -130,6 +140,9 @@ class _ReturnsView(Mapping[str, FloatArray]):
 class Engine:
     """The trading engine. Construct it with its adapters, `await start()`, then run cycles."""
 
+    feed_timeout: float = FEED_TIMEOUT
+    """Seconds one market-data call may take (a hung feed is a data failure, never a freeze)."""
+
     def __init__(
         self,
         settings: Settings,
@@ -181,6 +194,8 @@ class Engine:
         self._targets: dict[str, float] = {}
         self._ideas: dict[str, list[TradeIdea]] = {}
         self._queued_events: list[MarketEvent] = []
+        # the news-and-analysts job in flight (it never holds the cycle, prices or control)
+        self._news: asyncio.Task[_NewsResult] | None = None
         self.control = PersistedControl(store)
         self.counters = CycleCounters()
         """What the current cycle (a whole replay is one) has done so far."""
@@ -301,13 +316,15 @@ class Engine:
 
     async def stop(self) -> None:
         """Flush the audit log and close every adapter; safe to call twice."""
+        await self._cancel_news()
         if self.recorder:
             await self.recorder.flush()
         for closer in (self._close_intelligence, self.feed.close, self.broker.close):
             try:
-                await closer()
-            except Exception as exc:  # closing must go on
-                log.warning("close failed: %s", exc)
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await closer()
+            except Exception as exc:
+                log.warning("close failed: %s", _describe(exc))
         if self._started:
             await self.store.audit("engine.stop", {"cycles": self.cycle}, "engine")
         if self.recorder:
@@ -323,7 +340,7 @@ class Engine:
     async def _restore_control(self) -> None:
         control = await self.control.restore()
         if control.halted:
-            self.risk.restore(TradingState.HALTED, control.halt_reason)
+            self.risk.restore(TradingState.HALTED, control.halt_reason, control.halt_codes)
         if control.day_start_equity is not None:
             self.book.day, self.book.day_start_equity = control.day, control.day_start_equity
         if control.peak_equity is not None:
@@ -400,8 +417,18 @@ class Engine:
     async def run(self, *, cycles: int | None = None, stop: asyncio.Event | None = None,
                   on_cycle: Callable[[CycleCompleted], None] | None = None) -> None:
         """Run cycles every `engine.cycle_seconds`, ticking quotes, news and control between them,
-        until `cycles` have run or `stop` is set."""
+        until `cycles` have run or `stop` is set. The kill switch has its own lane meanwhile:
+        a halt the shell journals takes effect within `CONTROL_SECONDS`, whatever a cycle waits on."""
         stop = stop or asyncio.Event()
+        lane = asyncio.create_task(self._control_lane(stop), name="robo-tui control lane")
+        try:
+            await self._run(cycles, stop, on_cycle)
+        finally:
+            lane.cancel()
+            await asyncio.gather(lane, return_exceptions=True)
+
+    async def _run(self, cycles: int | None, stop: asyncio.Event,
+                   on_cycle: Callable[[CycleCompleted], None] | None) -> None:
         done = 0
         while not stop.is_set():
             if not self.paused:
@@ -420,21 +447,49 @@ class Engine:
                 except TimeoutError:
                     pass
 
+    async def _control_lane(self, stop: asyncio.Event) -> None:
+        """The kill switch's priority lane: read the shell's journal every `CONTROL_SECONDS` and
+        carry out a halt at once (never waiting on news, a model or the cycle's lock); the other
+        commands run in order as soon as the order path is free."""
+        while not stop.is_set():
+            try:
+                await self._priority_halt()
+                if not self._lock.locked():
+                    async with self._lock:
+                        await self._sync_control()
+            except Exception as exc:
+                self.monitor.error("control", f"control sync failed: {exc}")
+            try:
+                await asyncio.wait_for(stop.wait(), CONTROL_SECONDS)
+            except TimeoutError:
+                pass
+
+    async def _priority_halt(self) -> None:
+        """A halt the shell journaled (or an older shell wrote) takes effect now: HALTED, latched
+        and open orders cancelled; the journal entry itself is consumed in order later (a no-op
+        then, so a later `resume` still counts)."""
+        if self.risk.state is TradingState.HALTED:
+            return
+        reason = await self.control.halt_waiting()
+        if reason is None or self.state is TradingState.HALTED:  # halted while we read
+            return
+        old = self.risk.state
+        self.risk.halt(reason)
+        await self._on_state_change(old, TradingState.HALTED, reason, "cli")
+
     async def run_cycle(self) -> CycleCompleted:
         """One pass of the daily pipeline: market data → news → analysts → strategies → ensemble →
         proposals → risk gate → execution → persist → summary."""
         started = time.perf_counter()
         self.cycle += 1
-        counters = self.counters = CycleCounters()
-        self.monitor.errors = counters.errors
-        self.orders.counts = counters
-        self.proposals.counts = counters
         now = self.clock.now()
         async with self._lock:
             await self._sync_control()
             await self._market_step(now)
             await self.settle(now)
-            ideas = await self._intelligence_step(now)
+        ideas = await self._intelligence_step(now)  # off the lock: prices and control go on
+        async with self._lock:
+            await self._sync_control()
             self._expire_ideas(now)
             if self.risk.state is not TradingState.HALTED:
                 for symbol in self.symbols:
@@ -453,59 +508,65 @@ class Engine:
             news=self.counters.news, duration_ms=(time.perf_counter() - started) * 1000,
             errors=tuple(self.counters.errors),
         )
+        self._new_counters()  # the next summary counts everything booked from now on
         self.last_cycle = summary
         self.bus.publish(summary)
         if self.recorder:
             await self.recorder.flush()
         return summary
 
+    def _new_counters(self) -> None:
+        """Start counting for the next summary (every room counts into the same counters)."""
+        counters = self.counters = CycleCounters()
+        self.monitor.errors = counters.errors
+        self.orders.counts = counters
+        self.proposals.counts = counters
+
     async def tick(self) -> None:
-        """Between cycles: quotes (stops may fire), urgent news, control changes from the shell,
-        proposal expiry."""
+        """Between cycles: quotes (stops may fire), control changes from the shell, proposal
+        expiry; and news: a poll runs as its own job (urgent events analysed at once, the rest
+        queued for the next cycle) whose ideas are acted on when they are ready."""
         now = self.clock.now()
         async with self._lock:
-            await self._sync_control()
-            try:
-                quotes = await self.feed.quotes(now)
-            except Exception as exc:
-                quotes = []
-                await self.monitor.failure("data", f"quotes failed: {exc}")
-            if quotes:
-                self._apply_quotes(quotes, now)
-                await self.settle(now)
-            if self.intelligence is not None:
-                try:
-                    events = await self.intelligence.poll(now)
-                except Exception as exc:
-                    events = []
-                    self.monitor.error("news", f"news poll failed: {exc}")
-                self.counters.news += len(events)
-                urgent = [e for e in events if self.intelligence.is_urgent(e)]
-                self._queued_events.extend(e for e in events if not self.intelligence.is_urgent(e))
-                if urgent:
-                    await self.react_to_events(urgent, now)
+            await self._price_step(now)
             await self.proposals.expire(now)
+        if self.intelligence is not None:
+            fresh = self._news is None
+            job = self._news_job(now, analyse_all=False)
+            ideas = await self._ideas_when_ready(job, now, wait=fresh)
+            if ideas:
+                async with self._lock:
+                    await self._act_on_ideas(ideas, now)
         if self.recorder:
             await self.recorder.flush()
+
+    async def _price_step(self, now: datetime) -> None:
+        """The priority lane's work (under the order path's lock): the shell's commands, quotes,
+        and settling what they made the venue do (stops and targets fire here)."""
+        await self._sync_control()
+        try:
+            async with asyncio.timeout(self.feed_timeout):
+                quotes = await self.feed.quotes(now)
+        except Exception as exc:
+            quotes = []
+            await self.monitor.failure("data", f"quotes failed: {_describe(exc)}")
+        if quotes:
+            self._apply_quotes(quotes, now)
+            await self.settle(now)
 
     async def react_to_events(self, events: Sequence[MarketEvent], now: datetime) -> None:
         """Analyse events now (high impact) and re-evaluate the symbols they concern."""
         if self.intelligence is None:
             return
-        ideas = await self._analyze(events, now)
-        if self.risk.state is TradingState.HALTED:
-            await self.proposals.note_halted(ideas)
-            return
-        for symbol, symbol_ideas in ideas.items():
-            await self._evaluate_symbol(symbol, now, symbol_ideas)
-        await self.settle(now)
+        await self._act_on_ideas(await self._analyze(events, now), now)
 
     async def _market_step(self, now: datetime) -> None:
         try:
-            bars = await self.feed.next_bars(now)
-            quotes = await self.feed.quotes(now)
+            async with asyncio.timeout(self.feed_timeout):
+                bars = await self.feed.next_bars(now)
+                quotes = await self.feed.quotes(now)
         except Exception as exc:
-            await self.monitor.failure("data", f"market data failed: {exc}")
+            await self.monitor.failure("data", f"market data failed: {_describe(exc)}")
             return
         self.monitor.success("data")
         if bars:
@@ -552,17 +613,78 @@ class Engine:
     # ------------------------------------------------------------------ intelligence
 
     async def _intelligence_step(self, now: datetime) -> dict[str, list[TradeIdea]]:
+        """The cycle's news and analysis, run as its own job: a job started now gets up to
+        `engine.cycle_seconds` (prices, stops and control keep running meanwhile); a job still
+        running from earlier is not waited on. Ideas not ready now are acted on when they are."""
         if self.intelligence is None:
             return {}
+        fresh = self._news is None
+        return await self._ideas_when_ready(self._news_job(now, analyse_all=True), now, wait=fresh)
+
+    def _news_job(self, now: datetime, *, analyse_all: bool) -> asyncio.Task[_NewsResult]:
+        """The news job in flight, or a new one: poll the due sources, then analyse the queued
+        and new events (`analyse_all`) or only the urgent ones (the rest wait for a cycle)."""
+        if self._news is None:
+            queued, self._queued_events = self._queued_events, []
+            self._news = asyncio.create_task(self._news_work(now, queued, analyse_all),
+                                             name="robo-tui news and analysts")
+        return self._news
+
+    async def _news_work(self, now: datetime, queued: list[MarketEvent],
+                         analyse_all: bool) -> _NewsResult:
+        stage = self.intelligence
+        assert stage is not None
         try:
-            events = list(await self.intelligence.poll(now))
+            events = list(await stage.poll(now))
         except Exception as exc:
-            self.monitor.error("news", f"news poll failed: {exc}")
+            self.monitor.error("news", f"news poll failed: {_describe(exc)}")
             events = []
         self.counters.news += len(events)
-        events = self._queued_events + events
-        self._queued_events = []
-        return await self._analyze(events, now) if events else {}
+        if analyse_all:
+            now_events, later = queued + events, []
+        else:
+            now_events = [e for e in events if stage.is_urgent(e)]
+            later = queued + [e for e in events if not stage.is_urgent(e)]
+        ideas = await self._analyze(now_events, now) if now_events else {}
+        return ideas, later
+
+    async def _ideas_when_ready(self, job: asyncio.Task[_NewsResult], now: datetime, *,
+                                wait: bool) -> dict[str, list[TradeIdea]]:
+        """The job's ideas if it is done (after waiting up to `engine.cycle_seconds` when `wait`,
+        ticking prices and control meanwhile); {} while it still runs."""
+        if wait:
+            deadline = time.monotonic() + self.settings.engine.cycle_seconds
+            step = min(self.settings.feeds.quote_seconds, self.settings.engine.cycle_seconds)
+            while not job.done() and (left := deadline - time.monotonic()) > 0:
+                await asyncio.wait({job}, timeout=min(step, left))
+                if not job.done():
+                    async with self._lock:
+                        await self._price_step(self.clock.now())
+        if not job.done():
+            return {}
+        self._news = None
+        try:
+            ideas, later = job.result()
+        except Exception as exc:
+            self.monitor.error("model", f"analysis failed: {_describe(exc)}")
+            return {}
+        self._queued_events = later + self._queued_events
+        return ideas
+
+    async def _act_on_ideas(self, ideas: Mapping[str, Sequence[TradeIdea]], now: datetime) -> None:
+        """Re-evaluate the symbols fresh ideas concern (or record them as no trade while halted)."""
+        if self.risk.state is TradingState.HALTED:
+            await self.proposals.note_halted(ideas)
+            return
+        for symbol, symbol_ideas in ideas.items():
+            await self._evaluate_symbol(symbol, now, symbol_ideas)
+        await self.settle(now)
+
+    async def _cancel_news(self) -> None:
+        job, self._news = self._news, None
+        if job is not None and not job.done():
+            job.cancel()
+            await asyncio.gather(job, return_exceptions=True)
 
     async def _analyze(self, events: Sequence[MarketEvent], now: datetime) -> dict[str, list[TradeIdea]]:
         assert self.intelligence is not None
@@ -685,7 +807,8 @@ class Engine:
         so far are accepted: the day-loss and drawdown limits count from equity now."""
         await self._leave_halt("resumed", by)
         state = self.risk.state
-        await self._update_control(lambda c: replace(c, trading_state=state, halt_reason=""), by)
+        await self._update_control(
+            lambda c: replace(c, trading_state=state, halt_reason="", halt_codes=()), by)
 
     async def _leave_halt(self, reason: str, by: str) -> None:
         old = self.risk.state
@@ -709,8 +832,9 @@ class Engine:
         """Announce a state change; entering HALTED is latched in the store (unless it came
         from the store) and cancels open orders."""
         if new is TradingState.HALTED and persist:
-            await self._update_control(
-                lambda c: replace(c, trading_state=TradingState.HALTED, halt_reason=reason), by)
+            codes = self.risk.state_codes
+            await self._update_control(lambda c: replace(
+                c, trading_state=TradingState.HALTED, halt_reason=reason, halt_codes=codes), by)
         self.bus.publish(TradingStateChanged(ts=self.clock.now(), old=old, new=new, reason=reason, by=by))
         if new is TradingState.HALTED:
             await self.cancel_all(by=by)
@@ -769,7 +893,7 @@ class Engine:
                 await self._leave_halt("resumed from the shell", by)
                 state = self.risk.state
                 await self._update_control(
-                    lambda c: replace(c, trading_state=state, halt_reason=""), by)
+                    lambda c: replace(c, trading_state=state, halt_reason="", halt_codes=()), by)
         elif command.kind == "approve":
             if payload.get("proposal_id", "") in self.pending:
                 await self.proposals.approve(payload["proposal_id"], by=by, source="cli")
@@ -896,6 +1020,13 @@ def live_requirements(settings: Settings, confirm_live: bool) -> list[str]:
     if not confirm_live:
         missing.append("pass --confirm-live on the command line (or type the confirmation phrase)")
     return missing
+
+
+def _describe(exc: BaseException) -> str:
+    """An error for a message: a bare timeout says so (its own text is empty)."""
+    if isinstance(exc, TimeoutError):
+        return str(exc) or "timed out"
+    return str(exc) or type(exc).__name__
 
 
 def _direction_value(direction: Direction | None) -> float | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
 import time
 import uuid
 from collections import deque
@@ -35,11 +36,16 @@ from robo_tui.domain.events import (
     NewsReceived,
     SourceHealthChanged,
 )
-from robo_tui.domain.ideas import validate_idea
 from robo_tui.domain.market import BarArrays
 from robo_tui.domain.news import MarketEvent, NewsItem, TradeIdea
 from robo_tui.domain.serialize import to_jsonable
-from robo_tui.domain.text import MAX_SUMMARY_CHARS, sanitize
+from robo_tui.domain.text import (
+    MAX_SUMMARY_CHARS,
+    MIN_SECRET_CHARS,
+    sanitize,
+    scrub,
+    secrets_in,
+)
 from robo_tui.engine.bus import EventBus
 from robo_tui.engine.news import (
     Deduplicator,
@@ -144,6 +150,9 @@ class IntelligencePipeline:
         self._next_review = self._review_after(clock.now())
         self.simulated_prices = settings.feeds.kind == "sim"
         self._warming = False
+        self._secrets = configured_secrets(settings)
+        self.fetch_timeout = settings.news.timeout_seconds + 5.0
+        """The stage's backstop on one source's whole fetch (the sources bound their own)."""
 
     # ------------------------------------------------------------------ news
 
@@ -180,9 +189,15 @@ class IntelligencePipeline:
         self._next_due[source.name] = now + timedelta(seconds=self.settings.news.poll_seconds)
         self._fetched.add(source.name)
         try:
-            items = await source.fetch(now)
+            async with asyncio.timeout(self.fetch_timeout):
+                items = await source.fetch(now)
+        except TimeoutError:
+            self._set_health(source.name, False,
+                             f"no answer within {self.fetch_timeout:g} s", now)
+            return []
         except Exception as exc:  # noqa: BLE001 - a source that raises is unhealthy; others go on
-            self._set_health(source.name, False, f"{type(exc).__name__}: {exc}"[:300], now)
+            message = scrub(f"{type(exc).__name__}: {exc}", self._secrets)
+            self._set_health(source.name, False, message[:300], now)
             return []
         health = source.health
         self._set_health(source.name, health.healthy, health.message, now)
@@ -233,15 +248,16 @@ class IntelligencePipeline:
         return events
 
     def _clean(self, raw: NewsItem, now: datetime) -> NewsItem:
-        title = sanitize(raw.title)
-        summary = sanitize(raw.summary, MAX_SUMMARY_CHARS)
+        # a server may echo a configured key back: it never reaches the store, screen or prompt
+        title = scrub(sanitize(raw.title), self._secrets)
+        summary = scrub(sanitize(raw.summary, MAX_SUMMARY_CHARS), self._secrets)
         published = raw.published if raw.published.tzinfo is not None else raw.published.replace(
             tzinfo=now.tzinfo)
         # the symbols come from the raw text: a ticker hidden behind invisible characters
         # must not map even though the cleaned text no longer shows them
         symbols = self.symbol_master.map(raw.title, raw.summary)
         return replace(raw, title=title, summary=summary, published=min(published, now),
-                       symbols=symbols)
+                       symbols=symbols, link=scrub(raw.link, self._secrets))
 
     def _score(self, item: NewsItem, story: Story, now: datetime) -> MarketEvent:
         event_type = classify(item.title, item.summary)
@@ -369,9 +385,9 @@ class IntelligencePipeline:
             "symbol": symbol,
             "template": outcome.template,
             "prompt_hash": outcome.prompt_hash,
-            "prompt": outcome.prompt,
+            "prompt": scrub(outcome.prompt, self._secrets),
             "latency_ms": outcome.latency_ms or call_ms,
-            "raw_output": outcome.raw_output,
+            "raw_output": scrub(outcome.raw_output, self._secrets),
             "parsed": to_jsonable(idea) if idea is not None else None,
             "errors": list(errors),
             "abstain_reason": reason,
@@ -416,6 +432,8 @@ class IntelligencePipeline:
             "horizon": proposed.horizon, "event_type": proposed.event_type.value,
             "news_ids": list(proposed.news_ids), "rationale": proposed.rationale,
         }
+        from robo_tui.domain.ideas import validate_idea  # ~30 ms of pydantic: not at start-up
+
         idea, problems = validate_idea(
             payload, request, provider=outcome.provider, model=outcome.model, idea_id="",
             now=now, latency_ms=outcome.latency_ms)
@@ -426,8 +444,8 @@ class IntelligencePipeline:
                 idea = None
         if idea is None:
             errors += problems
-            return None, errors, "rejected: " + "; ".join(problems)[:500]
-        return idea, errors, ""
+            return None, errors, scrub("rejected: " + "; ".join(problems)[:500], self._secrets)
+        return replace(idea, rationale=scrub(idea.rationale, self._secrets)), errors, ""
 
     @staticmethod
     def _model_name(analyst: Analyst) -> str:
@@ -549,6 +567,13 @@ class IntelligencePipeline:
             self._analyst = None
         for src in self.sources:
             await _close(src)
+
+
+def configured_secrets(settings: Settings) -> tuple[str, ...]:
+    """Every configured secret: the settings' keys and the news keys read from the environment."""
+    found = list(secrets_in(settings))
+    found += [os.environ.get(s.api_key_env, "") for s in settings.news.sources if s.api_key_env]
+    return tuple(s for s in found if len(s) >= MIN_SECRET_CHARS)
 
 
 def _preload() -> None:

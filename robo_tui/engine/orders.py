@@ -130,6 +130,10 @@ class OrderPath:
     async def _send(self, order: Order) -> BrokerAck:
         """The one call of `Broker.submit`, bounded by the broker's declared `order_timeout`."""
         broker = self.broker
+        halt = await self._control.halt_waiting()  # no order leaves with a verdict older than a halt
+        if halt is not None or self._risk.state is TradingState.HALTED:
+            return BrokerAck(order.client_order_id, OrderStatus.CANCELLED,
+                             message=f"not sent: trading halted ({halt or self._risk.halt_reason})")
         try:
             timeout = broker.order_timeout
             if timeout is None:

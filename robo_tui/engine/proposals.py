@@ -193,22 +193,39 @@ class ProposalDesk:
     async def approve(self, proposal_id: str, *, by: str, source: OrderSource) -> SubmitResult:
         """Approve a pending proposal: its order goes through the order path and the gate
         again, now (the caller holds the engine's order lock)."""
+        # one atomic transition: whoever takes it from the book first approves it; a second
+        # approval (the console and the shell at once) is told it is already decided
         proposal = self.pending.pop(proposal_id, None)
         if proposal is None:
-            raise ProposalNotFound(f"no pending proposal {proposal_id}")
-        await self._store.update_proposal(proposal_id, ProposalStatus.APPROVED, by, "")
+            raise ProposalNotFound(await self._not_pending(proposal_id))
+        try:
+            await self._store.update_proposal(proposal_id, ProposalStatus.APPROVED, by, "")
+        except ValueError as exc:  # the store refused the move: decided by another process
+            raise ProposalNotFound(f"proposal {proposal_id} was already decided: {exc}") from None
         self._bus.publish(ProposalDecided(ts=self._clock.now(), proposal=proposal,
                                           decision="approved", by=by))
-        result = await self._orders.submit(SubmitOrder(self.proposal_intent(proposal), source))
+        try:
+            result = await self._orders.submit(SubmitOrder(self.proposal_intent(proposal), source))
+        except BaseException as exc:  # never left "approved" with no order
+            await self._store.update_proposal(proposal_id, ProposalStatus.DENIED, by,
+                                              f"approved, but not sent: {type(exc).__name__} {exc}")
+            raise
         await self._done(proposal, result, by=by)
         await self._orders.settle(self._clock.now())
         return result
+
+    async def _not_pending(self, proposal_id: str) -> str:
+        """Why `proposal_id` cannot be decided: already decided (and how), or unknown."""
+        row = await self._store.get_proposal(proposal_id)
+        if row is None:
+            return f"no pending proposal {proposal_id}"
+        return f"proposal {proposal_id} is already {row[1].value}"
 
     async def reject(self, proposal_id: str, *, by: str, reason: str) -> None:
         """Reject a pending proposal, recorded with the reason (the caller holds the lock)."""
         proposal = self.pending.pop(proposal_id, None)
         if proposal is None:
-            raise ProposalNotFound(f"no pending proposal {proposal_id}")
+            raise ProposalNotFound(await self._not_pending(proposal_id))
         await self._store.update_proposal(proposal_id, ProposalStatus.REJECTED, by, reason)
         self._bus.publish(ProposalDecided(ts=self._clock.now(), proposal=proposal,
                                           decision="rejected", by=by, reason=reason))

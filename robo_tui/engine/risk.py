@@ -126,7 +126,7 @@ class RiskGate:
     def state_codes(self) -> tuple[str, ...]:
         """The codes of the limits that put the gate in its current state: the loss limits'
         (`max_daily_loss`, `max_drawdown`) or `circuit_breaker`; empty when ACTIVE, halted by
-        the operator or restored from the database."""
+        the operator (restored with a halt from the database)."""
         return self._codes
 
     @property
@@ -162,11 +162,12 @@ class RiskGate:
         self._peak_anchor = None
         self._day_anchor = None
 
-    def restore(self, state: TradingState, reason: str) -> None:
-        """Set the state persisted by the engine at start (a HALTED state stays latched)."""
+    def restore(self, state: TradingState, reason: str, codes: tuple[str, ...] = ()) -> None:
+        """Set the state persisted by the engine at start (a HALTED state stays latched), with
+        the codes of the limits that put it there."""
         self._state = TradingState(state)
         self._reason = reason if self._state is not TradingState.ACTIVE else ""
-        self._codes = ()
+        self._codes = codes if self._state is not TradingState.ACTIVE else ()
         if self._state is TradingState.HALTED and not self._reason:
             self._reason = "halted (restored from the database)"
 

@@ -65,6 +65,7 @@ class AnthropicAnalyst(HostedAnalyst):
             base_url=self.base_url,
             timeout=self.timeout + 5.0,
             max_retries=self.config.transport_retries,
+            http_client=anthropic.DefaultAsyncHttpxClient(event_hooks=self._origin_guard()),
         )
 
     @staticmethod

@@ -18,7 +18,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -32,7 +32,7 @@ from robo_tui.domain.analysis import AnalysisOutcome, AnalysisRequest, ModelInfo
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.ideas import MAX_RAW_CHARS, validate_idea
 from robo_tui.domain.news import TradeIdea
-from robo_tui.domain.text import clean_text
+from robo_tui.domain.text import MIN_SECRET_CHARS, clean_text, secrets_in
 from robo_tui.ports import Store
 
 log = logging.getLogger(__name__)
@@ -170,10 +170,11 @@ _KEY_PATTERNS = re.compile(
 class SecretScrubber:
     """Removes API keys (the configured ones and anything shaped like one) from text."""
 
-    def __init__(self, secrets: Sequence[SecretStr | None] = ()) -> None:
-        self._values = tuple(
-            v for s in secrets if s is not None and len(v := s.get_secret_value()) >= 6
-        )
+    def __init__(self, secrets: Sequence[SecretStr | None] = (), *,
+                 also: Sequence[str] = ()) -> None:
+        values = [v for s in secrets if s is not None and len(v := s.get_secret_value()) >= 6]
+        values += [v for v in also if len(v) >= MIN_SECRET_CHARS]
+        self._values = tuple(sorted(set(values), key=len, reverse=True))
 
     def __call__(self, text: str) -> str:
         for value in self._values:
@@ -207,7 +208,7 @@ class LLMAnalystBase(ABC):
         self.timeout = float(self.config.timeout_seconds)
         self._semaphore = asyncio.Semaphore(self.config.max_concurrency)
         self._telemetry = Telemetry()
-        self._scrub = SecretScrubber()
+        self._scrub = SecretScrubber(also=secrets_in(settings))  # every configured secret
 
     # -- what a provider implements ------------------------------------------------------------
 
@@ -291,7 +292,9 @@ class LLMAnalystBase(ABC):
         done, errors = self._judge(call, got, request, ())
         if done is not None:
             return done
-        call.repair = Repair(got, tuple(errors), repair_message(errors))
+        # the rejected answer goes back to the model: without any secret it echoed
+        echoed = replace(got, text=self._scrub(got.text))
+        call.repair = Repair(echoed, tuple(errors), repair_message(errors))
         self._telemetry.repairs += 1
         first = [f"first answer: {e}" for e in errors]
 
@@ -422,7 +425,7 @@ class HostedAnalyst(LLMAnalystBase):
         self.model: str = self.pinned_model or getattr(self.config, self.model_setting)
         self.base_url: str = getattr(self.config, self.base_url_setting) or self.default_base_url
         key: SecretStr | None = getattr(self.config, self.key_setting)
-        self._scrub = SecretScrubber([key])
+        self._scrub = SecretScrubber([key], also=secrets_in(settings))
         self._client: Any = None
         if key is not None and key.get_secret_value():
             self._client = self._make_client(key.get_secret_value())
@@ -430,6 +433,25 @@ class HostedAnalyst(LLMAnalystBase):
     @abstractmethod
     def _make_client(self, api_key: str) -> Any:
         """The SDK's async client for `self.base_url` (imported lazily)."""
+
+    def _origin_guard(self) -> dict[str, list[Callable[[Any], Awaitable[None]]]]:
+        """httpx event hooks that refuse any request to an origin other than `base_url`'s: the
+        SDKs follow redirects, and httpx strips only `Authorization` on a cross-origin hop, not
+        a key in `x-api-key` (Anthropic) or any other header. Pass as the SDK client's
+        `event_hooks`; a refused hop is a provider error like any other."""
+        import httpx
+
+        home = httpx.URL(self.base_url)
+        allowed = (home.scheme, home.host, home.port)
+
+        async def same_origin_only(request: httpx.Request) -> None:
+            url = request.url
+            if (url.scheme, url.host, url.port) != allowed:
+                raise httpx.RequestError(
+                    f"refused a redirect from {home.host} to another host ({url.host}): "
+                    "the API key is never sent there", request=request)
+
+        return {"request": [same_origin_only]}
 
     @property
     def configured(self) -> bool:

@@ -69,6 +69,7 @@ class OpenAIAnalyst(HostedAnalyst):
             base_url=self.base_url,
             timeout=self.timeout + 5.0,
             max_retries=self.config.transport_retries,
+            http_client=openai.DefaultAsyncHttpxClient(event_hooks=self._origin_guard()),
         )
 
     async def _complete(self, prompt: Prompt, model: str, repair: Repair | None) -> Completion:

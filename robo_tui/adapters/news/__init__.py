@@ -7,13 +7,17 @@ bundled sample feed; plus what they share: health, capped exponential backoff an
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
 
 from robo_tui.domain.news import NewsItem, SourceHealth
+from robo_tui.domain.text import MIN_SECRET_CHARS, scrub
 from robo_tui.registries.news import NEWS_SOURCES
 
 if TYPE_CHECKING:
@@ -27,6 +31,12 @@ MAX_BODY_BYTES = 5_000_000
 """A feed or API answer larger than this is refused (a runaway or hostile server)."""
 MAX_ITEMS_PER_FETCH = 500
 """At most this many items are taken from one fetch."""
+MAX_REDIRECTS = 5
+"""Redirects followed for one fetch (each checked: credentials never go to another origin)."""
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PLAIN_HEADERS = frozenset({"accept", "user-agent", "if-none-match", "if-modified-since"})
+"""The only headers of ours a redirect to another origin still carries."""
+_KEY_PARAMS = re.compile(r"(?i)^(api[-_]?key|apikey|key|token|access[-_]?token|secret|auth|sig|signature)$")
 
 
 class Backoff:
@@ -133,11 +143,13 @@ class ConditionalGet:
         self._owned = client is None
         self._timeout = timeout
         self._headers = dict(headers or {})
-        self._secret = secret
+        self.secrets: tuple[str, ...] = tuple(
+            s for s in (secret, *_url_secrets(url)) if len(s) >= MIN_SECRET_CHARS)
+        """The source's credentials: its API key and any key-like query parameter in its URL."""
 
     def redact(self, text: str) -> str:
-        """`text` with the secret (an API key) replaced by ***."""
-        return text.replace(self._secret, "***") if self._secret else text
+        """`text` with the source's secrets (its API key) replaced by ***."""
+        return scrub(text, self.secrets)
 
     async def get(self) -> bytes | None:
         """The body if it changed since the last call, else None (304)."""
@@ -152,32 +164,77 @@ class ConditionalGet:
         if self.last_modified:
             headers["If-Modified-Since"] = self.last_modified
         try:
-            async with self._client.stream("GET", self.url, headers=headers,
-                                           timeout=self._timeout) as resp:
-                if resp.status_code == 304:
-                    return None
-                if resp.status_code >= 400:
-                    retry = _retry_after(resp.headers.get("Retry-After"))
-                    reason = self.redact(resp.reason_phrase or "")
-                    raise SourceError(f"HTTP {resp.status_code} {reason}".strip(), retry)
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in resp.aiter_bytes():
-                    size += len(chunk)
-                    if size > MAX_BODY_BYTES:
-                        raise SourceError(f"answer larger than {MAX_BODY_BYTES} bytes; refused")
-                    chunks.append(chunk)
-                self.etag = resp.headers.get("ETag") or self.etag
-                self.last_modified = resp.headers.get("Last-Modified") or self.last_modified
-                return b"".join(chunks)
+            # `timeout` bounds the whole answer: httpx's own timeouts are per read, and a
+            # server trickling a byte at a time would reset them forever
+            async with asyncio.timeout(self._timeout):
+                return await self._get(headers)
+        except TimeoutError:
+            raise SourceError(f"no complete answer within {self._timeout:g} s") from None
         except httpx.HTTPError as exc:
             raise SourceError(self.redact(f"{type(exc).__name__}: {exc}")) from None
+
+    async def _get(self, headers: dict[str, str]) -> bytes | None:
+        """Follow redirects by hand (at most `MAX_REDIRECTS`): a hop to another origin (scheme,
+        host or port) carries none of the source's own headers (an API key among them), and a
+        hop whose URL carries a secret to another origin is refused."""
+        import httpx
+
+        assert self._client is not None
+        url = httpx.URL(self.url)
+        home = _origin(url)
+        for _ in range(MAX_REDIRECTS + 1):
+            sent = headers if _origin(url) == home else {
+                k: v for k, v in headers.items() if k.lower() in _PLAIN_HEADERS}
+            async with self._client.stream("GET", url, headers=sent, timeout=self._timeout,
+                                           follow_redirects=False) as resp:
+                if resp.status_code in _REDIRECTS:
+                    url = self._next_hop(url, resp.headers.get("Location", ""), home)
+                    continue
+                return await self._body(resp)
+        raise SourceError(f"more than {MAX_REDIRECTS} redirects; refused")
+
+    def _next_hop(self, url: httpx.URL, location: str, home: tuple[str, str, int | None]) -> httpx.URL:
+        if not location:
+            raise SourceError("a redirect without a Location; refused")
+        target = url.join(location)
+        if target.scheme not in ("http", "https"):
+            raise SourceError(f"a redirect to a {target.scheme!r} URL; refused")
+        if _origin(target) != home and any(s in str(target) for s in self.secrets):
+            raise SourceError("a redirect to another host would carry the API key; refused")
+        return target
+
+    async def _body(self, resp: httpx.Response) -> bytes | None:
+        if resp.status_code == 304:
+            return None
+        if resp.status_code >= 400:
+            retry = _retry_after(resp.headers.get("Retry-After"))
+            reason = self.redact(resp.reason_phrase or "")
+            raise SourceError(f"HTTP {resp.status_code} {reason}".strip(), retry)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise SourceError(f"answer larger than {MAX_BODY_BYTES} bytes; refused")
+            chunks.append(chunk)
+        self.etag = resp.headers.get("ETag") or self.etag
+        self.last_modified = resp.headers.get("Last-Modified") or self.last_modified
+        return b"".join(chunks)
 
     async def close(self) -> None:
         """Close the HTTP client if this object created it."""
         if self._owned and self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def _url_secrets(url: str) -> list[str]:
+    """Values of key-like query parameters (`?apiKey=...`) in a configured URL."""
+    return [v for k, v in parse_qsl(urlsplit(url).query) if _KEY_PARAMS.match(k)]
 
 
 def _retry_after(value: str | None) -> float:

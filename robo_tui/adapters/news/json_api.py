@@ -78,17 +78,18 @@ class JsonNewsSource(PolledSource):
             raise SourceError(self._http.redact(f"API error {text}"))
         items: list[NewsItem] = []
         for art in answer.articles:
-            title = html_to_text(art.title or "")[:MAX_RAW_TITLE]
+            redact = self._http.redact  # a server echoing our key back must not get it shown
+            title = redact(html_to_text(art.title or ""))[:MAX_RAW_TITLE]
             if not title.strip() or title.strip() == "[Removed]":
                 continue
-            link = sanitize(art.url or "", 2000)
+            link = redact(sanitize(art.url or "", 2000))
             if not link.lower().startswith(("http://", "https://")):
                 link = ""
             published = art.publishedAt or now
             if published.tzinfo is None:
                 published = published.replace(tzinfo=UTC)
             published = min(published.astimezone(UTC), now)
-            summary = html_to_text(art.description or "")[:MAX_RAW_SUMMARY]
+            summary = redact(html_to_text(art.description or ""))[:MAX_RAW_SUMMARY]
             items.append(NewsItem(
                 id=news_id(self.name, link, "", title),
                 source=self.name,

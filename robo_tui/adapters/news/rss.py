@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,17 +122,29 @@ class RssSource(PolledSource):
         return await asyncio.to_thread(parse_feed, body, source=self.name, now=now)
 
     def _read_file(self) -> bytes | None:
+        """The file's bytes if it changed since the last read (runs in a worker thread).
+
+        Only a regular file is read: it is opened without blocking and checked before the first
+        read, so a FIFO, a device or a socket put in its place is refused at once instead of
+        holding a thread (and the shutdown that waits for it) forever."""
         assert self._path is not None
         try:
-            st = self._path.stat()
+            fd = os.open(self._path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except OSError as exc:
             raise SourceError(f"cannot read {self._path}: {exc.strerror or exc}") from None
-        stamp = (st.st_mtime_ns, st.st_size)
-        if stamp == self._file_stamp:
-            return None
-        if st.st_size > MAX_BODY_BYTES:
+        with os.fdopen(fd, "rb") as handle:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise SourceError(f"{self._path} is not a regular file (a pipe, device or "
+                                  f"socket); refused")
+            stamp = (st.st_mtime_ns, st.st_size)
+            if stamp == self._file_stamp:
+                return None
+            if st.st_size > MAX_BODY_BYTES:
+                raise SourceError(f"{self._path} is larger than {MAX_BODY_BYTES} bytes; refused")
+            data = handle.read(MAX_BODY_BYTES + 1)
+        if len(data) > MAX_BODY_BYTES:
             raise SourceError(f"{self._path} is larger than {MAX_BODY_BYTES} bytes; refused")
-        data = self._path.read_bytes()
         self._file_stamp = stamp
         return data
 
