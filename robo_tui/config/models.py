@@ -10,8 +10,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from robo_tui.config.numbers import (
+    ExposureFraction,
+    FeeFraction,
+    Leverage,
+    LossFraction,
+    refuse_bool_for_number,
+)
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode
 from robo_tui.registries.analysts import ANALYSTS, CHAIN
@@ -39,7 +55,14 @@ ChainMember = Annotated[str, AfterValidator(ANALYSTS.check), AfterValidator(_cha
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, docstrings document fields."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True,
+                              allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: object, info: ValidationInfo) -> object:
+        field = cls.model_fields.get(info.field_name or "")
+        return value if field is None else refuse_bool_for_number(value, field.annotation)
 
 
 class EngineSettings(Section):
@@ -110,7 +133,7 @@ class UniverseSettings(Section):
 class FeedSettings(Section):
     kind: FeedKind = "sim"
     """sim: the seeded simulated market (labelled SIMULATED); replay: OHLCV files."""
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=2**32 - 1)
     """Seed of the simulated market (same seed, same prices)."""
     bar_seconds: int = Field(60, ge=1, le=86400)
     """Length of one bar in seconds."""
@@ -118,6 +141,15 @@ class FeedSettings(Section):
     """Seconds between streaming quotes in the console."""
     replay_path: Path | None = None
     """replay: a CSV/Parquet file (long table with a symbol column) or a folder of per-symbol files."""
+
+    @model_validator(mode="after")
+    def _replay_exists(self) -> FeedSettings:
+        if self.kind == "replay":
+            if self.replay_path is None:
+                raise ValueError("feeds.kind = 'replay' needs feeds.replay_path")
+            if not self.replay_path.expanduser().exists():
+                raise ValueError(f"replay_path {str(self.replay_path)!r} does not exist")
+        return self
 
 
 class StrategySettings(Section):
@@ -189,22 +221,23 @@ class EnsembleSettings(Section):
     """|weighted score| needed to want a position; below it the ensemble wants flat."""
     analyst_weight: float = Field(1.0, ge=0, le=10)
     """Weight of analyst ideas as a voter beside the strategies."""
-    idea_ttl_seconds: float = Field(3600.0, gt=0)
+    idea_ttl_seconds: float = Field(3600.0, gt=0, le=7 * 86400)
     """How long an analyst idea keeps voting after it was made."""
 
 
 class RiskSettings(Section):
-    max_position_pct: float = Field(0.10, gt=0, le=5)
-    """Largest position as a fraction of equity."""
-    max_sector_pct: float = Field(0.30, gt=0, le=10)
-    """Largest gross exposure in one sector as a fraction of equity."""
-    max_gross_exposure_pct: float = Field(1.0, gt=0, le=10)
-    """Largest gross exposure (sum of absolute position values) as a fraction of equity."""
-    daily_loss_reduce_pct: float = Field(0.02, gt=0, le=1)
+    max_position_pct: ExposureFraction = 0.10
+    """Largest position as a fraction of equity (0.10 is 10 %; at most 1)."""
+    max_sector_pct: ExposureFraction = 0.30
+    """Largest gross exposure in one sector as a fraction of equity (at most 1)."""
+    max_gross_exposure_pct: Leverage = 1.0
+    """Largest gross exposure (sum of absolute position values) as a multiple of equity: 1.0 is
+    fully invested, 2.0 is 2x on margin (at most 4)."""
+    daily_loss_reduce_pct: LossFraction = 0.02
     """Day loss (fraction of start-of-day equity) at which the gate goes REDUCING."""
-    daily_loss_halt_pct: float = Field(0.03, gt=0, le=1)
-    """Day loss at which the gate goes HALTED (latched)."""
-    max_risk_per_trade_pct: float = Field(0.01, gt=0, le=1)
+    daily_loss_halt_pct: LossFraction = 0.03
+    """Day loss (fraction, 0.03 is 3 %) at which the gate goes HALTED (latched)."""
+    max_risk_per_trade_pct: LossFraction = 0.01
     """Largest loss to the stop on one entry, as a fraction of equity."""
     max_positions: int = Field(3, ge=1, le=1000)
     """Most positions held at once."""
@@ -214,15 +247,15 @@ class RiskSettings(Section):
     """Bars of returns used for the correlation check."""
     min_confidence: float = Field(0.2, ge=0, le=1)
     """Entries with lower confidence are denied."""
-    cooldown_after_exit_seconds: float = Field(300.0, ge=0)
+    cooldown_after_exit_seconds: float = Field(300.0, ge=0, le=30 * 86400)
     """No new entry in a symbol for this long after leaving it."""
-    cooldown_after_loss_seconds: float = Field(1800.0, ge=0)
+    cooldown_after_loss_seconds: float = Field(1800.0, ge=0, le=30 * 86400)
     """No new entry in a symbol for this long after a losing exit."""
-    max_drawdown_pct: float = Field(0.10, gt=0, le=1)
+    max_drawdown_pct: LossFraction = 0.10
     """Drawdown from the equity peak at which the gate goes HALTED (latched)."""
-    max_order_notional: float = Field(25_000.0, gt=0)
+    max_order_notional: float = Field(25_000.0, gt=0, le=1e12)
     """Largest notional of one order (paper and auto)."""
-    max_live_order_notional: float = Field(5_000.0, gt=0)
+    max_live_order_notional: float = Field(5_000.0, gt=0, le=1e12)
     """Largest notional of one order in live mode (the smaller cap applies)."""
     max_orders_per_minute: int = Field(10, ge=1, le=10_000)
     """Order rate limit."""
@@ -244,7 +277,7 @@ class SizingSettings(Section):
     method: Literal["fixed_fractional", "kelly", "all_in"] = "fixed_fractional"
     """fixed_fractional: risk a fraction of equity to the stop; kelly: fractional Kelly from the
     measured win rate and payoff; all_in: all available cash in whole units (backtest comparison)."""
-    risk_per_trade_pct: float = Field(0.01, gt=0, le=1)
+    risk_per_trade_pct: LossFraction = 0.01
     """Fraction of equity risked to the stop on one entry."""
     stop_atr_multiple: float = Field(2.0, gt=0, le=50)
     """Stop distance in ATRs."""
@@ -254,9 +287,9 @@ class SizingSettings(Section):
     """Take-profit distance as a multiple of the stop distance."""
     kelly_fraction: float = Field(0.25, gt=0, le=1)
     """Fraction of the full Kelly bet."""
-    kelly_cap_pct: float = Field(0.02, gt=0, le=1)
+    kelly_cap_pct: LossFraction = 0.02
     """Kelly risk is never more than this fraction of equity."""
-    kelly_min_trades: int = Field(20, ge=1)
+    kelly_min_trades: int = Field(20, ge=1, le=100_000)
     """Closed trades needed before Kelly is trusted (fixed-fractional until then)."""
     conviction_scaling: bool = True
     """Scale size by the signal's confidence."""
@@ -270,11 +303,11 @@ class IbSettings(Section):
     """TWS / IB Gateway host."""
     port: int = Field(7497, ge=1, le=65535)
     """7497 paper TWS, 7496 live TWS, 4002/4001 IB Gateway."""
-    client_id: int = Field(17, ge=0)
+    client_id: int = Field(17, ge=0, le=2**31 - 1)
     """API client id."""
     account: str = ""
     """Account id (empty: the only account)."""
-    timeout_seconds: float = Field(10.0, gt=0)
+    timeout_seconds: float = Field(10.0, gt=0, le=600)
     """Connect and request timeout."""
 
 
@@ -285,14 +318,14 @@ class RobinhoodSettings(Section):
     """Password (secret: environment or secrets file only)."""
     mfa_totp_secret: SecretStr | None = None
     """TOTP seed for two-factor login (secret)."""
-    timeout_seconds: float = Field(15.0, gt=0)
+    timeout_seconds: float = Field(15.0, gt=0, le=600)
     """Request timeout."""
 
 
 class BrokerSettings(Section):
     kind: BrokerKind = "paper"
     """paper (default, simulated fills), ib (Interactive Brokers) or robinhood."""
-    starting_cash: float = Field(100_000.0, gt=0)
+    starting_cash: float = Field(100_000.0, gt=0, le=1e12)
     """Paper account's starting cash."""
     ib: IbSettings = Field(default_factory=IbSettings)
     """Interactive Brokers connection."""
@@ -303,11 +336,11 @@ class BrokerSettings(Section):
 class PaperCostSettings(Section):
     slippage_bps: float = Field(2.0, ge=0, le=1000)
     """Slippage against the trader, in basis points of the fill price."""
-    fee_per_share: float = Field(0.0, ge=0)
+    fee_per_share: float = Field(0.0, ge=0, le=1000)
     """Fee per unit traded."""
-    fee_pct: float = Field(0.0, ge=0, le=0.1)
+    fee_pct: FeeFraction = 0.0
     """Fee as a fraction of traded value."""
-    fee_min: float = Field(0.0, ge=0)
+    fee_min: float = Field(0.0, ge=0, le=1e6)
     """Minimum fee per fill."""
     fill: Literal["quote", "next_open"] = "quote"
     """quote: fill at the current quote (streaming); next_open: at the next bar's open."""
@@ -337,7 +370,7 @@ class AnalystSettings(Section):
     )
     """Ollama model preference, best first: a name prefix ("qwen2.5"), a name with a tag
     ("llama3.3:70b") or "*" for any. Within one entry the largest model that fits wins."""
-    ollama_memory_budget_gb: float = Field(0.0, ge=0)
+    ollama_memory_budget_gb: float = Field(0.0, ge=0, le=1e6)
     """Memory the Ollama model may use (GB); larger models are skipped (0: no limit)."""
     ollama_keep_alive: str = "10m"
     """How long Ollama keeps the model loaded after a call (e.g. "10m", "1h", "0")."""
@@ -347,7 +380,7 @@ class AnalystSettings(Section):
     """Two-stage mode: the fast model that screens (empty: the smallest installed model)."""
     two_stage: bool = False
     """Ollama: a fast model screens each request; only the short list reaches the best model."""
-    downgrade_latency_ms: float = Field(20_000.0, gt=0)
+    downgrade_latency_ms: float = Field(20_000.0, gt=0, le=3_600_000)
     """Ollama: median latency above which the policy moves to a smaller model."""
     downgrade_error_rate: float = Field(0.5, gt=0, le=1)
     """Ollama: share of failed recent calls above which the policy moves to a smaller model."""
@@ -367,7 +400,7 @@ class AnalystSettings(Section):
     """auto: the providers to try, best first; rules should stay last as the offline floor."""
     circuit_breaker_failures: int = Field(3, ge=1, le=100)
     """auto: consecutive failures after which a provider is not called for a cool-down."""
-    circuit_breaker_cooldown_seconds: float = Field(300.0, gt=0)
+    circuit_breaker_cooldown_seconds: float = Field(300.0, gt=0, le=86400)
     """auto: seconds a tripped provider rests before one trial call."""
     rules_min_score: float = Field(0.15, ge=0, le=1)
     """rules: the rules analyst abstains when its |score| is below this."""
@@ -393,10 +426,20 @@ class NewsSourceSettings(Section):
 class NewsSettings(Section):
     sample: bool = True
     """Use the bundled sample feed (plainly marked sample data) when no other source is enabled."""
-    poll_seconds: float = Field(60.0, gt=0)
+    poll_seconds: float = Field(60.0, ge=1, le=86400)
     """Seconds between polls of each source."""
     sources: list[NewsSourceSettings] = Field(default_factory=list)
-    """Extra sources."""
+    """Extra sources; each name once (a source's schedule and health are kept by name)."""
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[NewsSourceSettings]) -> list[NewsSourceSettings]:
+        seen: set[str] = set()
+        for source in sources:
+            if source.name in seen:
+                raise ValueError(f"two news sources are named {source.name!r}; give each its own name")
+            seen.add(source.name)
+        return sources
     urgent_impact: float = Field(0.7, ge=0, le=1)
     """Events at or above this impact are analysed at once instead of at the next cycle."""
     analyze_min_impact: float = Field(0.25, ge=0, le=1)
@@ -416,6 +459,13 @@ class NewsSettings(Section):
 class StorageSettings(Section):
     data_dir: Path | None = None
     """Folder for the database and logs (default: the user data dir)."""
+
+    @field_validator("data_dir")
+    @classmethod
+    def _a_folder(cls, path: Path | None) -> Path | None:
+        if path is not None and path.expanduser().exists() and not path.expanduser().is_dir():
+            raise ValueError(f"{str(path)!r} is a file, not a folder")
+        return path
 
 
 class UiSettings(Section):
