@@ -27,6 +27,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from robo_tui.config.availability import unavailable_extensions
 from robo_tui.config.fields import (
     ENV_NESTED_DELIMITER,
     ENV_PREFIX,
@@ -133,6 +134,8 @@ def load_settings(path: Path | None, *, environ: Mapping[str, str] | None = None
         raise ConfigError(problems) from None
     finally:
         _LOAD_SOURCES.reset(token)
+    problems += [describe({"loc": loc, "type": "extension_unavailable", "msg": reason}, origins)
+                 for loc, reason in unavailable_extensions(loaded)]
     if problems:
         raise ConfigError(problems)
     # The loader's field values are already validated Settings sections; re-wrap, no re-validation.

@@ -144,11 +144,9 @@ class FeedSettings(Section):
 
     @model_validator(mode="after")
     def _replay_exists(self) -> FeedSettings:
-        if self.kind == "replay":
-            if self.replay_path is None:
-                raise ValueError("feeds.kind = 'replay' needs feeds.replay_path")
-            if not self.replay_path.expanduser().exists():
-                raise ValueError(f"replay_path {str(self.replay_path)!r} does not exist")
+        # kind = "replay" without a path is a backtest's (its bars are handed over in memory)
+        if self.replay_path is not None and not self.replay_path.expanduser().exists():
+            raise ValueError(f"replay_path {str(self.replay_path)!r} does not exist")
         return self
 
 
@@ -228,8 +226,9 @@ class EnsembleSettings(Section):
 class RiskSettings(Section):
     max_position_pct: ExposureFraction = 0.10
     """Largest position as a fraction of equity (0.10 is 10 %; at most 1)."""
-    max_sector_pct: ExposureFraction = 0.30
-    """Largest gross exposure in one sector as a fraction of equity (at most 1)."""
+    max_sector_pct: Leverage = 0.30
+    """Largest gross exposure in one sector as a fraction of equity (0.30 is 30 %; at most 4, on
+    margin)."""
     max_gross_exposure_pct: Leverage = 1.0
     """Largest gross exposure (sum of absolute position values) as a multiple of equity: 1.0 is
     fully invested, 2.0 is 2x on margin (at most 4)."""

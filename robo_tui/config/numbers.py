@@ -51,11 +51,11 @@ LossFraction = Annotated[float, Field(gt=0), AfterValidator(_below(1.0))]
 """A loss or risk limit as a fraction of equity, below 1 (`0.03` is 3 %; `1` would be the whole
 account, i.e. no limit)."""
 
-ExposureFraction = Annotated[float, Field(gt=0), AfterValidator(_at_most(1.0, "one position or sector"))]
+ExposureFraction = Annotated[float, Field(gt=0), AfterValidator(_at_most(1.0, "one position"))]
 """An exposure limit as a fraction of equity, at most 1 (100 %)."""
 
-Leverage = Annotated[float, Field(gt=0), AfterValidator(_at_most(LEVERAGE_CAP, "gross exposure"))]
-"""Gross exposure as a multiple of equity: 1.0 is fully invested, 2.0 is 2x on margin."""
+Leverage = Annotated[float, Field(gt=0), AfterValidator(_at_most(LEVERAGE_CAP, "exposure on margin"))]
+"""Gross or sector exposure as a multiple of equity: 1.0 is fully invested, 2.0 is 2x on margin."""
 
 FeeFraction = Annotated[float, Field(ge=0), AfterValidator(_at_most(0.1, "a fee"))]
 """A fee as a fraction of traded value, at most 0.1 (10 %)."""

@@ -61,7 +61,7 @@ def test_load_when_value_out_of_range_then_error_names_file_key_reason_and_value
     config = write(tmp_path / "config.toml", "[risk]\nmax_position_pct = 50\n")
     assert load_error(config) == (
         f"{config}: risk.max_position_pct: 50 is a fraction of equity, i.e. 5000 %, but one "
-        "position or sector is at most 1 (100 %); did you mean 0.5 (50 %)? (got 50)"
+        "position is at most 1 (100 %); did you mean 0.5 (50 %)? (got 50)"
     )
 
 
