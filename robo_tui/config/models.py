@@ -7,16 +7,17 @@ in `rendering`.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     SecretStr,
-    ValidationInfo,
+    ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -26,14 +27,15 @@ from robo_tui.config.numbers import (
     FeeFraction,
     Leverage,
     LossFraction,
-    refuse_bool_for_number,
 )
+from robo_tui.config.sections import Section, StrategySettings
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode
 from robo_tui.registries.analysts import ANALYSTS, CHAIN
 from robo_tui.registries.brokers import BROKERS
 from robo_tui.registries.feeds import FEEDS
 from robo_tui.registries.news import NEWS_SOURCES
+from robo_tui.registries.strategies import STRATEGIES
 
 # The names each `kind`/`provider` accepts are the registries' (robo_tui.registries), never a
 # Literal written here a second time; an unknown name lists the registered ones.
@@ -50,19 +52,6 @@ def _chain_member(name: str) -> str:
 
 
 ChainMember = Annotated[str, AfterValidator(ANALYSTS.check), AfterValidator(_chain_member)]
-
-
-class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, docstrings document fields."""
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True,
-                              allow_inf_nan=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _numbers_are_numbers(cls, value: object, info: ValidationInfo) -> object:
-        field = cls.model_fields.get(info.field_name or "")
-        return value if field is None else refuse_bool_for_number(value, field.annotation)
 
 
 class EngineSettings(Section):
@@ -150,68 +139,66 @@ class FeedSettings(Section):
         return self
 
 
-class StrategySettings(Section):
-    """What every `[strategies.<name>]` section holds; a strategy's parameters extend it."""
+class StrategiesSettings(Section):
+    """The `[strategies]` table: one section per entry of the `STRATEGIES` registry.
 
-    enabled: bool = True
-    """Whether this strategy votes."""
-    weight: float = Field(1.0, ge=0, le=10)
-    """Its weight in the ensemble."""
+    Each section is the strategy's own `settings_model` (a `StrategySettings` in the strategy's
+    module: its parameters, `enabled`, `weight`). The fields are derived from the registry below,
+    so a new strategy writes no config class; a strategy registered later (a plugin, a test) has
+    its section validated by its own model when the settings are.
+    """
 
-
-class SmaCrossSettings(StrategySettings):
-    fast: int = Field(10, ge=2, le=1000)
-    """Fast moving-average window (bars)."""
-    slow: int = Field(20, ge=3, le=5000)
-    """Slow moving-average window (bars)."""
+    model_config = ConfigDict(extra="allow")
 
     @model_validator(mode="after")
-    def _ordered(self) -> SmaCrossSettings:
-        if self.fast >= self.slow:
-            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
+    def _registered_sections(self) -> StrategiesSettings:
+        extra = self.__pydantic_extra__ or {}
+        for name, raw in list(extra.items()):
+            if name not in STRATEGIES:
+                close = difflib.get_close_matches(name, STRATEGIES.names(), n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"known: {STRATEGIES.choices()}"
+                raise ValueError(f"no strategy is registered as {name!r}; {hint}")
+            model = strategy_settings_model(name)
+            if not isinstance(raw, model):
+                try:
+                    extra[name] = model.model_validate(raw)
+                except ValidationError as exc:
+                    first = exc.errors(include_url=False)[0]
+                    where = ".".join(str(p) for p in (name, *first["loc"]))
+                    raise ValueError(f"{where}: {first['msg']}") from None
         return self
-
-
-class MeanReversionSettings(StrategySettings):
-    rsi_window: int = Field(14, ge=2, le=500)
-    """RSI window (bars)."""
-    rsi_oversold: float = Field(30.0, ge=1, le=50)
-    """RSI at or below which the market is oversold (long setup)."""
-    rsi_overbought: float = Field(70.0, ge=50, le=99)
-    """RSI at or above which the market is overbought (short setup)."""
-    bb_window: int = Field(20, ge=2, le=500)
-    """Bollinger band window (bars)."""
-    bb_dev: float = Field(2.0, gt=0, le=5)
-    """Bollinger band width in standard deviations."""
-    adx_window: int = Field(14, ge=2, le=500)
-    """ADX window for the regime filter."""
-    adx_max: float = Field(25.0, gt=0, le=100)
-    """Only trade reversion while ADX is below this (a ranging, not trending, market)."""
-
-
-class BreakoutSettings(StrategySettings):
-    lookback: int = Field(55, ge=2, le=5000)
-    """Channel length for the breakout (bars)."""
-    exit_lookback: int = Field(20, ge=2, le=5000)
-    """Shorter channel whose opposite side ends the move (bars)."""
-
-
-class StrategiesSettings(Section):
-    """The `[strategies]` table: one section per strategy of the `STRATEGIES` registry."""
-
-    sma_cross: SmaCrossSettings = Field(default_factory=SmaCrossSettings)
-    """SMA crossover: long after the fast average crosses above the slow one, short below."""
-    mean_reversion: MeanReversionSettings = Field(default_factory=MeanReversionSettings)
-    """RSI/Bollinger mean reversion, only in ranging regimes (ADX filter)."""
-    breakout: BreakoutSettings = Field(default_factory=BreakoutSettings)
-    """Donchian momentum/breakout."""
 
     def section(self, name: str) -> StrategySettings:
         """The `[strategies.<name>]` section (KeyError naming the known ones when there is none)."""
-        if name not in type(self).model_fields:
+        value = getattr(self, name, None) if name in type(self).model_fields else (
+            (self.__pydantic_extra__ or {}).get(name))
+        if not isinstance(value, StrategySettings):
             raise KeyError(f"no [strategies.{name}] section; known: {', '.join(type(self).model_fields)}")
-        value: StrategySettings = getattr(self, name)
         return value
+
+
+def strategy_settings_model(name: str) -> type[StrategySettings]:
+    """The settings model of the registered strategy `name` (imports its module, which is cheap:
+    strategy modules load numpy only, and pandas inside the functions that need it)."""
+    model: type[StrategySettings] = STRATEGIES.load(name).settings_model
+    return model
+
+
+def _derive_strategies(base: type[StrategiesSettings]) -> type[StrategiesSettings]:
+    """`base` with one field per registered strategy, the field's docstring its registry line."""
+    fields: dict[str, Any] = {
+        entry.name: (strategy_settings_model(entry.name),
+                     Field(default_factory=strategy_settings_model(entry.name),
+                           description=entry.description))
+        for entry in STRATEGIES
+    }
+    derived: type[StrategiesSettings] = create_model(  # type: ignore[call-overload]
+        base.__name__, __base__=base, __module__=base.__module__, __doc__=base.__doc__, **fields)
+    return derived
+
+
+if not TYPE_CHECKING:  # type checkers see the declared class; at run time, its derived subclass
+    StrategiesSettings = _derive_strategies(StrategiesSettings)
 
 
 class EnsembleSettings(Section):

@@ -165,3 +165,25 @@ def test_cli_import_when_headless_start_then_the_backtester_is_not_loaded(tmp_pa
 
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+HEAVY = ("pandas", "ta", "scipy", "pyarrow", "backtesting", "robo_tui.backtest.runner")
+
+
+def test_cli_import_when_the_config_is_loaded_then_no_pandas_or_other_heavy_module(
+        tmp_path: Path) -> None:
+    # loading the config derives [strategies] from the strategy modules: they must stay light
+    code = ("import sys, robo_tui.cli; from robo_tui.config import Settings, load_settings; "
+            "load_settings(None); Settings(); "
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+
+    run = subprocess.run([sys.executable, "-X", "importtime", "-c", code], check=False,
+                         capture_output=True, text=True, cwd=ROOT, env=clean_env(tmp_path),
+                         timeout=60)
+
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "robo_tui.engine.strategies.mean_reversion" in imported  # the settings were read
+    assert not {m for m in imported if m.split(".")[0] in ("pandas", "ta", "scipy")}
