@@ -38,6 +38,8 @@ class BacktestRequest:
     chart: bool
     max_trades: int
     progress: bool | None = None
+    symbol: str | None = None
+    """`--symbol`: the symbol of the one per-symbol --data file (else the file-name rule)."""
 
     def params(self, symbols: Sequence[str], config: Path | None) -> dict[str, Any]:
         """The run's inputs as stored with it (`config` is the --config file, if any)."""

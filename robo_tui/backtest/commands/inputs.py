@@ -31,10 +31,13 @@ def prepare(
     """Settings, spec and bars, validated before anything runs (bad input exits 2 here)."""
     if not request.data:
         raise UsageProblem("--data PATH is required (a CSV/Parquet file or a folder)")
+    if request.symbol is not None and len(request.data) != 1:
+        raise UsageProblem("--symbol names the bars of one --data file; give exactly one")
     base = load_run_settings(options)
     spec = backtest_spec(request)
     try:
-        bars = load_bars(request.data, request.symbols, start=request.start, end=request.end)
+        bars = load_bars(request.data, request.symbols, start=request.start, end=request.end,
+                         file_symbol=request.symbol)
     except InputError as exc:
         raise UsageProblem(str(exc)) from None
     try:
