@@ -12,9 +12,11 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer import _click as typer_click  # typer's own click: the types its group class takes
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from robo_tui.catalogue.cli import data_app  # light: typer only
 from robo_tui.domain.control import halted_after
@@ -22,7 +24,58 @@ from robo_tui.domain.risk import Mode
 from robo_tui.registries.analysts import ANALYSTS
 from robo_tui.runtime import ExitCode, RunError, RunOptions, load_run_settings, resolve_data_dir
 
+if TYPE_CHECKING:
+    from robo_tui.domain.signals import Proposal, ProposalStatus
+
+BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "1", "0"})
+
+
+class HelpIsAFlag:
+    """Shows `--help` as the flag it is (typer labels it `<bool>`)."""
+
+    def get_help_option(self, ctx: typer_click.Context) -> TyperOption | None:
+        option: TyperOption | None = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class FlagAwareCommand(HelpIsAFlag, TyperCommand):
+    """A subcommand whose help shows flags as flags."""
+
+
+class FlagAwareGroup(HelpIsAFlag, TyperGroup):
+    """The command group, telling `--headless true` apart from an unknown command: flags take no
+    value, so a boolean word where a command belongs is explained, not "No such command"."""
+
+    def resolve_command(
+        self, ctx: typer_click.Context, args: list[str]
+    ) -> tuple[str | None, typer_click.Command | None, list[str]]:
+        if args and args[0].lower() in BOOLEAN_WORDS:
+            raise typer_click.exceptions.UsageError(
+                f"{args[0]!r} is not a command: on/off options are flags and take no value "
+                f"(write `robo-tui --headless`, not `robo-tui --headless {args[0]}`)", ctx)
+        return super().resolve_command(ctx, args)
+
+
+def flag(name: str, help_text: str, **kwargs: Any) -> Any:
+    """A boolean option shown as a flag (`--headless`, not `--headless <bool>`)."""
+    return typer.Option(name, help=help_text, metavar="", **kwargs)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"robo-tui {version('robo-tui')}")
+        except PackageNotFoundError:
+            typer.echo("robo-tui (not installed: run from a source tree)")
+        raise typer.Exit(0)
+
+
 app = typer.Typer(
+    cls=FlagAwareGroup,
     name="robo-tui",
     help="A keyboard-driven trading console with an LLM-assisted trading engine.",
     no_args_is_help=False,
@@ -30,8 +83,10 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
-proposals_app = typer.Typer(help="Semi-auto from a shell: list, approve or reject proposals.",
+config_app = typer.Typer(cls=FlagAwareGroup, help="Inspect the configuration.",
+                         no_args_is_help=True)
+proposals_app = typer.Typer(cls=FlagAwareGroup,
+                            help="Semi-auto from a shell: list, approve or reject proposals.",
                             no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(proposals_app, name="proposals")
@@ -43,9 +98,9 @@ DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Folder for 
                                                     file_okay=False)]
 ModeOpt = Annotated[Mode | None, typer.Option("--mode", help="paper, semi-auto, auto or live.",
                                                  case_sensitive=False)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (one JSON object per cycle).")]
-ConfirmLiveOpt = Annotated[bool, typer.Option("--confirm-live",
-                                              help="Explicitly confirm trading real money in live mode.")]
+JsonOpt = Annotated[bool, flag("--json", "Machine-readable output (one JSON object per cycle).")]
+ConfirmLiveOpt = Annotated[bool, flag("--confirm-live",
+                                      "Explicitly confirm trading real money in live mode.")]
 AnalystOpt = Annotated[str | None, typer.Option(
     "--analyst", help=f"Analyst for this run: {ANALYSTS.choices(' | ')}.")]
 NewsOpt = Annotated[list[str] | None, typer.Option(
@@ -70,8 +125,8 @@ def _fail(exc: RunError) -> typer.Exit:
 @app.callback(invoke_without_command=True)
 def main_command(
     ctx: typer.Context,
-    headless: Annotated[bool, typer.Option("--headless", help="Run the engine without UI (for cron).")] = False,
-    once: Annotated[bool, typer.Option("--once", help="Headless: run one cycle and exit.")] = False,
+    headless: Annotated[bool, flag("--headless", "Run the engine without UI (for cron).")] = False,
+    once: Annotated[bool, flag("--once", "Headless: run one cycle and exit.")] = False,
     cycles: Annotated[int | None, typer.Option("--cycles", min=1, help="Headless: run N cycles and exit.")] = None,
     theme: Annotated[str | None, typer.Option("--theme", help="Console theme name.")] = None,
     config: ConfigOpt = None,
@@ -81,6 +136,8 @@ def main_command(
     confirm_live: ConfirmLiveOpt = False,
     analyst: AnalystOpt = None,
     news: NewsOpt = None,
+    version: Annotated[bool, flag("--version", "Print the version and exit.", is_eager=True,
+                                  callback=_version)] = False,
 ) -> None:
     """Open the console, or with --headless run the engine without UI."""
     if ctx.invoked_subcommand is not None:
@@ -103,7 +160,7 @@ def main_command(
     raise typer.Exit(run_console(options, theme=theme))
 
 
-@config_app.command("check")
+@config_app.command("check", cls=FlagAwareCommand)
 def config_check(config: ConfigOpt = None, data_dir: DataDirOpt = None, mode: ModeOpt = None,
                  json_out: JsonOpt = False) -> None:
     """Validate the configuration and print the effective settings, secrets redacted."""
@@ -151,7 +208,7 @@ def _engine_running(options: RunOptions) -> bool:
     return False
 
 
-@app.command("halt")
+@app.command("halt", cls=FlagAwareCommand)
 def halt_command(
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "halted from the shell",
     config: ConfigOpt = None, data_dir: DataDirOpt = None,
@@ -171,9 +228,9 @@ def halt_command(
     typer.echo(f"HALTED: {reason}. No new orders will be placed until `robo-tui resume`.")
 
 
-@app.command("resume")
+@app.command("resume", cls=FlagAwareCommand)
 def resume_command(
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    yes: Annotated[bool, flag("--yes", "Do not ask for confirmation.")] = False,
     config: ConfigOpt = None, data_dir: DataDirOpt = None,
 ) -> None:
     """Leave HALTED and restore trading (asks for confirmation on a terminal)."""
@@ -196,9 +253,9 @@ def resume_command(
     typer.echo(f"ACTIVE: trading restored ({was}).")
 
 
-@proposals_app.command("list")
+@proposals_app.command("list", cls=FlagAwareCommand)
 def proposals_list(
-    all_: Annotated[bool, typer.Option("--all", help="Show decided proposals too.")] = False,
+    all_: Annotated[bool, flag("--all", "Show decided proposals too.")] = False,
     config: ConfigOpt = None, data_dir: DataDirOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """List pending proposals (semi-auto)."""
@@ -239,11 +296,38 @@ def proposals_list(
     Console().print(table)
 
 
+def already_decided(proposal: Proposal, status: ProposalStatus) -> str:
+    """Why a decided proposal cannot be approved or rejected again, with what happened to it."""
+    from robo_tui.domain.signals import ProposalStatus
+
+    what = {
+        ProposalStatus.APPROVED: "already approved",
+        ProposalStatus.SUBMITTED: "already approved and submitted to the broker",
+        ProposalStatus.DENIED: "already approved, then denied by the risk gate at submit time",
+        ProposalStatus.REJECTED: "already rejected",
+        ProposalStatus.EXPIRED: "already expired",
+    }.get(status, f"already {status.value}")
+    if status is ProposalStatus.EXPIRED and proposal.expires_at is not None:
+        what += f" (at {proposal.expires_at:%Y-%m-%d %H:%M:%S} UTC)"
+    return (f"proposal {proposal.id} ({proposal.side.value} {proposal.quantity:g} "
+            f"{proposal.symbol}) is {what}; nothing to decide")
+
+
 def _decide(proposal_id: str, approve: bool, reason: str, options: RunOptions) -> int:
     """Approve or reject: journal it for a running engine (it carries the decision out at its
     next control sync, the gate judging an approval again), or run the engine here to do it."""
     from robo_tui.domain.signals import ProposalStatus
 
+    async def lookup(store, settings):  # type: ignore[no-untyped-def]
+        return await store.get_proposal(proposal_id)
+
+    found = asyncio.run(_with_store(options, lookup))
+    if found is None:
+        typer.echo(f"robo-tui: no proposal {proposal_id}", err=True)
+        return int(ExitCode.USAGE)
+    if found[1] is not ProposalStatus.PENDING:
+        typer.echo(f"robo-tui: {already_decided(*found)}", err=True)
+        return int(ExitCode.USAGE)
     if _engine_running(options):
         async def mark(store, settings):  # type: ignore[no-untyped-def]
             row = await store.get_proposal(proposal_id)
@@ -257,8 +341,8 @@ def _decide(proposal_id: str, approve: bool, reason: str, options: RunOptions) -
         if row is None:
             typer.echo(f"robo-tui: no proposal {proposal_id}", err=True)
             return int(ExitCode.USAGE)
-        if row[1] is not ProposalStatus.PENDING:
-            typer.echo(f"robo-tui: proposal {proposal_id} is already {row[1].value}", err=True)
+        if row[1] is not ProposalStatus.PENDING:  # decided between the look-up and now
+            typer.echo(f"robo-tui: {already_decided(*row)}", err=True)
             return int(ExitCode.USAGE)
         if not approve:
             typer.echo(f"rejected {proposal_id}")
@@ -308,7 +392,7 @@ async def _decide_here(proposal_id: str, approve: bool, reason: str, options: Ru
     return int(ExitCode.ERROR)
 
 
-@proposals_app.command("approve")
+@proposals_app.command("approve", cls=FlagAwareCommand)
 def proposals_approve(proposal_id: str, config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Approve a pending proposal; the risk gate runs again at submit time."""
     try:
@@ -317,7 +401,7 @@ def proposals_approve(proposal_id: str, config: ConfigOpt = None, data_dir: Data
         raise _fail(exc) from exc
 
 
-@proposals_app.command("reject")
+@proposals_app.command("reject", cls=FlagAwareCommand)
 def proposals_reject(
     proposal_id: str,
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
@@ -335,7 +419,7 @@ from robo_tui.backtest.cli import BacktestCommand, backtest_command  # light: ty
 app.command("backtest", cls=BacktestCommand)(backtest_command)
 
 
-@app.command("review")
+@app.command("review", cls=FlagAwareCommand)
 def review_command(config: ConfigOpt = None, data_dir: DataDirOpt = None,
                    json_out: JsonOpt = False) -> None:
     """Run the daily review now: score past analyst ideas against what prices did next, store

@@ -30,7 +30,12 @@ from robo_tui.ports import (
     Store,
 )
 from robo_tui.registries.analysts import ANALYSTS
-from robo_tui.registries.base import ExtensionUnavailableError, Registry, UnknownExtensionError
+from robo_tui.registries.base import (
+    ExtensionUnavailableError,
+    Registry,
+    UnknownExtensionError,
+    install_hint,
+)
 from robo_tui.registries.brokers import BROKERS
 from robo_tui.registries.feeds import FEEDS
 
@@ -81,8 +86,10 @@ def build_broker(settings: Settings, mode: Mode, clock: Clock) -> Broker:
     builder = _load(BROKERS, kind)
     try:
         return builder(settings, mode, clock)
-    except ImportError as exc:
-        raise WiringError(f"{BROKERS.kind} {kind!r} is unavailable: {exc}") from exc
+    except ImportError as exc:  # its SDK, imported lazily by the builder
+        hint = install_hint(BROKERS.get(kind).extra)
+        raise WiringError(f"{BROKERS.kind} {kind!r} is unavailable: {exc}"
+                          + (f" ({hint})" if hint else "")) from exc
 
 
 def _load(registry: Registry[T], name: str) -> T:

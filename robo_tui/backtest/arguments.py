@@ -42,6 +42,8 @@ class BacktestRequest:
     """Read bars from the history catalogue (e.g. ccxt:kraken) instead of `data`."""
     timeframe: str = "1h"
     """The catalogue timeframe `source` is read at."""
+    symbol: str | None = None
+    """`--symbol`: the symbol of the one per-symbol --data file (else the file-name rule)."""
 
     def params(self, symbols: Sequence[str], config: Path | None) -> dict[str, Any]:
         """The run's inputs as stored with it (`config` is the --config file, if any)."""

@@ -74,6 +74,9 @@ def backtest_command(
     data: DataOpt = None,
     symbols: Annotated[str | None, typer.Option(
         "--symbols", help="Only these symbols, comma-separated (e.g. AAPL,MSFT).")] = None,
+    symbol: Annotated[str | None, typer.Option(
+        "--symbol", help="The symbol of a single per-symbol --data file (default: its name up "
+        "to the first '_', e.g. aapl_1d.csv is AAPL).")] = None,
     start: Annotated[str | None, typer.Option(
         "--start", help="First date (inclusive), e.g. 2010-01-01.")] = None,
     end: Annotated[str | None, typer.Option(
@@ -178,8 +181,11 @@ def backtest_command(
             strategies=chosen, cash=cash, commission=commission, slippage_bps=slippage_bps, fill=fill.value,
             compat=compat, news=list(news or []), json_path=json_path, html_path=html_path,
             risk_free=risk_free, chart=chart, max_trades=max_trades, progress=progress,
-            source=source, timeframe=timeframe,
+            source=source, timeframe=timeframe, symbol=symbol,
         )
+        if optimize and symbol:  # the walk-forward workers reload the files by name
+            raise UsageProblem("--symbol does not combine with --optimize; name the file "
+                               "SYMBOL.csv (or SYMBOL_anything.csv) instead")
         if optimize:
             code = commands.optimize(options, request, WalkForwardRequest(
                 grid=parse_grid(grid or []), random=random, seed=seed, metric=metric,

@@ -105,8 +105,10 @@ def load_bars(
     *,
     start: str | None = None,
     end: str | None = None,
+    file_symbol: str | None = None,
 ) -> dict[str, BarArrays]:
     """Bars keyed by symbol from one or more files/folders, optionally a subset and a date range.
+    `file_symbol` names the bars of a single per-symbol file (`--symbol`).
 
     Each path is what `load_ohlcv` reads (a per-symbol file, a long table, or a folder). A symbol
     found in two paths is an error. `start` is inclusive; `end` is inclusive too (a bare date
@@ -120,7 +122,7 @@ def load_bars(
     origin: dict[str, Path] = {}
     for path in paths:
         try:
-            loaded = load_ohlcv(Path(path))
+            loaded = load_ohlcv(Path(path), symbol=file_symbol)
         except DataError as exc:
             raise InputError(str(exc)) from None
         for symbol, bars in loaded.items():

@@ -21,21 +21,23 @@ from robo_tui.wiring import build_backtest_engine
 Fill = Literal["next-open", "close"]
 
 #: Risk limits that let backtesting.py's all-in, one-position convention through the gate. The
-#: gate still judges every order; these are its settings for a verification run.
+#: gate still judges every order; these are its settings for a verification run. Loss limits
+#: stay below 1 (100 %, which the config refuses as a misread percent) and notionals finite.
+NEVER_REACHED_LOSS = 0.999999
 COMPAT_RISK: dict[str, Any] = {
     "max_position_pct": 1.0,
-    "max_sector_pct": 10.0,
-    "max_gross_exposure_pct": 10.0,
-    "daily_loss_reduce_pct": 1.0,
-    "daily_loss_halt_pct": 1.0,
-    "max_risk_per_trade_pct": 1.0,
+    "max_sector_pct": 4.0,
+    "max_gross_exposure_pct": 4.0,
+    "daily_loss_reduce_pct": NEVER_REACHED_LOSS,
+    "daily_loss_halt_pct": NEVER_REACHED_LOSS,
+    "max_risk_per_trade_pct": NEVER_REACHED_LOSS,
     "max_positions": 1000,
     "max_correlation": 1.0,
     "min_confidence": 0.0,
     "cooldown_after_exit_seconds": 0.0,
     "cooldown_after_loss_seconds": 0.0,
-    "max_drawdown_pct": 1.0,
-    "max_order_notional": float("inf"),
+    "max_drawdown_pct": NEVER_REACHED_LOSS,
+    "max_order_notional": 1e12,
     "max_orders_per_minute": 10_000,
     "require_stops": False,
     "allow_short": True,

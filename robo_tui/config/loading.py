@@ -27,6 +27,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from robo_tui.config.availability import unavailable_extensions
 from robo_tui.config.fields import (
     ENV_NESTED_DELIMITER,
     ENV_PREFIX,
@@ -133,6 +134,8 @@ def load_settings(path: Path | None, *, environ: Mapping[str, str] | None = None
         raise ConfigError(problems) from None
     finally:
         _LOAD_SOURCES.reset(token)
+    problems += [describe({"loc": loc, "type": "extension_unavailable", "msg": reason}, origins)
+                 for loc, reason in unavailable_extensions(loaded)]
     if problems:
         raise ConfigError(problems)
     # The loader's field values are already validated Settings sections; re-wrap, no re-validation.
@@ -186,15 +189,38 @@ class _EnvironSource(EnvSettingsSource):
         return {key.lower(): value for key, value in self._environ.items()}
 
 
+MAX_NESTING = 32
+"""Deepest nesting of tables and arrays a config file may have (the real config needs four)."""
+
+
 def _toml_source(path: Path) -> TomlConfigSettingsSource:
     try:
-        return TomlConfigSettingsSource(_SettingsLoader, toml_file=path)
+        source = TomlConfigSettingsSource(_SettingsLoader, toml_file=path)
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested more than {MAX_NESTING} levels deep") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except ValueError as exc:  # tomllib.TOMLDecodeError
         raise ConfigError(_describe_toml_error(path, str(exc))) from None
+    if _depth(source.toml_data) > MAX_NESTING:
+        raise ConfigError(f"{path}: invalid TOML: nested more than {MAX_NESTING} levels deep")
+    return source
+
+
+def _depth(data: object) -> int:
+    """How deeply tables and arrays nest in `data`, counted without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(data, 0)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_NESTING:
+            break
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _describe_toml_error(path: Path, message: str) -> str:

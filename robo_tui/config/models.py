@@ -7,18 +7,36 @@ in `rendering`.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from robo_tui.config.ccxt_feed import CcxtFeedSettings
+from robo_tui.config.numbers import (
+    ExposureFraction,
+    FeeFraction,
+    Leverage,
+    LossFraction,
+)
+from robo_tui.config.sections import Section, StrategySettings
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode
 from robo_tui.registries.analysts import ANALYSTS, CHAIN
 from robo_tui.registries.brokers import BROKERS
 from robo_tui.registries.feeds import FEEDS
 from robo_tui.registries.news import NEWS_SOURCES
+from robo_tui.registries.strategies import STRATEGIES
 
 # The names each `kind`/`provider` accepts are the registries' (robo_tui.registries), never a
 # Literal written here a second time; an unknown name lists the registered ones.
@@ -35,12 +53,6 @@ def _chain_member(name: str) -> str:
 
 
 ChainMember = Annotated[str, AfterValidator(ANALYSTS.check), AfterValidator(_chain_member)]
-
-
-class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, docstrings document fields."""
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True)
 
 
 class EngineSettings(Section):
@@ -111,7 +123,7 @@ class UniverseSettings(Section):
 class FeedSettings(Section):
     kind: FeedKind = "sim"
     """sim: the seeded simulated market (labelled SIMULATED); replay: OHLCV files."""
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=2**32 - 1)
     """Seed of the simulated market (same seed, same prices)."""
     bar_seconds: int = Field(60, ge=1, le=86400)
     """Length of one bar in seconds."""
@@ -122,69 +134,74 @@ class FeedSettings(Section):
     ccxt: CcxtFeedSettings = Field(default_factory=CcxtFeedSettings)
     """ccxt: public market data from a crypto exchange (no keys)."""
 
-
-class StrategySettings(Section):
-    """What every `[strategies.<name>]` section holds; a strategy's parameters extend it."""
-
-    enabled: bool = True
-    """Whether this strategy votes."""
-    weight: float = Field(1.0, ge=0, le=10)
-    """Its weight in the ensemble."""
-
-
-class SmaCrossSettings(StrategySettings):
-    fast: int = Field(10, ge=2, le=1000)
-    """Fast moving-average window (bars)."""
-    slow: int = Field(20, ge=3, le=5000)
-    """Slow moving-average window (bars)."""
-
     @model_validator(mode="after")
-    def _ordered(self) -> SmaCrossSettings:
-        if self.fast >= self.slow:
-            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
+    def _replay_exists(self) -> FeedSettings:
+        # kind = "replay" without a path is a backtest's (its bars are handed over in memory)
+        if self.replay_path is not None and not self.replay_path.expanduser().exists():
+            raise ValueError(f"replay_path {str(self.replay_path)!r} does not exist")
         return self
 
 
-class MeanReversionSettings(StrategySettings):
-    rsi_window: int = Field(14, ge=2, le=500)
-    """RSI window (bars)."""
-    rsi_oversold: float = Field(30.0, ge=1, le=50)
-    """RSI at or below which the market is oversold (long setup)."""
-    rsi_overbought: float = Field(70.0, ge=50, le=99)
-    """RSI at or above which the market is overbought (short setup)."""
-    bb_window: int = Field(20, ge=2, le=500)
-    """Bollinger band window (bars)."""
-    bb_dev: float = Field(2.0, gt=0, le=5)
-    """Bollinger band width in standard deviations."""
-    adx_window: int = Field(14, ge=2, le=500)
-    """ADX window for the regime filter."""
-    adx_max: float = Field(25.0, gt=0, le=100)
-    """Only trade reversion while ADX is below this (a ranging, not trending, market)."""
-
-
-class BreakoutSettings(StrategySettings):
-    lookback: int = Field(55, ge=2, le=5000)
-    """Channel length for the breakout (bars)."""
-    exit_lookback: int = Field(20, ge=2, le=5000)
-    """Shorter channel whose opposite side ends the move (bars)."""
-
-
 class StrategiesSettings(Section):
-    """The `[strategies]` table: one section per strategy of the `STRATEGIES` registry."""
+    """The `[strategies]` table: one section per entry of the `STRATEGIES` registry.
 
-    sma_cross: SmaCrossSettings = Field(default_factory=SmaCrossSettings)
-    """SMA crossover: long after the fast average crosses above the slow one, short below."""
-    mean_reversion: MeanReversionSettings = Field(default_factory=MeanReversionSettings)
-    """RSI/Bollinger mean reversion, only in ranging regimes (ADX filter)."""
-    breakout: BreakoutSettings = Field(default_factory=BreakoutSettings)
-    """Donchian momentum/breakout."""
+    Each section is the strategy's own `settings_model` (a `StrategySettings` in the strategy's
+    module: its parameters, `enabled`, `weight`). The fields are derived from the registry below,
+    so a new strategy writes no config class; a strategy registered later (a plugin, a test) has
+    its section validated by its own model when the settings are.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="after")
+    def _registered_sections(self) -> StrategiesSettings:
+        extra = self.__pydantic_extra__ or {}
+        for name, raw in list(extra.items()):
+            if name not in STRATEGIES:
+                close = difflib.get_close_matches(name, STRATEGIES.names(), n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"known: {STRATEGIES.choices()}"
+                raise ValueError(f"no strategy is registered as {name!r}; {hint}")
+            model = strategy_settings_model(name)
+            if not isinstance(raw, model):
+                try:
+                    extra[name] = model.model_validate(raw)
+                except ValidationError as exc:
+                    first = exc.errors(include_url=False)[0]
+                    where = ".".join(str(p) for p in (name, *first["loc"]))
+                    raise ValueError(f"{where}: {first['msg']}") from None
+        return self
 
     def section(self, name: str) -> StrategySettings:
         """The `[strategies.<name>]` section (KeyError naming the known ones when there is none)."""
-        if name not in type(self).model_fields:
+        value = getattr(self, name, None) if name in type(self).model_fields else (
+            (self.__pydantic_extra__ or {}).get(name))
+        if not isinstance(value, StrategySettings):
             raise KeyError(f"no [strategies.{name}] section; known: {', '.join(type(self).model_fields)}")
-        value: StrategySettings = getattr(self, name)
         return value
+
+
+def strategy_settings_model(name: str) -> type[StrategySettings]:
+    """The settings model of the registered strategy `name` (imports its module, which is cheap:
+    strategy modules load numpy only, and pandas inside the functions that need it)."""
+    model: type[StrategySettings] = STRATEGIES.load(name).settings_model
+    return model
+
+
+def _derive_strategies(base: type[StrategiesSettings]) -> type[StrategiesSettings]:
+    """`base` with one field per registered strategy, the field's docstring its registry line."""
+    fields: dict[str, Any] = {
+        entry.name: (strategy_settings_model(entry.name),
+                     Field(default_factory=strategy_settings_model(entry.name),
+                           description=entry.description))
+        for entry in STRATEGIES
+    }
+    derived: type[StrategiesSettings] = create_model(  # type: ignore[call-overload]
+        base.__name__, __base__=base, __module__=base.__module__, __doc__=base.__doc__, **fields)
+    return derived
+
+
+if not TYPE_CHECKING:  # type checkers see the declared class; at run time, its derived subclass
+    StrategiesSettings = _derive_strategies(StrategiesSettings)
 
 
 class EnsembleSettings(Section):
@@ -192,22 +209,24 @@ class EnsembleSettings(Section):
     """|weighted score| needed to want a position; below it the ensemble wants flat."""
     analyst_weight: float = Field(1.0, ge=0, le=10)
     """Weight of analyst ideas as a voter beside the strategies."""
-    idea_ttl_seconds: float = Field(3600.0, gt=0)
+    idea_ttl_seconds: float = Field(3600.0, gt=0, le=7 * 86400)
     """How long an analyst idea keeps voting after it was made."""
 
 
 class RiskSettings(Section):
-    max_position_pct: float = Field(0.10, gt=0, le=5)
-    """Largest position as a fraction of equity."""
-    max_sector_pct: float = Field(0.30, gt=0, le=10)
-    """Largest gross exposure in one sector as a fraction of equity."""
-    max_gross_exposure_pct: float = Field(1.0, gt=0, le=10)
-    """Largest gross exposure (sum of absolute position values) as a fraction of equity."""
-    daily_loss_reduce_pct: float = Field(0.02, gt=0, le=1)
+    max_position_pct: ExposureFraction = 0.10
+    """Largest position as a fraction of equity (0.10 is 10 %; at most 1)."""
+    max_sector_pct: Leverage = 0.30
+    """Largest gross exposure in one sector as a fraction of equity (0.30 is 30 %; at most 4, on
+    margin)."""
+    max_gross_exposure_pct: Leverage = 1.0
+    """Largest gross exposure (sum of absolute position values) as a multiple of equity: 1.0 is
+    fully invested, 2.0 is 2x on margin (at most 4)."""
+    daily_loss_reduce_pct: LossFraction = 0.02
     """Day loss (fraction of start-of-day equity) at which the gate goes REDUCING."""
-    daily_loss_halt_pct: float = Field(0.03, gt=0, le=1)
-    """Day loss at which the gate goes HALTED (latched)."""
-    max_risk_per_trade_pct: float = Field(0.01, gt=0, le=1)
+    daily_loss_halt_pct: LossFraction = 0.03
+    """Day loss (fraction, 0.03 is 3 %) at which the gate goes HALTED (latched)."""
+    max_risk_per_trade_pct: LossFraction = 0.01
     """Largest loss to the stop on one entry, as a fraction of equity."""
     max_positions: int = Field(3, ge=1, le=1000)
     """Most positions held at once."""
@@ -217,15 +236,15 @@ class RiskSettings(Section):
     """Bars of returns used for the correlation check."""
     min_confidence: float = Field(0.2, ge=0, le=1)
     """Entries with lower confidence are denied."""
-    cooldown_after_exit_seconds: float = Field(300.0, ge=0)
+    cooldown_after_exit_seconds: float = Field(300.0, ge=0, le=30 * 86400)
     """No new entry in a symbol for this long after leaving it."""
-    cooldown_after_loss_seconds: float = Field(1800.0, ge=0)
+    cooldown_after_loss_seconds: float = Field(1800.0, ge=0, le=30 * 86400)
     """No new entry in a symbol for this long after a losing exit."""
-    max_drawdown_pct: float = Field(0.10, gt=0, le=1)
+    max_drawdown_pct: LossFraction = 0.10
     """Drawdown from the equity peak at which the gate goes HALTED (latched)."""
-    max_order_notional: float = Field(25_000.0, gt=0)
+    max_order_notional: float = Field(25_000.0, gt=0, le=1e12)
     """Largest notional of one order (paper and auto)."""
-    max_live_order_notional: float = Field(5_000.0, gt=0)
+    max_live_order_notional: float = Field(5_000.0, gt=0, le=1e12)
     """Largest notional of one order in live mode (the smaller cap applies)."""
     max_orders_per_minute: int = Field(10, ge=1, le=10_000)
     """Order rate limit."""
@@ -247,7 +266,7 @@ class SizingSettings(Section):
     method: Literal["fixed_fractional", "kelly", "all_in"] = "fixed_fractional"
     """fixed_fractional: risk a fraction of equity to the stop; kelly: fractional Kelly from the
     measured win rate and payoff; all_in: all available cash in whole units (backtest comparison)."""
-    risk_per_trade_pct: float = Field(0.01, gt=0, le=1)
+    risk_per_trade_pct: LossFraction = 0.01
     """Fraction of equity risked to the stop on one entry."""
     stop_atr_multiple: float = Field(2.0, gt=0, le=50)
     """Stop distance in ATRs."""
@@ -257,9 +276,9 @@ class SizingSettings(Section):
     """Take-profit distance as a multiple of the stop distance."""
     kelly_fraction: float = Field(0.25, gt=0, le=1)
     """Fraction of the full Kelly bet."""
-    kelly_cap_pct: float = Field(0.02, gt=0, le=1)
+    kelly_cap_pct: LossFraction = 0.02
     """Kelly risk is never more than this fraction of equity."""
-    kelly_min_trades: int = Field(20, ge=1)
+    kelly_min_trades: int = Field(20, ge=1, le=100_000)
     """Closed trades needed before Kelly is trusted (fixed-fractional until then)."""
     conviction_scaling: bool = True
     """Scale size by the signal's confidence."""
@@ -273,11 +292,11 @@ class IbSettings(Section):
     """TWS / IB Gateway host."""
     port: int = Field(7497, ge=1, le=65535)
     """7497 paper TWS, 7496 live TWS, 4002/4001 IB Gateway."""
-    client_id: int = Field(17, ge=0)
+    client_id: int = Field(17, ge=0, le=2**31 - 1)
     """API client id."""
     account: str = ""
     """Account id (empty: the only account)."""
-    timeout_seconds: float = Field(10.0, gt=0)
+    timeout_seconds: float = Field(10.0, gt=0, le=600)
     """Connect and request timeout."""
 
 
@@ -288,14 +307,14 @@ class RobinhoodSettings(Section):
     """Password (secret: environment or secrets file only)."""
     mfa_totp_secret: SecretStr | None = None
     """TOTP seed for two-factor login (secret)."""
-    timeout_seconds: float = Field(15.0, gt=0)
+    timeout_seconds: float = Field(15.0, gt=0, le=600)
     """Request timeout."""
 
 
 class BrokerSettings(Section):
     kind: BrokerKind = "paper"
     """paper (default, simulated fills), ib (Interactive Brokers) or robinhood."""
-    starting_cash: float = Field(100_000.0, gt=0)
+    starting_cash: float = Field(100_000.0, gt=0, le=1e12)
     """Paper account's starting cash."""
     ib: IbSettings = Field(default_factory=IbSettings)
     """Interactive Brokers connection."""
@@ -306,11 +325,11 @@ class BrokerSettings(Section):
 class PaperCostSettings(Section):
     slippage_bps: float = Field(2.0, ge=0, le=1000)
     """Slippage against the trader, in basis points of the fill price."""
-    fee_per_share: float = Field(0.0, ge=0)
+    fee_per_share: float = Field(0.0, ge=0, le=1000)
     """Fee per unit traded."""
-    fee_pct: float = Field(0.0, ge=0, le=0.1)
+    fee_pct: FeeFraction = 0.0
     """Fee as a fraction of traded value."""
-    fee_min: float = Field(0.0, ge=0)
+    fee_min: float = Field(0.0, ge=0, le=1e6)
     """Minimum fee per fill."""
     fill: Literal["quote", "next_open"] = "quote"
     """quote: fill at the current quote (streaming); next_open: at the next bar's open."""
@@ -340,7 +359,7 @@ class AnalystSettings(Section):
     )
     """Ollama model preference, best first: a name prefix ("qwen2.5"), a name with a tag
     ("llama3.3:70b") or "*" for any. Within one entry the largest model that fits wins."""
-    ollama_memory_budget_gb: float = Field(0.0, ge=0)
+    ollama_memory_budget_gb: float = Field(0.0, ge=0, le=1e6)
     """Memory the Ollama model may use (GB); larger models are skipped (0: no limit)."""
     ollama_keep_alive: str = "10m"
     """How long Ollama keeps the model loaded after a call (e.g. "10m", "1h", "0")."""
@@ -350,7 +369,7 @@ class AnalystSettings(Section):
     """Two-stage mode: the fast model that screens (empty: the smallest installed model)."""
     two_stage: bool = False
     """Ollama: a fast model screens each request; only the short list reaches the best model."""
-    downgrade_latency_ms: float = Field(20_000.0, gt=0)
+    downgrade_latency_ms: float = Field(20_000.0, gt=0, le=3_600_000)
     """Ollama: median latency above which the policy moves to a smaller model."""
     downgrade_error_rate: float = Field(0.5, gt=0, le=1)
     """Ollama: share of failed recent calls above which the policy moves to a smaller model."""
@@ -370,7 +389,7 @@ class AnalystSettings(Section):
     """auto: the providers to try, best first; rules should stay last as the offline floor."""
     circuit_breaker_failures: int = Field(3, ge=1, le=100)
     """auto: consecutive failures after which a provider is not called for a cool-down."""
-    circuit_breaker_cooldown_seconds: float = Field(300.0, gt=0)
+    circuit_breaker_cooldown_seconds: float = Field(300.0, gt=0, le=86400)
     """auto: seconds a tripped provider rests before one trial call."""
     rules_min_score: float = Field(0.15, ge=0, le=1)
     """rules: the rules analyst abstains when its |score| is below this."""
@@ -396,10 +415,20 @@ class NewsSourceSettings(Section):
 class NewsSettings(Section):
     sample: bool = True
     """Use the bundled sample feed (plainly marked sample data) when no other source is enabled."""
-    poll_seconds: float = Field(60.0, gt=0)
+    poll_seconds: float = Field(60.0, ge=1, le=86400)
     """Seconds between polls of each source."""
     sources: list[NewsSourceSettings] = Field(default_factory=list)
-    """Extra sources."""
+    """Extra sources; each name once (a source's schedule and health are kept by name)."""
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[NewsSourceSettings]) -> list[NewsSourceSettings]:
+        seen: set[str] = set()
+        for source in sources:
+            if source.name in seen:
+                raise ValueError(f"two news sources are named {source.name!r}; give each its own name")
+            seen.add(source.name)
+        return sources
     urgent_impact: float = Field(0.7, ge=0, le=1)
     """Events at or above this impact are analysed at once instead of at the next cycle."""
     analyze_min_impact: float = Field(0.25, ge=0, le=1)
@@ -419,6 +448,13 @@ class NewsSettings(Section):
 class StorageSettings(Section):
     data_dir: Path | None = None
     """Folder for the database and logs (default: the user data dir)."""
+
+    @field_validator("data_dir")
+    @classmethod
+    def _a_folder(cls, path: Path | None) -> Path | None:
+        if path is not None and path.expanduser().exists() and not path.expanduser().is_dir():
+            raise ValueError(f"{str(path)!r} is a file, not a folder")
+        return path
 
 
 class UiSettings(Section):

@@ -3,14 +3,15 @@ smoothing, true range, ATR and ADX.
 
 Every function takes whole numpy arrays and is causal: the value at index i uses only bars <= i.
 Strategies build their scores from them and the sizer measures volatility (ATR) with them, so
-they live in the engine, not inside the strategies package.
+they live in the engine, not inside the strategies package. pandas is imported inside the two
+functions that use it, so importing this module (as the config does, through the strategies'
+settings) never loads pandas.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from robo_tui.domain.market import BarArrays, FloatArray
 
@@ -20,6 +21,8 @@ BoolArray = npt.NDArray[np.bool_]
 def rolling_mean(values: FloatArray, window: int) -> FloatArray:
     """Simple moving average, NaN for the first window-1 bars (pandas rolling mean, as
     backtesting.py's `SMA` computes it, so values agree bit for bit)."""
+    import pandas as pd
+
     # np.array copies: pandas (copy-on-write) hands out read-only views.
     out: FloatArray = np.array(pd.Series(values).rolling(window).mean(), dtype=np.float64)
     return out
@@ -91,6 +94,8 @@ def wilder(values: FloatArray, window: int, start: int = 0) -> FloatArray:
         return seeded
     seeded[s] = float(np.mean(values[start : start + window]))
     seeded[s + 1 :] = values[s + 1 :]
+    import pandas as pd
+
     out: FloatArray = np.array(
         pd.Series(seeded).ewm(alpha=1.0 / window, adjust=False).mean(), dtype=np.float64
     )

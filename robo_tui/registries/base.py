@@ -9,8 +9,12 @@ validation and command-line choices read the names from the same table the wirin
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import importlib.util
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Generic, TypeVar, cast
 
 T = TypeVar("T")
@@ -30,6 +34,48 @@ class Extension:
     """The settings section it reads (e.g. `broker.ib`), if any."""
     extra: str | None = None
     """The optional dependency group it needs (`pip install 'robo-tui[ib]'`), if any."""
+
+
+DISTRIBUTION = "robo-tui"
+"""Our own distribution, whose metadata lists what each optional extra installs."""
+
+
+def install_hint(extra: str | None) -> str:
+    """How to install an optional extra, as the sentence error messages end with."""
+    return f"install it with: pip install '{DISTRIBUTION}[{extra}]'" if extra else ""
+
+
+@cache
+def extra_requirements(extra: str) -> tuple[str, ...]:
+    """The distributions our package metadata lists for `extra` (none when not installed as a
+    distribution, e.g. run from a source tree)."""
+    try:
+        requires = importlib.metadata.requires(DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError:
+        return ()
+    marker = re.compile(r"""extra\s*==\s*['"]""" + re.escape(extra) + """['"]""")
+    names: list[str] = []
+    for requirement in requires:
+        spec, _, markers = requirement.partition(";")
+        name = re.match(r"\s*([A-Za-z0-9._-]+)", spec)
+        if name and marker.search(markers):
+            names.append(name[1])
+    return tuple(names)
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def _module_found(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package is missing
+        return False
 
 
 class UnknownExtensionError(ValueError):
@@ -93,6 +139,20 @@ class Registry(Generic[T]):
         self.get(name)
         return name
 
+    def missing(self, name: str) -> str | None:
+        """Why `name` cannot be built here (its module or its extra's packages are not installed),
+        or None when it can; nothing is imported beyond the module's parent packages."""
+        entry = self.get(name)
+        module = entry.target.partition(":")[0]
+        absent = [] if _module_found(module) else [module]
+        if entry.extra:
+            absent += [d for d in extra_requirements(entry.extra) if not _installed(d)]
+        if not absent:
+            return None
+        what = f"needs the optional extra '{entry.extra}'" if entry.extra else "cannot be imported"
+        hint = f"; {install_hint(entry.extra)}" if entry.extra else ""
+        return f"{self.kind} {name!r} {what} ({', '.join(absent)} not installed){hint}"
+
     def load(self, name: str) -> T:
         """Import and return the factory registered as `name`.
 
@@ -105,7 +165,7 @@ class Registry(Generic[T]):
             module = importlib.import_module(module_name)
             return cast("T", getattr(module, attr))
         except (ImportError, AttributeError) as exc:
-            hint = f" (install it with: pip install 'robo-tui[{entry.extra}]')" if entry.extra else ""
+            hint = f" ({install_hint(entry.extra)})" if entry.extra else ""
             raise ExtensionUnavailableError(
                 f"{self.kind} {name!r} is unavailable: {exc}{hint}"
             ) from exc

@@ -1,10 +1,12 @@
 """The strategy registry: the strategies that vote in the ensemble, by the name config and
 `--strategy` use.
 
-Each entry names a strategy class with a `settings_model` (its `[strategies.<name>]` section, a
-`StrategySettings` in `robo_tui.config`) and `from_settings`/`from_params` builders. This module
-imports none of them: config, the command line and the engine read the names without loading
-numpy/pandas (`import robo_tui.cli` must stay light).
+Each entry names a strategy class with a `settings_model` (its `[strategies.<name>]` section: a
+`StrategySettings` subclass in the strategy's own module) and `from_settings`/`from_params`
+builders. The config derives its `[strategies]` table from this list, importing the strategy
+modules; they stay light (numpy only, pandas inside the functions that compute), so
+`import robo_tui.cli` and `config check` never load pandas. This module itself imports none of
+them.
 """
 
 from __future__ import annotations

@@ -165,3 +165,93 @@ def test_cli_import_when_headless_start_then_the_backtester_is_not_loaded(tmp_pa
 
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+HEAVY = ("pandas", "ta", "scipy", "pyarrow", "backtesting", "robo_tui.backtest.runner")
+
+
+def test_cli_import_when_the_config_is_loaded_then_no_pandas_or_other_heavy_module(
+        tmp_path: Path) -> None:
+    # loading the config derives [strategies] from the strategy modules: they must stay light
+    code = ("import sys, robo_tui.cli; from robo_tui.config import Settings, load_settings; "
+            "load_settings(None); Settings(); "
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+
+    run = subprocess.run([sys.executable, "-X", "importtime", "-c", code], check=False,
+                         capture_output=True, text=True, cwd=ROOT, env=clean_env(tmp_path),
+                         timeout=60)
+
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "robo_tui.engine.strategies.mean_reversion" in imported  # the settings were read
+    assert not {m for m in imported if m.split(".")[0] in ("pandas", "ta", "scipy")}
+
+
+def bars_csv(path: Path, rows: int = 80, bad: dict[int, tuple[str, ...]] | None = None) -> Path:
+    """A daily OHLCV file with well-formed rows, except the data rows (1-based) in `bad`."""
+    start = pd.Timestamp("2021-01-04")
+    lines = ["Date,Open,High,Low,Close,Volume"]
+    for i in range(rows):
+        price = 100 + (i % 9)
+        row = ((start + pd.Timedelta(days=i)).date().isoformat(), str(price), str(price + 2),
+               str(price - 1), str(price + 1), "1000")
+        lines.append(",".join((bad or {}).get(i + 1, row)))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def stored_symbols(tmp_path: Path) -> list[str]:
+    db = sqlite3.connect(tmp_path / "data" / "robo-tui.sqlite3")
+    try:
+        (params,) = db.execute("SELECT params FROM backtest_runs").fetchone()
+    finally:
+        db.close()
+    symbols: list[str] = json.loads(params)["symbols"]
+    return symbols
+
+
+def test_backtest_when_file_name_has_an_underscore_then_symbol_is_the_name_before_it(
+        tmp_path: Path) -> None:
+    data = bars_csv(tmp_path / "goog_daily_2021.csv")
+    run = robo(tmp_path, "backtest", "--data", str(data))
+    assert run.returncode == 0, run.stderr
+    assert stored_symbols(tmp_path) == ["GOOG"]
+
+
+def test_backtest_when_file_name_is_no_symbol_then_exit_2_naming_the_rule_and_symbol_flag(
+        tmp_path: Path) -> None:
+    data = bars_csv(tmp_path / "my prices.csv")
+    run = robo(tmp_path, "backtest", "--data", str(data))
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "cannot take a symbol from the file name ('MY PRICES')" in run.stderr
+    assert "--symbol" in run.stderr
+
+    named = robo(tmp_path, "backtest", "--data", str(data), "--symbol", "spy")
+    assert named.returncode == 0, named.stderr
+    assert stored_symbols(tmp_path) == ["SPY"]
+
+
+@pytest.mark.parametrize(("bad", "reason"), [
+    (("2021-01-09", "110", "105", "99", "101", "1000"),
+     "row 6: Open 110 is outside the bar's range low 99 .. high 105"),
+    (("2021-01-09", "100", "104", "99", "98", "1000"),
+     "row 6: Close 98 is outside the bar's range low 99 .. high 104"),
+    (("2021-01-09", "1e308", "1e308", "99", "101", "1000"),
+     "row 6: Open 1e+308 is above 1e+12"),
+])
+def test_backtest_when_a_row_is_impossible_then_exit_2_with_file_row_and_reason(
+        tmp_path: Path, bad: tuple[str, ...], reason: str) -> None:
+    data = bars_csv(tmp_path / "AAPL.csv", bad={6: bad})
+    run = robo(tmp_path, "backtest", "--data", str(data))
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert f"{data}: AAPL: {reason}" in run.stderr
+
+
+def test_backtest_when_a_date_is_in_the_year_3000_then_exit_2_not_out_of_bounds(
+        tmp_path: Path) -> None:
+    data = bars_csv(tmp_path / "AAPL.csv", bad={80: ("3000-01-01", "100", "102", "99", "101", "1")})
+    run = robo(tmp_path, "backtest", "--data", str(data))
+    assert run.returncode == 2 and "OutOfBoundsDatetime" not in run.stderr
+    assert "row 80: timestamp '3000-01-01' is outside the years 1678-2261" in run.stderr

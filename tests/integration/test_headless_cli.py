@@ -207,3 +207,58 @@ def test_headless_when_the_reader_closes_the_pipe_then_it_stops_cleanly(tmp_path
     assert json.loads(first)["cycle"] == 1
     assert proc.returncode == 0, err.decode()
     assert b"Traceback" not in err
+
+
+def test_approve_when_the_proposal_was_already_rejected_then_says_so_not_no_pending(tmp_path):
+    data = tmp_path / "d"
+    assert robo("--headless", "--once", "--mode", "semi-auto", data_dir=data).returncode == 0
+    pending = json.loads(robo("proposals", "list", "--json", data_dir=data).stdout)
+    first = pending[0]
+    assert robo("proposals", "reject", first["id"], data_dir=data).returncode == 0
+
+    again = robo("proposals", "approve", first["id"], data_dir=data)
+
+    assert again.returncode == 2
+    assert f"proposal {first['id']} ({first['side']} " in again.stderr
+    assert "is already rejected; nothing to decide" in again.stderr
+    assert "no pending proposal" not in again.stderr
+    unknown = robo("proposals", "approve", "nope", data_dir=data)
+    assert unknown.returncode == 2 and "no proposal nope" in unknown.stderr
+
+
+def test_version_then_prints_the_installed_version_and_exits_0():
+    from importlib.metadata import version
+
+    run = robo("--version")
+    assert run.returncode == 0
+    assert run.stdout.strip() == f"robo-tui {version('robo-tui')}"
+
+
+def test_help_when_read_then_on_off_options_are_flags_without_a_value():
+    run = robo("--help", env={"COLUMNS": "160"})
+    assert run.returncode == 0
+    lines = {line.split()[1]: line for line in run.stdout.splitlines()
+             if line.startswith("│ --") and len(line.split()) > 1}
+    for name in ("--headless", "--once", "--json", "--confirm-live", "--version"):
+        assert "<bool>" not in lines[name], lines[name]
+    assert "<int range>" in lines["--cycles"]  # options that take a value still show it
+
+
+def test_headless_with_a_boolean_word_then_usage_error_explaining_flags(tmp_path):
+    run = robo("--headless", "true", data_dir=tmp_path / "d")
+    assert run.returncode == 2
+    assert "on/off options are flags and take no value" in run.stderr
+    assert "No such command" not in run.stderr
+
+
+def test_docs_when_read_then_every_command_is_documented():
+    from robo_tui.cli import app
+
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    commands = [c.name for c in app.registered_commands]
+    groups = {g.name: g.typer_instance for g in app.registered_groups}
+    missing = [name for name in commands if f"robo-tui {name}" not in text]
+    for group, sub in groups.items():
+        missing += [f"{group} {c.name}" for c in sub.registered_commands
+                    if f"robo-tui {group} {c.name}" not in text]
+    assert commands and missing == []

@@ -1,12 +1,18 @@
 """Replay of recorded OHLCV bars from CSV or Parquet files: tests, backtests and demos.
 
 `load_ohlcv` reads a long table (one row per symbol and bar, with a symbol column), one file per
-symbol (the symbol is the file name), or a folder of such files. `ReplayFeed` releases the bars
+symbol, or a folder of such files. A per-symbol file's symbol is given explicitly (`--symbol`), or
+taken from its name by one rule: the name up to its first `_` (or its suffix), upper-cased, so
+`AAPL.csv`, `aapl_1d.csv` and `AAPL_2020-2024.parquet` are AAPL and `BTC-USD_1h.csv` is BTC-USD.
+A name the rule cannot turn into a symbol is an error naming the file, never a crash. Every row
+is checked: prices finite, positive and below `MAX_PRICE`, open and close inside low..high,
+timestamps increasing and within the range a bar can hold. `ReplayFeed` releases the bars
 as a clock passes their timestamps, so a `SimClock` drives a backtest bar by bar.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,20 +29,26 @@ _TIME_NAMES = ("timestamp", "datetime", "date", "time", "ts")
 _SYMBOL_NAMES = ("symbol", "ticker")
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
+_SYMBOL = re.compile(r"^[A-Z0-9.\-]{1,20}$")
+MAX_PRICE = 1e12
+"""Largest price a bar may carry: far above any traded instrument, far below where a notional
+(price x quantity) or a report's arithmetic overflows."""
 
 
 class DataError(Exception):
     """Market data that cannot be used, with the file and the reason in the message."""
 
 
-def load_ohlcv(path: Path, symbols: Sequence[str] | None = None) -> dict[str, BarArrays]:
+def load_ohlcv(path: Path, symbols: Sequence[str] | None = None, *,
+               symbol: str | None = None) -> dict[str, BarArrays]:
     """Read OHLCV bars from a CSV/Parquet file or a folder of them, keyed by symbol.
 
     Columns are matched case-insensitively (Open/High/Low/Close/Volume as in backtesting.py's
     GOOG CSV). The timestamp is the column named timestamp/datetime/date/time, else the first
     column (or a datetime index); naive timestamps are UTC. A `symbol` (or `ticker`) column makes
-    it a long table; otherwise the symbol is the file name without its suffix. Volume is
-    optional (0). `symbols` keeps only those and requires each of them.
+    it a long table; otherwise the symbol is `symbol` when given (one file only), else taken from
+    the file name (see the module docstring). Volume is optional (0). `symbols` keeps only those
+    and requires each of them.
     """
     path = Path(path)
     if path.is_dir():
@@ -48,15 +60,21 @@ def load_ohlcv(path: Path, symbols: Sequence[str] | None = None) -> dict[str, Ba
     else:
         raise DataError(f"{path}: no such file or folder")
 
+    if symbol is not None:
+        symbol = symbol.strip().upper()
+        if len(files) != 1:
+            raise DataError(f"{path}: a symbol can be given for one file only, not a folder")
+        if not _SYMBOL.match(symbol):
+            raise DataError(f"{symbol!r} is not a symbol (letters, digits, '.', '-'; up to 20)")
     wanted = None if symbols is None else set(symbols)
     out: dict[str, BarArrays] = {}
     origin: dict[str, Path] = {}
     for file in files:
-        for symbol, arrays in _read_file(file, wanted).items():
-            if symbol in out:
-                raise DataError(f"{file}: symbol {symbol} is also in {origin[symbol]}")
-            out[symbol] = arrays
-            origin[symbol] = file
+        for name, arrays in _read_file(file, wanted, symbol).items():
+            if name in out:
+                raise DataError(f"{file}: symbol {name} is also in {origin[name]}")
+            out[name] = arrays
+            origin[name] = file
     if symbols is not None:
         missing = [s for s in symbols if s not in out]
         if missing:
@@ -70,13 +88,21 @@ def _is_data_file(path: Path) -> bool:
     return name.endswith(_CSV_SUFFIXES + _PARQUET_SUFFIXES) and not name.startswith(".")
 
 
-def _symbol_from_name(path: Path) -> str:
+def symbol_from_name(path: Path) -> str:
+    """The symbol of a per-symbol file by the documented rule: its name up to the first `_` (or
+    its suffix), upper-cased. DataError naming the file when that is not a symbol."""
     name = path.name
     for suffix in _CSV_SUFFIXES + _PARQUET_SUFFIXES:
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
             break
-    return name.upper()
+    symbol = name.split("_", 1)[0].strip().upper()
+    if not _SYMBOL.match(symbol):
+        raise DataError(
+            f"{path}: cannot take a symbol from the file name ({symbol!r}): name the file "
+            "SYMBOL.csv or SYMBOL_anything.csv, add a symbol column, or pass --symbol"
+        )
+    return symbol
 
 
 def _read_frame(path: Path) -> pd.DataFrame:
@@ -92,7 +118,7 @@ def _read_frame(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: cannot read: {exc}") from None
 
 
-def _read_file(path: Path, wanted: set[str] | None) -> dict[str, BarArrays]:
+def _read_file(path: Path, wanted: set[str] | None, given: str | None) -> dict[str, BarArrays]:
     frame = _read_frame(path)
     if frame.empty:
         raise DataError(f"{path}: no rows")
@@ -110,7 +136,7 @@ def _read_file(path: Path, wanted: set[str] | None) -> dict[str, BarArrays]:
     symbol_col = next((columns[n] for n in _SYMBOL_NAMES if n in columns), None)
 
     if symbol_col is None:
-        symbol = _symbol_from_name(path)
+        symbol = given or symbol_from_name(path)
         if wanted is not None and symbol not in wanted:
             return {}
         return {symbol: _to_arrays(path, symbol, frame, columns, time_col)}
@@ -150,7 +176,16 @@ def _parse_times(path: Path, symbol: str, raw: pd.Series) -> np.ndarray:
         raise DataError(
             f"{path}: {symbol}: row {row + 1}: cannot parse timestamp {raw.iloc[row]!r}"
         )
-    ns: np.ndarray = times.dt.as_unit("ns").astype("int64").to_numpy(dtype=np.int64)
+    try:
+        ns: np.ndarray = times.dt.as_unit("ns").astype("int64").to_numpy(dtype=np.int64)
+    except pd.errors.OutOfBoundsDatetime:
+        outside = ((times < pd.Timestamp.min.tz_localize("UTC"))
+                   | (times > pd.Timestamp.max.tz_localize("UTC"))).to_numpy()
+        row = int(np.flatnonzero(outside)[0]) if outside.any() else 0
+        raise DataError(
+            f"{path}: {symbol}: row {row + 1}: timestamp {raw.iloc[row]!r} is outside the years "
+            "1678-2261 that a bar's time can hold"
+        ) from None
     return ns
 
 
@@ -180,6 +215,10 @@ def _to_arrays(path: Path, symbol: str, frame: pd.DataFrame, columns: Mapping[st
         if (values <= 0).any():
             row = int(np.flatnonzero(values <= 0)[0])
             raise DataError(f"{path}: {symbol}: row {row + 1}: {columns[name]} is not positive")
+        if (values > MAX_PRICE).any():
+            row = int(np.flatnonzero(values > MAX_PRICE)[0])
+            raise DataError(f"{path}: {symbol}: row {row + 1}: {columns[name]} {values[row]:g} is "
+                            f"above {MAX_PRICE:g}, more than any instrument trades at")
         prices[name] = values
     inverted = prices["high"] < prices["low"]
     if inverted.any():
@@ -188,6 +227,7 @@ def _to_arrays(path: Path, symbol: str, frame: pd.DataFrame, columns: Mapping[st
             f"{path}: {symbol}: row {row + 1}: high {prices['high'][row]} is below "
             f"low {prices['low'][row]}"
         )
+    _check_ohlc(path, symbol, prices, columns)
     if "volume" in columns:
         volume = pd.to_numeric(frame[columns["volume"]], errors="coerce").to_numpy(
             dtype=np.float64
@@ -204,6 +244,23 @@ def _to_arrays(path: Path, symbol: str, frame: pd.DataFrame, columns: Mapping[st
         np.ascontiguousarray(prices["close"]),
         np.ascontiguousarray(volume),
     )
+
+
+def _check_ohlc(path: Path, symbol: str, prices: Mapping[str, np.ndarray],
+                columns: Mapping[str, object]) -> None:
+    """Refuse a row whose open or close lies outside its low..high range (a bar that cannot
+    have happened: fills and stops judged against it would be fiction)."""
+    high, low = prices["high"], prices["low"]
+    slack = 1e-9 * high  # rounding in the source data, not a different price
+    for name in ("open", "close"):
+        values = prices[name]
+        outside = (values > high + slack) | (values < low - slack)
+        if outside.any():
+            row = int(np.flatnonzero(outside)[0])
+            raise DataError(
+                f"{path}: {symbol}: row {row + 1}: {columns[name]} {values[row]:g} is outside the bar's "
+                f"range low {low[row]:g} .. high {high[row]:g}"
+            )
 
 
 class ReplayFeed:

@@ -35,11 +35,14 @@ def prepare(
     if not request.data and not request.source:
         raise UsageProblem("--data PATH is required (a CSV/Parquet file or a folder), "
                            "or --source SOURCE to read the history catalogue")
+    if request.symbol is not None and len(request.data) != 1:
+        raise UsageProblem("--symbol names the bars of one --data file; give exactly one")
     base = load_run_settings(options)
     spec = backtest_spec(request)
     try:
         bars = (catalogue_input(options, base, request) if request.source else
-                load_bars(request.data, request.symbols, start=request.start, end=request.end))
+                load_bars(request.data, request.symbols, start=request.start, end=request.end,
+                          file_symbol=request.symbol))
     except (InputError, CatalogueError) as exc:
         raise UsageProblem(str(exc)) from None
     try:

@@ -2,20 +2,24 @@
 
 `build_strategy("sma_cross", {"fast": "10", "slow": "20"})` builds one from command-line
 parameters; `build_strategies(settings.strategies)` builds every registered one from its config
-section. Adding a strategy is its own module plus one registry line; nothing here changes.
+section. Adding a strategy is its own module (the class and its `StrategySettings`) plus one
+registry line; nothing here or in the config changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from robo_tui.config import StrategiesSettings, StrategySettings
+from robo_tui.config.sections import StrategySettings
 from robo_tui.engine.strategies.base import Strategy
 from robo_tui.engine.strategies.breakout import Breakout
 from robo_tui.engine.strategies.mean_reversion import MeanReversion
 from robo_tui.engine.strategies.sma_cross import SmaCross
 from robo_tui.registries.strategies import STRATEGIES as REGISTRY
+
+if TYPE_CHECKING:  # the config derives its [strategies] table from these modules' settings
+    from robo_tui.config import StrategiesSettings
 
 
 def strategy_classes() -> dict[str, type[Any]]:
@@ -55,8 +59,10 @@ def build_strategies(settings: StrategiesSettings) -> dict[str, Strategy]:
     without a section in `settings` takes its defaults."""
     out: dict[str, Strategy] = {}
     for name, cls in strategy_classes().items():
-        section = (settings.section(name) if name in type(settings).model_fields
-                   else cls.settings_model())
+        try:
+            section = settings.section(name)
+        except KeyError:
+            section = cls.settings_model()
         out[name] = cls.from_settings(section)
     return out
 

@@ -6,8 +6,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
-from robo_tui.config import BreakoutSettings
+from robo_tui.config.sections import StrategySettings
 from robo_tui.domain.market import BarArrays, FloatArray
 from robo_tui.engine.indicators import BoolArray, rolling_max_before, rolling_min_before
 from robo_tui.engine.strategies.base import (
@@ -19,6 +20,15 @@ from robo_tui.engine.strategies.base import (
     price,
     validated,
 )
+
+
+class BreakoutSettings(StrategySettings):
+    """The `[strategies.breakout]` section: Breakout's parameters."""
+
+    lookback: int = Field(55, ge=2, le=5000)
+    """Channel length for the breakout (bars)."""
+    exit_lookback: int = Field(20, ge=2, le=5000)
+    """Shorter channel whose opposite side ends the move (bars)."""
 
 
 class Breakout:

@@ -7,11 +7,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from ta.momentum import RSIIndicator
-from ta.volatility import BollingerBands
+from pydantic import Field
 
-from robo_tui.config import MeanReversionSettings
+from robo_tui.config.sections import StrategySettings
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import BarArrays, FloatArray
 from robo_tui.engine.indicators import adx_series
@@ -39,6 +37,25 @@ class _Frame:
     adx: FloatArray
     state: FloatArray  # +1 / -1 / 0 after warm-up, NaN during it
     strength: FloatArray  # conviction of the held side, in [MIN_CONVICTION, 1]
+
+
+class MeanReversionSettings(StrategySettings):
+    """The `[strategies.mean_reversion]` section: MeanReversion's parameters."""
+
+    rsi_window: int = Field(14, ge=2, le=500)
+    """RSI window (bars)."""
+    rsi_oversold: float = Field(30.0, ge=1, le=50)
+    """RSI at or below which the market is oversold (long setup)."""
+    rsi_overbought: float = Field(70.0, ge=50, le=99)
+    """RSI at or above which the market is overbought (short setup)."""
+    bb_window: int = Field(20, ge=2, le=500)
+    """Bollinger band window (bars)."""
+    bb_dev: float = Field(2.0, gt=0, le=5)
+    """Bollinger band width in standard deviations."""
+    adx_window: int = Field(14, ge=2, le=500)
+    """ADX window for the regime filter."""
+    adx_max: float = Field(25.0, gt=0, le=100)
+    """Only trade reversion while ADX is below this (a ranging, not trending, market)."""
 
 
 class MeanReversion:
@@ -128,6 +145,11 @@ class MeanReversion:
 
     def _frame(self, bars: BarArrays) -> _Frame:
         close = bars.close
+        # pandas and ta load on the first score, not when the config imports this module
+        import pandas as pd
+        from ta.momentum import RSIIndicator
+        from ta.volatility import BollingerBands
+
         series = pd.Series(close)
         rsi = RSIIndicator(series, window=self.rsi_window).rsi().to_numpy(dtype=np.float64)
         bands = BollingerBands(series, window=self.bb_window, window_dev=self.bb_dev)

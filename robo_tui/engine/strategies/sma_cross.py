@@ -6,7 +6,9 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from robo_tui.config import SmaCrossSettings
+from pydantic import Field, model_validator
+
+from robo_tui.config.sections import StrategySettings
 from robo_tui.domain.market import BarArrays, FloatArray
 from robo_tui.engine.indicators import crossover, rolling_mean
 from robo_tui.engine.strategies.base import (
@@ -18,6 +20,21 @@ from robo_tui.engine.strategies.base import (
     price,
     validated,
 )
+
+
+class SmaCrossSettings(StrategySettings):
+    """The `[strategies.sma_cross]` section: SmaCross's parameters."""
+
+    fast: int = Field(10, ge=2, le=1000)
+    """Fast moving-average window (bars)."""
+    slow: int = Field(20, ge=3, le=5000)
+    """Slow moving-average window (bars)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SmaCrossSettings:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
+        return self
 
 
 class SmaCross:

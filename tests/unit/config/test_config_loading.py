@@ -60,7 +60,8 @@ def test_load_when_value_out_of_range_then_error_names_file_key_reason_and_value
 ) -> None:
     config = write(tmp_path / "config.toml", "[risk]\nmax_position_pct = 50\n")
     assert load_error(config) == (
-        f"{config}: risk.max_position_pct: Input should be less than or equal to 5 (got 50)"
+        f"{config}: risk.max_position_pct: 50 is a fraction of equity, i.e. 5000 %, but one "
+        "position is at most 1 (100 %); did you mean 0.5 (50 %)? (got 50)"
     )
 
 

@@ -1,6 +1,6 @@
 """A broker, feed, news source, analyst and strategy defined here, each added with one registry
-line, are picked up end to end: the config accepts the name, the wiring builds it, and the engine
-runs a cycle with it. (Risk rules and panes have their own throwaway tests:
+line, are picked up end to end: the config accepts the name (and the strategy's section, checked
+by the settings model in its own file), the wiring builds it, and the engine runs a cycle with it. (Risk rules and panes have their own throwaway tests:
 tests/unit/risk/test_registry.py and tests/unit/ui_widgets/test_pane_registry.py.)"""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from robo_tui.domain.market import BarArrays, FloatArray
 from robo_tui.domain.news import NewsItem
 from robo_tui.domain.risk import Mode
 from robo_tui.engine.clock import SimClock
-from robo_tui.engine.strategies import build_strategy
+from robo_tui.engine.strategies import build_strategies, build_strategy
 from robo_tui.engine.strategies.base import ParamValue, validated
 from robo_tui.ports import Analyst, Broker, Clock, FallbackListener, MarketFeed, NewsSource, Store
 from robo_tui.registries import Extension, Registry, UnknownExtensionError
@@ -165,6 +165,28 @@ def test_registry_when_the_module_is_missing_then_unavailable_naming_the_extra()
             BROKERS.load("ghost")
     finally:
         BROKERS.unregister("ghost")
+
+
+@pytest.mark.usefixtures("registered")
+def test_config_when_a_throwaway_strategy_is_registered_then_its_own_settings_validate_its_section(
+) -> None:
+    settings = Settings.model_validate({"strategies": {NAME: {"lean": -0.25, "weight": 2}}})
+    section = settings.strategies.section(NAME)
+    assert isinstance(section, ThrowawaySettings) and (section.lean, section.weight) == (-0.25, 2)
+    assert build_strategies(settings.strategies)[NAME].lean == -0.25  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match=r"throwaway\.lean: Input should be less than or equal to 1"):
+        Settings.model_validate({"strategies": {NAME: {"lean": 5}}})
+
+
+def test_config_when_a_strategy_section_names_no_registered_strategy_then_refused() -> None:
+    with pytest.raises(ValueError, match="no strategy is registered as 'sma_crss'"):
+        Settings.model_validate({"strategies": {"sma_crss": {"fast": 5}}})
+
+
+def test_config_strategies_table_when_read_then_one_section_per_registry_entry() -> None:
+    fields = type(Settings().strategies).model_fields
+    assert tuple(fields) == STRATEGIES.names()
+    assert [f.description for f in fields.values()] == [e.description for e in STRATEGIES]
 
 
 @pytest.mark.usefixtures("registered")

@@ -17,11 +17,13 @@ from robo_tui.config import RiskSettings, SizingSettings
 from robo_tui.domain.market import BarArrays
 from robo_tui.engine.sizing import ALL_IN, FALLBACK_ATR_PCT, Sizer, SizeRequest, atr, atr_array
 
+# The widest limits the config accepts (a position at most 100 % of equity, a risk limit below
+# 100 %: larger values read as misread percents and are refused).
 WIDE_RISK: dict[str, Any] = {
-    "max_position_pct": 5.0,
+    "max_position_pct": 1.0,
     "max_order_notional": 1e12,
     "max_live_order_notional": 1e12,
-    "max_risk_per_trade_pct": 1.0,
+    "max_risk_per_trade_pct": 0.99,
 }
 
 
@@ -104,9 +106,10 @@ def test_size_when_kelly_has_enough_trades_then_risks_fractional_kelly_capped() 
                "kelly_cap_pct": 0.2})
     for pnl in [200.0] * 12 + [-100.0] * 8:
         s.record_trade(pnl)
-    # W = 0.6, R = 2: f = 0.6 - 0.4 / 2 = 0.4; a quarter Kelly risks 10% of equity
+    # W = 0.6, R = 2: f = 0.6 - 0.4 / 2 = 0.4; a quarter Kelly risks 10% of equity: 10,000 to a
+    # stop 2 ATRs (20) away is 500 units, half the equity (a position may not exceed all of it)
     assert s.kelly_risk_fraction() == pytest.approx(0.1)
-    assert s.size(request(cash=1e6)).quantity == 2500.0
+    assert s.size(request(cash=1e6, atr=10.0)).quantity == 500.0
     capped = sizer({"method": "kelly", "kelly_min_trades": 20, "kelly_cap_pct": 0.02})
     for pnl in [200.0] * 12 + [-100.0] * 8:
         capped.record_trade(pnl)
@@ -125,7 +128,7 @@ def test_size_when_kelly_measures_no_edge_then_no_trade() -> None:
 
 def test_kelly_when_no_losses_yet_then_full_kelly_is_the_win_rate() -> None:
     s = sizer({"method": "kelly", "kelly_min_trades": 4, "kelly_fraction": 0.5,
-               "kelly_cap_pct": 1.0})
+               "kelly_cap_pct": 0.99})
     for pnl in (10.0, 20.0, 0.0, 5.0):
         s.record_trade(pnl)
     assert s.kelly_risk_fraction() == pytest.approx(0.75 * 0.5)
@@ -162,7 +165,7 @@ def test_size_when_inputs_are_unusable_then_zero_or_error_with_reason() -> None:
     live=st.booleans(),
     method=st.sampled_from(["fixed_fractional", "kelly", "all_in"]),
     risk_pct=st.floats(0.001, 0.2),
-    max_position_pct=st.floats(0.01, 2.0),
+    max_position_pct=st.floats(0.01, 1.0),
     max_risk=st.floats(0.001, 0.1),
     max_notional=st.floats(100, 1e7),
     wins=st.integers(0, 30),

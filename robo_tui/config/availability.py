@@ -1,0 +1,37 @@
+"""Whether every extension the settings name can be built on this machine.
+
+A configured broker, feed, analyst or news source whose module or optional extra is missing is a
+config problem naming the extra to install (`pip install 'robo-tui[ib]'`), found when the config
+is loaded (so `config check`, the console and `--headless` all refuse it with exit 2), never a
+traceback when the engine first reaches for the package. One check for every registry: each
+entry already names its extra.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from robo_tui.config.models import Settings
+from robo_tui.registries.analysts import ANALYSTS, CHAIN
+from robo_tui.registries.brokers import BROKERS
+from robo_tui.registries.feeds import FEEDS
+from robo_tui.registries.news import NEWS_SOURCES
+
+Location = tuple[str | int, ...]
+
+
+def unavailable_extensions(settings: Settings) -> Iterator[tuple[Location, str]]:
+    """The key of each configured extension that cannot be built here, with the reason."""
+    wanted: list[tuple[Location, str | None]] = [
+        (("broker", "kind"), BROKERS.missing(settings.broker.kind)),
+        (("feeds", "kind"), FEEDS.missing(settings.feeds.kind)),
+        (("analysts", "provider"), ANALYSTS.missing(settings.analysts.provider)),
+    ]
+    if settings.analysts.provider == CHAIN:
+        wanted += [(("analysts", "auto_order", i), ANALYSTS.missing(name))
+                   for i, name in enumerate(settings.analysts.auto_order)]
+    wanted += [(("news", "sources", i, "kind"), NEWS_SOURCES.missing(source.kind))
+               for i, source in enumerate(settings.news.sources) if source.enabled]
+    for loc, reason in wanted:
+        if reason is not None:
+            yield loc, reason
