@@ -5,17 +5,17 @@ Plain pydantic with no ccxt import, so the config can validate the section witho
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from robo_tui.config.sections import Section
 
 DEFAULT_EXCHANGE = "kraken"
 """Kraken: public OHLCV and tickers for BTC/USD and ETH/USD with no key, in US dollars (not a
 stablecoin), from a long-running regulated exchange."""
 
 
-class CcxtFeedSettings(BaseModel):
+class CcxtFeedSettings(Section):
     """Public market data from a crypto exchange through ccxt (no keys)."""
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True)
 
     exchange: str = DEFAULT_EXCHANGE
     """ccxt exchange id (kraken, coinbase, bitstamp, binance, ...): public data only, no keys."""
