@@ -135,10 +135,11 @@ PANE_KEYS: tuple[tuple[str, str], ...] = (
 
 
 FOOTER_ORDER: tuple[str, ...] = (
-    "kill_switch", "resume", "approve", "reject", "order_ticket", "flatten", "change_mode",
-    "toggle_pause", "filter_feed", "help", "request_quit",
+    "kill_switch", "resume", "approve", "reject", "order_ticket", "help", "request_quit",
+    "flatten", "change_mode", "toggle_pause", "filter_feed",
 )
-"""Footer entries, most important first: a narrow terminal shows the first ones."""
+"""Footer entries, most important first: a narrow terminal shows the first ones (the kill
+switch, the proposal and order keys, then help and quit, so `?` always says the rest)."""
 
 
 def bindings(*, main: bool) -> list[Binding]:

@@ -27,6 +27,7 @@ from robo_tui.ui.screens.mode import ModeDialog
 from robo_tui.ui.screens.order_ticket import OrderTicket, verdict_text
 from robo_tui.ui.shell import Shell
 from robo_tui.ui.widgets import proposal_detail_text
+from robo_tui.ui.widgets.models import catalogue_rows
 
 __all__ = ["VIEWS", "WIDE_FROM", "MainScreen"]
 
@@ -272,7 +273,31 @@ class MainScreen(PaneBoard):
         if choice is None:
             self.shell.say("No model highlighted in the model selector.", severity="warning")
             return
-        self.shell.spawn(self._select_model(engine, *choice), "model")
+        provider, model = choice
+        unavailable = self._unavailable_reason(provider, model)
+        if unavailable is None:
+            self.shell.spawn(self._select_model(engine, provider, model), "model")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.shell.spawn(self._select_model(engine, provider, model), "model")
+
+        self.app.push_screen(ConfirmDialog(
+            f"{provider} is unavailable",
+            f"{provider}/{model or 'default'} is unavailable: {unavailable or 'no reason given'}."
+            "\n\nChoose it anyway? The analyst abstains (no ideas) until it is reachable; the "
+            "strategies trade on.", confirm="Choose anyway", danger=True, default_yes=False),
+            answered)
+
+    def _unavailable_reason(self, provider: str, model: str | None) -> str | None:
+        """Why the catalogue lists `provider`/`model` as unavailable; None when it is available
+        (or unknown: the engine decides)."""
+        catalogue = self.latest.catalogue if self.latest is not None else None
+        for name, row_model, available, _, _, note in catalogue_rows(catalogue or {}):
+            if name == provider and row_model == model:
+                return None if available else note
+        return None
 
     async def _select_model(self, engine: Engine, provider: str, model: str | None) -> None:
         try:

@@ -10,7 +10,23 @@ from textual.widgets import Sparkline
 from robo_tui.engine.view import ConsoleView
 from robo_tui.ui.widgets.format import fmt_money, fmt_pct
 
-__all__ = ["EquitySparkline"]
+__all__ = ["MIN_SPAN_FRACTION", "EquitySparkline", "scaled"]
+
+MIN_SPAN_FRACTION = 0.001
+"""The smallest range drawn top to bottom, as a fraction of equity (0.1 %: $100 on $100k):
+a smaller wiggle is drawn flat, with its size in the title, instead of filling the pane."""
+
+
+def scaled(values: Sequence[float]) -> list[float]:
+    """`values` as the sparkline should draw them: unchanged when their range is at least the
+    minimum span, else flat (the sparkline always stretches min..max to the full height)."""
+    if len(values) < 2:
+        return []
+    low, high = min(values), max(values)
+    reference = max(abs(v) for v in values)
+    if high - low >= MIN_SPAN_FRACTION * reference:
+        return list(values)
+    return [1.0] * len(values)
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -19,7 +35,8 @@ def _mean(values: Sequence[float]) -> float:
 
 
 class EquitySparkline(Sparkline):
-    """Equity after each cycle of this session; the border shows last, change and range."""
+    """Equity after each cycle of this session; the border shows last, change and the range
+    the bars span (a range under `MIN_SPAN_FRACTION` of equity is drawn flat, not stretched)."""
 
     DEFAULT_CSS = """
     EquitySparkline { height: 3; min-height: 1; width: 1fr; }
@@ -43,7 +60,7 @@ class EquitySparkline(Sparkline):
         self._seen = key
         values = [e for _, e in history if math.isfinite(e)]
         # one point would draw a solid block (Textual's rendering of a single value): wait for two
-        self.data = values if len(values) >= 2 else []
+        self.data = scaled(values)
         if not values:
             self.border_title = "Equity"
             self.border_subtitle = ""
@@ -51,5 +68,8 @@ class EquitySparkline(Sparkline):
         first, now = values[0], values[-1]
         change = (now - first) / first if first else math.nan
         self.set_class(now < first, "-down")
-        self.border_title = f"Equity {fmt_money(now)} ({fmt_pct(change, signed=True)})"
-        self.border_subtitle = f"lo {fmt_money(min(values))} · hi {fmt_money(max(values))}"
+        low, high = min(values), max(values)
+        flat = len(values) >= 2 and self.data == [1.0] * len(values)
+        self.border_title = (f"Equity {fmt_money(now)} ({fmt_pct(change, signed=True)}) "
+                             f"range {fmt_money(high - low)}" + (" (flat)" if flat else ""))
+        self.border_subtitle = f"lo {fmt_money(low)} · hi {fmt_money(high)}"
