@@ -106,6 +106,9 @@ ACTIONS: tuple[ConsoleAction, ...] = (
                   "View"),
     ConsoleAction("2", "show_view('ensemble')", "Ensemble view",
                   "Equity sparkline, strategies and the model selector.", "View"),
+    ConsoleAction("c", "chart", "Chart",
+                  "Chart of the selected position's symbol: candles, volume, entries and exits, "
+                  "stop and target, the analyst's ideas; +/- zoom, arrows pan.", "View"),
     ConsoleAction("b", "backtests", "Backtests",
                   "The stored backtest runs, newest first; enter shows a run's report.", "View"),
     ConsoleAction("t", "cycle_theme", "Theme",
