@@ -34,6 +34,7 @@ from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
 from robo_tui.domain.signals import Direction, Proposal
 from robo_tui.engine.ensemble import StrategySlot, StrategyStats
 from robo_tui.engine.meters import Meter, risk_meters
+from robo_tui.engine.sizing import atr
 
 if TYPE_CHECKING:
     from robo_tui.engine.bus import Subscription
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "QUOTE_EVERY", "ChartData", "ChartMark", "ConsoleView", "HeldBy", "MarkKind",
-    "PendingProposal", "PositionView", "ViewPublisher", "ViewUpdated", "build_chart",
+    "PendingProposal", "PositionView", "Protection", "ViewPublisher", "ViewUpdated", "build_chart",
     "build_view", "trade_marks",
 ]
 
@@ -64,6 +65,23 @@ class PositionView:
     target: float | None
     held_by: HeldBy | None
     """None when the position has neither stop nor target."""
+
+
+@frozen
+class Protection:
+    """The stop and take-profit the sizer would attach to a new entry in one symbol now (ATR
+    based), for each direction, and the risk to the stop per unit: the order ticket suggests
+    them."""
+
+    atr: float
+    long_stop: float
+    long_target: float
+    short_stop: float
+    short_target: float
+
+    def levels(self, long: bool) -> tuple[float, float]:
+        """(stop, target) for a long (`long`) or a short entry."""
+        return (self.long_stop, self.long_target) if long else (self.short_stop, self.short_target)
 
 
 @frozen
@@ -109,6 +127,8 @@ class ConsoleView:
     instruments: tuple[Instrument, ...]
     symbols: tuple[str, ...]
     equity_history: tuple[tuple[datetime, float], ...]
+    protection: Mapping[str, Protection] = field(default_factory=dict)
+    """Per symbol with a price and bars: the sizer's suggested stop and target now."""
 
     def pending_proposal(self, proposal_id: str) -> PendingProposal | None:
         """The pending proposal `proposal_id`, if it is still pending."""
@@ -144,6 +164,21 @@ def _positions(engine: Engine) -> tuple[PositionView, ...]:
         rows.append(PositionView(pos, engine.prices.get(symbol, account.prices.get(symbol)),
                                  stop, target, held if (stop, target) != (None, None) else None))
     return tuple(rows)
+
+
+def _protection(engine: Engine) -> dict[str, Protection]:
+    window = engine.settings.sizing.atr_window
+    out = {}
+    for symbol, bars in engine.market.items():
+        price = engine.prices.get(symbol)
+        if price is None or not price > 0 or not len(bars):
+            continue
+        # the same fixed tail the proposals use, so the ticket suggests what a proposal would
+        volatility = atr(bars, window, last=window * 10)
+        long_stop, long_target = engine.sizer.protective_levels(price, 1, volatility)
+        short_stop, short_target = engine.sizer.protective_levels(price, -1, volatility)
+        out[symbol] = Protection(volatility, long_stop, long_target, short_stop, short_target)
+    return out
 
 
 def _catalogue(engine: Engine) -> tuple[Mapping[str, Any] | None, str]:
@@ -189,7 +224,7 @@ def build_view(engine: Engine, prechecks: Mapping[str, RiskVerdict | None] | Non
         analyst_weight=engine.settings.ensemble.analyst_weight,
         catalogue=catalogue, catalogue_error=catalogue_error, health=dict(engine.health),
         instruments=tuple(engine.instruments.values()), symbols=tuple(engine.symbols),
-        equity_history=tuple(engine.equity_history),
+        equity_history=tuple(engine.equity_history), protection=_protection(engine),
     )
 
 

@@ -136,7 +136,9 @@ class MainScreen(PaneBoard):
                                title="Order")
                 self.shell.refresh_view()
 
-        self.app.push_screen(OrderTicket(engine, symbol=symbol or self.selected_symbol()), done)
+        protection = self.latest.protection if self.latest is not None else None
+        self.app.push_screen(OrderTicket(engine, symbol=symbol or self.selected_symbol(),
+                                         protection=protection), done)
 
     def action_flatten(self) -> None:
         """Flatten the selected position (after confirming)."""
