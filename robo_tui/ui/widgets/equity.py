@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from textual.widgets import Sparkline
 
 from robo_tui.engine.view import ConsoleView
-from robo_tui.ui.widgets.format import fmt_money, fmt_pct
+from robo_tui.ui.widgets.format import fmt_compact, fmt_money, fmt_pct
 
 __all__ = ["MIN_SPAN_FRACTION", "EquitySparkline", "scaled"]
 
 MIN_SPAN_FRACTION = 0.001
 """The smallest range drawn top to bottom, as a fraction of equity (0.1 %: $100 on $100k):
-a smaller wiggle is drawn flat, with its size in the title, instead of filling the pane."""
+a smaller wiggle is drawn flat, with its size in the border, instead of filling the pane."""
 
 
 def scaled(values: Sequence[float]) -> list[float]:
@@ -35,8 +35,9 @@ def _mean(values: Sequence[float]) -> float:
 
 
 class EquitySparkline(Sparkline):
-    """Equity after each cycle of this session; the border shows last, change and the range
-    the bars span (a range under `MIN_SPAN_FRACTION` of equity is drawn flat, not stretched)."""
+    """Equity after each cycle of this session; the title shows last and change, the bottom
+    border the range the bars span, low and high (a range under `MIN_SPAN_FRACTION` of equity is
+    drawn flat, not stretched, and says so)."""
 
     DEFAULT_CSS = """
     EquitySparkline { height: 3; min-height: 1; width: 1fr; }
@@ -70,6 +71,7 @@ class EquitySparkline(Sparkline):
         self.set_class(now < first, "-down")
         low, high = min(values), max(values)
         flat = len(values) >= 2 and self.data == [1.0] * len(values)
-        self.border_title = (f"Equity {fmt_money(now)} ({fmt_pct(change, signed=True)}) "
-                             f"range {fmt_money(high - low)}" + (" (flat)" if flat else ""))
-        self.border_subtitle = f"lo {fmt_money(low)} · hi {fmt_money(high)}"
+        self.border_title = f"Equity {fmt_money(now)} ({fmt_pct(change, signed=True)})"
+        # the range the bars span comes first: a narrow pane cuts the end of the line
+        self.border_subtitle = (f"range {fmt_money(high - low)}{' flat' if flat else ''} · "
+                                f"{fmt_compact(low)}–{fmt_compact(high)}")
