@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from robo_tui.engine.view import build_view
 from robo_tui.ui.commands import FOOTER_ORDER
+from robo_tui.ui.widgets import EquitySparkline
 from robo_tui.ui.widgets.equity import scaled
 from robo_tui.ui.widgets.positions import COLUMN_KEYS, fit_columns
+
+from .conftest import Harness, WidgetApp, screen_text
+
+START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 
 
 def test_equity_when_a_dip_is_a_few_dollars_on_100k_then_it_is_drawn_flat() -> None:
@@ -30,3 +38,21 @@ def test_positions_when_narrow_then_avg_goes_first_and_pnl_and_pct_stay() -> Non
     keys = [k for k, _ in fit_columns([row], 48)]
     assert keys == ["symbol", "side", "qty", "last", "upnl", "pct"]
     assert "avg" in [k for k, _ in fit_columns([row], 200)]
+
+
+async def test_equity_pane_when_a_254_dip_then_drawn_flat_with_its_range_and_equity_now(
+        harness: Harness) -> None:
+    engine = harness.engine
+    engine.equity_history.clear()
+    engine.equity_history.extend(
+        (START + timedelta(minutes=i), v)
+        for i, v in enumerate([100_000.0, 99_999.0, 99_997.46, 99_999.5, 100_000.0]))
+    spark = EquitySparkline()
+    app = WidgetApp(spark)
+    async with app.run_test(size=(40, 5)) as pilot:
+        view = build_view(engine)
+        spark.update_from(view)
+        await pilot.pause()
+        assert "█" not in screen_text(app) and "▇" not in screen_text(app)
+        assert "range 2.54 flat" in str(spark.border_subtitle)
+        assert str(spark.border_title).startswith(f"Equity {view.equity:,.2f}")
