@@ -229,6 +229,16 @@ class Analyst(Protocol):
     async def close(self) -> None: ...
 
 
+@runtime_checkable
+class ExplainsUnavailability(Protocol):
+    """An analyst that can say why it offers no model now (the model selector shows it)."""
+
+    def unavailable_reason(self) -> str:
+        """Why `models()` is empty (missing key and its variable, server unreachable at URL,
+        no models installed); "" when it is not, or it cannot tell."""
+        ...
+
+
 FallbackListener = Callable[[str, str, str], None]
 """Told (from_provider, to_provider, reason) each time a fallback chain moves on."""
 

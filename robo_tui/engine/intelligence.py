@@ -57,7 +57,14 @@ from robo_tui.engine.news import (
     sentiment,
     title_tokens,
 )
-from robo_tui.ports import Analyst, AnalystFactory, Clock, NewsSource, Store
+from robo_tui.ports import (
+    Analyst,
+    AnalystFactory,
+    Clock,
+    ExplainsUnavailability,
+    NewsSource,
+    Store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -597,7 +604,9 @@ async def _models_info(analyst: Analyst) -> dict[str, Any]:
     info: dict[str, Any] = {"available": any(m.available for m in models),
                             "models": [m.name for m in models if m.available]}
     if not info["available"]:
-        info["reason"] = "no models reachable"
+        reason = analyst.unavailable_reason() if isinstance(analyst, ExplainsUnavailability) \
+            else ""
+        info["reason"] = reason or "no models reachable"
     return info
 
 

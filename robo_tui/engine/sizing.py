@@ -242,6 +242,13 @@ class Sizer:
             notes.append(f"take-profit capped at {MAX_SHORT_TARGET_FRACTION:.0%} below price")
         return stop_dist, target_dist
 
+    def protective_levels(self, price: float, direction: int, atr_value: float
+                          ) -> tuple[float, float]:
+        """(stop, take-profit) prices the sizer would attach to an entry at `price` in
+        `direction` (+1 long, -1 short) with this ATR: what the order ticket suggests."""
+        stop_dist, target_dist = self._distances(price, direction, atr_value, [])
+        return price - direction * stop_dist, price + direction * target_dist
+
     @staticmethod
     def _all_in_quantity(d: int, price: float, equity: float, cash: float,
                          notes: list[str]) -> float:

@@ -20,27 +20,30 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from robo_tui.domain.events import Event, QuotesUpdated
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import Instrument
-from robo_tui.domain.orders import Order, Position
+from robo_tui.domain.news import TradeIdea
+from robo_tui.domain.orders import Fill, Order, Position, Side
 from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
-from robo_tui.domain.signals import Proposal
+from robo_tui.domain.signals import Direction, Proposal
 from robo_tui.engine.ensemble import StrategySlot, StrategyStats
 from robo_tui.engine.meters import Meter, risk_meters
+from robo_tui.engine.sizing import atr
 
 if TYPE_CHECKING:
     from robo_tui.engine.bus import Subscription
     from robo_tui.engine.engine import Engine
 
 __all__ = [
-    "QUOTE_EVERY", "ConsoleView", "HeldBy", "PendingProposal", "PositionView", "ViewPublisher",
-    "ViewUpdated", "build_view",
+    "QUOTE_EVERY", "ChartData", "ChartMark", "ConsoleView", "HeldBy", "MarkKind",
+    "PendingProposal", "PositionView", "Protection", "ViewPublisher", "ViewUpdated", "build_chart",
+    "build_view", "trade_marks",
 ]
 
 QUOTE_EVERY = 0.25
@@ -62,6 +65,23 @@ class PositionView:
     target: float | None
     held_by: HeldBy | None
     """None when the position has neither stop nor target."""
+
+
+@frozen
+class Protection:
+    """The stop and take-profit the sizer would attach to a new entry in one symbol now (ATR
+    based), for each direction, and the risk to the stop per unit: the order ticket suggests
+    them."""
+
+    atr: float
+    long_stop: float
+    long_target: float
+    short_stop: float
+    short_target: float
+
+    def levels(self, long: bool) -> tuple[float, float]:
+        """(stop, target) for a long (`long`) or a short entry."""
+        return (self.long_stop, self.long_target) if long else (self.short_stop, self.short_target)
 
 
 @frozen
@@ -107,6 +127,8 @@ class ConsoleView:
     instruments: tuple[Instrument, ...]
     symbols: tuple[str, ...]
     equity_history: tuple[tuple[datetime, float], ...]
+    protection: Mapping[str, Protection] = field(default_factory=dict)
+    """Per symbol with a price and bars: the sizer's suggested stop and target now."""
 
     def pending_proposal(self, proposal_id: str) -> PendingProposal | None:
         """The pending proposal `proposal_id`, if it is still pending."""
@@ -142,6 +164,21 @@ def _positions(engine: Engine) -> tuple[PositionView, ...]:
         rows.append(PositionView(pos, engine.prices.get(symbol, account.prices.get(symbol)),
                                  stop, target, held if (stop, target) != (None, None) else None))
     return tuple(rows)
+
+
+def _protection(engine: Engine) -> dict[str, Protection]:
+    window = engine.settings.sizing.atr_window
+    out = {}
+    for symbol, bars in engine.market.items():
+        price = engine.prices.get(symbol)
+        if price is None or not price > 0 or not len(bars):
+            continue
+        # the same fixed tail the proposals use, so the ticket suggests what a proposal would
+        volatility = atr(bars, window, last=window * 10)
+        long_stop, long_target = engine.sizer.protective_levels(price, 1, volatility)
+        short_stop, short_target = engine.sizer.protective_levels(price, -1, volatility)
+        out[symbol] = Protection(volatility, long_stop, long_target, short_stop, short_target)
+    return out
 
 
 def _catalogue(engine: Engine) -> tuple[Mapping[str, Any] | None, str]:
@@ -187,7 +224,7 @@ def build_view(engine: Engine, prechecks: Mapping[str, RiskVerdict | None] | Non
         analyst_weight=engine.settings.ensemble.analyst_weight,
         catalogue=catalogue, catalogue_error=catalogue_error, health=dict(engine.health),
         instruments=tuple(engine.instruments.values()), symbols=tuple(engine.symbols),
-        equity_history=tuple(engine.equity_history),
+        equity_history=tuple(engine.equity_history), protection=_protection(engine),
     )
 
 
@@ -288,3 +325,103 @@ class ViewPublisher:
             self._precheck_key = key
             return {}
         return {pid: v for pid, v in self._prechecks.items() if pid in engine.pending}
+
+
+# ---------------------------------------------------------------------------------- the chart
+
+MarkKind = Literal["entry", "exit", "idea_long", "idea_short", "idea_flat"]
+
+
+@frozen
+class ChartMark:
+    """One thing that happened at a price and a time: a fill (entry or exit) or an idea."""
+
+    ts: datetime
+    price: float
+    kind: MarkKind
+    label: str
+
+
+@frozen
+class ChartData:
+    """What the chart view of one symbol shows: its bars (oldest first), the trades and ideas as
+    marks, and the working stop and target of the position held (None when there is none)."""
+
+    symbol: str
+    ts: tuple[datetime, ...]
+    open: tuple[float, ...]
+    high: tuple[float, ...]
+    low: tuple[float, ...]
+    close: tuple[float, ...]
+    volume: tuple[float, ...]
+    marks: tuple[ChartMark, ...]
+    stop: float | None
+    target: float | None
+    last: float | None
+
+
+def trade_marks(fills: Iterable[Fill], symbol: str) -> list[ChartMark]:
+    """`symbol`'s fills as entries (the position grows away from flat) and exits (it shrinks
+    toward flat), in time order; a fill that crosses flat is both."""
+    held = 0.0
+    marks = []
+    for fill in sorted((f for f in fills if f.symbol == symbol), key=lambda f: f.ts):
+        signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
+        after = held + signed
+        side = fill.side.value.upper()
+        text = f"{side} {fill.quantity:g} @ {fill.price:,.2f}" + (
+            f" ({fill.reason})" if fill.reason and fill.reason != "order" else "")
+        grows = abs(after) > abs(held) and held * after >= 0
+        marks.append(ChartMark(fill.ts, fill.price, "entry" if grows else "exit", text))
+        held = 0.0 if abs(after) < 1e-12 else after
+    return marks
+
+
+def _idea_marks(ideas: Iterable[TradeIdea], symbol: str, times: Sequence[datetime],
+                closes: Sequence[float]) -> list[ChartMark]:
+    """Ideas about `symbol`, marked at the close of the bar they came during (an idea has no
+    price of its own)."""
+    kinds: dict[Direction, MarkKind] = {Direction.LONG: "idea_long",
+                                         Direction.SHORT: "idea_short",
+                                         Direction.FLAT: "idea_flat"}
+    marks = []
+    for idea in ideas:
+        if idea.symbol != symbol or not times:
+            continue
+        i = max(0, min(len(times) - 1, _bar_index(times, idea.ts)))
+        marks.append(ChartMark(idea.ts, closes[i], kinds[idea.direction],
+                               f"{idea.provider} {idea.direction.value} {idea.score:+.2f}"))
+    return marks
+
+
+def _bar_index(times: Sequence[datetime], ts: datetime) -> int:
+    """The last bar at or before `ts` (0 when it is before every bar)."""
+    lo, hi = 0, len(times)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if times[mid] <= ts:
+            lo = mid + 1
+        else:
+            hi = mid
+    return max(0, lo - 1)
+
+
+async def build_chart(engine: Engine, symbol: str, ideas: Iterable[TradeIdea] = ()
+                      ) -> ChartData:
+    """`symbol`'s chart as the engine knows it now: the bars it holds, every recorded fill in
+    it, `ideas` (the analyst's, as the console received them), and the position's stop and
+    target."""
+    bars = engine.market.get(symbol)
+    times: tuple[datetime, ...] = ()
+    o: tuple[float, ...] = ()
+    h, lo, c, v = o, o, o, o
+    if bars is not None and len(bars):
+        times = tuple(datetime.fromtimestamp(int(t) / 1e9, tz=UTC) for t in bars.ts)
+        o, h, lo, c, v = (tuple(float(x) for x in arr) for arr in
+                          (bars.open, bars.high, bars.low, bars.close, bars.volume))
+    fills = await engine.store.fills()
+    marks = trade_marks(fills, symbol) + _idea_marks(ideas, symbol, times, c)
+    held = next((p for p in _positions(engine) if p.position.symbol == symbol), None)
+    return ChartData(symbol, times, o, h, lo, c, v, tuple(sorted(marks, key=lambda m: m.ts)),
+                     held.stop if held else None, held.target if held else None,
+                     engine.prices.get(symbol))

@@ -26,13 +26,14 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import BindingType
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from robo_tui.domain.events import EngineErrorOccurred, Event
@@ -154,6 +155,13 @@ class RoboApp(App[int]):
         self.events_absorbed = 0
         """Bus events handed to the feed so far (the benchmark reads it)."""
 
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own palette commands, without its "Theme" (robo's `t` is the one that is
+        remembered and keeps the profit/loss colours)."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Theme":
+                yield command
+
     # ------------------------------------------------------------------ lifecycle
 
     def on_mount(self) -> None:
@@ -213,7 +221,7 @@ class RoboApp(App[int]):
                 catalogue = await engine.refresh_analysts()
             finally:
                 self.models_ready.set()
-            self.refresh_view()
+            self.refresh_view(force=True)  # the catalogue changes without a bus event
             if not quiet:
                 ready = [str(p.get("name")) for p in catalogue.get("providers", [])
                          if p.get("available")]
@@ -363,14 +371,15 @@ class RoboApp(App[int]):
             return
         self.run_worker(recorder.flush(), name="audit-flush", group="audit", exit_on_error=False)
 
-    def refresh_view(self) -> ConsoleView | None:
-        """Rebuild the engine's view if something shown changed (the main screen gets it as a
-        `ViewChanged`); the latest view, None before the engine has started."""
+    def refresh_view(self, *, force: bool = False) -> ConsoleView | None:
+        """Rebuild the engine's view if something shown changed, or always when `force` (the
+        main screen gets it as a `ViewChanged`); the latest view, None before the engine has
+        started."""
         views = self.views
         if views is None or not self.engine_started.is_set() or self._stopped:
             return None
         try:
-            return views.poll() or views.latest
+            return views.poll(force=force) or views.latest
         except Exception as exc:  # a bug in the view must not take the console down
             log.exception("view refresh failed")
             self.say(f"The panes could not be refreshed: {exc}", severity="error")

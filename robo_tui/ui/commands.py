@@ -106,6 +106,9 @@ ACTIONS: tuple[ConsoleAction, ...] = (
                   "View"),
     ConsoleAction("2", "show_view('ensemble')", "Ensemble view",
                   "Equity sparkline, strategies and the model selector.", "View"),
+    ConsoleAction("c", "chart", "Chart",
+                  "Chart of the selected position's symbol: candles, volume, entries and exits, "
+                  "stop and target, the analyst's ideas; +/- zoom, arrows pan.", "View"),
     ConsoleAction("b", "backtests", "Backtests",
                   "The stored backtest runs, newest first; enter shows a run's report.", "View"),
     ConsoleAction("t", "cycle_theme", "Theme",
@@ -135,10 +138,11 @@ PANE_KEYS: tuple[tuple[str, str], ...] = (
 
 
 FOOTER_ORDER: tuple[str, ...] = (
-    "kill_switch", "resume", "approve", "reject", "order_ticket", "flatten", "change_mode",
-    "toggle_pause", "filter_feed", "help", "request_quit",
+    "kill_switch", "resume", "approve", "reject", "order_ticket", "help", "request_quit",
+    "flatten", "change_mode", "toggle_pause", "filter_feed",
 )
-"""Footer entries, most important first: a narrow terminal shows the first ones."""
+"""Footer entries, most important first: a narrow terminal shows the first ones (the kill
+switch, the proposal and order keys, then help and quit, so `?` always says the rest)."""
 
 
 def bindings(*, main: bool) -> list[Binding]:

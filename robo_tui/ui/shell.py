@@ -32,7 +32,7 @@ class Shell(Protocol):
         """Run an engine call in a worker; its failure is reported in one place."""
         ...
 
-    def refresh_view(self) -> ConsoleView | None:
+    def refresh_view(self, *, force: bool = False) -> ConsoleView | None:
         """Rebuild the engine's view now (after an action changed something it shows); the
         latest view (None before the engine has started)."""
         ...

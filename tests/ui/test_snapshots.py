@@ -71,6 +71,14 @@ def test_main_screen_at_120x40_shows_every_pane(snap_compare: Snap, seeded_dir: 
     assert snap_compare(_app(seeded_dir), terminal_size=(120, 40), run_before=_prepare())
 
 
+def test_main_screen_at_100x30_shows_the_trade_view(snap_compare: Snap, seeded_dir: Path) -> None:
+    assert snap_compare(_app(seeded_dir), terminal_size=(100, 30), run_before=_prepare())
+
+
+def test_main_screen_at_160x50_grows_the_right_column(snap_compare: Snap, seeded_dir: Path) -> None:
+    assert snap_compare(_app(seeded_dir), terminal_size=(160, 50), run_before=_prepare())
+
+
 def test_main_screen_at_80x24_shows_the_trade_view(snap_compare: Snap, seeded_dir: Path) -> None:
     assert snap_compare(_app(seeded_dir), terminal_size=(80, 24), run_before=_prepare())
 

@@ -28,6 +28,7 @@ from pydantic import SecretStr
 
 from robo_tui.adapters.llm.prompts import Prompt, build_prompt, repair_message
 from robo_tui.config import AnalystSettings, Settings
+from robo_tui.config.fields import env_name
 from robo_tui.domain.analysis import AnalysisOutcome, AnalysisRequest, ModelInfo
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.ideas import MAX_RAW_CHARS, validate_idea
@@ -473,6 +474,13 @@ class HostedAnalyst(LLMAnalystBase):
         if not self.configured:
             return []
         return [ModelInfo(self.name, self.model, details={"base_url": self.base_url})]
+
+    def unavailable_reason(self) -> str:
+        """The missing key and the variable that sets it ("" when a key is set)."""
+        if self.configured:
+            return ""
+        return (f"no {self.label} API key: set {env_name(('analysts', self.key_setting))} "
+                "(or the secrets file)")
 
     def _require_client(self) -> Any:
         if self._client is None:

@@ -206,6 +206,14 @@ class OllamaAnalyst(LLMAnalystBase):
         except Exception:  # noqa: BLE001 - unreachable means "no models", not a crash
             return []
 
+    def unavailable_reason(self) -> str:
+        """Unreachable at its URL, or reachable with no models installed ("" otherwise)."""
+        if self.reachable is False:
+            return f"Ollama is not reachable at {self.host}"
+        if self.reachable and not self._catalogue:
+            return f"Ollama at {self.host} has no models installed (ollama pull <model>)"
+        return ""
+
     async def discover(self, *, refresh: bool = False) -> list[ModelInfo]:
         """Ask `/api/tags` for the installed models and `/api/show` for each one's details.
 

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Label, Static
+from textual.widgets import DataTable, Footer, Label, Static
 
 from robo_tui.domain.frozen import frozen
 from robo_tui.ui.screens.detail import DetailScreen
@@ -68,8 +68,8 @@ class BacktestsScreen(ModalScreen[None]):
     """Stored backtest runs; enter opens the highlighted run's report, r reloads the list."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", show=False),
-        Binding("r", "reload", "Reload", show=False),
+        Binding("escape,q", "close", "Close", key_display="esc"),
+        Binding("r", "reload", "Reload"),
     ]
 
     def __init__(self, runs: RunCatalogue) -> None:
@@ -77,6 +77,7 @@ class BacktestsScreen(ModalScreen[None]):
         self._runs = runs
 
     def compose(self) -> ComposeResult:
+        yield Footer()  # its own keys; the main footer underneath would advertise others
         with Vertical(classes="dialog-box -full", id="backtests"):
             yield Label(Text("Backtests (newest first)"), classes="dialog-title")
             yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)

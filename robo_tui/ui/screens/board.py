@@ -11,6 +11,9 @@ Wide terminals (110x32 and up, e.g. 120x40) show every pane at once::
     proposals (semi-auto)                                     (slot "bottom")
     footer
 
+From 140 columns the right column (risk, equity, strategies, models) takes half the width, so
+the strategies' per-symbol votes and P&L and the models' latency and notes show in full.
+
 Smaller terminals (80x24) keep the essentials — status, positions beside the risk meters, the
 feed and the proposals — in the "1 Trade" view, and put the equity sparkline, the strategies and
 the model selector in the "2 Ensemble" view (keys 1 and 2, or the tab bar). One screen with CSS
@@ -52,6 +55,8 @@ __all__ = ["VIEWS", "WIDE_FROM", "PaneBoard"]
 
 WIDE_FROM = (110, 32)
 """From this width and height on, every pane is shown at once."""
+GROW_FROM = 140
+"""From this width on the right column takes half the screen (votes, latency, notes in full)."""
 
 
 class PaneBoard(Screen[None]):
@@ -111,6 +116,11 @@ class PaneBoard(Screen[None]):
     def _layout_for(self, width: int, height: int) -> None:
         compact = width < WIDE_FROM[0] or height < WIDE_FROM[1]
         self.set_class(compact, "-compact")
+        self.set_class(not compact and width >= GROW_FROM, "-wide")
+        footer = self.query_one(Footer)
+        # a narrow footer drops the palette hint (ctrl+p still works) to show every key it can
+        footer.compact = width < WIDE_FROM[0]
+        footer.show_command_palette = width >= WIDE_FROM[0]
         self.show_view(self.view)
 
     def show_view(self, view: str) -> None:

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Footer, Label, Static
 
 
 class DetailScreen(ModalScreen[str | None]):
@@ -22,7 +22,7 @@ class DetailScreen(ModalScreen[str | None]):
     "approve", "reject" or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,enter", "close", "Close", show=False),
+        Binding("escape,q,enter", "close", "Close", key_display="esc"),
         Binding("a", "decide('approve')", "Approve", show=False),
         Binding("r", "decide('reject')", "Reject", show=False),
     ]
@@ -35,6 +35,7 @@ class DetailScreen(ModalScreen[str | None]):
         """The pending proposal shown, if any (enables approve and reject)."""
 
     def compose(self) -> ComposeResult:
+        yield Footer()  # its own keys; the main footer underneath would advertise others
         with Vertical(classes="dialog-box -full", id="detail"):
             yield Label(Text(self._title), classes="dialog-title")
             with VerticalScroll(id="detail-scroll"):

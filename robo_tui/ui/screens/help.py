@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Footer, Label, Static
 
 from robo_tui.ui.commands import ACTIONS, PANE_KEYS
 
@@ -34,9 +34,10 @@ def help_table() -> Table:
 class HelpScreen(ModalScreen[None]):
     """Lists every key; any of esc, q, ? closes it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", "Close", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", "Close", key_display="esc")]
 
     def compose(self) -> ComposeResult:
+        yield Footer()  # its own keys; the main footer underneath would advertise others
         with Vertical(classes="dialog-box -full", id="help-box"):
             yield Label("robo-tui keys — everything is also in the command palette (ctrl+p)",
                         classes="dialog-title")

@@ -17,16 +17,21 @@ from textual.binding import BindingType
 
 from robo_tui.domain.risk import Mode
 from robo_tui.engine.engine import Engine, ModeChangeRefused, ProposalNotFound, SubmitResult
+from robo_tui.engine.view import build_chart
 from robo_tui.ui.commands import bindings
 from robo_tui.ui.panes import PANES, Pane
 from robo_tui.ui.screens.backtests import BacktestsScreen, RunCatalogue
 from robo_tui.ui.screens.board import VIEWS, WIDE_FROM, PaneBoard
+from robo_tui.ui.screens.chart import ChartScreen
 from robo_tui.ui.screens.detail import DetailScreen
 from robo_tui.ui.screens.dialogs import ConfirmDialog, FeedFilter, FilterDialog, ReasonDialog
 from robo_tui.ui.screens.mode import ModeDialog
 from robo_tui.ui.screens.order_ticket import OrderTicket, verdict_text
 from robo_tui.ui.shell import Shell
-from robo_tui.ui.widgets import proposal_detail_text
+from robo_tui.ui.widgets import EventFeed, proposal_detail_text
+from robo_tui.ui.widgets.describe import event_title
+from robo_tui.ui.widgets.format import fmt_qty
+from robo_tui.ui.widgets.models import catalogue_rows
 
 __all__ = ["VIEWS", "WIDE_FROM", "MainScreen"]
 
@@ -131,7 +136,9 @@ class MainScreen(PaneBoard):
                                title="Order")
                 self.shell.refresh_view()
 
-        self.app.push_screen(OrderTicket(engine, symbol=symbol or self.selected_symbol()), done)
+        protection = self.latest.protection if self.latest is not None else None
+        self.app.push_screen(OrderTicket(engine, symbol=symbol or self.selected_symbol(),
+                                         protection=protection), done)
 
     def action_flatten(self) -> None:
         """Flatten the selected position (after confirming)."""
@@ -272,7 +279,31 @@ class MainScreen(PaneBoard):
         if choice is None:
             self.shell.say("No model highlighted in the model selector.", severity="warning")
             return
-        self.shell.spawn(self._select_model(engine, *choice), "model")
+        provider, model = choice
+        unavailable = self._unavailable_reason(provider, model)
+        if unavailable is None:
+            self.shell.spawn(self._select_model(engine, provider, model), "model")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.shell.spawn(self._select_model(engine, provider, model), "model")
+
+        self.app.push_screen(ConfirmDialog(
+            f"{provider} is unavailable",
+            f"{provider}/{model or 'default'} is unavailable: {unavailable or 'no reason given'}."
+            "\n\nChoose it anyway? The analyst abstains (no ideas) until it is reachable; the "
+            "strategies trade on.", confirm="Choose anyway", danger=True, default_yes=False),
+            answered)
+
+    def _unavailable_reason(self, provider: str, model: str | None) -> str | None:
+        """Why the catalogue lists `provider`/`model` as unavailable; None when it is available
+        (or unknown: the engine decides)."""
+        catalogue = self.latest.catalogue if self.latest is not None else None
+        for name, row_model, available, _, _, note in catalogue_rows(catalogue or {}):
+            if name == provider and row_model == model:
+                return None if available else note
+        return None
 
     async def _select_model(self, engine: Engine, provider: str, model: str | None) -> None:
         try:
@@ -310,8 +341,7 @@ class MainScreen(PaneBoard):
         if event is None:
             self.shell.say("No feed entry selected.", severity="warning")
             return
-        self.app.push_screen(DetailScreen(f"{event.kind}: {type(event).__name__}",
-                                          self.event_detail(event)))
+        self.app.push_screen(DetailScreen(event_title(event), self.event_detail(event)))
 
     def _open_proposal(self) -> None:
         engine = self.shell.ready_engine()
@@ -331,7 +361,9 @@ class MainScreen(PaneBoard):
             elif decision == "reject":
                 self.action_reject()
 
-        self.app.push_screen(DetailScreen(f"Proposal {pending.proposal.symbol}", body,
+        proposal = pending.proposal
+        title = f"Proposal {proposal.side.value.upper()} {fmt_qty(proposal.quantity)} {proposal.symbol}"
+        self.app.push_screen(DetailScreen(title, body,
                                           proposal_id=proposal_id), decided)
 
     def action_filter_feed(self) -> None:
@@ -349,6 +381,23 @@ class MainScreen(PaneBoard):
         """Switch the compact view (or focus its first pane on a wide terminal)."""
         self.show_view(view)
         self.shell.refresh_view()
+
+    def action_chart(self, symbol: str = "") -> None:
+        """The chart view of the selected position's symbol (else the first of the universe)."""
+        engine = self.shell.ready_engine()
+        if engine is None:
+            return
+        symbols = self.latest.symbols if self.latest is not None else ()
+        chosen = symbol or self.selected_symbol() or (symbols[0] if symbols else "")
+        if not chosen:
+            self.shell.say("No symbol to chart.", severity="warning")
+            return
+        ideas = self.query_one(EventFeed).ideas(chosen)
+
+        async def open_chart() -> None:
+            self.app.push_screen(ChartScreen(await build_chart(engine, chosen, ideas)))
+
+        self.shell.spawn(open_chart(), "chart")
 
     def action_backtests(self) -> None:
         """The stored backtest runs and their reports."""

@@ -1,12 +1,17 @@
 """The manual order ticket: symbol, side, quantity or notional, market/limit, optional stop and
 target. It submits through `Engine.manual_order` — the same `submit` and the same risk gate as
 everything else — and when the gate says no, every reason is listed here and the ticket stays open
-so the trader can fix the order.
+so the trader can fix the order (editing any field clears the old verdict).
+
+The symbol is typed (with the universe as suggestions: `→` accepts one). The stop and target
+fields suggest the levels the sizer would attach to an entry now (its ATR stop, from the engine's
+view), `ctrl+g` fills them in, and the preview shows the risk to the stop in cash and % of equity.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -15,13 +20,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.orders import OrderIntent, OrderStatus, OrderType, Side
+from robo_tui.ui.widgets.format import fmt_money, fmt_price
 
 if TYPE_CHECKING:
     from robo_tui.engine.engine import Engine, SubmitResult
+    from robo_tui.engine.view import Protection
 
 
 class TicketError(ValueError):
@@ -115,23 +123,28 @@ class OrderTicket(ModalScreen["SubmitResult | None"]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", show=False),
         Binding("ctrl+s", "submit", "Submit", show=False),
+        Binding("ctrl+g", "use_suggested", "Use suggested stop/target", show=False),
     ]
 
     def __init__(self, engine: Engine, *, symbol: str | None = None,
-                 side: Side = Side.BUY) -> None:
+                 side: Side = Side.BUY, protection: Mapping[str, Protection] | None = None
+                 ) -> None:
         super().__init__(classes="dialog")
         self._engine = engine
         self._symbols = list(engine.symbols)
         self._symbol = symbol if symbol in self._symbols else (self._symbols[0] if self._symbols else "")
         self._side = side
+        self._protection: Mapping[str, Protection] = protection or {}
+        self._verdict_shown = False  # a verdict (or a field error) is on the ticket
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box -wide", id="ticket"):
             yield Label("Manual order — through the risk gate", classes="dialog-title")
             with Grid(id="ticket-grid"):
                 yield Label("Symbol")
-                yield Select([(s, s) for s in self._symbols], value=self._symbol,
-                             allow_blank=False, compact=True, id="symbol")
+                yield Input(self._symbol, placeholder="symbol, e.g. AAPL", id="symbol",
+                            compact=True, restrict=r"[A-Za-z0-9.\-/=^_]*",
+                            suggester=SuggestFromList(self._symbols, case_sensitive=False))
                 yield Label("Side")
                 yield Select([("buy", Side.BUY), ("sell", Side.SELL)], value=self._side,
                              allow_blank=False, compact=True, id="side")
@@ -154,7 +167,8 @@ class OrderTicket(ModalScreen["SubmitResult | None"]):
                 yield Checkbox("reduce only (may only shrink a position)", id="reduce")
             yield Static("", id="ticket-preview", classes="dialog-hint")
             yield Static("", id="ticket-result", classes="dialog-result")
-            yield Static(Text("tab: next field · enter / ctrl+s: submit · esc: cancel"),
+            yield Static(Text("tab: next field · → accepts a suggested symbol · ctrl+g: use the "
+                              "suggested stop and target · enter / ctrl+s: submit · esc: cancel"),
                          classes="dialog-hint")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Submit (ctrl+s)", id="submit", variant="primary", compact=True)
@@ -167,7 +181,7 @@ class OrderTicket(ModalScreen["SubmitResult | None"]):
     def values(self) -> TicketValues:
         """The fields as they are now."""
         return TicketValues(
-            symbol=str(self.query_one("#symbol", Select).value),
+            symbol=self.query_one("#symbol", Input).value.strip().upper(),
             side=Side(str(self.query_one("#side", Select).value)),
             size_by=str(self.query_one("#size-by", Select).value),
             amount=self.query_one("#amount", Input).value,
@@ -183,17 +197,56 @@ class OrderTicket(ModalScreen["SubmitResult | None"]):
         return build_intent(values, price=self._engine.prices.get(values.symbol),
                             fractional=bool(inst and inst.fractional))
 
+    def suggested(self, values: TicketValues | None = None) -> tuple[float, float] | None:
+        """(stop, target) the sizer would attach to this entry now; None when the order only
+        reduces a position or the view has no suggestion for the symbol."""
+        values = values or self.values()
+        hint = self._protection.get(values.symbol)
+        held = self._engine.account.position_qty(values.symbol)
+        buying = values.side is Side.BUY
+        reduces = values.reduce_only or (held > 0 and not buying) or (held < 0 and buying)
+        if hint is None or reduces:
+            return None
+        return hint.levels(long=buying)
+
+    def action_use_suggested(self) -> None:
+        """Fill the stop and target with the suggested levels."""
+        levels = self.suggested()
+        if levels is None:
+            self.notify("No suggestion for this order (it reduces a position, or no bars yet).",
+                        severity="warning", markup=False)
+            return
+        self.query_one("#stop", Input).value = f"{levels[0]:.{_decimals(levels[0])}f}"
+        self.query_one("#target", Input).value = f"{levels[1]:.{_decimals(levels[1])}f}"
+
     @on(Select.Changed)
     @on(Input.Changed)
     @on(Checkbox.Changed)
+    def _edited(self) -> None:
+        """A field changed: an old verdict no longer describes this order; preview the new one."""
+        if self._verdict_shown:
+            self._verdict_shown = False
+            result = self.query_one("#ticket-result", Static)
+            result.set_class(False, "-denied")
+            result.update("")
+        self._preview()
+
     def _preview(self) -> None:
         limit = self.query_one("#limit", Input)
         limit.disabled = self.query_one("#type", Select).value is not OrderType.LIMIT
         preview = self.query_one("#ticket-preview", Static)
         values = self.values()
+        levels = self.suggested(values)
+        stop_in, target_in = self.query_one("#stop", Input), self.query_one("#target", Input)
+        stop_in.placeholder = f"suggested {fmt_price(levels[0])}" if levels else "optional price"
+        target_in.placeholder = f"suggested {fmt_price(levels[1])}" if levels else "optional price"
+        if values.symbol not in self._symbols:
+            preview.update(Text(f"{values.symbol or 'symbol'}: not in the universe "
+                                f"({', '.join(self._symbols[:8])}{'…' if len(self._symbols) > 8 else ''})"))
+            return
         price = self._engine.prices.get(values.symbol)
         held = self._engine.account.position_qty(values.symbol)
-        head = f"{values.symbol} last {price:,.2f}" if price else f"{values.symbol}: no price yet"
+        head = f"{values.symbol} last {fmt_price(price)}" if price else f"{values.symbol}: no price yet"
         if held:
             head += f" · held {held:g}"
         try:
@@ -204,8 +257,10 @@ class OrderTicket(ModalScreen["SubmitResult | None"]):
         ref = intent.limit_price or price or 0.0
         equity = self._engine.account.equity
         share = f" · {intent.quantity * ref / equity:.1%} of equity" if equity > 0 else ""
-        preview.update(Text(f"{head} · {intent.side.value} {intent.quantity:g} "
-                            f"≈ {intent.quantity * ref:,.2f}{share}"))
+        line = (f"{head} · {intent.side.value} {intent.quantity:g} "
+                f"≈ {fmt_money(intent.quantity * ref)}{share}")
+        line += _risk_line(intent, ref, equity, levels)
+        preview.update(Text(line))
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#submit")
@@ -217,6 +272,7 @@ class OrderTicket(ModalScreen["SubmitResult | None"]):
         except TicketError as exc:
             result.set_class(True, "-denied")
             result.update(Text(str(exc)))
+            self._verdict_shown = True
             return
         self._send(intent)
 
@@ -227,6 +283,7 @@ class OrderTicket(ModalScreen["SubmitResult | None"]):
         result_view.update(Text("submitting…"))
         result = await self._engine.manual_order(intent, source="ui")
         result_view.update(verdict_text(result))
+        self._verdict_shown = True
         rejected = result.ack is not None and result.ack.status is OrderStatus.REJECTED
         result_view.set_class(not result.sent or rejected, "-denied")
         if result.sent and not rejected:
@@ -236,3 +293,23 @@ class OrderTicket(ModalScreen["SubmitResult | None"]):
     def action_cancel(self) -> None:
         """Close without sending."""
         self.dismiss(None)
+
+
+def _decimals(price: float) -> int:
+    """Decimals that tell prices of this size apart (cents above 1, more below)."""
+    return 2 if abs(price) >= 1 else 6
+
+
+def _risk_line(intent: OrderIntent, ref: float, equity: float,
+               levels: tuple[float, float] | None) -> str:
+    """The cash and % of equity lost if the stop is hit (the entered stop, else the suggested
+    one, said so); "" for an order with no stop either way."""
+    stop, whose = intent.stop_loss, ""
+    if stop is None and levels is not None:
+        stop, whose = levels[0], " suggested"
+    if stop is None or not ref > 0:
+        return "\nno stop: the risk is open-ended" if levels is None and not intent.reduce_only \
+            else ""
+    risk = intent.quantity * abs(ref - stop)
+    pct = f" ({risk / equity:.2%} of equity)" if equity > 0 else ""
+    return f"\nrisk to the{whose} stop {fmt_price(stop)}: {fmt_money(risk)}{pct}"

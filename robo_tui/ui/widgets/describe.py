@@ -50,6 +50,7 @@ __all__ = [
     "KINDS",
     "detail_text",
     "event_symbols",
+    "event_title",
     "proposal_detail_text",
     "summary_text",
     "verdict_text",
@@ -393,6 +394,39 @@ _SUMMARIES: dict[type[Event], Callable[[Any], _Line]] = {
     SourceHealthChanged: _health, CycleCompleted: _cycle, BarsReceived: _bars,
     QuotesUpdated: _quotes,
 }
+
+
+def _trade_title(what: str, side: str, quantity: float, symbol: str) -> str:
+    return f"{what} {side.upper()} {fmt_qty(quantity)} {safe_str(symbol)}"
+
+
+def event_title(event: Event) -> str:
+    """A human title for an event's detail view ("Proposal BUY 3 AAPL", "Fill SELL 0.1 BTC-USD
+    @ 55,385.08"): what happened to what, never a class name or a raw id."""
+    if isinstance(event, ProposalCreated):
+        p = event.proposal
+        return _trade_title("Proposal", p.side.value, p.quantity, p.symbol)
+    if isinstance(event, ProposalDecided):
+        p = event.proposal
+        return _trade_title(f"Proposal {safe_str(event.decision)}:", p.side.value, p.quantity,
+                            p.symbol)
+    if isinstance(event, OrderDenied):
+        i = event.command.intent
+        return _trade_title("Denied", i.side.value, i.quantity, i.symbol)
+    if isinstance(event, OrderSubmitted):
+        i = event.order.intent
+        return _trade_title("Order", i.side.value, i.quantity, i.symbol)
+    if isinstance(event, OrderFilled):
+        f = event.fill
+        return _trade_title("Fill", f.side.value, f.quantity, f.symbol) + f" @ {fmt_price(f.price)}"
+    if isinstance(event, NewsReceived):
+        return "News: " + safe_str(event.item.title)[:80]
+    if isinstance(event, IdeaGenerated):
+        idea = event.idea
+        return f"Idea {idea.direction.value.upper()} {safe_str(idea.symbol)} ({safe_str(idea.provider)})"
+    line = summary_text(event).plain
+    head = event.kind.capitalize()
+    return f"{head}: {line[:80]}" if line else head
 
 
 def summary_text(event: Event) -> Text:

@@ -1,6 +1,6 @@
 """The event feed: every engine event, newest at the bottom, timestamped and coloured by kind.
 
-Built for bursts (the benchmark pushes 10,000 events a second): `add_events` only appends
+Entries are ordered by event time (see `_Key`). Built for bursts (the benchmark pushes 10,000 events a second): `add_events` only appends
 references to bounded ring buffers and to the filtered view; a line is turned into text only when
 it is on screen (Textual's Line API), and the rendered lines are cached. High-rate kinds (market
 ticks, signals, portfolio marks) live in a ring of their own so they never push news, orders or
@@ -12,7 +12,7 @@ following new events; Enter posts `EventFeed.EventSelected` (the app opens the d
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
@@ -31,8 +31,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
-from robo_tui.domain.events import Event, MarketEventDetected, NewsReceived
-from robo_tui.domain.news import NewsItem
+from robo_tui.domain.events import Event, IdeaGenerated, MarketEventDetected, NewsReceived
+from robo_tui.domain.news import NewsItem, TradeIdea
 from robo_tui.ui.widgets.describe import (
     DEFAULT_KINDS,
     KINDS,
@@ -57,7 +57,15 @@ _TAGS: dict[str, str] = {
 # kinds whose whole line takes the kind's colour (they must stand out)
 _LOUD = frozenset({"error", "risk", "killswitch"})
 
-_Entry = tuple[int, Event]  # (sequence number, event)
+_Key = tuple[float, int]
+"""(event time as a POSIX timestamp, arrival sequence number): the feed's order and an entry's
+identity. Events reach the bus out of time order (a cycle line is published after the fills it
+caused); the feed shows them by event time, arrival order breaking ties."""
+_Entry = tuple[_Key, Event]
+
+
+def _entry_key(entry: _Entry) -> _Key:
+    return entry[0]
 
 
 class EventFeed(ScrollView, can_focus=True):
@@ -123,7 +131,7 @@ class EventFeed(ScrollView, can_focus=True):
                  name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
         # rendered rows by (sequence number, width, cursor state): a row's text never changes
-        self._lines: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
+        self._lines: LRUCache[tuple[_Key, int, int], Strip] = LRUCache(1024)
         self._base: Style | None = None
         super().__init__(name=name, id=id, classes=classes)
         self.max_rows = max_rows
@@ -135,7 +143,7 @@ class EventFeed(ScrollView, can_focus=True):
         self._kinds: frozenset[str] = DEFAULT_KINDS
         self._kind_filter: set[str] | None = None
         self._symbol: str | None = None
-        self._cursor: int | None = None  # sequence number under the cursor; None: the newest
+        self._cursor: _Key | None = None  # the entry under the cursor; None: the newest
         self._follow = True  # keep the newest entry in view (off after scrolling up)
         self._end_pending = False
         self._headlines: OrderedDict[str, NewsItem] = OrderedDict()
@@ -150,14 +158,15 @@ class EventFeed(ScrollView, can_focus=True):
         if not events:
             return
         kinds, symbol = self._kinds, self._symbol
-        view_append = self._view.append
+        view = self._view
+        view_append = view.append
         main_append, noisy_append = self._main.append, self._noisy.append
         seq = self._seq
         added = 0
         for event in events:
             seq += 1
             kind = event.kind
-            entry = (seq, event)
+            entry = ((event.ts.timestamp(), seq), event)
             if kind in NOISY_KINDS:
                 noisy_append(entry)
             else:
@@ -165,7 +174,10 @@ class EventFeed(ScrollView, can_focus=True):
                 if kind == "news":
                     self._remember_headline(event)
             if kind in kinds and (symbol is None or symbol in event_symbols(event)):
-                view_append(entry)
+                if view and entry[0] < view[-1][0]:
+                    insort(view, entry, key=_entry_key)  # older than the last one shown
+                else:
+                    view_append(entry)
                 added += 1
         self._seq = seq
         self.received += len(events)
@@ -179,7 +191,7 @@ class EventFeed(ScrollView, can_focus=True):
         self._kinds = frozenset(kinds) if kinds is not None else DEFAULT_KINDS
         self._symbol = symbol.strip().upper() if symbol and symbol.strip() else None
         kinds_now, sym = self._kinds, self._symbol
-        merged = sorted([*self._main, *self._noisy], key=lambda e: e[0])
+        merged = sorted([*self._main, *self._noisy], key=_entry_key)
         self._view = [
             e for e in merged
             if e[1].kind in kinds_now and (sym is None or sym in event_symbols(e[1]))
@@ -209,6 +221,12 @@ class EventFeed(ScrollView, can_focus=True):
     def visible_events(self) -> list[Event]:
         """Every event the current filter shows, oldest first (for tests and export)."""
         return [e for _, e in self._view]
+
+    def ideas(self, symbol: str) -> list[TradeIdea]:
+        """The analyst ideas about `symbol` the feed still holds, oldest first (the chart view
+        marks them)."""
+        return [e.idea for _, e in self._main
+                if isinstance(e, IdeaGenerated) and e.idea.symbol == symbol]
 
     def line_text(self, index: int) -> Text:
         """The plain line for row `index` of the view (time, kind tag, summary)."""
@@ -286,9 +304,9 @@ class EventFeed(ScrollView, can_focus=True):
             parts.append(f"↓ {self._unseen} new (End)")
         self.border_subtitle = " · ".join(parts)
 
-    def _index_of(self, seq: int) -> int | None:
-        i = bisect_left(self._view, seq, key=lambda e: e[0])
-        if i < len(self._view) and self._view[i][0] == seq:
+    def _index_of(self, key: _Key) -> int | None:
+        i = bisect_left(self._view, key, key=_entry_key)
+        if i < len(self._view) and self._view[i][0] == key:
             return i
         return None
 

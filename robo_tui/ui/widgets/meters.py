@@ -26,6 +26,8 @@ _SHORT_LABELS = {
 }
 """Labels for narrow panes (no symbol or sector name)."""
 _SEVERITY = {"ok": 0, "warning": 1, "danger": 2}
+PIN_DAY_LOSS_FROM = 3
+"""From this many lines the Day-loss meter is always among those shown."""
 
 
 def _short(m: Meter) -> str:
@@ -91,8 +93,12 @@ class RiskMeters(Widget):
     def _visible(self, height: int) -> list[Meter]:
         if height <= 0 or len(self._meters) <= height:
             return self._meters
+        # from three lines on the day loss always shows (the number a trader watches all day),
+        # then the meters closest to their limits
+        pin = height >= PIN_DAY_LOSS_FROM
         ranked = sorted(range(len(self._meters)),
-                        key=lambda i: (-_SEVERITY[self._meters[i].level], -self._meters[i].fraction))
+                        key=lambda i: (pin and self._meters[i].key != "day_loss",
+                                       -_SEVERITY[self._meters[i].level], -self._meters[i].fraction))
         keep = sorted(ranked[:height])
         return [self._meters[i] for i in keep]
 

@@ -36,6 +36,9 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
 )
 COLUMN_KEYS = tuple(c[0] for c in _COLUMNS)
 
+NOTE_CHARS = 120
+"""The longest note shown in the table (the whole reason is in the row's detail)."""
+
 Row = tuple[str, str | None, bool, bool, Mapping[str, Any], str]
 """(provider, model, available, active, telemetry, note)"""
 
@@ -175,7 +178,7 @@ class ModelSelector(DataTable[Text]):
                 old = self._shown[key] or ((None, None),) * len(cells)
                 for column, cell, sig, was in zip(COLUMN_KEYS, cells, signature, old, strict=True):
                     if sig != was:
-                        self.update_cell(key, column, cell, update_width=column != "note")
+                        self.update_cell(key, column, cell, update_width=True)
             self._shown[key] = signature
         if not wanted:
             self.border_subtitle = "no analyst configured"
@@ -213,7 +216,7 @@ class ModelSelector(DataTable[Text]):
         status = (Text("available", self._style("available")) if available
                   else Text("unavailable", self._style("unavailable")))
         note_text = safe_text(note, self._style("bad") if note else "")
-        note_text.truncate(60, overflow="ellipsis")
+        note_text.truncate(NOTE_CHARS, overflow="ellipsis")
         return (
             Text("●" if active else " ", self._style("active")),
             safe_text(provider, base),

@@ -78,10 +78,40 @@ _COLUMNS: tuple[tuple[str, str, Callable[[PositionRow], Any]], ...] = (
     ("target", "Target", lambda r: _nan_last(r.target)),
 )
 COLUMN_KEYS: tuple[str, ...] = tuple(c[0] for c in _COLUMNS)
+_LABELS = {k: label for k, label, _ in _COLUMNS}
+_SHORT_LABELS = {"upnl": "P&L"}
+"""Headers for a narrow table (a header wider than its values costs a column)."""
+_LAYOUTS: tuple[tuple[frozenset[str], bool], ...] = (
+    (frozenset(), False),
+    (frozenset({"avg"}), False),
+    (frozenset({"avg"}), True),
+    (frozenset({"avg", "target"}), True),
+    (frozenset({"avg", "target", "stop"}), True),
+    (frozenset({"avg", "target", "stop", "pct"}), True),
+)
+"""(columns dropped, short headers) from the widest layout to the narrowest: the entry price
+goes first (the P&L says what it did), then target and stop (the chart and the ticket show
+them); symbol, side, qty, last and unrealised P&L always stay."""
+_CELL_PADDING = 2  # DataTable's default cell padding, both sides
+
+
+def fit_columns(rows: list[tuple[str, ...]], width: int) -> tuple[tuple[str, str], ...]:
+    """(key, header) of the columns to show in `width` cells for `rows` (plain cell texts in
+    `COLUMN_KEYS` order): the widest layout of `_LAYOUTS` whose columns all fit."""
+    widths = {k: max((len(r[i]) for r in rows), default=0) for i, k in enumerate(COLUMN_KEYS)}
+    chosen: tuple[tuple[str, str], ...] = ()
+    for dropped, short in _LAYOUTS:
+        chosen = tuple((k, _SHORT_LABELS.get(k, _LABELS[k]) if short else _LABELS[k])
+                       for k in COLUMN_KEYS if k not in dropped)
+        need = sum(max(len(label), widths[k]) + _CELL_PADDING for k, label in chosen)
+        if need <= width:
+            break
+    return chosen
 
 
 class PositionsTable(DataTable[Text]):
-    """Symbol, side, qty, avg price, last, unrealized P&L, % of equity, stop and target."""
+    """Symbol, side, qty, avg price, last, unrealized P&L, % of equity, stop and target; a
+    narrow table drops columns in `_LAYOUTS` order so P&L and % of equity are never cut."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "cycle_sort", "Sort", show=False),
@@ -107,16 +137,48 @@ class PositionsTable(DataTable[Text]):
         super().__init__(name=name, id=id, classes=classes, cursor_type="row",
                          zebra_stripes=True)
         self._plain: dict[str, str] = {}  # symbol -> its cell text (the sort looks rows up by it)
+        self._layout: tuple[tuple[str, str], ...] = ()
         self.sort_column: str = "symbol"
         """The column the rows are ordered by."""
         self.sort_reverse: bool = False
         """Whether the order is descending."""
 
     def on_mount(self) -> None:
-        for key, label, _ in _COLUMNS:
+        self._set_columns(tuple((k, label) for k, label, _ in _COLUMNS))
+        self.border_title = "Positions"
+
+    def on_resize(self) -> None:
+        """Another width may fit other columns."""
+        self._relayout()
+
+    @property
+    def shown_columns(self) -> tuple[str, ...]:
+        """The keys of the columns shown now (a narrow table drops some)."""
+        return tuple(k for k, _ in self._layout)
+
+    def _set_columns(self, layout: tuple[tuple[str, str], ...]) -> None:
+        self.clear(columns=True)
+        self._shown.clear()
+        self._plain.clear()
+        self._layout = layout
+        for key, label in layout:
             justify: JustifyMethod = "left" if key in ("symbol", "side") else "right"
             self.add_column(Text(label, justify=justify), key=key)
-        self.border_title = "Positions"
+
+    def _relayout(self) -> bool:
+        """Choose the columns for the width now; True when they changed (rows then re-added)."""
+        width = self.scrollable_content_region.width
+        if width <= 0 or not self.columns:
+            return False
+        plain = [tuple(c.plain for c in self._cells(r)) for r in self._rows.values()]
+        layout = fit_columns(plain, width)
+        if layout == self._layout:
+            return False
+        self._set_columns(layout)
+        rows, self._rows = self._rows, {}
+        if rows:
+            self._show(rows)
+        return True
 
     # ------------------------------------------------------------------ API
 
@@ -137,6 +199,10 @@ class PositionsTable(DataTable[Text]):
         rows = {r.symbol: r for r in position_rows(view)}
         if rows == self._rows:
             return
+        self._show(rows)
+        self._relayout()
+
+    def _show(self, rows: dict[str, PositionRow]) -> None:
         selected = self.selected_symbol()
         order_changed = False
         for symbol in list(self._shown):
@@ -146,8 +212,10 @@ class PositionsTable(DataTable[Text]):
                 self._plain.pop(symbol, None)
                 order_changed = True
         sort_key = self._sort_key()
+        shown = self.shown_columns
         for symbol, row in rows.items():
-            cells = self._cells(row)
+            cells = tuple(c for k, c in zip(COLUMN_KEYS, self._cells(row), strict=True)
+                          if k in shown)
             signature = tuple((c.plain, str(c.style), tuple(c.spans)) for c in cells)
             old = self._shown.get(symbol)
             if symbol not in self._plain:
@@ -156,7 +224,7 @@ class PositionsTable(DataTable[Text]):
                 order_changed = True
             elif old != signature:
                 old_cells = old or ((None, None, None),) * len(cells)
-                for key, new, new_sig, was in zip(COLUMN_KEYS, cells, signature, old_cells,
+                for key, new, new_sig, was in zip(shown, cells, signature, old_cells,
                                                   strict=True):
                     if new_sig != was:
                         self.update_cell(symbol, key, new, update_width=True)

@@ -135,7 +135,8 @@ async def test_set_filter_when_kind_and_symbol_then_only_matching_events() -> No
         feed.set_filter(None, "msft")
         assert feed.visible_events() == [events[1]]
         feed.set_filter({"news", "risk", "signal"}, "AAPL")
-        assert feed.visible_events() == [events[0], events[2], events[4]]
+        # by event time (signal, denial 14:30:00; news 14:30:01), as issue 15 asks
+        assert feed.visible_events() == [events[2], events[4], events[0]]
         feed.add_events([news(3, "more apple"), news(4, "more msft", ("MSFT",))])
         assert [e.item.title for e in feed.visible_events() if isinstance(e, NewsReceived)] == [
             "apple", "more apple"]
@@ -174,7 +175,7 @@ async def test_enter_when_an_event_is_selected_then_event_selected_is_posted() -
             posted[id(message)] = message.event
 
     async with app.run_test(size=(120, 6), message_hook=hook) as pilot:
-        events = [news(1, "one"), denial()]
+        events = [denial(), news(1, "one")]  # in event-time order (the feed sorts by it)
         feed.add_events(events)
         feed.focus()
         await pilot.press("up", "enter")
@@ -254,3 +255,30 @@ async def test_cursor_when_the_ring_overflows_then_the_selected_event_stays_sele
         assert len(feed.visible_events()) == 50
         assert feed.selected_event() is chosen
         assert "headline 46" in screen_text(app)
+
+
+async def test_feed_when_events_arrive_out_of_time_order_then_shown_by_event_time() -> None:
+    feed = EventFeed()
+    app = WidgetApp(feed)
+    async with app.run_test(size=(120, 12)) as pilot:
+        # a later event published first (a fill at :35 before the :34 line), in two batches
+        feed.add_events([news(35, "fill-like later event"), news(36, "still later")])
+        feed.add_events([news(34, "earlier event published late")])
+        await pilot.pause()
+        titles = [e.item.title for e in feed.visible_events()  # type: ignore[attr-defined]
+                  if isinstance(e, NewsReceived)]
+        assert titles == ["earlier event published late", "fill-like later event", "still later"]
+        feed.set_filter(None, None)
+        assert [e.ts for e in feed.visible_events()] == sorted(e.ts for e in feed.visible_events())
+
+
+def test_event_title_when_a_proposal_or_a_denial_then_human_words_not_class_names() -> None:
+    from robo_tui.ui.widgets.describe import event_title
+
+    proposal = Proposal("P-1f3a9c", T0, "AAPL", Side.BUY, 3, 170.0, 165.0, 180.0, 0.7, "why")
+    titled = event_title(ProposalCreated(ts=T0, proposal=proposal,
+                                         precheck=RiskVerdict(True, TradingState.ACTIVE)))
+    assert titled == "Proposal BUY 3 AAPL"
+    assert event_title(denial()) == "Denied BUY 500 AAPL"
+    assert "NewsReceived" not in event_title(news(1, "Apple beats"))
+    assert event_title(news(1, "Apple beats")) == "News: Apple beats"

@@ -272,3 +272,17 @@ async def test_equity_sparkline_when_one_point_then_no_solid_block_yet(
             assert str(spark.border_title).startswith(f"Equity {equity:,.2f}")
     finally:
         await harness.engine.stop()
+
+
+async def test_risk_meters_when_short_of_rows_and_others_are_worse_then_day_loss_still_shows(
+        harness: Harness) -> None:
+    meters = RiskMeters()
+    meters.styles.height = 3
+    app = WidgetApp(meters)
+    async with app.run_test(size=(40, 5)) as pilot:
+        for _ in range(4):
+            harness.engine.risk.record_failure("broker", "timeout")
+        meters.update_from(build_view(harness.engine))
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "Day loss" in shown and "Breaker" in shown
