@@ -244,3 +244,23 @@ async def test_account_when_filled_then_cash_is_buying_power_and_cost_is_the_fil
     assert (await restarted.account()).positions["BTC-USD"].avg_price == pytest.approx(50_000)
     await restarted.close()
     assert Decimal(api.orders[next(iter(api.orders))]["filled_asset_quantity"]) == Decimal("0.2")
+
+
+async def test_order_status_when_the_venue_refused_the_order_then_rejected_with_its_reason(
+        api: FakeCryptoApi, broker: RobinhoodCryptoBroker, clock: SimClock) -> None:
+    ack = await broker.submit(order("N1", Side.SELL, 1.0, clock))  # nothing held
+    assert ack.status is OrderStatus.REJECTED and "Not enough quantity" in ack.message
+    status = await broker.order_status("N1")
+    assert status.status is OrderStatus.REJECTED and "Not enough quantity" in status.message
+
+
+async def test_poll_when_rate_limited_longer_than_a_timeout_then_returns_without_waiting_it_out(
+        api: FakeCryptoApi, broker: RobinhoodCryptoBroker, clock: SimClock) -> None:
+    await broker.submit(order("W1", Side.BUY, 0.1, clock, limit=40_000.0))
+    api.rate_limit(5, retry_after=120)
+    started = time.monotonic()
+    assert await broker.poll_fills() == []
+    assert time.monotonic() - started < 5
+    api.rate_limit(0)
+    api.set_price("BTC-USD", 39_000.0)
+    assert [f.client_order_id for f in await broker.poll_fills()] == ["W1"]

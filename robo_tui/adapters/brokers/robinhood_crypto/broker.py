@@ -499,7 +499,8 @@ class RobinhoodCryptoBroker(VenueKeepsItsBook):
         """Re-read one order from the venue and act on what changed."""
         try:
             if tracked.venue_id is None:
-                await self._find(tracked)
+                if tracked.status is OrderStatus.UNKNOWN:
+                    await self._find(tracked)
             elif tracked.status not in _FINAL:
                 self._absorb(tracked, await self._api().order(tracked.venue_id))
         except CryptoApiError as exc:
@@ -568,7 +569,7 @@ class RobinhoodCryptoBroker(VenueKeepsItsBook):
                                  f"{venue_client_id(client_order_id)}")
         else:
             await self._refresh(tracked)
-        if tracked.venue_id is None:
+        if tracked.venue_id is None and tracked.status is OrderStatus.UNKNOWN:
             return BrokerAck(client_order_id, OrderStatus.UNKNOWN, None,
                              f"no order with client order id {tracked.venue_coid} at Robinhood "
                              "(yet); it is asked for again on the next poll")

@@ -140,6 +140,7 @@ class CryptoTradingClient:
         self._base = base_url.rstrip("/")
         self._signer = signer
         self._now = now
+        self._timeout = timeout
         self._http = httpx.AsyncClient(base_url=self._base, timeout=timeout, transport=transport,
                                        headers={"accept": "application/json"})
 
@@ -158,7 +159,10 @@ class CryptoTradingClient:
         """One signed request; the decoded JSON answer (None for an empty body).
 
         A 429 is retried after its `Retry-After` while that ends before `deadline` (a
-        `time.monotonic()` value; None: up to `MAX_RETRY_AFTER_SECONDS` per wait)."""
+        `time.monotonic()` value; None: one timeout from now), never waiting longer than
+        `MAX_RETRY_AFTER_SECONDS`."""
+        if deadline is None:
+            deadline = time.monotonic() + self._timeout
         target = httpx.URL(path, params=list(params)) if params else httpx.URL(path)
         signed_path = target.raw_path.decode("ascii")
         text = json.dumps(body, separators=(",", ":")) if body is not None else ""
@@ -175,7 +179,7 @@ class CryptoTradingClient:
                 raise VenueUnclear(f"the connection to Robinhood failed: {type(exc).__name__}") from exc
             if response.status_code == 429:
                 wait = _retry_after(response, 1.0)
-                limit = MAX_RETRY_AFTER_SECONDS if deadline is None else deadline - time.monotonic()
+                limit = min(MAX_RETRY_AFTER_SECONDS, deadline - time.monotonic())
                 if wait > limit:
                     raise RateLimited(wait)
                 log.info("Robinhood rate limit: waiting %.1fs before %s %s", wait, method, path)
