@@ -264,3 +264,19 @@ async def test_poll_when_rate_limited_longer_than_a_timeout_then_returns_without
     api.rate_limit(0)
     api.set_price("BTC-USD", 39_000.0)
     assert [f.client_order_id for f in await broker.poll_fills()] == ["W1"]
+
+
+async def test_exit_after_a_restart_when_the_previous_run_left_its_stop_then_lifted_rearmed_and_never_orphaned(
+        api: FakeCryptoApi, broker: RobinhoodCryptoBroker, clock: SimClock) -> None:
+    await broker.submit(order("E4", Side.BUY, 1.0, clock, stop=45_000.0))
+    restarted = RobinhoodCryptoBroker(settings(api), clock=clock, live=True, poll_interval=0.0)
+    await restarted.connect()
+    part = await restarted.submit(order("X4", Side.SELL, 0.3, clock))
+    assert part.status is OrderStatus.FILLED, part.message  # not blocked by the old stop's units
+    assert [(s["state"], s["stop_loss_order_config"]["asset_quantity"])
+            for s in venue_orders(api, "stop_loss")] == [("canceled", "1.00000000"), ("open", "0.70000000")]
+    rest = await restarted.submit(order("X5", Side.SELL, 0.7, clock))
+    assert rest.status is OrderStatus.FILLED, rest.message
+    assert [o for o in api.orders.values() if o["state"] == "open"] == []  # nothing left working
+    assert api.holdings["BTC"] == 0
+    await restarted.close()

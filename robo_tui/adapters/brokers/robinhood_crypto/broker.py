@@ -230,8 +230,41 @@ class RobinhoodCryptoBroker(VenueKeepsItsBook):
             log.warning("Robinhood crypto account ending %s is %s", account.account_number[-4:],
                         account.status)
         self._pairs = {p.symbol: p.rules() for p in pairs}
+        await self._adopt_resting_stops()
         log.info("connected to Robinhood crypto, account ending %s, %d pairs",
                  account.account_number[-4:], len(self._pairs))
+
+    async def _adopt_resting_stops(self) -> None:
+        """Take over the stop-loss sells still resting at the venue (a previous run's protection):
+        they are lifted before a sell and re-armed for what is left, like our own, so an exit
+        after a restart is neither blocked by them nor leaves them orphaned."""
+        try:
+            resting = await self._api().orders([("state", "open"), ("side", "sell")])
+        except CryptoApiError as exc:
+            log.warning("cannot list the stops resting at Robinhood: %s", exc)
+            return
+        known = {t.venue_coid for t in self._tracked.values()}
+        for found in resting:
+            config = found.stop_config()
+            if found.client_order_id in known or config is None or found.symbol not in self._pairs:
+                continue
+            quantity = (config.asset_quantity or _ZERO) - found.filled_asset_quantity
+            # a stand-in for the entry this stop protects (its id is not recoverable from the
+            # stop's UUID); the stop keeps its venue client order id as its id here
+            entry = _Tracked(f"adopted:{found.client_order_id}", "", found.symbol, Side.BUY,
+                             quantity, found.created_at or datetime.now(UTC),
+                             status=OrderStatus.FILLED, stop_price=config.stop_price,
+                             cover=quantity, protection=found.client_order_id,
+                             final_reported=True)
+            stop = _Tracked(found.client_order_id, found.client_order_id, found.symbol,
+                            Side.SELL, quantity, entry.sent_at, protective=True)
+            self._absorb(stop, found)
+            stop.executions_seen = len(found.executions)
+            self._fills = [f for f in self._fills if f.client_order_id != stop.coid]
+            self._tracked[entry.coid] = entry
+            self._tracked[stop.coid] = stop
+            log.info("adopted the %s stop-loss resting at Robinhood for %s %s", config.stop_price,
+                     quantity, found.symbol)
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -84,6 +84,16 @@ class Execution(_Edge):
     timestamp: datetime | None = None
 
 
+class OrderConfig(_Edge):
+    """The quantity and prices an order was placed with (one of the `*_order_config` objects)."""
+
+    asset_quantity: Decimal | None = None
+    quote_amount: Decimal | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    time_in_force: str | None = None
+
+
 OrderState = Literal["open", "canceled", "partially_filled", "filled", "failed"]
 
 
@@ -101,6 +111,12 @@ class VenueOrder(_Edge):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     executions: list[Execution] = Field(default_factory=list)
+    stop_loss_order_config: OrderConfig | None = None
+    stop_limit_order_config: OrderConfig | None = None
+
+    def stop_config(self) -> OrderConfig | None:
+        """The stop order's configuration (None for a market or limit order)."""
+        return self.stop_loss_order_config or self.stop_limit_order_config
 
 
 class ErrorDetail(_Edge):
