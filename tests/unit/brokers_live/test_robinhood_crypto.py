@@ -280,3 +280,17 @@ async def test_exit_after_a_restart_when_the_previous_run_left_its_stop_then_lif
     assert [o for o in api.orders.values() if o["state"] == "open"] == []  # nothing left working
     assert api.holdings["BTC"] == 0
     await restarted.close()
+
+
+async def test_order_status_after_a_restart_when_an_open_order_fills_later_then_only_the_new_fill_is_reported(
+        api: FakeCryptoApi, broker: RobinhoodCryptoBroker, clock: SimClock) -> None:
+    await broker.submit(order("Q1", Side.BUY, 1.0, clock, limit=49_000.0))
+    api.fill_part("BTC-USD", 0.5)
+    restarted = RobinhoodCryptoBroker(settings(api), clock=clock, live=True, poll_interval=0.0)
+    await restarted.connect()
+    assert (await restarted.order_status("Q1")).status is OrderStatus.PARTIALLY_FILLED
+    assert await restarted.poll_fills() == []  # the previous run's execution is not re-booked
+    api.set_price("BTC-USD", 48_000.0)
+    fills = await restarted.poll_fills()
+    assert [(f.client_order_id, f.quantity, f.fill_id.endswith(":1")) for f in fills] == [("Q1", 0.5, True)]
+    await restarted.close()

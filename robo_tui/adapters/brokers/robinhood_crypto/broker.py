@@ -619,7 +619,10 @@ class RobinhoodCryptoBroker(VenueKeepsItsBook):
         tracked = _Tracked(client_order_id, venue_coid, found.symbol, Side(found.side),
                            _ZERO, found.created_at or datetime.now(UTC),
                            protective=found.type in ("stop_loss", "stop_limit"))
-        self._absorb(tracked, found)  # fills a previous run may have missed (ids are stable)
+        # executions before now belong to the previous run's journal (or to the reconciliation
+        # of what happened while robo-tui was down), not to this session's fills: not re-booked
+        self._absorb(tracked, found)
+        self._fills = [f for f in self._fills if f.client_order_id != client_order_id]
         tracked.final_reported = tracked.status in _FINAL
         self._tracked[client_order_id] = tracked
         return tracked
