@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -245,7 +245,6 @@ class FakeCryptoApi:
         nxt = None
         if end < len(rows):
             rest = [(k, v) for k, v in query if k != "cursor"] + [("cursor", str(end))]
-            from urllib.parse import urlencode
             nxt = f"https://trading.robinhood.com{urlsplit(target).path}?{urlencode(rest)}"
         return _Answer(200, {"next": nxt, "previous": None, "results": rows[start:end]})
 

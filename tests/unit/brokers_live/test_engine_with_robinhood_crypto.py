@@ -4,6 +4,8 @@ an entry whose answer is lost is UNKNOWN, then resolved by asking the venue (nev
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -79,3 +81,21 @@ async def test_live_crypto_entry_when_the_answer_is_lost_then_unknown_then_resol
     assert len([s for s in api.requests_to("POST", ORDERS_PATH)
                 if venue_client_id(coid) in s.body]) == 1  # never re-sent
     assert [o["state"] for o in api.orders.values() if o["type"] == "stop_loss"] == ["open"]
+
+
+def test_paper_mode_when_robinhood_crypto_is_configured_then_paper_and_its_client_never_imported() -> None:
+    script = (
+        "import sys\n"
+        "from robo_tui.config import load_settings\n"
+        "from robo_tui.domain.risk import Mode\n"
+        "from robo_tui.engine.clock import WallClock\n"
+        "from robo_tui.wiring import build_broker\n"
+        "s = load_settings(None, environ={'ROBO_TUI_BROKER__KIND': 'robinhood_crypto'})\n"
+        "print(type(build_broker(s, Mode.PAPER, WallClock())).__name__)\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('cryptography', "
+        "'robo_tui.adapters.brokers.robinhood_crypto'))))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True,
+                         timeout=60, cwd=Path(__file__).resolve().parents[3])
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["PaperBroker", "[]"]
