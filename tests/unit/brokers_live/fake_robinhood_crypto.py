@@ -371,9 +371,12 @@ class FakeCryptoApi:
             elif kind == "limit":
                 limit = Decimal(config["limit_price"])
                 hit = price <= limit if side == "buy" else price >= limit
-            else:  # stop_loss: a sell triggers at or below its stop, a buy at or above
+            else:  # a sell stop triggers at or below its stop, a buy stop at or above
                 stop = Decimal(config["stop_price"])
                 hit = price <= stop if side == "sell" else price >= stop
+                if kind == "stop_limit":  # then it is a limit order
+                    limit = Decimal(config["limit_price"])
+                    hit = hit and (price >= limit if side == "sell" else price <= limit)
             if hit:
                 self._fill(order, _qty(order) - Decimal(order["filled_asset_quantity"]), price)
 

@@ -18,7 +18,12 @@ from robo_tui.adapters.brokers.robinhood_crypto.broker import (
     RobinhoodCryptoUnavailable,
     venue_client_id,
 )
-from robo_tui.adapters.brokers.robinhood_crypto.client import ORDERS_PATH, Ed25519Signer
+from robo_tui.adapters.brokers.robinhood_crypto.client import (
+    ORDERS_PATH,
+    CryptoTradingClient,
+    Ed25519Signer,
+)
+from robo_tui.adapters.brokers.robinhood_crypto.models import OrderRequest
 from robo_tui.config import RobinhoodCryptoSettings
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import Order, OrderIntent, OrderStatus, OrderType, Side
@@ -294,3 +299,22 @@ async def test_order_status_after_a_restart_when_an_open_order_fills_later_then_
     fills = await restarted.poll_fills()
     assert [(f.client_order_id, f.quantity, f.fill_id.endswith(":1")) for f in fills] == [("Q1", 0.5, True)]
     await restarted.close()
+
+
+async def test_client_when_a_stop_limit_is_placed_then_the_venue_reads_its_config_and_it_waits_for_both_prices(
+        api: FakeCryptoApi, broker: RobinhoodCryptoBroker, clock: SimClock) -> None:
+    await broker.submit(order("H2", Side.BUY, 0.1, clock))
+    client = CryptoTradingClient(api.base_url, Ed25519Signer(api.api_key, api.private_key), timeout=2.0)
+    request = OrderRequest.make(venue_client_id("SL-1"), "sell", "BTC-USD", "stop_limit",
+                                Decimal("0.1"), limit_price=Decimal("44000.00"),
+                                stop_price=Decimal("45000.00"))
+    placed = await client.place_order(request)
+    assert (placed.type, placed.state) == ("stop_limit", "open")
+    assert placed.stop_config() is not None and placed.stop_config().stop_price == Decimal("45000.00")  # type: ignore[union-attr]
+    api.set_price("BTC-USD", 43_000.0)  # through the stop and below the limit: no fill
+    assert (await client.order(placed.id)).state == "open"
+    api.set_price("BTC-USD", 44_500.0)
+    assert (await client.order(placed.id)).state == "filled"
+    again = await client.place_order(request)  # the same client order id: the original order
+    assert again.id == placed.id and len(api.orders) == 2
+    await client.close()

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Literal
 
 import httpx
 
@@ -48,7 +48,7 @@ from robo_tui.adapters.brokers.robinhood_crypto.client import (
     VenueRefused,
     VenueUnclear,
 )
-from robo_tui.adapters.brokers.robinhood_crypto.models import VenueOrder
+from robo_tui.adapters.brokers.robinhood_crypto.models import OrderRequest, VenueOrder
 from robo_tui.adapters.brokers.robinhood_crypto.pairs import (
     PairRules,
     limit_direction,
@@ -289,18 +289,18 @@ class RobinhoodCryptoBroker(VenueKeepsItsBook):
         prepared = self._prepare(order)
         if isinstance(prepared, str):
             return BrokerAck(coid, OrderStatus.REJECTED, None, prepared)
-        body, tracked = prepared
+        request, tracked = prepared
         if self._client is None:
             return BrokerAck(coid, OrderStatus.REJECTED, None,
                              "not connected to Robinhood crypto; the order was not sent")
         if tracked.side is Side.SELL:
             await self._lift_stops(tracked.symbol)
         self._tracked[coid] = tracked
-        ack = await self._place(tracked, body)
+        ack = await self._place(tracked, request)
         await self._follow_up(tracked)
         return ack
 
-    def _prepare(self, order: Order) -> str | tuple[dict[str, Any], _Tracked]:
+    def _prepare(self, order: Order) -> str | tuple[OrderRequest, _Tracked]:
         """The request body and the record of `order`, or why it cannot be sent."""
         intent, coid = order.intent, order.client_order_id
         qty = intent.quantity
@@ -319,17 +319,17 @@ class RobinhoodCryptoBroker(VenueKeepsItsBook):
             return problem
         if intent.side is Side.SELL and intent.stop_loss is not None and not intent.reduce_only:
             return "Robinhood crypto does not sell short, so a sell cannot open a protected position"
-        body: dict[str, Any] = {"client_order_id": venue_client_id(coid),
-                                "side": intent.side.value, "symbol": order.symbol}
+        side: Literal["buy", "sell"] = "buy" if intent.side is Side.BUY else "sell"
         if intent.order_type is OrderType.LIMIT:
             problem = price_problem("limit", intent.limit_price)
             if problem or intent.limit_price is None:
                 return problem
             limit = round_price(pair, intent.limit_price, limit_direction(intent.side))
-            body |= {"type": "limit", "limit_order_config": {
-                "asset_quantity": str(quantity), "limit_price": str(limit), "time_in_force": "gtc"}}
+            request = OrderRequest.make(venue_client_id(coid), side, order.symbol, "limit",
+                                        quantity, limit_price=limit)
         else:
-            body |= {"type": "market", "market_order_config": {"asset_quantity": str(quantity)}}
+            request = OrderRequest.make(venue_client_id(coid), side, order.symbol, "market",
+                                        quantity)
         stop: Decimal | None = None
         if intent.stop_loss is not None and intent.side is Side.BUY and not intent.reduce_only:
             problem = price_problem("stop-loss", intent.stop_loss)
@@ -338,20 +338,20 @@ class RobinhoodCryptoBroker(VenueKeepsItsBook):
             stop = round_price(pair, intent.stop_loss, stop_direction(Side.SELL))
             if intent.limit_price is not None and stop >= Decimal(repr(intent.limit_price)):
                 return f"stop-loss {stop} is not below the limit {intent.limit_price:g}"
-        tracked = _Tracked(coid, body["client_order_id"], order.symbol, intent.side, quantity,
+        tracked = _Tracked(coid, request.client_order_id, order.symbol, intent.side, quantity,
                            datetime.now(UTC), stop_price=stop)
-        return body, tracked
+        return request, tracked
 
     def _ack_timeout(self) -> float:
         # a little under the engine's own timeout, so our UNKNOWN says what happened
         return max(0.1, self._settings.timeout_seconds * 0.8)
 
-    async def _place(self, tracked: _Tracked, body: dict[str, Any]) -> BrokerAck:
+    async def _place(self, tracked: _Tracked, request: OrderRequest) -> BrokerAck:
         """POST the order; the ack from the answer, or UNKNOWN/REJECTED by what went wrong."""
         coid, wait = tracked.coid, self._ack_timeout()
         try:
             async with asyncio.timeout(wait):
-                answer = await self._api().place_order(body, deadline=time.monotonic() + wait)
+                answer = await self._api().place_order(request, deadline=time.monotonic() + wait)
         except TimeoutError:
             tracked.status, tracked.message = OrderStatus.UNKNOWN, (
                 f"no answer from Robinhood within {wait:g}s; the order may exist (asked for by "
@@ -444,12 +444,9 @@ class RobinhoodCryptoBroker(VenueKeepsItsBook):
                         datetime.now(UTC), protective=True)
         self._tracked[coid] = stop
         entry.protection = coid
-        body = {"client_order_id": stop.venue_coid, "side": "sell", "symbol": entry.symbol,
-                "type": "stop_loss",
-                "stop_loss_order_config": {"asset_quantity": str(quantity),
-                                           "stop_price": str(entry.stop_price),
-                                           "time_in_force": "gtc"}}
-        ack = await self._place(stop, body)
+        request = OrderRequest.make(stop.venue_coid, "sell", entry.symbol, "stop_loss", quantity,
+                                    stop_price=entry.stop_price)
+        ack = await self._place(stop, request)
         if ack.status is OrderStatus.REJECTED:
             self._updates.append(BrokerAck(coid, ack.status, None,
                                            f"protective stop-loss for {entry.coid} not placed: "

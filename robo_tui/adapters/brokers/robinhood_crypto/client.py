@@ -30,6 +30,7 @@ from robo_tui.adapters.brokers.robinhood_crypto.models import (
     BestBidAsk,
     ErrorBody,
     Holding,
+    OrderRequest,
     Page,
     TradingAccount,
     TradingPair,
@@ -250,9 +251,9 @@ class CryptoTradingClient:
         """One order by the venue's id."""
         return await self._get(VenueOrder, f"{ORDERS_PATH}{order_id}/")
 
-    async def place_order(self, body: Mapping[str, Any], *, deadline: float | None = None) -> VenueOrder:
-        """Place an order (`body` carries our client_order_id: a repeat returns the original)."""
-        answer = await self.request("POST", ORDERS_PATH, body=body, deadline=deadline)
+    async def place_order(self, order: OrderRequest, *, deadline: float | None = None) -> VenueOrder:
+        """Place an order (it carries our client_order_id: a repeat returns the original)."""
+        answer = await self.request("POST", ORDERS_PATH, body=order.body(), deadline=deadline)
         try:
             return VenueOrder.model_validate(answer)
         except ValidationError as exc:

@@ -104,7 +104,7 @@ class VenueOrder(_Edge):
     client_order_id: str
     symbol: str
     side: Literal["buy", "sell"]
-    type: Literal["market", "limit", "stop_loss", "stop_limit"]
+    type: OrderType
     state: OrderState
     average_price: Decimal | None = None
     filled_asset_quantity: Decimal = Decimal(0)
@@ -117,6 +117,37 @@ class VenueOrder(_Edge):
     def stop_config(self) -> OrderConfig | None:
         """The stop order's configuration (None for a market or limit order)."""
         return self.stop_loss_order_config or self.stop_limit_order_config
+
+
+OrderType = Literal["market", "limit", "stop_loss", "stop_limit"]
+
+
+class OrderRequest(_Edge):
+    """An order to place: our client order id, side, pair, type and the one matching config
+    (quantities and prices as decimal strings, already rounded to the pair)."""
+
+    client_order_id: str
+    side: Literal["buy", "sell"]
+    symbol: str
+    type: OrderType
+    config: OrderConfig
+
+    @classmethod
+    def make(cls, client_order_id: str, side: Literal["buy", "sell"], symbol: str,
+             type_: OrderType, quantity: Decimal, *, limit_price: Decimal | None = None,
+             stop_price: Decimal | None = None) -> OrderRequest:
+        """A request for `quantity` units; market orders take no time in force, the rest `gtc`."""
+        config = OrderConfig(asset_quantity=quantity, limit_price=limit_price,
+                             stop_price=stop_price,
+                             time_in_force=None if type_ == "market" else "gtc")
+        return cls(client_order_id=client_order_id, side=side, symbol=symbol, type=type_,
+                   config=config)
+
+    def body(self) -> dict[str, object]:
+        """The JSON body the API takes: the config under `<type>_order_config`."""
+        config = {k: str(v) for k, v in self.config.model_dump(exclude_none=True).items()}
+        return {"client_order_id": self.client_order_id, "side": self.side,
+                "symbol": self.symbol, "type": self.type, f"{self.type}_order_config": config}
 
 
 class ErrorDetail(_Edge):
