@@ -311,15 +311,28 @@ class RobinhoodSettings(Section):
     """Request timeout."""
 
 
+class RobinhoodCryptoSettings(Section):
+    api_key: SecretStr | None = None
+    """API key from Robinhood's crypto API credentials page (secret: environment or secrets file only)."""
+    private_key: SecretStr | None = None
+    """Base64 Ed25519 private key whose public half is registered with the API key (secret)."""
+    base_url: str = "https://trading.robinhood.com"
+    """Crypto Trading API base URL (change only for a test server)."""
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+    """Request timeout; an order unanswered for longer is UNKNOWN until the venue is asked."""
+
+
 class BrokerSettings(Section):
     kind: BrokerKind = "paper"
-    """paper (default, simulated fills), ib (Interactive Brokers) or robinhood."""
+    """paper (default, simulated fills), ib (Interactive Brokers), robinhood or robinhood_crypto."""
     starting_cash: float = Field(100_000.0, gt=0, le=1e12)
     """Paper account's starting cash."""
     ib: IbSettings = Field(default_factory=IbSettings)
     """Interactive Brokers connection."""
     robinhood: RobinhoodSettings = Field(default_factory=RobinhoodSettings)
     """Robinhood login."""
+    robinhood_crypto: RobinhoodCryptoSettings = Field(default_factory=RobinhoodCryptoSettings)
+    """Robinhood crypto through the official Crypto Trading API (API key, Ed25519 key)."""
 
 
 class PaperCostSettings(Section):

@@ -27,5 +27,8 @@ BROKERS: Registry[BrokerBuilder] = Registry("broker", (
               "Interactive Brokers through TWS or IB Gateway.", "broker.ib", "ib"),
     Extension("robinhood", "robo_tui.adapters.brokers:build_robinhood",
               "Robinhood stocks and crypto.", "broker.robinhood", "robinhood"),
+    Extension("robinhood_crypto", "robo_tui.adapters.brokers.robinhood_crypto:build",
+              "Robinhood crypto through the official Crypto Trading API.",
+              "broker.robinhood_crypto", "robinhood-crypto"),
 ))
 """Every broker `broker.kind` may name, the paper default first."""

@@ -89,9 +89,11 @@ BROKER_HARNESSES: list[Any] = [
 # live brokers against local fake servers (their harness modules import BrokerHarness from here)
 from .harness_ib import ib_harness
 from .harness_robinhood import robinhood_harness
+from .harness_robinhood_crypto import robinhood_crypto_harness
 
 BROKER_HARNESSES += [pytest.param(ib_harness, id="ib"),
-                     pytest.param(robinhood_harness, id="robinhood")]
+                     pytest.param(robinhood_harness, id="robinhood"),
+                     pytest.param(robinhood_crypto_harness, id="robinhood-crypto")]
 
 _ids = count(1)
 
@@ -154,7 +156,7 @@ async def test_market_order_when_submitted_then_acknowledged_filled_and_polled_o
     assert ack.client_order_id == o.client_order_id
     assert ack.status in (OrderStatus.SUBMITTED, OrderStatus.FILLED), ack.message
     (fill,) = await _fills_for(harness, o.client_order_id)
-    assert (fill.symbol, fill.side, fill.quantity) == ("AAPL", Side.BUY, 10)
+    assert (fill.symbol, fill.side, fill.quantity) == (harness.symbol, Side.BUY, 10)
     assert fill.price == pytest.approx(100.0, rel=harness.price_tolerance or 1e-12)
     assert await harness.broker.poll_fills() == []
     assert (await harness.broker.order_status(o.client_order_id)).status is OrderStatus.FILLED
@@ -169,10 +171,10 @@ async def test_account_when_an_order_filled_then_cash_and_position_reflect_it(
     await harness.broker.submit(o)
     (fill,) = await _fills_for(harness, o.client_order_id)
     after = await harness.broker.account()
-    assert after.position_qty("AAPL") == before.position_qty("AAPL") + 20
+    assert after.position_qty(harness.symbol) == before.position_qty(harness.symbol) + 20
     assert after.cash == pytest.approx(before.cash - 20 * fill.price - fill.fee)
     assert fill.fee == pytest.approx(harness.fee_per_fill)
-    assert after.positions["AAPL"].avg_price == pytest.approx(fill.price)
+    assert after.positions[harness.symbol].avg_price == pytest.approx(fill.price)
 
 
 async def test_limit_order_when_far_from_the_market_then_rests_and_cancels(
