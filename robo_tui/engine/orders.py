@@ -199,7 +199,7 @@ class OrderPath:
         await self.refresh_account(now)
         risk = self._risk
         old = risk.state
-        new = risk.evaluate(self._context(now))
+        new = risk.evaluate_equity(book.account.equity, book.day_start_equity, book.peak_equity)
         if new is not old:
             await self._risk_changed(old, new, risk.state_reason or "risk limits")
 
