@@ -124,10 +124,12 @@ def _numbers(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
     is `bad_quantity`'s to report."""
     it = f.intent
     qty, notional = it.quantity, f.notional
+    limit, stop, target = it.limit_price, it.stop_loss, it.take_profit
     if (qty <= MAX_MAGNITUDE and (notional <= MAX_MAGNITUDE or math.isnan(notional))
-            and _in_range(it.limit_price) and _in_range(it.stop_loss)
-            and _in_range(it.take_profit)):
-        return None  # the hot path: one comparison per number
+            and (limit is None or MIN_PRICE <= limit <= MAX_MAGNITUDE)
+            and (stop is None or MIN_PRICE <= stop <= MAX_MAGNITUDE)
+            and (target is None or MIN_PRICE <= target <= MAX_MAGNITUDE)):
+        return None  # the hot path: a comparison or two per number, no call
     problems: list[str] = []
     if f.qty_ok and qty > MAX_MAGNITUDE:
         problems.append(f"quantity {qty!r} exceeds {MAX_MAGNITUDE:g} units")
