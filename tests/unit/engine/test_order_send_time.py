@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from robo_tui.domain.orders import Side
-from robo_tui.domain.signals import Proposal
-from robo_tui.adapters.store.codec import ts_text
-from robo_tui.engine.clock import SimClock
-
 from robo_tui.adapters.brokers.paper import PaperBroker
 from robo_tui.adapters.feeds.sim import SimulatedMarket
+from robo_tui.adapters.store.codec import ts_text
 from robo_tui.adapters.store.sqlite import SqliteStore
 from robo_tui.config import Settings
+from robo_tui.domain.orders import Side
+from robo_tui.domain.signals import Proposal
+from robo_tui.engine.clock import SimClock
 from robo_tui.engine.engine import Engine
 
 
