@@ -38,6 +38,7 @@ class RiskCode(StrEnum):
     REDUCE_ONLY_NOT_REDUCING = "reduce_only_not_reducing"
     SYMBOL_NOT_ALLOWED = "symbol_not_allowed"
     BAD_QUANTITY = "bad_quantity"
+    NUMBER_OUT_OF_RANGE = "number_out_of_range"
     FRACTIONAL_NOT_ALLOWED = "fractional_not_allowed"
     NO_PRICE = "no_price"
     NO_EQUITY = "no_equity"

@@ -100,7 +100,8 @@ class OrderPath:
 
     async def execute(self, command: SubmitOrder, verdict: RiskVerdict, now: datetime) -> SubmitResult:
         """Act on the gate's verdict: a denial is an event; an allowed order is recorded as
-        intent, then sent; an unclear answer is UNKNOWN."""
+        intent, then sent; an unclear answer is UNKNOWN. `now` is when the order was judged (a
+        cycle's start for a proposal); the order is stamped with the time it is sent."""
         intent = command.intent
         payload = {"intent": intent}  # the store serialises it
         if not verdict.allowed:
@@ -110,12 +111,12 @@ class OrderPath:
                                              proposal_id=intent.proposal_id)
             self._bus.publish(OrderDenied(ts=now, command=command, verdict=verdict))
             return SubmitResult(verdict)
-        order = Order(self._new_id("O"), intent, now, command.source)
+        order = Order(self._new_id("O"), intent, self._clock.now(), command.source)
         await self._store.record_verdict(verdict, source=command.source, symbol=intent.symbol,
                                          payload=payload, client_order_id=order.client_order_id,
                                          proposal_id=intent.proposal_id)
         await self._store.record_order_intent(order)
-        self._risk.record_sent(intent, now)
+        self._risk.record_sent(intent, order.created_at)
         ack = await self._send(order)
         if ack.status not in _NO_MONEY_MOVED:
             self._book.stale = True  # it may have filled: re-read the account (fills also mark it)
@@ -202,7 +203,7 @@ class OrderPath:
         await self.refresh_account(now)
         risk = self._risk
         old = risk.state
-        new = risk.evaluate(self._context(now))
+        new = risk.evaluate_equity(book.account.equity, book.day_start_equity, book.peak_equity)
         if new is not old:
             await self._risk_changed(old, new, risk.state_reason or "risk limits")
 

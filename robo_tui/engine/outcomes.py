@@ -7,6 +7,8 @@ fill here (`book`) and records each round trip the ledger closes (`closed`) agai
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from robo_tui.domain.orders import Fill
 from robo_tui.domain.signals import Signal
 from robo_tui.engine.ensemble import Ensemble
@@ -22,6 +24,9 @@ class TradeOutcomes:
     def __init__(self, *, ledger: Ledger, risk: RiskGate, sizer: Sizer, ensemble: Ensemble,
                  store: Store) -> None:
         self.ledger = ledger
+        self.book: Callable[[Fill], list[ClosedTrade]] = ledger.apply
+        """Apply a fill to the ledger; the round trips it closes (each to be `closed`). The
+        ledger's own method, bound here: the order path calls it once per fill."""
         self._entry_votes: dict[str, tuple[Signal, ...]] = {}
         self._risk = risk
         self._sizer = sizer
@@ -31,10 +36,6 @@ class TradeOutcomes:
     def entered(self, symbol: str, votes: tuple[Signal, ...]) -> None:
         """An order for `symbol` was sent on `votes` (a closed trade is credited to them)."""
         self._entry_votes[symbol] = votes
-
-    def book(self, fill: Fill) -> list[ClosedTrade]:
-        """Apply `fill` to the ledger; the round trips it closes (each to be `closed`)."""
-        return self.ledger.apply(fill)
 
     async def closed(self, trade: ClosedTrade) -> None:
         """Record a closed round trip: cool-down, streak, voter scores, the store."""

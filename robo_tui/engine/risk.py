@@ -227,23 +227,28 @@ class RiskGate:
         REDUCING returns to ACTIVE when the loss recovers (or a new day starts); HALTED stays.
         An account whose equity cannot be computed leaves the state as it is.
         """
+        return self.evaluate_equity(ctx.account.equity, ctx.day_start_equity, ctx.peak_equity)
+
+    def evaluate_equity(self, equity: float, day_start_equity: float,
+                        peak_equity: float) -> TradingState:
+        """`evaluate` on the three numbers it reads (the order path's settlement calls this
+        directly: no context to build for it)."""
         if self._state is TradingState.HALTED:
             return self._state
-        equity = ctx.account.equity
         if not math.isfinite(equity):
             return self._state
         if self._rebase_pending:
             self._rebase_pending = False
             self._peak_anchor = equity
-            self._day_anchor = (ctx.day_start_equity, equity)
+            self._day_anchor = (day_start_equity, equity)
         else:
             if self._peak_anchor is not None:
                 self._peak_anchor = max(self._peak_anchor, equity)
-                if ctx.peak_equity <= self._peak_anchor:
+                if peak_equity <= self._peak_anchor:
                     self._peak_anchor = None  # the engine's own peak is the stricter mark again
-            if self._day_anchor is not None and self._day_anchor[0] != ctx.day_start_equity:
+            if self._day_anchor is not None and self._day_anchor[0] != day_start_equity:
                 self._day_anchor = None  # a new day: the engine's start-of-day equity rules
-        breaches = self._breaches(ctx, equity)
+        breaches = self._breaches(equity, day_start_equity, peak_equity)
         if not breaches:
             self._state, self._reason, self._codes = TradingState.ACTIVE, "", ()
             return self._state
@@ -253,13 +258,14 @@ class RiskGate:
         self._codes = tuple([b.code for b in breaches if b.state is worst])
         return self._state
 
-    def _breaches(self, ctx: RiskContext, equity: float) -> list[LossBreach]:
+    def _breaches(self, equity: float, day_start_equity: float,
+                  peak_equity: float) -> list[LossBreach]:
         """The loss limits reached by `equity` (pure; shared by `evaluate` and `check`)."""
         if self._rebase_pending or not math.isfinite(equity):
             return []
         s = self._memory.settings
         out: list[LossBreach] = []
-        peak = ctx.peak_equity
+        peak = peak_equity
         if self._peak_anchor is not None:
             peak = min(peak, max(self._peak_anchor, equity))
         if math.isfinite(peak) and peak > 0:
@@ -270,7 +276,7 @@ class RiskGate:
                     f"drawdown {dd:.2%} from the equity peak {peak:,.2f} reached the "
                     f"{s.max_drawdown_pct:.2%} limit",
                 ))
-        start = ctx.day_start_equity
+        start = day_start_equity
         if self._day_anchor is not None and self._day_anchor[0] == start:
             start = min(start, self._day_anchor[1])
         if math.isfinite(start) and start > 0:
@@ -299,7 +305,8 @@ class RiskGate:
         every rule evaluated, and notes on rules skipped. Risk-reducing orders are judged only by
         the rules of every order, of reduce-only orders and, in live mode, the live notional cap.
         """
-        breaches = tuple(self._breaches(ctx, ctx.account.equity))
+        breaches = tuple(self._breaches(ctx.account.equity, ctx.day_start_equity,
+                                        ctx.peak_equity))
         state = self._state
         for b in breaches:
             if _STATE_RANK[b.state] > _STATE_RANK[state]:

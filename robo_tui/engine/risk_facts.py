@@ -35,10 +35,17 @@ from robo_tui.domain.orders import AccountSnapshot, Order, OrderIntent, Position
 from robo_tui.domain.risk import Mode, TradingState
 from robo_tui.engine.risk_correlation import CenteredCache
 
-__all__ = ["TOL", "Exposure", "GateMemory", "LossBreach", "OrderFacts", "RiskContext",
+__all__ = ["MAX_MAGNITUDE", "MIN_PRICE", "TOL", "Exposure", "GateMemory", "LossBreach", "OrderFacts", "RiskContext",
            "fmt_qty", "order_facts", "pcts", "price_of"]
 
 TOL = 1e-9  # relative tolerance on limits, so a sizer that hits a limit exactly is not denied
+MAX_MAGNITUDE = 1e15
+"""The largest quantity, price or notional an order may carry: above any instrument's price, any
+order's units (a meme coin's whole supply is ~1e14-1e15) and any notional (world GDP is ~1e14);
+past it a number is an error, and past ~1.8e308 a float overflows to inf."""
+MIN_PRICE = 1e-12
+"""The smallest price an order may name (limit, stop, take-profit): below any traded tick;
+below it (subnormals, -0.0, 0) a price is an error that would size an order to infinity."""
 
 
 @frozen

@@ -19,7 +19,16 @@ from robo_tui.domain.frozen import frozen
 from robo_tui.domain.risk import RiskCode, TradingState
 from robo_tui.engine.meter import Meter, MeterBook, fmt_pct, level_for, pct_meter
 from robo_tui.engine.risk_correlation import MIN_CORR_SAMPLES, correlation_of
-from robo_tui.engine.risk_facts import TOL, GateMemory, OrderFacts, fmt_qty, pcts, price_of
+from robo_tui.engine.risk_facts import (
+    MAX_MAGNITUDE,
+    MIN_PRICE,
+    TOL,
+    GateMemory,
+    OrderFacts,
+    fmt_qty,
+    pcts,
+    price_of,
+)
 
 __all__ = ["RATE_WINDOW", "RISK_RULES", "RiskRule", "RuleCheck", "RuleMeasure", "RuleScope"]
 
@@ -101,6 +110,37 @@ def _fraction(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
     if f.frac_ok:
         return None
     return f"equity_fraction {f.intent.equity_fraction!r} must be a finite number > 0"
+
+
+def _in_range(price: float | None) -> bool:
+    """Whether an order's price is absent or a finite number in [MIN_PRICE, MAX_MAGNITUDE]."""
+    return price is None or MIN_PRICE <= price <= MAX_MAGNITUDE  # NaN fails both comparisons
+
+
+def _numbers(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
+    """Every number of every order, exits included: prices finite and in range, and no
+    quantity or notional a float cannot hold or no venue could take (1e306 units overflow the
+    notional to inf and would pass a limit of inf). A quantity that is not a finite number > 0
+    is `bad_quantity`'s to report."""
+    it = f.intent
+    qty, notional = it.quantity, f.notional
+    limit, stop, target = it.limit_price, it.stop_loss, it.take_profit
+    if (qty <= MAX_MAGNITUDE and (notional <= MAX_MAGNITUDE or math.isnan(notional))
+            and (limit is None or MIN_PRICE <= limit <= MAX_MAGNITUDE)
+            and (stop is None or MIN_PRICE <= stop <= MAX_MAGNITUDE)
+            and (target is None or MIN_PRICE <= target <= MAX_MAGNITUDE)):
+        return None  # the hot path: a comparison or two per number, no call
+    problems: list[str] = []
+    if f.qty_ok and qty > MAX_MAGNITUDE:
+        problems.append(f"quantity {qty!r} exceeds {MAX_MAGNITUDE:g} units")
+    if f.value_price is not None and f.qty_ok and f.frac_ok and not notional <= MAX_MAGNITUDE:
+        problems.append(f"notional {notional!r} at {f.value_price!r} exceeds {MAX_MAGNITUDE:g}")
+    for name, price in (("limit price", it.limit_price), ("stop-loss", it.stop_loss),
+                        ("take-profit", it.take_profit)):
+        if not _in_range(price):
+            problems.append(f"{name} {price!r} is not a price in [{MIN_PRICE:g}, "
+                            f"{MAX_MAGNITUDE:g}]")
+    return "; ".join(problems) if problems else None
 
 
 def _fractional(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
@@ -436,6 +476,7 @@ RISK_RULES: tuple[RiskRule, ...] = (
     RiskRule(C.SYMBOL_NOT_ALLOWED, E, _symbol),
     RiskRule(C.BAD_QUANTITY, E, _quantity),
     RiskRule(C.BAD_QUANTITY, E, _fraction),
+    RiskRule(C.NUMBER_OUT_OF_RANGE, E, _numbers),
     RiskRule(C.FRACTIONAL_NOT_ALLOWED, E, _fractional),
     RiskRule(C.REDUCE_ONLY_NOT_REDUCING, RuleScope.REDUCE_ONLY, _reduce_only),
     RiskRule(C.REDUCING_NOT_RISK_REDUCING, RuleScope.ENTRIES, _reducing_state),

@@ -736,8 +736,10 @@ class PaperBroker:
             symbol, new_qty, qty * price * w.sign + fee, price
         ):
             return rejected, self._insufficient(symbol, qty, price)
+        # one execution completes every order here: a fixed size, a size set at the fill, or a
+        # reduce-only order trimmed to what is held (the rest can never fill)
         fill = Fill(f"pf-{w.coid}", w.coid, symbol, w.side, qty, price, fee, ts, "taker", "order",
-                    order_done=w.fraction is not None)  # the venue set the quantity
+                    order_done=True)
         hold = self._book(fill)
         if hold.qty * w.sign > 0.0 and not w.reduce_only and (
             w.stop is not None or w.target is not None
@@ -766,7 +768,7 @@ class PaperBroker:
         qty = abs(hold.qty)
         side = Side.SELL if hold.qty > 0.0 else Side.BUY
         fill = Fill(f"pf-{coid}", coid, symbol, side, qty, price, self._fee(qty, price), ts,
-                    "taker" if reason == "stop_loss" else "maker", reason)
+                    "taker" if reason == "stop_loss" else "maker", reason, order_done=True)
         self._book(fill)
         self._set_status(coid, OrderStatus.FILLED, None, reason)
 

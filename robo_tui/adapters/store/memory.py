@@ -29,7 +29,10 @@ class MemoryStore:
         self.audit_log: list[tuple[datetime | None, str, dict[str, Any], str]] = []
         self.orders: dict[str, tuple[Order, OrderStatus, str | None, str]] = {}
         self.fill_log: list[Fill] = []
-        self.verdicts: list[dict[str, Any]] = []
+        # (verdict, source, symbol, payload, client order id, proposal id): the verdict as given,
+        # not re-derived into a row (nothing reads a backtest's verdicts while it runs)
+        self.verdicts: list[tuple[RiskVerdict, str, str, Mapping[str, Any], str | None,
+                                  str | None]] = []
         self.proposal_rows: dict[str, tuple[Proposal, ProposalStatus, RiskVerdict]] = {}
         self.positions: AccountSnapshot | None = None
         self.snapshots: list[tuple[datetime, dict[str, float], bool]] = []
@@ -108,11 +111,7 @@ class MemoryStore:
         self, verdict: RiskVerdict, *, source: str, symbol: str, payload: Mapping[str, Any],
         client_order_id: str | None, proposal_id: str | None,
     ) -> None:
-        self.verdicts.append({
-            "allowed": verdict.allowed, "state": verdict.state.value, "codes": list(verdict.codes),
-            "source": source, "symbol": symbol, "payload": dict(payload),
-            "client_order_id": client_order_id, "proposal_id": proposal_id,
-        })
+        self.verdicts.append((verdict, source, symbol, payload, client_order_id, proposal_id))
 
     async def record_proposal(self, proposal: Proposal, precheck: RiskVerdict) -> None:
         self.proposal_rows[proposal.id] = (proposal, proposal.status, precheck)

@@ -437,7 +437,7 @@ def test_equity_fraction_when_it_reverses_then_only_the_opening_fill_completes_t
     b.place(order(Side.BUY, 10))
     b.on_bar(bar(100, 100, 100, 100, i=2))
     (entry,) = b.take_fills()
-    assert entry.order_done is False  # a fixed quantity: the order path counts it
+    assert entry.order_done is True  # one execution completes every order at this venue
     b.place(order(Side.SELL, 1, equity_fraction=0.5, coid="rev"))
     b.on_bar(bar(110, 110, 110, 110, i=3))
     close, opening = b.take_fills()
@@ -456,3 +456,27 @@ def test_equity_fraction_when_nothing_is_left_to_open_after_the_close_then_the_c
     b.on_bar(bar(100, 100, 100, 100, i=3))
     (close,) = b.take_fills()
     assert close.order_done is True and b.position_qty("AAPL") == 0
+
+
+def test_reduce_only_order_when_trimmed_to_what_is_held_then_its_fill_completes_the_order() -> None:
+    b = make_broker(cash=10_000)
+    b.on_bar(bar(100, 100, 100, 100, i=1))
+    b.place(order(Side.BUY, 5))
+    b.on_bar(bar(100, 100, 100, 100, i=2))
+    b.take_fills()
+    b.place(order(Side.SELL, 8, reduce_only=True, coid="exit"))
+    b.on_bar(bar(101, 101, 101, 101, i=3))
+    (fill,) = b.take_fills()
+    assert (fill.client_order_id, fill.quantity, fill.order_done) == ("exit", 5, True)
+    assert b.position_qty("AAPL") == 0
+
+
+def test_protective_exit_when_the_stop_triggers_then_its_fill_completes_its_order() -> None:
+    b = make_broker(cash=10_000)
+    b.on_bar(bar(100, 100, 100, 100, i=1))
+    b.place(order(Side.BUY, 5, stop_loss=95.0))
+    b.on_bar(bar(100, 100, 100, 100, i=2))
+    b.take_fills()
+    b.on_bar(bar(96, 97, 90, 92, i=3))
+    (stop,) = b.take_fills()
+    assert (stop.reason, stop.order_done) == ("stop_loss", True)
