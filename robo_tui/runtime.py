@@ -30,6 +30,11 @@ class ExitCode(IntEnum):
     HALTED = 3
     LOCKED = 4
     UNREACHABLE = 5
+    STORAGE_FULL = 6
+    STORAGE_LOCKED = 7
+    STORAGE_READ_ONLY = 8
+    STORAGE_CORRUPT = 9
+    STORAGE_MISSING = 10
 
 
 class RunError(Exception):
