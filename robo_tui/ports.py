@@ -394,6 +394,14 @@ class Store(Protocol):
         a held lock never leaves a FILLED order without its fill, or a fill without its stop."""
         ...
 
+    async def get_order(self, client_order_id: str) -> tuple[Order, OrderStatus] | None:
+        """One journalled order and its last known status (None when unknown)."""
+        ...
+
+    async def orders_missing_fills(self) -> list[Order]:
+        """FILLED orders with no fill recorded (what a crash in an older version left behind)."""
+        ...
+
     async def resolve_order(self, client_order_id: str, status: OrderStatus, reason: str, by: str,
                             fill: Fill | None = None) -> None:
         """Settle an order whose outcome robo-tui could not learn (UNKNOWN, or still open) to a

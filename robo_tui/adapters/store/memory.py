@@ -113,6 +113,15 @@ class MemoryStore:
             self.control["protections"] = encode_protections(self._protections)
             self._protections = None
 
+    async def get_order(self, client_order_id: str) -> tuple[Order, OrderStatus] | None:
+        row = self.orders.get(client_order_id)
+        return None if row is None else (row[0], row[1])
+
+    async def orders_missing_fills(self) -> list[Order]:
+        filled = {f.client_order_id for f in self.fill_log}
+        return [o for o, s, _, _ in self.orders.values()
+                if s is OrderStatus.FILLED and o.client_order_id not in filled]
+
     async def resolve_order(self, client_order_id: str, status: OrderStatus, reason: str, by: str,
                             fill: Fill | None = None) -> None:
         order, old, broker_id, _ = self.orders[client_order_id]

@@ -470,6 +470,17 @@ class SqliteStore:
         await self._audit(db, kind, entry, by, now)
         return old
 
+    async def orders_missing_fills(self) -> list[Order]:
+        """FILLED orders with no fill recorded, oldest first (a crash between the two writes in
+        a version that made them separately)."""
+        rows = await self._all(
+            "SELECT payload FROM orders o WHERE status = ? AND NOT EXISTS "
+            "(SELECT 1 FROM fills f WHERE f.client_order_id = o.client_order_id) "
+            "ORDER BY ts, rowid",
+            (OrderStatus.FILLED.value,),
+        )
+        return [loads(Order, r[0]) for r in rows]
+
     async def resolve_order(self, client_order_id: str, status: OrderStatus, reason: str, by: str,
                             fill: Fill | None = None) -> None:
         """Settle an order robo-tui could not learn the outcome of (UNKNOWN, or still open) to
