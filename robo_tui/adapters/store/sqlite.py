@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import signal
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -55,6 +56,11 @@ DB_FILENAME = "robo-tui.sqlite3"
 """The database's file name inside a data dir."""
 
 BUSY_TIMEOUT_MS = 5000
+
+CRASH_ENV = "ROBO_CRASH_AT_WRITE"
+"""Crash testing only: `N` kills the process (SIGKILL) right after the Nth write transaction
+commits, `Nm` in the middle of it (after its statements, before COMMIT). Unset, it costs one
+attribute test per transaction."""
 
 SESSION_SUFFIX = ".session"
 """The marker beside the database (`robo-tui.sqlite3.session`) that a session started here."""
@@ -127,6 +133,8 @@ class SqliteStore:
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._max_pages = max_pages
         """A size cap in pages (`PRAGMA max_page_count`): past it a write fails as a full disk."""
+        self._crash_at = _crash_point(os.environ.get(CRASH_ENV, ""))
+        self._writes = 0
         self._db: aiosqlite.Connection | None = None
         self._ro: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
@@ -255,7 +263,11 @@ class SqliteStore:
             try:
                 await db.execute("BEGIN IMMEDIATE")
                 yield db
+                if self._crash_at is not None:
+                    self._crash_point(middle=True)
                 await db.execute("COMMIT")
+                if self._crash_at is not None:
+                    self._crash_point(middle=False)
             except BaseException as exc:
                 # also when cancelled mid-await: aiosqlite runs statements in order, so this
                 # ROLLBACK follows whatever BEGIN/COMMIT is still queued on its thread
@@ -265,6 +277,14 @@ class SqliteStore:
                 if fault is not None and fault is not exc:
                     raise fault from exc
                 raise
+
+    def _crash_point(self, *, middle: bool) -> None:
+        """The crash harness's kill switch (`CRASH_ENV`): die like `kill -9` at this boundary."""
+        at, in_middle = self._crash_at or (0, False)
+        if middle:
+            self._writes += 1
+        if self._writes == at and in_middle == middle:
+            os.kill(os.getpid(), signal.SIGKILL)
 
     async def _audit(
         self, db: aiosqlite.Connection, kind: str, payload: Mapping[str, Any], by: str,
@@ -986,6 +1006,14 @@ class SqliteStore:
         if isinstance(value, datetime):
             return ts_text(value)
         return ts_text(datetime.fromisoformat(str(value)))
+
+
+def _crash_point(text: str) -> tuple[int, bool] | None:
+    """`CRASH_ENV`'s value as (write number, in the middle); None when unset or unreadable."""
+    text = text.strip()
+    middle = text.endswith("m")
+    digits = text.removesuffix("m")
+    return (int(digits), middle) if digits.isdigit() and int(digits) > 0 else None
 
 
 def _proposal(row: Any) -> tuple[Proposal, ProposalStatus]:
