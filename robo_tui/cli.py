@@ -18,6 +18,7 @@ import typer
 
 from robo_tui.domain.control import halted_after
 from robo_tui.domain.risk import Mode
+from robo_tui.ports import StorageFault
 from robo_tui.registries.analysts import ANALYSTS
 from robo_tui.runtime import ExitCode, RunError, RunOptions, load_run_settings, resolve_data_dir
 
@@ -127,7 +128,6 @@ def config_check(config: ConfigOpt = None, data_dir: DataDirOpt = None, mode: Mo
 
 
 async def _with_store(options: RunOptions, work):  # type: ignore[no-untyped-def]
-    from robo_tui.ports import StorageFault
     from robo_tui.wiring import build_store
 
     settings = load_run_settings(options)
@@ -138,8 +138,13 @@ async def _with_store(options: RunOptions, work):  # type: ignore[no-untyped-def
             return await work(store, settings)
         finally:
             await store.close()
-    except StorageFault as exc:  # each storage fault has its own message and exit code
-        raise RunError(f"{exc.what}: {exc}", ExitCode(exc.exit_code)) from exc
+    except StorageFault as exc:
+        raise _storage_error(exc) from exc
+
+
+def _storage_error(exc: StorageFault) -> RunError:
+    """A storage fault as the run error with its own message and exit code."""
+    return RunError(f"{exc.what}: {exc}", ExitCode(exc.exit_code))
 
 
 def _engine_running(options: RunOptions) -> bool:
@@ -266,6 +271,13 @@ def proposals_list(
 def _decide(proposal_id: str, approve: bool, reason: str, options: RunOptions) -> int:
     """Approve or reject: journal it for a running engine (it carries the decision out at its
     next control sync, the gate judging an approval again), or run the engine here to do it."""
+    try:
+        return _decide_now(proposal_id, approve, reason, options)
+    except StorageFault as exc:
+        raise _storage_error(exc) from exc
+
+
+def _decide_now(proposal_id: str, approve: bool, reason: str, options: RunOptions) -> int:
     from robo_tui.domain.signals import ProposalStatus
 
     if _engine_running(options):
