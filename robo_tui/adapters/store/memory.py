@@ -125,7 +125,9 @@ class MemoryStore:
     async def resolve_order(self, client_order_id: str, status: OrderStatus, reason: str, by: str,
                             fill: Fill | None = None) -> None:
         order, old, broker_id, _ = self.orders[client_order_id]
-        if not old.is_open:
+        missing = old is OrderStatus.FILLED and status is OrderStatus.FILLED and not any(
+            f.client_order_id == client_order_id for f in self.fill_log)
+        if not old.is_open and not missing:
             raise ValueError(f"order {client_order_id} is already {old.value}")
         if fill is not None:
             self.fill_log.append(fill)

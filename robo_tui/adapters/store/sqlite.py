@@ -490,6 +490,16 @@ class SqliteStore:
         await self._audit(db, kind, entry, by, now)
         return old
 
+    @staticmethod
+    async def _fill_missing(db: aiosqlite.Connection, client_order_id: str, old: OrderStatus,
+                            new: OrderStatus) -> bool:
+        """Whether a FILLED order has no fill and is being resolved FILLED (its fill added)."""
+        if old is not OrderStatus.FILLED or new is not OrderStatus.FILLED:
+            return False
+        row = await _fetch_one(db, "SELECT 1 FROM fills WHERE client_order_id = ? LIMIT 1",
+                               (client_order_id,))
+        return row is None
+
     async def orders_missing_fills(self) -> list[Order]:
         """FILLED orders with no fill recorded, oldest first (a crash between the two writes in
         a version that made them separately)."""
@@ -520,9 +530,12 @@ class SqliteStore:
                                    (client_order_id,))
             if row is None:
                 raise KeyError(f"no order with client order id {client_order_id!r}")
-            if OrderStatus(row[0]) in _TERMINAL_ORDER:
+            old = OrderStatus(row[0])
+            if old in _TERMINAL_ORDER and not await self._fill_missing(db, client_order_id, old,
+                                                                       status):
                 raise ValueError(f"order {client_order_id} is already {row[0]}; only an open or "
-                                 "UNKNOWN order can be resolved")
+                                 "UNKNOWN order (or a FILLED one without its fill) can be "
+                                 "resolved")
             if fill is not None:
                 await self._insert_fill(db, fill, by)
             await self._set_order_status(db, client_order_id, status, None,

@@ -207,3 +207,17 @@ async def test_resolve_order_when_already_final_then_refused_and_nothing_written
         await store.resolve_order("nope", OrderStatus.REJECTED, "oops", "cli")
     order = await store.get_order("o-1")
     assert order is not None and order[1] is OrderStatus.CANCELLED
+
+
+async def test_resolve_order_when_filled_without_its_fill_then_the_fill_is_added_once(
+    store: SqliteStore,
+) -> None:
+    await store.record_order_intent(make_order())
+    await store.update_order("o-1", OrderStatus.FILLED, "b-1", "reconciled at start")
+    assert [o.client_order_id for o in await store.orders_missing_fills()] == ["o-1"]
+    await store.resolve_order("o-1", OrderStatus.FILLED, "execution from the venue's report",
+                              "cli", fill=make_fill("manual-o-1"))
+    assert await store.orders_missing_fills() == []
+    with pytest.raises(ValueError, match="already filled"):
+        await store.resolve_order("o-1", OrderStatus.FILLED, "twice", "cli",
+                                  fill=make_fill("manual-o-1b"))
