@@ -21,6 +21,7 @@ from typer.core import TyperCommand, TyperGroup, TyperOption
 from robo_tui.catalogue.cli import data_app  # light: typer only
 from robo_tui.domain.control import halted_after
 from robo_tui.domain.risk import Mode
+from robo_tui.ports import StorageFault
 from robo_tui.registries.analysts import ANALYSTS
 from robo_tui.runtime import ExitCode, RunError, RunOptions, load_run_settings, resolve_data_dir
 
@@ -88,9 +89,12 @@ config_app = typer.Typer(cls=FlagAwareGroup, help="Inspect the configuration.",
 proposals_app = typer.Typer(cls=FlagAwareGroup,
                             help="Semi-auto from a shell: list, approve or reject proposals.",
                             no_args_is_help=True)
+orders_app = typer.Typer(help="Settle orders whose outcome robo-tui could not learn.",
+                         no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(proposals_app, name="proposals")
 app.add_typer(data_app, name="data")
+app.add_typer(orders_app, name="orders")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (TOML).",
                                                    dir_okay=False)]
@@ -187,11 +191,19 @@ async def _with_store(options: RunOptions, work):  # type: ignore[no-untyped-def
 
     settings = load_run_settings(options)
     store = build_store(resolve_data_dir(options, settings))
-    await store.open()
     try:
-        return await work(store, settings)
-    finally:
-        await store.close()
+        await store.open()
+        try:
+            return await work(store, settings)
+        finally:
+            await store.close()
+    except StorageFault as exc:
+        raise _storage_error(exc) from exc
+
+
+def _storage_error(exc: StorageFault) -> RunError:
+    """A storage fault as the run error with its own message and exit code."""
+    return RunError(f"{exc.what}: {exc}", ExitCode(exc.exit_code))
 
 
 def _engine_running(options: RunOptions) -> bool:
@@ -213,8 +225,12 @@ def halt_command(
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "halted from the shell",
     config: ConfigOpt = None, data_dir: DataDirOpt = None,
 ) -> None:
-    """Kill switch: journal a halt in the database (a running engine halts within a second and
-    cancels its open orders; otherwise the next start halts before it trades, and stays halted)."""
+    """Kill switch: write the halt file beside the database, then journal a halt in it (a
+    running engine halts within a second and cancels its open orders; otherwise the next start
+    halts before it trades, and stays halted). The halt file holds even when the database
+    cannot be written."""
+    from robo_tui.adapters.store.haltfile import write_halt_file
+
     options = _options(config, data_dir)
 
     async def work(store, settings) -> None:  # type: ignore[no-untyped-def]
@@ -222,9 +238,21 @@ def halt_command(
         await store.audit("killswitch", {"state": "HALTED", "reason": reason}, "cli")
 
     try:
-        asyncio.run(_with_store(options, work))
+        folder = resolve_data_dir(options, load_run_settings(options))
     except RunError as exc:
         raise _fail(exc) from exc
+    try:
+        halt_file: Path | None = write_halt_file(folder, reason, "cli")
+    except OSError as exc:
+        typer.echo(f"robo-tui: could not write the halt file in {folder}: {exc}", err=True)
+        halt_file = None
+    try:
+        asyncio.run(_with_store(options, work))
+    except RunError as exc:
+        if halt_file is None:
+            raise _fail(exc) from exc  # neither the file nor the database: the halt failed
+        typer.echo(f"robo-tui: {exc}\nrobo-tui: the halt file {halt_file} holds the kill "
+                   "switch: every start stays HALTED until `robo-tui resume`.", err=True)
     typer.echo(f"HALTED: {reason}. No new orders will be placed until `robo-tui resume`.")
 
 
@@ -239,8 +267,11 @@ def resume_command(
         typer.confirm("Resume trading (the kill switch is released)?", abort=True)
 
     async def work(store, settings) -> bool:  # type: ignore[no-untyped-def]
+        from robo_tui.adapters.store.haltfile import clear_halt_file
+
         # the engine accepts the losses so far when it carries the resume out (now, or at start)
         before = halted_after(await store.load_control(), await store.pending_commands())
+        clear_halt_file(resolve_data_dir(options, settings))  # first: the engine re-reads it
         await store.journal_command("resume", {}, "cli")
         await store.audit("killswitch", {"state": "ACTIVE"}, "cli")
         return before
@@ -316,6 +347,13 @@ def already_decided(proposal: Proposal, status: ProposalStatus) -> str:
 def _decide(proposal_id: str, approve: bool, reason: str, options: RunOptions) -> int:
     """Approve or reject: journal it for a running engine (it carries the decision out at its
     next control sync, the gate judging an approval again), or run the engine here to do it."""
+    try:
+        return _decide_now(proposal_id, approve, reason, options)
+    except StorageFault as exc:
+        raise _storage_error(exc) from exc
+
+
+def _decide_now(proposal_id: str, approve: bool, reason: str, options: RunOptions) -> int:
     from robo_tui.domain.signals import ProposalStatus
 
     async def lookup(store, settings):  # type: ignore[no-untyped-def]
@@ -412,6 +450,68 @@ def proposals_reject(
         raise typer.Exit(_decide(proposal_id, False, reason, _options(config, data_dir)))
     except RunError as exc:
         raise _fail(exc) from exc
+
+
+_RESOLUTIONS = ("filled", "cancelled", "rejected")
+
+
+@orders_app.command("resolve")
+def orders_resolve(
+    order_id: Annotated[str, typer.Argument(help="The client order id (as in the orders table).")],
+    status: Annotated[str, typer.Option("--status", help="filled, cancelled or rejected.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded with the decision).")],
+    price: Annotated[float | None, typer.Option("--price", help="filled: the execution price.")] = None,
+    qty: Annotated[float | None, typer.Option("--qty", help="filled: the quantity (default: the order's).")] = None,
+    fee: Annotated[float, typer.Option("--fee", help="filled: the fee paid, in cash.")] = 0.0,
+    at: Annotated[datetime | None, typer.Option("--at", help="filled: when (ISO time; default now).")] = None,
+    config: ConfigOpt = None, data_dir: DataDirOpt = None,
+) -> None:
+    """Settle an order robo-tui could not learn the outcome of (UNKNOWN, or still open after a
+    restart) with a recorded reason; `filled` records the execution from the venue's statement.
+    A running engine drops it from its working orders at its next check."""
+    import math
+
+    from robo_tui.domain.orders import Fill, OrderStatus
+
+    if status not in _RESOLUTIONS:
+        raise typer.BadParameter(f"use one of {', '.join(_RESOLUTIONS)}", param_hint="--status")
+    if not reason.strip():
+        raise typer.BadParameter("say why (it is recorded)", param_hint="--reason")
+    if status == "filled" and (price is None or not math.isfinite(price) or price <= 0):
+        raise typer.BadParameter("a fill needs its positive execution price", param_hint="--price")
+    if qty is not None and not (math.isfinite(qty) and qty > 0):
+        raise typer.BadParameter("a positive quantity", param_hint="--qty")
+    if not math.isfinite(fee) or fee < 0:
+        raise typer.BadParameter("a fee of zero or more", param_hint="--fee")
+    options = _options(config, data_dir)
+
+    async def work(store, settings) -> str:  # type: ignore[no-untyped-def]
+        row = await store.get_order(order_id)
+        if row is None:
+            return f"no order {order_id}"
+        order, _ = row
+        fill = None
+        if status == "filled":
+            when = at or datetime.now(UTC)
+            quantity = qty if qty is not None else order.quantity
+            fill = Fill(f"manual-{order_id}", order_id, order.symbol, order.side, quantity,
+                        float(price or 0.0), fee,
+                        when if when.tzinfo else when.replace(tzinfo=UTC),
+                        reason="manual", order_done=True)
+        try:
+            await store.resolve_order(order_id, OrderStatus(status), reason, "cli", fill=fill)
+        except ValueError as exc:
+            return str(exc)
+        return ""
+
+    try:
+        problem = asyncio.run(_with_store(options, work))
+    except RunError as exc:
+        raise _fail(exc) from exc
+    if problem:
+        typer.echo(f"robo-tui: {problem}", err=True)
+        raise typer.Exit(int(ExitCode.USAGE))
+    typer.echo(f"{order_id}: {status.upper()} ({reason})")
 
 
 from robo_tui.backtest.cli import BacktestCommand, backtest_command  # light: typer only

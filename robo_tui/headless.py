@@ -6,6 +6,7 @@ Never imports Textual.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -28,6 +29,7 @@ from robo_tui.domain.events import (
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.risk import TradingState
 from robo_tui.engine.engine import Engine, event_payload
+from robo_tui.ports import StorageFault
 from robo_tui.runtime import (
     ExitCode,
     RunError,
@@ -170,6 +172,10 @@ async def run_headless(options: HeadlessOptions, *, out: TextIO = sys.stdout,
             err.write(f"robo-tui: broker or market data unreachable: {exc}\n")
             await engine.stop()
             return int(ExitCode.UNREACHABLE)
+        except StorageFault:
+            with contextlib.suppress(StorageFault):
+                await engine.stop()  # closes the store, so no aiosqlite thread outlives the run
+            raise
         watchdog = ShutdownWatchdog(err=err)
 
         def stop_asked() -> None:
@@ -186,6 +192,9 @@ async def run_headless(options: HeadlessOptions, *, out: TextIO = sys.stdout,
                       "no new orders were placed. `robo-tui resume` restores trading.\n")
             return int(ExitCode.HALTED)
         return int(ExitCode.OK)
+    except StorageFault as exc:  # full, locked, read-only, corrupt, missing: each its own code
+        err.write(f"robo-tui: {exc.what}: {exc}\n")
+        return exc.exit_code
     finally:
         lock.release()
 

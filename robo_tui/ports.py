@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from robo_tui.domain.analysis import AnalysisOutcome, AnalysisRequest, ModelInfo
-from robo_tui.domain.control import CommandKind, ControlState, JournaledCommand
+from robo_tui.domain.control import CommandKind, ControlState, JournaledCommand, Protections
 from robo_tui.domain.market import AssetClass, Bar, BarArrays, Quote
 from robo_tui.domain.news import MarketEvent, NewsItem, SourceHealth, TradeIdea
 from robo_tui.domain.orders import (
@@ -305,6 +305,50 @@ class IntelligenceStage(Protocol):
     async def close(self) -> None: ...
 
 
+class StorageFault(RuntimeError):
+    """The store cannot be used (full disk, held lock, read-only, corrupted, missing): the run
+    stops with this message and `exit_code` instead of a traceback or a silent reset."""
+
+    exit_code: ClassVar[int] = 6
+    what: ClassVar[str] = "storage fault"
+
+
+class StorageFull(StorageFault):
+    """The disk (or the database's size limit) is full: nothing more can be written."""
+
+    exit_code = 6
+    what = "storage full"
+
+
+class StorageLocked(StorageFault):
+    """Another process held a write lock on the database for longer than the busy timeout."""
+
+    exit_code = 7
+    what = "storage locked"
+
+
+class StorageReadOnly(StorageFault):
+    """The database or its folder cannot be written (permissions, a read-only mount)."""
+
+    exit_code = 8
+    what = "storage read-only"
+
+
+class StorageCorrupt(StorageFault):
+    """The database file is damaged (`PRAGMA quick_check` failed, or it is not a database)."""
+
+    exit_code = 9
+    what = "storage corrupted"
+
+
+class StorageMissing(StorageFault):
+    """The database is missing or empty although the data dir shows an earlier session: a
+    fresh start would drop the account, the journal and the kill switch."""
+
+    exit_code = 10
+    what = "storage missing"
+
+
 class Store(Protocol):
     """Durable record of every decision: the audit trail and the crash-safe order journal."""
 
@@ -353,7 +397,27 @@ class Store(Protocol):
         """Orders whose last known status may still fill (including UNKNOWN)."""
         ...
 
-    async def record_fill(self, fill: Fill) -> None: ...
+    async def record_fill(self, fill: Fill, *, order_status: OrderStatus | None = None,
+                          protections: Protections | None = None) -> None:
+        """Record an execution, and in the same transaction the order's new status (FILLED when
+        this fill completes it) and the venue's stops/targets after it: a crash, a full disk or
+        a held lock never leaves a FILLED order without its fill, or a fill without its stop."""
+        ...
+
+    async def get_order(self, client_order_id: str) -> tuple[Order, OrderStatus] | None:
+        """One journalled order and its last known status (None when unknown)."""
+        ...
+
+    async def orders_missing_fills(self) -> list[Order]:
+        """FILLED orders with no fill recorded (what a crash in an older version left behind)."""
+        ...
+
+    async def resolve_order(self, client_order_id: str, status: OrderStatus, reason: str, by: str,
+                            fill: Fill | None = None) -> None:
+        """Settle an order whose outcome robo-tui could not learn (UNKNOWN, or still open) to a
+        final status with a recorded reason; a FILLED settlement records `fill` with it. A final
+        order raises `ValueError`, an unknown id `KeyError`."""
+        ...
 
     async def fills(self) -> list[Fill]: ...
 

@@ -34,7 +34,12 @@ class ExitCode(IntEnum):
     HALTED = 3
     LOCKED = 4
     UNREACHABLE = 5
-    FORCED_STOP = 6
+    STORAGE_FULL = 6
+    STORAGE_LOCKED = 7
+    STORAGE_READ_ONLY = 8
+    STORAGE_CORRUPT = 9
+    STORAGE_MISSING = 10
+    FORCED_STOP = 11
     """A stop was asked (SIGTERM, SIGINT) and the run had not ended `SHUTDOWN_GRACE` seconds
     later (or a second signal came): the process ended at once."""
 

@@ -59,6 +59,7 @@ from robo_tui.engine.orders import OrderPath, SubmitResult
 from robo_tui.engine.outcomes import TradeOutcomes
 from robo_tui.engine.proposals import ProposalDesk, ProposalNotFound
 from robo_tui.engine.recorder import EventRecorder
+from robo_tui.engine.recovery import recover
 from robo_tui.engine.risk import RiskContext, RiskGate
 from robo_tui.engine.sizing import Sizer
 from robo_tui.engine.strategies import build_strategies
@@ -303,6 +304,7 @@ class Engine:
         await self.broker.connect()
         await self._restore_broker()
         await self._reconcile_orders()
+        self.unknown_watch = await recover(self)  # half-written journal, lost stops, UNKNOWNs
         await self._load_history()
         await self.proposals.restore()
         await self.orders.refresh_account()
@@ -323,15 +325,17 @@ class Engine:
             try:
                 async with asyncio.timeout(CLOSE_TIMEOUT):
                     await closer()
-            except Exception as exc:
+            except Exception as exc:  # closing must go on
                 log.warning("close failed: %s", _describe(exc))
-        if self._started:
-            await self.store.audit("engine.stop", {"cycles": self.cycle}, "engine")
-        if self.recorder:
-            await self.recorder.flush()
-            self.recorder.close()
-        await self.store.close()
-        self._started = False
+        try:
+            if self._started:
+                await self.store.audit("engine.stop", {"cycles": self.cycle}, "engine")
+            if self.recorder:
+                await self.recorder.flush()
+                self.recorder.close()
+        finally:  # a store that cannot write (full disk) is closed all the same: the process exits
+            await self.store.close()
+            self._started = False
 
     async def _close_intelligence(self) -> None:
         if self.intelligence is not None:

@@ -209,11 +209,13 @@ class OrderPath:
 
     async def _book_fill(self, fill: Fill) -> None:
         self._book.stale = True
-        await self._store.record_fill(fill)
+        done = self.filled(fill)  # the fill, its order's status and the stops: one transaction
+        broker = self.broker
+        await self._store.record_fill(fill, order_status=OrderStatus.FILLED if done else None,
+                                      protections=broker.protections()
+                                      if broker.restores_from_fills else None)
         self.counts.fills += 1
         self._bus.publish(OrderFilled(ts=fill.ts, fill=fill))
-        if self.filled(fill):
-            await self._store.update_order(fill.client_order_id, OrderStatus.FILLED, None, "filled")
         outcomes = self._outcomes
         for trade in outcomes.book(fill):  # no coroutine per fill: most close nothing
             await outcomes.closed(trade)

@@ -11,7 +11,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from robo_tui.domain.control import CommandKind, ControlState, JournaledCommand
+from robo_tui.domain.control import (
+    CommandKind,
+    ControlState,
+    JournaledCommand,
+    Protections,
+    encode_protections,
+)
 from robo_tui.domain.news import NewsItem
 from robo_tui.domain.orders import AccountSnapshot, Fill, Order, OrderStatus
 from robo_tui.domain.risk import RiskVerdict
@@ -41,6 +47,7 @@ class MemoryStore:
         self.ai_decisions: dict[str, dict[str, Any]] = {}
         self.reviews: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
+        self._protections: Protections | None = None
 
     async def open(self) -> None:
         return None
@@ -49,13 +56,16 @@ class MemoryStore:
         return None
 
     async def get_control(self, key: str) -> str | None:
+        self._sync_protections()
         return self.control.get(key)
 
     async def set_control(self, key: str, value: str, by: str) -> None:
+        self._sync_protections()
         self.control[key] = value
         self.audit_log.append((None, "control", {"key": key, "value": value}, by))
 
     async def load_control(self) -> ControlState:
+        self._sync_protections()
         return ControlState.from_keys(self.control)
 
     async def save_control(self, state: ControlState, by: str) -> None:
@@ -93,8 +103,41 @@ class MemoryStore:
     async def open_orders(self) -> list[tuple[Order, OrderStatus]]:
         return [(o, s) for o, s, _, _ in self.orders.values() if s.is_open]
 
-    async def record_fill(self, fill: Fill) -> None:
+    async def record_fill(self, fill: Fill, *, order_status: OrderStatus | None = None,
+                          protections: Protections | None = None) -> None:
         self.fill_log.append(fill)
+        if order_status is not None and fill.client_order_id in self.orders:
+            await self.update_order(fill.client_order_id, order_status, None, order_status.value)
+        if protections is not None:
+            self._protections = protections  # encoded when read: a backtest books many fills
+
+    def _sync_protections(self) -> None:
+        if self._protections is not None:
+            self.control["protections"] = encode_protections(self._protections)
+            self._protections = None
+
+    async def get_order(self, client_order_id: str) -> tuple[Order, OrderStatus] | None:
+        row = self.orders.get(client_order_id)
+        return None if row is None else (row[0], row[1])
+
+    async def orders_missing_fills(self) -> list[Order]:
+        filled = {f.client_order_id for f in self.fill_log}
+        return [o for o, s, _, _ in self.orders.values()
+                if s is OrderStatus.FILLED and o.client_order_id not in filled]
+
+    async def resolve_order(self, client_order_id: str, status: OrderStatus, reason: str, by: str,
+                            fill: Fill | None = None) -> None:
+        order, old, broker_id, _ = self.orders[client_order_id]
+        missing = old is OrderStatus.FILLED and status is OrderStatus.FILLED and not any(
+            f.client_order_id == client_order_id for f in self.fill_log)
+        if not old.is_open and not missing:
+            raise ValueError(f"order {client_order_id} is already {old.value}")
+        if fill is not None:
+            self.fill_log.append(fill)
+        self.orders[client_order_id] = (order, status, broker_id, f"resolved by {by}: {reason}")
+        self.audit_log.append((None, "order_resolved", {"client_order_id": client_order_id,
+                                                        "status": status.value,
+                                                        "reason": reason}, by))
 
     async def fills(self) -> list[Fill]:
         return list(self.fill_log)

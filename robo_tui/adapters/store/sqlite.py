@@ -7,6 +7,13 @@ is called" true. A second, read-only connection serves `query` (reports, the con
 a report can never write. The database and its -wal/-shm files are created 0600 and the data dir
 0700. State changes (control keys, proposal decisions, order status, fills) are also appended to
 `audit_log` in the same transaction, which triggers keep append-only.
+
+Storage faults (full disk, held lock, read-only, damaged or vanished file) become the port's
+`StorageFault`s (`faults.py`). At open the file is checked (`PRAGMA quick_check`, a probe write),
+and a marker beside it (`robo-tui.sqlite3.session`) records that a session was started here: a
+database found missing or empty where the marker exists is refused, never silently re-created
+as a fresh account without its kill switch. A halt file beside it (`haltfile.py`) latches HALTED
+over whatever the database holds.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import signal
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -28,17 +36,40 @@ from typing import Any, Self
 import aiosqlite
 
 from robo_tui.adapters.store.codec import dumps, loads, ts_text
+from robo_tui.adapters.store.faults import corrupt, storage_fault
+from robo_tui.adapters.store.haltfile import read_halt_file
 from robo_tui.adapters.store.migrations import migrate
-from robo_tui.domain.control import CommandKind, ControlState, JournaledCommand
+from robo_tui.domain.control import (
+    CommandKind,
+    ControlState,
+    JournaledCommand,
+    Protections,
+    encode_protections,
+)
 from robo_tui.domain.news import NewsItem
 from robo_tui.domain.orders import AccountSnapshot, Fill, Order, OrderStatus
-from robo_tui.domain.risk import RiskVerdict
+from robo_tui.domain.risk import RiskVerdict, TradingState
 from robo_tui.domain.signals import Proposal, ProposalStatus
+from robo_tui.ports import StorageMissing, StorageReadOnly
 
 DB_FILENAME = "robo-tui.sqlite3"
 """The database's file name inside a data dir."""
 
 BUSY_TIMEOUT_MS = 5000
+
+CRASH_ENV = "ROBO_CRASH_AT_WRITE"
+"""Crash testing only: `N` kills the process (SIGKILL) right after the Nth write transaction
+commits, `Nm` in the middle of it (after its statements, before COMMIT). Unset, it costs one
+attribute test per transaction."""
+
+SESSION_SUFFIX = ".session"
+"""The marker beside the database (`robo-tui.sqlite3.session`) that a session started here."""
+
+_UPSERT_CONTROL = (
+    "INSERT INTO control_state (key, value, updated_by, updated_at) VALUES (?,?,?,?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+    "updated_by = excluded.updated_by, updated_at = excluded.updated_at"
+)
 
 _TERMINAL_ORDER = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED})
 _OPEN_ORDER = tuple(s.value for s in OrderStatus if s.is_open)
@@ -95,9 +126,15 @@ class SqliteStore:
     to the wall clock in UTC, and a backtest may pass its simulated clock's `now`.
     """
 
-    def __init__(self, path: Path, *, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, path: Path, *, now: Callable[[], datetime] | None = None,
+                 busy_timeout_ms: int = BUSY_TIMEOUT_MS, max_pages: int | None = None) -> None:
         self.path = Path(path)
         self._now = now or _wall_clock
+        self._busy_timeout_ms = int(busy_timeout_ms)
+        self._max_pages = max_pages
+        """A size cap in pages (`PRAGMA max_page_count`): past it a write fails as a full disk."""
+        self._crash_at = _crash_point(os.environ.get(CRASH_ENV, ""))
+        self._writes = 0
         self._db: aiosqlite.Connection | None = None
         self._ro: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
@@ -111,23 +148,46 @@ class SqliteStore:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    @property
+    def session_marker(self) -> Path:
+        """The marker file written at the first open: this data dir has held a session."""
+        return self.path.with_name(self.path.name + SESSION_SUFFIX)
+
     async def open(self) -> None:
-        """Create the parent dir (0700) and the database (0600) if missing, and migrate it."""
+        """Create the parent dir (0700) and the database (0600) if missing, check and migrate it.
+
+        Raises a `StorageFault` for a database that is missing or empty after an earlier
+        session, damaged, read-only, locked or on a full disk."""
         if self._db is not None:
             raise RuntimeError(f"store {self.path} is already open")
+        try:
+            await self._open()
+        except BaseException as exc:
+            fault = storage_fault(exc, self.path)
+            if fault is not None and fault is not exc:
+                raise fault from exc
+            raise
+
+    async def _open(self) -> None:
+        self._refuse_vanished()
         old_umask = os.umask(0o077)
         db: aiosqlite.Connection | None = None
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             db = await aiosqlite.connect(self.path, isolation_level=None)
+            await _check_integrity(db, self.path)
             mode = await _pragma(db, "journal_mode = WAL")
             if str(mode).lower() != "wal":
                 raise RuntimeError(f"{self.path}: could not enable WAL (journal_mode={mode})")
             await db.execute("PRAGMA synchronous = FULL")
             await db.execute("PRAGMA foreign_keys = ON")
-            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
             await migrate(db)
+            await _probe_write(db)
+            if self._max_pages is not None:
+                await db.execute(f"PRAGMA max_page_count = {int(self._max_pages)}")
             self._restrict_files()
+            self._mark_session()
             self._ro = await aiosqlite.connect(
                 self.path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None
             )
@@ -138,9 +198,33 @@ class SqliteStore:
         finally:
             os.umask(old_umask)
         self._ro.row_factory = aiosqlite.Row
-        await self._ro.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await self._ro.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
         await self._ro.execute("PRAGMA query_only = ON")
         self._db = db
+
+    def _refuse_vanished(self) -> None:
+        """A missing or empty database where the marker says a session ran is refused."""
+        marker = self.session_marker
+        if not marker.exists():
+            return
+        wal = Path(f"{self.path}-wal")
+        has_wal = wal.exists() and wal.stat().st_size > 0
+        if self.path.exists() and (self.path.stat().st_size > 0 or has_wal):
+            return
+        state = "missing" if not self.path.exists() else "empty (0 bytes)"
+        since = marker.read_text().strip() or "an earlier session"
+        raise StorageMissing(
+            f"{self.path} is {state}, but this data dir held a session (since {since}); "
+            "starting here would open a fresh account without its journal, positions or kill "
+            f"switch. Restore the database from a backup, or, to start over on purpose, "
+            f"remove {marker}"
+        )
+
+    def _mark_session(self) -> None:
+        marker = self.session_marker
+        if not marker.exists():
+            marker.write_text(ts_text(_wall_clock()) + "\n")
+            os.chmod(marker, 0o600)
 
     async def close(self) -> None:
         """Close both connections (idempotent). Every method commits, so nothing is pending."""
@@ -179,13 +263,28 @@ class SqliteStore:
             try:
                 await db.execute("BEGIN IMMEDIATE")
                 yield db
+                if self._crash_at is not None:
+                    self._crash_point(middle=True)
                 await db.execute("COMMIT")
-            except BaseException:
+                if self._crash_at is not None:
+                    self._crash_point(middle=False)
+            except BaseException as exc:
                 # also when cancelled mid-await: aiosqlite runs statements in order, so this
                 # ROLLBACK follows whatever BEGIN/COMMIT is still queued on its thread
-                with contextlib.suppress(sqlite3.OperationalError):
+                with contextlib.suppress(sqlite3.Error):
                     await db.execute("ROLLBACK")  # "no transaction is active" is fine
+                fault = storage_fault(exc, self.path)
+                if fault is not None and fault is not exc:
+                    raise fault from exc
                 raise
+
+    def _crash_point(self, *, middle: bool) -> None:
+        """The crash harness's kill switch (`CRASH_ENV`): die like `kill -9` at this boundary."""
+        at, in_middle = self._crash_at or (0, False)
+        if middle:
+            self._writes += 1
+        if self._writes == at and in_middle == middle:
+            os.kill(os.getpid(), signal.SIGKILL)
 
     async def _audit(
         self, db: aiosqlite.Connection, kind: str, payload: Mapping[str, Any], by: str,
@@ -207,20 +306,26 @@ class SqliteStore:
         """Set a control key and audit the change (old and new value, who)."""
         now = self._now()
         async with self._tx() as db:
-            old = await _fetch_one(db, "SELECT value FROM control_state WHERE key = ?", (key,))
-            await db.execute(
-                "INSERT INTO control_state (key, value, updated_by, updated_at) VALUES (?,?,?,?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-                "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-                (key, value, by, ts_text(now)),
-            )
-            old_value = None if old is None else old[0]
-            await self._audit(db, "control", {"key": key, "old": old_value, "new": value}, by, now)
+            await self._set_control(db, key, value, by, now)
+
+    async def _set_control(self, db: aiosqlite.Connection, key: str, value: str, by: str,
+                           now: datetime) -> None:
+        old = await _fetch_one(db, "SELECT value FROM control_state WHERE key = ?", (key,))
+        old_value = None if old is None else old[0]
+        await db.execute(_UPSERT_CONTROL, (key, value, by, ts_text(now)))
+        await self._audit(db, "control", {"key": key, "old": old_value, "new": value}, by, now)
 
     async def load_control(self) -> ControlState:
-        """The persisted control state (fields never set are None/empty)."""
+        """The persisted control state (fields never set are None/empty), HALTED whatever the
+        database says while a halt file lies beside it (`robo-tui halt` when the database
+        could not be written)."""
         rows = await self._all("SELECT key, value FROM control_state")
-        return ControlState.from_keys({str(key): str(value) for key, value in rows})
+        state = ControlState.from_keys({str(key): str(value) for key, value in rows})
+        halt = read_halt_file(self.path.parent)
+        if halt is not None and not state.halted:
+            state = dataclasses.replace(state, trading_state=TradingState.HALTED,
+                                        halt_reason=f"halt file: {halt.reason}")
+        return state
 
     async def save_control(self, state: ControlState, by: str) -> None:
         """Persist `state`: only the fields that changed are written, each change audited."""
@@ -231,12 +336,7 @@ class SqliteStore:
             for key, value in state.to_keys().items():
                 if stored.get(key, "") == value:
                     continue
-                await db.execute(
-                    "INSERT INTO control_state (key, value, updated_by, updated_at) VALUES (?,?,?,?) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-                    "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-                    (key, value, by, ts_text(now)),
-                )
+                await db.execute(_UPSERT_CONTROL, (key, value, by, ts_text(now)))
                 await self._audit(db, "control", {"key": key, "old": stored.get(key), "new": value},
                                   by, now)
 
@@ -354,31 +454,93 @@ class SqliteStore:
         """
         now = self._now()
         async with self._tx() as db:
-            row = await _fetch_one(
-                db,
-                "SELECT status, symbol FROM orders WHERE client_order_id = ?",
-                (client_order_id,),
-            )
+            await self._set_order_status(db, client_order_id, status, broker_order_id, message,
+                                         now)
+
+    async def _set_order_status(
+        self, db: aiosqlite.Connection, client_order_id: str, status: OrderStatus,
+        broker_order_id: str | None, message: str, now: datetime, *, by: str = "engine",
+        kind: str = "order_status",
+    ) -> OrderStatus:
+        """Write an order's new status inside the caller's transaction; its old status."""
+        row = await _fetch_one(
+            db,
+            "SELECT status, symbol FROM orders WHERE client_order_id = ?",
+            (client_order_id,),
+        )
+        if row is None:
+            raise KeyError(f"no order with client order id {client_order_id!r}")
+        old = OrderStatus(row[0])
+        entry = {
+            "client_order_id": client_order_id,
+            "symbol": row[1],
+            "old": old.value,
+            "new": status.value,
+            "broker_order_id": broker_order_id,
+            "message": message,
+        }
+        if old in _TERMINAL_ORDER and status not in _TERMINAL_ORDER:
+            await self._audit(db, "order_status_ignored", entry, by, now)
+            return old
+        await db.execute(
+            "UPDATE orders SET status = ?, broker_order_id = COALESCE(?, broker_order_id), "
+            "message = ?, updated_at = ? WHERE client_order_id = ?",
+            (status.value, broker_order_id, message, ts_text(now), client_order_id),
+        )
+        await self._audit(db, kind, entry, by, now)
+        return old
+
+    @staticmethod
+    async def _fill_missing(db: aiosqlite.Connection, client_order_id: str, old: OrderStatus,
+                            new: OrderStatus) -> bool:
+        """Whether a FILLED order has no fill and is being resolved FILLED (its fill added)."""
+        if old is not OrderStatus.FILLED or new is not OrderStatus.FILLED:
+            return False
+        row = await _fetch_one(db, "SELECT 1 FROM fills WHERE client_order_id = ? LIMIT 1",
+                               (client_order_id,))
+        return row is None
+
+    async def orders_missing_fills(self) -> list[Order]:
+        """FILLED orders with no fill recorded, oldest first (a crash between the two writes in
+        a version that made them separately)."""
+        rows = await self._all(
+            "SELECT payload FROM orders o WHERE status = ? AND NOT EXISTS "
+            "(SELECT 1 FROM fills f WHERE f.client_order_id = o.client_order_id) "
+            "ORDER BY ts, rowid",
+            (OrderStatus.FILLED.value,),
+        )
+        return [loads(Order, r[0]) for r in rows]
+
+    async def resolve_order(self, client_order_id: str, status: OrderStatus, reason: str, by: str,
+                            fill: Fill | None = None) -> None:
+        """Settle an order robo-tui could not learn the outcome of (UNKNOWN, or still open) to
+        FILLED, CANCELLED or REJECTED, with the reason audited as `order_resolved`; FILLED
+        takes the execution (`fill`) the human read from the venue, recorded in the same
+        transaction. A final order raises `ValueError`, an unknown id `KeyError`."""
+        if status not in _TERMINAL_ORDER:
+            raise ValueError(f"an order is resolved to filled, cancelled or rejected, "
+                             f"not {status.value}")
+        if (status is OrderStatus.FILLED) != (fill is not None):
+            raise ValueError("a FILLED resolution needs its fill (and only FILLED takes one)")
+        if not reason.strip():
+            raise ValueError("a resolution needs a reason (it is recorded)")
+        now = self._now()
+        async with self._tx() as db:
+            row = await _fetch_one(db, "SELECT status FROM orders WHERE client_order_id = ?",
+                                   (client_order_id,))
             if row is None:
                 raise KeyError(f"no order with client order id {client_order_id!r}")
             old = OrderStatus(row[0])
-            entry = {
-                "client_order_id": client_order_id,
-                "symbol": row[1],
-                "old": old.value,
-                "new": status.value,
-                "broker_order_id": broker_order_id,
-                "message": message,
-            }
-            if old in _TERMINAL_ORDER and status not in _TERMINAL_ORDER:
-                await self._audit(db, "order_status_ignored", entry, "engine", now)
-                return
-            await db.execute(
-                "UPDATE orders SET status = ?, broker_order_id = COALESCE(?, broker_order_id), "
-                "message = ?, updated_at = ? WHERE client_order_id = ?",
-                (status.value, broker_order_id, message, ts_text(now), client_order_id),
-            )
-            await self._audit(db, "order_status", entry, "engine", now)
+            if old in _TERMINAL_ORDER and not await self._fill_missing(db, client_order_id, old,
+                                                                       status):
+                raise ValueError(f"order {client_order_id} is already {row[0]}; only an open or "
+                                 "UNKNOWN order (or a FILLED one without its fill) can be "
+                                 "resolved")
+            if fill is not None:
+                await self._insert_fill(db, fill, by)
+            await self._set_order_status(db, client_order_id, status, None,
+                                         f"resolved by {by}: {reason}", now, by=by,
+                                         kind="order_resolved")
 
     async def open_orders(self) -> list[tuple[Order, OrderStatus]]:
         """Orders that may still fill: INTENT, SUBMITTED, PARTIALLY_FILLED and UNKNOWN."""
@@ -396,54 +558,69 @@ class SqliteStore:
         )
         return None if row is None else (loads(Order, row[0]), OrderStatus(row[1]))
 
-    async def record_fill(self, fill: Fill) -> None:
-        """Record an execution (audited by "broker").
+    async def record_fill(self, fill: Fill, *, order_status: OrderStatus | None = None,
+                          protections: Protections | None = None) -> None:
+        """Record an execution (audited by "broker"), with in the same transaction the order's
+        new status (`order_status`, e.g. FILLED when this fill completes it) and the venue's
+        stops/targets after it (`protections`, the control record's key): a crash between them
+        is impossible, so a FILLED order always has its fill and a fill its protection.
 
-        The same fill delivered twice is stored once; a different fill under a used fill id
-        raises `ValueError` and writes nothing.
+        The same fill delivered twice is stored once (the status and protections still apply);
+        a different fill under a used fill id raises `ValueError` and writes nothing.
         """
-        payload = dumps(fill)
+        now = self._now()
         async with self._tx() as db:
-            existing = await _fetch_one(
-                db, "SELECT payload FROM fills WHERE fill_id = ?", (fill.fill_id,)
-            )
-            if existing is not None:
-                if loads(Fill, existing[0]) == fill:
-                    return
-                raise ValueError(f"fill id {fill.fill_id!r} is already used by another fill")
-            await db.execute(
-                "INSERT INTO fills (fill_id, client_order_id, ts, symbol, side, qty, price, fee, "
-                "liquidity, reason, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    fill.fill_id,
-                    fill.client_order_id,
-                    ts_text(fill.ts),
-                    fill.symbol,
-                    fill.side.value,
-                    fill.quantity,
-                    fill.price,
-                    fill.fee,
-                    fill.liquidity,
-                    fill.reason,
-                    payload,
-                ),
-            )
-            await self._audit(
-                db,
-                "fill",
-                {
-                    "fill_id": fill.fill_id,
-                    "client_order_id": fill.client_order_id,
-                    "symbol": fill.symbol,
-                    "side": fill.side.value,
-                    "quantity": fill.quantity,
-                    "price": fill.price,
-                    "fee": fill.fee,
-                    "reason": fill.reason,
-                },
-                "broker",
-                fill.ts,
-            )
+            await self._insert_fill(db, fill, "broker")
+            if order_status is not None:
+                await self._set_order_status(db, fill.client_order_id, order_status, None,
+                                             order_status.value, now)
+            if protections is not None:
+                await self._set_control(db, "protections", encode_protections(protections),
+                                        "engine", now)
+
+    async def _insert_fill(self, db: aiosqlite.Connection, fill: Fill, by: str) -> bool:
+        """Insert `fill` inside the caller's transaction; False when it was already there."""
+        existing = await _fetch_one(
+            db, "SELECT payload FROM fills WHERE fill_id = ?", (fill.fill_id,)
+        )
+        if existing is not None:
+            if loads(Fill, existing[0]) == fill:
+                return False
+            raise ValueError(f"fill id {fill.fill_id!r} is already used by another fill")
+        await db.execute(
+            "INSERT INTO fills (fill_id, client_order_id, ts, symbol, side, qty, price, fee, "
+            "liquidity, reason, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                fill.fill_id,
+                fill.client_order_id,
+                ts_text(fill.ts),
+                fill.symbol,
+                fill.side.value,
+                fill.quantity,
+                fill.price,
+                fill.fee,
+                fill.liquidity,
+                fill.reason,
+                dumps(fill),
+            ),
+        )
+        await self._audit(
+            db,
+            "fill",
+            {
+                "fill_id": fill.fill_id,
+                "client_order_id": fill.client_order_id,
+                "symbol": fill.symbol,
+                "side": fill.side.value,
+                "quantity": fill.quantity,
+                "price": fill.price,
+                "fee": fill.fee,
+                "reason": fill.reason,
+            },
+            by,
+            fill.ts,
+        )
+        return True
 
     async def fills(self) -> list[Fill]:
         """Every recorded fill, oldest first."""
@@ -822,11 +999,18 @@ class SqliteStore:
         return self._ro
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return await _fetch_one(self._reader(), sql, params)
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with self._reader().execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        try:
+            async with self._reader().execute(sql, tuple(params)) as cur:
+                return list(await cur.fetchall())
+        except sqlite3.Error as exc:
+            fault = storage_fault(exc, self.path)
+            if fault is None or isinstance(fault, StorageReadOnly):
+                raise  # this connection is read-only by design: a write here is the caller's bug
+            raise fault from exc
 
     def _ts(self, value: Any) -> str:
         """A caller-given time (datetime or ISO text) as column text; now when missing."""
@@ -835,6 +1019,14 @@ class SqliteStore:
         if isinstance(value, datetime):
             return ts_text(value)
         return ts_text(datetime.fromisoformat(str(value)))
+
+
+def _crash_point(text: str) -> tuple[int, bool] | None:
+    """`CRASH_ENV`'s value as (write number, in the middle); None when unset or unreadable."""
+    text = text.strip()
+    middle = text.endswith("m")
+    digits = text.removesuffix("m")
+    return (int(digits), middle) if digits.isdigit() and int(digits) > 0 else None
 
 
 def _proposal(row: Any) -> tuple[Proposal, ProposalStatus]:
@@ -849,6 +1041,29 @@ def _str_or_none(value: Any) -> str | None:
 async def _fetch_one(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
     async with db.execute(sql, tuple(params)) as cur:
         return await cur.fetchone()
+
+
+async def _check_integrity(db: aiosqlite.Connection, path: Path) -> None:
+    """Refuse a damaged file (`PRAGMA quick_check`) before anything is read from it."""
+    async with db.execute("PRAGMA quick_check") as cur:
+        rows = [str(r[0]) for r in await cur.fetchall()]
+    if rows != ["ok"]:
+        first = "; ".join(line for row in rows[:3] for line in row.splitlines()[:2])
+        raise corrupt(path, f"quick_check: {first}")
+
+
+async def _probe_write(db: aiosqlite.Connection) -> None:
+    """Write the version back to the header: a read-only file fails here, at open, not at the
+    first fill."""
+    version = int(await _pragma(db, "user_version") or 0)
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        await db.execute(f"PRAGMA user_version = {version}")
+        await db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            await db.execute("ROLLBACK")
+        raise
 
 
 async def _pragma(db: aiosqlite.Connection, name: str) -> Any:

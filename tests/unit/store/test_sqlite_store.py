@@ -460,7 +460,8 @@ async def test_open_when_the_umask_is_permissive_then_files_are_0600_and_dir_070
     finally:
         os.umask(old)
     assert files == {
-        "robo-tui.sqlite3": 0o600, "robo-tui.sqlite3-wal": 0o600, "robo-tui.sqlite3-shm": 0o600
+        "robo-tui.sqlite3": 0o600, "robo-tui.sqlite3-wal": 0o600, "robo-tui.sqlite3-shm": 0o600,
+        "robo-tui.sqlite3.session": 0o600,  # issue 17: the marker that a session started here
     }
     assert _mode(path.parent) == 0o700
     assert _mode(path.parent.parent) == 0o700
