@@ -89,11 +89,12 @@ config_app = typer.Typer(cls=FlagAwareGroup, help="Inspect the configuration.",
 proposals_app = typer.Typer(cls=FlagAwareGroup,
                             help="Semi-auto from a shell: list, approve or reject proposals.",
                             no_args_is_help=True)
-orders_app = typer.Typer(help="Settle orders whose outcome robo-tui could not learn.",
+orders_app = typer.Typer(cls=FlagAwareGroup,
+                         help="Working orders from a shell: settle those whose outcome robo-tui could not learn.",
                          no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(proposals_app, name="proposals")
-app.add_typer(data_app, name="data")
+app.add_typer(data_app, name="data", cls=FlagAwareGroup)
 app.add_typer(orders_app, name="orders")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (TOML).",
