@@ -549,8 +549,19 @@ def review_command(config: ConfigOpt = None, data_dir: DataDirOpt = None,
                 f"{name} {g['hits']}/{g['n']} ({g['hit_rate']:.0%})" for name, g in groups.items()))
 
 
+def _flags_everywhere(root: typer.Typer) -> None:
+    """Every subcommand registered without its own class (those of the `data` and `orders`
+    groups, say) shows `--help` as a flag, like the rest."""
+    for group in root.registered_groups:
+        if group.typer_instance is not None:
+            for info in group.typer_instance.registered_commands:
+                if info.cls in (None, TyperCommand):
+                    info.cls = FlagAwareCommand
+
+
 def main() -> None:
     """Console-script entry point."""
+    _flags_everywhere(app)
     app()
 
 
