@@ -262,3 +262,11 @@ def test_docs_when_read_then_every_command_is_documented():
         missing += [f"{group} {c.name}" for c in sub.registered_commands
                     if f"robo-tui {group} {c.name}" not in text]
     assert commands and missing == []
+
+
+@pytest.mark.parametrize("command", [("data", "download"), ("orders", "resolve"), ("config", "check")])
+def test_subcommand_help_when_read_then_help_is_a_flag(command):
+    run = robo(*command, "--help", env={"COLUMNS": "160"})
+    assert run.returncode == 0
+    help_line = next(line for line in run.stdout.splitlines() if "--help" in line)
+    assert "<bool>" not in help_line
