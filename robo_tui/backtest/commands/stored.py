@@ -82,7 +82,7 @@ def show_stored(options: RunOptions, run_id: str, json_path: Path | None,
         return
     stats, trades = run.stats(), run.trades()  # decoded again only when a file is asked for
     if json_path is not None:
-        write_json(json_path, issue_json(stats, trades))
+        write_json(json_path, issue_json(stats, trades, run.params.get("warnings") or ()))
         console.print(f"JSON written to {json_path}", highlight=False)
     if html_path is not None:
         _write_stored_html(run, stats, trades, html_path)
