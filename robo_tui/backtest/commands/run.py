@@ -143,5 +143,6 @@ def _report(outcome: RunOutcome, request: BacktestRequest, symbols: Sequence[str
         console.print(f"JSON written to {request.json_path}", highlight=False)
     if request.html_path is not None:
         write_html_report(request.html_path, outcome.stats, outcome.trades, outcome.equity, dd,
-                          outcome.index, title=_title(symbols, outcome))
+                          outcome.index, title=_title(symbols, outcome),
+                          warnings=outcome.warnings)
         console.print(f"HTML report written to {request.html_path}", highlight=False)

@@ -102,4 +102,5 @@ def _write_stored_html(run: StoredRun, stats: BacktestStats, trades: list[TradeR
                  for t in trades]
     dd = drawdown(equity) if equity.size else equity
     write_html_report(html_path, stats, shown, equity, dd, ts,
-                      title=f"Backtest run {run.id[:12]}")
+                      title=f"Backtest run {run.id[:12]}",
+                      warnings=[str(w) for w in run.params.get("warnings") or ()])

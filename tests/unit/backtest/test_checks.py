@@ -61,6 +61,17 @@ def test_backtest_when_data_shorter_than_the_warmup_then_it_warns_everywhere(tmp
     assert "warning(s)" in result.output and "no trade can happen" in result.output
 
 
+def test_backtest_html_when_warnings_then_they_head_the_report_escaped(tmp_path: Path) -> None:
+    html = tmp_path / "r.html"
+
+    result, doc, _ = run_cli(tmp_path, write(tmp_path, GOOG.iloc[:15]), "--html", str(html))
+
+    assert result.exit_code == 0, result.output
+    text = html.read_text()
+    assert '<div class="warnings"><strong>1 warning(s)</strong>' in text
+    assert "no trade can happen" in text
+
+
 def test_backtest_when_one_close_spikes_100x_then_the_outlier_is_named(tmp_path: Path) -> None:
     frame = GOOG.copy()
     frame.iloc[1000, frame.columns.get_loc("Close")] *= 100
