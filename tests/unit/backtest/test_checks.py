@@ -67,6 +67,7 @@ def test_backtest_html_when_warnings_then_they_head_the_report_escaped(tmp_path:
     result, doc, _ = run_cli(tmp_path, write(tmp_path, GOOG.iloc[:15]), "--html", str(html))
 
     assert result.exit_code == 0, result.output
+    assert len(doc["warnings"]) == 1
     text = html.read_text()
     assert '<div class="warnings"><strong>1 warning(s)</strong>' in text
     assert "no trade can happen" in text
