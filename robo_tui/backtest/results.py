@@ -556,7 +556,7 @@ FIND_RUN_SQL = ("SELECT id, ts, params, stats, trades, equity FROM backtest_runs
 def run_listing(row: Mapping[str, Any], *, narrow: bool = False) -> dict[str, str]:
     """A stored run's cells in a list of runs (`backtest --list`, the console's Backtests
     screen) by column header; `row` is a `LIST_RUNS_SQL` row. Narrow: an 8-digit id (enough for
-    `--show`), the time to the minute, "bt"/"wf" for the kind, each strategy's parameter values
+    `--show`), the time as month-day and minute, "bt"/"wf" for the kind, each strategy's parameter values
     without their names (`sma_cross(10,20)`), so runs stay told apart. A run with warnings
     carries a "!" after its id."""
     import json
@@ -585,7 +585,7 @@ def run_listing(row: Mapping[str, Any], *, narrow: bool = False) -> dict[str, st
         mdd, trades, bars = stats.get("max_drawdown_pct"), stats.get("trades"), stats.get("bars")
     return {
         "id": row["id"][:8 if narrow else 12] + ("!" if params.get("warnings") else ""),
-        "when (UTC)": row["ts"][:16 if narrow else 19].replace("T", " "),
+        "when (UTC)": (row["ts"][5:16] if narrow else row["ts"][:19]).replace("T", " "),
         "kind": ("wf" if kind == "walk_forward" else "bt") if narrow else kind,
         "symbols": ",".join(params.get("symbols", []))[:30],
         "strategies": _clip(names if narrow else described, 40 if narrow else 60),

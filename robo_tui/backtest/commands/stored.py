@@ -34,15 +34,20 @@ def list_stored(options: RunOptions, limit: int) -> None:
         console.print("No stored backtest runs.")
         return
 
+    one_kind = len({run_listing(row, narrow=True)["kind"] for row in rows}) == 1
+
     def layout(compact: bool, narrow: bool) -> Table:
-        """Narrow: `run_listing`'s narrow cells, no bars column."""
+        """Narrow: `run_listing`'s narrow cells, no bars column, no kind column when every run
+        is of one kind (the title says which)."""
         table = report_table("Backtest runs (newest first)", compact)
         numeric = ("bars", "return", "sharpe", "max DD", "trades")
         headers = ("id", "when (UTC)", "kind", "symbols", "strategies", *numeric)
-        kept = [h for h in headers if not (narrow and h == "bars")]
+        dropped = {"bars", "kind"} if one_kind else {"bars"}
+        kept = [h for h in headers if not (narrow and h in dropped)]
         for header in kept:
             table.add_column(header, justify="right" if header in numeric else "left",
-                             overflow="fold", no_wrap=header in ("id", "when (UTC)"))
+                             overflow="fold",
+                             no_wrap=header in ("id", "when (UTC)", "strategies"))
         for row in rows:
             cells = run_listing(row, narrow=narrow)
             table.add_row(*(Text(cells[h]) for h in kept))
