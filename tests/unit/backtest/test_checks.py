@@ -61,6 +61,25 @@ def test_backtest_when_data_shorter_than_the_warmup_then_it_warns_everywhere(tmp
     assert "warning(s)" in result.output and "no trade can happen" in result.output
 
 
+def test_backtest_show_when_the_run_had_warnings_then_they_are_printed_and_written_again(
+    tmp_path: Path,
+) -> None:
+    run_cli(tmp_path, write(tmp_path, GOOG.iloc[:15]))
+    again = tmp_path / "again.json"
+    config = tmp_path / "config.toml"
+
+    listing = CliRunner().invoke(app, ["backtest", "--list", "--config", str(config),
+                                       "--data-dir", str(tmp_path / "data")])
+    run_id = listing.output.split("!")[0].split()[-1]
+    shown = CliRunner().invoke(app, ["backtest", "--show", run_id, "--json", str(again),
+                                     "--no-chart", "--config", str(config),
+                                     "--data-dir", str(tmp_path / "data")])
+
+    assert shown.exit_code == 0, shown.output
+    assert "no trade can happen" in shown.output
+    assert len(json.loads(again.read_text())["warnings"]) == 1
+
+
 def test_backtest_html_when_warnings_then_they_head_the_report_escaped(tmp_path: Path) -> None:
     html = tmp_path / "r.html"
 
