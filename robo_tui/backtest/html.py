@@ -36,6 +36,8 @@ _CSS = """
 :root { --fg:#1d2433; --muted:#6b7385; --line:#2563eb; --up:#15803d; --down:#b91c1c;
         --grid:#e5e7eb; --bg:#ffffff; --panel:#f8fafc; }
 * { box-sizing: border-box; }
+.warnings { border: 2px solid #d97706; background: #fffbeb; color: #92400e; padding: .5em 1em;
+            margin: 1em 0; border-radius: 4px; }
 body { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
        color: var(--fg); background: var(--bg); margin: 24px auto; max-width: 1160px;
        padding: 0 16px; }
@@ -247,8 +249,10 @@ def render_html(
     index: Sequence[datetime] | IntArray,
     *,
     title: str,
+    warnings: Sequence[str] = (),
 ) -> str:
-    """The report as one HTML document string (see `write_html_report`)."""
+    """The report as one HTML document string (see `write_html_report`); the run's warnings,
+    if any, in a box under the heading."""
     ts = to_ns(index)
     if ts.size != len(equity) or len(drawdown) != len(equity):
         raise ValueError("equity, drawdown and index must have one value per bar")
@@ -260,6 +264,7 @@ def render_html(
             f" · Sharpe {escape(fmt_num(stats.sharpe))}"
             f" · max drawdown {escape(fmt_pct(stats.max_drawdown_pct))}</div>"
         ),
+        *([_warnings_box(warnings)] if warnings else []),
         "<h2>Equity</h2>",
         equity_svg(equity, ts, trades),
         (
@@ -295,6 +300,12 @@ def render_html(
     )
 
 
+def _warnings_box(warnings: Sequence[str]) -> str:
+    items = "".join(f"<li>{escape(w)}</li>" for w in warnings)
+    return (f'<div class="warnings"><strong>{len(warnings)} warning(s)</strong>'
+            f"<ul>{items}</ul></div>")
+
+
 def write_html_report(
     path: Path,
     stats: BacktestStats,
@@ -304,13 +315,15 @@ def write_html_report(
     index: Sequence[datetime] | IntArray,
     *,
     title: str,
+    warnings: Sequence[str] = (),
 ) -> Path:
     """Write a self-contained HTML report (no network, no scripts) and return its path.
 
     Equity with trade entry/exit markers, drawdown, statistics, buy-and-hold comparison,
     monthly returns, attribution and every trade. Parent directories are created.
     """
-    document = render_html(stats, trades, equity, drawdown, index, title=title)
+    document = render_html(stats, trades, equity, drawdown, index, title=title,
+                           warnings=warnings)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(document, encoding="utf-8")
     return path

@@ -381,11 +381,13 @@ def render_report(
     console: Console,
     max_trades: int = 20,
     chart: bool = True,
+    warnings: Sequence[str] = (),
 ) -> None:
     """Print `report` sized to the console's width, in colour when the console has it."""
     color = console.color_system is not None and not console.no_color
     console.print(report(stats, trades, equity, drawdown, index, width=console.width,
-                         color=color, max_trades=max_trades, chart=chart))  # fmt: skip
+                         color=color, max_trades=max_trades, chart=chart,
+                         warnings=warnings))  # fmt: skip
 
 
 def report(
@@ -399,8 +401,10 @@ def report(
     color: bool = True,
     max_trades: int = 20,
     chart: bool = True,
+    warnings: Sequence[str] = (),
 ) -> Group:
-    """The backtest report: summary, buy-and-hold comparison, monthly returns, per-strategy (and
+    """The backtest report: the checks' warnings first (a figure built on nonsense must not
+    read as a result), then summary, buy-and-hold comparison, monthly returns, per-strategy (and
     per-symbol, when several) attribution, recent trades, and the equity and drawdown chart, for
     `width` columns. Tables that would not fit fall back to compact layouts (fewer borders, then
     fewer columns and digits).
@@ -414,7 +418,10 @@ def report(
         """`build(*args, compact, narrow)` in the layout that fits."""
         return fit_layout(console, partial(build, *args))
 
-    parts: list[Table | Panel | Text] = [
+    parts: list[Table | Panel | Text] = []
+    if warnings:
+        parts.append(warnings_panel(warnings))
+    parts += [
         fit_table(console, *(partial(_summary_table, stats, n) for n in (4, 2, 1))),
         _benchmark_table(stats),
         fit(_monthly_table, stats),
@@ -430,6 +437,13 @@ def report(
         art = equity_chart(equity, drawdown, index, width=max(40, width - 4), color=color)
         parts.append(Panel(Text.from_ansi(art), title="Equity and drawdown", expand=False))
     return Group(*parts)
+
+
+def warnings_panel(warnings: Sequence[str]) -> Panel:
+    """The checks' warnings, one per line, in a yellow box."""
+    body = Text("\n".join(f"! {w}" for w in warnings), style="yellow")
+    return Panel(body, title=f"{len(warnings)} warning(s)", border_style="bold yellow",
+                 title_align="left")
 
 
 def stored_report(run: StoredRun, *, width: int, color: bool = True, max_trades: int = 20,
@@ -454,7 +468,8 @@ def stored_report(run: StoredRun, *, width: int, color: bool = True, max_trades:
     )  # fmt: skip
     dd = drawdown_of(equity) if equity.size else equity
     body = report(stats, trades, equity, dd, ts, width=width, color=color, max_trades=max_trades,
-                  chart=chart and equity.size > 1)  # fmt: skip
+                  chart=chart and equity.size > 1,
+                  warnings=[str(w) for w in p.get("warnings") or ()])  # fmt: skip
     return Group(heading, body)
 
 

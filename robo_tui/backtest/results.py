@@ -23,6 +23,14 @@ from typing import Any
 
 import numpy as np
 
+from robo_tui.backtest.checks import (
+    CheckLimits,
+    backlog_warning,
+    outlier_warnings,
+    ruin_bar,
+    ruin_warning,
+    warmup_warnings,
+)
 from robo_tui.backtest.figures import decimate, fmt_num, fmt_pct, json_number
 from robo_tui.backtest.runner import BacktestSpec, run_backtest
 from robo_tui.backtest.stats import (
@@ -216,7 +224,9 @@ class RunOutcome:
 
     `trades` are the closed round trips; `open_trades` the positions still held at the end,
     marked at the last close (counted, never in the trade statistics). `warmup_bars` is where
-    buy-and-hold starts. `equity`, `index` and `closes` are cut to the bars actually replayed.
+    buy-and-hold starts. `equity`, `index` and `closes` are cut to the bars actually replayed
+    (up to `ruined_at`, the bar where the account fell below the ruin threshold, if it did).
+    `warnings` are the checks' plain-language findings (see `robo_tui.backtest.checks`).
     """
 
     result: BacktestResult
@@ -226,6 +236,8 @@ class RunOutcome:
     open_trades: tuple[TradeRecord, ...]
     warmup_bars: int
     voters: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    ruined_at: int | None = None
 
     @property
     def equity(self) -> FloatArray:
@@ -341,20 +353,36 @@ def analyse(
     *,
     fill: str = "next-open",
     risk_free_rate: float = 0.0,
+    limits: CheckLimits | None = None,
+    unfilled: Sequence[tuple[str, datetime]] = (),
 ) -> RunOutcome:
     """Trades (closed and open), attribution and statistics of a run.
 
     Buy-and-hold is the single symbol's close, or an equal-weight basket of several, from the
     strategies' warm-up (`warmup_bars`). Closed trades map to `TradeRecord.round_trip`, so P&L
     and returns follow backtesting.py's rules. For an interrupted run only the bars replayed
-    count: trades beyond them are left out.
+    count: trades beyond them are left out. A run whose equity falls below `limits.ruin_fraction`
+    of its start is cut at that bar the same way, and every check's warning is attached.
     """
-    equity = result.equity
-    n = int(equity.shape[0])
+    limits = limits if limits is not None else CheckLimits()
+    n = int(result.equity.shape[0])
     if n == 0:
         raise InputError("the run stopped before its first bar: no statistics")
-    index = result.index[:n]
     voters = _voters(settings)
+    warnings = _input_warnings(data, voters, limits)
+    ruined_at = ruin_bar(result.equity, limits)
+    if ruined_at is not None:
+        warnings.append(ruin_warning(ruined_at, int(result.index[ruined_at]),
+                                     float(result.equity[ruined_at]), float(result.equity[0]),
+                                     limits, timeline_length(data)))
+        result = replace(result, equity=result.equity[: ruined_at + 1])
+        n = ruined_at + 1
+    equity = result.equity
+    index = result.index[:n]
+    if ruined_at is None and not result.stopped_early:
+        backlog = backlog_warning(unfilled, ns_to_datetime(int(index[-1])))
+        if backlog is not None:
+            warnings.append(backlog)
     closed = [t for t in result.trades if t.exit_bar < n]
     names = attribute_trades(
         [(t.trade.symbol, t.trade.size, datetime_to_ns(t.trade.entry_time)) for t in closed],
@@ -405,14 +433,29 @@ def analyse(
         warmup_bars=warm,
         open_trades=open_trades,
     )
-    return RunOutcome(result, settings, stats, trades, tuple(open_trades), warm, tuple(voters))
+    return RunOutcome(result, settings, stats, trades, tuple(open_trades), warm, tuple(voters),
+                      tuple(warnings), ruined_at)
+
+
+def _input_warnings(data: Mapping[str, BarArrays], voters: Mapping[str, Any],
+                    limits: CheckLimits) -> list[str]:
+    """The checks of the input: bars too few for the voters' warm-up, price outliers."""
+    warm = max((int(s.warmup) for s in voters.values()), default=0)
+    slowest = max(voters.items(), key=lambda kv: int(kv[1].warmup), default=None)
+    who = "the strategies"
+    if slowest is not None:
+        params = ",".join(f"{k}={v}" for k, v in slowest[1].params().items())
+        who = f"{slowest[0]}({params})"
+    return warmup_warnings(data, warm, who) + outlier_warnings(data, limits)
 
 
 # --------------------------------------------------------------------------- JSON and store
 
 
-def issue_json(stats: BacktestStats, trades: Sequence[TradeRecord]) -> dict[str, Any]:
-    """The `--json` document: exactly `JSON_KEYS` then `trade_list`, strict JSON (NaN is null).
+def issue_json(stats: BacktestStats, trades: Sequence[TradeRecord],
+               warnings: Sequence[str] = ()) -> dict[str, Any]:
+    """The `--json` document: exactly `JSON_KEYS`, `trade_list`, then `warnings` (the checks'
+    findings, empty when none), strict JSON (NaN is null).
 
     Each trade has entry/exit time (ISO, UTC), bar index, price, signed size, P&L after
     commissions, return in percent, commission, symbol, strategy and duration.
@@ -420,6 +463,7 @@ def issue_json(stats: BacktestStats, trades: Sequence[TradeRecord]) -> dict[str,
     data = to_jsonable(stats)
     out: dict[str, Any] = {key: data[key] for key in JSON_KEYS}
     out["trade_list"] = [trade_to_json(t) for t in trades]
+    out["warnings"] = list(warnings)
     return out
 
 
@@ -450,7 +494,9 @@ def run_record(outcome: RunOutcome, params: Mapping[str, Any]) -> dict[str, Any]
             "symbol_bars": result.bars,
             "elapsed_s": result.elapsed_s,
             "bars_per_second": result.bars_per_second,
-            "stopped_early": result.stopped_early,
+            "stopped_early": result.stopped_early and outcome.ruined_at is None,
+            "ruined_at": outcome.ruined_at,
+            "warnings": list(outcome.warnings),
         },
         "stats": to_jsonable(outcome.stats),
         "trades": {
@@ -510,8 +556,9 @@ FIND_RUN_SQL = ("SELECT id, ts, params, stats, trades, equity FROM backtest_runs
 def run_listing(row: Mapping[str, Any], *, narrow: bool = False) -> dict[str, str]:
     """A stored run's cells in a list of runs (`backtest --list`, the console's Backtests
     screen) by column header; `row` is a `LIST_RUNS_SQL` row. Narrow: an 8-digit id (enough for
-    `--show`), the time to the minute, "bt"/"wf" for the kind, strategy names without their
-    parameters."""
+    `--show`), the time as month-day and minute, "bt"/"wf" for the kind, each strategy's parameter values
+    without their names (`sma_cross(10,20)`), so runs stay told apart. A run with warnings
+    carries a "!" after its id."""
     import json
 
     params = json.loads(row["params"])
@@ -519,7 +566,10 @@ def run_listing(row: Mapping[str, Any], *, narrow: bool = False) -> dict[str, st
     kind = str(params.get("kind", "backtest"))
     strategies = params.get("strategies") or {}
     if kind == "backtest":
-        names = " ".join(strategies)
+        names = " ".join(
+            f"{n}({','.join(str(v) for k, v in p.items() if k != 'weight')})"
+            for n, p in strategies.items()
+        )
         described = " ".join(
             f"{n}({','.join(f'{k}={v}' for k, v in p.items() if k != 'weight')})"
             for n, p in strategies.items()
@@ -534,17 +584,22 @@ def run_listing(row: Mapping[str, Any], *, narrow: bool = False) -> dict[str, st
         ret, sharpe = stats.get("return_pct"), stats.get("sharpe")
         mdd, trades, bars = stats.get("max_drawdown_pct"), stats.get("trades"), stats.get("bars")
     return {
-        "id": row["id"][:8 if narrow else 12],
-        "when (UTC)": row["ts"][:16 if narrow else 19].replace("T", " "),
+        "id": row["id"][:8 if narrow else 12] + ("!" if params.get("warnings") else ""),
+        "when (UTC)": (row["ts"][5:16] if narrow else row["ts"][:19]).replace("T", " "),
         "kind": ("wf" if kind == "walk_forward" else "bt") if narrow else kind,
         "symbols": ",".join(params.get("symbols", []))[:30],
-        "strategies": (names if narrow else described)[:50],
+        "strategies": _clip(names if narrow else described, 40 if narrow else 60),
         "bars": f"{bars:,}" if isinstance(bars, int) else str(bars),
         "return": fmt_pct(json_number(ret)),
         "sharpe": fmt_num(json_number(sharpe)),
         "max DD": fmt_pct(json_number(mdd)),
         "trades": f"{trades:,}" if isinstance(trades, int) else "-",
     }
+
+
+def _clip(text: str, width: int) -> str:
+    """`text` cut to `width` characters, an ellipsis saying it was cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def stored_run(row: Mapping[str, Any]) -> StoredRun:
@@ -640,4 +695,4 @@ def run_slice(job: SliceJob, params: dict[str, Any], bars: slice) -> BacktestSta
         raise InputError(f"no bars in window {bars.start}..{bars.stop}")
     spec = spec_with(job, params)
     result, settings = asyncio.run(run_backtest(job.settings, window, spec))
-    return analyse(result, settings, window, fill=spec.fill).stats
+    return analyse(result, settings, window, fill=spec.fill, limits=spec.limits).stats

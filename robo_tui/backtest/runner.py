@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Literal
 
+from robo_tui.backtest.checks import CheckLimits
 from robo_tui.config import InstrumentSettings, Settings
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import AssetClass, BarArrays
@@ -58,6 +60,18 @@ class BacktestSpec:
     fill: Fill = "next-open"
     compat: bool = False  # reproduce backtesting.py's conventions exactly
     strategies: Mapping[str, Mapping[str, str]] | None = None  # name -> params; None: config's
+    limits: CheckLimits = CheckLimits()  # when the run's checks warn, and where it stops ruined
+
+
+@frozen
+class Replay:
+    """A replay's result and settings, with what the checks need from the venue: the orders
+    still unfilled at the end (symbol, time placed) and whether the run stopped ruined."""
+
+    result: BacktestResult
+    settings: Settings
+    unfilled: tuple[tuple[str, datetime], ...] = ()
+    ruined: bool = False
 
 
 def backtest_settings(base: Settings, symbols: Sequence[str], spec: BacktestSpec) -> Settings:
@@ -97,6 +111,13 @@ def backtest_settings(base: Settings, symbols: Sequence[str], spec: BacktestSpec
                         f"parameters: {', '.join(k for k in section if k != 'enabled')}"
                     )
                 section[key] = value
+    if spec.compat and len(symbols) > 1:
+        raise BacktestSetupError(
+            f"compat mode reproduces backtesting.py, which trades one symbol with all the cash; "
+            f"got {len(symbols)} symbols ({', '.join(list(symbols)[:5])}"
+            f"{' …' if len(symbols) > 5 else ''}): backtest each symbol on its own, or use "
+            "--no-compat to trade them from one account under the config's sizing and risk limits"
+        )
     if spec.compat:
         data["sizing"].update(method="all_in", attach_stops=False)
         data["paper"].update(fee_pct=0.0, fee_per_share=0.0, fee_min=0.0, slippage_bps=0.0)
@@ -117,6 +138,22 @@ async def run_backtest(
     stop: asyncio.Event | None = None,
 ) -> tuple[BacktestResult, Settings]:
     """Replay `data` through the engine per `spec`; the result and the settings it ran with."""
+    run = await replay(base, data, spec, news=news, progress=progress, stop=stop)
+    return run.result, run.settings
+
+
+async def replay(
+    base: Settings,
+    data: Mapping[str, BarArrays],
+    spec: BacktestSpec,
+    *,
+    news: Sequence[NewsItem] = (),
+    progress: Callable[[int, int], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> Replay:
+    """Replay `data` through the engine per `spec`. The replay stops soon after the account
+    falls below `spec.limits.ruin_fraction` of its starting equity (`Replay.ruined`; the
+    analysis cuts the figures at the exact bar)."""
     if not data or all(len(b) == 0 for b in data.values()):
         raise BacktestSetupError("no bars to replay")
     settings = backtest_settings(base, list(data), spec)
@@ -125,8 +162,22 @@ async def run_backtest(
     await engine.broker.connect()
     await engine.orders.refresh_account()  # the opening account, read from the venue
     driver = BacktestDriver(rig, data, news=news)
-    result = await driver.run(progress=progress, stop=stop)
+    halt = stop if stop is not None else asyncio.Event()
+    floor = spec.limits.ruin_fraction * engine.account.equity
+    ruined = False
+
+    def watch(done: int, total: int) -> None:
+        nonlocal ruined
+        if floor > 0 and not engine.account.equity >= floor:
+            ruined = True
+            halt.set()
+        if progress is not None:
+            progress(done, total)
+
+    result = await driver.run(progress=watch if floor > 0 else progress, stop=halt)
+    unfilled = tuple((order.symbol, order.created_at)
+                     for order, _ in await engine.store.open_orders())
     await engine.broker.close()
     if engine.intelligence is not None:
         await engine.intelligence.close()
-    return result, settings
+    return Replay(result, settings, unfilled, ruined)

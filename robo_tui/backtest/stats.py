@@ -507,7 +507,12 @@ def compute_stats(
     span_ns = int(ts[-1]) - int(ts[0])
     span_days, span_rem = divmod(span_ns, _DAY_NS)
     years = (span_days + (span_rem // 10**9) / 86_400) / 365.25
-    cagr = _div(float(eq[-1]), float(eq[0])) ** (1.0 / years) - 1.0 if years else math.nan
+    growth = _div(float(eq[-1]), float(eq[0]))
+    # an account wiped out below zero has no real growth rate: it lost everything, -100 %
+    # and a huge gain over a few hours overflows to +inf, as backtesting.py's numpy power does
+    with np.errstate(over="ignore"):
+        compounded = float(np.power(np.float64(growth), 1.0 / years)) if growth > 0 else 0.0
+    cagr = compounded - 1.0 if years else math.nan
 
     return_pct = (eq[-1] - eq[0]) / eq[0] * 100.0
     max_dd = -float(np.nan_to_num(np.nanmax(dd) if not np.all(np.isnan(dd)) else np.nan))

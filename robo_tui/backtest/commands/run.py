@@ -29,13 +29,12 @@ from robo_tui.backtest.results import (
     run_record,
     timeline_length,
 )
-from robo_tui.backtest.runner import BacktestSpec, run_backtest
+from robo_tui.backtest.runner import BacktestSpec, Replay, replay
 from robo_tui.backtest.stats import drawdown
 from robo_tui.config import Settings
 from robo_tui.domain.market import BarArrays
 from robo_tui.domain.news import NewsItem
 from robo_tui.domain.time import ns_to_datetime
-from robo_tui.engine.backtest import BacktestResult
 from robo_tui.runtime import RunOptions
 
 PROGRESS_MIN_BARS = 20_000
@@ -56,19 +55,24 @@ def run_backtest_command(options: RunOptions, request: BacktestRequest) -> int:
                   + (" (backtesting.py conventions)" if spec.compat else "") + " …",
                   highlight=False)
         try:
-            result, settings = asyncio.run(
+            run = asyncio.run(
                 _replay(base, bars, spec, news_items, stop, err, request.progress, n_timeline))
         except KeyboardInterrupt:
             err.print("[red]Aborted.[/]")
             return INTERRUPTED
+    result = run.result
     if result.equity.shape[0] == 0:
         err.print("[yellow]Stopped before the first bar: nothing to report.[/]")
         return INTERRUPTED
-    outcome = analyse(result, settings, bars, fill=spec.fill, risk_free_rate=request.risk_free)
+    outcome = analyse(result, run.settings, bars, fill=spec.fill,
+                      risk_free_rate=request.risk_free, limits=spec.limits,
+                      unfilled=run.unfilled)
     _report(outcome, request, list(bars))
     params = request.params(list(bars), options.config)
     code = store_run(options, base, run_record(outcome, params))
-    if result.stopped_early:
+    for warning in outcome.warnings:
+        err.print(f"[yellow]Warning: {warning}[/]", highlight=False, markup=True)
+    if result.stopped_early and outcome.ruined_at is None and not run.ruined:
         err.print(f"[yellow]Interrupted: the figures cover {outcome.stats.bars:,} of "
                   f"{n_timeline:,} bars.[/]")
         return INTERRUPTED
@@ -88,7 +92,7 @@ def _news(request: BacktestRequest, bars: dict[str, BarArrays]) -> list[NewsItem
 
 async def _replay(base: Settings, bars: dict[str, BarArrays], spec: BacktestSpec,
                   news: list[NewsItem], stop: asyncio.Event, err: Console,
-                  progress: bool | None, n_timeline: int) -> tuple[BacktestResult, Settings]:
+                  progress: bool | None, n_timeline: int) -> Replay:
     """The replay, with a progress bar on a terminal, plain lines elsewhere, or silent.
 
     `progress` None: a bar on long runs when stderr is a terminal.
@@ -101,16 +105,16 @@ async def _replay(base: Settings, bars: dict[str, BarArrays], spec: BacktestSpec
         def line(done: int, total: int) -> None:
             err.print(f"progress {done}/{total} bars", highlight=False)
 
-        return await run_backtest(base, bars, spec, news=news, progress=line, stop=stop)
+        return await replay(base, bars, spec, news=news, progress=line, stop=stop)
     if not bar:
-        return await run_backtest(base, bars, spec, news=news, stop=stop)
+        return await replay(base, bars, spec, news=news, stop=stop)
     with progress_bar(err, n_timeline, "Backtest") as shown:
         task = shown.add_task("replay", total=n_timeline)
 
         def tick(done: int, total: int) -> None:
             shown.update(task, completed=done, total=total)
 
-        return await run_backtest(base, bars, spec, news=news, progress=tick, stop=stop)
+        return await replay(base, bars, spec, news=news, progress=tick, stop=stop)
 
 
 def _title(symbols: Sequence[str], outcome: RunOutcome) -> str:
@@ -132,11 +136,13 @@ def _report(outcome: RunOutcome, request: BacktestRequest, symbols: Sequence[str
     )
     dd = drawdown(outcome.equity)
     render_report(outcome.stats, outcome.trades, outcome.equity, dd, outcome.index,
-                  console=console, max_trades=request.max_trades, chart=request.chart)
+                  console=console, max_trades=request.max_trades, chart=request.chart,
+                  warnings=outcome.warnings)
     if request.json_path is not None:
-        write_json(request.json_path, issue_json(outcome.stats, outcome.trades))
+        write_json(request.json_path, issue_json(outcome.stats, outcome.trades, outcome.warnings))
         console.print(f"JSON written to {request.json_path}", highlight=False)
     if request.html_path is not None:
         write_html_report(request.html_path, outcome.stats, outcome.trades, outcome.equity, dd,
-                          outcome.index, title=_title(symbols, outcome))
+                          outcome.index, title=_title(symbols, outcome),
+                          warnings=outcome.warnings)
         console.print(f"HTML report written to {request.html_path}", highlight=False)

@@ -34,15 +34,20 @@ def list_stored(options: RunOptions, limit: int) -> None:
         console.print("No stored backtest runs.")
         return
 
+    one_kind = len({run_listing(row, narrow=True)["kind"] for row in rows}) == 1
+
     def layout(compact: bool, narrow: bool) -> Table:
-        """Narrow: `run_listing`'s narrow cells, no bars column."""
+        """Narrow: `run_listing`'s narrow cells, no bars column, no kind column when every run
+        is of one kind (the title says which)."""
         table = report_table("Backtest runs (newest first)", compact)
         numeric = ("bars", "return", "sharpe", "max DD", "trades")
         headers = ("id", "when (UTC)", "kind", "symbols", "strategies", *numeric)
-        kept = [h for h in headers if not (narrow and h == "bars")]
+        dropped = {"bars", "kind"} if one_kind else {"bars"}
+        kept = [h for h in headers if not (narrow and h in dropped)]
         for header in kept:
             table.add_column(header, justify="right" if header in numeric else "left",
-                             overflow="fold", no_wrap=header in ("id", "when (UTC)"))
+                             overflow="fold",
+                             no_wrap=header in ("id", "when (UTC)", "strategies"))
         for row in rows:
             cells = run_listing(row, narrow=narrow)
             table.add_row(*(Text(cells[h]) for h in kept))
@@ -82,7 +87,7 @@ def show_stored(options: RunOptions, run_id: str, json_path: Path | None,
         return
     stats, trades = run.stats(), run.trades()  # decoded again only when a file is asked for
     if json_path is not None:
-        write_json(json_path, issue_json(stats, trades))
+        write_json(json_path, issue_json(stats, trades, run.params.get("warnings") or ()))
         console.print(f"JSON written to {json_path}", highlight=False)
     if html_path is not None:
         _write_stored_html(run, stats, trades, html_path)
@@ -102,4 +107,5 @@ def _write_stored_html(run: StoredRun, stats: BacktestStats, trades: list[TradeR
                  for t in trades]
     dd = drawdown(equity) if equity.size else equity
     write_html_report(html_path, stats, shown, equity, dd, ts,
-                      title=f"Backtest run {run.id[:12]}")
+                      title=f"Backtest run {run.id[:12]}",
+                      warnings=[str(w) for w in run.params.get("warnings") or ()])
