@@ -3,7 +3,9 @@ became of it.
 
 Outside semi-auto a proposal goes through the order path at once and the gate's verdict is its
 pre-check; in semi-auto it waits in the pending book for a human (the console, or the shell's
-journaled `proposals approve|reject`) until it expires. Either way its order goes through the
+journaled `proposals approve|reject`) until it expires. The book holds one proposal per symbol
+and direction (a restart restores it from the store, so the same trade is not asked twice), and
+a proposal the gate's pre-check already refuses is recorded and shown but asks nobody. Either way its order goes through the
 order path, and the analyst ideas it cites are told what happened.
 """
 
@@ -152,17 +154,54 @@ class ProposalDesk:
         pre-check."""
         orders = self._orders
         await orders.refresh_account(proposal.ts)
-        self.counts.proposals += 1
         if self._mode() is Mode.SEMI_AUTO:
-            precheck = self.precheck(proposal)
-            await self._record(proposal, precheck)
-            self.pending[proposal.id] = proposal
+            await self._queue(proposal)
             return
+        self.counts.proposals += 1
         command = SubmitOrder(self.proposal_intent(proposal), "strategy")
         verdict = orders.judge(command, self._context(proposal.ts))
         await self._record(proposal, verdict)  # the verdict is its pre-check
         result = await orders.execute(command, verdict, proposal.ts)
         await self._done(proposal, result, by="engine")
+
+    def pending_like(self, proposal: Proposal) -> Proposal | None:
+        """The proposal already waiting for a human that trades `proposal`'s symbol in the same
+        direction (a duplicate would ask for the same trade twice), or None."""
+        for waiting in self.pending.values():
+            if (waiting.symbol == proposal.symbol and waiting.side is proposal.side
+                    and waiting.reduce_only == proposal.reduce_only):
+                return waiting
+        return None
+
+    async def _queue(self, proposal: Proposal) -> None:
+        """Semi-auto: queue `proposal` for a human unless the same trade already waits (then it
+        is dropped, with an audit record naming the one that waits) or the gate's pre-check
+        already refuses it (then it is recorded DENIED and shown, but asks nobody)."""
+        waiting = self.pending_like(proposal)
+        if waiting is not None:
+            await self._store.audit("proposal.duplicate", {
+                "symbol": proposal.symbol, "side": proposal.side.value,
+                "pending": waiting.id, "dropped": proposal.id}, "engine")
+            for idea_id in proposal.idea_ids:
+                await self._store.update_ai_decision(idea_id, {
+                    "outcome": "no trade: the same proposal already waits", "proposal_id": waiting.id})
+            return
+        self.counts.proposals += 1
+        precheck = self.precheck(proposal)
+        await self._record(proposal, precheck)
+        if not precheck.allowed:
+            reason = "; ".join(r.message for r in precheck.reasons)
+            await self._store.update_proposal(proposal.id, ProposalStatus.DENIED, "engine",
+                                              f"pre-check failed: {reason}")
+            self._bus.publish(ProposalDecided(ts=proposal.ts, proposal=proposal,
+                                              decision="not queued", by="engine",
+                                              reason=f"pre-check failed: {reason}"))
+            for idea_id in proposal.idea_ids:
+                await self._store.update_ai_decision(idea_id, {
+                    "outcome": ProposalStatus.DENIED.value, "proposal_id": proposal.id,
+                    "verdict": list(precheck.codes)})
+            return
+        self.pending[proposal.id] = proposal
 
     async def restore(self) -> None:
         """Put the proposals still pending in the store back in the book (at start)."""
