@@ -110,6 +110,7 @@ class ConsoleView:
     cash: float
     day_pnl: float
     day_start_equity: float
+    """The equity the day opened with: `day_pnl` counts from it (a resume does not re-base it)."""
     peak_equity: float
     positions: tuple[PositionView, ...]
     working_orders: tuple[Order, ...]
@@ -215,7 +216,7 @@ def build_view(engine: Engine, prechecks: Mapping[str, RiskVerdict | None] | Non
         paused=engine.paused, simulated=engine.simulated, cycle=engine.cycle,
         feed_name=engine.feed.name, broker_name=engine.broker.name,
         equity=account.equity, cash=account.cash, day_pnl=engine.day_pnl,
-        day_start_equity=engine.day_start_equity, peak_equity=engine.peak_equity,
+        day_start_equity=engine.book.day_open_equity, peak_equity=engine.peak_equity,
         positions=_positions(engine),
         working_orders=tuple(engine.risk_context(engine.clock.now()).open_orders),
         pending=_prechecks(engine, prechecks),
