@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from robo_tui.config import Settings
+from robo_tui.config import Settings, SizingSettings
 from robo_tui.domain.commands import OrderSource, SubmitOrder
 from robo_tui.domain.events import ProposalCreated, ProposalDecided
 from robo_tui.domain.market import BarArrays, Instrument
@@ -113,9 +113,7 @@ class ProposalDesk:
         side = Side.BUY if desired > 0 else Side.SELL
         inst = self._instruments[symbol]
         sizing = self._settings.sizing
-        # a fixed tail keeps Wilder's ATR the same whatever history length a caller holds
-        volatility = atr(self._market[symbol], sizing.atr_window, last=sizing.atr_window * 10) \
-            if self._sizer.needs_atr else 0.0
+        volatility = entry_atr(self._market[symbol], sizing) if self._sizer.needs_atr else 0.0
         sized = self._sizer.size(SizeRequest(
             symbol=symbol, direction=desired, price=price,
             atr=volatility,
@@ -293,6 +291,24 @@ class ProposalDesk:
         for symbol_ideas in ideas.values():
             for idea in symbol_ideas:
                 await self._store.update_ai_decision(idea.id, {"outcome": "no trade: trading is halted"})
+
+
+def entry_atr(bars: BarArrays, sizing: SizingSettings) -> float:
+    """The ATR an entry's stop and target count from: Wilder's ATR over a fixed tail of `bars`
+    (the same whatever history length a caller holds), scaled by the square root of time to
+    `sizing.atr_horizon_minutes` when the bars are shorter than that (a 2-ATR stop on 1-minute
+    bars would sit ~0.1 % from entry, inside a few minutes' noise)."""
+    window = sizing.atr_window
+    value = atr(bars, window, last=window * 10)
+    horizon = sizing.atr_horizon_minutes * 60.0
+    n = bars.ts.shape[0]
+    if horizon <= 0 or n <= window:
+        return value  # too little history: the sizer's fallback is already a wide guess
+    steps = sorted(int(bars.ts[i]) - int(bars.ts[i - 1]) for i in range(n - window, n))
+    bar_seconds = steps[len(steps) // 2] / 1e9  # the median: market closes are not bars
+    if 0 < bar_seconds < horizon:
+        value *= math.sqrt(horizon / bar_seconds)
+    return value
 
 
 def _rationale(decision: EnsembleDecision) -> str:
