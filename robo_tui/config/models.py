@@ -272,6 +272,9 @@ class SizingSettings(Section):
     """Stop distance in ATRs."""
     atr_window: int = Field(14, ge=2, le=500)
     """ATR window (bars)."""
+    atr_horizon_minutes: float = Field(60.0, ge=0, le=525_600)
+    """ATR measured on bars shorter than this is scaled to it (by the square root of time), so a
+    stop on 1-minute bars sits beyond an hour's noise instead of 0.1 % away; 0 keeps the bars' ATR."""
     reward_risk: float = Field(2.0, gt=0, le=50)
     """Take-profit distance as a multiple of the stop distance."""
     kelly_fraction: float = Field(0.25, gt=0, le=1)

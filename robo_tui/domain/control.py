@@ -25,7 +25,7 @@ _SORTED_JSON = json.JSONEncoder(sort_keys=True)
 _E = TypeVar("_E", TradingState, Mode)
 
 CONTROL_KEYS = ("trading_state", "halt_reason", "day_start", "peak_equity", "risk_rebase",
-                "protections", "mode", "halt_codes")
+                "protections", "mode", "halt_codes", "day_open")
 """The store's keys for the record's fields (the text written by every version so far)."""
 
 
@@ -39,6 +39,8 @@ class ControlState:
     day: str = ""
     """The trading day (ISO date) `day_start_equity` belongs to; "" before the first."""
     day_start_equity: float | None = None
+    day_open_equity: float | None = None
+    """The equity `day` opened with (the day's P&L); None in databases from before it was kept."""
     peak_equity: float | None = None
     risk_rebase: bool = False
     """A resume from an earlier version's shell asked to measure the limits from equity now."""
@@ -61,6 +63,8 @@ class ControlState:
             keys["trading_state"] = self.trading_state.value
         if self.day_start_equity is not None:
             keys["day_start"] = f"{self.day}|{self.day_start_equity!r}"
+        if self.day_open_equity is not None:
+            keys["day_open"] = repr(self.day_open_equity)
         if self.peak_equity is not None:
             keys["peak_equity"] = repr(self.peak_equity)
         keys["protections"] = encode_protections(self.protections)
@@ -78,6 +82,7 @@ class ControlState:
             halt_reason=keys.get("halt_reason", ""),
             day=day if equity else "",
             day_start_equity=_number(equity),
+            day_open_equity=_number(keys.get("day_open", "")),
             peak_equity=_number(keys.get("peak_equity", "")),
             risk_rebase=keys.get("risk_rebase") == "pending",
             protections=decode_protections(keys.get("protections", "")),

@@ -347,6 +347,7 @@ class Engine:
             self.risk.restore(TradingState.HALTED, control.halt_reason, control.halt_codes)
         if control.day_start_equity is not None:
             self.book.day, self.book.day_start_equity = control.day, control.day_start_equity
+            self.book.day_open_equity = control.day_open_equity or control.day_start_equity
         if control.peak_equity is not None:
             self.book.peak_equity = control.peak_equity
 
@@ -794,7 +795,7 @@ class Engine:
         del self.equity_history[:-2000]
         self.bus.publish(PortfolioUpdated(
             ts=now, account=self.account, day_pnl=self.day_pnl,
-            day_pnl_pct=self.day_pnl / self.day_start_equity if self.day_start_equity else 0.0,
+            day_pnl_pct=self.day_pnl / self.book.day_open_equity if self.book.day_open_equity else 0.0,
             peak_equity=self.peak_equity,
         ))
 

@@ -5,15 +5,18 @@ times a second. The meters are the rules' own measures (`RiskRule.measure` in th
 keyed on the rules' codes, plus the circuit breaker's. Percent meters carry `value` and `limit`
 in percent units (1.5 means 1.5 %); count meters carry plain counts.
 
-Levels: ``warning`` at 70 % of the limit, ``danger`` at 90 % — and ``danger`` whenever the gate is
-already past the limit (REDUCING or HALTED because of it, by the gate's `state_codes`). The
-daily-loss meter is judged against the *reduce* limit (the first one that changes what the gate
-allows) and drawn against the *halt* limit, so its text shows both.
+Levels colour the risk of a breach, not normal use (see `robo_tui.engine.meter`): the loss
+limits and the breaker warn at 70 % of the limit and are ``danger`` at 90 % — and whenever the
+gate is already past the limit (REDUCING or HALTED because of it, by the gate's `state_codes`);
+the capacity limits (`CAPACITY_RULES`) are ``ok`` up to the limit the sizer fills, and warn only
+past it. The daily-loss meter is judged against the *reduce* limit (the first one that changes
+what the gate allows) and drawn against the *halt* limit, so its text shows both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from robo_tui.domain.risk import CIRCUIT_BREAKER, RiskCode
@@ -24,6 +27,7 @@ from robo_tui.engine.meter import (
     MeterBook,
     MeterLevel,
     MeterUnit,
+    capacity_level,
     level_for,
 )
 from robo_tui.engine.risk_rules import RiskRule
@@ -38,6 +42,10 @@ C = RiskCode
 METER_ORDER: tuple[str, ...] = (C.MAX_DAILY_LOSS, C.MAX_GROSS_EXPOSURE, C.MAX_POSITION,
                                 C.MAX_SECTOR, C.MAX_POSITIONS, C.MAX_DRAWDOWN)
 """The rules whose meters come first, in this order; other rules' meters follow in table order."""
+CAPACITY_RULES: frozenset[str] = frozenset({C.MAX_GROSS_EXPOSURE, C.MAX_POSITION, C.MAX_SECTOR,
+                                            C.MAX_POSITIONS})
+"""Rules whose limit is a capacity the book is sized to fill (the gate refuses what would go past
+it): their meters are levelled by `capacity_level`, so a full book is not an alarm."""
 
 
 def risk_meters(engine: Engine) -> list[Meter]:
@@ -71,10 +79,17 @@ def rule_meters(rules: Sequence[RiskRule], book: MeterBook) -> list[Meter]:
     measured = [r for r in rules if r.measure is not None]
     rank = {code: i for i, code in enumerate(METER_ORDER)}
     measured.sort(key=lambda r: rank.get(r.code, len(rank)))  # stable: table order otherwise
-    meters = [r.measure(book) for r in measured if r.measure is not None]
+    meters = [_levelled(r.code, r.measure(book)) for r in measured if r.measure is not None]
     meters.append(_breaker_meter(book.failures, book.settings.circuit_breaker_failures,
                                  tripped=book.reached(CIRCUIT_BREAKER)))
     return meters
+
+
+def _levelled(code: str, meter: Meter) -> Meter:
+    """`meter` with a capacity rule's level (see `CAPACITY_RULES`); other meters as measured."""
+    if code not in CAPACITY_RULES:
+        return meter
+    return replace(meter, level=capacity_level(meter.value, meter.limit, known=meter.known))
 
 
 def _breaker_meter(failures: Mapping[str, int], limit: int, *, tripped: bool) -> Meter:

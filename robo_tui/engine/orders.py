@@ -266,6 +266,10 @@ class OrderPath:
         book.peak_equity = max(book.peak_equity, equity)
 
     async def start_day(self, day: str, equity: float, by: str) -> None:
-        """Count the day's loss from `equity`, durably (`start` reads it back after a restart)."""
-        self._book.day, self._book.day_start_equity = day, equity
-        await self._control.update(lambda c: replace(c, day=day, day_start_equity=equity), by)
+        """Count the day's loss from `equity`, durably (`start` reads it back after a restart);
+        a new `day` also opens with it (see `AccountBook.start_day`)."""
+        book = self._book
+        book.start_day(day, equity)
+        opened = book.day_open_equity
+        await self._control.update(
+            lambda c: replace(c, day=day, day_start_equity=equity, day_open_equity=opened), by)

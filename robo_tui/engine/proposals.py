@@ -3,7 +3,9 @@ became of it.
 
 Outside semi-auto a proposal goes through the order path at once and the gate's verdict is its
 pre-check; in semi-auto it waits in the pending book for a human (the console, or the shell's
-journaled `proposals approve|reject`) until it expires. Either way its order goes through the
+journaled `proposals approve|reject`) until it expires. The book holds one proposal per symbol
+and direction (a restart restores it from the store, so the same trade is not asked twice), and
+a proposal the gate's pre-check already refuses is recorded and shown but asks nobody. Either way its order goes through the
 order path, and the analyst ideas it cites are told what happened.
 """
 
@@ -14,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from robo_tui.config import Settings
+from robo_tui.config import Settings, SizingSettings
 from robo_tui.domain.commands import OrderSource, SubmitOrder
 from robo_tui.domain.events import ProposalCreated, ProposalDecided
 from robo_tui.domain.market import BarArrays, Instrument
@@ -111,9 +113,7 @@ class ProposalDesk:
         side = Side.BUY if desired > 0 else Side.SELL
         inst = self._instruments[symbol]
         sizing = self._settings.sizing
-        # a fixed tail keeps Wilder's ATR the same whatever history length a caller holds
-        volatility = atr(self._market[symbol], sizing.atr_window, last=sizing.atr_window * 10) \
-            if self._sizer.needs_atr else 0.0
+        volatility = entry_atr(self._market[symbol], sizing) if self._sizer.needs_atr else 0.0
         sized = self._sizer.size(SizeRequest(
             symbol=symbol, direction=desired, price=price,
             atr=volatility,
@@ -152,17 +152,54 @@ class ProposalDesk:
         pre-check."""
         orders = self._orders
         await orders.refresh_account(proposal.ts)
-        self.counts.proposals += 1
         if self._mode() is Mode.SEMI_AUTO:
-            precheck = self.precheck(proposal)
-            await self._record(proposal, precheck)
-            self.pending[proposal.id] = proposal
+            await self._queue(proposal)
             return
+        self.counts.proposals += 1
         command = SubmitOrder(self.proposal_intent(proposal), "strategy")
         verdict = orders.judge(command, self._context(proposal.ts))
         await self._record(proposal, verdict)  # the verdict is its pre-check
         result = await orders.execute(command, verdict, proposal.ts)
         await self._done(proposal, result, by="engine")
+
+    def pending_like(self, proposal: Proposal) -> Proposal | None:
+        """The proposal already waiting for a human that trades `proposal`'s symbol in the same
+        direction (a duplicate would ask for the same trade twice), or None."""
+        for waiting in self.pending.values():
+            if (waiting.symbol == proposal.symbol and waiting.side is proposal.side
+                    and waiting.reduce_only == proposal.reduce_only):
+                return waiting
+        return None
+
+    async def _queue(self, proposal: Proposal) -> None:
+        """Semi-auto: queue `proposal` for a human unless the same trade already waits (then it
+        is dropped, with an audit record naming the one that waits) or the gate's pre-check
+        already refuses it (then it is recorded DENIED and shown, but asks nobody)."""
+        waiting = self.pending_like(proposal)
+        if waiting is not None:
+            await self._store.audit("proposal.duplicate", {
+                "symbol": proposal.symbol, "side": proposal.side.value,
+                "pending": waiting.id, "dropped": proposal.id}, "engine")
+            for idea_id in proposal.idea_ids:
+                await self._store.update_ai_decision(idea_id, {
+                    "outcome": "no trade: the same proposal already waits", "proposal_id": waiting.id})
+            return
+        self.counts.proposals += 1
+        precheck = self.precheck(proposal)
+        await self._record(proposal, precheck)
+        if not precheck.allowed:
+            reason = "; ".join(r.message for r in precheck.reasons)
+            await self._store.update_proposal(proposal.id, ProposalStatus.DENIED, "engine",
+                                              f"pre-check failed: {reason}")
+            self._bus.publish(ProposalDecided(ts=proposal.ts, proposal=proposal,
+                                              decision="not queued", by="engine",
+                                              reason=f"pre-check failed: {reason}"))
+            for idea_id in proposal.idea_ids:
+                await self._store.update_ai_decision(idea_id, {
+                    "outcome": ProposalStatus.DENIED.value, "proposal_id": proposal.id,
+                    "verdict": list(precheck.codes)})
+            return
+        self.pending[proposal.id] = proposal
 
     async def restore(self) -> None:
         """Put the proposals still pending in the store back in the book (at start)."""
@@ -254,6 +291,24 @@ class ProposalDesk:
         for symbol_ideas in ideas.values():
             for idea in symbol_ideas:
                 await self._store.update_ai_decision(idea.id, {"outcome": "no trade: trading is halted"})
+
+
+def entry_atr(bars: BarArrays, sizing: SizingSettings) -> float:
+    """The ATR an entry's stop and target count from: Wilder's ATR over a fixed tail of `bars`
+    (the same whatever history length a caller holds), scaled by the square root of time to
+    `sizing.atr_horizon_minutes` when the bars are shorter than that (a 2-ATR stop on 1-minute
+    bars would sit ~0.1 % from entry, inside a few minutes' noise)."""
+    window = sizing.atr_window
+    value = atr(bars, window, last=window * 10)
+    horizon = sizing.atr_horizon_minutes * 60.0
+    n = bars.ts.shape[0]
+    if horizon <= 0 or n <= window:
+        return value  # too little history: the sizer's fallback is already a wide guess
+    steps = sorted(int(bars.ts[i]) - int(bars.ts[i - 1]) for i in range(n - window, n))
+    bar_seconds = steps[len(steps) // 2] / 1e9  # the median: market closes are not bars
+    if 0 < bar_seconds < horizon:
+        value *= math.sqrt(horizon / bar_seconds)
+    return value
 
 
 def _rationale(decision: EnsembleDecision) -> str:

@@ -34,7 +34,7 @@ from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
 from robo_tui.domain.signals import Direction, Proposal
 from robo_tui.engine.ensemble import StrategySlot, StrategyStats
 from robo_tui.engine.meters import Meter, risk_meters
-from robo_tui.engine.sizing import atr
+from robo_tui.engine.proposals import entry_atr
 
 if TYPE_CHECKING:
     from robo_tui.engine.bus import Subscription
@@ -110,6 +110,7 @@ class ConsoleView:
     cash: float
     day_pnl: float
     day_start_equity: float
+    """The equity the day opened with: `day_pnl` counts from it (a resume does not re-base it)."""
     peak_equity: float
     positions: tuple[PositionView, ...]
     working_orders: tuple[Order, ...]
@@ -167,14 +168,13 @@ def _positions(engine: Engine) -> tuple[PositionView, ...]:
 
 
 def _protection(engine: Engine) -> dict[str, Protection]:
-    window = engine.settings.sizing.atr_window
     out = {}
     for symbol, bars in engine.market.items():
         price = engine.prices.get(symbol)
         if price is None or not price > 0 or not len(bars):
             continue
-        # the same fixed tail the proposals use, so the ticket suggests what a proposal would
-        volatility = atr(bars, window, last=window * 10)
+        # the ATR the proposals use, so the ticket suggests what a proposal would
+        volatility = entry_atr(bars, engine.settings.sizing)
         long_stop, long_target = engine.sizer.protective_levels(price, 1, volatility)
         short_stop, short_target = engine.sizer.protective_levels(price, -1, volatility)
         out[symbol] = Protection(volatility, long_stop, long_target, short_stop, short_target)
@@ -215,7 +215,7 @@ def build_view(engine: Engine, prechecks: Mapping[str, RiskVerdict | None] | Non
         paused=engine.paused, simulated=engine.simulated, cycle=engine.cycle,
         feed_name=engine.feed.name, broker_name=engine.broker.name,
         equity=account.equity, cash=account.cash, day_pnl=engine.day_pnl,
-        day_start_equity=engine.day_start_equity, peak_equity=engine.peak_equity,
+        day_start_equity=engine.book.day_open_equity, peak_equity=engine.peak_equity,
         positions=_positions(engine),
         working_orders=tuple(engine.risk_context(engine.clock.now()).open_orders),
         pending=_prechecks(engine, prechecks),

@@ -451,7 +451,7 @@ class RoboApp(App[int]):
         if reason:
             body.append(": ")
             body.append_text(safe_text(reason))
-        day_loss = engine.day_start_equity - engine.account.equity
+        day_loss = -engine.day_pnl
         body.append(".\n\nResuming lets the engine and the trader send new orders again. "
                     "The losses taken so far are accepted: the day-loss and drawdown limits count "
                     f"from equity now ({engine.account.equity:,.2f}; today so far "

@@ -6,6 +6,12 @@ it is on screen (Textual's Line API), and the rendered lines are cached. High-ra
 ticks, signals, portfolio marks) live in a ring of their own so they never push news, orders or
 denials out, and are hidden unless the filter asks for them.
 
+The default filter is also quiet when nothing happens (`QuietFilter`): a cycle summary is shown
+only when the engine's health changed (trading state, mode, open positions, errors), and a
+denial that repeats one shown in the last `REPEAT_WINDOW` (same symbol, side and reasons, such as
+a cooldown refusing the same entry every cycle) is folded, counted in the feed's subtitle. Asking
+for the `cycle` or `risk` kind (or any kind filter) shows every one of them.
+
 Keys when focused: ↑/↓ (k/j) move the cursor, PgUp/PgDn, Home/End (g/G); End goes back to
 following new events; Enter posts `EventFeed.EventSelected` (the app opens the detail).
 """
@@ -15,6 +21,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -31,7 +38,14 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
-from robo_tui.domain.events import Event, IdeaGenerated, MarketEventDetected, NewsReceived
+from robo_tui.domain.events import (
+    CycleCompleted,
+    Event,
+    IdeaGenerated,
+    MarketEventDetected,
+    NewsReceived,
+    OrderDenied,
+)
 from robo_tui.domain.news import NewsItem, TradeIdea
 from robo_tui.ui.widgets.describe import (
     DEFAULT_KINDS,
@@ -43,7 +57,8 @@ from robo_tui.ui.widgets.describe import (
 )
 from robo_tui.ui.widgets.format import fmt_time
 
-__all__ = ["DEFAULT_KINDS", "KINDS", "NOISY_KINDS", "EventDetail", "EventFeed", "detail_text"]
+__all__ = ["DEFAULT_KINDS", "KINDS", "NOISY_KINDS", "REPEAT_WINDOW", "EventDetail", "EventFeed",
+           "QuietFilter", "detail_text"]
 
 NOISY_KINDS: frozenset[str] = frozenset({"market", "signal", "portfolio"})
 """High-rate kinds, kept in their own smaller ring."""
@@ -58,6 +73,41 @@ _TAGS: dict[str, str] = {
 _LOUD = frozenset({"error", "risk", "killswitch"})
 
 _Key = tuple[float, int]
+
+REPEAT_WINDOW = timedelta(minutes=30)
+"""How long the default filter folds a denial that repeats one it showed."""
+
+
+class QuietFilter:
+    """What the default filter leaves out, decided event by event in time order: cycle summaries
+    that report the same health as the last one shown, and denials that repeat one shown within
+    `REPEAT_WINDOW`. `folded` counts what it left out."""
+
+    def __init__(self) -> None:
+        self.folded = 0
+        """Events left out so far."""
+        self._health: tuple[object, ...] | None = None
+        self._denials: dict[tuple[object, ...], float] = {}
+
+    def keep(self, event: Event) -> bool:
+        """Whether the default filter shows `event` (every kind but these two always)."""
+        if isinstance(event, CycleCompleted):
+            health = (event.state, event.mode, event.positions, bool(event.errors))
+            if health == self._health:
+                self.folded += 1
+                return False
+            self._health = health
+            return True
+        if isinstance(event, OrderDenied):
+            intent = event.command.intent
+            key = (intent.symbol, intent.side, event.verdict.codes)
+            ts = event.ts.timestamp()
+            shown = self._denials.get(key)
+            if shown is not None and 0 <= ts - shown < REPEAT_WINDOW.total_seconds():
+                self.folded += 1
+                return False
+            self._denials[key] = ts
+        return True
 """(event time as a POSIX timestamp, arrival sequence number): the feed's order and an entry's
 identity. Events reach the bus out of time order (a cycle line is published after the fills it
 caused); the feed shows them by event time, arrival order breaking ties."""
@@ -142,6 +192,7 @@ class EventFeed(ScrollView, can_focus=True):
         self._seq = 0
         self._kinds: frozenset[str] = DEFAULT_KINDS
         self._kind_filter: set[str] | None = None
+        self._quiet: QuietFilter | None = QuietFilter()  # None: a kind filter shows everything
         self._symbol: str | None = None
         self._cursor: _Key | None = None  # the entry under the cursor; None: the newest
         self._follow = True  # keep the newest entry in view (off after scrolling up)
@@ -157,7 +208,8 @@ class EventFeed(ScrollView, can_focus=True):
         """Append a batch of events (cheap: no text is built here)."""
         if not events:
             return
-        kinds, symbol = self._kinds, self._symbol
+        kinds, symbol, quiet = self._kinds, self._symbol, self._quiet
+        folded = quiet.folded if quiet is not None else 0
         view = self._view
         view_append = view.append
         main_append, noisy_append = self._main.append, self._noisy.append
@@ -173,7 +225,8 @@ class EventFeed(ScrollView, can_focus=True):
                 main_append(entry)
                 if kind == "news":
                     self._remember_headline(event)
-            if kind in kinds and (symbol is None or symbol in event_symbols(event)):
+            if kind in kinds and (symbol is None or symbol in event_symbols(event)) and (
+                    quiet is None or quiet.keep(event)):
                 if view and entry[0] < view[-1][0]:
                     insort(view, entry, key=_entry_key)  # older than the last one shown
                 else:
@@ -183,6 +236,8 @@ class EventFeed(ScrollView, can_focus=True):
         self.received += len(events)
         if added:
             self._after_append(added)
+        if quiet is not None and quiet.folded != folded:
+            self._update_title()
 
     def set_filter(self, kinds: set[str] | None, symbol: str | None) -> None:
         """Show only `kinds` (None: every kind except market ticks, signals and portfolio marks)
@@ -191,10 +246,12 @@ class EventFeed(ScrollView, can_focus=True):
         self._kinds = frozenset(kinds) if kinds is not None else DEFAULT_KINDS
         self._symbol = symbol.strip().upper() if symbol and symbol.strip() else None
         kinds_now, sym = self._kinds, self._symbol
+        quiet = self._quiet = QuietFilter() if kinds is None else None
         merged = sorted([*self._main, *self._noisy], key=_entry_key)
         self._view = [
             e for e in merged
             if e[1].kind in kinds_now and (sym is None or sym in event_symbols(e[1]))
+            and (quiet is None or quiet.keep(e[1]))
         ][-self.max_rows:]
         if self._cursor is not None and self._index_of(self._cursor) is None:
             self._cursor = None
@@ -241,6 +298,8 @@ class EventFeed(ScrollView, can_focus=True):
         self._main.clear()
         self._noisy.clear()
         self._view.clear()
+        if self._quiet is not None:
+            self._quiet = QuietFilter()
         self._cursor = None
         self._lines.clear()
         self._sync_size()
@@ -300,6 +359,8 @@ class EventFeed(ScrollView, can_focus=True):
         parts = [] if self._kind_filter is None and self._symbol is None else [f"filter: {kinds}"]
         if self._symbol:
             parts.append(self._symbol)
+        if self._quiet is not None and self._quiet.folded:
+            parts.append(f"{self._quiet.folded} repeats folded")
         if self._unseen and not (self._cursor is None and self._follow):
             parts.append(f"↓ {self._unseen} new (End)")
         self.border_subtitle = " · ".join(parts)

@@ -95,13 +95,13 @@ def test_day_gain_then_day_loss_meter_reads_zero() -> None:
     assert by_key(engine)["day_loss"].value == 0.0
 
 
-def test_largest_position_when_at_the_limit_then_danger_and_named() -> None:
+def test_largest_position_when_at_the_limit_then_ok_and_named() -> None:
     engine = engine_with(max_position_pct=0.10)
     book(engine, 90_000.0, AAPL=(50, 200.0))  # 10,000 of 100,000 equity
     position = by_key(engine)["largest_position"]
     assert position.label == "Position AAPL"
     assert position.value == pytest.approx(10.0)
-    assert position.level == "danger"
+    assert position.level == "ok"  # sized to the limit: normal use, not an alarm
 
 
 def test_short_position_counts_by_absolute_value() -> None:
@@ -112,13 +112,13 @@ def test_short_position_counts_by_absolute_value() -> None:
     assert position.level == "ok"
 
 
-def test_sector_when_two_symbols_share_it_then_summed_and_warning_at_70_pct() -> None:
+def test_sector_when_two_symbols_share_it_then_summed_and_ok_under_the_limit() -> None:
     engine = engine_with(max_sector_pct=0.30)
     book(engine, 78_000.0, AAPL=(60, 200.0), MSFT=(25, 400.0))  # 12k + 10k technology
     sector = by_key(engine)["largest_sector"]
     assert sector.label == "Sector Technology"
     assert sector.value == pytest.approx(22.0)
-    assert sector.level == "warning"
+    assert sector.level == "ok"
 
 
 def test_gross_exposure_when_under_70_pct_then_ok() -> None:
@@ -129,12 +129,12 @@ def test_gross_exposure_when_under_70_pct_then_ok() -> None:
     assert gross.level == "ok"
 
 
-def test_open_positions_when_at_the_limit_then_danger_as_a_count() -> None:
+def test_open_positions_when_at_the_limit_then_ok_as_a_count() -> None:
     engine = engine_with(max_positions=3)
     book(engine, 97_000.0, AAPL=(5, 200.0), XOM=(10, 100.0), JPM=(4, 250.0))
     count = by_key(engine)["open_positions"]
     assert (count.value, count.limit, count.unit, count.text) == (3.0, 3.0, "count", "3 / 3")
-    assert count.level == "danger"
+    assert count.level == "ok"  # a full book at its configured size
 
 
 def test_open_positions_when_two_of_three_then_ok() -> None:
@@ -196,3 +196,29 @@ def test_level_for_when_breached_then_danger_even_at_zero() -> None:
 def test_meter_fraction_is_clipped_to_one() -> None:
     meter = Meter("k", "K", 15.0, 10.0, "%", "danger", "15%")
     assert meter.fraction == 1.0
+
+
+def test_largest_position_when_prices_carried_it_past_the_limit_then_warning() -> None:
+    engine = engine_with(max_position_pct=0.10)
+    book(engine, 89_000.0, AAPL=(55, 200.0))  # 11,000 of 100,000 equity: 110 % of the limit
+    assert by_key(engine)["largest_position"].level == "warning"
+
+
+def test_largest_position_when_far_past_the_limit_then_danger() -> None:
+    engine = engine_with(max_position_pct=0.10)
+    book(engine, 87_000.0, AAPL=(65, 200.0))  # 13,000 of 100,000 equity: 130 % of the limit
+    assert by_key(engine)["largest_position"].level == "danger"
+
+
+def test_open_positions_when_past_the_limit_then_danger() -> None:
+    engine = engine_with(max_positions=2)
+    book(engine, 97_000.0, AAPL=(5, 200.0), XOM=(10, 100.0), JPM=(4, 250.0))
+    assert by_key(engine)["open_positions"].level == "danger"
+
+
+def test_meters_when_the_book_is_full_at_its_configured_size_then_nothing_alarms() -> None:
+    engine = engine_with(max_positions=3, max_position_pct=0.10, max_sector_pct=0.30)
+    # three positions of 9.9 % each, as the sizer makes them, in three sectors
+    book(engine, 70_300.0, AAPL=(49.5, 200.0), XOM=(99, 100.0), JPM=(39.6, 250.0))
+    meters = by_key(engine)
+    assert {k: m.level for k, m in meters.items()} == {k: "ok" for k in KEYS}
