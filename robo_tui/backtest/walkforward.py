@@ -156,7 +156,7 @@ class WalkForwardResult:
 
 @frozen
 class WalkProgress:
-    """How far a walk-forward is: backtests done of the total, and the time left.
+    """How far a walk-forward is: backtests done of the total, windows tested, the time left.
 
     `eta_s` is measured, not guessed: the wall time so far per bar backtested (train and test
     windows differ in length) times the bars still to backtest; None until one has finished.
@@ -166,6 +166,7 @@ class WalkProgress:
     total: int
     elapsed_s: float
     eta_s: float | None
+    windows_tested: int = 0
 
 
 class CandidateSearch(Protocol):
@@ -315,7 +316,9 @@ class _Walk:
                 self._finished(tag, stats)
 
     def _fill(self) -> None:
-        limit = self.executor.capacity * 2
+        # a pool gets a second task per worker queued (no idle gap between tasks); inline, one
+        capacity = self.executor.capacity
+        limit = 1 if capacity == 1 else capacity * 2
         while self.in_flight < limit:
             if self.ready_tests:
                 w = self.windows[self.ready_tests.popleft()]
@@ -338,23 +341,28 @@ class _Walk:
         self.in_flight += 1
 
     def _finished(self, tag: int, stats: BacktestStats) -> None:
+        """Book one finished backtest, then report progress (the state is whole by then)."""
         self.in_flight -= 1
         index, slot = self.tags[tag]
         window = self.windows[index]
-        self._tick(window.test if slot < 0 else window.train)
         if slot < 0:
             window.oos = stats
+            self._tick(window.test)
             return
         window.batch_stats[slot] = stats
-        if len(window.batch_stats) < len(window.batch):
-            return
+        if len(window.batch_stats) == len(window.batch):
+            self._end_batch(window)
+        self._tick(window.train)
+
+    def _end_batch(self, window: _Window) -> None:
+        """The search learns the batch's scores; when it is over, the window's test is next."""
         batch = [window.batch_stats[i] for i in range(len(window.batch))]
         window.trials.extend(zip(window.batch, batch, strict=True))
         window.search.learn([_score(s, self.metric, self.maximize) for s in batch])
         if not window.next_batch():
             scores = [_score(s, self.metric, self.maximize) for _, s in window.trials]
             window.best = int(np.argmax(scores))  # ties: the earlier candidate
-            self.ready_tests.append(index)
+            self.ready_tests.append(window.index)
 
     def _tick(self, bars: slice) -> None:
         self.done += 1
@@ -364,7 +372,8 @@ class _Walk:
         elapsed = time.perf_counter() - self.started
         left = self.cost_total - self.cost_done
         eta = elapsed / self.cost_done * left if self.cost_done else None
-        self.progress(WalkProgress(self.done, self.total, elapsed, eta))
+        tested = sum(w.oos is not None for w in self.windows)
+        self.progress(WalkProgress(self.done, self.total, elapsed, eta, tested))
 
 
 def _bars(bars: slice) -> int:

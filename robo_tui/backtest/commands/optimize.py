@@ -1,4 +1,10 @@
-"""`robo-tui backtest --optimize`: walk-forward optimisation over --grid values (or --random draws)."""
+"""`robo-tui backtest --optimize`: walk-forward optimisation over --grid values (or --random draws).
+
+Each window's backtests warm the strategies up on the bars before the window (`run_window`), the
+progress bar's time left is measured per bar backtested, and Ctrl-C stops at once: the windows
+tested so far are reported, written and stored (exit code 130). The report ends with the
+parameters to trade now (the latest window's choice).
+"""
 
 from __future__ import annotations
 
@@ -6,24 +12,20 @@ import functools
 from dataclasses import replace
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from robo_tui.backtest.arguments import BacktestRequest, UsageProblem, WalkForwardRequest
-from robo_tui.backtest.commands.console import (
-    INTERRUPTED,
-    progress_bar,
-    stderr,
-    stdout,
-    write_json,
-)
+from robo_tui.backtest.commands.console import INTERRUPTED, stderr, stdout, write_json
 from robo_tui.backtest.commands.inputs import prepare, setup_message
 from robo_tui.backtest.commands.storage import store_run
 from robo_tui.backtest.report import render_walk_forward
-from robo_tui.backtest.results import SliceJob, run_slice, spec_with, timeline_length, voter_names
+from robo_tui.backtest.results import SliceJob, spec_with, timeline_length, voter_names
 from robo_tui.backtest.runner import BacktestSetupError, backtest_settings
 from robo_tui.backtest.stats import numeric_stat_names
 from robo_tui.backtest.walkforward import (
     Params,
     WalkForwardResult,
+    WalkProgress,
     Window,
     param_grid,
     random_search,
@@ -31,6 +33,7 @@ from robo_tui.backtest.walkforward import (
     walk_forward,
     walk_forward_to_json,
 )
+from robo_tui.backtest.window_run import run_window
 from robo_tui.config import Settings
 from robo_tui.runtime import RunOptions
 
@@ -61,12 +64,17 @@ def optimize(options: RunOptions, request: BacktestRequest, wf: WalkForwardReque
               f"(train {train:,}, test {test:,} bars) on {n:,} bars, ranked by {wf.metric} …",
               highlight=False)
     try:
-        result = _walk(job, candidates, windows, wf, err)
+        result = _walk(job, candidates, windows, wf, err, request.progress)
     except KeyboardInterrupt:
-        err.print("[red]Walk-forward interrupted; nothing stored.[/]")
+        err.print("[red]Walk-forward interrupted before its first window was tested; "
+                  "nothing stored.[/]")
         return INTERRUPTED
+    if result.interrupted:
+        err.print(f"[yellow]Interrupted: reporting the {len(result.windows)} window(s) "
+                  "tested.[/]")
     console = stdout()
     render_walk_forward(result, console=console)
+    console.print(f"trade now: {params_text(result.trade_now)}", highlight=False)
     data = walk_forward_to_json(result)
     if request.json_path is not None:
         write_json(request.json_path, data)
@@ -75,7 +83,13 @@ def optimize(options: RunOptions, request: BacktestRequest, wf: WalkForwardReque
     params.update(kind="walk_forward", grid=wf.grid, random=wf.random, seed=wf.seed,
                   train=train, test=test, anchored=wf.anchored, metric=wf.metric,
                   strategy_names=" ".join(strategies), fixed_params=strategies)
-    return store_run(options, base, {"params": params, "stats": data, "trades": [], "equity": []})
+    code = store_run(options, base, {"params": params, "stats": data, "trades": [], "equity": []})
+    return INTERRUPTED if result.interrupted and code == 0 else code
+
+
+def params_text(params: Params) -> str:
+    """Parameters as `fast=10 slow=30` (the strategy's defaults when empty)."""
+    return " ".join(f"{k}={v}" for k, v in params.items()) or "(the strategy's defaults)"
 
 
 def _check(request: BacktestRequest, wf: WalkForwardRequest) -> None:
@@ -134,15 +148,15 @@ def _strategies_to_run(request: BacktestRequest, targets: dict[str, str],
 
 def _candidates(wf: WalkForwardRequest, base: Settings, symbols: list[str], job: SliceJob,
                 err: Console) -> list[Params]:
-    """The parameter combinations to try, without those the settings reject (counted on err)."""
-    problems: dict[str, int] = {}
+    """The parameter combinations to try, without those the settings reject (summed up in one
+    line on err)."""
+    refused: list[tuple[Params, str]] = []
 
     def valid(params: Params) -> bool:
         try:
             backtest_settings(base, symbols, spec_with(job, params))
         except BacktestSetupError as exc:
-            reason = setup_message(exc)
-            problems[reason] = problems.get(reason, 0) + 1
+            refused.append((params, setup_message(exc)))
             return False
         return True
 
@@ -150,27 +164,40 @@ def _candidates(wf: WalkForwardRequest, base: Settings, symbols: list[str], job:
         candidates = random_search(wf.grid, wf.random, wf.seed, constraint=valid)
     else:
         candidates = param_grid(wf.grid, constraint=valid)
-    for reason, count in problems.items():
-        err.print(f"Skipped {count} invalid combination(s): {reason}", highlight=False)
+    if refused:  # one line, however many: the first as the example
+        example, reason = refused[0]
+        err.print(f"Skipped {len(refused)} invalid combination(s) the settings refuse, e.g. "
+                  f"{params_text(example)}: {reason}", highlight=False, soft_wrap=True)
     if not candidates:
         raise UsageProblem("no valid parameter combination in the --grid")
     return candidates
 
 
 def _walk(job: SliceJob, candidates: list[Params], windows: list[Window],
-          wf: WalkForwardRequest, err: Console) -> WalkForwardResult:
-    """The walk-forward itself, with a progress bar when stderr is a terminal."""
-    run = functools.partial(run_slice, job)
+          wf: WalkForwardRequest, err: Console, show: bool | None) -> WalkForwardResult:
+    """The walk-forward itself, with a progress bar (measured time left) on a terminal."""
+    run = functools.partial(run_window, job)
     maximize = wf.metric not in LOWER_IS_BETTER
-    if not err.is_terminal:
+    if not (err.is_terminal if show is None else show):
         return walk_forward(run, candidates, windows, metric=wf.metric, maximize=maximize,
                             processes=wf.processes)
     total = len(candidates) * len(windows) + len(windows)
-    with progress_bar(err, total, "Walk-forward") as progress:
-        task = progress.add_task("wf", total=total)
+    columns = (TextColumn("Walk-forward"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("{task.fields[eta]}"))
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("wf", total=total, eta="time left: measuring…")
 
-        def tick(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+        def tick(status: WalkProgress) -> None:
+            progress.update(task, completed=status.done, total=status.total,
+                            eta=f"time left: {eta_text(status.eta_s)}")
 
         return walk_forward(run, candidates, windows, metric=wf.metric,
-                            maximize=maximize, processes=wf.processes, progress=tick)
+                            maximize=maximize, processes=wf.processes, status=tick)
+
+
+def eta_text(seconds: float | None) -> str:
+    """Seconds left as `1:02:03` (`measuring…` before the first backtest finished)."""
+    if seconds is None:
+        return "measuring…"
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
