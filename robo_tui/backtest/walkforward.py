@@ -34,6 +34,7 @@ __all__ = [
     "CandidateSearch",
     "GridSearch",
     "Params",
+    "Proposal",
     "RunFn",
     "WalkForwardResult",
     "WalkProgress",
@@ -169,10 +170,19 @@ class WalkProgress:
     windows_tested: int = 0
 
 
+@frozen
+class Proposal:
+    """A candidate to backtest on the first `part` of the train window (1.0: all of it; only
+    whole-window scores compete for the window's pick, a part is a pruning step)."""
+
+    params: Params
+    part: float = 1.0
+
+
 class CandidateSearch(Protocol):
     """Proposes one train window's candidates, batch by batch, and learns from their scores."""
 
-    def propose(self) -> list[Params]:
+    def propose(self) -> list[Proposal]:
         """The next batch of candidates to backtest (empty: the search is over)."""
 
     def learn(self, scores: Sequence[float]) -> None:
@@ -180,7 +190,7 @@ class CandidateSearch(Protocol):
 
     @property
     def trials(self) -> int:
-        """How many candidates this search backtests in all."""
+        """How many whole-window backtests this search runs (its current plan)."""
 
 
 class GridSearch:
@@ -190,12 +200,12 @@ class GridSearch:
         self._candidates = [dict(p) for p in candidates]
         self._proposed = False
 
-    def propose(self) -> list[Params]:
+    def propose(self) -> list[Proposal]:
         """Every candidate, once."""
         if self._proposed:
             return []
         self._proposed = True
-        return [dict(p) for p in self._candidates]
+        return [Proposal(dict(p)) for p in self._candidates]
 
     def learn(self, scores: Sequence[float]) -> None:
         """Nothing to learn: the list is fixed."""
@@ -260,7 +270,7 @@ class _Window:
         self.index = index
         self.train, self.test = bars
         self.search = search
-        self.batch: list[Params] = []
+        self.batch: list[Proposal] = []
         self.batch_stats: dict[int, BacktestStats] = {}
         self.unsent: deque[int] = deque()
         self.trials: list[tuple[Params, BacktestStats]] = []
@@ -299,11 +309,9 @@ class _Walk:
         self.tags: list[tuple[int, int]] = []  # tag -> (window, batch slot; -1 the test)
         self.ready_tests: deque[int] = deque()
         self.in_flight = 0
-        self.total = sum(w.search.trials + 1 for w in windows)
-        self.cost_total = sum(
-            w.search.trials * _bars(w.train) + _bars(w.test) for w in windows
-        )
         self.done = 0
+        self.parts_done = 0  # pruning-step backtests: counted as they happen
+        self.parts_cost = 0
         self.cost_done = 0
         self.started = time.perf_counter()
         self.opened = 0  # windows whose search has started
@@ -333,7 +341,12 @@ class _Walk:
             if window is None:
                 return
             slot = window.unsent.popleft()
-            self._send(window, slot, window.batch[slot], window.train)
+            proposal = window.batch[slot]
+            train = window.train
+            if proposal.part < 1.0:
+                stop = train.start + max(1, round(_bars(train) * proposal.part))
+                train = slice(train.start, stop)
+            self._send(window, slot, proposal.params, train)
 
     def _send(self, window: _Window, slot: int, params: Params, bars: slice) -> None:
         self.tags.append((window.index, slot))
@@ -350,14 +363,20 @@ class _Walk:
             self._tick(window.test)
             return
         window.batch_stats[slot] = stats
+        proposal = window.batch[slot]
+        if proposal.part < 1.0:
+            self.parts_done += 1
+            self.parts_cost += stats.bars
         if len(window.batch_stats) == len(window.batch):
             self._end_batch(window)
-        self._tick(window.train)
+        self._tick(window.train if proposal.part == 1.0 else slice(0, stats.bars))
 
     def _end_batch(self, window: _Window) -> None:
         """The search learns the batch's scores; when it is over, the window's test is next."""
         batch = [window.batch_stats[i] for i in range(len(window.batch))]
-        window.trials.extend(zip(window.batch, batch, strict=True))
+        window.trials.extend(
+            (p.params, s) for p, s in zip(window.batch, batch, strict=True) if p.part == 1.0
+        )
         window.search.learn([_score(s, self.metric, self.maximize) for s in batch])
         if not window.next_batch():
             scores = [_score(s, self.metric, self.maximize) for _, s in window.trials]
@@ -370,10 +389,16 @@ class _Walk:
         if self.progress is None:
             return
         elapsed = time.perf_counter() - self.started
-        left = self.cost_total - self.cost_done
+        # the plan as the searches see it now (an Optuna search may end early; its pruning
+        # steps are added as they happen)
+        total = self.parts_done + sum(w.search.trials + 1 for w in self.windows)
+        cost_total = self.parts_cost + sum(
+            w.search.trials * _bars(w.train) + _bars(w.test) for w in self.windows
+        )
+        left = max(0, cost_total - self.cost_done)
         eta = elapsed / self.cost_done * left if self.cost_done else None
         tested = sum(w.oos is not None for w in self.windows)
-        self.progress(WalkProgress(self.done, self.total, elapsed, eta, tested))
+        self.progress(WalkProgress(self.done, max(total, self.done), elapsed, eta, tested))
 
 
 def _bars(bars: slice) -> int:

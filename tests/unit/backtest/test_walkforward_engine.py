@@ -127,3 +127,32 @@ def test_optimize_when_many_combinations_are_refused_then_one_summary_line_and_t
     assert run["stats"]["trade_now"] == data["trade_now"]
     # every window's chosen candidate traded out of sample, slow=120 included
     assert all(w["out_of_sample"]["trades"] > 0 for w in data["windows"])
+
+
+def test_optimize_when_search_is_optuna_then_trials_per_window_and_trade_now(
+    env: dict[str, Path], goog_csv: Path, tmp_path: Path  # noqa: F811
+) -> None:
+    out = tmp_path / "wf.json"
+    args = ("--data", str(goog_csv), "--strategy", "sma_cross", "--optimize", "--search",
+            "optuna", "--trials", "6", "--seed", "4", "--grid", "fast=5:30:5", "--grid",
+            "slow=40:120:20", "--train", "700", "--test", "350", "--processes", "1")
+    result = backtest(env, *args, "--json", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert "6 Optuna trials" in result.output
+    data = json.loads(out.read_text())
+    assert all(1 <= len(w["trial_metrics"]) <= 6 for w in data["windows"])
+    assert "trade now: " in result.output
+    [run] = stored(env)
+    assert run["params"]["search"] == "optuna" and run["params"]["trials"] == 6
+
+
+def test_optimize_when_search_options_conflict_then_exit_2(
+    env: dict[str, Path], goog_csv: Path  # noqa: F811
+) -> None:
+    base = ("--data", str(goog_csv), "--strategy", "sma_cross", "--optimize", "--grid",
+            "fast=5,10")
+    assert "--trials is for --search optuna" in backtest(env, *base, "--trials", "5").output
+    assert "needs --random N" in backtest(env, *base, "--search", "random").output
+    conflict = backtest(env, *base, "--search", "optuna", "--random", "3")
+    assert conflict.exit_code == 2 and "--random does not combine" in conflict.output

@@ -27,3 +27,22 @@ def run_slow_late(params: dict[str, Any], bars: slice) -> BacktestStats:
     if bars.stop > 1_500:
         time.sleep(5.0)
     return run_trending(params, bars)
+
+
+PICKLED: list[int] = []
+"""How many times a `CountedRun` was pickled in this process."""
+
+
+class CountedRun:
+    """The trending backtest as a callable that counts how often it is pickled (sent to a
+    worker): the data a run closes over must travel once per worker, not once per task."""
+
+    def __call__(self, params: dict[str, Any], bars: slice) -> BacktestStats:
+        return run_trending(params, bars)
+
+    def __getstate__(self) -> dict[str, Any]:
+        PICKLED.append(1)
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        pass
