@@ -1,4 +1,5 @@
-"""Where walk-forward backtests run: inline, on a local process pool, or on a Dask cluster.
+"""Where walk-forward backtests run: inline, or on a local process pool (any other executor, e.g.
+a cluster client, implements `TrialExecutor`).
 
 Every executor takes the backtest function once (`RunFn`, with whatever it closes over: the
 job, the data paths) and then only small tasks, (params, bars slice), each tagged with an id;

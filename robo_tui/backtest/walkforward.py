@@ -5,8 +5,11 @@ bars; the best by `metric` is then backtested on the following, unseen test bars
 out-of-sample figures are kept apart, and the result reports how many trials were run and how much
 the metric degraded out of sample: the guard against picking parameters that only fit the noise.
 
-Runs spread over CPU cores with a spawn-context process pool, so `run` must be a picklable
-top-level function (a module-level `def`, or a `functools.partial` of one).
+Runs spread over CPU cores with a spawn-context process pool (`robo_tui.backtest.executors`), so
+`run` must be a picklable top-level function (a module-level `def`, or a `functools.partial` of
+one). Candidates come from a fixed list (grid or random search, `robo_tui.backtest.search`) or a
+`CandidateSearch` per window (Optuna, `robo_tui.backtest.optuna_search`). Ctrl-C returns the
+windows tested so far.
 """
 
 from __future__ import annotations
