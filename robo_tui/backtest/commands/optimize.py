@@ -213,7 +213,7 @@ def _walk(job: SliceJob, candidates: list[Params] | SearchFactory, windows: list
     if not (err.is_terminal if show is None else show):
         return walk_forward(run, candidates, windows, metric=wf.metric, maximize=maximize,
                             processes=wf.processes)
-    per_window = wf.trials or DEFAULT_TRIALS if callable(candidates) else len(candidates)
+    per_window = (wf.trials or DEFAULT_TRIALS) if callable(candidates) else len(candidates)
     total = (per_window + 1) * len(windows)
     columns = (TextColumn("Walk-forward"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("{task.fields[eta]}"))
