@@ -69,6 +69,10 @@ class WalkForwardRequest:
     test: int | None
     anchored: bool
     processes: int | None
+    search: Literal["grid", "random", "optuna"] = "grid"
+    """How candidates are found (`--random N` alone means random)."""
+    trials: int | None = None
+    """`--trials`: Optuna trials per train window."""
 
 
 def strategy_params(

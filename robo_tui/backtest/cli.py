@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from typer.core import TyperCommand
@@ -40,6 +40,14 @@ class FillTiming(StrEnum):
     CLOSE = "close"
 
 
+class SearchMethod(StrEnum):
+    """How `--optimize` finds its candidates."""
+
+    GRID = "grid"
+    RANDOM = "random"
+    OPTUNA = "optuna"
+
+
 class BacktestCommand(TyperCommand):
     """The `backtest` command: remembers the order of `--strategy` and `--param` on the command
     line, so that each `--param` applies to the `--strategy` it follows (click keeps the values
@@ -62,6 +70,21 @@ class BacktestCommand(TyperCommand):
                     order.append(kind)
         ctx.meta[_ORDER_KEY] = order
         return super().parse_args(ctx, args)
+
+
+def _search_method(search: SearchMethod | None, random: int | None,
+                   trials: int | None) -> Literal["grid", "random", "optuna"]:
+    """The --search method, checked against --random and --trials."""
+    method = search or (SearchMethod.RANDOM if random is not None else SearchMethod.GRID)
+    if method is SearchMethod.RANDOM and random is None:
+        raise UsageProblem("--search random needs --random N (how many draws)")
+    if method is not SearchMethod.RANDOM and random is not None:
+        raise UsageProblem(f"--random does not combine with --search {method.value}")
+    if trials is not None and method is not SearchMethod.OPTUNA:
+        raise UsageProblem("--trials is for --search optuna")
+    if method is SearchMethod.OPTUNA:
+        return "optuna"
+    return "random" if method is SearchMethod.RANDOM else "grid"
 
 
 DataOpt = Annotated[list[Path] | None, typer.Option(
@@ -132,7 +155,15 @@ def backtest_command(
         "params of the --strategy (or STRATEGY.key).")] = None,
     random: Annotated[int | None, typer.Option(
         "--random", min=1, help="Random search: try N combinations of the --grid values.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of --random.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of --random and --search optuna.")
+    ] = 0,
+    search: Annotated[SearchMethod | None, typer.Option(
+        "--search", help="How --optimize finds candidates: every --grid combination, --random "
+        "draws, or optuna (TPE with median pruning; needs robo-tui[optimize]). Default: grid, or "
+        "random with --random.")] = None,
+    trials: Annotated[int | None, typer.Option(
+        "--trials", min=1, help="--search optuna: trials per train window (default 50).")
+    ] = None,
     metric: Annotated[str, typer.Option(
         "--metric", help="Statistic the optimiser ranks by (a --json key, e.g. sharpe, "
         "return_pct, sqn).")] = "sharpe",
@@ -189,10 +220,13 @@ def backtest_command(
         if optimize:
             code = commands.optimize(options, request, WalkForwardRequest(
                 grid=parse_grid(grid or []), random=random, seed=seed, metric=metric,
-                train=train, test=test, anchored=anchored, processes=processes))
+                train=train, test=test, anchored=anchored, processes=processes,
+                search=_search_method(search, random, trials), trials=trials))
         else:
-            if grid or random is not None or train is not None or test is not None:
-                raise UsageProblem("--grid, --random, --train and --test need --optimize")
+            if (grid or random is not None or train is not None or test is not None
+                    or search is not None or trials is not None):
+                raise UsageProblem("--grid, --random, --search, --trials, --train and --test "
+                                   "need --optimize")
             code = commands.run_backtest_command(options, request)
     except UsageProblem as exc:
         typer.echo(f"robo-tui backtest: {exc}", err=True)

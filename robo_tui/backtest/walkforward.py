@@ -5,98 +5,53 @@ bars; the best by `metric` is then backtested on the following, unseen test bars
 out-of-sample figures are kept apart, and the result reports how many trials were run and how much
 the metric degraded out of sample: the guard against picking parameters that only fit the noise.
 
-Runs spread over CPU cores with a spawn-context process pool, so `run` must be a picklable
-top-level function (a module-level `def`, or a `functools.partial` of one).
+Runs spread over CPU cores with a spawn-context process pool (`robo_tui.backtest.executors`), so
+`run` must be a picklable top-level function (a module-level `def`, or a `functools.partial` of
+one). Candidates come from a fixed list (grid or random search, `robo_tui.backtest.search`) or a
+`CandidateSearch` per window (Optuna, `robo_tui.backtest.optuna_search`). Ctrl-C returns the
+windows tested so far.
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
 import math
-import multiprocessing
 import os
-import pickle
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from statistics import median
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from robo_tui.backtest.executors import InlineExecutor, ProcessPoolTrials, RunFn, TrialExecutor
+from robo_tui.backtest.search import Params, param_grid, random_search
 from robo_tui.backtest.stats import BacktestStats
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.serialize import to_jsonable
 
-Params = dict[str, Any]
-RunFn = Callable[[Params, slice], BacktestStats]
 Window = tuple[slice, slice]
 
-
-# --------------------------------------------------------------------------- search spaces
-
-
-def _axes(spec: Mapping[str, Sequence[Any]]) -> list[tuple[str, list[Any]]]:
-    axes = []
-    for name, values in spec.items():
-        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-            raise TypeError(f"parameter {name!r}: give a sequence of values, not {values!r}")
-        listed = list(values)
-        if not listed:
-            raise ValueError(f"parameter {name!r} has no values")
-        axes.append((name, listed))
-    return axes
-
-
-def param_grid(
-    spec: Mapping[str, Sequence[Any]],
-    *,
-    constraint: Callable[[Params], bool] | None = None,
-) -> list[Params]:
-    """Every combination of the values in `spec`, in spec order (the last key varies fastest).
-
-    `constraint` drops combinations it returns False for (e.g. `lambda p: p["fast"] < p["slow"]`).
-    An empty spec gives one candidate, the empty dict (the strategy's defaults).
-    """
-    axes = _axes(spec)
-    names = [name for name, _ in axes]
-    grid = [
-        dict(zip(names, combo, strict=True)) for combo in itertools.product(*(v for _, v in axes))
-    ]
-    return [p for p in grid if constraint is None or constraint(p)]
+__all__ = [
+    "CandidateSearch",
+    "GridSearch",
+    "Params",
+    "Proposal",
+    "RunFn",
+    "WalkForwardResult",
+    "WalkProgress",
+    "Window",
+    "WindowResult",
+    "param_grid",
+    "random_search",
+    "rolling_windows",
+    "walk_forward",
+    "walk_forward_to_json",
+]
 
 
-def random_search(
-    spec: Mapping[str, Sequence[Any]],
-    n: int,
-    seed: int,
-    *,
-    constraint: Callable[[Params], bool] | None = None,
-) -> list[Params]:
-    """`n` distinct combinations of `spec` drawn at random (reproducible for a given seed).
-
-    Draws without replacement from the full grid, so huge grids are never materialised (unless a
-    `constraint` is given); returns the whole grid, shuffled, when it has `n` or fewer points.
-    """
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    rng = np.random.default_rng(seed)
-    if constraint is not None:
-        grid = param_grid(spec, constraint=constraint)
-        order = rng.permutation(len(grid))[:n]
-        return [grid[int(i)] for i in order]
-    axes = _axes(spec)
-    sizes = [len(values) for _, values in axes]
-    total = math.prod(sizes)
-    picks = rng.choice(total, size=min(n, total), replace=False)
-    result = []
-    for flat in picks.tolist():
-        params: Params = {}
-        for (name, values), size in zip(reversed(axes), reversed(sizes), strict=True):
-            flat, digit = divmod(flat, size)
-            params[name] = values[digit]
-        result.append({name: params[name] for name, _ in axes})
-    return result
+# --------------------------------------------------------------------------- windows
 
 
 def rolling_windows(
@@ -179,7 +134,9 @@ class WalkForwardResult:
     minus the mean out-of-sample metric (positive = worse out of sample), `degradation_pct` that
     relative to the in-sample mean, and `efficiency` the out-of-sample mean over the in-sample
     mean (walk-forward efficiency; around 0.5 or better is commonly taken as robust).
-    `warnings` says in words when the guard trips.
+    `warnings` says in words when the guard trips. `trade_now` is the latest window's choice:
+    the parameters to trade from here on. `interrupted`: stopped by Ctrl-C, the windows tested
+    until then only.
     """
 
     metric: str
@@ -194,14 +151,76 @@ class WalkForwardResult:
     efficiency: float
     chosen_params: tuple[tuple[str, int], ...]
     warnings: tuple[str, ...]
+    trade_now: Params
+    interrupted: bool = False
 
 
 # --------------------------------------------------------------------------- running
 
 
-def _call(job: tuple[RunFn, Params, slice]) -> BacktestStats:
-    run, params, bars = job
-    return run(params, bars)
+@frozen
+class WalkProgress:
+    """How far a walk-forward is: backtests done of the total, windows tested, the time left.
+
+    `eta_s` is measured, not guessed: the wall time so far per bar backtested (train and test
+    windows differ in length) times the bars still to backtest; None until one has finished.
+    """
+
+    done: int
+    total: int
+    elapsed_s: float
+    eta_s: float | None
+    windows_tested: int = 0
+
+
+@frozen
+class Proposal:
+    """A candidate to backtest on the first `part` of the train window (1.0: all of it; only
+    whole-window scores compete for the window's pick, a part is a pruning step)."""
+
+    params: Params
+    part: float = 1.0
+
+
+class CandidateSearch(Protocol):
+    """Proposes one train window's candidates, batch by batch, and learns from their scores."""
+
+    def propose(self) -> list[Proposal]:
+        """The next batch of candidates to backtest (empty: the search is over)."""
+
+    def learn(self, scores: Sequence[float]) -> None:
+        """The last batch's scores, in batch order (larger is better; -inf for NaN)."""
+
+    @property
+    def trials(self) -> int:
+        """How many whole-window backtests this search runs (its current plan)."""
+
+
+class GridSearch:
+    """A fixed list of candidates, all proposed in one batch (grid or random search)."""
+
+    def __init__(self, candidates: Sequence[Params]) -> None:
+        self._candidates = [dict(p) for p in candidates]
+        self._proposed = False
+
+    def propose(self) -> list[Proposal]:
+        """Every candidate, once."""
+        if self._proposed:
+            return []
+        self._proposed = True
+        return [Proposal(dict(p)) for p in self._candidates]
+
+    def learn(self, scores: Sequence[float]) -> None:
+        """Nothing to learn: the list is fixed."""
+
+    @property
+    def trials(self) -> int:
+        """The number of candidates."""
+        return len(self._candidates)
+
+
+SearchFactory = Callable[[int], CandidateSearch]
+"""A fresh search for window `i` (each window searches on its own)."""
 
 
 def _score(stats: BacktestStats, metric: str, maximize: bool) -> float:
@@ -234,7 +253,7 @@ def _summary(stats: Sequence[BacktestStats], metric: str) -> SampleSummary:
 
 def _guard_warnings(
     is_mean: float, oos_mean: float, efficiency: float, trials: int, windows: int, metric: str
-) -> tuple[str, ...]:
+) -> list[str]:
     notes = []
     if math.isfinite(efficiency) and efficiency < 0.5:
         notes.append(f"out-of-sample {metric} is {efficiency:.0%} of in-sample: likely overfit")
@@ -244,113 +263,260 @@ def _guard_warnings(
         notes.append(
             f"{trials // windows} candidates per window: the in-sample best is partly luck"
         )
-    return tuple(notes)
+    return notes
 
 
-def _mapped(
-    executor: Executor | None, jobs: list[tuple[RunFn, Params, slice]], workers: int
-) -> Iterator[BacktestStats]:
-    if executor is None:
-        return map(_call, jobs)
-    chunk = max(1, len(jobs) // (workers * 4))
-    return executor.map(_call, jobs, chunksize=chunk)
+class _Window:
+    """One window's search in flight: its batch, every trial so far, and its test result."""
+
+    def __init__(self, index: int, bars: Window, search: CandidateSearch) -> None:
+        self.index = index
+        self.train, self.test = bars
+        self.search = search
+        self.batch: list[Proposal] = []
+        self.batch_stats: dict[int, BacktestStats] = {}
+        self.unsent: deque[int] = deque()
+        self.trials: list[tuple[Params, BacktestStats]] = []
+        self.best: int | None = None
+        self.oos: BacktestStats | None = None
+
+    def best_params(self) -> Params:
+        """The in-sample winner (once the search is over)."""
+        assert self.best is not None
+        return self.trials[self.best][0]
+
+    def next_batch(self) -> bool:
+        """Start the search's next batch; False when the search is over."""
+        self.batch = self.search.propose()
+        self.batch_stats = {}
+        self.unsent = deque(range(len(self.batch)))
+        return bool(self.batch)
+
+
+class _Walk:
+    """The scheduler: keeps the executor busy with train backtests in window order, sends each
+    window's test backtest as soon as its search is over, and counts progress by bars."""
+
+    def __init__(
+        self,
+        executor: TrialExecutor,
+        windows: list[_Window],
+        metric: str,
+        maximize: bool,
+        progress: Callable[[WalkProgress], None] | None,
+    ) -> None:
+        self.executor = executor
+        self.windows = windows
+        self.metric, self.maximize = metric, maximize
+        self.progress = progress
+        self.tags: list[tuple[int, int]] = []  # tag -> (window, batch slot; -1 the test)
+        self.ready_tests: deque[int] = deque()
+        self.in_flight = 0
+        self.done = 0
+        self.parts_done = 0  # pruning-step backtests: counted as they happen
+        self.parts_cost = 0
+        self.cost_done = 0
+        self.started = time.perf_counter()
+        self.opened = 0  # windows whose search has started
+
+    def run(self) -> None:
+        """Until every window is tested (KeyboardInterrupt passes through)."""
+        while any(w.oos is None for w in self.windows):
+            self._fill()
+            for tag, stats in self.executor.finished(timeout=0.2):
+                self._finished(tag, stats)
+
+    def _fill(self) -> None:
+        # a pool gets a second task per worker queued (no idle gap between tasks); inline, one
+        capacity = self.executor.capacity
+        limit = 1 if capacity == 1 else capacity * 2
+        while self.in_flight < limit:
+            if self.ready_tests:
+                w = self.windows[self.ready_tests.popleft()]
+                self._send(w, -1, w.best_params(), w.test)
+                continue
+            window = next((w for w in self.windows[: self.opened] if w.unsent), None)
+            if window is None and self.opened < len(self.windows):
+                window = self.windows[self.opened]
+                self.opened += 1
+                if not window.next_batch():
+                    raise ValueError(f"window {window.index}: the search proposed nothing")
+            if window is None:
+                return
+            slot = window.unsent.popleft()
+            proposal = window.batch[slot]
+            train = window.train
+            if proposal.part < 1.0:
+                stop = train.start + max(1, round(_bars(train) * proposal.part))
+                train = slice(train.start, stop)
+            self._send(window, slot, proposal.params, train)
+
+    def _send(self, window: _Window, slot: int, params: Params, bars: slice) -> None:
+        self.tags.append((window.index, slot))
+        self.executor.submit(len(self.tags) - 1, dict(params), bars)
+        self.in_flight += 1
+
+    def _finished(self, tag: int, stats: BacktestStats) -> None:
+        """Book one finished backtest, then report progress (the state is whole by then)."""
+        self.in_flight -= 1
+        index, slot = self.tags[tag]
+        window = self.windows[index]
+        if slot < 0:
+            window.oos = stats
+            self._tick(window.test)
+            return
+        window.batch_stats[slot] = stats
+        proposal = window.batch[slot]
+        if proposal.part < 1.0:
+            self.parts_done += 1
+            self.parts_cost += stats.bars
+        if len(window.batch_stats) == len(window.batch):
+            self._end_batch(window)
+        self._tick(window.train if proposal.part == 1.0 else slice(0, stats.bars))
+
+    def _end_batch(self, window: _Window) -> None:
+        """The search learns the batch's scores; when it is over, the window's test is next."""
+        batch = [window.batch_stats[i] for i in range(len(window.batch))]
+        window.trials.extend(
+            (p.params, s) for p, s in zip(window.batch, batch, strict=True) if p.part == 1.0
+        )
+        window.search.learn([_score(s, self.metric, self.maximize) for s in batch])
+        if not window.next_batch():
+            scores = [_score(s, self.metric, self.maximize) for _, s in window.trials]
+            window.best = int(np.argmax(scores))  # ties: the earlier candidate
+            self.ready_tests.append(window.index)
+
+    def _tick(self, bars: slice) -> None:
+        self.done += 1
+        self.cost_done += _bars(bars)
+        if self.progress is None:
+            return
+        elapsed = time.perf_counter() - self.started
+        # the plan as the searches see it now (an Optuna search may end early; its pruning
+        # steps are added as they happen)
+        total = self.parts_done + sum(w.search.trials + 1 for w in self.windows)
+        cost_total = self.parts_cost + sum(
+            w.search.trials * _bars(w.train) + _bars(w.test) for w in self.windows
+        )
+        left = max(0, cost_total - self.cost_done)
+        eta = elapsed / self.cost_done * left if self.cost_done else None
+        tested = sum(w.oos is not None for w in self.windows)
+        self.progress(WalkProgress(self.done, max(total, self.done), elapsed, eta, tested))
+
+
+def _bars(bars: slice) -> int:
+    return max(1, (bars.stop or 0) - (bars.start or 0))
+
+
+def _executor(run: RunFn, processes: int | None, jobs: int) -> TrialExecutor:
+    workers = (os.cpu_count() or 1) if processes is None else processes
+    if workers < 1:
+        raise ValueError(f"processes must be at least 1, got {processes}")
+    workers = min(workers, jobs)
+    if workers > 1:
+        return ProcessPoolTrials(run, workers)
+    return InlineExecutor(run)
 
 
 def walk_forward(
     run: RunFn,
-    candidates: Sequence[Params],
+    candidates: Sequence[Params] | SearchFactory,
     windows: Sequence[Window],
     *,
     metric: str = "sharpe",
     maximize: bool = True,
     processes: int | None = None,
+    executor: TrialExecutor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    status: Callable[[WalkProgress], None] | None = None,
 ) -> WalkForwardResult:
-    """Optimise `candidates` on each train window by `metric`; test the winner on its test window.
+    """Optimise on each train window by `metric`; test the winner on its test window.
 
     `run(params, bars)` backtests one parameter set on the bars of the slice (it may read bars
     before `bars.start` to warm indicators up, never after `bars.stop`) and returns its
-    statistics. `metric` is a numeric `BacktestStats` field; `maximize=False` for metrics where
-    lower is better (e.g. `volatility_ann_pct`). Ties go to the earlier candidate.
-    `processes=None` uses every CPU, 1 runs inline in this process. `progress(done, total)` is
-    called after each backtest. Results do not depend on `processes`.
+    statistics. `candidates` is the list every window tries (grid or random search), or a
+    factory of a `CandidateSearch` per window (e.g. Optuna). `metric` is a numeric
+    `BacktestStats` field; `maximize=False` for metrics where lower is better (e.g.
+    `volatility_ann_pct`). Ties go to the earlier candidate.
+
+    The backtests run on `executor`, or on a local process pool of `processes` workers
+    (None: every CPU; 1: inline in this process). Results do not depend on where they ran.
+    `progress(done, total)` is called after each backtest, `status` with the measured ETA too.
+    Ctrl-C (KeyboardInterrupt) stops at once: the windows already tested are returned, marked
+    `interrupted`; with none tested the KeyboardInterrupt propagates.
     """
-    if not candidates:
-        raise ValueError("no candidate parameters to try")
     if not windows:
         raise ValueError("no walk-forward windows: the data is shorter than train + test")
     if metric not in BacktestStats.__dataclass_fields__:
         raise ValueError(f"unknown metric {metric!r}")
-    workers = (os.cpu_count() or 1) if processes is None else processes
-    if workers < 1:
-        raise ValueError(f"processes must be at least 1, got {processes}")
-    workers = min(workers, len(windows) * len(candidates))
-    if workers > 1:
-        try:
-            pickle.dumps(run)
-        except (pickle.PicklingError, AttributeError, TypeError) as exc:
-            raise TypeError(
-                "run must be a picklable top-level function to use a process pool "
-                f"(or pass processes=1): {exc}"
-            ) from exc
+    if callable(candidates):
+        factory: SearchFactory = candidates
+    else:
+        if not candidates:
+            raise ValueError("no candidate parameters to try")
+        fixed = list(candidates)
+        factory = functools.partial(_grid_search, fixed)
+    states = [_Window(i, w, factory(i)) for i, w in enumerate(windows)]
+    total = sum(s.search.trials + 1 for s in states)
+    pool = executor if executor is not None else _executor(run, processes, total)
 
-    train_jobs = [(run, dict(p), w[0]) for w in windows for p in candidates]
-    total = len(train_jobs) + len(windows)
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
+    def report(p: WalkProgress) -> None:
         if progress is not None:
-            progress(done, total)
+            progress(p.done, p.total)
+        if status is not None:
+            status(p)
 
-    executor: ProcessPoolExecutor | None = None
-    if workers > 1:
-        executor = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
-        )
+    walk = _Walk(pool, states, metric, maximize, report)
+    interrupted = False
     try:
-        trial_stats: list[BacktestStats] = []
-        for stats in _mapped(executor, train_jobs, workers):
-            trial_stats.append(stats)
-            tick()
-        n = len(candidates)
-        best: list[tuple[int, BacktestStats, tuple[float, ...]]] = []
-        for w in range(len(windows)):
-            block = trial_stats[w * n : (w + 1) * n]
-            scores = [_score(s, metric, maximize) for s in block]
-            pick = int(np.argmax(scores))
-            best.append((pick, block[pick], tuple(s.metric(metric) for s in block)))
-        test_jobs = [
-            (run, dict(candidates[pick]), w[1])
-            for (pick, _, _), w in zip(best, windows, strict=True)
-        ]
-        oos_stats: list[BacktestStats] = []
-        for stats in _mapped(executor, test_jobs, workers):
-            oos_stats.append(stats)
-            tick()
-    finally:
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+        walk.run()
+    except KeyboardInterrupt:
+        interrupted = True
+        pool.close(abort=True)
+        if not any(s.oos is not None for s in states):
+            raise
+    except BaseException:
+        pool.close(abort=True)
+        raise
+    else:
+        pool.close()
+    tested = [s for s in states if s.oos is not None]
+    return _result(tested, metric, maximize, trials=sum(len(s.trials) for s in tested),
+                   windows_planned=len(windows), interrupted=interrupted)
 
+
+def _grid_search(candidates: list[Params], window: int) -> CandidateSearch:
+    return GridSearch(candidates)
+
+
+def _result(
+    done: list[_Window],
+    metric: str,
+    maximize: bool,
+    *,
+    trials: int,
+    windows_planned: int,
+    interrupted: bool,
+) -> WalkForwardResult:
+    """The result over the windows tested (all, unless interrupted)."""
     sign = 1.0 if maximize else -1.0
     results = []
-    for i, ((pick, is_stats, trials), (train, test), oos) in enumerate(
-        zip(best, windows, oos_stats, strict=True)
-    ):
-        is_value, oos_value = is_stats.metric(metric), oos.metric(metric)
+    for i, w in enumerate(done):
+        assert w.best is not None and w.oos is not None
+        params, is_stats = w.trials[w.best]
+        is_value, oos_value = is_stats.metric(metric), w.oos.metric(metric)
         results.append(
             WindowResult(
                 index=i,
-                train=train,
-                test=test,
-                params=dict(candidates[pick]),
+                train=w.train,
+                test=w.test,
+                params=dict(params),
                 in_sample=is_stats,
-                out_of_sample=oos,
+                out_of_sample=w.oos,
                 is_metric=is_value,
                 oos_metric=oos_value,
                 degradation=sign * (is_value - oos_value),
-                trial_metrics=trials,
+                trial_metrics=tuple(s.metric(metric) for _, s in w.trials),
             )
         )
     in_summary = _summary([r.in_sample for r in results], metric)
@@ -360,11 +526,14 @@ def walk_forward(
     efficiency = oos_mean / is_mean if maximize and is_mean > 0 else math.nan
     degradation_pct = degradation / abs(is_mean) * 100.0 if is_mean else math.nan
     chosen = Counter(_params_key(r.params) for r in results)
+    notes = _guard_warnings(is_mean, oos_mean, efficiency, trials, len(results), metric)
+    if interrupted:
+        notes.insert(0, f"interrupted: {len(results)} of {windows_planned} windows tested")
     return WalkForwardResult(
         metric=metric,
         maximize=maximize,
-        candidates=len(candidates),
-        trials=len(train_jobs),
+        candidates=max((len(w.trials) for w in done), default=0),
+        trials=trials,
         windows=tuple(results),
         in_sample=in_summary,
         out_of_sample=out_summary,
@@ -372,9 +541,9 @@ def walk_forward(
         degradation_pct=degradation_pct,
         efficiency=efficiency,
         chosen_params=tuple(chosen.most_common()),
-        warnings=_guard_warnings(
-            is_mean, oos_mean, efficiency, len(train_jobs), len(windows), metric
-        ),
+        warnings=tuple(notes),
+        trade_now=dict(results[-1].params),
+        interrupted=interrupted,
     )
 
 
@@ -413,6 +582,8 @@ def walk_forward_to_json(result: WalkForwardResult) -> dict[str, Any]:
         "efficiency": result.efficiency,
         "chosen_params": [{"params": k, "windows": v} for k, v in result.chosen_params],
         "warnings": list(result.warnings),
+        "trade_now": result.trade_now,
+        "interrupted": result.interrupted,
     }
     out: dict[str, Any] = to_jsonable(data)
     out["windows"] = [to_jsonable(window(r)) for r in result.windows]

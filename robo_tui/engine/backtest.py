@@ -285,10 +285,16 @@ class _EquityCurve:
 
 
 class BacktestDriver:
-    """Drives an `Engine` (built with a `SimClock`, a paper broker and a memory store) over history."""
+    """Drives an `Engine` (built with a `SimClock`, a paper broker and a memory store) over history.
+
+    `trade_from` (a timeline bar) makes the bars before it warm-up only: the strategies read
+    them, but the first decision is at that bar (walk-forward test windows warmed on the bars
+    before them, without look-ahead and without orders in the warm-up).
+    """
 
     def __init__(self, rig: ReplayRig, data: Mapping[str, BarArrays], *,
-                 window: int | None = None, news: Sequence[NewsItem] = ()) -> None:
+                 window: int | None = None, news: Sequence[NewsItem] = (),
+                 trade_from: int = 0) -> None:
         engine = rig.engine
         missing = [s for s in data if s not in engine.instruments]
         if missing:
@@ -299,6 +305,8 @@ class BacktestDriver:
         self.window = window or max(engine.settings.engine.warmup_bars,
                                     engine.settings.risk.correlation_window + 2)
         self.news = sorted(news, key=lambda item: item.published)
+        # timeline bars before `trade_from` only warm the indicators up: no decision, no order
+        self.trade_from = trade_from
         self._set_clock: Callable[[datetime], None] = rig.clock.set
         self._recorder: RunRecorder = rig.recorder
         self._venue: SimulatedVenue = rig.venue
@@ -381,6 +389,10 @@ class BacktestDriver:
             extra = idea_votes[symbol]
             score, target = ensemble.combine(
                 v, [(extra, ensemble.analyst_weight)] if extra is not None else ())
+            if self.trade_from > 0:
+                first = int(np.searchsorted(self.timeline.pos_of[symbol], self.trade_from))
+                target = target.copy()
+                target[:first] = np.nan  # undefined until then: the first decision is there
             plan.votes[symbol], plan.scores[symbol], plan.targets[symbol] = v, score, target
         return plan
 
