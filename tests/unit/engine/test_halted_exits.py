@@ -167,3 +167,31 @@ async def test_halt_waiting_when_only_a_halt_file_appears_then_it_is_seen(tmp_pa
         assert await control.halt_waiting() is not None
     finally:
         await store.close()
+
+
+async def test_shell_cancel_when_the_engine_runs_then_the_working_limit_order_is_cancelled(
+        tmp_path: Path, clock: SimClock) -> None:
+    from robo_tui.domain.orders import OrderType
+
+    engine = make_engine(tmp_path, clock)
+    await engine.start()
+    try:
+        price = engine.prices["AAPL"]
+        result = await engine.submit(SubmitOrder(OrderIntent(
+            "AAPL", Side.BUY, 1, OrderType.LIMIT, limit_price=round(price * 0.8, 2),
+            stop_loss=round(price * 0.7, 2), take_profit=round(price * 1.2, 2), confidence=0.9),
+            "ui"))
+        assert result.ack is not None and result.ack.status.is_open
+        cid = result.ack.client_order_id
+        assert cid in engine.orders.open_orders
+        shell = SqliteStore(tmp_path / "robo.db")
+        await shell.open()
+        await shell.journal_command("cancel", {"order_id": cid}, "cli")
+        await shell.close()
+        await engine.tick()
+        assert cid not in engine.orders.open_orders
+        stored = await engine.store.get_order(cid)
+        assert stored is not None and stored[1] is OrderStatus.CANCELLED
+        assert engine.account.position_qty("AAPL") == 0
+    finally:
+        await engine.stop()
