@@ -866,6 +866,10 @@ class Engine:
     async def cancel_order(self, client_order_id: str, *, by: str) -> BrokerAck | None:
         """Cancel one working order at the broker (a cancel is never an order: no gate); None
         when no such order is working."""
+        async with self._lock:
+            return await self._cancel_order(client_order_id, by)
+
+    async def _cancel_order(self, client_order_id: str, by: str) -> BrokerAck | None:
         order = self.orders.open_orders.get(client_order_id)
         if order is None:
             return None
@@ -919,7 +923,7 @@ class Engine:
                 await self._update_control(
                     lambda c: replace(c, trading_state=state, halt_reason="", halt_codes=()), by)
         elif command.kind == "cancel":
-            await self.cancel_order(payload.get("order_id", ""), by=by)
+            await self._cancel_order(payload.get("order_id", ""), by)
         elif command.kind == "approve":
             if payload.get("proposal_id", "") in self.pending:
                 await self.proposals.approve(payload["proposal_id"], by=by, source="cli")

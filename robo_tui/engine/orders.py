@@ -171,6 +171,10 @@ class OrderPath:
                 self._health.error("broker", f"{broker.name} rejected {order.symbol}: {ack.message}")
         return ack
 
+    def filled_qty(self, client_order_id: str) -> float:
+        """How much of a working order has filled so far (0 when nothing has)."""
+        return self._filled_qty.get(client_order_id, 0.0)
+
     def track(self, order: Order) -> None:
         """An order found open at the broker (reconciled at start)."""
         self.open_orders[order.client_order_id] = order
