@@ -50,6 +50,7 @@ class OrdersTable(DataTable[Text]):
         for key, label in _COLUMNS:
             self.add_column(Text(label), key=key)
         self.border_title = "Orders (0)"
+        self.styles.display = "none"  # until an order works
 
     def selected_order_id(self) -> str | None:
         """The client order id under the cursor; None when the blotter is empty."""
@@ -83,6 +84,11 @@ class OrdersTable(DataTable[Text]):
                         self.update_cell(cid, key, cell)
             self._shown[cid] = signature
         self.border_title = f"Orders ({len(working)})"
+        # hidden while nothing works; when shown, the layout's CSS decides (compact views)
+        if working:
+            self.styles.clear_rule("display")
+        else:
+            self.styles.display = "none"
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"orders--{name}", partial=True)
