@@ -90,7 +90,8 @@ proposals_app = typer.Typer(cls=FlagAwareGroup,
                             help="Semi-auto from a shell: list, approve or reject proposals.",
                             no_args_is_help=True)
 orders_app = typer.Typer(cls=FlagAwareGroup,
-                         help="Working orders from a shell: settle those whose outcome robo-tui could not learn.",
+                         help="List and cancel working orders; settle orders whose outcome "
+                         "robo-tui could not learn.",
                          no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(proposals_app, name="proposals")
@@ -513,6 +514,78 @@ def orders_resolve(
         typer.echo(f"robo-tui: {problem}", err=True)
         raise typer.Exit(int(ExitCode.USAGE))
     typer.echo(f"{order_id}: {status.upper()} ({reason})")
+
+
+@orders_app.command("list", cls=FlagAwareCommand)
+def orders_list(
+    config: ConfigOpt = None, data_dir: DataDirOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """List the working orders (sent and not yet done, UNKNOWN included), oldest first."""
+    options = _options(config, data_dir, json_out=json_out)
+
+    async def work(store, settings):  # type: ignore[no-untyped-def]
+        return await store.open_orders()
+
+    try:
+        rows = asyncio.run(_with_store(options, work))
+    except RunError as exc:
+        raise _fail(exc) from exc
+    now = datetime.now(UTC)
+    if json_out:
+        import json
+
+        from robo_tui.domain.serialize import to_jsonable
+
+        typer.echo(json.dumps([{**to_jsonable(o), "status": s.value,
+                                "age_seconds": round((now - o.created_at).total_seconds(), 1)}
+                               for o, s in rows], default=str))
+        return
+    if not rows:
+        typer.echo("No working orders.")
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="Working orders", expand=False)
+    for col in ("id", "status", "symbol", "side", "type", "qty", "price", "stop", "age", "by"):
+        table.add_column(col, overflow="fold")
+    for o, status in rows:
+        it = o.intent
+        price = "market" if it.limit_price is None else f"{it.limit_price:g}"
+        table.add_row(o.client_order_id, status.value, o.symbol, it.side.value,
+                      it.order_type.value + (" ↓" if it.reduce_only else ""), f"{it.quantity:g}",
+                      price, "-" if it.stop_loss is None else f"{it.stop_loss:g}",
+                      f"{max(0.0, (now - o.created_at).total_seconds()):.0f}s", Text(o.source))
+    Console().print(table)
+
+
+@orders_app.command("cancel", cls=FlagAwareCommand)
+def orders_cancel(
+    order_id: Annotated[str, typer.Argument(help="The client order id (as `orders list` shows).")],
+    config: ConfigOpt = None, data_dir: DataDirOpt = None,
+) -> None:
+    """Cancel one working order: journaled for the engine, which carries it out at its next
+    check (a running engine within a second, otherwise the next start)."""
+    options = _options(config, data_dir)
+
+    async def work(store, settings) -> str:  # type: ignore[no-untyped-def]
+        row = await store.get_order(order_id)
+        if row is None:
+            return f"no order {order_id}"
+        if not row[1].is_open:
+            return f"order {order_id} is {row[1].value}, not working"
+        await store.journal_command("cancel", {"order_id": order_id}, "cli")
+        return ""
+
+    try:
+        problem = asyncio.run(_with_store(options, work))
+    except RunError as exc:
+        raise _fail(exc) from exc
+    if problem:
+        typer.echo(f"robo-tui: {problem}", err=True)
+        raise typer.Exit(int(ExitCode.USAGE))
+    typer.echo(f"{order_id}: cancel requested (the engine sends it at its next check).")
 
 
 from robo_tui.backtest.cli import BacktestCommand, backtest_command  # light: typer only

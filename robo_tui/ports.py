@@ -382,6 +382,11 @@ class Store(Protocol):
         """Mark a command carried out."""
         ...
 
+    async def change_marker(self) -> tuple[int, int]:
+        """A value that changes whenever another writer may have changed the control record or
+        the command journal (a shell, a halt file); equal values mean nothing to re-read."""
+        ...
+
     async def audit(self, kind: str, payload: Mapping[str, Any], by: str) -> None:
         """Append to the audit log (never updated or deleted)."""
         ...

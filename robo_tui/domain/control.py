@@ -117,7 +117,7 @@ def _enum(kind: type[_E], text: str | None) -> _E | None:
         return None
 
 
-CommandKind = Literal["halt", "resume", "approve", "reject"]
+CommandKind = Literal["halt", "resume", "approve", "reject", "cancel"]
 
 
 @frozen
@@ -129,7 +129,8 @@ class JournaledCommand:
     ts: datetime
     kind: CommandKind
     payload: Mapping[str, str]
-    """`reason` for halt and reject, `proposal_id` for approve and reject."""
+    """`reason` for halt and reject, `proposal_id` for approve and reject, `order_id` (a client
+    order id) for cancel."""
     by: str
 
 

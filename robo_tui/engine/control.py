@@ -22,6 +22,9 @@ class PersistedControl:
         self.state = ControlState()
         self._store = store
         self._seen: TradingState | None = None
+        self._halt_checked: tuple[tuple[int, int], TradingState | None] | None = None
+        """The store's change marker and the state acted on when `halt_waiting` last found no
+        halt: while both are unchanged there is nothing new to read."""
 
     async def restore(self) -> ControlState:
         """Read the record at start."""
@@ -50,12 +53,17 @@ class PersistedControl:
     async def halt_waiting(self) -> str | None:
         """Why trading must stop now when the shell has halted it (a journaled `halt` not yet
         carried out, or a HALTED state an older shell wrote) and the engine has not acted on it
-        yet; None otherwise. Two small reads: cheap enough before every order is sent."""
+        yet; None otherwise. Reads the journal and the record only when the store's change
+        marker says another writer may have changed them: cheap before every order is sent."""
+        marker = (await self._store.change_marker(), self._seen)
+        if marker == self._halt_checked:
+            return None
         pending = await self._store.pending_commands()
         stored = await self._store.load_control()
         # from the state the engine last acted on, unless another process changed it since
         known = stored if stored.trading_state != self._seen else ControlState(self._seen)
         if not halted_after(known, pending):
+            self._halt_checked = marker
             return None
         halts = [c for c in pending if c.kind == "halt"]
         reason = halts[-1].payload.get("reason", "") if halts else stored.halt_reason

@@ -45,7 +45,7 @@ from robo_tui.domain.events import (
 )
 from robo_tui.domain.market import Bar, BarArrays, FloatArray, Instrument, Quote
 from robo_tui.domain.news import MarketEvent, TradeIdea
-from robo_tui.domain.orders import AccountSnapshot, Order, OrderIntent, OrderStatus, Side
+from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Order, OrderIntent, OrderStatus, Side
 from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
 from robo_tui.domain.serialize import to_jsonable
 from robo_tui.domain.signals import Direction, EnsembleDecision, Proposal, Signal
@@ -864,6 +864,30 @@ class Engine:
                 symbol=order.symbol if order else "", status=ack.status.value,
                 message=ack.message or f"cancelled by {by}"))
 
+    async def cancel_order(self, client_order_id: str, *, by: str) -> BrokerAck | None:
+        """Cancel one working order at the broker (a cancel is never an order: no gate); None
+        when no such order is working."""
+        async with self._lock:
+            return await self._cancel_order(client_order_id, by)
+
+    async def _cancel_order(self, client_order_id: str, by: str) -> BrokerAck | None:
+        order = self.orders.open_orders.get(client_order_id)
+        if order is None:
+            return None
+        try:
+            ack = await self.broker.cancel(client_order_id)
+        except Exception as exc:
+            self.monitor.error("broker", f"cancel {client_order_id} failed: {exc}")
+            return None
+        message = ack.message or f"cancelled by {by}"
+        if not ack.status.is_open:
+            self.orders.ended(client_order_id)
+        await self.store.update_order(client_order_id, ack.status, ack.broker_order_id, message)
+        self.bus.publish(OrderStatusChanged(ts=self.clock.now(), client_order_id=client_order_id,
+                                            symbol=order.symbol, status=ack.status.value,
+                                            message=message))
+        return ack
+
     async def _sync_control(self) -> None:
         """Carry out the shell's journaled commands (`robo-tui halt`, `resume`, `proposals
         approve|reject`), and pick up a kill switch another process wrote into the control state."""
@@ -899,6 +923,8 @@ class Engine:
                 state = self.risk.state
                 await self._update_control(
                     lambda c: replace(c, trading_state=state, halt_reason="", halt_codes=()), by)
+        elif command.kind == "cancel":
+            await self._cancel_order(payload.get("order_id", ""), by)
         elif command.kind == "approve":
             if payload.get("proposal_id", "") in self.pending:
                 await self.proposals.approve(payload["proposal_id"], by=by, source="cli")

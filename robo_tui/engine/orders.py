@@ -30,6 +30,9 @@ from robo_tui.engine.outcomes import TradeOutcomes
 from robo_tui.engine.risk import RiskContext, RiskGate
 from robo_tui.ports import Broker, Clock, Store
 
+_MAY_EXIT_IN_HALT = frozenset({"ui", "cli", "engine"})
+"""Sources whose reduce-only exits HALTED lets through: a trader's, and the engine's protection."""
+
 _NO_MONEY_MOVED = frozenset({OrderStatus.SUBMITTED, OrderStatus.REJECTED})
 """Acks after which the account is as it was: the order rests, or was refused."""
 
@@ -74,6 +77,8 @@ class OrderPath:
         """Where sent and denied orders and booked fills are counted (the cycle's counters)."""
         self.open_orders: dict[str, Order] = {}
         self._filled_qty: dict[str, float] = {}
+        self._acked_filled: dict[str, Order] = {}
+        """Orders the broker acked FILLED whose fills are not booked yet (journaled SUBMITTED)."""
         self._protections_last: dict[str, tuple[float | None, float | None]] | None = None
         self._risk = risk
         self._store = store
@@ -95,7 +100,11 @@ class OrderPath:
         return await self.execute(command, self.judge(command, context), now)
 
     def judge(self, command: SubmitOrder, context: RiskContext) -> RiskVerdict:
-        """What the risk gate says about the command's order in `context` (nothing is sent)."""
+        """What the risk gate says about the command's order in `context` (nothing is sent).
+        A trader's (console, shell) or the protection's reduce-only order is judged as one that
+        may pass a halt; a strategy's or analyst's never is."""
+        if command.intent.reduce_only and command.source in _MAY_EXIT_IN_HALT:
+            context = replace(context, exit_may_pass_halt=True)
         return self._risk.check(command.intent, context)
 
     async def execute(self, command: SubmitOrder, verdict: RiskVerdict, now: datetime) -> SubmitResult:
@@ -117,10 +126,16 @@ class OrderPath:
                                          proposal_id=intent.proposal_id)
         await self._store.record_order_intent(order)
         self._risk.record_sent(intent, order.created_at)
-        ack = await self._send(order)
+        ack = await self._send(order, verdict.state)
         if ack.status not in _NO_MONEY_MOVED:
             self._book.stale = True  # it may have filled: re-read the account (fills also mark it)
-        await self._store.update_order(order.client_order_id, ack.status, ack.broker_order_id,
+        status = ack.status
+        if status is OrderStatus.FILLED:
+            # FILLED is journaled with its fill at settle (one transaction): a crash between the
+            # ack and the booking must leave an open order recovery re-asks, not a fill-less FILLED
+            status = OrderStatus.SUBMITTED
+            self._acked_filled[order.client_order_id] = order
+        await self._store.update_order(order.client_order_id, status, ack.broker_order_id,
                                        ack.message)
         if ack.status.is_open:
             self.open_orders[order.client_order_id] = order
@@ -128,13 +143,17 @@ class OrderPath:
         self._bus.publish(OrderSubmitted(ts=now, order=order, ack=ack, verdict=verdict))
         return SubmitResult(verdict, order, ack)
 
-    async def _send(self, order: Order) -> BrokerAck:
-        """The one call of `Broker.submit`, bounded by the broker's declared `order_timeout`."""
+    async def _send(self, order: Order, judged_in: TradingState) -> BrokerAck:
+        """The one call of `Broker.submit`, bounded by the broker's declared `order_timeout`.
+
+        No order leaves with a verdict older than a halt: one judged before HALTED is stopped
+        here; one the gate allowed in HALTED (a trader's or the protection's exit) goes out."""
         broker = self.broker
-        halt = await self._control.halt_waiting()  # no order leaves with a verdict older than a halt
-        if halt is not None or self._risk.state is TradingState.HALTED:
-            return BrokerAck(order.client_order_id, OrderStatus.CANCELLED,
-                             message=f"not sent: trading halted ({halt or self._risk.halt_reason})")
+        if judged_in is not TradingState.HALTED:
+            halt = await self._control.halt_waiting()
+            if halt is not None or self._risk.state is TradingState.HALTED:
+                return BrokerAck(order.client_order_id, OrderStatus.CANCELLED,
+                                 message=f"not sent: trading halted ({halt or self._risk.halt_reason})")
         try:
             timeout = broker.order_timeout
             if timeout is None:
@@ -152,6 +171,10 @@ class OrderPath:
                 self._health.error("broker", f"{broker.name} rejected {order.symbol}: {ack.message}")
         return ack
 
+    def filled_qty(self, client_order_id: str) -> float:
+        """How much of a working order has filled so far (0 when nothing has)."""
+        return self._filled_qty.get(client_order_id, 0.0)
+
     def track(self, order: Order) -> None:
         """An order found open at the broker (reconciled at start)."""
         self.open_orders[order.client_order_id] = order
@@ -159,18 +182,21 @@ class OrderPath:
     def ended(self, client_order_id: str) -> Order | None:
         """An order ended (cancelled, rejected, expired): no longer open; the order if known."""
         self._filled_qty.pop(client_order_id, None)
+        self._acked_filled.pop(client_order_id, None)
         return self.open_orders.pop(client_order_id, None)
 
     def filled(self, fill: Fill) -> bool:
         """Count `fill` against its order; True when that completes the order."""
-        order = self.open_orders.get(fill.client_order_id)
+        cid = fill.client_order_id
+        order = self.open_orders.get(cid) or self._acked_filled.get(cid)
         if order is None:
             return False
-        done = self._filled_qty.get(fill.client_order_id, 0.0) + fill.quantity
-        self._filled_qty[fill.client_order_id] = done
+        done = self._filled_qty.get(cid, 0.0) + fill.quantity
+        self._filled_qty[cid] = done
         if fill.order_done or done >= order.quantity - 1e-9:
-            del self.open_orders[fill.client_order_id]
-            self._filled_qty.pop(fill.client_order_id, None)
+            self.open_orders.pop(cid, None)
+            self._acked_filled.pop(cid, None)
+            self._filled_qty.pop(cid, None)
             return True
         return False
 

@@ -66,6 +66,9 @@ class RiskContext:
     open_orders: Sequence[Order] = ()
     broker_supports_short: bool = False
     broker_supports_fractional: bool = False
+    exit_may_pass_halt: bool = False
+    """The order comes from a trader (console, shell) or the engine's own protection: if it is
+    reduce-only and shrinks the position, HALTED lets it through (HALTED stops the robot)."""
 
 
 @frozen

@@ -66,16 +66,27 @@ class RiskRule:
 
 # ------------------------------------------------------------------- every order
 
+def _trader_exit(f: OrderFacts) -> bool:
+    """A trader's or the protection's reduce-only order that shrinks the position: HALTED stops
+    the robot, not the trader, so such an exit passes a halt."""
+    return f.ctx.exit_may_pass_halt and f.intent.reduce_only and f.reducing
+
+
 def _halted(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
     if f.state is not TradingState.HALTED:
         return None
-    return (f"trading is halted ({f.why}); no new orders until a trader resumes "
-            "(`robo-tui resume` or the console's kill switch)")
+    if _trader_exit(f):
+        notes.append("trading is halted; a trader's reduce-only exit is allowed")
+        return None
+    return (f"trading is halted ({f.why}); only a trader's reduce-only exit (flatten, or a "
+            "reduce-only sell of what is held) goes out until a trader resumes "
+            "(`robo-tui resume`, or ctrl+r in the console)")
 
 
 def _breach_of(code: str, f: OrderFacts) -> str | None:
-    """The message of the loss breach with `code`; exits are spared unless the gate halts."""
-    if f.reducing and f.state is not TradingState.HALTED:
+    """The message of the loss breach with `code`; exits are spared unless the gate halts (a
+    trader's reduce-only exit is spared then too)."""
+    if f.reducing and (f.state is not TradingState.HALTED or _trader_exit(f)):
         return None
     for b in f.breaches:
         if b.code == code:

@@ -42,8 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "QUOTE_EVERY", "ChartData", "ChartMark", "ConsoleView", "HeldBy", "MarkKind",
-    "PendingProposal", "PositionView", "Protection", "ViewPublisher", "ViewUpdated", "build_chart",
-    "build_view", "trade_marks",
+    "PendingProposal", "PositionView", "Protection", "ViewPublisher", "ViewUpdated", "WorkingOrder",
+    "build_chart", "build_view", "trade_marks",
 ]
 
 QUOTE_EVERY = 0.25
@@ -82,6 +82,17 @@ class Protection:
     def levels(self, long: bool) -> tuple[float, float]:
         """(stop, target) for a long (`long`) or a short entry."""
         return (self.long_stop, self.long_target) if long else (self.short_stop, self.short_target)
+
+
+@frozen
+class WorkingOrder:
+    """One working order as the Orders pane shows it: the order (type, prices, who placed it,
+    when), how much of it has filled, and who holds it (every order the engine sends rests at
+    the venue; "engine" is for orders the engine itself holds and has not sent)."""
+
+    order: Order
+    filled: float
+    held_by: Literal["venue", "engine"] = "venue"
 
 
 @frozen
@@ -130,6 +141,8 @@ class ConsoleView:
     equity_history: tuple[tuple[datetime, float], ...]
     protection: Mapping[str, Protection] = field(default_factory=dict)
     """Per symbol with a price and bars: the sizer's suggested stop and target now."""
+    orders: tuple[WorkingOrder, ...] = ()
+    """The working orders with what has filled of each, oldest first (the Orders pane)."""
 
     def pending_proposal(self, proposal_id: str) -> PendingProposal | None:
         """The pending proposal `proposal_id`, if it is still pending."""
@@ -225,7 +238,14 @@ def build_view(engine: Engine, prechecks: Mapping[str, RiskVerdict | None] | Non
         catalogue=catalogue, catalogue_error=catalogue_error, health=dict(engine.health),
         instruments=tuple(engine.instruments.values()), symbols=tuple(engine.symbols),
         equity_history=tuple(engine.equity_history), protection=_protection(engine),
+        orders=_working(engine),
     )
+
+
+def _working(engine: Engine) -> tuple[WorkingOrder, ...]:
+    path = engine.orders
+    return tuple(WorkingOrder(o, path.filled_qty(o.client_order_id))
+                 for o in sorted(path.open_orders.values(), key=lambda o: o.created_at))
 
 
 @frozen

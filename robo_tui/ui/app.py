@@ -435,8 +435,43 @@ class RoboApp(App[int]):
         await engine.halt("kill switch (console)", by="ui")
         self.refresh_bindings()
         self.refresh_view()
-        self.say("Trading HALTED. Open orders cancelled. ctrl+r resumes (with confirmation).",
-                  severity="error", title="KILL SWITCH", timeout=8)
+        self.say("Trading HALTED: the robot sends nothing; your reduce-only exits (x flatten, "
+                 "shift+F9 halt and flatten all) still go out. Open orders cancelled. ctrl+r "
+                 "resumes (with confirmation); F9 again does not.",
+                 severity="error", title="KILL SWITCH", timeout=8)
+
+    def action_halt_and_flatten(self) -> None:
+        """HALT now, then, after a confirmation, close every position (reduce-only exits pass the
+        halt: HALTED stops the robot, not the trader)."""
+        engine = self.ready_engine()
+        if engine is None:
+            return
+        self.spawn(self._halt(engine), "kill-switch")  # halting needs no confirmation
+        held = {s: p.quantity for s, p in engine.account.positions.items()
+                if abs(p.quantity) > 1e-12}
+        if not held:
+            return
+        lines = ", ".join(f"{q:+g} {s}" for s, q in sorted(held.items()))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.spawn(self._flatten_all(engine), "halt-and-flatten")
+
+        self.push_screen(ConfirmDialog(
+            "Trading is HALTED. Flatten ALL positions too?",
+            f"Close {lines} at market with reduce-only orders through the risk gate. Trading "
+            "stays HALTED (ctrl+r resumes).", confirm="Flatten all", danger=True), answered)
+
+    async def _flatten_all(self, engine: Engine) -> None:
+        results = await engine.flatten_all(by="ui")
+        self.refresh_view()
+        sent = [r for r in results if r.sent]
+        denied = [r for r in results if not r.sent]
+        text = f"Flatten all while HALTED: {len(sent)} exit order(s) sent"
+        if denied:
+            text += "; denied: " + "; ".join(
+                f"{r.verdict.reasons[0].message}" for r in denied if r.verdict.reasons)
+        self.say(text, severity="error" if denied else "information", title="Halt and flatten")
 
     def action_resume(self) -> None:
         """Leave HALTED after a confirmation dialog."""

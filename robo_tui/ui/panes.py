@@ -21,6 +21,7 @@ from robo_tui.ui.widgets import (
     RiskMeters,
     StrategyPanel,
 )
+from robo_tui.ui.widgets.orders import OrdersTable
 
 __all__ = ["PANES", "SLOTS", "VIEWS", "Pane", "Slot", "ViewName"]
 
@@ -65,5 +66,6 @@ PANES: tuple[Pane[Any], ...] = (
     Pane("strategies", "Strategies", StrategyPanel, "side", "ensemble", StrategyPanel.update_from),
     Pane("models", "Analyst models", ModelSelector, "side", "ensemble", ModelSelector.update_from),
     Pane("proposals", "Proposals", ProposalsQueue, "bottom", "trade", ProposalsQueue.update_from),
+    Pane("orders", "Orders", OrdersTable, "bottom", "trade", OrdersTable.update_from),
 )
 """The main screen's panes, in layout (and tab) order within each slot."""

@@ -48,6 +48,7 @@ class MemoryStore:
         self.reviews: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         self._protections: Protections | None = None
+        self._changes = 0
 
     async def open(self) -> None:
         return None
@@ -61,6 +62,7 @@ class MemoryStore:
 
     async def set_control(self, key: str, value: str, by: str) -> None:
         self._sync_protections()
+        self._changes += 1
         self.control[key] = value
         self.audit_log.append((None, "control", {"key": key, "value": value}, by))
 
@@ -75,6 +77,7 @@ class MemoryStore:
 
     async def journal_command(self, kind: CommandKind, payload: Mapping[str, str], by: str) -> int:
         command_id = len(self.commands) + 1
+        self._changes += 1
         self.commands.append((JournaledCommand(command_id, datetime.now(UTC), kind,
                                                dict(payload), by), False))
         return command_id
@@ -84,6 +87,10 @@ class MemoryStore:
 
     async def consume_command(self, command_id: int) -> None:
         self.commands = [(c, done or c.id == command_id) for c, done in self.commands]
+
+    async def change_marker(self) -> tuple[int, int]:
+        """Bumped by every control write and journaled command (no other process writes here)."""
+        return (self._changes, 0)
 
     async def audit(self, kind: str, payload: Mapping[str, Any], by: str) -> None:
         self.audit_log.append((None, kind, dict(payload), by))

@@ -37,7 +37,7 @@ import aiosqlite
 
 from robo_tui.adapters.store.codec import dumps, loads, ts_text
 from robo_tui.adapters.store.faults import corrupt, storage_fault
-from robo_tui.adapters.store.haltfile import read_halt_file
+from robo_tui.adapters.store.haltfile import halt_path, read_halt_file
 from robo_tui.adapters.store.migrations import migrate
 from robo_tui.domain.control import (
     CommandKind,
@@ -364,6 +364,21 @@ class SqliteStore:
         async with self._tx() as db:
             await db.execute("UPDATE commands SET consumed = ? WHERE id = ?",
                              (ts_text(self._now()), command_id))
+
+    async def change_marker(self) -> tuple[int, int]:
+        """`PRAGMA data_version` of the write connection (it changes only when another
+        connection commits: a shell's halt, never this store's own writes) and the halt file's
+        modification time (0 when there is none)."""
+        db = self._db
+        if db is None:
+            raise StoreClosedError(f"store {self.path} is not open; call open() first")
+        async with db.execute("PRAGMA data_version") as cur:
+            row = await cur.fetchone()
+        try:
+            halt = os.stat(halt_path(self.path.parent)).st_mtime_ns
+        except OSError:
+            halt = 0
+        return (int(row[0]) if row else 0, halt)
 
     async def audit(self, kind: str, payload: Mapping[str, Any], by: str) -> None:
         """Append one entry to the audit log."""

@@ -50,6 +50,7 @@ from robo_tui.ui.widgets import (
     StatusBar,
     StrategyPanel,
 )
+from robo_tui.ui.widgets.orders import OrdersTable
 
 __all__ = ["VIEWS", "WIDE_FROM", "PaneBoard"]
 
@@ -209,6 +210,10 @@ class PaneBoard(Screen[None]):
     def selected_proposal_id(self) -> str | None:
         """The pending proposal under the cursor."""
         return self.query_one(ProposalsQueue).selected_proposal_id()
+
+    def selected_order_id(self) -> str | None:
+        """The working order under the cursor in the Orders pane."""
+        return self.query_one(OrdersTable).selected_order_id()
 
     def selected_strategy(self) -> str | None:
         """The strategy under the cursor."""

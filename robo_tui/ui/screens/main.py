@@ -184,6 +184,41 @@ class MainScreen(PaneBoard):
             f"Close {lines} at market (reduce-only orders through the risk gate).",
             confirm="Flatten all", danger=True), answered)
 
+    def action_cancel_order(self) -> None:
+        """Cancel the working order selected in the Orders pane (after confirming)."""
+        engine = self.shell.ready_engine()
+        if engine is None:
+            return
+        order_id = self.selected_order_id()
+        view = self.latest
+        row = next((w for w in view.orders if w.order.client_order_id == order_id), None) \
+            if view is not None and order_id else None
+        if row is None:
+            self.shell.say("No working order selected (the Orders pane is empty).",
+                           severity="warning")
+            return
+        it = row.order.intent
+        price = f" limit {it.limit_price:g}" if it.limit_price is not None else " at market"
+        summary = (f"{it.side.value.upper()} {fmt_qty(it.quantity)} {it.symbol}{price} "
+                   f"({fmt_qty(row.filled)} filled), placed by {row.order.source}")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.shell.spawn(self._cancel(engine, row.order.client_order_id), "cancel-order")
+
+        self.app.push_screen(ConfirmDialog(f"Cancel order {row.order.client_order_id}?", summary,
+                                           confirm="Cancel order", danger=True), answered)
+
+    async def _cancel(self, engine: Engine, order_id: str) -> None:
+        ack = await engine.cancel_order(order_id, by="ui")
+        self.shell.refresh_view()
+        if ack is None:
+            self.shell.say(f"Order {order_id} is no longer working (or the cancel failed).",
+                           severity="warning")
+            return
+        self.shell.say(f"Cancel {order_id} → {ack.status.value}"
+                       + (f": {ack.message}" if ack.message else ""), title="Cancel")
+
     async def _flatten(self, engine: Engine, symbols: list[str] | None) -> None:
         if symbols is None:
             results = await engine.flatten_all(by="ui")
