@@ -66,6 +66,9 @@ class RiskContext:
     open_orders: Sequence[Order] = ()
     broker_supports_short: bool = False
     broker_supports_fractional: bool = False
+    blocked: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Symbols the engine will not enter now, per reason code (market closed, stale data, the
+    broker's marks disagreeing with the feed): the sentence saying why, with the numbers."""
 
 
 @frozen
