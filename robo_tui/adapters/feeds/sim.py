@@ -542,23 +542,7 @@ class SimulatedMarket:
         model = self._model(symbol)
         end = self._bar_index(now)
         self._cursor[symbol] = max(self._cursor[symbol], end)
-        if self.sessions is None or symbol not in self._stocks:
-            return model.bars(end - max(0, bars), end)
-        return self._session_history(model, bars, end)
-
-    def _session_history(self, model: _SymbolModel, bars: int, end: int) -> BarArrays:
-        """The last `bars` completed stock bars that opened in session, oldest first."""
-        assert self.sessions is not None
-        want = max(0, bars)
-        span = max(want * 4, 86_400 // self.bar_seconds * 4)
-        for _ in range(16):  # widen the window back until enough session bars are found
-            arrays = model.bars(end - span, end)
-            mask = self.sessions.open_mask(arrays.ts)
-            idx = np.flatnonzero(mask)
-            if len(idx) >= want or span > 10_000_000:
-                return _take(arrays, idx[len(idx) - want:] if want else idx[:0])
-            span *= 2
-        return _take(arrays, idx[len(idx) - want:])
+        return model.bars(end - max(0, bars), end)
 
     async def next_bars(self, now: datetime) -> list[Bar]:
         """Bars completed since the last call (or since history), oldest first.

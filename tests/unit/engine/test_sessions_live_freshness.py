@@ -118,3 +118,27 @@ def test_live_requirements_when_simulated_feed_and_sample_news_then_each_named()
     assert any("news.sample" in m for m in missing)
     replay = settings.model_copy(update={"feeds": settings.feeds.model_copy(update={"kind": "replay"})})
     assert any("replayed" in m for m in live_requirements(replay, confirm_live=True))
+
+
+class _At:
+    def __init__(self, now: datetime) -> None:
+        self.t = now
+
+    def now(self) -> datetime:
+        return self.t
+
+
+async def test_simulated_market_when_us_closed_then_no_stock_bars_or_quotes_but_crypto_goes_on() -> None:
+    from robo_tui.adapters.feeds.sim import SimulatedMarket
+
+    friday_close = datetime(2026, 1, 9, 20, 58, tzinfo=UTC)  # 15:58 New York
+    clock = _At(friday_close)
+    sim = SimulatedMarket([Instrument("AAPL"), Instrument("BTC-USD", AssetClass.CRYPTO)],
+                          seed=1, bar_seconds=60, clock=clock, sessions=NYSE,
+                          max_catchup=10_000)
+    clock.t = datetime(2026, 1, 10, 15, 0, tzinfo=UTC)  # Saturday
+    bars = await sim.next_bars(clock.t)
+    symbols = {b.symbol for b in bars}
+    assert symbols == {"AAPL", "BTC-USD"}
+    assert max(b.ts for b in bars if b.symbol == "AAPL") < datetime(2026, 1, 9, 21, 0, tzinfo=UTC)
+    assert [q.symbol for q in await sim.quotes(clock.t)] == ["BTC-USD"]
