@@ -141,6 +141,7 @@ async def run_headless(options: HeadlessOptions, *, out: TextIO = sys.stdout,
                        err: TextIO = sys.stderr) -> int:
     """Run the engine without UI; returns the process exit code."""
     from robo_tui.adapters.store.lock import DataDirLock, DataDirLocked
+    from robo_tui.engine.engine import LiveRefused
     from robo_tui.logs import setup_logging
     from robo_tui.wiring import WiringError, build_engine
 
@@ -168,6 +169,10 @@ async def run_headless(options: HeadlessOptions, *, out: TextIO = sys.stdout,
         sink = Sink(engine, out, as_json=options.run.json, on_closed=stop.set)
         try:
             await engine.start()
+        except LiveRefused as exc:
+            err.write(f"robo-tui: {exc}\n")
+            await engine.stop()
+            return int(ExitCode.USAGE)
         except (ConnectionError, OSError, TimeoutError) as exc:
             err.write(f"robo-tui: broker or market data unreachable: {exc}\n")
             await engine.stop()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 from robo_tui.config import NewsSourceSettings, Settings
 from robo_tui.domain.market import BarArrays
 from robo_tui.domain.risk import Mode
+from robo_tui.domain.sessions import MarketSessions
 from robo_tui.domain.time import ns_to_datetime
 from robo_tui.engine.backtest import ReplayRig
 from robo_tui.engine.bus import EventBus
@@ -179,7 +180,14 @@ def build_engine(
         bus=bus,
         mode=mode,
         broker_factory=lambda m: build_broker(settings, m, clock),
+        sessions=session_calendar(settings),
     )
+
+
+def session_calendar(settings: Settings) -> MarketSessions | None:
+    """The exchange calendar stocks follow (`[sessions]`), or None when sessions are off."""
+    s = settings.sessions
+    return MarketSessions(s.calendar, extended_hours=s.extended_hours) if s.enabled else None
 
 
 def build_backtest_engine(settings: Settings, data: Mapping[str, BarArrays], *, commission: float,

@@ -133,6 +133,9 @@ class FeedSettings(Section):
     """replay: a CSV/Parquet file (long table with a symbol column) or a folder of per-symbol files."""
     ccxt: CcxtFeedSettings = Field(default_factory=CcxtFeedSettings)
     """ccxt: public market data from a crypto exchange (no keys)."""
+    stale_after_bars: float = Field(3.0, gt=0, le=10_000)
+    """A symbol whose last bar or quote is older than this many bar intervals is STALE: no new
+    entries in it until fresh data arrives."""
 
     @model_validator(mode="after")
     def _replay_exists(self) -> FeedSettings:
@@ -254,6 +257,9 @@ class RiskSettings(Section):
     """Every entry must carry a stop-loss and a take-profit."""
     allow_short: bool = True
     """Allow short entries (only where the broker supports them)."""
+    marks_tolerance_pct: float = Field(0.02, gt=0, le=1)
+    """Largest relative difference between the broker's mark and the feed's price for a held
+    symbol (0.02 is 2 %); past it the symbol stops trading until they agree again."""
 
     @model_validator(mode="after")
     def _ordered(self) -> RiskSettings:
@@ -461,6 +467,17 @@ class NewsSettings(Section):
     """Longest wait before a failing source is tried again (the wait doubles per failure)."""
 
 
+class SessionSettings(Section):
+    enabled: bool = True
+    """Stocks trade only in their exchange's session (entries outside it are denied and the
+    simulated market shows no stock bars); crypto trades 24x7."""
+    calendar: str = Field("XNYS", min_length=1, max_length=20)
+    """The exchange calendar (exchange_calendars name) of the stocks: holidays and half days."""
+    extended_hours: bool = False
+    """Allow stock entries in the pre-market and after-hours sessions (only where your broker
+    takes extended-hours orders)."""
+
+
 class StorageSettings(Section):
     data_dir: Path | None = None
     """Folder for the database and logs (default: the user data dir)."""
@@ -503,6 +520,8 @@ class Settings(Section):
     """The analyst that turns news into trade ideas."""
     news: NewsSettings = Field(default_factory=NewsSettings)
     """News sources."""
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
+    """Market sessions: when stocks trade."""
     storage: StorageSettings = Field(default_factory=StorageSettings)
     """Where the database and logs live."""
     ui: UiSettings = Field(default_factory=UiSettings)

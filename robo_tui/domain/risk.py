@@ -59,6 +59,9 @@ class RiskCode(StrEnum):
     MAX_POSITIONS = "max_positions"
     MAX_RISK_PER_TRADE = "max_risk_per_trade"
     MAX_CORRELATION = "max_correlation"
+    MARKET_CLOSED = "market_closed"
+    STALE_DATA = "stale_data"
+    MARKS_DISAGREE = "marks_disagree"
 
 
 CIRCUIT_BREAKER = "circuit_breaker"

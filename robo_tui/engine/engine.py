@@ -48,11 +48,13 @@ from robo_tui.domain.news import MarketEvent, TradeIdea
 from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Order, OrderIntent, OrderStatus, Side
 from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
 from robo_tui.domain.serialize import to_jsonable
+from robo_tui.domain.sessions import MarketSessions
 from robo_tui.domain.signals import Direction, EnsembleDecision, Proposal, Signal
 from robo_tui.engine.account import AccountBook
 from robo_tui.engine.bus import EventBus
 from robo_tui.engine.control import PersistedControl
 from robo_tui.engine.ensemble import Ensemble, idea_signal
+from robo_tui.engine.freshness import MarketGuard
 from robo_tui.engine.health import Health
 from robo_tui.engine.ledger import Ledger
 from robo_tui.engine.orders import OrderPath, SubmitResult
@@ -78,6 +80,10 @@ CONTROL_SECONDS = 0.25
 
 _NewsResult = tuple[dict[str, list[TradeIdea]], list[MarketEvent]]
 """A news job's result: ideas by symbol, and the events left for the next cycle."""
+
+
+class LiveRefused(Exception):
+    """Live mode refused to start: the message names each thing that must change."""
 
 
 class ModeChangeRefused(Exception):
@@ -157,6 +163,7 @@ class Engine:
         mode: Mode | None = None,
         broker_factory: Callable[[Mode], Broker] | None = None,
         record_events: bool = True,
+        sessions: MarketSessions | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -202,8 +209,12 @@ class Engine:
         """What the current cycle (a whole replay is one) has done so far."""
         self.monitor = Health(bus=self.bus, clock=clock, risk=self.risk, on_trip=self._tripped)
         self.monitor.errors = self.counters.errors
-        self.health: dict[str, tuple[bool, str]] = self.monitor.sources
-        """Per source kind: (healthy, last failure message)."""
+        self.health, self.guard = self.monitor.sources, MarketGuard(
+            instruments=self.instruments, prices=self.prices, health=self.monitor,
+            bar_seconds=settings.feeds.bar_seconds,
+            stale_after_bars=settings.feeds.stale_after_bars, sessions=sessions)
+        """`health`: per source kind, (healthy, last failure message); `guard`: bad ticks, stale
+        symbols and market sessions (`sessions` None trades stocks around the clock)."""
         self.new_id = IdSource()
         self.outcomes = TradeOutcomes(ledger=self.ledger, risk=self.risk, sizer=self.sizer,
                                       ensemble=self.ensemble, store=store)
@@ -306,6 +317,8 @@ class Engine:
         await self._reconcile_orders()
         self.unknown_watch = await recover(self)  # half-written journal, lost stops, UNKNOWNs
         await self._load_history()
+        if self.mode is Mode.LIVE:
+            await self._check_live_prices()
         await self.proposals.restore()
         await self.orders.refresh_account()
         if self.control.state.risk_rebase:  # an earlier version's `robo-tui resume`
@@ -391,6 +404,27 @@ class Engine:
         await self.store.update_order(order.client_order_id, status, broker_order_id, message)
         self.bus.publish(OrderStatusChanged(ts=self.clock.now(), client_order_id=order.client_order_id,
                                             symbol=order.symbol, status=status.value, message=message))
+
+    async def _check_live_prices(self) -> None:
+        """Live refuses to start on a price source whose first quotes are missing or stale."""
+        now = self.clock.now()
+        try:
+            async with asyncio.timeout(self.feed_timeout):
+                quotes = {q.symbol: q for q in await self.feed.quotes(now)}
+        except Exception as exc:
+            raise LiveRefused(f"the feed {self.feed.name} gave no quotes: {_describe(exc)}") from exc
+        problems = []
+        for symbol, inst in self.instruments.items():
+            quote = quotes.get(symbol)
+            if quote is None:
+                problems.append(f"{symbol}: no first quote from {self.feed.name}")
+            elif self.guard.quote_problem(quote) is not None:
+                problems.append(f"{symbol}: bad first quote ({self.guard.quote_problem(quote)})")
+            elif now - quote.ts > self.guard.stale_after and \
+                    self.guard.sessions_open(inst, now):
+                problems.append(f"{symbol}: first quote is stale (from {quote.ts.isoformat()})")
+        if problems:
+            raise LiveRefused("live mode refused to start:\n  - " + "\n  - ".join(problems))
 
     async def _load_history(self) -> None:
         n = max(self.settings.engine.warmup_bars, self.ensemble.history_bars())
@@ -574,6 +608,7 @@ class Engine:
             await self.monitor.failure("data", f"market data failed: {_describe(exc)}")
             return
         self.monitor.success("data")
+        self.guard.check(now)
         if bars:
             self._apply_bars(bars)
             self.bus.publish(BarsReceived(ts=now, bars=tuple(bars), simulated=self.simulated))
@@ -585,8 +620,14 @@ class Engine:
         book = self.book
         cap = max(self.settings.engine.warmup_bars, self.ensemble.history_bars()) + _HISTORY_CAP_EXTRA
         by_symbol: dict[str, list[Bar]] = {}
+        guard, now = self.guard, self.clock.now()
         for bar in bars:
             if bar.symbol in self.instruments:
+                why = guard.bar_problem(bar)
+                if why is not None:
+                    guard.reject("bar", bar.symbol, why)
+                    continue
+                guard.seen(bar.symbol, now)
                 by_symbol.setdefault(bar.symbol, []).append(bar)
                 if venue is not None:
                     venue.on_bar(bar)
@@ -603,6 +644,11 @@ class Engine:
         for quote in quotes:
             if quote.symbol not in self.instruments:
                 continue
+            why = self.guard.quote_problem(quote)
+            if why is not None:
+                self.guard.reject("quote", quote.symbol, why)
+                continue
+            self.guard.seen(quote.symbol, now)
             self.quotes[quote.symbol] = quote
             self.prices[quote.symbol] = quote.last
             self.book.stale = True
@@ -772,7 +818,8 @@ class Engine:
         broker, book = self.broker, self.book
         return RiskContext(now, book.account, self.mode, book.day_start_equity, book.peak_equity,
                            self._returns, tuple(self.orders.open_orders.values()),
-                           broker.supports_short, broker.supports_fractional)
+                           broker.supports_short, broker.supports_fractional,
+                           self.guard.blocked(now, self.orders.disagree))
 
     async def submit(self, command: SubmitOrder) -> SubmitResult:
         """The ONLY way an order reaches a broker: the risk gate judges it, a denial is an event,
@@ -1050,6 +1097,11 @@ def live_requirements(settings: Settings, confirm_live: bool) -> list[str]:
         missing.append("set broker.kind to 'ib' or 'robinhood' (paper cannot trade live)")
     if not confirm_live:
         missing.append("pass --confirm-live on the command line (or type the confirmation phrase)")
+    if settings.feeds.kind in ("sim", "replay"):
+        missing.append(f"set feeds.kind to a real market-data source (feeds.kind = "
+                       f"{settings.feeds.kind!r} is {'simulated' if settings.feeds.kind == 'sim' else 'replayed'} data)")
+    if settings.news.sample and not any(s.enabled for s in settings.news.sources):
+        missing.append("set news.sample = false (the bundled sample news is not real news)")
     return missing
 
 
@@ -1077,6 +1129,7 @@ __all__ = [
     "CycleCounters",
     "Engine",
     "IdSource",
+    "LiveRefused",
     "ModeChangeRefused",
     "ProposalNotFound",
     "SubmitResult",

@@ -47,6 +47,25 @@ class Health:
             self._bus.publish(SourceHealthChanged(ts=self._clock.now(), source=kind, healthy=True,
                                                   message="recovered"))
 
+    def symbol_problem(self, symbol: str, kind: str, message: str) -> None:
+        """One symbol's data cannot be traded on (`kind`: stale, marks): logged and announced
+        as the health of the source `data:<symbol>` (the console and headless output show it)."""
+        log.warning("%s", message)
+        self.sources[f"data:{symbol}"] = (False, message)
+        self._bus.publish(SourceHealthChanged(ts=self._clock.now(), source=f"data:{symbol}",
+                                              healthy=False, message=f"{kind}: {message}"))
+
+    def symbol_recovered(self, symbol: str, kind: str, message: str) -> None:
+        """A symbol's data problem of `kind` is over: announced once."""
+        if self.sources.pop(f"data:{symbol}", None) is not None:
+            self._bus.publish(SourceHealthChanged(ts=self._clock.now(), source=f"data:{symbol}",
+                                                  healthy=True, message=f"{kind}: {message}"))
+
+    def stale_symbols(self) -> list[str]:
+        """Symbols with a data problem now (stale data, disagreeing marks), sorted."""
+        return sorted(k.removeprefix("data:") for k, (ok, _) in self.sources.items()
+                      if k.startswith("data:") and not ok)
+
     async def failure(self, kind: str, message: str) -> None:
         """A data/model/broker failure: reported, counted by the circuit breaker (which may halt)."""
         self.error(kind, message)

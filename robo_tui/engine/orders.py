@@ -21,7 +21,7 @@ from robo_tui.domain.commands import SubmitOrder
 from robo_tui.domain.events import OrderDenied, OrderFilled, OrderStatusChanged, OrderSubmitted
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Fill, Order, OrderStatus
-from robo_tui.domain.risk import RiskVerdict, TradingState
+from robo_tui.domain.risk import RiskCode, RiskVerdict, TradingState
 from robo_tui.engine.account import AccountBook
 from robo_tui.engine.bus import EventBus
 from robo_tui.engine.control import PersistedControl
@@ -75,6 +75,10 @@ class OrderPath:
         """Where allowed orders go (the engine swaps it on a mode change)."""
         self.counts = counts
         """Where sent and denied orders and booked fills are counted (the cycle's counters)."""
+        self.disagree: dict[str, dict[str, str]] = {}
+        """Held symbols whose broker mark and feed price disagree: the gate's sentence, by code."""
+        self._baseline_of = ""
+        """The live broker whose real equity the day-start and drawdown peak were taken from."""
         self.open_orders: dict[str, Order] = {}
         self._filled_qty: dict[str, float] = {}
         self._acked_filled: dict[str, Order] = {}
@@ -282,14 +286,47 @@ class OrderPath:
         else:
             account = book.account
         book.remark = False
-        # the broker's snapshot is a fresh value: its positions are ours to keep
-        book.account = AccountSnapshot(now, account.cash, account.positions,
-                                       account.prices | book.prices)
+        # the broker's snapshot is a fresh value: its positions are ours to keep. A venue whose
+        # book lives in this process marks at our prices; a real broker's marks for what it
+        # holds are never replaced by the feed's, and a gap past the tolerance stops the symbol.
+        if self.broker.restores_from_fills:
+            prices = account.prices | book.prices
+        else:
+            prices = book.prices | account.prices
+            self._compare_marks(account)
+        book.account = AccountSnapshot(now, account.cash, account.positions, prices)
         equity = book.account.equity
         day = now.date().isoformat()
+        if self.broker.is_live and self._baseline_of != self.broker.name and equity > 0:
+            # the first live start counts day loss and drawdown from the broker's real equity,
+            # never from the paper starting cash
+            self._baseline_of = self.broker.name
+            book.peak_equity = equity
+            await self.start_day(day, equity, "engine")
         if day != book.day:
             await self.start_day(day, equity, "engine")
         book.peak_equity = max(book.peak_equity, equity)
+
+    def _compare_marks(self, account: AccountSnapshot) -> None:
+        """Stop a held symbol whose broker mark and feed price differ past the tolerance (one
+        health event when it starts, one when they agree again)."""
+        feed = self._book.prices
+        tolerance = self._risk.settings.marks_tolerance_pct
+        for symbol, position in account.positions.items():
+            mark, ours = account.prices.get(symbol), feed.get(symbol)
+            if position.quantity == 0.0 or mark is None or ours is None or mark <= 0:
+                continue
+            gap = abs(ours - mark) / mark
+            if gap > tolerance:
+                if symbol not in self.disagree:
+                    message = (f"{symbol}: the broker marks it at {mark:,.6g} but the feed says "
+                               f"{ours:,.6g} ({gap:.1%} apart, tolerance "
+                               f"{tolerance:.1%}); no new entries until they agree")
+                    self.disagree[symbol] = {RiskCode.MARKS_DISAGREE.value: message}
+                    self._health.symbol_problem(symbol, "marks", message)
+            elif self.disagree.pop(symbol, None) is not None:
+                self._health.symbol_recovered(symbol, "marks",
+                                              f"{symbol}: broker mark and feed agree again")
 
     async def start_day(self, day: str, equity: float, by: str) -> None:
         """Count the day's loss from `equity`, durably (`start` reads it back after a restart);

@@ -69,6 +69,9 @@ class RiskContext:
     exit_may_pass_halt: bool = False
     """The order comes from a trader (console, shell) or the engine's own protection: if it is
     reduce-only and shrinks the position, HALTED lets it through (HALTED stops the robot)."""
+    blocked: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Symbols the engine will not enter now, per reason code (market closed, stale data, the
+    broker's marks disagreeing with the feed): the sentence saying why, with the numbers."""
 
 
 @frozen

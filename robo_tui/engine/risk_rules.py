@@ -479,6 +479,24 @@ def _positions_meter(book: MeterBook) -> Meter:
                  level_for(count, limit, breached=count > limit), f"{count} / {limit}")
 
 
+def _blocked_for(code: str, f: OrderFacts) -> str | None:
+    """The engine's sentence when the order's symbol is blocked for `code`, else None."""
+    reasons = f.ctx.blocked.get(f.intent.symbol)
+    return reasons.get(code) if reasons else None
+
+
+def _market_closed(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
+    return _blocked_for(C.MARKET_CLOSED, f)
+
+
+def _stale_data(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
+    return _blocked_for(C.STALE_DATA, f)
+
+
+def _marks_disagree(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
+    return _blocked_for(C.MARKS_DISAGREE, f)
+
+
 E = RuleScope.EVERY_ORDER
 RISK_RULES: tuple[RiskRule, ...] = (
     RiskRule(C.HALTED, E, _halted),
@@ -510,5 +528,8 @@ RISK_RULES: tuple[RiskRule, ...] = (
     RiskRule(C.MAX_RISK_PER_TRADE, RuleScope.ENTRIES, _risk_per_trade),
     RiskRule(C.MAX_POSITIONS, RuleScope.ENTRIES, _positions, _positions_meter),
     RiskRule(C.MAX_CORRELATION, RuleScope.ENTRIES, _correlation),
+    RiskRule(C.MARKET_CLOSED, RuleScope.ENTRIES, _market_closed),
+    RiskRule(C.STALE_DATA, RuleScope.ENTRIES, _stale_data),
+    RiskRule(C.MARKS_DISAGREE, RuleScope.ENTRIES, _marks_disagree),
 )
 """Every rule of the gate, in the order a verdict lists its reasons (docs/risk.md)."""

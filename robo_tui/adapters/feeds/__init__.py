@@ -16,10 +16,13 @@ if TYPE_CHECKING:
 def build_sim(settings: Settings, clock: Clock) -> MarketFeed:
     """The seeded simulated market over the configured universe."""
     from robo_tui.adapters.feeds.sim import SimulatedMarket
+    from robo_tui.domain.sessions import MarketSessions
 
     instruments = [i.to_instrument() for i in settings.universe.instruments]
+    s = settings.sessions
+    sessions = MarketSessions(s.calendar) if s.enabled else None
     return SimulatedMarket(instruments, seed=settings.feeds.seed,
-                           bar_seconds=settings.feeds.bar_seconds, clock=clock)
+                           bar_seconds=settings.feeds.bar_seconds, clock=clock, sessions=sessions)
 
 
 def build_replay(settings: Settings, clock: Clock) -> MarketFeed:

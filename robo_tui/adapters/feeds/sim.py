@@ -47,6 +47,7 @@ from robo_tui.domain.market import (
     IntArray,
     Quote,
 )
+from robo_tui.domain.sessions import MarketSessions
 from robo_tui.domain.time import datetime_to_ns
 from robo_tui.ports import Clock
 
@@ -475,6 +476,12 @@ class _SymbolModel:
         return _REGIMES[int(regime[0])]
 
 
+def _take(arrays: BarArrays, idx: IntArray) -> BarArrays:
+    """The bars of `arrays` at the positions `idx` (in order)."""
+    return BarArrays(arrays.symbol, arrays.ts[idx], arrays.open[idx], arrays.high[idx],
+                     arrays.low[idx], arrays.close[idx], arrays.volume[idx])
+
+
 class SimulatedMarket:
     """A seeded simulated market of stocks and 24/7 crypto; implements `MarketFeed`.
 
@@ -488,7 +495,8 @@ class SimulatedMarket:
     supports_streaming = True
 
     def __init__(self, instruments: Sequence[Instrument], *, seed: int, bar_seconds: int,
-                 clock: Clock, max_catchup: int = 1_000) -> None:
+                 clock: Clock, max_catchup: int = 1_000,
+                 sessions: MarketSessions | None = None) -> None:
         if bar_seconds < 1:
             raise ValueError("bar_seconds must be at least 1")
         if not instruments:
@@ -498,6 +506,9 @@ class SimulatedMarket:
         self.max_catchup = max_catchup
         self._clock = clock
         self._models = {i.symbol: _SymbolModel(i, seed, bar_seconds) for i in instruments}
+        self.sessions = sessions
+        """The exchange calendar stocks follow: no stock bars or quotes while it is closed."""
+        self._stocks = {i.symbol for i in instruments if i.asset_class is AssetClass.STOCK}
         now_bar = self._bar_index(clock.now())
         self._cursor = dict.fromkeys(self._models, now_bar)
 
@@ -545,6 +556,8 @@ class SimulatedMarket:
             if end <= start:
                 continue
             arrays = model.bars(start, end)
+            if self.sessions is not None and symbol in self._stocks:
+                arrays = _take(arrays, np.flatnonzero(self.sessions.open_mask(arrays.ts)))
             out.extend((int(arrays.ts[i]), order, arrays.bar(i)) for i in range(len(arrays)))
             self._cursor[symbol] = end
         out.sort(key=lambda item: (item[0], item[1]))
@@ -552,7 +565,10 @@ class SimulatedMarket:
 
     async def quotes(self, now: datetime) -> list[Quote]:
         """One quote per symbol at `now`, on the forming bar's intrabar path."""
-        return [self.quote_at(symbol, now) for symbol in self._models]
+        sessions = self.sessions
+        closed = sessions is not None and not sessions.is_open(AssetClass.STOCK, now)
+        return [self.quote_at(symbol, now) for symbol in self._models
+                if not (closed and symbol in self._stocks)]
 
     def quote_at(self, symbol: str, now: datetime) -> Quote:
         """The quote of `symbol` at `now` (synchronous)."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 from rich.style import Style
 from rich.text import Text
@@ -21,14 +20,14 @@ from textual.widget import Widget
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode, TradingState
+from robo_tui.domain.sessions import MarketSessions
 from robo_tui.engine.view import ConsoleView
 from robo_tui.ui.widgets.format import fmt_compact, fmt_money, fmt_pct, fmt_time
 from robo_tui.ui.widgets.safe import safe_str
 
 __all__ = ["StatusBar", "market_session"]
 
-_NEW_YORK = ZoneInfo("America/New_York")
-_PRE, _OPEN, _CLOSE, _POST = time(4, 0), time(9, 30), time(16, 0), time(20, 0)
+_SESSIONS = MarketSessions()  # the US exchange calendar (XNYS): holidays and half days
 
 MODE_LABELS: dict[Mode, tuple[str, str]] = {
     Mode.PAPER: ("PAPER", "PAPER"),
@@ -55,27 +54,17 @@ _DEGRADE: tuple[tuple[str, int], ...] = (
 
 
 def market_session(now: datetime, instruments: Sequence[Instrument]) -> tuple[str, str]:
-    """(long, short) market status at `now`: the US equity session (regular hours 9:30-16:00
-    New York time on weekdays, pre 4:00, post until 20:00) and "crypto 24/7" when the universe
-    holds crypto. Exchange holidays are not known here."""
+    """(long, short) market status at `now`: the US equity session from the exchange calendar
+    ("US open", "US half day", "US pre-market", "US after-hours", "US closed", holidays known)
+    and "crypto 24/7" when the universe holds crypto."""
     has_stock = any(i.asset_class is AssetClass.STOCK for i in instruments)
     has_crypto = any(i.asset_class is AssetClass.CRYPTO for i in instruments)
     if not has_stock:
         return ("crypto 24/7", "24/7") if has_crypto else ("", "")
-    local = now.astimezone(_NEW_YORK)
-    t = local.time()
-    if local.weekday() >= 5:
-        session = "closed"
-    elif _OPEN <= t < _CLOSE:
-        session = "open"
-    elif _PRE <= t < _OPEN:
-        session = "pre-market"
-    elif _CLOSE <= t < _POST:
-        session = "after-hours"
-    else:
-        session = "closed"
-    long = f"US {session}" + (" · crypto 24/7" if has_crypto else "")
-    return long, f"US {session.split('-')[0]}"
+    status = _SESSIONS.status(now)
+    label = status.label
+    long = label + (" · crypto 24/7" if has_crypto else "")
+    return long, label.split("-")[0].split(" (")[0]
 
 
 @frozen
@@ -172,7 +161,9 @@ class StatusBar(Widget):
         now = view.now
         health = view.health
         sources = (
-            _Source("feed", view.feed_name, health.get("data", (True, ""))[0]),
+            # a symbol with stale data or disagreeing marks (`data:<symbol>`) marks the feed ✗
+            _Source("feed", view.feed_name, health.get("data", (True, ""))[0]
+                    and all(ok for k, (ok, _) in health.items() if k.startswith("data:"))),
             _Source("broker", view.broker_name, health.get("broker", (True, ""))[0]),
             _analyst_source(view.catalogue or {}, health),
         )
