@@ -819,7 +819,7 @@ class Engine:
         return RiskContext(now, book.account, self.mode, book.day_start_equity, book.peak_equity,
                            self._returns, tuple(self.orders.open_orders.values()),
                            broker.supports_short, broker.supports_fractional,
-                           self.guard.blocked(now, self.orders.disagree))
+                           blocked=self.guard.blocked(now, self.orders.disagree))
 
     async def submit(self, command: SubmitOrder) -> SubmitResult:
         """The ONLY way an order reaches a broker: the risk gate judges it, a denial is an event,
