@@ -49,6 +49,9 @@ class ControlState:
     halt_codes: tuple[str, ...] = ()
     """The risk codes that halted trading (a loss limit, the circuit breaker); () for a halt by
     hand. Restored with the halt, so the meters and the view say why after a restart."""
+    live_baseline: str = ""
+    """The live broker whose real equity the day's start and the drawdown peak were first taken
+    from ("" before the first live start): a restart keeps that peak, never re-bases it."""
 
     @property
     def halted(self) -> bool:
@@ -71,6 +74,8 @@ class ControlState:
         if self.mode is not None:
             keys["mode"] = self.mode.value
         keys["halt_codes"] = ",".join(self.halt_codes)
+        if self.live_baseline:
+            keys["live_baseline"] = self.live_baseline
         return keys
 
     @classmethod
@@ -88,6 +93,7 @@ class ControlState:
             protections=decode_protections(keys.get("protections", "")),
             mode=_enum(Mode, keys.get("mode")),
             halt_codes=tuple(c for c in keys.get("halt_codes", "").split(",") if c),
+            live_baseline=keys.get("live_baseline", ""),
         )
 
 

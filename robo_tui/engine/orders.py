@@ -77,7 +77,6 @@ class OrderPath:
         """Where sent and denied orders and booked fills are counted (the cycle's counters)."""
         self.disagree: dict[str, dict[str, str]] = {}
         """Held symbols whose broker mark and feed price disagree: the gate's sentence, by code."""
-        self._baseline_of = ""
         """The live broker whose real equity the day-start and drawdown peak were taken from."""
         self.open_orders: dict[str, Order] = {}
         self._filled_qty: dict[str, float] = {}
@@ -297,11 +296,12 @@ class OrderPath:
         book.account = AccountSnapshot(now, account.cash, account.positions, prices)
         equity = book.account.equity
         day = now.date().isoformat()
-        if self.broker.is_live and self._baseline_of != self.broker.name and equity > 0:
-            # the first live start counts day loss and drawdown from the broker's real equity,
-            # never from the paper starting cash
-            self._baseline_of = self.broker.name
+        name = self.broker.name
+        if self.broker.is_live and self._control.state.live_baseline != name and equity > 0:
+            # the first live start on this broker counts day loss and drawdown from its real
+            # equity, never from the paper starting cash; persisted, so a restart keeps the peak
             book.peak_equity = equity
+            await self._control.update(lambda c: replace(c, live_baseline=name), "engine")
             await self.start_day(day, equity, "engine")
         if day != book.day:
             await self.start_day(day, equity, "engine")

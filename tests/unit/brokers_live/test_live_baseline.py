@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,30 @@ async def test_live_start_when_broker_equity_differs_from_paper_cash_then_baseli
         assert engine.state is TradingState.ACTIVE  # not "N % down" from the paper cash
     finally:
         await engine.stop()
+
+
+async def test_live_restart_when_equity_fell_meanwhile_then_the_first_start_peak_is_kept(
+        api: FakeCryptoApi, clock: SimClock, tmp_path: Path) -> None:
+    settings = with_overrides(load_settings(None, environ={
+        "ROBO_TUI_ENGINE__LIVE_ENABLED": "true",
+        "ROBO_TUI_BROKER__KIND": "robinhood_crypto",
+        "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__API_KEY": api.api_key,
+        "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__PRIVATE_KEY": api.private_key,
+        "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__BASE_URL": api.base_url,
+        "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__TIMEOUT_SECONDS": "2",
+    }), mode=Mode.LIVE)
+    first = build_engine(settings, data_dir=tmp_path, clock=clock, intelligence=False)
+    await first.start()
+    peak = first.peak_equity
+    await first.stop()
+    api.cash -= api.cash * Decimal("0.2")  # the account lost a fifth while robo-tui was down
+    again = build_engine(settings, data_dir=tmp_path, clock=clock, intelligence=False)
+    await again.start()
+    try:
+        assert again.account.equity < peak
+        assert again.peak_equity == pytest.approx(peak)  # a restart never re-bases the drawdown
+    finally:
+        await again.stop()
 
 
 class _StaleFeed:
