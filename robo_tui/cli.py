@@ -624,7 +624,9 @@ def review_command(config: ConfigOpt = None, data_dir: DataDirOpt = None,
 
 def _flags_everywhere(root: typer.Typer) -> None:
     """Every subcommand registered without its own class (those of the `data` and `orders`
-    groups, say) shows `--help` as a flag, like the rest."""
+    groups, say) shows `--help` as a flag, like the rest. Run once, when this module is
+    imported, after every command above is registered (so `app` itself is right, not only
+    `main`)."""
     for group in root.registered_groups:
         if group.typer_instance is not None:
             for info in group.typer_instance.registered_commands:
@@ -632,9 +634,11 @@ def _flags_everywhere(root: typer.Typer) -> None:
                     info.cls = FlagAwareCommand
 
 
+_flags_everywhere(app)
+
+
 def main() -> None:
     """Console-script entry point."""
-    _flags_everywhere(app)
     app()
 
 
