@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from robo_tui.adapters.brokers.venue_book import VenueKeepsItsBook
+from robo_tui.adapters.brokers.venue_book import PolledVenue
 from robo_tui.config import RobinhoodSettings
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
@@ -155,7 +155,7 @@ class _Tracked:
     match_attempts: int = 0
 
 
-class RobinhoodBroker(VenueKeepsItsBook):
+class RobinhoodBroker(PolledVenue):
     """Trades a Robinhood account. Implements the `Broker` port (robo_tui/ports.py).
 
     `supports_fractional` (crypto, and fractional-share market orders for stocks);
@@ -637,19 +637,6 @@ class RobinhoodBroker(VenueKeepsItsBook):
             self._absorb(tracked, row)
             log.info("matched lost order %s to Robinhood order %s", tracked.coid, tracked.broker_id)
             return
-
-    async def poll_fills(self) -> list[Fill]:
-        """Executions of our orders since the last call, oldest first (polled, throttled)."""
-        await self._poll()
-        out, self._fills = self._fills, []
-        return out
-
-    async def poll_order_updates(self) -> list[BrokerAck]:
-        """Our orders Robinhood cancelled or rejected since the last call, and protective stops
-        that could not be placed."""
-        await self._poll()
-        out, self._updates = self._updates, []
-        return out
 
     async def cancel(self, client_order_id: str) -> BrokerAck:
         """Cancel one of our orders; a finished order answers with its final status."""

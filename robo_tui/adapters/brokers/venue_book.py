@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from robo_tui.domain.market import AssetClass
-from robo_tui.domain.orders import Fill, VenueCapabilities
+from robo_tui.domain.orders import BrokerAck, Fill, VenueCapabilities
 
 
 class VenueKeepsItsBook:
@@ -32,3 +32,28 @@ class VenueKeepsItsBook:
     def reconcile(self, fills: Sequence[Fill]) -> list[str]:
         """The venue's book is the truth; nothing to compare here."""
         return []
+
+
+class PolledVenue(VenueKeepsItsBook):
+    """A venue read by polling (Robinhood stocks and crypto): `_poll` (throttled by the broker)
+    queues what it learns in `_fills` and `_updates`; the port's two polls drain the queues."""
+
+    _fills: list[Fill]
+    _updates: list[BrokerAck]
+
+    async def _poll(self, *, force: bool = False) -> None:
+        """Ask the venue about our orders, queueing executions and final updates."""
+        raise NotImplementedError
+
+    async def poll_fills(self) -> list[Fill]:
+        """Executions of our orders since the last call, oldest first (polled, throttled)."""
+        await self._poll()
+        out, self._fills = self._fills, []
+        return out
+
+    async def poll_order_updates(self) -> list[BrokerAck]:
+        """Our orders the venue cancelled, rejected or failed since the last call, and
+        protective stops that could not be placed."""
+        await self._poll()
+        out, self._updates = self._updates, []
+        return out

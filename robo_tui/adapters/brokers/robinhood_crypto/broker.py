@@ -58,7 +58,7 @@ from robo_tui.adapters.brokers.robinhood_crypto.pairs import (
     size_problem,
     stop_direction,
 )
-from robo_tui.adapters.brokers.venue_book import VenueKeepsItsBook
+from robo_tui.adapters.brokers.venue_book import PolledVenue
 from robo_tui.config import RobinhoodCryptoSettings
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
@@ -145,7 +145,7 @@ class _Tracked:
     final_reported: bool = False
 
 
-class RobinhoodCryptoBroker(VenueKeepsItsBook):
+class RobinhoodCryptoBroker(PolledVenue):
     """Trades a Robinhood crypto account through the official Crypto Trading API.
 
     Long only (`supports_short` False), fractional (`supports_fractional`); `is_live` must be
@@ -551,19 +551,6 @@ class RobinhoodCryptoBroker(VenueKeepsItsBook):
         for tracked in list(self._tracked.values()):
             if tracked.status not in _FINAL:
                 await self._refresh(tracked)
-
-    async def poll_fills(self) -> list[Fill]:
-        """Executions of our orders since the last call, oldest first (polled, throttled)."""
-        await self._poll()
-        out, self._fills = self._fills, []
-        return out
-
-    async def poll_order_updates(self) -> list[BrokerAck]:
-        """Our orders the venue cancelled or failed since the last call, and protective stops
-        that could not be placed."""
-        await self._poll()
-        out, self._updates = self._updates, []
-        return out
 
     async def cancel(self, client_order_id: str) -> BrokerAck:
         """Cancel one of our orders; a finished order answers with its final status."""
