@@ -481,6 +481,10 @@ class SessionSettings(Section):
 class StorageSettings(Section):
     data_dir: Path | None = None
     """Folder for the database and logs (default: the user data dir)."""
+    retention_days: float = Field(3.0, ge=0, le=3650)
+    """Days of per-cycle telemetry kept (strategy signals, portfolio and cycle summaries; price
+    and account snapshots beyond it are thinned to hourly); 0 keeps everything. The decision
+    trail (analyst calls, proposals, verdicts, orders, fills, control changes) is never pruned."""
 
     @field_validator("data_dir")
     @classmethod

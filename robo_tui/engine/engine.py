@@ -62,6 +62,7 @@ from robo_tui.engine.outcomes import TradeOutcomes
 from robo_tui.engine.proposals import ProposalDesk, ProposalNotFound
 from robo_tui.engine.recorder import EventRecorder
 from robo_tui.engine.recovery import recover
+from robo_tui.engine.retention import Retention
 from robo_tui.engine.risk import RiskContext, RiskGate
 from robo_tui.engine.sizing import Sizer
 from robo_tui.engine.strategies import build_strategies
@@ -460,11 +461,14 @@ class Engine:
         a halt the shell journals takes effect within `CONTROL_SECONDS`, whatever a cycle waits on."""
         stop = stop or asyncio.Event()
         lane = asyncio.create_task(self._control_lane(stop), name="robo-tui control lane")
+        retention = Retention(self.store, self.clock, self.settings.storage.retention_days)
+        housekeeping = asyncio.create_task(retention.run(stop), name="robo-tui retention")
         try:
             await self._run(cycles, stop, on_cycle)
         finally:
             lane.cancel()
-            await asyncio.gather(lane, return_exceptions=True)
+            housekeeping.cancel()
+            await asyncio.gather(lane, housekeeping, return_exceptions=True)
 
     async def _run(self, cycles: int | None, stop: asyncio.Event,
                    on_cycle: Callable[[CycleCompleted], None] | None) -> None:
