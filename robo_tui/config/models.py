@@ -494,6 +494,22 @@ class StorageSettings(Section):
         return path
 
 
+class ReportSettings(Section):
+    daily_target: float = Field(0.0, ge=0, le=1e12)
+    """Your own P&L target for a day, in account currency (0: no goal line in the daily report)."""
+    weekly_target: float = Field(0.0, ge=0, le=1e12)
+    """Your own P&L target for 7 days, in account currency (0: no goal line)."""
+    schedule: bool = True
+    """Run the daily schedule inside the engine: the pre-market check, the review of past ideas
+    and the daily report card, at the times below in the exchange's time zone."""
+    premarket_at: str = Field("09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    """Pre-market check (HH:MM, exchange time): sources' health and the day's session, logged."""
+    review_at: str = Field("16:15", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    """Daily review of past ideas (HH:MM, exchange time)."""
+    report_at: str = Field("16:30", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    """Daily report card of the account (HH:MM, exchange time), stored and announced."""
+
+
 class UiSettings(Section):
     theme: str = "robo-dark"
     """Console theme (a file in themes/)."""
@@ -530,3 +546,5 @@ class Settings(Section):
     """Where the database and logs live."""
     ui: UiSettings = Field(default_factory=UiSettings)
     """The console."""
+    reports: ReportSettings = Field(default_factory=ReportSettings)
+    """Report cards of the account, your own targets, and the daily schedule."""
