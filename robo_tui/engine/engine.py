@@ -465,7 +465,7 @@ class Engine:
         lane = asyncio.create_task(self._control_lane(stop), name="robo-tui control lane")
         retention = Retention(self.store, self.clock, self.settings.storage.retention_days)
         background = [lane, asyncio.create_task(retention.run(stop), name="robo-tui retention")]
-        if self.settings.reports.schedule:
+        if self.settings.reports.schedule and cycles is None:  # a long run, not a cron `--once`
             schedule = DailySchedule(self, engine_jobs(self), self._exchange_tz())
             background.append(asyncio.create_task(schedule.run(stop), name="robo-tui schedule"))
         try:
