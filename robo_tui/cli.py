@@ -622,6 +622,24 @@ def review_command(config: ConfigOpt = None, data_dir: DataDirOpt = None,
                 f"{name} {g['hits']}/{g['n']} ({g['hit_rate']:.0%})" for name, g in groups.items()))
 
 
+@app.command("report", cls=FlagAwareCommand)
+def report_command(
+    period: Annotated[str, typer.Argument(help="daily or weekly.")] = "daily",
+    day: Annotated[str | None, typer.Option("--day", help="The (last) UTC day, YYYY-MM-DD; "
+                                            "default today.")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained "
+                                                  "HTML report card here.")] = None,
+    config: ConfigOpt = None, data_dir: DataDirOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """The account's report card (paper, shadow or live, as recorded): equity, Sharpe and
+    Sortino, drawdown, closed trades and hit rate by strategy, analyst and symbol, the analysts'
+    confidence calibration, and progress against your own target."""
+    from robo_tui.reports.cli import run_report
+
+    raise typer.Exit(run_report(period, day, html_out, _options(config, data_dir,
+                                                                 json_out=json_out), _with_store))
+
+
 def _flags_everywhere(root: typer.Typer) -> None:
     """Every subcommand registered without its own class (those of the `data` and `orders`
     groups, say) shows `--help` as a flag, like the rest. Run once, when this module is

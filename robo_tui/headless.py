@@ -24,6 +24,7 @@ from robo_tui.domain.events import (
     OrderStatusChanged,
     OrderSubmitted,
     ProposalCreated,
+    ScheduledJobDone,
     TradingStateChanged,
 )
 from robo_tui.domain.frozen import frozen
@@ -42,7 +43,7 @@ from robo_tui.runtime import (
 )
 
 _NOTABLE = (ProposalCreated, OrderDenied, OrderSubmitted, OrderFilled, OrderStatusChanged,
-            TradingStateChanged, EngineErrorOccurred, IdeaGenerated)
+            TradingStateChanged, EngineErrorOccurred, IdeaGenerated, ScheduledJobDone)
 
 
 @frozen
@@ -83,6 +84,8 @@ def describe(event: Event) -> str:
                 f"score {idea.score:+.2f} conf {idea.confidence:.2f}")
     if isinstance(event, EngineErrorOccurred):
         return f"error in {event.where}: {event.message}"
+    if isinstance(event, ScheduledJobDone):
+        return f"schedule {event.job}{'' if event.ok else ' FAILED'}: {event.summary}"
     return type(event).__name__
 
 

@@ -468,3 +468,9 @@ class Store(Protocol):
     async def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Read-only query for reports, the console and tests."""
         ...
+
+    async def prune_telemetry(self, before: datetime) -> dict[str, int]:
+        """Delete per-cycle telemetry older than `before` (telemetry audit rows; price and account
+        snapshots thinned to the last of each hour), never the decision trail; rows pruned per
+        table or audit kind."""
+        ...

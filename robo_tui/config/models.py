@@ -481,6 +481,10 @@ class SessionSettings(Section):
 class StorageSettings(Section):
     data_dir: Path | None = None
     """Folder for the database and logs (default: the user data dir)."""
+    retention_days: float = Field(3.0, ge=0, le=3650)
+    """Days of per-cycle telemetry kept (strategy signals, portfolio and cycle summaries; price
+    and account snapshots beyond it are thinned to hourly); 0 keeps everything. The decision
+    trail (analyst calls, proposals, verdicts, orders, fills, control changes) is never pruned."""
 
     @field_validator("data_dir")
     @classmethod
@@ -488,6 +492,22 @@ class StorageSettings(Section):
         if path is not None and path.expanduser().exists() and not path.expanduser().is_dir():
             raise ValueError(f"{str(path)!r} is a file, not a folder")
         return path
+
+
+class ReportSettings(Section):
+    daily_target: float = Field(0.0, ge=0, le=1e12)
+    """Your own P&L target for a day, in account currency (0: no goal line in the daily report)."""
+    weekly_target: float = Field(0.0, ge=0, le=1e12)
+    """Your own P&L target for 7 days, in account currency (0: no goal line)."""
+    schedule: bool = True
+    """Run the daily schedule inside the engine: the pre-market check, the review of past ideas
+    and the daily report card, at the times below in the exchange's time zone."""
+    premarket_at: str = Field("09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    """Pre-market check (HH:MM, exchange time): sources' health and the day's session, logged."""
+    review_at: str = Field("16:15", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    """Daily review of past ideas (HH:MM, exchange time)."""
+    report_at: str = Field("16:30", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    """Daily report card of the account (HH:MM, exchange time), stored and announced."""
 
 
 class UiSettings(Section):
@@ -526,3 +546,5 @@ class Settings(Section):
     """Where the database and logs live."""
     ui: UiSettings = Field(default_factory=UiSettings)
     """The console."""
+    reports: ReportSettings = Field(default_factory=ReportSettings)
+    """Report cards of the account, your own targets, and the daily schedule."""

@@ -251,3 +251,14 @@ class CycleCompleted(Event):
     news: int = 0
     duration_ms: float = 0.0
     errors: tuple[str, ...] = field(default_factory=tuple)
+
+
+@frozen(kw_only=True)
+class ScheduledJobDone(Event):
+    """A job of the engine's daily schedule ran (the pre-market check, the review, the daily
+    report card); `summary` is one line for a human, `ok` False when it failed."""
+
+    kind: ClassVar[str] = "schedule"
+    job: str
+    summary: str
+    ok: bool = True

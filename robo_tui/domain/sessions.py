@@ -80,6 +80,11 @@ class MarketSessions:
         self._open_arr = np.zeros(0, dtype=np.int64)
         self._close_arr = np.zeros(0, dtype=np.int64)
 
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The exchange's time zone (the daily schedule's times are read in it)."""
+        return self._tz
+
     # ------------------------------------------------------------------ the calendar
 
     def _ensure(self, year: int) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -62,7 +63,9 @@ from robo_tui.engine.outcomes import TradeOutcomes
 from robo_tui.engine.proposals import ProposalDesk, ProposalNotFound
 from robo_tui.engine.recorder import EventRecorder
 from robo_tui.engine.recovery import recover
+from robo_tui.engine.retention import Retention
 from robo_tui.engine.risk import RiskContext, RiskGate
+from robo_tui.engine.schedule import DailySchedule, engine_jobs
 from robo_tui.engine.sizing import Sizer
 from robo_tui.engine.strategies import build_strategies
 from robo_tui.ports import Broker, Clock, IntelligenceStage, MarketFeed, SimulatedVenue, Store
@@ -460,11 +463,22 @@ class Engine:
         a halt the shell journals takes effect within `CONTROL_SECONDS`, whatever a cycle waits on."""
         stop = stop or asyncio.Event()
         lane = asyncio.create_task(self._control_lane(stop), name="robo-tui control lane")
+        retention = Retention(self.store, self.clock, self.settings.storage.retention_days)
+        background = [lane, asyncio.create_task(retention.run(stop), name="robo-tui retention")]
+        if self.settings.reports.schedule and cycles is None:  # a long run, not a cron `--once`
+            schedule = DailySchedule(self, engine_jobs(self), self._exchange_tz())
+            background.append(asyncio.create_task(schedule.run(stop), name="robo-tui schedule"))
         try:
             await self._run(cycles, stop, on_cycle)
         finally:
-            lane.cancel()
-            await asyncio.gather(lane, return_exceptions=True)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+
+    def _exchange_tz(self) -> ZoneInfo:
+        """The stock exchange's time zone (New York without a calendar)."""
+        sessions = self.guard.sessions
+        return sessions.timezone if sessions is not None else ZoneInfo("America/New_York")
 
     async def _run(self, cycles: int | None, stop: asyncio.Event,
                    on_cycle: Callable[[CycleCompleted], None] | None) -> None:

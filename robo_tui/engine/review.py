@@ -44,6 +44,7 @@ class ScoredIdea:
     entry: float
     exit: float
     signed_return: float  # the move in the idea's favour (negative: against it)
+    confidence: float = 0.0  # the analyst's stated confidence (|score| when it gave none)
 
     @property
     def hit(self) -> bool:
@@ -129,13 +130,24 @@ def _brief(idea: ScoredIdea) -> dict[str, Any]:
             "entry": idea.entry, "exit": idea.exit, "return": round(idea.signed_return, 6)}
 
 
-async def run_daily_review(store: Store, now: datetime,
-                           prices: Mapping[str, BarArrays] | None = None) -> dict[str, Any]:
-    """Score the last week's matured ideas, store the review in `daily_reviews`, return it."""
+@frozen
+class ScoredIdeas:
+    """The ideas of a window that matured and could be priced, and how many could not."""
+
+    ideas: int
+    scored: tuple[ScoredIdea, ...]
+    pending: int  # horizon not over yet
+    unpriced: int  # no price at the start or the end of its horizon, or a malformed record
+
+
+async def score_ideas(store: Store, start: datetime, now: datetime,
+                      prices: Mapping[str, BarArrays] | None = None) -> ScoredIdeas:
+    """Score every idea recorded in [start, now] whose horizon has passed by `now` against the
+    price move over that horizon (bars when given, else the stored market snapshots)."""
     rows = await store.query(
         "SELECT id, ts, provider, model, symbol, parsed, extra FROM ai_decisions "
         "WHERE parsed IS NOT NULL AND ts >= ? AND ts <= ? ORDER BY ts",
-        (_ts_text(now - LOOKBACK), _ts_text(now)),
+        (_ts_text(start), _ts_text(now)),
     )
     lookup = _Prices(store, prices)
     scored: list[ScoredIdea] = []
@@ -147,6 +159,7 @@ async def run_daily_review(store: Store, now: datetime,
         try:
             ts = _parse_ts(str(idea.get("ts") or row["ts"]))
             score = float(idea.get("score", 0.0))
+            confidence = float(idea.get("confidence", math.nan))
         except (TypeError, ValueError):
             unpriced += 1
             continue
@@ -174,16 +187,25 @@ async def run_daily_review(store: Store, now: datetime,
             model=str(row.get("model", "")), event_type=str(idea.get("event_type", "other")),
             direction=str(idea.get("direction", "")), score=score, entry=entry, exit=exit_,
             signed_return=move if score > 0 else -move,
+            confidence=confidence if math.isfinite(confidence) else abs(score),
         ))
+    return ScoredIdeas(len(rows), tuple(scored), pending, unpriced)
+
+
+async def run_daily_review(store: Store, now: datetime,
+                           prices: Mapping[str, BarArrays] | None = None) -> dict[str, Any]:
+    """Score the last week's matured ideas, store the review in `daily_reviews`, return it."""
+    found = await score_ideas(store, now - LOOKBACK, now, prices)
+    scored = list(found.scored)
     ranked = sorted(scored, key=lambda i: i.signed_return, reverse=True)
     review: dict[str, Any] = {
         "day": now.astimezone(UTC).date().isoformat(),
         "ts": now,
         "window_days": LOOKBACK.days,
-        "ideas": len(rows),
+        "ideas": found.ideas,
         "scored": len(scored),
-        "pending": pending,
-        "unpriced": unpriced,
+        "pending": found.pending,
+        "unpriced": found.unpriced,
         **{k: v for k, v in _rate(scored).items() if k != "n"},
         "by_provider": _group(scored, "provider"),
         "by_model": _group(scored, "model"),

@@ -212,5 +212,9 @@ class MemoryStore:
     async def record_daily_review(self, review: Mapping[str, Any]) -> None:
         self.reviews.append(dict(review))
 
+    async def prune_telemetry(self, before: datetime) -> dict[str, int]:
+        """Nothing to prune: a memory store lives as long as its run."""
+        return {}
+
     async def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         raise NotImplementedError("MemoryStore has no SQL; read its attributes instead")

@@ -267,9 +267,25 @@ _V2: tuple[str, ...] = (
     "CREATE INDEX ix_commands_pending ON commands (consumed, id)",
 )
 
+TELEMETRY_KINDS: tuple[str, ...] = (
+    "event.SignalsComputed", "event.PortfolioUpdated", "event.CycleCompleted",
+)
+"""Audit kinds written every cycle that retention may prune; every other audit row is a decision
+or a control change and stays append-only."""
+
+_TELEMETRY_SQL = ", ".join(f"'{kind}'" for kind in TELEMETRY_KINDS)
+
+_V3: tuple[str, ...] = (
+    "DROP TRIGGER audit_log_no_delete",
+    f"""CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    WHEN OLD.kind NOT IN ({_TELEMETRY_SQL})
+    BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "commands journal", _V2),
+    Migration(3, "telemetry retention", _V3),
 )
 """Every schema step, oldest first; versions are 1, 2, 3, ... without gaps."""
 

@@ -38,7 +38,7 @@ import aiosqlite
 from robo_tui.adapters.store.codec import dumps, loads, ts_text
 from robo_tui.adapters.store.faults import corrupt, storage_fault
 from robo_tui.adapters.store.haltfile import halt_path, read_halt_file
-from robo_tui.adapters.store.migrations import migrate
+from robo_tui.adapters.store.migrations import TELEMETRY_KINDS, migrate
 from robo_tui.domain.control import (
     CommandKind,
     ControlState,
@@ -56,6 +56,9 @@ DB_FILENAME = "robo-tui.sqlite3"
 """The database's file name inside a data dir."""
 
 BUSY_TIMEOUT_MS = 5000
+
+PRUNE_BATCH = 2000
+"""Rows one retention transaction deletes at most (the write lock is held that long)."""
 
 CRASH_ENV = "ROBO_CRASH_AT_WRITE"
 """Crash testing only: `N` kills the process (SIGKILL) right after the Nth write transaction
@@ -993,6 +996,52 @@ class SqliteStore:
     async def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read-only query (a separate read-only connection: writes fail); rows as dicts."""
         return [dict(r) for r in await self._all(sql, params)]
+
+    async def prune_telemetry(self, before: datetime) -> dict[str, int]:
+        """Delete per-cycle telemetry older than `before`, in small transactions so an order
+        never waits long for the write lock: telemetry audit rows go, price and account snapshots
+        are thinned to the last of each hour (the latest one always stays). The decision trail
+        (every other audit kind, orders, fills, proposals, analyst calls) is never touched."""
+        cutoff = ts_text(before)
+        pruned: dict[str, int] = {}
+        if not await self._older_telemetry(cutoff):
+            return pruned  # nothing to do: no write transaction at all
+        for kind in TELEMETRY_KINDS:
+            pruned[kind] = await self._delete_in_batches(
+                "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log "
+                "WHERE kind = ? AND ts < ? LIMIT ?)", (kind, cutoff))
+        pruned["market_snapshots"] = await self._delete_in_batches(
+            "DELETE FROM market_snapshots WHERE id IN (SELECT id FROM market_snapshots "
+            "WHERE ts < ? AND id NOT IN (SELECT max(id) FROM market_snapshots WHERE ts < ? "
+            "GROUP BY symbol, substr(ts, 1, 13)) LIMIT ?)", (cutoff, cutoff))
+        pruned["account_snapshots"] = await self._delete_in_batches(
+            "DELETE FROM account_snapshots WHERE id IN (SELECT id FROM account_snapshots "
+            "WHERE ts < ? AND id NOT IN (SELECT max(id) FROM account_snapshots WHERE ts < ? "
+            "GROUP BY substr(ts, 1, 13)) LIMIT ?)", (cutoff, cutoff))
+        return pruned
+
+    async def _older_telemetry(self, cutoff: str) -> bool:
+        """Whether any telemetry row is older than `cutoff` (a read: no write lock taken)."""
+        kinds = ", ".join("?" * len(TELEMETRY_KINDS))
+        rows = await self._all(
+            f"SELECT EXISTS(SELECT 1 FROM audit_log WHERE kind IN ({kinds}) AND ts < ?) "
+            "OR EXISTS(SELECT 1 FROM market_snapshots WHERE ts < ?) "
+            "OR EXISTS(SELECT 1 FROM account_snapshots WHERE ts < ?) AS older",
+            (*TELEMETRY_KINDS, cutoff, cutoff, cutoff))
+        return bool(rows and rows[0]["older"])
+
+    async def _delete_in_batches(self, sql: str, params: tuple[Any, ...],
+                                 batch: int = PRUNE_BATCH) -> int:
+        """Run a `... LIMIT ?` delete until it deletes nothing; the rows deleted."""
+        total = 0
+        while True:
+            async with self._tx() as db:
+                cur = await db.execute(sql, (*params, batch))
+                deleted = cur.rowcount
+            total += max(0, deleted)
+            if deleted < batch:
+                return total
+            await asyncio.sleep(0)  # let the order path take the lock between batches
 
     async def connection_pragmas(self) -> dict[str, Any]:
         """The write connection's settings (journal mode, synchronous, ...), for diagnostics."""

@@ -33,6 +33,7 @@ from robo_tui.domain.events import (
     ProposalCreated,
     ProposalDecided,
     QuotesUpdated,
+    ScheduledJobDone,
     SignalsComputed,
     SourceHealthChanged,
     StrategyChanged,
@@ -59,7 +60,7 @@ __all__ = [
 
 KINDS: tuple[str, ...] = (
     "news", "idea", "signal", "proposal", "risk", "order", "fill", "error", "mode", "killswitch",
-    "telemetry", "strategy", "portfolio", "cycle", "market",
+    "telemetry", "strategy", "portfolio", "cycle", "market", "schedule",
 )
 """Every event kind the feed knows (an event's class-level `kind`)."""
 
@@ -356,6 +357,11 @@ def _error(e: EngineErrorOccurred) -> _Line:
     return line.add("[").ext(e.where).add("] ").ext(e.message)
 
 
+def _scheduled(e: ScheduledJobDone) -> _Line:
+    line = _Line().ext(e.job, _BOLD).add("" if e.ok else " FAILED", "bold red")
+    return line.add(": ").ext(e.summary)
+
+
 def _health(e: SourceHealthChanged) -> _Line:
     line = _Line().ext(e.source, _BOLD)
     line.add(" healthy" if e.healthy else " UNHEALTHY", "green" if e.healthy else "bold red")
@@ -392,7 +398,7 @@ _SUMMARIES: dict[type[Event], Callable[[Any], _Line]] = {
     PortfolioUpdated: _portfolio, TradingStateChanged: _state, ModeChanged: _mode,
     StrategyChanged: _strategy, AnalystSelected: _analyst, EngineErrorOccurred: _error,
     SourceHealthChanged: _health, CycleCompleted: _cycle, BarsReceived: _bars,
-    QuotesUpdated: _quotes,
+    QuotesUpdated: _quotes, ScheduledJobDone: _scheduled,
 }
 
 
