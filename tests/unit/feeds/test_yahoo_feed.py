@@ -4,7 +4,7 @@ adjusted OHLCV, the running bar last) in, delayed bars and quotes out."""
 from __future__ import annotations
 
 import importlib.util
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -18,30 +18,7 @@ from robo_tui.engine.clock import SimClock
 from robo_tui.registries.feeds import FEEDS
 from tests.conftest import FIXED_START
 
-
-class FakeYahoo:
-    """What yfinance answers: 1-minute bars from 09:30 New York up to `until` (the last one still
-    running), 15 minutes late unless told otherwise; records each call; can fail."""
-
-    def __init__(self, until: datetime, *, delay: timedelta = timedelta(minutes=15)) -> None:
-        self.until = until
-        self.delay = delay
-        self.calls: list[tuple[str, str, datetime, datetime]] = []
-        self.fail: Exception | None = None
-        self.prices: dict[str, float] = {"AAPL": 180.0, "MSFT": 400.0}
-
-    def __call__(self, symbol: str, interval: str, start: datetime, end: datetime) -> pd.DataFrame:
-        self.calls.append((symbol, interval, start, end))
-        if self.fail is not None:
-            raise self.fail
-        open_ = pd.Timestamp(self.until).tz_convert("America/New_York").normalize() + pd.Timedelta(hours=9, minutes=30)
-        last = pd.Timestamp(min(end, self.until) - self.delay).tz_convert("America/New_York").floor("min")
-        index = pd.date_range(max(open_, pd.Timestamp(start).tz_convert("America/New_York").ceil("min")),
-                              last, freq="min", name="Datetime")
-        minutes = ((index - open_) / pd.Timedelta(minutes=1)).to_numpy(dtype=float)
-        close = self.prices[symbol] + minutes * 0.01  # a bar's price depends on its time only
-        return pd.DataFrame({"Open": close - 0.02, "High": close + 0.05, "Low": close - 0.05,
-                             "Close": close, "Volume": np.full(len(index), 12_000)}, index=index)
+from .fake_yahoo import FakeYahoo
 
 
 def afternoon() -> SimClock:
