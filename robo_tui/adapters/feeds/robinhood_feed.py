@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import importlib.util
 import io
 import logging
 import math
@@ -356,6 +357,10 @@ def build(settings: Settings, clock: Clock) -> MarketFeed:
     keys = settings.broker.robinhood_crypto
     if fs.crypto_best_bid_ask and keys.api_key is not None and keys.private_key is not None and \
             any(is_crypto(s) for s in settings.universe.symbols):
+        if importlib.util.find_spec("cryptography") is None:
+            raise ValueError("feeds.robinhood.crypto_best_bid_ask signs its requests with the "
+                             "'cryptography' package: pip install 'robo-tui[robinhood-crypto]' "
+                             "(or set feeds.robinhood.crypto_best_bid_ask = false)")
         from robo_tui.adapters.brokers.robinhood_crypto.client import (
             CryptoTradingClient,
             Ed25519Signer,
