@@ -187,6 +187,7 @@ class IbFeed:
         self._emitted: dict[str, datetime] = {}
         self._next_reconnect: datetime | None = None
         self._lost = False
+        self._hooked = False
 
     # ------------------------------------------------------------------ what the console shows
 
@@ -250,8 +251,10 @@ class IbFeed:
                 f"{s.client_id} free? (feeds.ib.host/port/client_id)") from exc
         self._lost = False
         self._ib.reqMarketDataType(DATA_TYPES[s.market_data_type])
-        self._ib.pendingTickersEvent += self._on_tickers
-        self._ib.disconnectedEvent += self._on_disconnected
+        if not self._hooked:  # once: a reconnect reuses the same IB object and its events
+            self._ib.pendingTickersEvent += self._on_tickers
+            self._ib.disconnectedEvent += self._on_disconnected
+            self._hooked = True
         for symbol in self._symbols:
             if symbol not in self._contracts:
                 await self._read_contract(symbol)
@@ -278,6 +281,8 @@ class IbFeed:
         if self._ib is None or not self._ib.isConnected():
             return
         self._ib.disconnectedEvent -= self._on_disconnected
+        self._ib.pendingTickersEvent -= self._on_tickers
+        self._hooked = False
         for bars in self._subs.values():
             self._ib.cancelHistoricalData(bars)
         for symbol in self._tickers:

@@ -19,7 +19,7 @@ order), `go_silent()` (the socket stays open, nothing is answered).
 Market data (for the IB feed): reqContractDetails (contractDetails + contractDetailsEnd, with min
 tick and trading hours; error 200 for an unknown symbol), reqMarketDataType (a connection not
 entitled to live data gets delayed, as TWS does, with error 10167), reqMktData (marketDataType,
-then bid/ask/last ticks: 1/2/4 live, 66/67/68 delayed), cancelMktData, reqHistoricalData
+then bid/ask/last tickPrice 1/2/4 live, 66/67/68 delayed, and their tickSize), cancelMktData, reqHistoricalData
 (historicalData from the series set with `set_bars`, and with keepUpToDate historicalDataUpdate
 for each `push_bar`), cancelHistoricalData. `set_quote` ticks every subscriber.
 """
@@ -565,6 +565,8 @@ class FakeTws:
         delayed = conn.market_data_type in (3, 4)
         for tick, price in ((1, bid), (2, ask), (4, last)):
             conn.send([1, 6, req_id, _DELAYED_TICKS[tick] if delayed else tick, _fmt(price), "100", 0])
+        for tick in (0, 3, 5):  # bid, ask and last size follow as tickSize, as TWS sends them
+            conn.send([2, 6, req_id, _DELAYED_SIZES[tick] if delayed else tick, "100"])
 
     def set_bars(self, symbol: str, rows: list[tuple[int, float, float, float, float, float]]) -> None:
         """The bar series of `symbol`: (start epoch seconds, open, high, low, close, volume), oldest first."""
@@ -600,6 +602,9 @@ _BAR_SIZES = {"secs": 1, "sec": 1, "min": 60, "mins": 60, "hour": 3600, "hours":
 
 
 _DELAYED_TICKS = {1: 66, 2: 67, 4: 68}
+
+
+_DELAYED_SIZES = {0: 69, 3: 70, 5: 71}
 
 
 def _market_key(symbol: str, sec_type: str, currency: str) -> str:
