@@ -188,6 +188,7 @@ class IbFeed:
         self._next_reconnect: datetime | None = None
         self._lost = False
         self._hooked = False
+        self._resubscribe: set[str] = set()
 
     # ------------------------------------------------------------------ what the console shows
 
@@ -314,13 +315,21 @@ class IbFeed:
             self._tickers.clear()
             self._symbol_of_ticker.clear()
             await self.connect()
-            for symbol in self._symbols:
-                await self._subscribe_bars(symbol, self._backfill_bars(symbol, now))
         except (ConnectionError, TimeoutError, ValueError) as exc:
             log.warning("IB feed: reconnect failed: %s", exc)
             return False
+        self._resubscribe.update(self._symbols)
         log.info("IB feed: reconnected; missing bars are backfilled from history")
         return True
+
+    async def _resubscribe_bars(self, now: datetime) -> None:
+        """Open the bar subscriptions that are missing (after a reconnect, or a history request
+        IB answered with nothing), each from the feed's last bar: the gap is backfilled. A
+        symbol stays due until IB answers, so a timeout in the middle loses nothing."""
+        for symbol in [s for s in self._symbols if s in self._resubscribe]:
+            sub = await self._subscribe_bars(symbol, self._backfill_bars(symbol, now))
+            if len(sub):
+                self._resubscribe.discard(symbol)
 
     def _backfill_bars(self, symbol: str, now: datetime) -> int:
         last = self._emitted.get(symbol)
@@ -361,7 +370,9 @@ class IbFeed:
     async def history(self, symbol: str, bars: int) -> BarArrays:
         """The last `bars` completed, good bars of `symbol`, oldest first; the request stays
         open (keepUpToDate) so later bars stream in."""
-        await self._subscribe_bars(symbol, bars)
+        sub = await self._subscribe_bars(symbol, bars)
+        if not len(sub):
+            self._resubscribe.add(symbol)  # IB sent nothing (or timed out): retried each cycle
         good = [b for b in self._completed(symbol, self._clock.now()) if self._filter.accept_bar(b)]
         good = good[-bars:]
         if good:
@@ -372,6 +383,8 @@ class IbFeed:
         """The good bars completed since the last call, oldest first (ties in universe order)."""
         if not await self._ensure_connected(now):
             return []
+        if self._resubscribe:
+            await self._resubscribe_bars(now)
         out: list[Bar] = []
         for symbol in self._symbols:
             last = self._emitted.get(symbol)

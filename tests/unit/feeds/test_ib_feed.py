@@ -183,3 +183,16 @@ def test_registry_when_ib_named_then_builds_the_ib_feed_with_configured_host_and
     feed = FEEDS.load("ib")(s, SimClock(FIXED_START))
     assert isinstance(feed, IbFeed) and feed.settings.port == 4002 and feed.settings.host == "10.0.0.5"
     assert feed.simulated is False
+
+
+async def test_history_when_ib_has_no_data_yet_then_empty_warm_up_and_bars_once_it_has(
+        tws: FakeTws, clock: SimClock) -> None:
+    bars = tws.bars.pop("AAPL")
+    feed = await open_feed(tws, clock)
+    assert len(await feed.history("AAPL", 20)) == 0  # IB answered 162: no data
+    tws.set_bars("AAPL", bars)
+    clock.advance(STEP)
+    fresh = await feed.next_bars(clock.now())
+    assert len(fresh) >= 2 and len(tws.hist_requests) == 2  # asked again, the gap filled
+    assert await feed.next_bars(clock.now()) == [] and len(tws.hist_requests) == 2
+    await feed.close()
