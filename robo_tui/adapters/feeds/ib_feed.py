@@ -57,6 +57,7 @@ DATA_TYPE_LABELS: Mapping[int, str] = {1: "live", 2: "frozen", 3: "delayed ~15 m
 """IB's market-data type number -> the label the status bar shows."""
 
 _KEEP_BARS = 2000  # bars kept per symbol from a keepUpToDate subscription
+_FIRST_TICK_SECONDS = 2.0  # how long connect waits for each symbol's first tick
 
 
 def bar_size_for(seconds: int) -> str:
@@ -182,7 +183,8 @@ class IbFeed:
         self._tickers: dict[str, Any] = {}
         self._symbol_of_ticker: dict[int, str] = {}
         self._arrived: dict[str, datetime] = {}
-        self._read: dict[str, datetime] = {}
+        self._ticks: dict[str, int] = {}  # tick batches received per symbol
+        self._read: dict[str, int] = {}  # ... and how many of them `quotes` has reported
         self._subs: dict[str, Any] = {}
         self._emitted: dict[str, datetime] = {}
         self._next_reconnect: datetime | None = None
@@ -262,8 +264,17 @@ class IbFeed:
             ticker = self._ib.reqMktData(self._contracts[symbol], "", False, False)
             self._tickers[symbol] = ticker
             self._symbol_of_ticker[id(ticker)] = symbol
+        await self._first_ticks(min(_FIRST_TICK_SECONDS, s.timeout_seconds))
         log.info("IB feed connected at %s as client %s (%s data)", where, s.client_id,
                  s.market_data_type)
+
+    async def _first_ticks(self, within: float) -> None:
+        """Wait (at most `within` seconds) for a first tick of every symbol, so the first
+        `quotes` after connecting (the live start's check) has them; a closed market may
+        send none, which is not an error."""
+        deadline = time.monotonic() + within
+        while any(s not in self._arrived for s in self._tickers) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
 
     async def _read_contract(self, symbol: str) -> None:
         async with asyncio.timeout(self.settings.timeout_seconds):
@@ -301,6 +312,7 @@ class IbFeed:
             symbol = self._symbol_of_ticker.get(id(ticker))
             if symbol is not None:
                 self._arrived[symbol] = now
+                self._ticks[symbol] = self._ticks.get(symbol, 0) + 1
 
     async def _ensure_connected(self, now: datetime) -> bool:
         """Whether the feed is connected, reconnecting (and backfilling) when it is due."""
@@ -406,10 +418,10 @@ class IbFeed:
         self._relabel()
         out: list[Quote] = []
         for symbol, ticker in self._tickers.items():
-            arrived = self._arrived.get(symbol)
-            if arrived is None or self._read.get(symbol) == arrived:
+            arrived, ticks = self._arrived.get(symbol), self._ticks.get(symbol, 0)
+            if arrived is None or self._read.get(symbol) == ticks:
                 continue
-            self._read[symbol] = arrived
+            self._read[symbol] = ticks
             quote = _quote(symbol, ticker, arrived)
             if quote is not None and self._filter.accept_quote(quote):
                 out.append(quote)

@@ -65,3 +65,29 @@ async def test_paper_on_ib_when_price_breaks_out_then_proposal_filled_and_stale_
         assert "AAPL" in engine.guard.stale
     finally:
         await engine.stop()
+
+
+async def test_live_start_on_ib_feed_when_first_quotes_are_fresh_then_it_starts_on_real_prices(
+        tws: FakeTws, clock: SimClock, tmp_path: Path) -> None:
+    from robo_tui.config import load_settings
+    from robo_tui.domain.risk import Mode
+    from robo_tui.wiring import build_engine, with_overrides
+
+    settings = with_overrides(load_settings(None, environ={
+        "ROBO_TUI_ENGINE__LIVE_ENABLED": "true", "ROBO_TUI_NEWS__SAMPLE": "false",
+        "ROBO_TUI_UNIVERSE__INSTRUMENTS": '[{"symbol": "AAPL", "asset_class": "stock"}]',
+        "ROBO_TUI_BROKER__KIND": "ib", "ROBO_TUI_BROKER__IB__PORT": str(tws.port),
+        "ROBO_TUI_BROKER__IB__TIMEOUT_SECONDS": "3",
+        "ROBO_TUI_FEEDS__KIND": "ib", "ROBO_TUI_FEEDS__IB__PORT": str(tws.port),
+        "ROBO_TUI_FEEDS__IB__TIMEOUT_SECONDS": "3"}), mode=Mode.LIVE)
+    engine = build_engine(settings, data_dir=tmp_path, clock=clock, intelligence=False)
+    await engine.start()  # the live check reads the feed's first quotes: present and fresh
+    try:
+        assert engine.mode is Mode.LIVE and not engine.simulated
+        assert engine.prices["AAPL"] == pytest.approx(100.0, rel=0.01)  # IB's history, not fiction
+        tws.set_quote("AAPL", 100.49, 100.51, 100.5)
+        await tws.settle()
+        await engine.run_cycle()
+        assert engine.quotes["AAPL"].last == 100.5
+    finally:
+        await engine.stop()

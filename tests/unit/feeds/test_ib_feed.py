@@ -52,7 +52,6 @@ def settings(port: int, data_type: MarketDataType = "live") -> IbFeedSettings:
 async def open_feed(tws: FakeTws, clock: SimClock, data_type: MarketDataType = "live") -> IbFeed:
     feed = IbFeed(settings(tws.port, data_type), ["AAPL"], STEP, clock)
     await feed.connect()
-    await tws.settle()
     return feed
 
 
@@ -195,4 +194,15 @@ async def test_history_when_ib_has_no_data_yet_then_empty_warm_up_and_bars_once_
     fresh = await feed.next_bars(clock.now())
     assert len(fresh) >= 2 and len(tws.hist_requests) == 2  # asked again, the gap filled
     assert await feed.next_bars(clock.now()) == [] and len(tws.hist_requests) == 2
+    await feed.close()
+
+
+async def test_quotes_when_a_tick_arrives_at_the_same_clock_instant_then_still_reported(
+        tws: FakeTws, clock: SimClock) -> None:
+    feed = await open_feed(tws, clock)
+    await feed.quotes(clock.now())
+    tws.set_quote("AAPL", 104.0, 104.02, 104.01)  # the clock has not moved (a backtest clock)
+    await tws.settle()
+    (quote,) = await feed.quotes(clock.now())
+    assert quote.last == 104.01
     await feed.close()
