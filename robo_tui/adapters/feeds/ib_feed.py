@@ -265,6 +265,7 @@ class IbFeed:
             self._tickers[symbol] = ticker
             self._symbol_of_ticker[id(ticker)] = symbol
         await self._first_ticks(min(_FIRST_TICK_SECONDS, s.timeout_seconds))
+        self._relabel()  # TWS has said which data type it serves: the start-up line shows it
         log.info("IB feed connected at %s as client %s (%s data)", where, s.client_id,
                  s.market_data_type)
 
