@@ -8,7 +8,8 @@ arrive. Contract details (min tick, trading and liquid hours, time zone) are rea
 
 The market-data type (live, frozen, delayed, delayed frozen) is requested with
 `reqMarketDataType` and read back from what TWS answers per ticker: an account without a live
-subscription gets delayed data, and the feed's `name` (what the status bar shows) says so.
+subscription gets delayed data, and the feed's `name` (what the status bar shows) says so:
+`ib (delayed)`.
 
 IB limits historical requests (60 per 10 minutes, identical requests 15 s apart): a small
 `PacingLimiter` spaces them. When TWS drops the connection the feed reconnects every
@@ -54,7 +55,9 @@ DATA_TYPES: Mapping[MarketDataType, int] = {"live": 1, "frozen": 2, "delayed": 3
 
 DATA_TYPE_LABELS: Mapping[int, str] = {1: "live", 2: "frozen", 3: "delayed ~15 min",
                                        4: "delayed frozen"}
-"""IB's market-data type number -> the label the status bar shows."""
+"""IB's market-data type number -> how current the prices are, in words."""
+
+_SHORT_LABELS: Mapping[int, str] = {1: "live", 2: "frozen", 3: "delayed", 4: "delayed frozen"}
 
 _KEEP_BARS = 2000  # bars kept per symbol from a keepUpToDate subscription
 _FIRST_TICK_SECONDS = 2.0  # how long connect waits for each symbol's first tick
@@ -212,8 +215,9 @@ class IbFeed:
         return self._info.get(symbol)
 
     def _relabel(self) -> None:
-        label = self.delay_label
-        self.name = "ib" if label == "live" else f"ib ({label})"
+        # short: the status bar's narrow layout keeps 12 characters of a source's name
+        kind = self.data_type
+        self.name = "ib" if kind == 1 else f"ib ({_SHORT_LABELS[kind]})"
 
     # ------------------------------------------------------------------ connection
 

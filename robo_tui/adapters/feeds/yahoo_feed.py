@@ -89,7 +89,7 @@ class YahooFeed:
         self.settings = settings
         self.interval = interval_for(bar_seconds)
         self.delay = timedelta(minutes=settings.delay_minutes)
-        self.name = f"yahoo ({self.delay_label})"
+        self.name = "yahoo (delayed)"  # short: the status bar's narrow layout keeps 12 characters
         self._step = timedelta(seconds=bar_seconds)
         self._symbols = list(symbols)
         self._order = {s: n for n, s in enumerate(self._symbols)}

@@ -103,11 +103,11 @@ async def test_market_data_type_when_account_lacks_live_data_then_delayed_ticks_
         tws: FakeTws, clock: SimClock) -> None:
     tws.live_entitled = False
     feed = await open_feed(tws, clock)
-    assert feed.name == "ib (delayed ~15 min)"  # known from connect on, before any quote is read
+    assert feed.name == "ib (delayed)"  # known from connect on, before any quote is read
     (quote,) = await feed.quotes(clock.now())
     assert quote.last == 103.0  # from delayed ticks 66/67/68
     assert feed.data_type == 3 and feed.delay_label == "delayed ~15 min"
-    assert feed.name == "ib (delayed ~15 min)"  # what the status bar shows
+    assert feed.name == "ib (delayed)"  # what the status bar shows
     assert [m for m in tws.received if m[0] == "59"] == [["59", "1", "1"]]  # asked for live
     await feed.close()
 

@@ -36,7 +36,7 @@ async def test_paper_on_yahoo_when_stock_breaks_out_then_filled_on_its_delayed_p
         (fill,) = await fills(engine)
         assert fill["symbol"] == "AAPL" and fill["side"] == "buy"
         assert 180.0 * 1.04 < float(fill["price"]) < 180.0 * 1.08  # Yahoo's price
-        assert engine.feed.name == "yahoo (delayed ~15 min)"  # what the status bar shows
+        assert engine.feed.name == "yahoo (delayed)"  # what the status bar shows
 
         yahoo.fail = YahooUnavailable("AAPL: HTTPError: 503")
         clock.advance(4 * 60)

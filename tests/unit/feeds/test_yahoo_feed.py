@@ -65,7 +65,7 @@ async def test_quotes_when_data_moves_then_last_price_once_and_labelled_delayed(
     assert quotes[0].ts == clock.now() - timedelta(minutes=14)  # the running bar's end, 15 min late
     clock.advance(31)
     assert await feed.quotes(clock.now()) == []  # Yahoo has nothing newer: no quote, so staleness shows
-    assert feed.name == "yahoo (delayed ~15 min)" and feed.delay_label == "delayed ~15 min"
+    assert feed.name == "yahoo (delayed)" and feed.delay_label == "delayed ~15 min"
 
 
 async def test_poll_when_yahoo_rate_limits_then_feed_backs_off_and_keeps_running() -> None:
