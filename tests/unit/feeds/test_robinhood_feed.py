@@ -148,3 +148,20 @@ def test_registry_when_robinhood_named_then_builds_the_feed_with_the_configured_
     feed = FEEDS.load("robinhood")(s, SimClock(datetime.fromisoformat("2026-01-05T14:30:00+00:00")))
     assert isinstance(feed, RobinhoodFeed) and feed.settings.api_url == "http://127.0.0.1:9/api"
     assert feed.simulated is False
+
+
+async def test_next_bars_when_robinhood_refused_us_for_a_while_then_the_missed_bars_come_in_order(
+        feed: RobinhoodFeed, rh: FakeRobinhood, clock: SimClock) -> None:
+    await feed.history("AAPL", 20)
+    await feed.history("BTC-USD", 20)
+    tokens, rh.tokens = set(rh.tokens), set()  # every request is refused (401) for a while
+    for n in range(1, 4):  # three bars happen meanwhile
+        clock.advance(STEP)
+        for symbol, price in (("AAPL", 300.0 + n), ("BTC-USD", 60_000.0 + n)):
+            rh.add_bar(symbol, bars_until(clock.now(), 1, price)[0])
+        assert await feed.next_bars(clock.now()) == []
+    rh.tokens = tokens
+    clock.advance(STEP)
+    bars = await feed.next_bars(clock.now())
+    assert [b.close for b in bars if b.symbol == "AAPL"] == [129.0, 301.0, 302.0, 303.0]
+    assert [b.ts for b in bars] == sorted(b.ts for b in bars)

@@ -126,3 +126,20 @@ def test_registry_when_yahoo_named_with_crypto_in_universe_then_error_names_them
 def test_bar_seconds_when_yahoo_has_no_such_interval_then_error_lists_intervals() -> None:
     with pytest.raises(ValueError, match="1m"):
         YahooFeed(YahooFeedSettings(), ["AAPL"], 45, afternoon())
+
+
+async def test_next_bars_when_yahoo_was_down_then_the_missed_bars_come_in_order() -> None:
+    clock = afternoon()
+    yahoo = FakeYahoo(clock.now())
+    feed = feed_for(yahoo, clock)
+    await feed.history("AAPL", 20)
+    yahoo.fail = YahooUnavailable("AAPL: HTTPError: 503")
+    for _ in range(3):
+        clock.advance(60)
+        yahoo.until = clock.now()
+        assert await feed.next_bars(clock.now()) == []
+    yahoo.fail = None
+    clock.advance(60)
+    yahoo.until = clock.now()
+    bars = await feed.next_bars(clock.now())
+    assert [b.ts for b in bars] == [clock.now() - timedelta(minutes=n) for n in (19, 18, 17, 16)]
