@@ -446,9 +446,16 @@ def _quote(symbol: str, ticker: Any, ts: datetime) -> Quote | None:
 
 
 def build(settings: Settings, clock: Clock) -> MarketFeed:
-    """The IB feed over the configured universe at `feeds.bar_seconds` bars."""
+    """The IB feed over the configured universe at `feeds.bar_seconds` bars; ValueError for a bar
+    size IB lacks, or a client id the IB broker already uses on the same TWS."""
     ib_settings: IbFeedSettings = settings.feeds.ib
     bar_size_for(settings.feeds.bar_seconds)
+    broker = settings.broker.ib
+    if settings.broker.kind == "ib" and (broker.host, broker.port, broker.client_id) == (
+            ib_settings.host, ib_settings.port, ib_settings.client_id):
+        raise ValueError(f"feeds.ib.client_id and broker.ib.client_id are both {broker.client_id} "
+                         "on the same TWS: TWS refuses a second connection with one client id; "
+                         "give the feed its own (feeds.ib.client_id)")
     mod = load_ib_async()
     feed = IbFeed(ib_settings, settings.universe.symbols, settings.feeds.bar_seconds, clock,
                   ib=mod.IB())

@@ -207,3 +207,10 @@ async def test_quotes_when_a_tick_arrives_at_the_same_clock_instant_then_still_r
     (quote,) = await feed.quotes(clock.now())
     assert quote.last == 104.01
     await feed.close()
+
+
+def test_build_when_feed_and_broker_share_a_client_id_on_one_tws_then_error_names_both_settings() -> None:
+    s = load_settings(None, environ={"ROBO_TUI_FEEDS__KIND": "ib", "ROBO_TUI_BROKER__KIND": "ib",
+                                     "ROBO_TUI_FEEDS__IB__CLIENT_ID": "17", "ROBO_TUI_BROKER__IB__CLIENT_ID": "17"})
+    with pytest.raises(ValueError, match=r"feeds\.ib\.client_id and broker\.ib\.client_id"):
+        FEEDS.load("ib")(s, SimClock(FIXED_START))
