@@ -23,13 +23,16 @@ from pydantic import (
 )
 
 from robo_tui.config.ccxt_feed import CcxtFeedSettings
+from robo_tui.config.ib_feed import IbFeedSettings
 from robo_tui.config.numbers import (
     ExposureFraction,
     FeeFraction,
     Leverage,
     LossFraction,
 )
+from robo_tui.config.robinhood_feed import RobinhoodFeedSettings
 from robo_tui.config.sections import Section, StrategySettings
+from robo_tui.config.yahoo_feed import YahooFeedSettings
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode
 from robo_tui.registries.analysts import ANALYSTS, CHAIN
@@ -136,6 +139,12 @@ class FeedSettings(Section):
     stale_after_bars: float = Field(3.0, gt=0, le=10_000)
     """A symbol whose last bar or quote is older than this many bar intervals is STALE: no new
     entries in it until fresh data arrives."""
+    ib: IbFeedSettings = Field(default_factory=IbFeedSettings)
+    """ib: bars and quotes from TWS / IB Gateway (its own read-only connection)."""
+    robinhood: RobinhoodFeedSettings = Field(default_factory=RobinhoodFeedSettings)
+    """robinhood: stock quotes and history, crypto best bid/ask and history from Robinhood."""
+    yahoo: YahooFeedSettings = Field(default_factory=YahooFeedSettings)
+    """yahoo: delayed (~15 min) US stock bars and quotes from Yahoo Finance (no account)."""
 
     @model_validator(mode="after")
     def _replay_exists(self) -> FeedSettings:

@@ -24,5 +24,14 @@ FEEDS: Registry[FeedBuilder] = Registry("feed", (
               "Recorded OHLCV bars from CSV/Parquet files, one bar per cycle.", "feeds"),
     Extension("ccxt", "robo_tui.adapters.feeds.ccxt_feed:build",
               "Public bars and tickers from a crypto exchange through ccxt (no keys).", "feeds.ccxt", "crypto"),
+    Extension("ib", "robo_tui.adapters.feeds.ib_feed:build",
+              "Bars and quotes from TWS / IB Gateway (live or delayed, as the account allows).",
+              "feeds.ib", "ib"),
+    Extension("robinhood", "robo_tui.adapters.feeds.robinhood_feed:build",
+              "Robinhood stock quotes and history; crypto best bid/ask and history.",
+              "feeds.robinhood", "robinhood"),
+    Extension("yahoo", "robo_tui.adapters.feeds.yahoo_feed:build",
+              "Delayed (~15 min) US stock bars and quotes from Yahoo Finance; no account.",
+              "feeds.yahoo", "yahoo"),
 ))
 """Every feed `feeds.kind` may name, the default first."""

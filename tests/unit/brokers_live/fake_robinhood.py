@@ -9,7 +9,7 @@ the payloads stay the real ones, as the library expects. Nothing in robo_tui is 
 
 Served: OAuth2 password login (with a TOTP check), accounts, positions, instruments, quotes,
 stock orders (create, get, list, cancel), crypto account, currency pairs, forex quotes, crypto
-orders and holdings. It is a tiny exchange: market orders fill at the set price, limits rest
+orders and holdings, stock and crypto historicals (series set with `set_bars`). It is a tiny exchange: market orders fill at the set price, limits rest
 until the price reaches them, stop orders trigger on price; shares held by open sells cannot be
 sold twice; cash and positions are booked. Failure modes: `hang_orders` (an order POST never
 answers: the order is *not* created), `accept_then_hang` (the order is created, the answer
@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -78,6 +78,8 @@ class FakeRobinhood:
         self.costs: dict[str, float] = {}  # symbol → total cost basis
         self.orders: dict[str, dict[str, Any]] = {}
         self.crypto_orders: dict[str, dict[str, Any]] = {}
+        self.bars: dict[str, list[tuple[datetime, float, float, float, float, float]]] = {}
+        self.historical_requests: list[tuple[str, str, str]] = []
         self.seen: list[Seen] = []
         self.tokens: set[str] = set()
         self.fee_per_sell = 0.0
@@ -316,6 +318,8 @@ class FakeRobinhood:
                                      "direct_quantity": _num(q)}]}
                     for s, q in self.positions.items() if "-" in s]
             return 200, _page(holdings)
+        if (answer := self._historicals(parts, query)) is not None:
+            return answer
         return 404, {"detail": f"no fake route for {method} {path}"}
 
     def _order_route(self, method: str, rest: list[str], book: dict[str, dict[str, Any]]) -> tuple[int, Any]:
@@ -340,6 +344,53 @@ class FakeRobinhood:
                 "previous_close": _num(p), "trading_halted": False, "has_traded": True,
                 "instrument": f"{API}/instruments/{_instrument_id(symbol)}/",
                 "updated_at": _now()}
+
+    # ------------------------------------------------------------------ historicals (the feed)
+
+    def set_bars(self, symbol: str, rows: list[tuple[datetime, float, float, float, float, float]]) -> None:
+        """The bar series of `symbol` (AAPL or BTC-USD): (begins_at, open, high, low, close, volume)."""
+        with self.lock:
+            self.bars[symbol] = list(rows)
+
+    def add_bar(self, symbol: str, row: tuple[datetime, float, float, float, float, float]) -> None:
+        """One more bar of `symbol` (its price becomes the last close)."""
+        with self.lock:
+            self.bars.setdefault(symbol, []).append(row)
+
+    def _historical_points(self, symbol: str, span: str) -> list[dict[str, Any]]:
+        days = {"hour": 1 / 24, "day": 1, "week": 7, "month": 31, "3month": 92, "year": 366, "5year": 1830}[span]
+        rows = self.bars.get(symbol, [])
+        if not rows:
+            return []
+        start = rows[-1][0] - timedelta(days=days)
+        return [{"begins_at": ts.isoformat().replace("+00:00", "Z"), "open_price": _num(o),
+                 "close_price": _num(c), "high_price": _num(h), "low_price": _num(lo),
+                 "volume": int(v), "session": "reg", "interpolated": False}
+                for ts, o, h, lo, c, v in rows if ts >= start]
+
+    def _historicals(self, parts: list[str], query: dict[str, list[str]]) -> tuple[int, Any] | None:
+        """GET /quotes/historicals/?symbols=&interval=&span=&bounds= (stocks) and
+        /marketdata/forex/historicals/<pair id>/ (crypto), in Robinhood's shapes."""
+        interval, span = query.get("interval", [""])[0], query.get("span", [""])[0]
+        bounds = query.get("bounds", [""])[0]
+        if parts == ["api", "quotes", "historicals"]:
+            results = []
+            for symbol in query.get("symbols", [""])[0].split(","):
+                results.append({"symbol": symbol, "interval": interval, "span": span, "bounds": bounds,
+                                "instrument": f"{API}/instruments/{_instrument_id(symbol)}/",
+                                "historicals": self._historical_points(symbol, span)})
+            self.historical_requests.append((",".join(query.get("symbols", [""])), interval, span))
+            return 200, {"results": results}
+        if parts[:4] == ["api", "marketdata", "forex", "historicals"] and len(parts) == 5:
+            code = next((c for c, pid in CRYPTO_PAIRS.items() if pid == parts[4]), None)
+            if code is None:
+                return 404, {"detail": "Not found."}
+            self.historical_requests.append((f"{code}-USD", interval, span))
+            return 200, {"bounds": bounds, "interval": interval, "span": span, "symbol": f"{code}USD",
+                         "id": parts[4], "open_price": None, "open_time": None,
+                         "previous_close_price": None, "previous_close_time": None,
+                         "data_points": self._historical_points(f"{code}-USD", span)}
+        return None
 
 
 def _instrument(symbol: str) -> dict[str, Any]:

@@ -15,6 +15,13 @@ positions (average cost includes commission, as TWS does) and executions are boo
 Failure modes for tests: `hang_orders` (placeOrder is read and never answered), `drop_on_order`
 (the connection is closed when a placeOrder arrives), `reject_next` (error 201 for the next
 order), `go_silent()` (the socket stays open, nothing is answered).
+
+Market data (for the IB feed): reqContractDetails (contractDetails + contractDetailsEnd, with min
+tick and trading hours; error 200 for an unknown symbol), reqMarketDataType (a connection not
+entitled to live data gets delayed, as TWS does, with error 10167), reqMktData (marketDataType,
+then bid/ask/last tickPrice 1/2/4 live, 66/67/68 delayed, and their tickSize), cancelMktData, reqHistoricalData
+(historicalData from the series set with `set_bars`, and with keepUpToDate historicalDataUpdate
+for each `push_bar`), cancelHistoricalData. `set_quote` ticks every subscriber.
 """
 
 from __future__ import annotations
@@ -112,6 +119,9 @@ class _Conn:
         self.client_id = -1
         self.positions_subscribed = False
         self.account_updates = False
+        self.market_data_type = 1
+        self.mkt_subs: dict[int, str] = {}  # reqMktData reqId → symbol key
+        self.hist_subs: dict[int, str] = {}  # keepUpToDate reqHistoricalData reqId → symbol key
 
     def send(self, fields: list[Any]) -> None:
         if not self.writer.is_closing():
@@ -143,6 +153,12 @@ class FakeTws:
         self._conns: list[_Conn] = []
         self._server: asyncio.Server | None = None
         self.port = 0
+        # market data
+        self.live_entitled = True
+        self.bars: dict[str, list[tuple[int, float, float, float, float, float]]] = {}
+        self.quotes: dict[str, tuple[float, float, float]] = {}
+        self.details: dict[str, dict[str, Any]] = {}
+        self.hist_requests: list[list[str]] = []
 
     # ------------------------------------------------------------------ control
 
@@ -277,6 +293,8 @@ class FakeTws:
             for o in self.orders:
                 if not o.done:
                     self._set_cancelled(o)
+        elif msg in (1, 2, 9, 20, 25, 59):
+            self._handle_market_data(conn, msg, f)
 
     # ------------------------------------------------------------------ orders
 
@@ -481,3 +499,122 @@ class FakeTws:
         return [7, 8, c.con_id, c.symbol, c.sec_type, "", "", "", "", c.exchange, c.currency,
                 c.symbol, "", _fmt(qty), _fmt(price), _fmt(qty * price), _fmt(avg),
                 _fmt((price - avg) * qty), "0", account]
+
+    # ------------------------------------------------------------------ market data (IB feed)
+
+    def _handle_market_data(self, conn: _Conn, msg: int, f: list[str]) -> None:
+        if msg == 59:  # reqMarketDataType
+            wanted = int(f[2])
+            conn.market_data_type = wanted if self.live_entitled or wanted in (3, 4) else (
+                4 if wanted == 2 else 3)
+        elif msg == 1:  # reqMktData: version, reqId, contract (12 fields), dnc, ticks, snapshot, ...
+            req_id, key = int(f[2]), _market_key(f[4], f[5], f[12])
+            conn.mkt_subs[req_id] = key
+            if not self.live_entitled:
+                conn.send([4, 2, req_id, 10167, ("Requested market data is not subscribed. "
+                                                 "Displaying delayed market data."), ""])
+            conn.send([58, 1, req_id, conn.market_data_type])
+            if key in self.quotes:
+                self._send_quote(conn, req_id, key)
+        elif msg == 2:  # cancelMktData
+            conn.mkt_subs.pop(int(f[2]), None)
+        elif msg == 9:  # reqContractDetails: version, reqId, contract (12 fields), ...
+            req_id, key = int(f[2]), _market_key(f[4], f[5], f[12])
+            if key not in self.details and key not in self.bars and key not in self.quotes:
+                conn.send([4, 2, req_id, 200, "No security definition has been found for the request", ""])
+                return
+            conn.send(self._details_msg(req_id, f[4], f[5], f[11] or f[10], f[12], key))
+            conn.send([52, 1, req_id])
+        elif msg == 20:  # reqHistoricalData: reqId, contract (12 fields), includeExpired, end, size, ...
+            self.hist_requests.append(f)
+            req_id, key = int(f[1]), _market_key(f[3], f[4], f[11])
+            bar_size, duration, keep = f[16], f[17], f[21] == "1"
+            step = _seconds_of(bar_size, _BAR_SIZES)
+            series = self.bars.get(key, [])
+            if not series:
+                conn.send([4, 2, req_id, 162, ("Historical Market Data Service error message:HMDS "
+                                               "query returned no data"), ""])
+                return
+            end = series[-1][0] + step
+            start = end - _seconds_of(duration, _DURATION_UNITS)
+            rows = [b for b in series if b[0] >= start]
+            out: list[Any] = [17, req_id, _ib_time(start), _ib_time(end), len(rows)]
+            for ts, o, h, lo, c, v in rows:
+                out += [str(ts), _fmt(o), _fmt(h), _fmt(lo), _fmt(c), _fmt(v), _fmt(c), 1]
+            conn.send(out)
+            if keep:
+                conn.hist_subs[req_id] = key
+        elif msg == 25:  # cancelHistoricalData
+            conn.hist_subs.pop(int(f[2]), None)
+
+    def _details_msg(self, req_id: int, symbol: str, sec_type: str, exchange: str,
+                     currency: str, key: str) -> list[Any]:
+        d = {"min_tick": 0.01, "long_name": symbol, "time_zone": "US/Eastern",
+             "trading_hours": "20261203:0400-20261203:2000;20261204:0400-20261204:2000",
+             "liquid_hours": "20261203:0930-20261203:1600;20261204:0930-20261204:1600",
+             **self.details.get(key, {})}
+        con_id = self._con_ids.setdefault(f"{symbol}/{sec_type}/{currency}", 265_598 + len(self._con_ids))
+        return [10, req_id, symbol, sec_type, "", 0, "", exchange or "SMART", currency, symbol,
+                "NMS", symbol, con_id, _fmt(d["min_tick"]), "", "ACTIVETIM,LMT,MKT,STP", "SMART,ISLAND",
+                1, 0, d["long_name"], "NASDAQ", "", "Technology", "Computers", "Computers",
+                d["time_zone"], d["trading_hours"], d["liquid_hours"], "", 0, 0,
+                1, "", "", "", "", "COMMON", "0.0001", "0.0001", "100"]
+
+    def _send_quote(self, conn: _Conn, req_id: int, key: str) -> None:
+        bid, ask, last = self.quotes[key]
+        delayed = conn.market_data_type in (3, 4)
+        for tick, price in ((1, bid), (2, ask), (4, last)):
+            conn.send([1, 6, req_id, _DELAYED_TICKS[tick] if delayed else tick, _fmt(price), "100", 0])
+        for tick in (0, 3, 5):  # bid, ask and last size follow as tickSize, as TWS sends them
+            conn.send([2, 6, req_id, _DELAYED_SIZES[tick] if delayed else tick, "100"])
+
+    def set_bars(self, symbol: str, rows: list[tuple[int, float, float, float, float, float]]) -> None:
+        """The bar series of `symbol`: (start epoch seconds, open, high, low, close, volume), oldest first."""
+        self.bars[symbol] = list(rows)
+
+    def push_bar(self, symbol: str, row: tuple[int, float, float, float, float, float]) -> None:
+        """A new (or updated, same start) bar: historicalDataUpdate to every keepUpToDate subscriber."""
+        series = self.bars.setdefault(symbol, [])
+        if series and series[-1][0] == row[0]:
+            series[-1] = row
+        else:
+            series.append(row)
+        ts, o, h, lo, c, v = row
+        for conn in self._conns:
+            for req_id, key in conn.hist_subs.items():
+                if key == symbol:
+                    conn.send([90, req_id, 1, str(ts), _fmt(o), _fmt(c), _fmt(h), _fmt(lo), _fmt(c), _fmt(v)])
+
+    def set_quote(self, symbol: str, bid: float, ask: float, last: float) -> None:
+        """The market's bid/ask/last: ticks to every reqMktData subscriber (delayed ticks for delayed)."""
+        self.quotes[symbol] = (bid, ask, last)
+        for conn in self._conns:
+            for req_id, key in conn.mkt_subs.items():
+                if key == symbol:
+                    self._send_quote(conn, req_id, key)
+
+
+_DURATION_UNITS = {"S": 1, "D": 86_400, "W": 7 * 86_400, "M": 31 * 86_400, "Y": 366 * 86_400}
+
+
+_BAR_SIZES = {"secs": 1, "sec": 1, "min": 60, "mins": 60, "hour": 3600, "hours": 3600,
+              "day": 86_400, "week": 7 * 86_400, "month": 31 * 86_400}
+
+
+_DELAYED_TICKS = {1: 66, 2: 67, 4: 68}
+
+
+_DELAYED_SIZES = {0: 69, 3: 70, 5: 71}
+
+
+def _market_key(symbol: str, sec_type: str, currency: str) -> str:
+    return f"{symbol}-{currency}" if sec_type == "CRYPTO" else symbol.replace(" ", ".")
+
+
+def _seconds_of(text: str, units: dict[str, int]) -> int:
+    number, _, unit = text.strip().partition(" ")
+    return int(number) * units[unit.strip()]
+
+
+def _ib_time(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%d %H:%M:%S UTC")
