@@ -143,16 +143,22 @@ async def run_headless(options: HeadlessOptions, *, out: TextIO = sys.stdout,
     from robo_tui.adapters.store.lock import DataDirLock, DataDirLocked
     from robo_tui.engine.engine import LiveRefused
     from robo_tui.logs import setup_logging
+    from robo_tui.ops.gate import require_preflight, restore_mode
     from robo_tui.wiring import WiringError, build_engine
 
     try:
         settings = load_run_settings(options.run)
         check_live(settings, options.run.confirm_live)
         data_dir = resolve_data_dir(options.run, settings)
+        settings, restored = restore_mode(options.run, settings, data_dir)
+        check_live(settings, options.run.confirm_live)  # a restored mode is checked the same
+        require_preflight(settings, data_dir)
         setup_logging(data_dir, secrets_of(settings))
     except RunError as exc:
         err.write(f"robo-tui: {exc}\n")
         return int(exc.code)
+    if restored:
+        err.write(f"robo-tui: {restored}\n")
     lock = DataDirLock(data_dir)
     try:
         lock.acquire()

@@ -170,7 +170,7 @@ def build_engine(
     mode = settings.engine.mode
     store = store or build_store(data_dir)
     stage = build_intelligence(settings, store, bus, clock) if intelligence else None
-    return Engine(
+    engine = Engine(
         settings,
         clock=clock,
         feed=feed or build_feed(settings, clock),
@@ -182,6 +182,22 @@ def build_engine(
         broker_factory=lambda m: build_broker(settings, m, clock),
         sessions=session_calendar(settings),
     )
+    _attach_ops(engine, settings, data_dir)
+    return engine
+
+
+def _attach_ops(engine: Engine, settings: Settings, data_dir: Path) -> None:
+    """Operations around the engine: the heartbeat file rewritten each cycle and state change,
+    and the preflight a switch to LIVE needs (robo_tui.ops)."""
+    from datetime import UTC, datetime
+
+    from robo_tui.ops.heartbeat import HeartbeatWriter, heartbeat_path
+    from robo_tui.ops.record import preflight_refusal
+
+    writer = HeartbeatWriter(heartbeat_path(data_dir), cycle_seconds=settings.engine.cycle_seconds,
+                             mode=engine.mode.value)
+    engine.bus.subscribe(writer, *writer.EVENTS)
+    engine.live_gate = lambda: preflight_refusal(settings, data_dir, datetime.now(UTC))
 
 
 def session_calendar(settings: Settings) -> MarketSessions | None:

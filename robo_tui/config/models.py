@@ -495,6 +495,18 @@ class UiSettings(Section):
     """Console theme (a file in themes/)."""
 
 
+class LiveSettings(Section):
+    """Going live: the preflight a live start needs and the small caps of live and shadow mode."""
+
+    preflight_max_age_minutes: float = Field(60.0, gt=0, le=7 * 24 * 60)
+    """A live start needs a passing `robo-tui preflight` at most this many minutes old."""
+    max_orders_per_day: int = Field(10, ge=1, le=100_000)
+    """Most orders (entries and exits the engine places) per trading day in live and shadow mode;
+    protective exits are never refused. The per-order notional cap is risk.max_live_order_notional."""
+    symbols: list[str] = Field(default_factory=list)
+    """The only symbols live and shadow mode may open positions in (empty: every universe symbol)."""
+
+
 class Settings(Section):
     """The whole configuration."""
 
@@ -526,3 +538,5 @@ class Settings(Section):
     """Where the database and logs live."""
     ui: UiSettings = Field(default_factory=UiSettings)
     """The console."""
+    live: LiveSettings = Field(default_factory=LiveSettings)
+    """Going live: the preflight a live start needs and the small caps of live and shadow mode."""

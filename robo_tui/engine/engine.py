@@ -149,6 +149,9 @@ class Engine:
 
     feed_timeout: float = FEED_TIMEOUT
     """Seconds one market-data call may take (a hung feed is a data failure, never a freeze)."""
+    live_gate: Callable[[], str | None] | None = None
+    """Why a switch to LIVE must be refused beyond `live_requirements` (the composition root
+    sets it: no recent passing preflight); None or "" allows it."""
 
     def __init__(
         self,
@@ -1021,6 +1024,8 @@ class Engine:
             return
         if mode is Mode.LIVE:
             missing = live_requirements(self.settings, confirm_live)
+            if not missing and self.live_gate is not None and (why := self.live_gate()):
+                missing = [why]
             if missing:
                 raise ModeChangeRefused("LIVE refused: " + "; ".join(missing))
         async with self._lock:
