@@ -15,9 +15,10 @@ import asyncio
 import os
 import shutil
 import stat
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from robo_tui.config import Settings
 from robo_tui.domain.analysis import AnalysisRequest
@@ -35,6 +36,22 @@ MIN_FREE_BYTES = 512 * 1024 * 1024
 """Free disk the data dir needs (the journal must never fill the disk mid-day)."""
 MAX_CLOCK_SKEW = timedelta(seconds=5)
 """Largest allowed difference between this machine's clock and the venue's (or feed's) time."""
+
+
+@runtime_checkable
+class ReportsAccountKind(Protocol):
+    """A broker whose venue names the connected account and says whether it is a paper one
+    (IB: DU... ids). A venue with only real-money accounts (Robinhood) needs no such flag."""
+
+    @property
+    def account_id(self) -> str:
+        """The account orders go to (after `connect`)."""
+        ...
+
+    @property
+    def is_paper_account(self) -> bool:
+        """Whether the venue reports it as paper trading."""
+        ...
 
 
 @frozen
@@ -115,13 +132,20 @@ async def _broker(inputs: PreflightInputs, facts: _Facts) -> CheckResult:
         return CheckResult("broker", False, f"{broker.name} unreachable or refused: {_describe(exc)}",
                            f"start the venue's gateway/API and check [broker.{kind}] (host, port, "
                            "account, keys); a paper account cannot be used live")
+    named = ""
+    if isinstance(broker, ReportsAccountKind):
+        named = f" account {broker.account_id}"
+        if broker.is_paper_account:
+            return CheckResult("broker", False, f"{broker.name}{named} is a paper account as the "
+                               "venue reports it", f"log the venue's gateway into the live account "
+                               f"(and name it in [broker.{kind}]); a paper account cannot be used live")
     account = await broker.account()
     facts.account = account
     facts.prices.update(account.prices)
     if account.equity <= 0:
         return CheckResult("broker", False, f"{broker.name} reports equity {account.equity:,.2f}",
                            "fund the account or point the config at the funded one")
-    return CheckResult("broker", True, f"{broker.name} live account reachable: equity "
+    return CheckResult("broker", True, f"{broker.name} live{named} reachable: equity "
                        f"{account.equity:,.2f}, cash {account.cash:,.2f}, "
                        f"{len(account.positions)} positions")
 
@@ -198,8 +222,13 @@ async def _analyst(inputs: PreflightInputs) -> CheckResult:
     request = AnalysisRequest(symbol=symbol, now=now, events=(event,), snapshot=None,
                               universe=tuple(i.symbol for i in inputs.settings.universe.instruments),
                               allow_short=inputs.settings.risk.allow_short)
+    before = _failed_calls(analyst.telemetry())
     outcome = await analyst.analyze(request)
     who = f"{outcome.provider}/{outcome.model}".rstrip("/")
+    if _failed_calls(analyst.telemetry()) > before:  # an error, a timeout or an invalid answer
+        return CheckResult("analyst", False, f"{who} failed: {outcome.abstain_reason or 'no answer'}",
+                           "start the model server or fix analysts.provider/model and the "
+                           "provider's host or key (`robo-tui config check` shows them)")
     if outcome.errors:
         return CheckResult("analyst", False, f"{who} did not answer the schema: "
                            + "; ".join(outcome.errors)[:300],
@@ -208,6 +237,11 @@ async def _analyst(inputs: PreflightInputs) -> CheckResult:
     answer = "an idea" if outcome.idea is not None else f"abstained ({outcome.abstain_reason or 'no idea'})"
     return CheckResult("analyst", True, f"{who} answered the schema: {answer} in "
                        f"{outcome.latency_ms:,.0f} ms")
+
+
+def _failed_calls(telemetry: Mapping[str, Any]) -> int:
+    """Calls that ended in an error, a timeout or an answer off the schema (telemetry counts)."""
+    return sum(int(telemetry.get(key) or 0) for key in ("failures", "invalid", "incomplete"))
 
 
 async def _clock(inputs: PreflightInputs, facts: _Facts) -> CheckResult:
