@@ -19,6 +19,7 @@ from robo_tui.domain.events import (
     EngineErrorOccurred,
     Event,
     IdeaGenerated,
+    ModeChanged,
     OrderDenied,
     OrderFilled,
     OrderStatusChanged,
@@ -86,6 +87,20 @@ def describe(event: Event) -> str:
     return type(event).__name__
 
 
+_WHO = {"cli": "shell", "ui": "console", "risk": "the risk gate"}
+
+
+def state_line(event: Event) -> str:
+    """The line a state or mode change prints when it happens ("state HALTED by shell: why")."""
+    if isinstance(event, TradingStateChanged):
+        return (f"{event.ts:%Y-%m-%d %H:%M:%S}Z state {event.new.value} by "
+                f"{_WHO.get(event.by, event.by)}: {event.reason}")
+    if isinstance(event, ModeChanged):
+        return (f"{event.ts:%Y-%m-%d %H:%M:%S}Z mode {event.new.value.upper()} by "
+                f"{_WHO.get(event.by, event.by)}")
+    return describe(event)
+
+
 def summary_line(s: CycleCompleted, *, simulated: bool) -> str:
     """The human summary of one cycle."""
     market = " SIMULATED" if simulated else ""
@@ -108,6 +123,17 @@ class Sink:
         self.closed = False
         self._events: list[Event] = []
         engine.bus.subscribe(self._events.append, *_NOTABLE)
+        if not as_json:  # a state or mode change shows at once, not at the next cycle's summary
+            engine.bus.subscribe(self._at_once, TradingStateChanged, ModeChanged)
+
+    def _at_once(self, event: Event) -> None:
+        if self.closed:
+            return
+        try:
+            self._out.write(state_line(event) + "\n")
+            self._out.flush()
+        except BrokenPipeError:
+            self.closed = True
 
     def cycle_done(self, summary: CycleCompleted) -> None:
         """Print one cycle; when the reader has gone (`| head -1`), stop output and the run."""
@@ -133,7 +159,8 @@ class Sink:
         else:
             self._out.write(summary_line(summary, simulated=self._engine.simulated) + "\n")
             for event in events:
-                self._out.write("  " + describe(event) + "\n")
+                if not isinstance(event, TradingStateChanged):  # already shown when it happened
+                    self._out.write("  " + describe(event) + "\n")
         self._out.flush()
 
 
