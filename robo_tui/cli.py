@@ -102,7 +102,8 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (T
                                                    dir_okay=False)]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the database and logs.",
                                                     file_okay=False)]
-ModeOpt = Annotated[Mode | None, typer.Option("--mode", help="paper, semi-auto, auto or live.",
+ModeOpt = Annotated[Mode | None, typer.Option("--mode", help="paper, semi-auto, auto, live or "
+                                                 "shadow (the live account, orders never sent).",
                                                  case_sensitive=False)]
 JsonOpt = Annotated[bool, flag("--json", "Machine-readable output (one JSON object per cycle).")]
 ConfirmLiveOpt = Annotated[bool, flag("--confirm-live",

@@ -28,7 +28,7 @@ from robo_tui.domain.events import (
     TradingStateChanged,
 )
 from robo_tui.domain.frozen import frozen
-from robo_tui.domain.risk import TradingState
+from robo_tui.domain.risk import Mode, TradingState
 from robo_tui.engine.engine import Engine, event_payload
 from robo_tui.ports import StorageFault
 from robo_tui.runtime import (
@@ -104,6 +104,8 @@ def state_line(event: Event) -> str:
 def summary_line(s: CycleCompleted, *, simulated: bool) -> str:
     """The human summary of one cycle."""
     market = " SIMULATED" if simulated else ""
+    if s.mode is Mode.SHADOW:
+        market += " [SHADOW: orders recorded, never sent]"
     pct = s.day_pnl / (s.equity - s.day_pnl) * 100 if s.equity - s.day_pnl else 0.0
     return (f"{s.ts:%Y-%m-%d %H:%M:%S}Z cycle {s.cycle} {s.mode.value.upper()} {s.state.value}{market} "
             f"equity {s.equity:,.2f} (day {s.day_pnl:+,.2f} {pct:+.2f}%) cash {s.cash:,.2f} "

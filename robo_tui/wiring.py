@@ -82,7 +82,16 @@ def build_feed(settings: Settings, clock: Clock) -> MarketFeed:
 
 
 def build_broker(settings: Settings, mode: Mode, clock: Clock) -> Broker:
-    """The paper broker in paper mode; otherwise the one `broker.kind` names in `BROKERS`."""
+    """The paper broker in paper mode; otherwise the one `broker.kind` names in `BROKERS`.
+    In shadow mode that is the live broker wrapped so that it reads the real account and
+    records orders without sending them (`robo_tui.adapters.brokers.shadow`)."""
+    if mode is Mode.SHADOW:
+        from robo_tui.adapters.brokers.shadow import ShadowBroker
+
+        if settings.broker.kind == "paper":
+            raise WiringError("shadow mode reads the live account: set broker.kind to ib, "
+                              "robinhood or robinhood_crypto (the paper broker has no live account)")
+        return ShadowBroker(build_broker(settings, Mode.LIVE, clock))
     kind = "paper" if mode is Mode.PAPER else settings.broker.kind
     builder = _load(BROKERS, kind)
     try:

@@ -14,6 +14,14 @@ class Mode(StrEnum):
     SEMI_AUTO = "semi-auto"
     AUTO = "auto"
     LIVE = "live"
+    SHADOW = "shadow"
+    """The live account's real state and real data, every proposal judged by the gate and
+    recorded as it would be sent, never sent (the dry-run preview before live money)."""
+
+    @property
+    def live_limits(self) -> bool:
+        """Whether the live caps apply (LIVE, and SHADOW, which previews LIVE)."""
+        return self in (Mode.LIVE, Mode.SHADOW)
 
 
 class TradingState(StrEnum):

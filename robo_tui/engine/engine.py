@@ -1022,6 +1022,12 @@ class Engine:
         the message of `ModeChangeRefused` says exactly what is missing."""
         if mode is self.mode:
             return
+        if mode is Mode.SHADOW or (self.mode is Mode.SHADOW and mode is not Mode.PAPER):
+            raise ModeChangeRefused(
+                "SHADOW starts and ends only from the command line (robo-tui --mode shadow, "
+                "with a live broker configured); from SHADOW only PAPER is a switch away"
+                if mode is Mode.SHADOW else
+                f"{mode.value.upper()} refused: leave SHADOW for PAPER, or restart with --mode")
         if mode is Mode.LIVE:
             missing = live_requirements(self.settings, confirm_live)
             if not missing and self.live_gate is not None and (why := self.live_gate()):

@@ -21,7 +21,6 @@ from robo_tui.domain.market import Instrument
 from robo_tui.domain.orders import OrderIntent
 from robo_tui.domain.risk import (
     CIRCUIT_BREAKER,
-    Mode,
     RiskCode,
     RiskReason,
     RiskVerdict,
@@ -318,7 +317,7 @@ class RiskGate:
         memory = self._memory
         facts = order_facts(intent, ctx, memory, state, why, breaches)
         plan = self._plans[(0 if facts.reducing else 4) + (2 if intent.reduce_only else 0)
-                           + (1 if ctx.mode is Mode.LIVE else 0)]
+                           + (1 if ctx.mode.live_limits else 0)]
         reasons: list[RiskReason] = []
         notes: list[str] = []
         for code, rule_check in plan.checks:

@@ -55,7 +55,11 @@ def restore_mode(options: RunOptions, settings: Settings, data_dir: Path) -> tup
 
 def require_preflight(settings: Settings, data_dir: Path, now: datetime | None = None) -> None:
     """A LIVE run needs a passing preflight from the last `[live] preflight_max_age_minutes`;
-    refused (exit 2, like every live refusal) naming the failed checks otherwise."""
+    refused (exit 2, like every live refusal) naming the failed checks otherwise. A SHADOW run
+    needs a live broker configured (no preflight: it never sends)."""
+    if settings.engine.mode is Mode.SHADOW and settings.broker.kind == "paper":
+        raise RunError("shadow mode refused to start: it reads the live account; set broker.kind "
+                       "to ib, robinhood or robinhood_crypto", ExitCode.USAGE)
     if settings.engine.mode is not Mode.LIVE:
         return
     why = preflight_refusal(settings, data_dir, now or datetime.now(UTC))
