@@ -61,6 +61,8 @@ class RiskCode(StrEnum):
     TAKE_PROFIT_WRONG_SIDE = "take_profit_wrong_side"
     MAX_ORDER_NOTIONAL = "max_order_notional"
     MAX_LIVE_ORDER_NOTIONAL = "max_live_order_notional"
+    MAX_LIVE_ORDERS_PER_DAY = "max_live_orders_per_day"
+    LIVE_SYMBOL_NOT_ALLOWED = "live_symbol_not_allowed"
     MAX_POSITION = "max_position"
     MAX_SECTOR = "max_sector"
     MAX_GROSS_EXPOSURE = "max_gross_exposure"

@@ -174,7 +174,11 @@ class RiskGate:
 
     def record_sent(self, intent: OrderIntent, ts: datetime) -> None:
         """Count an order sent to the broker in the rolling one-minute rate-limit window."""
-        sent = self._memory.sent
+        memory = self._memory
+        day, count = memory.sent_today
+        today = ts.date().isoformat()
+        memory.sent_today = (today, count + 1 if day == today else 1)
+        sent = memory.sent
         sent.append(ts)
         cutoff = ts - RATE_WINDOW
         while sent and sent[0] <= cutoff:

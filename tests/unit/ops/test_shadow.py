@@ -125,3 +125,23 @@ def test_shadow_when_the_broker_is_paper_then_the_wiring_refuses_naming_broker_k
     with pytest.raises(WiringError) as info:
         build_broker(load_settings(None, environ={}), Mode.SHADOW, clock)
     assert "broker.kind" in str(info.value)
+
+
+async def test_small_caps_when_the_daily_order_cap_is_reached_then_entries_denied_and_exits_go_out(
+        api: FakeCryptoApi, shadow: Engine) -> None:
+    shadow.risk.update_settings(shadow.settings.risk.model_copy(  # a config of 2 a day
+        update={"max_live_orders_per_day": 2, "live_symbols": ["BTC-USD"]}))
+    price = shadow.book.prices["BTC-USD"]
+
+    def entry(symbol: str = "BTC-USD") -> OrderIntent:
+        px = shadow.book.prices[symbol]
+        return OrderIntent(symbol, Side.BUY, 0.01, stop_loss=px * 0.95, take_profit=px * 1.1,
+                           confidence=0.9)
+
+    eth = await shadow.manual_order(entry("ETH-USD"))
+    assert "live_symbol_not_allowed" in eth.verdict.codes
+    assert (await shadow.manual_order(entry())).sent
+    assert (await shadow.manual_order(entry())).sent
+    third = await shadow.manual_order(entry())
+    assert not third.sent and third.verdict.codes == ("max_live_orders_per_day",)
+    assert price > 0 and api.requests_to("POST", ORDERS_PATH) == []
