@@ -314,6 +314,8 @@ class Engine:
         connect the feed and broker and load warm-up history. Connection errors propagate."""
         await self.store.open()
         await self._restore_control()
+        if self.mode.live_limits:
+            await self._restore_sent_today()
         await self.feed.connect()
         await self.broker.connect()
         await self._restore_broker()
@@ -366,6 +368,13 @@ class Engine:
             self.book.day_open_equity = control.day_open_equity or control.day_start_equity
         if control.peak_equity is not None:
             self.book.peak_equity = control.peak_equity
+
+    async def _restore_sent_today(self) -> None:
+        """The live daily order cap counts the orders the journal holds for today: a restart
+        mid-day never grants a fresh allowance."""
+        day = self.clock.now().date().isoformat()
+        rows = await self.store.query("SELECT COUNT(*) AS n FROM orders WHERE ts >= ?", (day,))
+        self.risk.restore_sent_today(day, int(rows[0]["n"]) if rows else 0)
 
     async def _update_control(self, change: Callable[[ControlState], ControlState], by: str) -> None:
         await self.control.update(change, by)

@@ -184,6 +184,11 @@ class RiskGate:
         while sent and sent[0] <= cutoff:
             sent.popleft()
 
+    def restore_sent_today(self, day: str, count: int) -> None:
+        """`count` orders were already sent on `day` (UTC ISO date) before this start: the live
+        daily order cap goes on from there."""
+        self._memory.sent_today = (day, count)
+
     def record_exit(self, symbol: str, ts: datetime, pnl: float) -> None:
         """A position in `symbol` was closed at `ts` with `pnl`; starts the cooldowns.
 

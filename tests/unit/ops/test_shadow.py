@@ -145,3 +145,23 @@ async def test_small_caps_when_the_daily_order_cap_is_reached_then_entries_denie
     third = await shadow.manual_order(entry())
     assert not third.sent and third.verdict.codes == ("max_live_orders_per_day",)
     assert price > 0 and api.requests_to("POST", ORDERS_PATH) == []
+
+
+async def test_small_caps_when_the_engine_restarts_mid_day_then_the_day_s_orders_still_count(
+        api: FakeCryptoApi, shadow: Engine, tmp_path: Path, clock: SimClock) -> None:
+    px = shadow.book.prices["BTC-USD"]
+    for _ in range(2):
+        assert (await shadow.manual_order(OrderIntent(
+            "BTC-USD", Side.BUY, 0.01, stop_loss=px * 0.95, take_profit=px * 1.1, confidence=0.9))).sent
+    await shadow.stop()
+    settings = shadow.settings.model_copy(update={"risk": shadow.settings.risk.model_copy(
+        update={"max_live_orders_per_day": 2})})
+    again = build_engine(settings, data_dir=tmp_path / "data", clock=clock, intelligence=False)
+    await again.start()
+    try:
+        third = await again.manual_order(OrderIntent(
+            "BTC-USD", Side.BUY, 0.01, stop_loss=px * 0.95, take_profit=px * 1.1, confidence=0.9))
+        assert third.verdict.codes == ("max_live_orders_per_day",)
+    finally:
+        await again.stop()
+    await shadow.store.open()  # the fixture closes it again
