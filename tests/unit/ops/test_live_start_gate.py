@@ -17,7 +17,7 @@ from robo_tui.ops.record import last_preflight, preflight_refusal, save_report
 from robo_tui.runtime import ExitCode, RunError, RunOptions
 from robo_tui.wiring import with_overrides
 
-from .conftest import NOW
+from .conftest import NOW, fresh_feed
 
 LIVE = with_overrides(load_settings(None, environ={"ROBO_TUI_ENGINE__LIVE_ENABLED": "true",
                                                    "ROBO_TUI_BROKER__KIND": "ib"}), mode=Mode.LIVE)
@@ -110,3 +110,20 @@ def test_restart_when_the_journal_is_unreadable_then_no_mode_is_restored(tmp_pat
     (tmp_path / "robo-tui.sqlite3").write_bytes(b"not a database")
     assert persisted_mode(tmp_path) is None
     assert last_preflight(tmp_path) is None
+
+
+async def test_switch_to_live_in_a_session_when_no_preflight_passed_then_refused_saying_run_it(
+        tmp_path: Path) -> None:
+    from robo_tui.engine.clock import SimClock
+    from robo_tui.engine.engine import ModeChangeRefused
+    from robo_tui.wiring import build_engine
+
+    settings = load_settings(None, environ={
+        "ROBO_TUI_ENGINE__LIVE_ENABLED": "true", "ROBO_TUI_BROKER__KIND": "ib",
+        "ROBO_TUI_FEEDS__KIND": "ccxt", "ROBO_TUI_NEWS__SAMPLE": "false"})
+    engine = build_engine(settings, data_dir=tmp_path, clock=SimClock(NOW), intelligence=False,
+                          feed=fresh_feed())
+    with pytest.raises(ModeChangeRefused) as info:
+        await engine.set_mode(Mode.LIVE, by="ui", confirm_live=True)
+    assert "no preflight has run" in str(info.value)
+    assert engine.mode is Mode.PAPER
