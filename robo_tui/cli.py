@@ -102,7 +102,8 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (T
                                                    dir_okay=False)]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the database and logs.",
                                                     file_okay=False)]
-ModeOpt = Annotated[Mode | None, typer.Option("--mode", help="paper, semi-auto, auto or live.",
+ModeOpt = Annotated[Mode | None, typer.Option("--mode", help="paper, semi-auto, auto, live or "
+                                                 "shadow (the live account, orders never sent).",
                                                  case_sensitive=False)]
 JsonOpt = Annotated[bool, flag("--json", "Machine-readable output (one JSON object per cycle).")]
 ConfirmLiveOpt = Annotated[bool, flag("--confirm-live",
@@ -290,8 +291,10 @@ def resume_command(
 def proposals_list(
     all_: Annotated[bool, flag("--all", "Show decided proposals too.")] = False,
     config: ConfigOpt = None, data_dir: DataDirOpt = None, json_out: JsonOpt = False,
+    wide: Annotated[bool, flag("--wide", "Add each proposal's rationale on its own line.")] = False,
 ) -> None:
-    """List pending proposals (semi-auto)."""
+    """List pending proposals (semi-auto): one line each, ids whole (`--wide` adds the
+    rationale, `--json` everything)."""
     from robo_tui.domain.signals import ProposalStatus
 
     options = _options(config, data_dir, json_out=json_out)
@@ -310,23 +313,12 @@ def proposals_list(
 
         typer.echo(json.dumps([{**to_jsonable(p), "status": s.value} for p, s in rows], default=str))
         return
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    from robo_tui.ops.proposals_text import render_proposals
 
     if not rows:
         typer.echo("No pending proposals." if not all_ else "No proposals.")
         return
-    table = Table(title="Proposals", expand=False)
-    for col in ("id", "status", "symbol", "side", "qty", "notional", "conf", "expires", "rationale"):
-        table.add_column(col, overflow="fold")
-    now = datetime.now(UTC)
-    for p, status in rows:
-        expires = "-" if p.expires_at is None else f"{max(0, (p.expires_at - now).total_seconds()):.0f}s"
-        table.add_row(p.id, status.value, p.symbol, p.side.value, f"{p.quantity:g}",
-                      f"{p.notional:,.2f}", f"{p.confidence:.2f}", expires,
-                      Text(p.rationale[:160]))
-    Console().print(table)
+    typer.echo(render_proposals(rows, datetime.now(UTC), wide=wide))
 
 
 def already_decided(proposal: Proposal, status: ProposalStatus) -> str:
@@ -638,6 +630,11 @@ def report_command(
 
     raise typer.Exit(run_report(period, day, html_out, _options(config, data_dir,
                                                                  json_out=json_out), _with_store))
+
+
+from robo_tui.ops.cli import register as register_ops  # light: typer only
+
+register_ops(app, FlagAwareCommand)
 
 
 def _flags_everywhere(root: typer.Typer) -> None:

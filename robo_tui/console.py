@@ -99,6 +99,11 @@ def run_console(options: RunOptions, *, theme: str | None = None) -> int:
         settings = load_run_settings(options)
         check_live(settings, options.confirm_live)
         data_dir = resolve_data_dir(options, settings)
+        from robo_tui.ops.gate import require_preflight, restore_mode
+
+        settings, _restored = restore_mode(options, settings, data_dir)  # shown as the mode
+        check_live(settings, options.confirm_live)  # a restored mode is checked the same
+        require_preflight(settings, data_dir)
         setup_logging(data_dir, secrets_of(settings))
     except RunError as exc:
         print(f"robo-tui: {exc}", file=sys.stderr)

@@ -19,6 +19,7 @@ from robo_tui.domain.events import (
     EngineErrorOccurred,
     Event,
     IdeaGenerated,
+    ModeChanged,
     OrderDenied,
     OrderFilled,
     OrderStatusChanged,
@@ -28,7 +29,7 @@ from robo_tui.domain.events import (
     TradingStateChanged,
 )
 from robo_tui.domain.frozen import frozen
-from robo_tui.domain.risk import TradingState
+from robo_tui.domain.risk import Mode, TradingState
 from robo_tui.engine.engine import Engine, event_payload
 from robo_tui.ports import StorageFault
 from robo_tui.runtime import (
@@ -89,9 +90,25 @@ def describe(event: Event) -> str:
     return type(event).__name__
 
 
+_WHO = {"cli": "shell", "ui": "console", "risk": "the risk gate"}
+
+
+def state_line(event: Event) -> str:
+    """The line a state or mode change prints when it happens ("state HALTED by shell: why")."""
+    if isinstance(event, TradingStateChanged):
+        return (f"{event.ts:%Y-%m-%d %H:%M:%S}Z state {event.new.value} by "
+                f"{_WHO.get(event.by, event.by)}: {event.reason}")
+    if isinstance(event, ModeChanged):
+        return (f"{event.ts:%Y-%m-%d %H:%M:%S}Z mode {event.new.value.upper()} by "
+                f"{_WHO.get(event.by, event.by)}")
+    return describe(event)
+
+
 def summary_line(s: CycleCompleted, *, simulated: bool) -> str:
     """The human summary of one cycle."""
     market = " SIMULATED" if simulated else ""
+    if s.mode is Mode.SHADOW:
+        market += " [SHADOW: orders recorded, never sent]"
     pct = s.day_pnl / (s.equity - s.day_pnl) * 100 if s.equity - s.day_pnl else 0.0
     return (f"{s.ts:%Y-%m-%d %H:%M:%S}Z cycle {s.cycle} {s.mode.value.upper()} {s.state.value}{market} "
             f"equity {s.equity:,.2f} (day {s.day_pnl:+,.2f} {pct:+.2f}%) cash {s.cash:,.2f} "
@@ -111,6 +128,17 @@ class Sink:
         self.closed = False
         self._events: list[Event] = []
         engine.bus.subscribe(self._events.append, *_NOTABLE)
+        if not as_json:  # a state or mode change shows at once, not at the next cycle's summary
+            engine.bus.subscribe(self._at_once, TradingStateChanged, ModeChanged)
+
+    def _at_once(self, event: Event) -> None:
+        if self.closed:
+            return
+        try:
+            self._out.write(state_line(event) + "\n")
+            self._out.flush()
+        except BrokenPipeError:
+            self.closed = True
 
     def cycle_done(self, summary: CycleCompleted) -> None:
         """Print one cycle; when the reader has gone (`| head -1`), stop output and the run."""
@@ -136,7 +164,8 @@ class Sink:
         else:
             self._out.write(summary_line(summary, simulated=self._engine.simulated) + "\n")
             for event in events:
-                self._out.write("  " + describe(event) + "\n")
+                if not isinstance(event, TradingStateChanged):  # already shown when it happened
+                    self._out.write("  " + describe(event) + "\n")
         self._out.flush()
 
 
@@ -146,16 +175,22 @@ async def run_headless(options: HeadlessOptions, *, out: TextIO = sys.stdout,
     from robo_tui.adapters.store.lock import DataDirLock, DataDirLocked
     from robo_tui.engine.engine import LiveRefused
     from robo_tui.logs import setup_logging
+    from robo_tui.ops.gate import require_preflight, restore_mode
     from robo_tui.wiring import WiringError, build_engine
 
     try:
         settings = load_run_settings(options.run)
         check_live(settings, options.run.confirm_live)
         data_dir = resolve_data_dir(options.run, settings)
+        settings, restored = restore_mode(options.run, settings, data_dir)
+        check_live(settings, options.run.confirm_live)  # a restored mode is checked the same
+        require_preflight(settings, data_dir)
         setup_logging(data_dir, secrets_of(settings))
     except RunError as exc:
         err.write(f"robo-tui: {exc}\n")
         return int(exc.code)
+    if restored:
+        err.write(f"robo-tui: {restored}\n")
     lock = DataDirLock(data_dir)
     try:
         lock.acquire()

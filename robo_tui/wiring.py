@@ -82,7 +82,16 @@ def build_feed(settings: Settings, clock: Clock) -> MarketFeed:
 
 
 def build_broker(settings: Settings, mode: Mode, clock: Clock) -> Broker:
-    """The paper broker in paper mode; otherwise the one `broker.kind` names in `BROKERS`."""
+    """The paper broker in paper mode; otherwise the one `broker.kind` names in `BROKERS`.
+    In shadow mode that is the live broker wrapped so that it reads the real account and
+    records orders without sending them (`robo_tui.adapters.brokers.shadow`)."""
+    if mode is Mode.SHADOW:
+        from robo_tui.adapters.brokers.shadow import ShadowBroker
+
+        if settings.broker.kind == "paper":
+            raise WiringError("shadow mode reads the live account: set broker.kind to ib, "
+                              "robinhood or robinhood_crypto (the paper broker has no live account)")
+        return ShadowBroker(build_broker(settings, Mode.LIVE, clock))
     kind = "paper" if mode is Mode.PAPER else settings.broker.kind
     builder = _load(BROKERS, kind)
     try:
@@ -170,7 +179,7 @@ def build_engine(
     mode = settings.engine.mode
     store = store or build_store(data_dir)
     stage = build_intelligence(settings, store, bus, clock) if intelligence else None
-    return Engine(
+    engine = Engine(
         settings,
         clock=clock,
         feed=feed or build_feed(settings, clock),
@@ -182,6 +191,22 @@ def build_engine(
         broker_factory=lambda m: build_broker(settings, m, clock),
         sessions=session_calendar(settings),
     )
+    _attach_ops(engine, settings, data_dir)
+    return engine
+
+
+def _attach_ops(engine: Engine, settings: Settings, data_dir: Path) -> None:
+    """Operations around the engine: the heartbeat file rewritten each cycle and state change,
+    and the preflight a switch to LIVE needs (robo_tui.ops)."""
+    from datetime import UTC, datetime
+
+    from robo_tui.ops.heartbeat import HeartbeatWriter, heartbeat_path
+    from robo_tui.ops.record import preflight_refusal
+
+    writer = HeartbeatWriter(heartbeat_path(data_dir), cycle_seconds=settings.engine.cycle_seconds,
+                             mode=engine.mode.value)
+    engine.bus.subscribe(writer, *writer.EVENTS)
+    engine.live_gate = lambda: preflight_refusal(settings, data_dir, datetime.now(UTC))
 
 
 def session_calendar(settings: Settings) -> MarketSessions | None:

@@ -258,6 +258,10 @@ class RiskSettings(Section):
     """Largest notional of one order (paper and auto)."""
     max_live_order_notional: float = Field(5_000.0, gt=0, le=1e12)
     """Largest notional of one order in live mode (the smaller cap applies)."""
+    max_live_orders_per_day: int = Field(10, ge=1, le=100_000)
+    """Most orders sent per trading day (UTC) in live and shadow mode; past it only exits go out."""
+    live_symbols: list[str] = Field(default_factory=list)
+    """The only symbols live and shadow mode may enter (empty: every universe symbol)."""
     max_orders_per_minute: int = Field(10, ge=1, le=10_000)
     """Order rate limit."""
     circuit_breaker_failures: int = Field(5, ge=1, le=1000)
@@ -524,6 +528,13 @@ class UiSettings(Section):
     """Console theme (a file in themes/)."""
 
 
+class LiveSettings(Section):
+    """Going live: the preflight a live start needs (the live caps are in [risk])."""
+
+    preflight_max_age_minutes: float = Field(60.0, gt=0, le=7 * 24 * 60)
+    """A live start needs a passing `robo-tui preflight` at most this many minutes old."""
+
+
 class Settings(Section):
     """The whole configuration."""
 
@@ -557,3 +568,5 @@ class Settings(Section):
     """The console."""
     reports: ReportSettings = Field(default_factory=ReportSettings)
     """Report cards of the account, your own targets, and the daily schedule."""
+    live: LiveSettings = Field(default_factory=LiveSettings)
+    """Going live: the preflight a live start needs (the live caps are in [risk])."""

@@ -14,6 +14,14 @@ class Mode(StrEnum):
     SEMI_AUTO = "semi-auto"
     AUTO = "auto"
     LIVE = "live"
+    SHADOW = "shadow"
+    """The live account's real state and real data, every proposal judged by the gate and
+    recorded as it would be sent, never sent (the dry-run preview before live money)."""
+
+    @property
+    def live_limits(self) -> bool:
+        """Whether the live caps apply (LIVE, and SHADOW, which previews LIVE)."""
+        return self in (Mode.LIVE, Mode.SHADOW)
 
 
 class TradingState(StrEnum):
@@ -53,6 +61,8 @@ class RiskCode(StrEnum):
     TAKE_PROFIT_WRONG_SIDE = "take_profit_wrong_side"
     MAX_ORDER_NOTIONAL = "max_order_notional"
     MAX_LIVE_ORDER_NOTIONAL = "max_live_order_notional"
+    MAX_LIVE_ORDERS_PER_DAY = "max_live_orders_per_day"
+    LIVE_SYMBOL_NOT_ALLOWED = "live_symbol_not_allowed"
     MAX_POSITION = "max_position"
     MAX_SECTOR = "max_sector"
     MAX_GROSS_EXPOSURE = "max_gross_exposure"

@@ -152,6 +152,9 @@ class Engine:
 
     feed_timeout: float = FEED_TIMEOUT
     """Seconds one market-data call may take (a hung feed is a data failure, never a freeze)."""
+    live_gate: Callable[[], str | None] | None = None
+    """Why a switch to LIVE must be refused beyond `live_requirements` (the composition root
+    sets it: no recent passing preflight); None or "" allows it."""
 
     def __init__(
         self,
@@ -314,6 +317,8 @@ class Engine:
         connect the feed and broker and load warm-up history. Connection errors propagate."""
         await self.store.open()
         await self._restore_control()
+        if self.mode.live_limits:
+            await self._restore_sent_today()
         await self.feed.connect()
         await self.broker.connect()
         await self._restore_broker()
@@ -366,6 +371,13 @@ class Engine:
             self.book.day_open_equity = control.day_open_equity or control.day_start_equity
         if control.peak_equity is not None:
             self.book.peak_equity = control.peak_equity
+
+    async def _restore_sent_today(self) -> None:
+        """The live daily order cap counts the orders the journal holds for today: a restart
+        mid-day never grants a fresh allowance."""
+        day = self.clock.now().date().isoformat()
+        rows = await self.store.query("SELECT COUNT(*) AS n FROM orders WHERE ts >= ?", (day,))
+        self.risk.restore_sent_today(day, int(rows[0]["n"]) if rows else 0)
 
     async def _update_control(self, change: Callable[[ControlState], ControlState], by: str) -> None:
         await self.control.update(change, by)
@@ -1033,8 +1045,16 @@ class Engine:
         the message of `ModeChangeRefused` says exactly what is missing."""
         if mode is self.mode:
             return
+        if mode is Mode.SHADOW or (self.mode is Mode.SHADOW and mode is not Mode.PAPER):
+            raise ModeChangeRefused(
+                "SHADOW starts and ends only from the command line (robo-tui --mode shadow, "
+                "with a live broker configured); from SHADOW only PAPER is a switch away"
+                if mode is Mode.SHADOW else
+                f"{mode.value.upper()} refused: leave SHADOW for PAPER, or restart with --mode")
         if mode is Mode.LIVE:
             missing = live_requirements(self.settings, confirm_live)
+            if not missing and self.live_gate is not None and (why := self.live_gate()):
+                missing = [why]
             if missing:
                 raise ModeChangeRefused("LIVE refused: " + "; ".join(missing))
         async with self._lock:

@@ -301,7 +301,8 @@ class OrderPath:
             # the first live start on this broker counts day loss and drawdown from its real
             # equity, never from the paper starting cash; persisted, so a restart keeps the peak
             book.peak_equity = equity
-            await self._control.update(lambda c: replace(c, live_baseline=name), "engine")
+            await self._control.update(  # with the peak: a stop before the first cycle keeps it
+                lambda c: replace(c, live_baseline=name, peak_equity=equity), "engine")
             await self.start_day(day, equity, "engine")
         if day != book.day:
             await self.start_day(day, equity, "engine")

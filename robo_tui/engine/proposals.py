@@ -119,7 +119,7 @@ class ProposalDesk:
             atr=volatility,
             confidence=decision.confidence, equity=account.equity,
             cash=account.cash + (held * price if current > 0 else 0.0),
-            fractional=inst.fractional, live=self._mode() is Mode.LIVE,
+            fractional=inst.fractional, live=self._mode().live_limits,
         ))
         if sized.quantity <= 0:
             return None

@@ -21,7 +21,6 @@ from robo_tui.domain.market import Instrument
 from robo_tui.domain.orders import OrderIntent
 from robo_tui.domain.risk import (
     CIRCUIT_BREAKER,
-    Mode,
     RiskCode,
     RiskReason,
     RiskVerdict,
@@ -175,11 +174,20 @@ class RiskGate:
 
     def record_sent(self, intent: OrderIntent, ts: datetime) -> None:
         """Count an order sent to the broker in the rolling one-minute rate-limit window."""
-        sent = self._memory.sent
+        memory = self._memory
+        day, count = memory.sent_today
+        today = ts.date().isoformat()
+        memory.sent_today = (today, count + 1 if day == today else 1)
+        sent = memory.sent
         sent.append(ts)
         cutoff = ts - RATE_WINDOW
         while sent and sent[0] <= cutoff:
             sent.popleft()
+
+    def restore_sent_today(self, day: str, count: int) -> None:
+        """`count` orders were already sent on `day` (UTC ISO date) before this start: the live
+        daily order cap goes on from there."""
+        self._memory.sent_today = (day, count)
 
     def record_exit(self, symbol: str, ts: datetime, pnl: float) -> None:
         """A position in `symbol` was closed at `ts` with `pnl`; starts the cooldowns.
@@ -318,7 +326,7 @@ class RiskGate:
         memory = self._memory
         facts = order_facts(intent, ctx, memory, state, why, breaches)
         plan = self._plans[(0 if facts.reducing else 4) + (2 if intent.reduce_only else 0)
-                           + (1 if ctx.mode is Mode.LIVE else 0)]
+                           + (1 if ctx.mode.live_limits else 0)]
         reasons: list[RiskReason] = []
         notes: list[str] = []
         for code, rule_check in plan.checks:

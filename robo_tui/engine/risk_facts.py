@@ -96,6 +96,8 @@ class GateMemory:
         self.last_exit: dict[str, datetime] = {}
         self.last_loss: dict[str, datetime] = {}
         self.sent: deque[datetime] = deque()
+        self.sent_today: tuple[str, int] = ("", 0)
+        """(UTC date, orders sent that day) for the live daily order cap."""
         self.centred = CenteredCache()
 
     def sector(self, symbol: str) -> str:

@@ -201,6 +201,28 @@ def _live_cap(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
             "(split larger orders)")
 
 
+def _live_orders_per_day(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
+    """The live daily order cap: every order sent counts; only entries are refused past it."""
+    if f.reducing:
+        return None
+    day, count = m.sent_today
+    sent = count if day == f.ctx.now.date().isoformat() else 0
+    limit = m.settings.max_live_orders_per_day
+    if sent + 1 <= limit:
+        return None
+    return (f"{sent} orders sent today (UTC) in live mode; the limit is {limit} per day "
+            "(risk.max_live_orders_per_day); only exits go out until tomorrow")
+
+
+def _live_symbol(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
+    """Live entries only in `risk.live_symbols` when it lists any."""
+    allowed = m.settings.live_symbols
+    if f.reducing or not allowed or f.intent.symbol in allowed:
+        return None
+    return (f"{f.intent.symbol} is not in risk.live_symbols ({', '.join(allowed)}): "
+            "live mode enters only those")
+
+
 # ----------------------------------------------------------------------- entries
 
 def _reducing_state(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
@@ -522,6 +544,8 @@ RISK_RULES: tuple[RiskRule, ...] = (
     RiskRule(C.TAKE_PROFIT_WRONG_SIDE, RuleScope.ENTRIES, _take_profit_side),
     RiskRule(C.MAX_ORDER_NOTIONAL, RuleScope.ENTRIES, _order_notional),
     RiskRule(C.MAX_LIVE_ORDER_NOTIONAL, RuleScope.LIVE, _live_cap),
+    RiskRule(C.MAX_LIVE_ORDERS_PER_DAY, RuleScope.LIVE, _live_orders_per_day),
+    RiskRule(C.LIVE_SYMBOL_NOT_ALLOWED, RuleScope.LIVE, _live_symbol),
     RiskRule(C.MAX_POSITION, RuleScope.ENTRIES, _position, _position_meter),
     RiskRule(C.MAX_SECTOR, RuleScope.ENTRIES, _sector, _sector_meter),
     RiskRule(C.MAX_GROSS_EXPOSURE, RuleScope.ENTRIES, _gross, _gross_meter),

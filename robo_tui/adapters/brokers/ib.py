@@ -189,6 +189,12 @@ class IbBroker(VenueKeepsItsBook):
         """The IB account orders go to (known after `connect`)."""
         return self._account
 
+    @property
+    def is_paper_account(self) -> bool:
+        """Whether the venue reports the connected account as a paper-trading one (preflight
+        refuses live money on it)."""
+        return self._account.startswith(PAPER_ACCOUNT_PREFIX)
+
     def is_connected(self) -> bool:
         """Whether the API session is up."""
         return bool(self._ib.isConnected())

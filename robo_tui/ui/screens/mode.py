@@ -31,6 +31,9 @@ MODE_HELP: dict[Mode, str] = {
     Mode.LIVE: "REAL MONEY: orders go to the live broker",
 }
 
+SWITCHABLE: tuple[Mode, ...] = tuple(m for m in Mode if m is not Mode.SHADOW)
+"""The modes `m` offers: SHADOW starts only from the command line (it needs the live broker)."""
+
 ApplyMode = Callable[[Mode, bool], Awaitable[str | None]]
 """Switch the engine to a mode (`confirm_live`); returns None when done, else why it was refused."""
 
@@ -49,7 +52,7 @@ class ModeDialog(ModalScreen[Mode | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box -wide"):
             yield Label(f"Switch mode (now {self._current.value.upper()})", classes="dialog-title")
-            yield OptionList(*(self._option(m) for m in Mode), id="modes")
+            yield OptionList(*(self._option(m) for m in SWITCHABLE), id="modes")
             with Vertical(id="live-confirm"):
                 yield Static(Text.assemble(
                     ("LIVE trades real money. ", "bold"),
@@ -70,7 +73,7 @@ class ModeDialog(ModalScreen[Mode | None]):
     def on_mount(self) -> None:
         self.query_one("#live-confirm").display = False
         options = self.query_one(OptionList)
-        options.highlighted = list(Mode).index(self._current)
+        options.highlighted = SWITCHABLE.index(self._current) if self._current in SWITCHABLE else 0
         options.focus()
 
     @on(OptionList.OptionSelected)
@@ -83,7 +86,7 @@ class ModeDialog(ModalScreen[Mode | None]):
         if self._choice is Mode.LIVE:
             self._confirm_live()
         elif options.highlighted is not None:
-            self._choose(list(Mode)[options.highlighted])
+            self._choose(SWITCHABLE[options.highlighted])
 
     def _choose(self, mode: Mode) -> None:
         self._choice = mode

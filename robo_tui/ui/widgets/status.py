@@ -34,6 +34,7 @@ MODE_LABELS: dict[Mode, tuple[str, str]] = {
     Mode.SEMI_AUTO: ("SEMI-AUTO", "SEMI"),
     Mode.AUTO: ("AUTO", "AUTO"),
     Mode.LIVE: ("LIVE", "LIVE"),
+    Mode.SHADOW: ("SHADOW (never sent)", "SHADOW"),
 }
 STATE_LABELS: dict[TradingState, tuple[str, str]] = {
     TradingState.ACTIVE: ("ACTIVE", "ACT"),
@@ -184,7 +185,7 @@ class StatusBar(Widget):
         return self.get_component_rich_style(f"status-bar--{name}", partial=True)
 
     def _parts(self, d: _StatusData) -> list[_Part]:
-        mode_style = self._style("live" if d.mode is Mode.LIVE else "mode")
+        mode_style = self._style("live" if d.mode.live_limits else "mode")
         long, short = MODE_LABELS.get(d.mode, (str(d.mode).upper(), str(d.mode).upper()))
         parts = [_Part("mode", [Text(f" {long} ", mode_style), Text(f" {short} ", mode_style)])]
 

@@ -167,7 +167,7 @@ class GateMachine(RuleBasedStateMachine):
         increases = abs(new) > abs(old) * (1 + EPS) or old * new < 0
         if verdict.state is TradingState.REDUCING:
             assert not increases, "REDUCING allowed an order that is not risk-reducing"
-        if self.mode is Mode.LIVE:
+        if self.mode.live_limits:  # LIVE, and SHADOW which previews it
             assert units * price <= self.limits.max_live_order_notional * (1 + EPS)
         if intent.reduce_only:
             assert not increases
@@ -291,7 +291,7 @@ class GateMachine(RuleBasedStateMachine):
                 and verdict.state is not TradingState.HALTED:
             # a trader can always get out unless halted (in live, in slices under the cap)
             under_cap = units * self.prices[symbol] <= self.limits.max_live_order_notional
-            if self.mode is not Mode.LIVE or under_cap:
+            if not self.mode.live_limits or under_cap:
                 assert verdict.allowed, verdict.reasons
 
     @rule(
