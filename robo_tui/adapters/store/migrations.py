@@ -267,9 +267,21 @@ _V2: tuple[str, ...] = (
     "CREATE INDEX ix_commands_pending ON commands (consumed, id)",
 )
 
+_V3: tuple[str, ...] = (
+    # -- protection per open position (stop, target, trail, who holds each leg): written with
+    #    the fill that changed it, re-armed at start before the first new decision
+    """CREATE TABLE protective_levels (
+        symbol TEXT PRIMARY KEY,
+        entry_client_order_id TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        payload TEXT NOT NULL
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "commands journal", _V2),
+    Migration(3, "protective levels", _V3),
 )
 """Every schema step, oldest first; versions are 1, 2, 3, ... without gaps."""
 
