@@ -377,13 +377,13 @@ class Engine:
 
     async def _restore_broker(self) -> None:
         """A broker whose book lives in this process is rebuilt from the journal's fills and
-        re-arms the persisted protections; the engine's ledger replays the same fills."""
-        if not self.broker.restores_from_fills:
-            return
+        re-arms the persisted protections; the engine's ledger replays the same fills (for a
+        live broker too: an exit after a restart closes the trade its entry opened)."""
         fills = await self.store.fills()
-        self.broker.restore(fills, self.control.state.protections)
         for fill in fills:
             self.ledger.apply(fill)
+        if self.broker.restores_from_fills:
+            self.broker.restore(fills, self.control.state.protections)
 
     async def _reconcile_orders(self) -> None:
         """Orders left INTENT/SUBMITTED/UNKNOWN by a previous run: ask the broker what happened."""
