@@ -99,15 +99,22 @@ class ProtectionBook:
         entry = (intent is not None and not intent.reduce_only and fill.side is intent.side
                  and (intent.stop_loss is not None or intent.take_profit is not None))
         if entry and intent is not None and order is not None:
+            added = fill.quantity
             if level is not None and level.side is not fill.side:
-                level = None  # a reversal: the old position's protection is gone
+                # it first closes the protected position; only what goes past flat opens
+                added = fill.quantity - level.qty
+                if added < -FLAT:
+                    return self._set(symbol, level.with_qty(-added))
+                level = None
+                if added <= FLAT:
+                    return self._set(symbol, None)
             stop_by, target_by = self.holders(symbol)
             stop = intent.stop_loss if intent.stop_loss is not None else (
                 level.stop if level else None)
             target = intent.take_profit if intent.take_profit is not None else (
                 level.target if level else None)
             armed = ProtectiveLevel(
-                symbol=symbol, side=fill.side, qty=(level.qty if level else 0.0) + fill.quantity,
+                symbol=symbol, side=fill.side, qty=(level.qty if level else 0.0) + added,
                 entry_client_order_id=order.client_order_id, stop=stop, target=target,
                 trail_distance=level.trail_distance if level else None,
                 trail_pct=level.trail_pct if level else None,
