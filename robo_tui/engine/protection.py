@@ -241,6 +241,8 @@ class ProtectionBook:
             self._health.error("protection", f"{symbol}: {why} exit {ack.status.value}: "
                                              f"{ack.message}")
             return ""
+        if ack is not None and ack.status is OrderStatus.FILLED:
+            await self.cancel_venue_leg(level)  # OCO: the venue's leg goes with the fired one
         current = self.levels.get(symbol)
         if current is not None and ack is not None and ack.status is not OrderStatus.FILLED:
             await self._store.save_protective_levels(
