@@ -175,11 +175,12 @@ class ProtectionBook:
             self.levels[level.symbol] = moved
             self._ratcheted.add(level.symbol)
 
-    def set_trailing(self, symbol: str, *, distance: float | None = None,
-                     pct: float | None = None) -> ProtectiveLevel:
+    async def set_trailing(self, symbol: str, *, distance: float | None = None,
+                           pct: float | None = None) -> ProtectiveLevel:
         """Give the protected position in `symbol` a trailing stop held by robo-tui (a
-        `distance` in price units or a `pct` fraction), armed from the last price; the level.
-        Raises `KeyError` when nothing in `symbol` is protected, `ValueError` for a bad trail."""
+        `distance` in price units or a `pct` fraction), armed from the last price and persisted
+        at once; the level. Raises `KeyError` when nothing in `symbol` is protected,
+        `ValueError` for a bad trail."""
         if (distance is None) == (pct is None):
             raise ValueError("a trailing stop takes a distance or a percent, not both")
         if distance is not None and not (math.isfinite(distance) and distance > 0):
@@ -190,8 +191,7 @@ class ProtectionBook:
         last = self._book.prices.get(symbol)
         trailed = replace(level, trail_distance=distance, trail_pct=pct, extreme=last,
                           stop_held_by="robo-tui")
-        self.levels[symbol] = trailed
-        self._ratcheted.add(symbol)
+        await self._store.save_protective_levels(self._set(symbol, trailed))
         return trailed
 
     # ------------------------------------------------------------------ releasing exits

@@ -213,3 +213,29 @@ async def test_paper_venue_stop_when_it_fills_then_its_order_is_journaled_with_t
         assert rows == [{"source": "venue", "status": "filled", "reduce_only": 1}]
     finally:
         await engine.stop()
+
+
+async def test_trailing_stop_when_price_rises_then_falls_back_then_exits_at_the_ratcheted_level(
+        tmp_path: Path, clock: SimClock) -> None:
+    engine, feed = engine_without_venue_stops(tmp_path, clock)
+    await engine.start()
+    try:
+        price = engine.prices["AAPL"]
+        assert (await engine.manual_order(OrderIntent(
+            "AAPL", Side.BUY, 2, stop_loss=price * 0.9, take_profit=price * 1.5,
+            confidence=0.9))).sent
+        await engine.protection.set_trailing("AAPL", pct=0.05)
+        feed.factor = {"AAPL": 1.10}
+        await engine.tick()  # the trail ratchets up and is persisted; nothing fires
+        level = engine.protection.levels["AAPL"]
+        assert level.effective_stop is not None and level.effective_stop > price
+        assert levels_in_db(tmp_path)["AAPL"] and engine.account.position_qty("AAPL") == 2
+        feed.factor = {"AAPL": 1.03}  # above the fixed stop, below the trail
+        await engine.tick()
+        assert engine.account.position_qty("AAPL") == 0
+        rows = await engine.store.query(
+            "select reason from fills where client_order_id in "
+            "(select client_order_id from orders where source = 'protection')")
+        assert len(rows) == 1
+    finally:
+        await engine.stop()
