@@ -21,6 +21,7 @@ from robo_tui.domain.orders import (
     OrderStatus,
     VenueCapabilities,
 )
+from robo_tui.domain.protection import ProtectiveLevel
 from robo_tui.domain.risk import RiskVerdict
 from robo_tui.domain.signals import Proposal, ProposalStatus
 
@@ -403,10 +404,23 @@ class Store(Protocol):
         ...
 
     async def record_fill(self, fill: Fill, *, order_status: OrderStatus | None = None,
-                          protections: Protections | None = None) -> None:
+                          protections: Protections | None = None,
+                          levels: Mapping[str, ProtectiveLevel | None] | None = None,
+                          venue_order: Order | None = None) -> None:
         """Record an execution, and in the same transaction the order's new status (FILLED when
-        this fill completes it) and the venue's stops/targets after it: a crash, a full disk or
-        a held lock never leaves a FILLED order without its fill, or a fill without its stop."""
+        this fill completes it), the venue's stops/targets after it, the engine's protection per
+        symbol after it (`levels`; None drops a symbol's) and, for an order the venue placed by
+        itself (a triggered stop), its journal row (`venue_order`): a crash, a full disk or a
+        held lock never leaves a FILLED order without its fill, a fill without its order, or a
+        fill without its stop."""
+        ...
+
+    async def save_protective_levels(self, levels: Mapping[str, ProtectiveLevel | None]) -> None:
+        """Set (None: drop) the engine's protection of each symbol, in one transaction."""
+        ...
+
+    async def protective_levels(self) -> list[ProtectiveLevel]:
+        """Every persisted protection (one per symbol): re-armed at start."""
         ...
 
     async def get_order(self, client_order_id: str) -> tuple[Order, OrderStatus] | None:

@@ -61,6 +61,7 @@ from robo_tui.engine.ledger import Ledger
 from robo_tui.engine.orders import OrderPath, SubmitResult
 from robo_tui.engine.outcomes import TradeOutcomes
 from robo_tui.engine.proposals import ProposalDesk, ProposalNotFound
+from robo_tui.engine.protection import ProtectionBook
 from robo_tui.engine.recorder import EventRecorder
 from robo_tui.engine.recovery import recover
 from robo_tui.engine.retention import Retention
@@ -156,7 +157,7 @@ class Engine:
     """Why a switch to LIVE must be refused beyond `live_requirements` (the composition root
     sets it: no recent passing preflight); None or "" allows it."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0915 -- the composition of the engine's rooms, in order
         self,
         settings: Settings,
         *,
@@ -229,6 +230,7 @@ class Engine:
                                 counts=self.counters, book=self.book, outcomes=self.outcomes,
                                 control=self.control, context=self.risk_context,
                                 risk_changed=self._risk_changed)
+        self.protection = self.orders.protection = self._protection_book(store)
         self.proposals = ProposalDesk(
             settings=settings, store=store, bus=self.bus, clock=clock, new_id=self.new_id,
             orders=self.orders, book=self.book, outcomes=self.outcomes, risk=self.risk,
@@ -264,6 +266,12 @@ class Engine:
         # if never; set_target(symbol, target) records one decided outside the cycle.
         self.target: Callable[[str], float | None] = self._targets.get
         self.set_target: Callable[[str, float], None] = self._targets.__setitem__
+
+    def _protection_book(self, store: Store) -> ProtectionBook:
+        """The stops, targets and trails robo-tui holds where the venue cannot (fired on the
+        prices the engine receives, released through the order path)."""
+        return ProtectionBook(broker=lambda: self.orders.broker, instruments=self.instruments,
+                              store=store, book=self.book, health=self.monitor)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -384,13 +392,13 @@ class Engine:
 
     async def _restore_broker(self) -> None:
         """A broker whose book lives in this process is rebuilt from the journal's fills and
-        re-arms the persisted protections; the engine's ledger replays the same fills."""
-        if not self.broker.restores_from_fills:
-            return
+        re-arms the persisted protections; the engine's ledger replays the same fills (for a
+        live broker too: an exit after a restart closes the trade its entry opened)."""
         fills = await self.store.fills()
-        self.broker.restore(fills, self.control.state.protections)
         for fill in fills:
             self.ledger.apply(fill)
+        if self.broker.restores_from_fills:
+            self.broker.restore(fills, self.control.state.protections)
 
     async def _reconcile_orders(self) -> None:
         """Orders left INTENT/SUBMITTED/UNKNOWN by a previous run: ask the broker what happened."""
@@ -552,6 +560,7 @@ class Engine:
             await self._sync_control()
             await self._market_step(now)
             await self.settle(now)
+            await self._release_protection(now)
         ideas = await self._intelligence_step(now)  # off the lock: prices and control go on
         async with self._lock:
             await self._sync_control()
@@ -618,6 +627,13 @@ class Engine:
         if quotes:
             self._apply_quotes(quotes, now)
             await self.settle(now)
+            await self._release_protection(now)
+
+    async def _release_protection(self, now: datetime) -> None:
+        """Send, through the order path, the exits of the engine-held levels prices triggered,
+        and book what they did."""
+        if await self.protection.release(self.orders, now):
+            await self.settle(now)
 
     async def react_to_events(self, events: Sequence[MarketEvent], now: datetime) -> None:
         """Analyse events now (high impact) and re-evaluate the symbols they concern."""
@@ -647,6 +663,7 @@ class Engine:
         cap = max(self.settings.engine.warmup_bars, self.ensemble.history_bars()) + _HISTORY_CAP_EXTRA
         by_symbol: dict[str, list[Bar]] = {}
         guard, now = self.guard, self.clock.now()
+        protected = bool(self.protection.levels)
         for bar in bars:
             if bar.symbol in self.instruments:
                 why = guard.bar_problem(bar)
@@ -657,6 +674,8 @@ class Engine:
                 by_symbol.setdefault(bar.symbol, []).append(bar)
                 if venue is not None:
                     venue.on_bar(bar)
+                if protected:
+                    self.protection.on_bar(bar)
                 self.prices[bar.symbol] = bar.close
                 book.stale = True
         for symbol, new in by_symbol.items():
@@ -680,6 +699,7 @@ class Engine:
             self.book.stale = True
             if venue is not None:
                 venue.on_quote(quote)
+            self.protection.on_quote(quote)
         self.bus.publish(QuotesUpdated(ts=now, quotes=tuple(quotes), simulated=self.simulated))
 
     def _attach(self, broker: Broker) -> None:

@@ -15,12 +15,19 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from robo_tui.domain.commands import SubmitOrder
 from robo_tui.domain.events import OrderDenied, OrderFilled, OrderStatusChanged, OrderSubmitted
 from robo_tui.domain.frozen import frozen
-from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Fill, Order, OrderStatus
+from robo_tui.domain.orders import (
+    AccountSnapshot,
+    BrokerAck,
+    Fill,
+    Order,
+    OrderIntent,
+    OrderStatus,
+)
 from robo_tui.domain.risk import RiskCode, RiskVerdict, TradingState
 from robo_tui.engine.account import AccountBook
 from robo_tui.engine.bus import EventBus
@@ -30,8 +37,14 @@ from robo_tui.engine.outcomes import TradeOutcomes
 from robo_tui.engine.risk import RiskContext, RiskGate
 from robo_tui.ports import Broker, Clock, Store
 
-_MAY_EXIT_IN_HALT = frozenset({"ui", "cli", "engine"})
+if TYPE_CHECKING:
+    from robo_tui.engine.protection import ProtectionBook
+
+_MAY_EXIT_IN_HALT = frozenset({"ui", "cli", "engine", "protection"})
 """Sources whose reduce-only exits HALTED lets through: a trader's, and the engine's protection."""
+
+_VENUE_EXITS = frozenset({"stop_loss", "take_profit"})
+"""Fill reasons of an exit the venue placed by itself (a held stop or target that triggered)."""
 
 _NO_MONEY_MOVED = frozenset({OrderStatus.SUBMITTED, OrderStatus.REJECTED})
 """Acks after which the account is as it was: the order rests, or was refused."""
@@ -83,6 +96,8 @@ class OrderPath:
         self._acked_filled: dict[str, Order] = {}
         """Orders the broker acked FILLED whose fills are not booked yet (journaled SUBMITTED)."""
         self._protections_last: dict[str, tuple[float | None, float | None]] | None = None
+        self.protection: ProtectionBook | None = None
+        """The protection robo-tui holds (follows every booked fill; set by the engine)."""
         self._risk = risk
         self._store = store
         self._bus = bus
@@ -238,16 +253,32 @@ class OrderPath:
 
     async def _book_fill(self, fill: Fill) -> None:
         self._book.stale = True
+        cid = fill.client_order_id
+        order = self.open_orders.get(cid) or self._acked_filled.get(cid)
         done = self.filled(fill)  # the fill, its order's status and the stops: one transaction
         broker = self.broker
+        venue_order = None
+        if order is None and fill.reason in _VENUE_EXITS:
+            venue_order = await self._venue_exit(fill)
+        levels = self.protection.after_fill(fill, order) if self.protection is not None else None
         await self._store.record_fill(fill, order_status=OrderStatus.FILLED if done else None,
                                       protections=broker.protections()
-                                      if broker.restores_from_fills else None)
+                                      if broker.restores_from_fills else None,
+                                      levels=levels or None, venue_order=venue_order)
         self.counts.fills += 1
         self._bus.publish(OrderFilled(ts=fill.ts, fill=fill))
         outcomes = self._outcomes
         for trade in outcomes.book(fill):  # no coroutine per fill: most close nothing
             await outcomes.closed(trade)
+
+    async def _venue_exit(self, fill: Fill) -> Order | None:
+        """The journal row of a stop or target the venue placed and filled by itself (its id is
+        the venue's), None when the journal already knows the order: every fill has its order."""
+        if await self._store.get_order(fill.client_order_id) is not None:
+            return None
+        intent = OrderIntent(fill.symbol, fill.side, fill.quantity, reduce_only=True,
+                             reason=fill.reason)
+        return Order(fill.client_order_id, intent, fill.ts, "venue")
 
     async def _order_ended(self, ack: BrokerAck, now: datetime) -> None:
         self._book.stale = True

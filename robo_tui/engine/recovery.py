@@ -5,6 +5,10 @@ At start (`recover`, one line in `Engine.start`, after the orders are reconciled
 - an open position in a simulated venue with no stop or target re-arms the ones its entry order
   carried (a crash between the fill and its protection in an older version, or a fill whose
   protections were saved after a later fill closed them);
+- the protections robo-tui holds itself (`protective_levels`) are re-armed before the first new
+  decision, each capped to what is held now, and dropped for a position that is flat (or turned
+  the other way): a protective order never opens a position; an exit left in flight by the last
+  run is forgotten when the journal says it ended, so the level fires again if it must;
 - a FILLED order with no fill recorded is reported (the price, fee and time are the venue's to
   tell; `robo-tui orders resolve` records them by hand);
 - orders still UNKNOWN are tracked again, so the risk gate counts them as working orders until
@@ -25,7 +29,8 @@ from typing import TYPE_CHECKING
 
 from robo_tui.domain.control import Protections
 from robo_tui.domain.events import OrderStatusChanged
-from robo_tui.domain.orders import Fill, Order, OrderStatus
+from robo_tui.domain.orders import Fill, Order, OrderStatus, Side
+from robo_tui.domain.protection import ProtectiveLevel
 from robo_tui.ports import StorageFault, Store
 
 if TYPE_CHECKING:
@@ -44,6 +49,7 @@ async def recover(engine: Engine) -> UnknownOrderWatch | None:
     """Rebuild what a crash left half-written, track UNKNOWN orders, and start the timer that
     re-asks the venue about them (None when the venue is simulated: it has no UNKNOWN to ask)."""
     await rearm_protections(engine)
+    await rearm_engine_levels(engine)
     await report_missing_fills(engine)
     watch = UnknownOrderWatch(engine)
     await watch.track_unknown()
@@ -76,6 +82,43 @@ async def rearm_protections(engine: Engine) -> Protections:
     for symbol, (stop, target) in found.items():
         engine.monitor.error("recovery", f"{symbol}: re-armed stop {stop} / target {target} "
                                          "from its entry order (lost in a crash)")
+    return held
+
+
+async def rearm_engine_levels(engine: Engine) -> dict[str, ProtectiveLevel]:
+    """Hold again the protections robo-tui held when it stopped, against the venue's positions
+    now: each covers at most what is held, one of a flat (or reversed) position is dropped, and
+    an exit the journal shows ended is no longer in flight. The levels now held."""
+    levels = await engine.store.protective_levels()
+    if not levels:
+        engine.protection.restore({})
+        return {}
+    account = await engine.orders.broker.account()
+    held: dict[str, ProtectiveLevel] = {}
+    changes: dict[str, ProtectiveLevel | None] = {}
+    for level in levels:
+        qty = account.position_qty(level.symbol)
+        side = Side.BUY if qty > 0 else Side.SELL
+        if abs(qty) <= 1e-9 or side is not level.side:
+            changes[level.symbol] = None
+            continue
+        fixed = level
+        if level.qty > abs(qty):
+            fixed = fixed.with_qty(abs(qty))
+        if fixed.working:
+            row = await engine.store.get_order(fixed.working)
+            if row is None or not row[1].is_open:
+                fixed = fixed.releasing("")
+        if fixed != level:
+            changes[level.symbol] = fixed
+        held[level.symbol] = fixed
+    engine.protection.restore(held)
+    if changes:
+        await engine.store.save_protective_levels(changes)
+    await engine.store.audit("recovery.levels_rearmed", {
+        s: {"qty": lv.qty, "stop": lv.effective_stop, "target": lv.target,
+            "stop_held_by": lv.stop_held_by, "target_held_by": lv.target_held_by}
+        for s, lv in held.items()}, "engine")
     return held
 
 

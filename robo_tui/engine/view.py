@@ -49,9 +49,9 @@ __all__ = [
 QUOTE_EVERY = 0.25
 """Seconds between view rebuilds caused by quotes alone (a quote burst is thousands a second)."""
 
-HeldBy = Literal["venue", "position"]
-"""Who holds a position's stop/target: the venue (the broker reports holding it) or only the
-position's own record (the engine holds no protections of its own yet)."""
+HeldBy = Literal["venue", "position", "robo-tui"]
+"""Who holds a position's stop/target: the venue (the broker reports holding it), robo-tui
+itself (an engine-held level, watched on every price), or only the position's own record."""
 
 
 @frozen
@@ -64,7 +64,12 @@ class PositionView:
     stop: float | None
     target: float | None
     held_by: HeldBy | None
-    """None when the position has neither stop nor target."""
+    """None when the position has neither stop nor target; "robo-tui" when robo-tui holds
+    either leg."""
+    stop_held_by: HeldBy | None = None
+    """Who holds the stop (None without one)."""
+    target_held_by: HeldBy | None = None
+    """Who holds the target (None without one)."""
 
 
 @frozen
@@ -166,8 +171,19 @@ def _positions(engine: Engine) -> tuple[PositionView, ...]:
     except Exception:  # noqa: BLE001 - a broker without the data must not break the view
         venue = {}
     rows = []
+    levels = engine.protection.levels
     for symbol, pos in account.positions.items():
         if pos.quantity == 0:
+            continue
+        level = levels.get(symbol)
+        if level is not None:
+            stop, target = level.effective_stop, level.target
+            stop_by: HeldBy | None = level.stop_held_by if stop is not None else None
+            target_by: HeldBy | None = level.target_held_by if target is not None else None
+            rows.append(PositionView(
+                pos, engine.prices.get(symbol, account.prices.get(symbol)), stop, target,
+                "robo-tui" if "robo-tui" in (stop_by, target_by) else "venue",
+                stop_by, target_by))
             continue
         if symbol in venue:
             stop, target = venue[symbol]
@@ -176,7 +192,9 @@ def _positions(engine: Engine) -> tuple[PositionView, ...]:
             stop, target = pos.stop_loss, pos.take_profit
             held = "position"
         rows.append(PositionView(pos, engine.prices.get(symbol, account.prices.get(symbol)),
-                                 stop, target, held if (stop, target) != (None, None) else None))
+                                 stop, target, held if (stop, target) != (None, None) else None,
+                                 held if stop is not None else None,
+                                 held if target is not None else None))
     return tuple(rows)
 
 

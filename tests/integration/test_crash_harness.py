@@ -66,7 +66,7 @@ def session(data_dir: Path, *, cycles: int, crash: str | None) -> int:
 def write_count(data_dir: Path) -> int:
     """How many write transactions one more session makes (it is killed at none of them)."""
     probe = data_dir.parent / "probe"
-    shutil.copytree(data_dir, probe)
+    shutil.copytree(data_dir, probe, dirs_exist_ok=True)  # the campaign probes a second time
     low, high = 1, 1
     while session(_fresh_copy(probe), cycles=1, crash=str(high)) == KILLED:
         low, high = high, high * 2

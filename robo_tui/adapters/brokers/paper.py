@@ -225,12 +225,16 @@ class PaperBroker:
         instruments: Mapping[str, Instrument],
         supports_short: bool = True,
         commission: float = 0.0,
+        holds_protection: bool = True,
     ) -> None:
         if not cash > 0.0 or not math.isfinite(cash):
             raise ValueError(f"paper broker starting cash must be a positive number, got {cash!r}")
         if not 0.0 <= commission < 0.1:
             raise ValueError(f"commission must be a fraction in [0, 0.1), got {commission!r}")
         self.supports_short = supports_short
+        self.holds_protection = holds_protection
+        """Whether this simulated venue holds stops and targets (the default); False simulates
+        a venue without them, so robo-tui holds every protective level itself."""
         self.starting_cash = cash
         self.commission = commission
         self.costs = costs
@@ -393,13 +397,15 @@ class PaperBroker:
         return [w.order for w in self._working.values()]
 
     def capabilities(self, asset: AssetClass) -> VenueCapabilities:
-        """The simulated venue holds stops and brackets for every asset class."""
-        return VenueCapabilities(stops=True, brackets=True, fractional=True,
+        """The simulated venue holds stops and brackets for every asset class (none when built
+        with `holds_protection=False`)."""
+        held = self.holds_protection
+        return VenueCapabilities(stops=held, brackets=held, fractional=True,
                                  shorting=self.supports_short)
 
     def holds_stops(self, asset: AssetClass) -> bool:
-        """Stops rest here, in the simulated book."""
-        return True
+        """Stops rest here, in the simulated book (unless built without protection)."""
+        return self.holds_protection
 
     def protections(self) -> dict[str, tuple[float | None, float | None]]:
         """(stop, target) per symbol with an open protected position: what `restore` takes back."""
@@ -741,7 +747,7 @@ class PaperBroker:
         fill = Fill(f"pf-{w.coid}", w.coid, symbol, w.side, qty, price, fee, ts, "taker", "order",
                     order_done=True)
         hold = self._book(fill)
-        if hold.qty * w.sign > 0.0 and not w.reduce_only and (
+        if hold.qty * w.sign > 0.0 and not w.reduce_only and self.holds_protection and (
             w.stop is not None or w.target is not None
         ):
             if w.stop is not None:

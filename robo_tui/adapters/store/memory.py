@@ -20,6 +20,7 @@ from robo_tui.domain.control import (
 )
 from robo_tui.domain.news import NewsItem
 from robo_tui.domain.orders import AccountSnapshot, Fill, Order, OrderStatus
+from robo_tui.domain.protection import ProtectiveLevel
 from robo_tui.domain.risk import RiskVerdict
 from robo_tui.domain.serialize import to_jsonable
 from robo_tui.domain.signals import Proposal, ProposalStatus
@@ -35,6 +36,7 @@ class MemoryStore:
         self.audit_log: list[tuple[datetime | None, str, dict[str, Any], str]] = []
         self.orders: dict[str, tuple[Order, OrderStatus, str | None, str]] = {}
         self.fill_log: list[Fill] = []
+        self.levels: dict[str, ProtectiveLevel] = {}
         # (verdict, source, symbol, payload, client order id, proposal id): the verdict as given,
         # not re-derived into a row (nothing reads a backtest's verdicts while it runs)
         self.verdicts: list[tuple[RiskVerdict, str, str, Mapping[str, Any], str | None,
@@ -111,12 +113,31 @@ class MemoryStore:
         return [(o, s) for o, s, _, _ in self.orders.values() if s.is_open]
 
     async def record_fill(self, fill: Fill, *, order_status: OrderStatus | None = None,
-                          protections: Protections | None = None) -> None:
+                          protections: Protections | None = None,
+                          levels: Mapping[str, ProtectiveLevel | None] | None = None,
+                          venue_order: Order | None = None) -> None:
+        if venue_order is not None and venue_order.client_order_id not in self.orders:
+            self.orders[venue_order.client_order_id] = (venue_order, OrderStatus.FILLED, None,
+                                                        venue_order.intent.reason)
         self.fill_log.append(fill)
+        if levels:
+            await self.save_protective_levels(levels)
         if order_status is not None and fill.client_order_id in self.orders:
             await self.update_order(fill.client_order_id, order_status, None, order_status.value)
         if protections is not None:
             self._protections = protections  # encoded when read: a backtest books many fills
+
+    async def save_protective_levels(self, levels: Mapping[str, ProtectiveLevel | None]) -> None:
+        """Set (or, for None, drop) the protection of each symbol."""
+        for symbol, level in levels.items():
+            if level is None:
+                self.levels.pop(symbol, None)
+            else:
+                self.levels[symbol] = level
+
+    async def protective_levels(self) -> list[ProtectiveLevel]:
+        """Every protection held, by symbol."""
+        return [self.levels[s] for s in sorted(self.levels)]
 
     def _sync_protections(self) -> None:
         if self._protections is not None:

@@ -267,6 +267,17 @@ _V2: tuple[str, ...] = (
     "CREATE INDEX ix_commands_pending ON commands (consumed, id)",
 )
 
+_V3: tuple[str, ...] = (
+    # -- protection per open position (stop, target, trail, who holds each leg): written with
+    #    the fill that changed it, re-armed at start before the first new decision
+    """CREATE TABLE protective_levels (
+        symbol TEXT PRIMARY KEY,
+        entry_client_order_id TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        payload TEXT NOT NULL
+    )""",
+)
+
 TELEMETRY_KINDS: tuple[str, ...] = (
     "event.SignalsComputed", "event.PortfolioUpdated", "event.CycleCompleted",
 )
@@ -275,7 +286,7 @@ or a control change and stays append-only."""
 
 _TELEMETRY_SQL = ", ".join(f"'{kind}'" for kind in TELEMETRY_KINDS)
 
-_V3: tuple[str, ...] = (
+_V4: tuple[str, ...] = (
     "DROP TRIGGER audit_log_no_delete",
     f"""CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
     WHEN OLD.kind NOT IN ({_TELEMETRY_SQL})
@@ -285,7 +296,8 @@ _V3: tuple[str, ...] = (
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "commands journal", _V2),
-    Migration(3, "telemetry retention", _V3),
+    Migration(3, "protective levels", _V3),
+    Migration(4, "telemetry retention", _V4),
 )
 """Every schema step, oldest first; versions are 1, 2, 3, ... without gaps."""
 

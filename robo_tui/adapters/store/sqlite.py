@@ -48,6 +48,7 @@ from robo_tui.domain.control import (
 )
 from robo_tui.domain.news import NewsItem
 from robo_tui.domain.orders import AccountSnapshot, Fill, Order, OrderStatus
+from robo_tui.domain.protection import ProtectiveLevel
 from robo_tui.domain.risk import RiskVerdict, TradingState
 from robo_tui.domain.signals import Proposal, ProposalStatus
 from robo_tui.ports import StorageMissing, StorageReadOnly
@@ -408,7 +409,6 @@ class SqliteStore:
         Recording the same order twice is a no-op (a retry); a different order under an id
         already used raises `ValueError` and writes nothing.
         """
-        payload = dumps(order)
         intent = order.intent
         now = self._now()
         async with self._tx() as db:
@@ -421,31 +421,7 @@ class SqliteStore:
                 raise ValueError(
                     f"client order id {order.client_order_id!r} is already used by another order"
                 )
-            await db.execute(
-                "INSERT INTO orders (client_order_id, ts, source, symbol, side, qty, order_type, "
-                "limit_price, stop_loss, take_profit, reduce_only, proposal_id, status, "
-                "broker_order_id, message, updated_at, payload) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    order.client_order_id,
-                    ts_text(order.created_at),
-                    order.source,
-                    intent.symbol,
-                    intent.side.value,
-                    intent.quantity,
-                    intent.order_type.value,
-                    intent.limit_price,
-                    intent.stop_loss,
-                    intent.take_profit,
-                    int(intent.reduce_only),
-                    intent.proposal_id,
-                    OrderStatus.INTENT.value,
-                    None,
-                    "",
-                    ts_text(now),
-                    payload,
-                ),
-            )
+            await self._insert_order(db, order, OrderStatus.INTENT, now)
             await self._audit(
                 db,
                 "order_intent",
@@ -460,6 +436,38 @@ class SqliteStore:
                 order.source,
                 now,
             )
+
+
+    @staticmethod
+    async def _insert_order(db: aiosqlite.Connection, order: Order, status: OrderStatus,
+                            now: datetime, message: str = "") -> None:
+        """Insert the journal row of `order` with `status` inside the caller's transaction."""
+        intent = order.intent
+        await db.execute(
+            "INSERT INTO orders (client_order_id, ts, source, symbol, side, qty, order_type, "
+            "limit_price, stop_loss, take_profit, reduce_only, proposal_id, status, "
+            "broker_order_id, message, updated_at, payload) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                order.client_order_id,
+                ts_text(order.created_at),
+                order.source,
+                intent.symbol,
+                intent.side.value,
+                intent.quantity,
+                intent.order_type.value,
+                intent.limit_price,
+                intent.stop_loss,
+                intent.take_profit,
+                int(intent.reduce_only),
+                intent.proposal_id,
+                status.value,
+                None,
+                message,
+                ts_text(now),
+                dumps(order),
+            ),
+        )
 
     async def update_order(
         self, client_order_id: str, status: OrderStatus, broker_order_id: str | None, message: str
@@ -577,17 +585,25 @@ class SqliteStore:
         return None if row is None else (loads(Order, row[0]), OrderStatus(row[1]))
 
     async def record_fill(self, fill: Fill, *, order_status: OrderStatus | None = None,
-                          protections: Protections | None = None) -> None:
+                          protections: Protections | None = None,
+                          levels: Mapping[str, ProtectiveLevel | None] | None = None,
+                          venue_order: Order | None = None) -> None:
         """Record an execution (audited by "broker"), with in the same transaction the order's
         new status (`order_status`, e.g. FILLED when this fill completes it) and the venue's
         stops/targets after it (`protections`, the control record's key): a crash between them
         is impossible, so a FILLED order always has its fill and a fill its protection.
+        `levels` sets (None: drops) the engine's protection per symbol after the fill, and
+        `venue_order` journals, FILLED, an order the venue placed by itself (a triggered
+        stop or target of a simulated venue) that the journal does not know yet: every fill has
+        its order row.
 
         The same fill delivered twice is stored once (the status and protections still apply);
         a different fill under a used fill id raises `ValueError` and writes nothing.
         """
         now = self._now()
         async with self._tx() as db:
+            if venue_order is not None:
+                await self._journal_venue_order(db, venue_order, now)
             await self._insert_fill(db, fill, "broker")
             if order_status is not None:
                 await self._set_order_status(db, fill.client_order_id, order_status, None,
@@ -595,6 +611,46 @@ class SqliteStore:
             if protections is not None:
                 await self._set_control(db, "protections", encode_protections(protections),
                                         "engine", now)
+            if levels:
+                await self._write_levels(db, levels, now)
+
+    async def _journal_venue_order(self, db: aiosqlite.Connection, order: Order,
+                                   now: datetime) -> None:
+        """Journal an order the venue placed by itself (a simulated venue's triggered stop or
+        target), FILLED with its fill, unless the journal knows it already."""
+        known = await _fetch_one(db, "SELECT 1 FROM orders WHERE client_order_id = ?",
+                                 (order.client_order_id,))
+        if known is None:
+            await self._insert_order(db, order, OrderStatus.FILLED, now,
+                                     f"{order.intent.reason} held by the venue")
+            await self._audit(db, "order_protective", {
+                "client_order_id": order.client_order_id, "symbol": order.symbol,
+                "side": order.side.value, "quantity": order.quantity,
+                "reason": order.intent.reason}, order.source, now)
+
+    async def _write_levels(self, db: aiosqlite.Connection,
+                            levels: Mapping[str, ProtectiveLevel | None], now: datetime) -> None:
+        for symbol, level in levels.items():
+            if level is None:
+                await db.execute("DELETE FROM protective_levels WHERE symbol = ?", (symbol,))
+            else:
+                await db.execute(
+                    "INSERT OR REPLACE INTO protective_levels (symbol, entry_client_order_id, "
+                    "updated_at, payload) VALUES (?, ?, ?, ?)",
+                    (symbol, level.entry_client_order_id, ts_text(now), dumps(level)))
+
+    async def save_protective_levels(self, levels: Mapping[str, ProtectiveLevel | None]) -> None:
+        """Set (or, for None, drop) the protection of each symbol, in one transaction."""
+        if not levels:
+            return
+        now = self._now()
+        async with self._tx() as db:
+            await self._write_levels(db, levels, now)
+
+    async def protective_levels(self) -> list[ProtectiveLevel]:
+        """Every persisted protection, by symbol."""
+        rows = await self._all("SELECT payload FROM protective_levels ORDER BY symbol")
+        return [loads(ProtectiveLevel, r[0]) for r in rows]
 
     async def _insert_fill(self, db: aiosqlite.Connection, fill: Fill, by: str) -> bool:
         """Insert `fill` inside the caller's transaction; False when it was already there."""

@@ -39,11 +39,20 @@ class PositionRow:
     pct_equity: float
     stop: float | None
     target: float | None
+    stop_by: str = ""
+    """Who holds the stop: "venue", "robo-tui" or "" (only the position's record)."""
+    target_by: str = ""
+    """Who holds the target (as `stop_by`)."""
+
+
+ROBO_MARK = " ʀ"
+"""Suffix of a stop or target robo-tui holds itself (watched on every price); a level without
+it rests at the venue (or is only the position's record)."""
 
 
 def position_rows(view: ConsoleView) -> list[PositionRow]:
-    """Every non-zero position of `view`, marked at its latest price, with the stop/target the
-    venue holds (else those recorded on the position)."""
+    """Every non-zero position of `view`, marked at its latest price, with its stop/target and
+    who holds each (robo-tui, the venue, or only the position's record)."""
     equity = view.equity
     rows = []
     for held in view.positions:
@@ -55,6 +64,7 @@ def position_rows(view: ConsoleView) -> list[PositionRow]:
             unrealized=pos.unrealized_pnl(mark),
             pct_equity=abs(pos.quantity * mark) / equity if equity > 0 else math.nan,
             stop=held.stop, target=held.target,
+            stop_by=held.stop_held_by or "", target_by=held.target_held_by or "",
         ))
     return rows
 
@@ -314,6 +324,14 @@ class PositionsTable(DataTable[Text]):
             Text(fmt_price(r.last), justify="right"),
             Text(fmt_money(r.unrealized, signed=True), pnl_style, justify="right"),
             Text(fmt_pct(r.pct_equity, digits=1), justify="right"),
-            Text(fmt_price(r.stop), dim if r.stop is None else Style(), justify="right"),
-            Text(fmt_price(r.target), dim if r.target is None else Style(), justify="right"),
+            self._level(r.stop, r.stop_by, dim),
+            self._level(r.target, r.target_by, dim),
         )
+
+    @staticmethod
+    def _level(price: float | None, held_by: str, dim: Style) -> Text:
+        """A stop or target cell; one robo-tui holds carries `ROBO_MARK`."""
+        text = Text(fmt_price(price), dim if price is None else Style(), justify="right")
+        if price is not None and held_by == "robo-tui":
+            text.append(ROBO_MARK, dim)
+        return text
