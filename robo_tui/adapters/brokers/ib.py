@@ -40,6 +40,7 @@ from typing import Any
 
 from robo_tui.adapters.brokers.venue_book import VenueKeepsItsBook
 from robo_tui.config import IbSettings
+from robo_tui.domain.increments import STOCK_INCREMENTS, Increments
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
     AccountSnapshot,
@@ -168,6 +169,7 @@ class IbBroker(VenueKeepsItsBook):
         self._subscribed = False
         self._closing = False
         self._last_connect_attempt = -math.inf
+        self._increments: dict[str, Increments | None] = {}
 
     # ------------------------------------------------------------------ declared capabilities
 
@@ -231,6 +233,38 @@ class IbBroker(VenueKeepsItsBook):
             self._resync(known)
         self._adopt_session_trades()
         log.info("connected to IB at %s as client %s, account %s", where, s.client_id, self._account)
+
+    async def increments(self, symbol: str) -> Increments | None:
+        """The contract's min tick, size increment and min size from IB's contract details
+        (`reqContractDetailsAsync`, asked once per symbol); US-stock defaults (a penny, whole
+        shares) when IB sends none for a stock, None for a crypto pair it describes nothing of."""
+        if symbol in self._increments:
+            return self._increments[symbol]
+        crypto = is_crypto_symbol(symbol)
+        fallback = None if crypto else STOCK_INCREMENTS
+        details: list[Any] = []
+        if await self._ensure_connected() is None:
+            try:
+                details = list(await asyncio.wait_for(
+                    self._ib.reqContractDetailsAsync(contract_for(self._mod, symbol)),
+                    self._settings.timeout_seconds))
+            except (TimeoutError, ConnectionError) as exc:
+                log.warning("IB sent no contract details for %s (%s); using defaults", symbol, exc)
+                return fallback
+        grid = fallback
+        if details:
+            d = details[0]
+            tick = float(d.minTick or 0.0)
+            step = float(getattr(d, "sizeIncrement", 0.0) or 0.0)
+            least = float(getattr(d, "minSize", 0.0) or 0.0)
+            base = fallback or Increments(price_tick=tick or 0.01, quantity_step=1e-8)
+            grid = Increments(
+                price_tick=tick if 0 < tick < _UNSET else base.price_tick,
+                quantity_step=step if 0 < step < _UNSET else base.quantity_step,
+                min_quantity=least if 0 < least < _UNSET else base.min_quantity,
+                sub_dollar_tick=None)
+        self._increments[symbol] = grid
+        return grid
 
     def _choose_account(self, accounts: list[str]) -> str:
         wanted = self._settings.account

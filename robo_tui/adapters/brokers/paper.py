@@ -29,6 +29,7 @@ from datetime import datetime
 from mypy_extensions import mypyc_attr
 
 from robo_tui.config import PaperCostSettings
+from robo_tui.domain.increments import Increments
 from robo_tui.domain.market import AssetClass, Bar, Instrument, Quote
 from robo_tui.domain.orders import (
     AccountSnapshot,
@@ -539,6 +540,10 @@ class PaperBroker:
             h.stop, h.target = stop, target
             h.origin = last_coid.get(symbol, f"{symbol}-protect")
             self._watch.add(symbol)
+
+    async def increments(self, symbol: str) -> Increments | None:
+        """None: the simulated venue fills any price and size (a backtest stays unrounded)."""
+        return None
 
     def reconcile(self, fills: Sequence[Fill]) -> list[str]:
         """Differences between this broker's cash/positions and a replay of `fills`; [] if none."""

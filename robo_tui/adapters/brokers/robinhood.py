@@ -44,6 +44,7 @@ from typing import Any
 
 from robo_tui.adapters.brokers.venue_book import PolledVenue
 from robo_tui.config import RobinhoodSettings
+from robo_tui.domain.increments import STOCK_INCREMENTS, Increments
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
     AccountSnapshot,
@@ -195,6 +196,14 @@ class RobinhoodBroker(PolledVenue):
     def order_timeout(self) -> float:
         """Seconds before an unanswered submit is UNKNOWN (the configured timeout)."""
         return self._settings.timeout_seconds
+
+    async def increments(self, symbol: str) -> Increments | None:
+        """US stocks: a penny tick (0.0001 under $1), whole shares for the protective stop and
+        the limit orders robo-tui sends (fractional shares trade only at market); None for a
+        crypto pair (the official crypto API broker states its own)."""
+        if "-" in symbol:
+            return None
+        return STOCK_INCREMENTS
 
     def capabilities(self, asset: AssetClass) -> VenueCapabilities:
         """A GTC stop sell for stocks, nothing for crypto; no brackets/OCO, no shorts."""

@@ -60,6 +60,7 @@ from robo_tui.adapters.brokers.robinhood_crypto.pairs import (
 )
 from robo_tui.adapters.brokers.venue_book import PolledVenue
 from robo_tui.config import RobinhoodCryptoSettings
+from robo_tui.domain.increments import Increments
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
     AccountSnapshot,
@@ -280,6 +281,17 @@ class RobinhoodCryptoBroker(PolledVenue):
     def pair(self, symbol: str) -> PairRules | None:
         """The venue's rules for `symbol` (None when it is not a listed pair)."""
         return self._pairs.get(symbol)
+
+    async def increments(self, symbol: str) -> Increments | None:
+        """The pair's `quote_increment`, `asset_increment` and min/max order size (loaded at
+        connect); None for a pair the venue does not list."""
+        rules = self._pairs.get(symbol)
+        if rules is None:
+            return None
+        return Increments(price_tick=float(rules.quote_increment),
+                          quantity_step=float(rules.asset_increment),
+                          min_quantity=float(rules.min_order_size),
+                          max_quantity=float(rules.max_order_size) or None)
 
     # ------------------------------------------------------------------ orders
 

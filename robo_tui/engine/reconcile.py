@@ -1,0 +1,145 @@
+"""Reconciliation with a live venue: its grid (tick, step, sizes) and its book against the journal.
+
+At start (after the journal's open orders are re-asked and recovery ran):
+
+- `load_increments` asks the broker for each symbol's price tick, quantity step and min/max
+  size, so the sizer rounds every stop, target and quantity before the gate judges it;
+- `Reconciler.check` compares the venue's positions with what the journal's fills add up to
+  (plus the differences a trader accepted before). What cannot be matched (a manual trade in
+  the broker's app, a position size that differs) is a blocking `DriftReport`: the gate's drift
+  rule denies new entries (exits still pass) until a trader accepts it (`robo-tui drift accept`,
+  carried out like a shell halt, or the console). The report is kept in the control store for
+  `robo-tui drift show`, announced as a health error and audited.
+
+A venue in this process (the paper broker) rebuilds its book from the journal, so it cannot
+drift: it is never compared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from robo_tui.domain.drift import (
+    OFFSETS_KEY,
+    REPORT_KEY,
+    DriftReport,
+    decode_offsets,
+    encode_offsets,
+    position_drift,
+)
+from robo_tui.domain.increments import Increments
+from robo_tui.domain.orders import Fill
+from robo_tui.domain.risk import RiskCode
+from robo_tui.ports import Broker
+
+if TYPE_CHECKING:
+    from robo_tui.engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+ASK_TIMEOUT = 10.0
+"""Seconds the venue may take to describe one symbol's grid."""
+
+
+async def load_increments(broker: Broker, symbols: Sequence[str],
+                          timeout: float = ASK_TIMEOUT) -> dict[str, Increments]:
+    """Each symbol's grid the venue states (symbols it states none for are left out: any price
+    and size is sent as sized). A venue that cannot answer leaves that symbol out, logged."""
+    grids: dict[str, Increments] = {}
+    for symbol in symbols:
+        try:
+            async with asyncio.timeout(timeout):
+                grid = await broker.increments(symbol)
+        except Exception as exc:  # noqa: BLE001 -- an adapter failure costs the rounding only
+            log.warning("%s gave no increments for %s: %s", broker.name, symbol, exc)
+            continue
+        if grid is not None:
+            grids[symbol] = grid
+    return grids
+
+
+def journal_positions(fills: Sequence[Fill]) -> dict[str, float]:
+    """The signed position per symbol the journal's fills add up to."""
+    held: dict[str, float] = {}
+    for fill in fills:
+        held[fill.symbol] = held.get(fill.symbol, 0.0) + fill.side.sign * fill.quantity
+    return held
+
+
+class Reconciler:
+    """Holds the latest drift report of a live venue and what a trader accepted."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.report: DriftReport | None = None
+        self.offsets: dict[str, float] = {}
+
+    @property
+    def blocking(self) -> bool:
+        """Whether new entries wait for a trader to accept the report."""
+        return self.report is not None and self.report.blocking
+
+    def blocked(self, blocked: Mapping[str, Mapping[str, str]], symbols: Sequence[str]
+                ) -> Mapping[str, Mapping[str, str]]:
+        """`blocked` (the gate's per-symbol blocks) with every symbol blocked for drift while
+        the report blocks; `blocked` itself otherwise."""
+        report = self.report
+        if report is None or not report.blocking:
+            return blocked
+        sentence = report.sentence()
+        merged = {s: dict(r) for s, r in blocked.items()}
+        for symbol in set(symbols) | set(merged) | {i.symbol for i in report.items}:
+            merged.setdefault(symbol, {})[RiskCode.DRIFT.value] = sentence
+        return merged
+
+    async def check(self) -> DriftReport | None:
+        """Compare the venue's positions with the journal; the report (None for a venue in this
+        process, or when the venue cannot be read: it is asked again at the next check)."""
+        engine = self._engine
+        broker = engine.orders.broker
+        if broker.restores_from_fills:
+            return None
+        store = engine.store
+        self.offsets = decode_offsets(await store.get_control(OFFSETS_KEY))
+        try:
+            async with asyncio.timeout(broker.order_timeout or ASK_TIMEOUT):
+                account = await broker.account()
+        except Exception as exc:  # noqa: BLE001 -- reported; entries are not blocked on a guess
+            engine.monitor.error("reconcile", f"cannot read {broker.name}'s positions: {exc}")
+            return None
+        venue = {s: p.quantity for s, p in account.positions.items()}
+        items = position_drift(venue, journal_positions(await store.fills()), self.offsets,
+                               broker.name)
+        report = DriftReport(broker.name, engine.clock.now(), tuple(items))
+        await self._publish(report)
+        return report
+
+    async def accept(self, by: str) -> DriftReport | None:
+        """A trader accepts the current report: its position differences become known offsets
+        and entries are allowed again. The accepted report (None when there was nothing to
+        accept)."""
+        report = self.report
+        if report is None or not report.blocking:
+            return None
+        for item in report.items:
+            if item.kind == "position":
+                self.offsets[item.symbol] = self.offsets.get(item.symbol, 0.0) + item.difference
+        store = self._engine.store
+        await store.set_control(OFFSETS_KEY, encode_offsets(self.offsets), by)
+        accepted = DriftReport(report.broker, report.ts, report.items, by)
+        await self._publish(accepted)
+        await store.audit("drift.accepted", {"items": [i.detail for i in report.items]}, by)
+        return accepted
+
+    async def _publish(self, report: DriftReport) -> None:
+        engine = self._engine
+        self.report = report
+        await engine.store.set_control(REPORT_KEY, report.to_json(), "engine")
+        if report.blocking:
+            engine.monitor.error("reconcile", report.sentence())
+            await engine.store.audit("drift.found", {"items": [i.detail for i in report.items]},
+                                     "engine")
+        log.info("%s", report.sentence())
