@@ -1,0 +1,162 @@
+"""Reconciliation in live mode against the fake Crypto Trading API (issue 13): a holding robo-tui
+never traded (a manual trade in the broker's app) is a blocking drift report that denies entries
+but lets exits pass, until a trader accepts it from the shell; an accepted drift is not reported
+again after a restart. `robo-tui flatten` from the shell exits through the engine's order path,
+HALTED included. The pair's increments reach the sizer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from robo_tui.adapters.brokers.robinhood_crypto.broker import RobinhoodCryptoBroker
+from robo_tui.config import load_settings
+from robo_tui.domain.drift import REPORT_KEY, DriftReport
+from robo_tui.domain.orders import OrderIntent, OrderStatus, Side
+from robo_tui.domain.risk import Mode, RiskCode, TradingState
+from robo_tui.engine.clock import SimClock
+from robo_tui.engine.engine import Engine
+from robo_tui.engine.sizing import SizeRequest
+from robo_tui.wiring import build_engine, with_overrides
+
+from .fake_robinhood_crypto import FakeCryptoApi
+
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeCryptoApi]:
+    server = FakeCryptoApi(page_size=3)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def make_engine(api: FakeCryptoApi, clock: SimClock, tmp_path: Path) -> Callable[[], Engine]:
+    def make() -> Engine:
+        settings = with_overrides(load_settings(None, environ={
+            "ROBO_TUI_ENGINE__LIVE_ENABLED": "true",
+            "ROBO_TUI_BROKER__KIND": "robinhood_crypto",
+            "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__API_KEY": api.api_key,
+            "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__PRIVATE_KEY": api.private_key,
+            "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__BASE_URL": api.base_url,
+            "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__TIMEOUT_SECONDS": "2",
+        }), mode=Mode.LIVE)
+        engine = build_engine(settings, data_dir=tmp_path, clock=clock, intelligence=False)
+        assert isinstance(engine.broker, RobinhoodCryptoBroker)
+        engine.broker.test_api = api  # type: ignore[attr-defined]
+        return engine
+    return make
+
+
+async def start(engine: Engine) -> Engine:
+    await engine.start()
+    assert isinstance(engine.broker, RobinhoodCryptoBroker)
+    # the venue quotes what the engine's (simulated) feed says, as the other engine tests do
+    engine.broker.test_api.set_price("BTC-USD", price(engine))  # type: ignore[attr-defined]
+    return engine
+
+
+def price(engine: Engine) -> float:
+    return engine.book.prices.get("BTC-USD") or engine.account.prices["BTC-USD"]
+
+
+@pytest.fixture
+async def engine(make_engine: Callable[[], Engine]) -> AsyncIterator[Engine]:
+    e = await start(make_engine())
+    yield e
+    await e.stop()
+
+
+def entry(engine: Engine, qty: float = 0.01) -> OrderIntent:
+    p = price(engine)
+    return OrderIntent("BTC-USD", Side.BUY, qty, stop_loss=p * 0.95, take_profit=p * 1.1,
+                       confidence=0.9)
+
+
+async def test_start_when_the_venue_matches_the_journal_then_no_drift_and_entries_pass(
+        engine: Engine) -> None:
+    report = engine.reconciler.report
+    assert report is not None and report.items == () and not report.blocking
+    result = await engine.manual_order(entry(engine))
+    assert result.sent, result.verdict.reasons
+
+
+async def test_start_when_the_venue_holds_a_manual_trade_then_a_blocking_drift_report_denies_entries(
+        api: FakeCryptoApi, make_engine: Callable[[], Engine]) -> None:
+    api.holdings["BTC"] = Decimal("0.5")  # bought in the Robinhood app while robo-tui was down
+    engine = await start(make_engine())
+    try:
+        report = engine.reconciler.report
+        assert report is not None and report.blocking
+        (item,) = report.items
+        assert (item.symbol, item.venue, item.journal) == ("BTC-USD", 0.5, 0.0)
+        stored = await engine.store.get_control(REPORT_KEY)
+        assert stored is not None and DriftReport.from_json(stored).blocking
+        denied = await engine.manual_order(entry(engine))
+        assert not denied.sent and RiskCode.DRIFT.value in denied.verdict.codes
+        assert "never traded" in denied.verdict.reasons[-1].message
+        exit_ = await engine.manual_order(OrderIntent("BTC-USD", Side.SELL, 0.05, reduce_only=True))
+        assert exit_.sent, exit_.verdict.reasons  # exits pass a drift report
+    finally:
+        await engine.stop()
+
+
+async def test_drift_accept_from_the_shell_when_the_engine_runs_then_entries_pass_and_a_restart_does_not_report_it_again(
+        api: FakeCryptoApi, make_engine: Callable[[], Engine]) -> None:
+    api.holdings["BTC"] = Decimal("0.01")
+    engine = await start(make_engine())
+    try:
+        assert engine.reconciler.blocking
+        await engine.store.journal_command("drift_accept", {}, "cli")  # `robo-tui drift accept`
+        await engine._sync_control()  # what the control lane does every second
+        assert not engine.reconciler.blocking
+        assert engine.reconciler.report is not None
+        assert engine.reconciler.report.accepted_by == "cli"
+        result = await engine.manual_order(entry(engine))
+        assert result.sent, result.verdict.reasons
+    finally:
+        await engine.stop()
+    again = await start(make_engine())
+    try:
+        report = again.reconciler.report
+        assert report is not None and report.items == ()  # 0.01 accepted + 0.01 journaled
+    finally:
+        await again.stop()
+
+
+async def test_flatten_from_the_shell_when_halted_then_the_position_is_closed_through_the_gate(
+        api: FakeCryptoApi, engine: Engine) -> None:
+    bought = await engine.manual_order(entry(engine, 0.02))
+    assert bought.sent and engine.account.position_qty("BTC-USD") == pytest.approx(0.02)
+    await engine.halt("F9", by="ui")
+    await engine.store.journal_command("flatten", {"symbol": "BTC-USD"}, "cli")
+    await engine._sync_control()
+    await engine.settle(engine.clock.now())
+    assert engine.state is TradingState.HALTED
+    assert engine.account.position_qty("BTC-USD") == pytest.approx(0.0)
+    rows = await engine.store.query(
+        "select status from orders where source = 'cli' and client_order_id != ?",
+        (bought.order.client_order_id,))
+    assert [r["status"] for r in rows] == [OrderStatus.FILLED.value]
+    assert not [o for o in api.orders.values() if o["state"] == "open"]  # its stop lifted first
+
+
+async def test_start_when_the_venue_lists_the_pair_then_the_sizer_rounds_to_its_increments(
+        api: FakeCryptoApi, engine: Engine) -> None:
+    _code, quote_inc, asset_inc, least, most = api.pairs["BTC-USD"]
+    grid = engine.sizer.increments["BTC-USD"]
+    assert (grid.price_tick, grid.quantity_step, grid.min_quantity, grid.max_quantity) == (
+        float(quote_inc), float(asset_inc), float(least), float(most))
+    sized = engine.sizer.size(SizeRequest("BTC-USD", 1, 50_123.456789, 1_234.5678901, 0.9,
+                                          100_000.0, 100_000.0, fractional=True, live=True))
+    assert sized.quantity > 0
+    for level in (sized.stop_loss, sized.take_profit):
+        assert level is not None and round(level, 2) == level  # on the 0.01 tick
+    assert sized.stop_loss is not None and sized.take_profit is not None
+    assert sized.stop_loss <= 50_123.456789 - 2 * 1_234.5678901  # rounded away from the price
+    assert sized.take_profit >= 50_123.456789 + 2 * 2 * 1_234.5678901 - 0.01
+    assert abs(sized.quantity / 1e-8 - round(sized.quantity / 1e-8)) < 1e-6
