@@ -25,7 +25,6 @@ from robo_tui.wiring import build_engine, with_overrides
 from .fake_robinhood_crypto import FakeCryptoApi
 
 
-
 @pytest.fixture
 async def api() -> AsyncIterator[FakeCryptoApi]:
     server = FakeCryptoApi(page_size=3)
