@@ -236,6 +236,11 @@ class OrderPath:
         if new is not old:
             await self._risk_changed(old, new, risk.state_reason or "risk limits")
 
+    async def book_fill(self, fill: Fill) -> None:
+        """Book one fill learned outside `settle` (a fill that happened while robo-tui was down,
+        found at start): recorded with its order's status, counted, published, scored."""
+        await self._book_fill(fill)
+
     async def _book_fill(self, fill: Fill) -> None:
         self._book.stale = True
         done = self.filled(fill)  # the fill, its order's status and the stops: one transaction

@@ -95,6 +95,38 @@ class Reconciler:
             merged.setdefault(symbol, {})[RiskCode.DRIFT.value] = sentence
         return merged
 
+    async def book_missed_fills(self) -> list[Fill]:
+        """At start, before anything settles: the venue's executions of our orders that the
+        journal lacks (they happened while robo-tui was down) are booked with their real price,
+        fee and time, so an order reconciled FILLED has its fills. Executions of orders the
+        journal never held are left to the drift report. The fills booked."""
+        engine = self._engine
+        broker = engine.orders.broker
+        if broker.restores_from_fills:
+            return []
+        try:
+            async with asyncio.timeout(broker.order_timeout or ASK_TIMEOUT):
+                found = await broker.poll_fills()
+        except Exception as exc:  # noqa: BLE001 -- reported; the next settle asks again
+            engine.monitor.error("reconcile", f"cannot read {broker.name}'s executions: {exc}")
+            return []
+        store = engine.store
+        recorded = {f.fill_id for f in await store.fills()}
+        booked: list[Fill] = []
+        for fill in found:
+            base = fill.client_order_id.split(":", 1)[0]
+            if fill.fill_id in recorded or await store.get_order(base) is None:
+                continue
+            await engine.orders.book_fill(fill)
+            recorded.add(fill.fill_id)
+            booked.append(fill)
+        if booked:
+            await store.audit("reconcile.fills_while_down",
+                              {"fills": [f.fill_id for f in booked]}, "engine")
+            engine.monitor.error("reconcile", f"{len(booked)} fill(s) at {broker.name} while "
+                                              "robo-tui was down, now recorded")
+        return booked
+
     async def check(self) -> DriftReport | None:
         """Compare the venue's positions with the journal; the report (None for a venue in this
         process, or when the venue cannot be read: it is asked again at the next check)."""

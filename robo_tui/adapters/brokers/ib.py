@@ -233,6 +233,8 @@ class IbBroker(VenueKeepsItsBook):
         self._subscribe()
         if known:
             self._resync(known)
+        else:
+            self._release_todays_executions()
         self._adopt_session_trades()
         log.info("connected to IB at %s as client %s, account %s", where, s.client_id, self._account)
 
@@ -352,6 +354,15 @@ class IbBroker(VenueKeepsItsBook):
                 self._release(ib_fill, _money(float(ib_fill.commissionReport.commission)))
         for tracked in list(self._tracked.values()):
             self._on_status(tracked.trade)
+
+    def _release_todays_executions(self) -> None:
+        """At a fresh start: every execution of ours IB reports (today's, fetched at connect)
+        is released as a fill, so what filled while robo-tui was down reaches the journal (the
+        engine keeps the ones it has not recorded yet, by execution id)."""
+        for ib_fill in self._ib.fills():
+            ex = ib_fill.execution
+            if ex.orderRef and ex.execId not in self._released and ex.execId not in self._pending:
+                self._release(ib_fill, _money(float(ib_fill.commissionReport.commission)))
 
     def _adopt_session_trades(self) -> None:
         """Track our open orders IB reported at connect (placed by an earlier run), and adopt

@@ -1,17 +1,23 @@
 """IB across a restart (issue 13): the previous session's bracket children are adopted, so an
 exit lifts them first (a full exit) or re-protects what is left (a partial exit), and the fake
-TWS never sees a short; the contract's grid is asked for with reqContractDetails."""
+TWS never sees a short; the contract's grid is asked for with reqContractDetails. The engine
+records fills that happened while it was down and reports a trade it never made as drift."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from robo_tui.adapters.brokers.ib import IbBroker
+from robo_tui.adapters.store.sqlite import SqliteStore
+from robo_tui.config import Settings, load_settings
 from robo_tui.domain.increments import STOCK_INCREMENTS
-from robo_tui.domain.orders import OrderStatus, Side
+from robo_tui.domain.orders import Order, OrderIntent, OrderStatus, Side
+from robo_tui.domain.risk import Mode, RiskCode
 from robo_tui.engine.clock import SimClock
+from robo_tui.wiring import build_engine, with_overrides
 
 from .conftest import ib_settings
 from .fake_tws import FakeTws
@@ -72,3 +78,69 @@ async def test_increments_when_tws_sends_no_contract_details_then_the_stock_defa
     assert await restarted.increments("AAPL") == STOCK_INCREMENTS  # asked once
     assert len(tws.contract_details_requests) == 1
     assert await restarted.increments("BTC-USD") is None
+
+
+async def test_engine_restart_when_the_entry_and_its_stop_filled_while_down_then_both_fills_are_recorded_and_no_drift(
+        tws: FakeTws, clock: SimClock, tmp_path: Path) -> None:
+    # a previous run sent a bracket and died before recording IB's answer; the stop then fired
+    previous = IbBroker(ib_settings(tws.port), clock=clock, live=False)
+    await previous.connect()
+    entry = Order("O-down-1", OrderIntent("AAPL", Side.BUY, 10, stop_loss=95.0, take_profit=110.0),
+                  clock.now(), "strategy")
+    assert (await previous.submit(entry)).status is OrderStatus.FILLED
+    await tws.settle()
+    await previous.close()
+    tws.set_price("AAPL", 94.0)  # robo-tui is down: the stop sells the 10 at 94
+    async with SqliteStore.for_data_dir(tmp_path) as store:
+        await store.record_order_intent(entry)
+        await store.update_order(entry.client_order_id, OrderStatus.UNKNOWN, None, "crash")
+
+    engine = build_engine(ib_engine_settings(tws), data_dir=tmp_path, clock=clock,
+                          intelligence=False)
+    await engine.start()
+    try:
+        fills = [(f.client_order_id, f.side, f.quantity, f.price, f.reason)
+                 for f in await engine.store.fills()]
+        assert sorted(fills) == [("O-down-1", Side.BUY, 10.0, 100.0, "order"),
+                                 ("O-down-1:sl", Side.SELL, 10.0, 94.0, "stop_loss")]
+        assert await engine.store.orders_missing_fills() == []
+        report = engine.reconciler.report
+        assert report is not None and report.items == ()  # the journal now matches IB
+    finally:
+        await engine.stop()
+    again = build_engine(ib_engine_settings(tws), data_dir=tmp_path, clock=clock,
+                         intelligence=False)
+    await again.start()  # the same executions are not booked twice
+    try:
+        assert len(await again.store.fills()) == 2
+    finally:
+        await again.stop()
+
+
+async def test_engine_start_when_ib_holds_a_position_robo_tui_never_traded_then_drift_blocks_entries(
+        tws: FakeTws, clock: SimClock, tmp_path: Path) -> None:
+    manual = IbBroker(ib_settings(tws.port, client_id=99), clock=clock, live=False)
+    await manual.connect()  # a trade from TWS itself: not in robo-tui's journal
+    assert (await manual.submit(Order("manual-1", OrderIntent("AAPL", Side.BUY, 5), clock.now(),
+                                      "tws"))).status is OrderStatus.FILLED
+    await manual.close()
+    engine = build_engine(ib_engine_settings(tws), data_dir=tmp_path, clock=clock,
+                          intelligence=False)
+    await engine.start()
+    try:
+        report = engine.reconciler.report
+        assert report is not None and report.blocking
+        assert [(i.symbol, i.venue, i.journal) for i in report.items] == [("AAPL", 5.0, 0.0)]
+        assert await engine.store.fills() == []  # an execution of an order we never placed
+        denied = await engine.manual_order(OrderIntent("AAPL", Side.BUY, 1, stop_loss=90.0,
+                                                       take_profit=120.0, confidence=0.9))
+        assert not denied.sent and RiskCode.DRIFT.value in denied.verdict.codes
+    finally:
+        await engine.stop()
+
+
+def ib_engine_settings(tws: FakeTws) -> Settings:
+    return with_overrides(load_settings(None, environ={
+        "ROBO_TUI_BROKER__KIND": "ib", "ROBO_TUI_BROKER__IB__PORT": str(tws.port),
+        "ROBO_TUI_BROKER__IB__TIMEOUT_SECONDS": "2",
+    }), mode=Mode.AUTO)
