@@ -559,10 +559,12 @@ class RobinhoodCryptoBroker(PolledVenue):
         now = time.monotonic()
         if self._client is None or (not force and now - self._last_poll < self._poll_interval):
             return
+        working = [t for t in self._tracked.values() if t.status not in _FINAL]
+        if not working:
+            return  # nothing asked: an idle poll (the start's) does not use up the window
         self._last_poll = now
-        for tracked in list(self._tracked.values()):
-            if tracked.status not in _FINAL:
-                await self._refresh(tracked)
+        for tracked in working:
+            await self._refresh(tracked)
 
     async def cancel(self, client_order_id: str) -> BrokerAck:
         """Cancel one of our orders; a finished order answers with its final status."""
