@@ -17,10 +17,12 @@ tick is 172.73 exactly, not 172.73000000000002.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from enum import StrEnum
 
 from robo_tui.domain.frozen import frozen
+from robo_tui.domain.orders import OrderIntent, Side
 
 
 class Rounding(StrEnum):
@@ -93,6 +95,20 @@ def round_to_step(value: float, step: float, rounding: Rounding) -> float:
         return float(units * s)
     except (InvalidOperation, OverflowError):
         return value
+
+
+def prices_on_grid(intent: OrderIntent, grid: Increments) -> OrderIntent:
+    """`intent` with its limit, stop and take-profit on the venue's tick, each on the trader's
+    safe side (a buy's protections are a long's, a sell's a short's); the quantity is left as
+    asked (an exit closes what is held, dust included). `intent` itself when nothing moves."""
+    buy = intent.side is Side.BUY
+    limit, stop, target = intent.limit_price, intent.stop_loss, intent.take_profit
+    new_limit = None if limit is None else grid.limit_price(limit, buy)
+    new_stop = None if stop is None else grid.stop_price(stop, buy)
+    new_target = None if target is None else grid.target_price(target, buy)
+    if (new_limit, new_stop, new_target) == (limit, stop, target):
+        return intent
+    return replace(intent, limit_price=new_limit, stop_loss=new_stop, take_profit=new_target)
 
 
 def decimals_of(step: float) -> int:

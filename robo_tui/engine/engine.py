@@ -319,7 +319,8 @@ class Engine:
         await self._reconcile_orders()
         await self.reconciler.book_missed_fills()  # a live venue's fills while we were down
         self.unknown_watch = await recover(self)  # half-written journal, lost stops, UNKNOWNs
-        self.sizer.increments = await load_increments(self.broker, self.symbols)
+        self.sizer.increments = self.orders.increments = await load_increments(self.broker,
+                                                                               self.symbols)
         await self.reconciler.check()  # a live venue's book against the journal: drift blocks
         await self._load_history()
         if self.mode is Mode.LIVE:

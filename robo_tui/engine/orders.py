@@ -20,6 +20,7 @@ from typing import Protocol
 from robo_tui.domain.commands import SubmitOrder
 from robo_tui.domain.events import OrderDenied, OrderFilled, OrderStatusChanged, OrderSubmitted
 from robo_tui.domain.frozen import frozen
+from robo_tui.domain.increments import Increments, prices_on_grid
 from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Fill, Order, OrderStatus
 from robo_tui.domain.risk import RiskCode, RiskVerdict, TradingState
 from robo_tui.engine.account import AccountBook
@@ -83,6 +84,9 @@ class OrderPath:
         self._acked_filled: dict[str, Order] = {}
         """Orders the broker acked FILLED whose fills are not booked yet (journaled SUBMITTED)."""
         self._protections_last: dict[str, tuple[float | None, float | None]] | None = None
+        self.increments: dict[str, Increments] = {}
+        """The venue's grid per symbol (loaded at start): every order's prices are put on it
+        before the gate judges them, whatever route it came by."""
         self._risk = risk
         self._store = store
         self._bus = bus
@@ -100,6 +104,11 @@ class OrderPath:
         now = self._clock.now()
         await self.refresh_account(now)
         context = self._context(now)
+        grid = self.increments.get(command.intent.symbol)
+        if grid is not None:
+            intent = prices_on_grid(command.intent, grid)
+            if intent is not command.intent:
+                command = replace(command, intent=intent)
         return await self.execute(command, self.judge(command, context), now)
 
     def judge(self, command: SubmitOrder, context: RiskContext) -> RiskVerdict:

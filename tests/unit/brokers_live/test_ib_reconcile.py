@@ -5,6 +5,7 @@ records fills that happened while it was down and reports a trade it never made 
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -144,3 +145,23 @@ def ib_engine_settings(tws: FakeTws) -> Settings:
         "ROBO_TUI_BROKER__KIND": "ib", "ROBO_TUI_BROKER__IB__PORT": str(tws.port),
         "ROBO_TUI_BROKER__IB__TIMEOUT_SECONDS": "2",
     }), mode=Mode.AUTO)
+
+
+async def test_engine_order_with_raw_levels_when_sent_to_ib_then_every_price_is_on_the_tick(
+        tws: FakeTws, clock: SimClock, tmp_path: Path) -> None:
+    engine = build_engine(ib_engine_settings(tws), data_dir=tmp_path, clock=clock,
+                          intelligence=False)
+    await engine.start()
+    try:
+        price = engine.prices["AAPL"]
+        raw_stop, raw_target = price * 0.9712345678, price * 1.0612345678
+        result = await engine.manual_order(OrderIntent("AAPL", Side.BUY, 1, stop_loss=raw_stop,
+                                                       take_profit=raw_target, confidence=0.9))
+        assert result.sent and result.order is not None, result.verdict.reasons
+        intent = result.order.intent
+        assert intent.stop_loss == math.floor(raw_stop * 100) / 100  # a long's stop: down
+        assert intent.take_profit == math.ceil(raw_target * 100) / 100  # its target: up
+        _parent, tp, sl = tws.placed()[-3:]
+        assert (float(sl[20]), float(tp[19])) == (intent.stop_loss, intent.take_profit)
+    finally:
+        await engine.stop()

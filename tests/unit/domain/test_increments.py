@@ -13,8 +13,10 @@ from robo_tui.domain.increments import (
     Increments,
     Rounding,
     decimals_of,
+    prices_on_grid,
     round_to_step,
 )
+from robo_tui.domain.orders import OrderIntent, OrderType, Side
 
 TICKS = st.sampled_from([0.01, 0.05, 0.25, 0.0001, 0.5, 1.0, 1e-8, 0.001])
 PRICES = st.floats(min_value=1e-4, max_value=1e7, allow_nan=False, allow_infinity=False)
@@ -80,3 +82,17 @@ def test_round_to_step_when_not_a_number_then_unchanged() -> None:
 
 def test_decimals_of_when_steps_then_their_decimals() -> None:
     assert [decimals_of(s) for s in (0.01, 1.0, 1e-8, 0.25)] == [2, 0, 8, 2]
+
+
+def test_prices_on_grid_when_an_entry_carries_raw_levels_then_each_is_on_the_tick_on_its_safe_side() -> None:
+    buy = OrderIntent("AAPL", Side.BUY, 3, OrderType.LIMIT, limit_price=172.73351893239743,
+                      stop_loss=167.55351893239743, take_profit=183.09351893239743)
+    on = prices_on_grid(buy, STOCK_INCREMENTS)
+    assert (on.limit_price, on.stop_loss, on.take_profit) == (172.73, 167.55, 183.1)
+    assert (on.quantity, on.side, on.symbol) == (3, Side.BUY, "AAPL")
+    sell = OrderIntent("AAPL", Side.SELL, 3, OrderType.LIMIT, limit_price=172.731,
+                       stop_loss=177.001, take_profit=160.009)
+    on = prices_on_grid(sell, STOCK_INCREMENTS)
+    assert (on.limit_price, on.stop_loss, on.take_profit) == (172.74, 177.01, 160.0)
+    market = OrderIntent("AAPL", Side.SELL, 3, reduce_only=True)
+    assert prices_on_grid(market, STOCK_INCREMENTS) is market
