@@ -11,11 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from robo_tui.adapters.brokers.robinhood_crypto.broker import RobinhoodCryptoBroker
-from robo_tui.config import load_settings
+from robo_tui.adapters.store.sqlite import SqliteStore
+from robo_tui.config import RobinhoodCryptoSettings, load_settings
 from robo_tui.domain.drift import REPORT_KEY, DriftReport
-from robo_tui.domain.orders import OrderIntent, OrderStatus, Side
+from robo_tui.domain.orders import Order, OrderIntent, OrderStatus, Side
 from robo_tui.domain.risk import Mode, RiskCode, TradingState
 from robo_tui.engine.clock import SimClock
 from robo_tui.engine.engine import Engine
@@ -159,3 +161,37 @@ async def test_start_when_the_venue_lists_the_pair_then_the_sizer_rounds_to_its_
     assert sized.stop_loss <= 50_123.456789 - 2 * 1_234.5678901  # rounded away from the price
     assert sized.take_profit >= 50_123.456789 + 2 * 2 * 1_234.5678901 - 0.01
     assert abs(sized.quantity / 1e-8 - round(sized.quantity / 1e-8)) < 1e-6
+
+
+async def test_restart_when_an_unknown_order_filled_while_down_then_filled_with_its_fill_and_no_drift(
+        api: FakeCryptoApi, make_engine: Callable[[], Engine], clock: SimClock,
+        tmp_path: Path) -> None:
+    # the previous run sent the order, lost the answer and died; the venue filled it meanwhile
+    previous = RobinhoodCryptoBroker(crypto_settings(api), clock=clock, live=True)
+    await previous.connect()
+    api.set_price("BTC-USD", 50_000.0)
+    lost = Order("O-lost-1", OrderIntent("BTC-USD", Side.BUY, 0.01), clock.now(), "strategy")
+    assert (await previous.submit(lost)).status is OrderStatus.FILLED
+    await previous.close()
+    async with SqliteStore.for_data_dir(tmp_path) as store:
+        await store.record_order_intent(lost)
+        await store.update_order(lost.client_order_id, OrderStatus.UNKNOWN, None, "crash")
+
+    engine = await start(make_engine())
+    try:
+        rows = await engine.store.query("select status from orders where client_order_id = ?",
+                                        (lost.client_order_id,))
+        assert [r["status"] for r in rows] == [OrderStatus.FILLED.value]
+        fills = [(f.side, f.quantity, f.price) for f in await engine.store.fills()]
+        assert fills == [(Side.BUY, 0.01, 50_000.0)]
+        assert await engine.store.orders_missing_fills() == []
+        report = engine.reconciler.report
+        assert report is not None and report.items == ()
+    finally:
+        await engine.stop()
+
+
+def crypto_settings(api: FakeCryptoApi) -> RobinhoodCryptoSettings:
+    return RobinhoodCryptoSettings(api_key=SecretStr(api.api_key),
+                                   private_key=SecretStr(api.private_key), base_url=api.base_url,
+                                   timeout_seconds=2)

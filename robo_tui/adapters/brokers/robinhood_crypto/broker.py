@@ -617,10 +617,10 @@ class RobinhoodCryptoBroker(PolledVenue):
         tracked = _Tracked(client_order_id, venue_coid, found.symbol, Side(found.side),
                            _ZERO, found.created_at or datetime.now(UTC),
                            protective=found.type in ("stop_loss", "stop_limit"))
-        # executions before now belong to the previous run's journal (or to the reconciliation
-        # of what happened while robo-tui was down), not to this session's fills: not re-booked
+        # its executions so far are released as fills (deterministic ids: `<venue id>:<n>`):
+        # the engine books, at start, the ones its journal lacks (what filled while robo-tui
+        # was down, an UNKNOWN order's fill) and skips the ones it recorded before
         self._absorb(tracked, found)
-        self._fills = [f for f in self._fills if f.client_order_id != client_order_id]
         tracked.final_reported = tracked.status in _FINAL
         self._tracked[client_order_id] = tracked
         return tracked
