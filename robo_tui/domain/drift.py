@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -27,6 +27,26 @@ REPORT_KEY = "drift_report"
 """The control-store key the latest report is kept under (the shell reads it)."""
 OFFSETS_KEY = "drift_offsets"
 """The control-store key of the accepted position differences, per symbol."""
+ACCEPTED_ORDERS_KEY = "drift_accepted_orders"
+"""The control-store key of the venue ids of accepted working orders (not ours)."""
+
+
+@frozen
+class VenueOrder:
+    """One working order as the venue lists it (`Broker.venue_orders`)."""
+
+    client_order_id: str
+    """Our id for it ("" when the venue carries none of ours: placed in the broker's app)."""
+    venue_id: str
+    symbol: str
+    side: str
+    """"buy" or "sell"."""
+    quantity: float
+    """What is left to fill."""
+    kind: str
+    """The venue's order type (market, limit, stop ...)."""
+    price: float | None = None
+    """Its limit or stop price, when it has one."""
 
 
 @frozen
@@ -122,9 +142,37 @@ def position_drift(venue: Mapping[str, float], journal: Mapping[str, float],
     return items
 
 
+def order_drift(orders: Sequence[VenueOrder], ours: Mapping[str, bool], broker: str
+                ) -> list[DriftItem]:
+    """One item per working order at the venue that is not one of ours (`ours[id]` says whether
+    the journal holds an order id; a protective child `<id>:sl` counts as its parent's)."""
+    items: list[DriftItem] = []
+    for order in orders:
+        base = order.client_order_id.split(":", 1)[0]
+        if order.client_order_id and ours.get(base, False):
+            continue
+        at = "" if order.price is None else f" at {order.price:g}"
+        items.append(DriftItem(
+            "order", order.symbol, order.quantity, 0.0,
+            f"{order.symbol}: a working {order.kind} {order.side} of {order.quantity:g}{at} at "
+            f"{broker} that robo-tui did not place (venue id {order.venue_id})",
+            order.venue_id))
+    return items
+
+
 def encode_offsets(offsets: Mapping[str, float]) -> str:
     """Accepted differences as sorted JSON."""
     return json.dumps(dict(offsets), sort_keys=True)
+
+
+def decode_ids(text: str | None) -> list[str]:
+    """Accepted venue order ids from their JSON ([] when never written or unreadable)."""
+    if not text:
+        return []
+    try:
+        return [str(i) for i in json.loads(text)]
+    except (ValueError, TypeError):
+        return []
 
 
 def decode_offsets(text: str | None) -> dict[str, float]:

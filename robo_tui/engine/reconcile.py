@@ -18,16 +18,21 @@ drift: it is never compared.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from robo_tui.domain.drift import (
+    ACCEPTED_ORDERS_KEY,
     OFFSETS_KEY,
     REPORT_KEY,
+    DriftItem,
     DriftReport,
+    decode_ids,
     decode_offsets,
     encode_offsets,
+    order_drift,
     position_drift,
 )
 from robo_tui.domain.increments import Increments
@@ -76,6 +81,8 @@ class Reconciler:
         self._engine = engine
         self.report: DriftReport | None = None
         self.offsets: dict[str, float] = {}
+        self.accepted_orders: list[str] = []
+        """Venue ids of working orders a trader accepted (not ours, not reported again)."""
 
     @property
     def blocking(self) -> bool:
@@ -136,6 +143,7 @@ class Reconciler:
             return None
         store = engine.store
         self.offsets = decode_offsets(await store.get_control(OFFSETS_KEY))
+        self.accepted_orders = decode_ids(await store.get_control(ACCEPTED_ORDERS_KEY))
         try:
             async with asyncio.timeout(broker.order_timeout or ASK_TIMEOUT):
                 account = await broker.account()
@@ -145,9 +153,28 @@ class Reconciler:
         venue = {s: p.quantity for s, p in account.positions.items()}
         items = position_drift(venue, journal_positions(await store.fills()), self.offsets,
                                broker.name)
+        items += await self._order_drift(broker)
         report = DriftReport(broker.name, engine.clock.now(), tuple(items))
         await self._publish(report)
         return report
+
+    async def _order_drift(self, broker: Broker) -> list[DriftItem]:
+        """Working orders at the venue that robo-tui did not place (by our client order ids);
+        [] when the venue cannot list them now (reported)."""
+        engine = self._engine
+        try:
+            async with asyncio.timeout(broker.order_timeout or ASK_TIMEOUT):
+                listed = await broker.venue_orders()
+        except Exception as exc:  # noqa: BLE001 -- reported; positions are still compared
+            engine.monitor.error("reconcile", f"cannot list {broker.name}'s orders: {exc}")
+            return []
+        ours: dict[str, bool] = {"adopted": True}
+        for order in listed:
+            base = order.client_order_id.split(":", 1)[0]
+            if base and base not in ours:
+                ours[base] = await engine.store.get_order(base) is not None
+        accepted = set(self.accepted_orders)
+        return [i for i in order_drift(listed, ours, broker.name) if i.order_id not in accepted]
 
     async def accept(self, by: str) -> DriftReport | None:
         """A trader accepts the current report: its position differences become known offsets
@@ -159,8 +186,11 @@ class Reconciler:
         for item in report.items:
             if item.kind == "position":
                 self.offsets[item.symbol] = self.offsets.get(item.symbol, 0.0) + item.difference
+            elif item.order_id not in self.accepted_orders:
+                self.accepted_orders.append(item.order_id)
         store = self._engine.store
         await store.set_control(OFFSETS_KEY, encode_offsets(self.offsets), by)
+        await store.set_control(ACCEPTED_ORDERS_KEY, json.dumps(self.accepted_orders), by)
         accepted = DriftReport(report.broker, report.ts, report.items, by)
         await self._publish(accepted)
         await store.audit("drift.accepted", {"items": [i.detail for i in report.items]}, by)

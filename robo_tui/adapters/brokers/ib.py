@@ -40,6 +40,7 @@ from typing import Any
 
 from robo_tui.adapters.brokers.venue_book import VenueKeepsItsBook
 from robo_tui.config import IbSettings
+from robo_tui.domain.drift import VenueOrder
 from robo_tui.domain.increments import STOCK_INCREMENTS, Increments
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
@@ -237,6 +238,26 @@ class IbBroker(VenueKeepsItsBook):
             self._release_todays_executions()
         self._adopt_session_trades()
         log.info("connected to IB at %s as client %s, account %s", where, s.client_id, self._account)
+
+    async def venue_orders(self) -> list[VenueOrder]:
+        """Every open order of the account (all client ids, TWS's own included:
+        `reqAllOpenOrders`), with its `orderRef` as our id."""
+        why = await self._ensure_connected()
+        if why is not None:
+            raise IbUnavailable(why)
+        await asyncio.wait_for(self._ib.reqAllOpenOrdersAsync(), self._settings.timeout_seconds)
+        out: list[VenueOrder] = []
+        for trade in self._ib.openTrades():
+            o = trade.order
+            if o.account and self._account and o.account != self._account:
+                continue
+            price = next((float(p) for p in (o.lmtPrice, o.auxPrice) if 0 < float(p) < _UNSET),
+                         None)
+            left = float(trade.orderStatus.remaining or 0.0) or float(o.totalQuantity)
+            out.append(VenueOrder(str(o.orderRef or ""), self._broker_id(trade),
+                                  symbol_of(trade.contract), o.action.lower(), left,
+                                  str(o.orderType), price))
+        return out
 
     async def increments(self, symbol: str) -> Increments | None:
         """The contract's min tick, size increment and min size from IB's contract details

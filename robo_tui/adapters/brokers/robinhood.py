@@ -44,6 +44,7 @@ from typing import Any
 
 from robo_tui.adapters.brokers.venue_book import PolledVenue
 from robo_tui.config import RobinhoodSettings
+from robo_tui.domain.drift import VenueOrder
 from robo_tui.domain.increments import STOCK_INCREMENTS, Increments
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
@@ -196,6 +197,26 @@ class RobinhoodBroker(PolledVenue):
     def order_timeout(self) -> float:
         """Seconds before an unanswered submit is UNKNOWN (the configured timeout)."""
         return self._settings.timeout_seconds
+
+    async def venue_orders(self) -> list[VenueOrder]:
+        """The open stock orders Robinhood lists, each with our id when its order id is one we
+        stored (sent, matched or adopted this session)."""
+        try:
+            rows = await self._call(self._rh.get_all_open_stock_orders, None, self._account_number)
+        except TimeoutError as exc:
+            raise RobinhoodUnavailable("Robinhood did not list the open orders") from exc
+        ours = {t.broker_id: t.coid for t in self._tracked.values() if t.broker_id}
+        out: list[VenueOrder] = []
+        for row in rows or []:
+            if not isinstance(row, dict) or not row.get("id"):
+                continue
+            price = _f(row.get("stop_price")) or _f(row.get("price")) or None
+            left = _f(row.get("quantity")) - _f(row.get("cumulative_quantity"))
+            kind = f"{row.get('type', '')}/{row.get('trigger', '')}"
+            out.append(VenueOrder(ours.get(str(row["id"]), ""), str(row["id"]),
+                                  await self._position_symbol(row), str(row.get("side", "")),
+                                  left, kind, price))
+        return out
 
     async def increments(self, symbol: str) -> Increments | None:
         """US stocks: a penny tick (0.0001 under $1), whole shares for the protective stop and

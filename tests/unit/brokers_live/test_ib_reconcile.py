@@ -15,7 +15,7 @@ from robo_tui.adapters.brokers.ib import IbBroker
 from robo_tui.adapters.store.sqlite import SqliteStore
 from robo_tui.config import Settings, load_settings
 from robo_tui.domain.increments import STOCK_INCREMENTS
-from robo_tui.domain.orders import Order, OrderIntent, OrderStatus, Side
+from robo_tui.domain.orders import Order, OrderIntent, OrderStatus, OrderType, Side
 from robo_tui.domain.risk import Mode, RiskCode
 from robo_tui.engine.clock import SimClock
 from robo_tui.wiring import build_engine, with_overrides
@@ -165,3 +165,41 @@ async def test_engine_order_with_raw_levels_when_sent_to_ib_then_every_price_is_
         assert (float(sl[20]), float(tp[19])) == (intent.stop_loss, intent.take_profit)
     finally:
         await engine.stop()
+
+
+async def test_engine_restart_when_its_bracket_rests_at_ib_then_no_drift_and_a_resting_tws_order_is_drift(
+        tws: FakeTws, clock: SimClock, tmp_path: Path) -> None:
+    first = build_engine(ib_engine_settings(tws), data_dir=tmp_path, clock=clock,
+                         intelligence=False)
+    await first.start()
+    price = first.prices["AAPL"]
+    bought = await first.manual_order(OrderIntent("AAPL", Side.BUY, 1, stop_loss=price * 0.5,
+                                                  take_profit=price * 2, confidence=0.9))
+    assert bought.sent, bought.verdict.reasons
+    await first.settle(clock.now())
+    await first.stop()
+    manual = IbBroker(ib_settings(tws.port, client_id=99), clock=clock, live=False)
+    await manual.connect()  # a limit order typed into TWS: not ours
+    await manual.submit(Order("", OrderIntent("AAPL", Side.BUY, 2, OrderType.LIMIT,
+                                              limit_price=50.0), clock.now(), "tws"))
+    await manual.close()
+    engine = build_engine(ib_engine_settings(tws), data_dir=tmp_path, clock=clock,
+                          intelligence=False)
+    await engine.start()
+    try:
+        report = engine.reconciler.report
+        assert report is not None and report.blocking
+        (item,) = report.items  # the bracket's stop and target are ours: only the TWS order
+        assert (item.kind, item.symbol, item.venue) == ("order", "AAPL", 2.0)
+        assert "did not place" in item.detail
+        await engine.reconciler.accept("cli")
+    finally:
+        await engine.stop()
+    again = build_engine(ib_engine_settings(tws), data_dir=tmp_path, clock=clock,
+                         intelligence=False)
+    await again.start()
+    try:
+        report = again.reconciler.report
+        assert report is not None and report.items == ()  # accepted: not reported again
+    finally:
+        await again.stop()

@@ -60,6 +60,7 @@ from robo_tui.adapters.brokers.robinhood_crypto.pairs import (
 )
 from robo_tui.adapters.brokers.venue_book import PolledVenue
 from robo_tui.config import RobinhoodCryptoSettings
+from robo_tui.domain.drift import VenueOrder as ListedOrder
 from robo_tui.domain.increments import Increments
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
@@ -281,6 +282,28 @@ class RobinhoodCryptoBroker(PolledVenue):
     def pair(self, symbol: str) -> PairRules | None:
         """The venue's rules for `symbol` (None when it is not a listed pair)."""
         return self._pairs.get(symbol)
+
+    async def venue_orders(self) -> list[ListedOrder]:
+        """The open orders Robinhood lists, each with our id when its `client_order_id` is one
+        we sent or adopted (an earlier run's stop reads `adopted:<venue id>`)."""
+        try:
+            found = await self._api().orders([("state", "open")])
+        except CryptoApiError as exc:
+            raise RobinhoodCryptoUnavailable(f"Robinhood order list failed: {exc}") from None
+        ours = {t.venue_coid: t for t in self._tracked.values()}
+        out: list[ListedOrder] = []
+        for order in found:
+            tracked = ours.get(order.client_order_id)
+            coid = "" if tracked is None else tracked.coid
+            if tracked is not None and tracked.protective and tracked.coid == tracked.venue_coid:
+                coid = f"adopted:{tracked.coid}"
+            config = order.config()
+            left = ((config.asset_quantity or _ZERO) - order.filled_asset_quantity
+                    if config is not None else _ZERO)
+            price = None if config is None else (config.stop_price or config.limit_price)
+            out.append(ListedOrder(coid, order.id, order.symbol, order.side, float(left),
+                                   order.type, None if price is None else float(price)))
+        return out
 
     async def increments(self, symbol: str) -> Increments | None:
         """The pair's `quote_increment`, `asset_increment` and min/max order size (loaded at
