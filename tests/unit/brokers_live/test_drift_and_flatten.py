@@ -1,11 +1,13 @@
 """Reconciliation in live mode against the fake Crypto Trading API (issue 13): a holding robo-tui
 never traded (a manual trade in the broker's app) is a blocking drift report that denies entries
 but lets exits pass, until a trader accepts it from the shell; an accepted drift is not reported
-again after a restart. `robo-tui flatten` from the shell exits through the engine's order path,
-HALTED included. The pair's increments reach the sizer."""
+again after a restart; the report is in the headless output. An UNKNOWN order that filled while
+robo-tui was down is FILLED with its fill after a restart. `robo-tui flatten` from the shell exits
+through the engine's order path, HALTED included. The pair's increments reach the sizer."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +24,7 @@ from robo_tui.domain.risk import Mode, RiskCode, TradingState
 from robo_tui.engine.clock import SimClock
 from robo_tui.engine.engine import Engine
 from robo_tui.engine.sizing import SizeRequest
+from robo_tui.headless import Sink
 from robo_tui.wiring import build_engine, with_overrides
 
 from .fake_robinhood_crypto import FakeCryptoApi
@@ -195,3 +198,17 @@ def crypto_settings(api: FakeCryptoApi) -> RobinhoodCryptoSettings:
     return RobinhoodCryptoSettings(api_key=SecretStr(api.api_key),
                                    private_key=SecretStr(api.private_key), base_url=api.base_url,
                                    timeout_seconds=2)
+
+
+async def test_headless_output_when_a_drift_report_blocks_then_the_first_cycle_shows_it(
+        api: FakeCryptoApi, make_engine: Callable[[], Engine]) -> None:
+    api.holdings["BTC"] = Decimal("0.5")
+    engine = make_engine()
+    out = io.StringIO()
+    sink = Sink(engine, out, as_json=False)  # subscribed before start, as run_headless does
+    await start(engine)
+    try:
+        sink.cycle_done(await engine.run_cycle())
+    finally:
+        await engine.stop()
+    assert "drift at robinhood_crypto: BTC-USD: robinhood_crypto holds 0.5" in out.getvalue()
