@@ -473,7 +473,21 @@ class IbBroker(VenueKeepsItsBook):
                              f"{reason}; the order may be live at IB (orderRef {coid})")
         if ack.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
             tracked.final_reported = True
+            if lifted != (None, None) and float(tracked.trade.orderStatus.filled or 0.0) <= 0:
+                self._rearm(order, contract, action, tracked, lifted)
         return ack
+
+    def _rearm(self, order: Order, contract: Any, action: str, tracked: _Tracked,
+               levels: tuple[float | None, float | None]) -> None:
+        """An exit that ended without a fill (rejected, cancelled) gives the position back the
+        protection lifted for it: the resized children go, and a stop and target at the same
+        levels cover everything still held."""
+        for child in tracked.children:
+            if child.orderStatus.status not in _DONE:
+                self._ib.cancelOrder(child.order)
+        held = abs(self._position(order.symbol))
+        tracked.children = (self._reprotect(order, contract, action, held, levels)
+                            if held > 0 else [])
 
     def _validate(self, order: Order) -> str:
         intent = order.intent

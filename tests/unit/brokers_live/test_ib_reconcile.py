@@ -203,3 +203,15 @@ async def test_engine_restart_when_its_bracket_rests_at_ib_then_no_drift_and_a_r
         assert report is not None and report.items == ()  # accepted: not reported again
     finally:
         await again.stop()
+
+
+async def test_exit_after_a_restart_when_ib_rejects_it_then_the_lifted_protection_is_rearmed(
+        restarted: IbBroker, tws: FakeTws) -> None:
+    tws.reject_next = "no trading permissions"
+    ack = await restarted.submit(order("AAPL", Side.SELL, 10, reduce_only=True))
+    assert ack.status is OrderStatus.REJECTED, ack.message
+    await tws.settle()
+    assert tws.position(ACCOUNT, "AAPL") == 10.0
+    assert sorted((kind, qty) for _ref, kind, qty in resting(tws)) == [("LMT", 10.0), ("STP", 10.0)]
+    stop = next(o for o in tws.orders if o.active and o.order_type == "STP")
+    assert stop.aux == 95.0
