@@ -635,6 +635,148 @@ def report_command(
 from robo_tui.ops.cli import register as register_ops  # light: typer only
 
 register_ops(app, FlagAwareCommand)
+# ---------------------------------------------------------------- drift report and flatten (issue 13)
+
+drift_app = typer.Typer(cls=FlagAwareGroup,
+                        help="The drift report: what a live venue holds that the journal cannot "
+                        "explain (new entries wait until it is accepted).",
+                        no_args_is_help=True)
+app.add_typer(drift_app, name="drift")
+
+
+async def _drift_report(store: Any) -> Any:
+    from robo_tui.domain.drift import REPORT_KEY, DriftReport
+
+    text = await store.get_control(REPORT_KEY)
+    return None if not text else DriftReport.from_json(text)
+
+
+@drift_app.command("show", cls=FlagAwareCommand)
+def drift_show(config: ConfigOpt = None, data_dir: DataDirOpt = None,
+               json_out: JsonOpt = False) -> None:
+    """Show the last reconciliation's drift report (exit 3 while it blocks new entries)."""
+    options = _options(config, data_dir, json_out=json_out)
+
+    async def work(store, settings):  # type: ignore[no-untyped-def]
+        return await _drift_report(store)
+
+    try:
+        report = asyncio.run(_with_store(options, work))
+    except RunError as exc:
+        raise _fail(exc) from exc
+    if report is None:
+        typer.echo("{}" if json_out else "No reconciliation yet (a live broker is compared at start).")
+        return
+    if json_out:
+        typer.echo(report.to_json())
+    else:
+        from rich.console import Console
+        from rich.text import Text
+
+        Console().print(Text(report.sentence()))
+        for item in report.items:
+            Console().print(Text(f"  {item.kind:8} {item.symbol:10} venue {item.venue:g}  "
+                                 f"journal {item.journal:g}  {item.detail}"))
+    if report.blocking:
+        raise typer.Exit(int(ExitCode.HALTED))
+
+
+@drift_app.command("accept", cls=FlagAwareCommand)
+def drift_accept(
+    yes: Annotated[bool, flag("--yes", "Do not ask for confirmation.")] = False,
+    config: ConfigOpt = None, data_dir: DataDirOpt = None,
+) -> None:
+    """Accept the drift report: what the venue holds becomes the baseline and new entries are
+    allowed again (journaled: a running engine carries it out within a second, otherwise the
+    next start)."""
+    options = _options(config, data_dir)
+
+    async def read(store, settings):  # type: ignore[no-untyped-def]
+        return await _drift_report(store)
+
+    try:
+        report = asyncio.run(_with_store(options, read))
+    except RunError as exc:
+        raise _fail(exc) from exc
+    if report is None or not report.blocking:
+        typer.echo("Nothing to accept: no blocking drift report.")
+        return
+    typer.echo(report.sentence())
+    if not yes and sys.stdin.isatty():
+        typer.confirm("Accept what the venue holds as the baseline?", abort=True)
+
+    async def work(store, settings) -> None:  # type: ignore[no-untyped-def]
+        await store.journal_command("drift_accept", {}, "cli")
+
+    try:
+        asyncio.run(_with_store(options, work))
+    except RunError as exc:
+        raise _fail(exc) from exc
+    typer.echo("Drift accepted (the engine lifts the block at its next check).")
+
+
+@app.command("flatten", cls=FlagAwareCommand)
+def flatten_command(
+    symbol: Annotated[str | None, typer.Argument(help="The symbol to close.")] = None,
+    all_: Annotated[bool, flag("--all", "Close every position.")] = False,
+    yes: Annotated[bool, flag("--yes", "Do not ask for confirmation.")] = False,
+    config: ConfigOpt = None, data_dir: DataDirOpt = None,
+) -> None:
+    """Close a position (or --all) with reduce-only market orders through the engine's order
+    path and risk gate, HALTED included: journaled for a running engine, otherwise run once
+    here through the same path."""
+    if (symbol is None) == (not all_):
+        typer.echo("robo-tui: name one SYMBOL or --all", err=True)
+        raise typer.Exit(int(ExitCode.USAGE))
+    target = "*" if all_ else str(symbol)
+    what = "every position" if all_ else target
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"Close {what} at market?", abort=True)
+    options = _options(config, data_dir)
+    try:
+        running = _engine_running(options)
+
+        async def work(store, settings) -> None:  # type: ignore[no-untyped-def]
+            await store.journal_command("flatten", {"symbol": target}, "cli")
+
+        asyncio.run(_with_store(options, work))
+    except RunError as exc:
+        raise _fail(exc) from exc
+    if running:
+        typer.echo(f"flatten {what}: requested (the running engine sends it within a second).")
+        return
+    try:
+        left = asyncio.run(_flatten_here(options, target))
+    except StorageFault as exc:
+        raise _fail(_storage_error(exc)) from exc
+    except (RunError, ConnectionError) as exc:
+        typer.echo(f"robo-tui: {exc}", err=True)
+        raise typer.Exit(int(ExitCode.UNREACHABLE)) from exc
+    if left:
+        typer.echo(f"flatten {what}: still held {left} (see `robo-tui orders list`)", err=True)
+        raise typer.Exit(int(ExitCode.ERROR))
+    typer.echo(f"flatten {what}: done.")
+
+
+async def _flatten_here(options: RunOptions, target: str) -> dict[str, float]:
+    """Start the engine once (its start carries out the journaled flatten through the order
+    path), settle, stop; the positions still held that were asked to close."""
+    from robo_tui.adapters.store.lock import DataDirLock
+    from robo_tui.wiring import build_engine
+
+    settings = load_run_settings(options)
+    data_dir = resolve_data_dir(options, settings)
+    with DataDirLock(data_dir):
+        engine = build_engine(settings, data_dir=data_dir, intelligence=False)
+        await engine.start()
+        try:
+            await engine.settle(engine.clock.now())
+            await engine.orders.refresh_account()
+            held = {s: p.quantity for s, p in engine.account.positions.items()
+                    if abs(p.quantity) > 1e-12 and (target == "*" or s == target)}
+        finally:
+            await engine.stop()
+    return held
 
 
 def _flags_everywhere(root: typer.Typer) -> None:

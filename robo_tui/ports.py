@@ -11,6 +11,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from robo_tui.domain.analysis import AnalysisOutcome, AnalysisRequest, ModelInfo
 from robo_tui.domain.control import CommandKind, ControlState, JournaledCommand, Protections
+from robo_tui.domain.drift import VenueOrder
+from robo_tui.domain.increments import Increments
 from robo_tui.domain.market import AssetClass, Bar, BarArrays, Quote
 from robo_tui.domain.news import MarketEvent, NewsItem, SourceHealth, TradeIdea
 from robo_tui.domain.orders import (
@@ -128,6 +130,17 @@ class Broker(Protocol):
     async def poll_order_updates(self) -> list[BrokerAck]:
         """Orders that ended without (or after partial) fills since the last call: cancelled,
         rejected or expired by the broker."""
+        ...
+
+    async def venue_orders(self) -> list[VenueOrder]:
+        """The working orders the venue lists now, each with our client order id when it
+        carries one (reconciliation reports the others as drift)."""
+        ...
+
+    async def increments(self, symbol: str) -> Increments | None:
+        """The venue's price tick, quantity step and min/max size for `symbol` (the sizer
+        rounds to them before the gate judges an order); None when it takes any price and size
+        (the paper broker) or does not list the symbol."""
         ...
 
 

@@ -123,7 +123,7 @@ def _enum(kind: type[_E], text: str | None) -> _E | None:
         return None
 
 
-CommandKind = Literal["halt", "resume", "approve", "reject", "cancel"]
+CommandKind = Literal["halt", "resume", "approve", "reject", "cancel", "drift_accept", "flatten"]
 
 
 @frozen
@@ -136,7 +136,7 @@ class JournaledCommand:
     kind: CommandKind
     payload: Mapping[str, str]
     """`reason` for halt and reject, `proposal_id` for approve and reject, `order_id` (a client
-    order id) for cancel."""
+    order id) for cancel, `symbol` for flatten ("*": every position)."""
     by: str
 
 

@@ -72,6 +72,7 @@ class RiskCode(StrEnum):
     MARKET_CLOSED = "market_closed"
     STALE_DATA = "stale_data"
     MARKS_DISAGREE = "marks_disagree"
+    DRIFT = "drift"
 
 
 CIRCUIT_BREAKER = "circuit_breaker"

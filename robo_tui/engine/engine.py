@@ -62,6 +62,7 @@ from robo_tui.engine.orders import OrderPath, SubmitResult
 from robo_tui.engine.outcomes import TradeOutcomes
 from robo_tui.engine.proposals import ProposalDesk, ProposalNotFound
 from robo_tui.engine.protection import ProtectionBook
+from robo_tui.engine.reconcile import Reconciler, load_increments
 from robo_tui.engine.recorder import EventRecorder
 from robo_tui.engine.recovery import recover
 from robo_tui.engine.retention import Retention
@@ -222,7 +223,8 @@ class Engine:
             stale_after_bars=settings.feeds.stale_after_bars, sessions=sessions)
         """`health`: per source kind, (healthy, last failure message); `guard`: bad ticks, stale
         symbols and market sessions (`sessions` None trades stocks around the clock)."""
-        self.new_id = IdSource()
+        # reconciler: a live venue's book against the journal (the drift report, reconcile.py)
+        self.new_id, self.reconciler = IdSource(), Reconciler(self)
         self.outcomes = TradeOutcomes(ledger=self.ledger, risk=self.risk, sizer=self.sizer,
                                       ensemble=self.ensemble, store=store)
         self.orders = OrderPath(broker=broker, risk=self.risk, store=store, bus=self.bus,
@@ -331,7 +333,11 @@ class Engine:
         await self.broker.connect()
         await self._restore_broker()
         await self._reconcile_orders()
+        await self.reconciler.book_missed_fills()  # a live venue's fills while we were down
         self.unknown_watch = await recover(self)  # half-written journal, lost stops, UNKNOWNs
+        self.sizer.increments = self.orders.increments = await load_increments(self.broker,
+                                                                               self.symbols)
+        await self.reconciler.check()  # a live venue's book against the journal: drift blocks
         await self._load_history()
         if self.mode is Mode.LIVE:
             await self._check_live_prices()
@@ -865,7 +871,8 @@ class Engine:
         return RiskContext(now, book.account, self.mode, book.day_start_equity, book.peak_equity,
                            self._returns, tuple(self.orders.open_orders.values()),
                            broker.supports_short, broker.supports_fractional,
-                           blocked=self.guard.blocked(now, self.orders.disagree))
+                           blocked=self.reconciler.blocked(
+                               self.guard.blocked(now, self.orders.disagree), self.symbols))
 
     async def submit(self, command: SubmitOrder) -> SubmitResult:
         """The ONLY way an order reaches a broker: the risk gate judges it, a denial is an event,
@@ -1018,6 +1025,10 @@ class Engine:
                     lambda c: replace(c, trading_state=state, halt_reason="", halt_codes=()), by)
         elif command.kind == "cancel":
             await self._cancel_order(payload.get("order_id", ""), by)
+        elif command.kind == "drift_accept":
+            await self.reconciler.accept(by)
+        elif command.kind == "flatten":
+            await self._flatten_from_shell(payload.get("symbol", ""), by)
         elif command.kind == "approve":
             if payload.get("proposal_id", "") in self.pending:
                 await self.proposals.approve(payload["proposal_id"], by=by, source="cli")
@@ -1050,6 +1061,22 @@ class Engine:
         intent = OrderIntent(symbol, Side.SELL if held > 0 else Side.BUY, abs(held),
                              reduce_only=True, reason=f"flatten by {by}")
         return await self.submit(SubmitOrder(intent, source))
+
+    async def _flatten_from_shell(self, symbol: str, by: str) -> list[SubmitResult]:
+        """`robo-tui flatten`: reduce-only market exits through the one order path (allowed
+        while HALTED, like a trader's exit from the console); "*" closes every position. Runs
+        inside the control lane, which already holds the order path's lock."""
+        await self.orders.refresh_account()
+        symbols = list(self.account.positions) if symbol == "*" else [symbol]
+        results = []
+        for name in symbols:
+            held = self.account.position_qty(name)
+            if abs(held) < 1e-12:
+                continue
+            intent = OrderIntent(name, Side.SELL if held > 0 else Side.BUY, abs(held),
+                                 reduce_only=True, reason=f"flatten by {by}")
+            results.append(await self.orders.submit(SubmitOrder(intent, "cli")))
+        return results
 
     async def flatten_all(self, *, by: str, source: OrderSource = "ui") -> list[SubmitResult]:
         """Close every position."""

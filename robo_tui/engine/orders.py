@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from robo_tui.domain.commands import SubmitOrder
 from robo_tui.domain.events import OrderDenied, OrderFilled, OrderStatusChanged, OrderSubmitted
 from robo_tui.domain.frozen import frozen
+from robo_tui.domain.increments import Increments, prices_on_grid
 from robo_tui.domain.orders import (
     AccountSnapshot,
     BrokerAck,
@@ -98,6 +99,9 @@ class OrderPath:
         self._protections_last: dict[str, tuple[float | None, float | None]] | None = None
         self.protection: ProtectionBook | None = None
         """The protection robo-tui holds (follows every booked fill; set by the engine)."""
+        self.increments: dict[str, Increments] = {}
+        """The venue's grid per symbol (loaded at start): every order's prices are put on it
+        before the gate judges them, whatever route it came by."""
         self._risk = risk
         self._store = store
         self._bus = bus
@@ -115,6 +119,11 @@ class OrderPath:
         now = self._clock.now()
         await self.refresh_account(now)
         context = self._context(now)
+        grid = self.increments.get(command.intent.symbol)
+        if grid is not None:
+            intent = prices_on_grid(command.intent, grid)
+            if intent is not command.intent:
+                command = replace(command, intent=intent)
         return await self.execute(command, self.judge(command, context), now)
 
     def judge(self, command: SubmitOrder, context: RiskContext) -> RiskVerdict:
@@ -250,6 +259,11 @@ class OrderPath:
         new = risk.evaluate_equity(book.account.equity, book.day_start_equity, book.peak_equity)
         if new is not old:
             await self._risk_changed(old, new, risk.state_reason or "risk limits")
+
+    async def book_fill(self, fill: Fill) -> None:
+        """Book one fill learned outside `settle` (a fill that happened while robo-tui was down,
+        found at start): recorded with its order's status, counted, published, scored."""
+        await self._book_fill(fill)
 
     async def _book_fill(self, fill: Fill) -> None:
         self._book.stale = True

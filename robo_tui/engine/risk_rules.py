@@ -519,6 +519,12 @@ def _marks_disagree(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | Non
     return _blocked_for(C.MARKS_DISAGREE, f)
 
 
+def _drift(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
+    """The venue holds what the journal cannot explain and no trader accepted it yet
+    (`robo_tui.engine.reconcile`): entries wait, exits pass."""
+    return _blocked_for(C.DRIFT, f)
+
+
 E = RuleScope.EVERY_ORDER
 RISK_RULES: tuple[RiskRule, ...] = (
     RiskRule(C.HALTED, E, _halted),
@@ -555,5 +561,6 @@ RISK_RULES: tuple[RiskRule, ...] = (
     RiskRule(C.MARKET_CLOSED, RuleScope.ENTRIES, _market_closed),
     RiskRule(C.STALE_DATA, RuleScope.ENTRIES, _stale_data),
     RiskRule(C.MARKS_DISAGREE, RuleScope.ENTRIES, _marks_disagree),
+    RiskRule(C.DRIFT, RuleScope.ENTRIES, _drift),
 )
 """Every rule of the gate, in the order a verdict lists its reasons (docs/risk.md)."""

@@ -14,6 +14,7 @@ import numpy as np
 
 from robo_tui.config import RiskSettings, SizingSettings
 from robo_tui.domain.frozen import frozen
+from robo_tui.domain.increments import Increments
 from robo_tui.domain.market import BarArrays, FloatArray
 from robo_tui.engine.indicators import atr_series, true_range_of
 
@@ -131,6 +132,9 @@ class Sizer:
     Every method is then clipped so that notional <= max_position_pct x equity and
     <= max_order_notional (and the live cap when live), risk to the stop <= max_risk_per_trade_pct
     x equity, and notional <= cash for longs; whole units unless fractional (step 1e-6).
+    When the venue declared its grid for the symbol (`increments`, loaded at start), the stop
+    and take-profit are moved to its tick on the trader's safe side and the quantity to its
+    step and min/max size (`robo_tui.domain.increments`), before the gate judges the order.
     """
 
     def __init__(self, sizing: SizingSettings, risk: RiskSettings) -> None:
@@ -141,6 +145,8 @@ class Sizer:
         self._losses = 0
         self._sum_win = 0.0
         self._sum_loss = 0.0
+        self.increments: dict[str, Increments] = {}
+        """The venue's price and size grid per symbol (empty: any price and size is taken)."""
 
     # -- Kelly statistics ----------------------------------------------------------------------
 
@@ -205,6 +211,11 @@ class Sizer:
         stop_dist, target_dist = self._distances(price, d, float(req.atr), notes)
         stop_loss = price - d * stop_dist
         take_profit = price + d * target_dist
+        grid = self.increments.get(req.symbol)
+        if grid is not None:
+            stop_loss = grid.stop_price(stop_loss, d > 0)
+            take_profit = grid.target_price(take_profit, d > 0)
+            stop_dist = abs(price - stop_loss)
 
         def result(qty: float) -> SizeResult:
             return SizeResult(qty, stop_loss, take_profit, qty * stop_dist, method, tuple(notes))
@@ -221,6 +232,10 @@ class Sizer:
                 return result(0.0)
             qty = risked
         qty = self._clip(req, qty, price, stop_dist, equity, cash, notes)
+        if qty > 0 and grid is not None:
+            qty = grid.quantity(qty)  # down to the venue's step: every limit still holds
+            if qty <= 0:
+                notes.append(f"below the venue's minimum size {grid.min_quantity:g}")
         if qty <= 0:
             notes.append("less than one tradable unit")
             return result(0.0)

@@ -499,6 +499,38 @@ class RoboApp(App[int]):
         self.push_screen(ConfirmDialog("Resume trading?", body, confirm="Resume", danger=True),
                          answered)
 
+    def action_drift(self) -> None:
+        """Show the drift report; a blocking one is accepted after a confirmation."""
+        engine = self.ready_engine()
+        if engine is None:
+            return
+        report = engine.reconciler.report
+        if report is None:
+            self.say("No drift report: the paper broker rebuilds its book from the journal, and "
+                     "a live venue is compared at start.", title="Drift")
+            return
+        body = safe_text(report.sentence())
+        for item in report.items:
+            body.append("\n• ")
+            body.append_text(safe_text(item.detail))
+        if not report.blocking:
+            self.say(body.plain, title="Drift")
+            return
+        body.append("\n\nAccepting makes what the venue holds the baseline: new entries are "
+                    "allowed again and the same difference is not reported at the next start.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.spawn(self._accept_drift(engine), "drift-accept")
+
+        self.push_screen(ConfirmDialog("Accept the drift report?", body, confirm="Accept",
+                                       danger=True), answered)
+
+    async def _accept_drift(self, engine: Engine) -> None:
+        await engine.reconciler.accept("ui")
+        self.refresh_view()
+        self.say("Drift accepted: new entries are allowed again.", title="Drift")
+
     async def _resume(self, engine: Engine) -> None:
         await engine.resume(by="ui")
         self.refresh_bindings()

@@ -86,6 +86,10 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("delete", "cancel_order", "Cancel order",
                   "Cancel the working order selected in the Orders pane (confirm).", "Trading",
                   label="del (orders)"),
+    ConsoleAction("D", "drift", "Drift report",
+                  "Show what the live venue holds that the journal cannot explain; accepting it "
+                  "(confirm) lets new entries through again.", "Trading", main_only=False,
+                  label="D (shift+d)"),
     ConsoleAction("m", "change_mode", "Mode",
                   "Switch paper / semi-auto / auto / live (confirm; LIVE needs a typed phrase).",
                   "Trading"),

@@ -224,3 +224,25 @@ async def test_submit_when_quantity_is_not_positive_then_rejected_with_a_message
     assert ack.message
     ack = await harness.broker.submit(_order(harness, Side.BUY, math.inf))
     assert ack.status is OrderStatus.REJECTED
+
+
+async def test_venue_orders_when_a_limit_order_rests_then_listed_under_our_id_and_gone_after_cancel(
+    harness: BrokerHarness,
+) -> None:
+    await harness.set_price(100.0)
+    o = _order(harness, Side.BUY, 1, limit=50.0)
+    assert (await harness.broker.submit(o)).status is OrderStatus.SUBMITTED
+    await harness.settle()
+    listed = [v for v in await harness.broker.venue_orders()
+              if v.client_order_id == o.client_order_id]
+    assert [(v.symbol, v.side, v.quantity) for v in listed] == [(harness.symbol, "buy", 1.0)]
+    await harness.broker.cancel(o.client_order_id)
+    await harness.settle()
+    assert o.client_order_id not in {v.client_order_id for v in await harness.broker.venue_orders()}
+
+
+async def test_increments_when_asked_then_none_or_a_positive_grid(harness: BrokerHarness) -> None:
+    grid = await harness.broker.increments(harness.symbol)
+    if grid is not None:
+        assert grid.price_tick > 0 and grid.quantity_step > 0 and grid.min_quantity >= 0
+        assert grid.max_quantity is None or grid.max_quantity >= grid.min_quantity

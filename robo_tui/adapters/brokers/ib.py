@@ -40,6 +40,8 @@ from typing import Any
 
 from robo_tui.adapters.brokers.venue_book import VenueKeepsItsBook
 from robo_tui.config import IbSettings
+from robo_tui.domain.drift import VenueOrder
+from robo_tui.domain.increments import STOCK_INCREMENTS, Increments
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
     AccountSnapshot,
@@ -168,6 +170,9 @@ class IbBroker(VenueKeepsItsBook):
         self._subscribed = False
         self._closing = False
         self._last_connect_attempt = -math.inf
+        self._increments: dict[str, Increments | None] = {}
+        self._adopted: dict[str, list[Any]] = {}
+        """Resting protective children (by symbol) of entries an earlier session placed."""
 
     # ------------------------------------------------------------------ declared capabilities
 
@@ -235,8 +240,62 @@ class IbBroker(VenueKeepsItsBook):
         self._subscribe()
         if known:
             self._resync(known)
+        else:
+            self._release_todays_executions()
         self._adopt_session_trades()
         log.info("connected to IB at %s as client %s, account %s", where, s.client_id, self._account)
+
+    async def venue_orders(self) -> list[VenueOrder]:
+        """Every open order of the account (all client ids, TWS's own included:
+        `reqAllOpenOrders`), with its `orderRef` as our id."""
+        why = await self._ensure_connected()
+        if why is not None:
+            raise IbUnavailable(why)
+        await asyncio.wait_for(self._ib.reqAllOpenOrdersAsync(), self._settings.timeout_seconds)
+        out: list[VenueOrder] = []
+        for trade in self._ib.openTrades():
+            o = trade.order
+            if o.account and self._account and o.account != self._account:
+                continue
+            price = next((float(p) for p in (o.lmtPrice, o.auxPrice) if 0 < float(p) < _UNSET),
+                         None)
+            left = float(trade.orderStatus.remaining or 0.0) or float(o.totalQuantity)
+            out.append(VenueOrder(str(o.orderRef or ""), self._broker_id(trade),
+                                  symbol_of(trade.contract), o.action.lower(), left,
+                                  str(o.orderType), price))
+        return out
+
+    async def increments(self, symbol: str) -> Increments | None:
+        """The contract's min tick, size increment and min size from IB's contract details
+        (`reqContractDetailsAsync`, asked once per symbol); US-stock defaults (a penny, whole
+        shares) when IB sends none for a stock, None for a crypto pair it describes nothing of."""
+        if symbol in self._increments:
+            return self._increments[symbol]
+        crypto = is_crypto_symbol(symbol)
+        fallback = None if crypto else STOCK_INCREMENTS
+        details: list[Any] = []
+        if await self._ensure_connected() is None:
+            try:
+                details = list(await asyncio.wait_for(
+                    self._ib.reqContractDetailsAsync(contract_for(self._mod, symbol)),
+                    self._settings.timeout_seconds))
+            except (TimeoutError, ConnectionError) as exc:
+                log.warning("IB sent no contract details for %s (%s); using defaults", symbol, exc)
+                return fallback
+        grid = fallback
+        if details:
+            d = details[0]
+            tick = float(d.minTick or 0.0)
+            step = float(getattr(d, "sizeIncrement", 0.0) or 0.0)
+            least = float(getattr(d, "minSize", 0.0) or 0.0)
+            base = fallback or Increments(price_tick=tick or 0.01, quantity_step=1e-8)
+            grid = Increments(
+                price_tick=tick if 0 < tick < _UNSET else base.price_tick,
+                quantity_step=step if 0 < step < _UNSET else base.quantity_step,
+                min_quantity=least if 0 < least < _UNSET else base.min_quantity,
+                sub_dollar_tick=None)
+        self._increments[symbol] = grid
+        return grid
 
     def _choose_account(self, accounts: list[str]) -> str:
         wanted = self._settings.account
@@ -323,13 +382,41 @@ class IbBroker(VenueKeepsItsBook):
         for tracked in list(self._tracked.values()):
             self._on_status(tracked.trade)
 
+    def _release_todays_executions(self) -> None:
+        """At a fresh start: every execution of ours IB reports (today's, fetched at connect)
+        is released as a fill, so what filled while robo-tui was down reaches the journal (the
+        engine keeps the ones it has not recorded yet, by execution id)."""
+        for ib_fill in self._ib.fills():
+            ex = ib_fill.execution
+            if ex.orderRef and ex.execId not in self._released and ex.execId not in self._pending:
+                self._release(ib_fill, _money(float(ib_fill.commissionReport.commission)))
+
     def _adopt_session_trades(self) -> None:
-        """Track our open orders IB reported at connect (placed by an earlier run)."""
+        """Track our open orders IB reported at connect (placed by an earlier run), and adopt
+        the resting stops and targets of an earlier run's brackets: an exit lifts or resizes
+        them like this session's own, so they are neither duplicated nor orphaned."""
+        children: list[Any] = []
         for trade in self._ib.trades():
             ref = str(trade.order.orderRef or "")
-            if (ref and not self._is_child_ref(ref) and ref not in self._tracked
-                    and trade.orderStatus.status not in _DONE):
+            if not ref or trade.orderStatus.status in _DONE:
+                continue
+            if self._is_child_ref(ref):
+                children.append(trade)
+            elif ref not in self._tracked:
                 self._tracked[ref] = _Tracked(ref, symbol_of(trade.contract), trade)
+        for trade in children:
+            ref = str(trade.order.orderRef)
+            if ref in self._child_parent:
+                continue  # already known (placed or adopted by this session)
+            parent = ref.rsplit(":", 1)[0]
+            self._child_parent[ref] = parent
+            tracked = self._tracked.get(parent)
+            if tracked is not None:
+                tracked.children.append(trade)
+            else:
+                self._adopted.setdefault(symbol_of(trade.contract), []).append(trade)
+            log.info("adopted the resting %s %s of %s (an earlier session's bracket)",
+                     trade.order.orderType, ref, parent)
 
     @staticmethod
     def _is_child_ref(ref: str) -> bool:
@@ -353,9 +440,13 @@ class IbBroker(VenueKeepsItsBook):
         action = "BUY" if intent.side is Side.BUY else "SELL"
         crypto = is_crypto_symbol(order.symbol)
         qty = intent.quantity if crypto else float(round(intent.quantity))
-        await self._lift_protection(order.symbol, action, deadline)
+        held = self._position(order.symbol)
+        lifted = await self._lift_protection(order.symbol, action, deadline)
         protect = self._protected_quantity(order.symbol, intent.side, qty)
         has_children = protect > 0 and (intent.stop_loss is not None or intent.take_profit is not None)
+        # a partial exit of a protected position: what stays held keeps its stop and target
+        left = (held + intent.side.sign * qty) if held * intent.side.sign < 0 else 0.0
+        keep = abs(left) if left * held > 0 and lifted != (None, None) else 0.0
         try:
             parent = (mod.LimitOrder(action, qty, intent.limit_price)
                       if intent.order_type is OrderType.LIMIT else mod.MarketOrder(action, qty))
@@ -365,8 +456,11 @@ class IbBroker(VenueKeepsItsBook):
             parent.tif = "IOC" if crypto and intent.order_type is OrderType.MARKET else "DAY"
             parent.transmit = not has_children
             children = self._children(order, parent, protect) if has_children else []
+            # the rest of a partial exit is re-protected before the exit goes: never bare
+            kept = (self._reprotect(order, contract, action, keep, lifted)
+                    if keep > 0 and not has_children else [])
             trade = ib.placeOrder(contract, parent)
-            tracked = _Tracked(coid, order.symbol, trade)
+            tracked = _Tracked(coid, order.symbol, trade, children=kept)
             self._tracked[coid] = tracked
             for child in children:
                 tracked.children.append(ib.placeOrder(contract, child))
@@ -385,7 +479,21 @@ class IbBroker(VenueKeepsItsBook):
                              f"{reason}; the order may be live at IB (orderRef {coid})")
         if ack.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
             tracked.final_reported = True
+            if lifted != (None, None) and float(tracked.trade.orderStatus.filled or 0.0) <= 0:
+                self._rearm(order, contract, action, tracked, lifted)
         return ack
+
+    def _rearm(self, order: Order, contract: Any, action: str, tracked: _Tracked,
+               levels: tuple[float | None, float | None]) -> None:
+        """An exit that ended without a fill (rejected, cancelled) gives the position back the
+        protection lifted for it: the resized children go, and a stop and target at the same
+        levels cover everything still held."""
+        for child in tracked.children:
+            if child.orderStatus.status not in _DONE:
+                self._ib.cancelOrder(child.order)
+        held = abs(self._position(order.symbol))
+        tracked.children = (self._reprotect(order, contract, action, held, levels)
+                            if held > 0 else [])
 
     def _validate(self, order: Order) -> str:
         intent = order.intent
@@ -460,21 +568,60 @@ class IbBroker(VenueKeepsItsBook):
         after_on_side = (held + side.sign * qty) * side.sign
         return max(0.0, min(qty, after_on_side))
 
-    async def _lift_protection(self, symbol: str, action: str, deadline: float) -> None:
+    async def _lift_protection(self, symbol: str, action: str, deadline: float
+                               ) -> tuple[float | None, float | None]:
         """Cancel our resting children in `symbol` that act like this order (an order against a
-        protected position): left alone they would reopen the position once it is closed."""
+        protected position; this session's and an earlier one's): left alone they would reopen
+        the position once it is closed. The (stop, target) levels they held."""
         doomed: list[Any] = []
-        for tracked in self._tracked.values():
-            if tracked.symbol != symbol:
-                continue
-            for child in tracked.children:
-                if child.order.action == action and child.orderStatus.status not in _DONE:
-                    self._ib.cancelOrder(child.order)
-                    doomed.append(child)
+        resting = [c for t in self._tracked.values() if t.symbol == symbol for c in t.children]
+        resting += self._adopted.get(symbol, [])
+        stop: float | None = None
+        target: float | None = None
+        for child in resting:
+            if child.order.action == action and child.orderStatus.status not in _DONE:
+                self._ib.cancelOrder(child.order)
+                doomed.append(child)
+                ref = str(child.order.orderRef or "")
+                if ref.endswith(STOP_SUFFIX):
+                    stop = float(child.order.auxPrice)
+                elif ref.endswith(TARGET_SUFFIX):
+                    target = float(child.order.lmtPrice)
         if doomed:
             while time.monotonic() < deadline and self._ib.isConnected() and any(
                     c.orderStatus.status not in _DONE for c in doomed):
                 await asyncio.sleep(0.02)
+        self._adopted.pop(symbol, None)
+        return stop, target
+
+    def _reprotect(self, order: Order, contract: Any, action: str, qty: float,
+                   levels: tuple[float | None, float | None]) -> list[Any]:
+        """The stop and target lifted for a partial exit, resized to what stays held: GTC, one
+        OCA group, standalone (they protect a position, not a parent), tracked as this order's
+        children so the next exit lifts them in turn."""
+        mod = self._mod
+        stop, target = levels
+        oca = f"oca-{order.client_order_id}"
+        children: list[Any] = []
+        if target is not None:
+            tp = mod.LimitOrder(action, qty, target)
+            tp.orderRef = order.client_order_id + TARGET_SUFFIX
+            children.append(tp)
+        if stop is not None:
+            sl = mod.StopOrder(action, qty, stop)
+            sl.orderRef = order.client_order_id + STOP_SUFFIX
+            children.append(sl)
+        placed = []
+        for child in children:
+            child.orderId = self._ib.client.getReqId()
+            child.account = self._account
+            child.tif = "GTC"
+            child.ocaGroup = oca
+            child.ocaType = 1
+            child.transmit = True
+            placed.append(self._ib.placeOrder(contract, child))
+            self._child_parent[child.orderRef] = order.client_order_id
+        return placed
 
     def _ack_timeout(self) -> float:
         # a little under the engine's own timeout, so our UNKNOWN carries the broker id

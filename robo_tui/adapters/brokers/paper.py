@@ -29,6 +29,8 @@ from datetime import datetime
 from mypy_extensions import mypyc_attr
 
 from robo_tui.config import PaperCostSettings
+from robo_tui.domain.drift import VenueOrder
+from robo_tui.domain.increments import Increments
 from robo_tui.domain.market import AssetClass, Bar, Instrument, Quote
 from robo_tui.domain.orders import (
     AccountSnapshot,
@@ -545,6 +547,16 @@ class PaperBroker:
             h.stop, h.target = stop, target
             h.origin = last_coid.get(symbol, f"{symbol}-protect")
             self._watch.add(symbol)
+
+    async def venue_orders(self) -> list[VenueOrder]:
+        """Its own resting orders (all of them ours: nothing else trades here)."""
+        return [VenueOrder(w.coid, w.coid, w.symbol, w.side.value, w.qty,
+                           w.order.intent.order_type.value, w.order.intent.limit_price)
+                for w in self._working.values()]
+
+    async def increments(self, symbol: str) -> Increments | None:
+        """None: the simulated venue fills any price and size (a backtest stays unrounded)."""
+        return None
 
     def reconcile(self, fills: Sequence[Fill]) -> list[str]:
         """Differences between this broker's cash/positions and a replay of `fills`; [] if none."""

@@ -44,6 +44,8 @@ from typing import Any
 
 from robo_tui.adapters.brokers.venue_book import PolledVenue
 from robo_tui.config import RobinhoodSettings
+from robo_tui.domain.drift import VenueOrder
+from robo_tui.domain.increments import STOCK_INCREMENTS, Increments
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
     AccountSnapshot,
@@ -196,6 +198,34 @@ class RobinhoodBroker(PolledVenue):
         """Seconds before an unanswered submit is UNKNOWN (the configured timeout)."""
         return self._settings.timeout_seconds
 
+    async def venue_orders(self) -> list[VenueOrder]:
+        """The open stock orders Robinhood lists, each with our id when its order id is one we
+        stored (sent, matched or adopted this session)."""
+        try:
+            rows = await self._call(self._rh.get_all_open_stock_orders, None, self._account_number)
+        except TimeoutError as exc:
+            raise RobinhoodUnavailable("Robinhood did not list the open orders") from exc
+        ours = {t.broker_id: t.coid for t in self._tracked.values() if t.broker_id}
+        out: list[VenueOrder] = []
+        for row in rows or []:
+            if not isinstance(row, dict) or not row.get("id"):
+                continue
+            price = _f(row.get("stop_price")) or _f(row.get("price")) or None
+            left = _f(row.get("quantity")) - _f(row.get("cumulative_quantity"))
+            kind = f"{row.get('type', '')}/{row.get('trigger', '')}"
+            out.append(VenueOrder(ours.get(str(row["id"]), ""), str(row["id"]),
+                                  await self._position_symbol(row), str(row.get("side", "")),
+                                  left, kind, price))
+        return out
+
+    async def increments(self, symbol: str) -> Increments | None:
+        """US stocks: a penny tick (0.0001 under $1), whole shares for the protective stop and
+        the limit orders robo-tui sends (fractional shares trade only at market); None for a
+        crypto pair (the official crypto API broker states its own)."""
+        if "-" in symbol:
+            return None
+        return STOCK_INCREMENTS
+
     def capabilities(self, asset: AssetClass) -> VenueCapabilities:
         """A GTC stop sell for stocks, nothing for crypto; no brackets/OCO, no shorts."""
         return VenueCapabilities(stops=asset is not AssetClass.CRYPTO, brackets=False,
@@ -285,6 +315,38 @@ class RobinhoodBroker(PolledVenue):
             raise RobinhoodUnavailable("Robinhood returned no brokerage account for this login")
         self._account_number = str(profile["account_number"])
         log.info("logged in to Robinhood, account ending %s", self._account_number[-4:])
+        await self._adopt_resting_stops()
+
+    async def _adopt_resting_stops(self) -> None:
+        """Take over the GTC stop sells resting at Robinhood (an earlier session's protection,
+        found by their stored order ids): a sell lifts them first and re-arms one for what is
+        left, as for this session's own, so an exit after a restart is neither refused "Not
+        enough shares to sell" nor leaves a stop orphaned."""
+        try:
+            rows = await self._call(self._rh.get_all_open_stock_orders, None, self._account_number)
+        except TimeoutError:
+            log.warning("cannot list the orders resting at Robinhood; earlier stops not adopted")
+            return
+        known = {t.broker_id for t in self._tracked.values() if t.broker_id}
+        for row in rows or []:
+            if (not isinstance(row, dict) or row.get("side") != "sell"
+                    or row.get("trigger") != "stop" or not row.get("id") or row["id"] in known):
+                continue
+            symbol = await self._position_symbol(row)
+            stop, quantity = _f(row.get("stop_price")), _f(row.get("quantity"))
+            broker_id = str(row["id"])
+            # a stand-in for the entry the stop protects (its id is gone with the old session)
+            entry = _Tracked(f"adopted:{broker_id}", symbol, False, Side.BUY, quantity,
+                             datetime.now(UTC), status=OrderStatus.FILLED, stop_loss=stop,
+                             filled=quantity, protected=True, followed_up=True,
+                             final_reported=True)
+            child = _Tracked(entry.coid + STOP_SUFFIX, symbol, False, Side.SELL, quantity,
+                             entry.sent_at, broker_id=broker_id, protective=True)
+            self._absorb(child, row)
+            self._tracked[entry.coid] = entry
+            self._tracked[child.coid] = child
+            log.info("adopted the %s stop sell resting at Robinhood for %s %s", stop, quantity,
+                     symbol)
 
     def _totp_code(self) -> str | None:
         seed = self._settings.mfa_totp_secret

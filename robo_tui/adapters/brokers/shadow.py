@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from robo_tui.domain.drift import VenueOrder
+from robo_tui.domain.increments import Increments
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
     AccountSnapshot,
@@ -103,6 +105,14 @@ class ShadowBroker:
     async def account(self) -> AccountSnapshot:
         """The live account as the venue reports it."""
         return await self.inner.account()
+
+    async def venue_orders(self) -> list[VenueOrder]:
+        """The live venue's working orders (reconciliation sees what live would see)."""
+        return await self.inner.venue_orders()
+
+    async def increments(self, symbol: str) -> Increments | None:
+        """The live venue's grid: would-be orders are rounded as live ones would be."""
+        return await self.inner.increments(symbol)
 
     async def poll_fills(self) -> list[Fill]:
         """None: nothing was sent."""

@@ -142,6 +142,7 @@ class FakeTws:
         self.orders: list[ServerOrder] = []
         self.executions: list[Execution] = []
         self.received: list[list[str]] = []
+        self.contract_details_requests: list[list[str]] = []
         self.hang_orders = False
         self.drop_on_order = False
         self.reject_next: str | None = None
@@ -238,6 +239,9 @@ class FakeTws:
             conn.client_id = int(f[2])
             conn.send([9, 1, self.next_valid_id])
             conn.send([15, 1, ",".join(self.accounts)])
+        elif msg == 9:  # reqContractDetails: the end marker (no details: the client's fallback)
+            self.contract_details_requests.append(f)
+            conn.send([52, 1, int(f[2])])
         elif msg == 61:  # reqPositions
             conn.positions_subscribed = True
             for (account, _key), (contract, qty, avg) in self.positions.items():

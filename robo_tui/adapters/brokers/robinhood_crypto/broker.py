@@ -60,6 +60,8 @@ from robo_tui.adapters.brokers.robinhood_crypto.pairs import (
 )
 from robo_tui.adapters.brokers.venue_book import PolledVenue
 from robo_tui.config import RobinhoodCryptoSettings
+from robo_tui.domain.drift import VenueOrder as ListedOrder
+from robo_tui.domain.increments import Increments
 from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import (
     AccountSnapshot,
@@ -280,6 +282,39 @@ class RobinhoodCryptoBroker(PolledVenue):
     def pair(self, symbol: str) -> PairRules | None:
         """The venue's rules for `symbol` (None when it is not a listed pair)."""
         return self._pairs.get(symbol)
+
+    async def venue_orders(self) -> list[ListedOrder]:
+        """The open orders Robinhood lists, each with our id when its `client_order_id` is one
+        we sent or adopted (an earlier run's stop reads `adopted:<venue id>`)."""
+        try:
+            found = await self._api().orders([("state", "open")])
+        except CryptoApiError as exc:
+            raise RobinhoodCryptoUnavailable(f"Robinhood order list failed: {exc}") from None
+        ours = {t.venue_coid: t for t in self._tracked.values()}
+        out: list[ListedOrder] = []
+        for order in found:
+            tracked = ours.get(order.client_order_id)
+            coid = "" if tracked is None else tracked.coid
+            if tracked is not None and tracked.protective and tracked.coid == tracked.venue_coid:
+                coid = f"adopted:{tracked.coid}"
+            config = order.config()
+            left = ((config.asset_quantity or _ZERO) - order.filled_asset_quantity
+                    if config is not None else _ZERO)
+            price = None if config is None else (config.stop_price or config.limit_price)
+            out.append(ListedOrder(coid, order.id, order.symbol, order.side, float(left),
+                                   order.type, None if price is None else float(price)))
+        return out
+
+    async def increments(self, symbol: str) -> Increments | None:
+        """The pair's `quote_increment`, `asset_increment` and min/max order size (loaded at
+        connect); None for a pair the venue does not list."""
+        rules = self._pairs.get(symbol)
+        if rules is None:
+            return None
+        return Increments(price_tick=float(rules.quote_increment),
+                          quantity_step=float(rules.asset_increment),
+                          min_quantity=float(rules.min_order_size),
+                          max_quantity=float(rules.max_order_size) or None)
 
     # ------------------------------------------------------------------ orders
 
@@ -547,10 +582,12 @@ class RobinhoodCryptoBroker(PolledVenue):
         now = time.monotonic()
         if self._client is None or (not force and now - self._last_poll < self._poll_interval):
             return
+        working = [t for t in self._tracked.values() if t.status not in _FINAL]
+        if not working:
+            return  # nothing asked: an idle poll (the start's) does not use up the window
         self._last_poll = now
-        for tracked in list(self._tracked.values()):
-            if tracked.status not in _FINAL:
-                await self._refresh(tracked)
+        for tracked in working:
+            await self._refresh(tracked)
 
     async def cancel(self, client_order_id: str) -> BrokerAck:
         """Cancel one of our orders; a finished order answers with its final status."""
@@ -603,10 +640,10 @@ class RobinhoodCryptoBroker(PolledVenue):
         tracked = _Tracked(client_order_id, venue_coid, found.symbol, Side(found.side),
                            _ZERO, found.created_at or datetime.now(UTC),
                            protective=found.type in ("stop_loss", "stop_limit"))
-        # executions before now belong to the previous run's journal (or to the reconciliation
-        # of what happened while robo-tui was down), not to this session's fills: not re-booked
+        # its executions so far are released as fills (deterministic ids: `<venue id>:<n>`):
+        # the engine books, at start, the ones its journal lacks (what filled while robo-tui
+        # was down, an UNKNOWN order's fill) and skips the ones it recorded before
         self._absorb(tracked, found)
-        self._fills = [f for f in self._fills if f.client_order_id != client_order_id]
         tracked.final_reported = tracked.status in _FINAL
         self._tracked[client_order_id] = tracked
         return tracked

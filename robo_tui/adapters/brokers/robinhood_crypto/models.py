@@ -113,10 +113,16 @@ class VenueOrder(_Edge):
     executions: list[Execution] = Field(default_factory=list)
     stop_loss_order_config: OrderConfig | None = None
     stop_limit_order_config: OrderConfig | None = None
+    market_order_config: OrderConfig | None = None
+    limit_order_config: OrderConfig | None = None
 
     def stop_config(self) -> OrderConfig | None:
         """The stop order's configuration (None for a market or limit order)."""
         return self.stop_loss_order_config or self.stop_limit_order_config
+
+    def config(self) -> OrderConfig | None:
+        """Whichever configuration the order was placed with (quantity and prices)."""
+        return (self.stop_config() or self.limit_order_config or self.market_order_config)
 
 
 OrderType = Literal["market", "limit", "stop_loss", "stop_limit"]

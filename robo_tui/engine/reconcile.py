@@ -1,0 +1,207 @@
+"""Reconciliation with a live venue: its grid (tick, step, sizes) and its book against the journal.
+
+At start (after the journal's open orders are re-asked and recovery ran):
+
+- `load_increments` asks the broker for each symbol's price tick, quantity step and min/max
+  size, so the sizer rounds every stop, target and quantity before the gate judges it;
+- `Reconciler.check` compares the venue's positions with what the journal's fills add up to
+  (plus the differences a trader accepted before). What cannot be matched (a manual trade in
+  the broker's app, a position size that differs) is a blocking `DriftReport`: the gate's drift
+  rule denies new entries (exits still pass) until a trader accepts it (`robo-tui drift accept`,
+  carried out like a shell halt, or the console). The report is kept in the control store for
+  `robo-tui drift show`, announced as a health error and audited.
+
+A venue in this process (the paper broker) rebuilds its book from the journal, so it cannot
+drift: it is never compared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from robo_tui.domain.drift import (
+    ACCEPTED_ORDERS_KEY,
+    OFFSETS_KEY,
+    REPORT_KEY,
+    DriftItem,
+    DriftReport,
+    decode_ids,
+    decode_offsets,
+    encode_offsets,
+    order_drift,
+    position_drift,
+)
+from robo_tui.domain.increments import Increments
+from robo_tui.domain.orders import Fill
+from robo_tui.domain.risk import RiskCode
+from robo_tui.ports import Broker
+
+if TYPE_CHECKING:
+    from robo_tui.engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+ASK_TIMEOUT = 10.0
+"""Seconds the venue may take to describe one symbol's grid."""
+
+
+async def load_increments(broker: Broker, symbols: Sequence[str],
+                          timeout: float = ASK_TIMEOUT) -> dict[str, Increments]:
+    """Each symbol's grid the venue states (symbols it states none for are left out: any price
+    and size is sent as sized). A venue that cannot answer leaves that symbol out, logged."""
+    grids: dict[str, Increments] = {}
+    for symbol in symbols:
+        try:
+            async with asyncio.timeout(timeout):
+                grid = await broker.increments(symbol)
+        except Exception as exc:  # noqa: BLE001 -- an adapter failure costs the rounding only
+            log.warning("%s gave no increments for %s: %s", broker.name, symbol, exc)
+            continue
+        if grid is not None:
+            grids[symbol] = grid
+    return grids
+
+
+def journal_positions(fills: Sequence[Fill]) -> dict[str, float]:
+    """The signed position per symbol the journal's fills add up to."""
+    held: dict[str, float] = {}
+    for fill in fills:
+        held[fill.symbol] = held.get(fill.symbol, 0.0) + fill.side.sign * fill.quantity
+    return held
+
+
+class Reconciler:
+    """Holds the latest drift report of a live venue and what a trader accepted."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.report: DriftReport | None = None
+        self.offsets: dict[str, float] = {}
+        self.accepted_orders: list[str] = []
+        """Venue ids of working orders a trader accepted (not ours, not reported again)."""
+
+    @property
+    def blocking(self) -> bool:
+        """Whether new entries wait for a trader to accept the report."""
+        return self.report is not None and self.report.blocking
+
+    def blocked(self, blocked: Mapping[str, Mapping[str, str]], symbols: Sequence[str]
+                ) -> Mapping[str, Mapping[str, str]]:
+        """`blocked` (the gate's per-symbol blocks) with every symbol blocked for drift while
+        the report blocks; `blocked` itself otherwise."""
+        report = self.report
+        if report is None or not report.blocking:
+            return blocked
+        sentence = report.sentence()
+        merged = {s: dict(r) for s, r in blocked.items()}
+        for symbol in set(symbols) | set(merged) | {i.symbol for i in report.items}:
+            merged.setdefault(symbol, {})[RiskCode.DRIFT.value] = sentence
+        return merged
+
+    async def book_missed_fills(self) -> list[Fill]:
+        """At start, before anything settles: the venue's executions of our orders that the
+        journal lacks (they happened while robo-tui was down) are booked with their real price,
+        fee and time, so an order reconciled FILLED has its fills. Executions of orders the
+        journal never held are left to the drift report. The fills booked."""
+        engine = self._engine
+        broker = engine.orders.broker
+        if broker.restores_from_fills:
+            return []
+        try:
+            async with asyncio.timeout(broker.order_timeout or ASK_TIMEOUT):
+                found = await broker.poll_fills()
+        except Exception as exc:  # noqa: BLE001 -- reported; the next settle asks again
+            engine.monitor.error("reconcile", f"cannot read {broker.name}'s executions: {exc}")
+            return []
+        store = engine.store
+        recorded = {f.fill_id for f in await store.fills()}
+        booked: list[Fill] = []
+        for fill in found:
+            base = fill.client_order_id.split(":", 1)[0]
+            if fill.fill_id in recorded or await store.get_order(base) is None:
+                continue
+            await engine.orders.book_fill(fill)
+            recorded.add(fill.fill_id)
+            booked.append(fill)
+        if booked:
+            await store.audit("reconcile.fills_while_down",
+                              {"fills": [f.fill_id for f in booked]}, "engine")
+            engine.monitor.error("reconcile", f"{len(booked)} fill(s) at {broker.name} while "
+                                              "robo-tui was down, now recorded")
+        return booked
+
+    async def check(self) -> DriftReport | None:
+        """Compare the venue's positions with the journal; the report (None for a venue in this
+        process, or when the venue cannot be read: it is asked again at the next check)."""
+        engine = self._engine
+        broker = engine.orders.broker
+        if broker.restores_from_fills:
+            return None
+        store = engine.store
+        self.offsets = decode_offsets(await store.get_control(OFFSETS_KEY))
+        self.accepted_orders = decode_ids(await store.get_control(ACCEPTED_ORDERS_KEY))
+        try:
+            async with asyncio.timeout(broker.order_timeout or ASK_TIMEOUT):
+                account = await broker.account()
+        except Exception as exc:  # noqa: BLE001 -- reported; entries are not blocked on a guess
+            engine.monitor.error("reconcile", f"cannot read {broker.name}'s positions: {exc}")
+            return None
+        venue = {s: p.quantity for s, p in account.positions.items()}
+        items = position_drift(venue, journal_positions(await store.fills()), self.offsets,
+                               broker.name)
+        items += await self._order_drift(broker)
+        report = DriftReport(broker.name, engine.clock.now(), tuple(items))
+        await self._publish(report)
+        return report
+
+    async def _order_drift(self, broker: Broker) -> list[DriftItem]:
+        """Working orders at the venue that robo-tui did not place (by our client order ids);
+        [] when the venue cannot list them now (reported)."""
+        engine = self._engine
+        try:
+            async with asyncio.timeout(broker.order_timeout or ASK_TIMEOUT):
+                listed = await broker.venue_orders()
+        except Exception as exc:  # noqa: BLE001 -- reported; positions are still compared
+            engine.monitor.error("reconcile", f"cannot list {broker.name}'s orders: {exc}")
+            return []
+        ours: dict[str, bool] = {"adopted": True}
+        for order in listed:
+            base = order.client_order_id.split(":", 1)[0]
+            if base and base not in ours:
+                ours[base] = await engine.store.get_order(base) is not None
+        accepted = set(self.accepted_orders)
+        return [i for i in order_drift(listed, ours, broker.name) if i.order_id not in accepted]
+
+    async def accept(self, by: str) -> DriftReport | None:
+        """A trader accepts the current report: its position differences become known offsets
+        and entries are allowed again. The accepted report (None when there was nothing to
+        accept)."""
+        report = self.report
+        if report is None or not report.blocking:
+            return None
+        for item in report.items:
+            if item.kind == "position":
+                self.offsets[item.symbol] = self.offsets.get(item.symbol, 0.0) + item.difference
+            elif item.order_id not in self.accepted_orders:
+                self.accepted_orders.append(item.order_id)
+        store = self._engine.store
+        await store.set_control(OFFSETS_KEY, encode_offsets(self.offsets), by)
+        await store.set_control(ACCEPTED_ORDERS_KEY, json.dumps(self.accepted_orders), by)
+        accepted = DriftReport(report.broker, report.ts, report.items, by)
+        await self._publish(accepted)
+        await store.audit("drift.accepted", {"items": [i.detail for i in report.items]}, by)
+        return accepted
+
+    async def _publish(self, report: DriftReport) -> None:
+        engine = self._engine
+        self.report = report
+        await engine.store.set_control(REPORT_KEY, report.to_json(), "engine")
+        if report.blocking:
+            engine.monitor.error("reconcile", report.sentence())
+            await engine.store.audit("drift.found", {"items": [i.detail for i in report.items]},
+                                     "engine")
+        log.info("%s", report.sentence())
