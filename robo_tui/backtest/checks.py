@@ -26,12 +26,15 @@ class CheckLimits:
     further than this many robust standard deviations (1.4826 x the median absolute deviation)
     from the median is an outlier (0, the default, switches it off: fat-tailed markets trip it).
     `ruin_fraction`: the run stops at the first bar whose equity is below this fraction of the
-    starting equity (0 switches it off).
+    starting equity (0 switches the threshold off; in compat mode an account at or below zero
+    still stops, as backtesting.py's does). `backlog_orders`: warn when at least this many
+    orders placed before the last bar were never filled (0 switches the warning off).
     """
 
     outlier_ratio: float = 5.0
     outlier_z: float = 0.0
     ruin_fraction: float = 0.1
+    backlog_orders: int = 1
 
     def __post_init__(self) -> None:
         for name in ("outlier_ratio", "outlier_z", "ruin_fraction"):
@@ -42,6 +45,9 @@ class CheckLimits:
             raise ValueError(f"outlier_ratio must be above 1 (or 0 for off), got {self.outlier_ratio}")
         if self.ruin_fraction >= 1:
             raise ValueError(f"ruin_fraction must be below 1, got {self.ruin_fraction}")
+        if isinstance(self.backlog_orders, bool) or not isinstance(self.backlog_orders, int) \
+                or self.backlog_orders < 0:
+            raise ValueError(f"backlog_orders must be a whole number >= 0, got {self.backlog_orders!r}")
 
 
 def warmup_warnings(data: Mapping[str, BarArrays], warmup: int, who: str) -> list[str]:
@@ -113,11 +119,14 @@ def ruin_warning(bar: int, when_ns: int, equity: float, start: float,
             f"every figure covers bars 0-{bar:,} of {bars:,}")
 
 
-def backlog_warning(unfilled: Sequence[tuple[str, datetime]], last_bar: datetime) -> str | None:
+def backlog_warning(unfilled: Sequence[tuple[str, datetime]], last_bar: datetime,
+                    limits: CheckLimits | None = None) -> str | None:
     """A warning for orders still unfilled at the end that were placed before the last bar
-    (an order decided at the last bar's close cannot fill at a next open that never comes)."""
+    (an order decided at the last bar's close cannot fill at a next open that never comes),
+    when there are at least `limits.backlog_orders` of them (0: never)."""
+    least = (limits if limits is not None else CheckLimits()).backlog_orders
     stale = [(s, t) for s, t in unfilled if t < last_bar]
-    if not stale:
+    if not stale or least == 0 or len(stale) < least:
         return None
     symbols = sorted({s for s, _ in stale})
     oldest = min(t for _, t in stale)

@@ -380,7 +380,7 @@ def analyse(
     equity = result.equity
     index = result.index[:n]
     if ruined_at is None and not result.stopped_early:
-        backlog = backlog_warning(unfilled, ns_to_datetime(int(index[-1])))
+        backlog = backlog_warning(unfilled, ns_to_datetime(int(index[-1])), limits)
         if backlog is not None:
             warnings.append(backlog)
     closed = [t for t in result.trades if t.exit_bar < n]

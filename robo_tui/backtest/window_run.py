@@ -47,7 +47,13 @@ def run_window(job: SliceJob, params: dict[str, Any], bars: slice) -> BacktestSt
     A top-level function so that `functools.partial(run_window, job)` pickles into a spawned
     worker (the job's bars are loaded once per worker); each call runs its own event loop.
     """
-    data = job_bars(job)
+    return run_window_on(job_bars(job), job, params, bars)
+
+
+def run_window_on(data: dict[str, BarArrays], job: SliceJob, params: dict[str, Any],
+                  bars: slice) -> BacktestStats:
+    """`run_window` on bars already loaded: `functools.partial(run_window_on, data, job)` is
+    what a cluster receives once (its workers need not see the job's files)."""
     start = 0 if bars.start is None else bars.start
     spec = spec_with(job, params)
     settings = backtest_settings(job.settings, list(data), spec)

@@ -495,6 +495,20 @@ class UiSettings(Section):
     """Console theme (a file in themes/)."""
 
 
+class BacktestSettings(Section):
+    cluster: str = ""
+    """Dask scheduler address (tcp://host:port) the walk-forward trials run on (needs the
+    `cluster` extra); empty: a local process pool. `--cluster` overrides it."""
+
+    @field_validator("cluster")
+    @classmethod
+    def _a_scheduler(cls, address: str) -> str:
+        address = address.strip()
+        if address and "://" not in address:
+            raise ValueError(f"{address!r} is not a scheduler address; write tcp://host:port")
+        return address
+
+
 class Settings(Section):
     """The whole configuration."""
 
@@ -526,3 +540,5 @@ class Settings(Section):
     """Where the database and logs live."""
     ui: UiSettings = Field(default_factory=UiSettings)
     """The console."""
+    backtest: BacktestSettings = Field(default_factory=BacktestSettings)
+    """Backtests and walk-forward optimisation."""

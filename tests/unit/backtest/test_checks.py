@@ -211,3 +211,43 @@ def test_run_listing_when_narrow_then_parameter_values_still_tell_runs_apart() -
     assert a["strategies"] == "sma_cross(5,20)" and b["strategies"] == "sma_cross(10,20)"
     assert a["id"] == "abcdef01" and b["id"] == "abcdef01!"  # "!": the run has warnings
     assert run_listing(row(5, []))["strategies"] == "sma_cross(fast=5,slow=20)"
+
+
+def test_backtest_when_check_limit_flags_then_the_checks_follow_them_and_the_run_stores_them(
+    tmp_path: Path,
+) -> None:
+    frame = GOOG.copy()
+    frame.iloc[1000, frame.columns.get_loc("Close")] *= 1.6  # a 60 % jump: below the 5x default
+    frame.iloc[1000, frame.columns.get_loc("High")] = frame.iloc[1000]["Close"]
+
+    (tmp_path / "b").mkdir()
+    default, doc, _ = run_cli(tmp_path, write(tmp_path, frame))
+    strict, strict_doc, params = run_cli(tmp_path / "b", write(tmp_path, frame), "--outlier-ratio",
+                                         "1.5", "--outlier-z", "8", "--ruin", "0", "--backlog", "3")
+
+    assert default.exit_code == 0 and strict.exit_code == 0, strict.output
+    assert not any("outlier" in w for w in doc["warnings"])
+    [outlier] = [w for w in strict_doc["warnings"] if "outlier" in w]
+    assert "a close 1.5x or 1/1.5 of the one before or a log return beyond 8 robust" in outlier
+    assert params["checks"] == {"outlier_ratio": 1.5, "outlier_z": 8.0, "ruin_fraction": 0.0,
+                                "backlog_orders": 3}
+
+
+def test_backtest_when_a_check_limit_is_nonsense_then_exit_2_naming_the_flag(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    result = CliRunner().invoke(app, [
+        "backtest", "--data", str(write(tmp_path, GOOG)), "--outlier-ratio", "0.5",
+        "--config", str(config), "--data-dir", str(tmp_path / "data")])
+
+    assert result.exit_code == 2
+    assert "--outlier-ratio must be above 1 (or 0 for off), got 0.5" in result.output
+
+
+def test_analyse_when_fewer_stale_orders_than_the_backlog_limit_then_no_warning() -> None:
+    last = datetime(2013, 3, 1, tzinfo=UTC)
+    stale = [("GOOG", datetime(2010, 1, 4, tzinfo=UTC)), ("GOOG", datetime(2011, 1, 4, tzinfo=UTC))]
+
+    assert backlog_warning(stale, last, CheckLimits(backlog_orders=3)) is None
+    assert backlog_warning(stale, last, CheckLimits(backlog_orders=0)) is None
+    assert backlog_warning(stale, last, CheckLimits(backlog_orders=2)) is not None
