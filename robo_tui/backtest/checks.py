@@ -102,12 +102,19 @@ def outlier_warnings(data: Mapping[str, BarArrays], limits: CheckLimits,
     return out
 
 
-def ruin_bar(equity: FloatArray, limits: CheckLimits) -> int | None:
-    """The first bar whose equity is below `ruin_fraction` of the starting equity, or None."""
-    if limits.ruin_fraction <= 0 or equity.shape[0] == 0:
+def ruin_bar(equity: FloatArray, limits: CheckLimits, *, at_zero: bool = False) -> int | None:
+    """The first bar whose equity is below `ruin_fraction` of the starting equity, or None;
+    `at_zero` (compat mode, as backtesting.py): also the first bar at or below zero, even with
+    the threshold off."""
+    if equity.shape[0] == 0 or (limits.ruin_fraction <= 0 and not at_zero):
         return None
     start = float(equity[0])
-    below = np.flatnonzero(~(equity >= start * limits.ruin_fraction))
+    ruined = np.zeros(equity.shape[0], dtype=bool)
+    if limits.ruin_fraction > 0:
+        ruined |= ~(equity >= start * limits.ruin_fraction)
+    if at_zero:
+        ruined |= ~(equity > 0.0)
+    below = np.flatnonzero(ruined)
     return int(below[0]) if below.size else None
 
 
@@ -117,6 +124,17 @@ def ruin_warning(bar: int, when_ns: int, equity: float, start: float,
     return (f"account ruined: equity {equity:,.2f} fell below {limits.ruin_fraction:.0%} of the "
             f"starting {start:,.2f} at bar {bar:,} ({_when(when_ns)}); the run stops there and "
             f"every figure covers bars 0-{bar:,} of {bars:,}")
+
+
+def compat_ruin_warning(bar: int, when_ns: int, equity: float, start: float, left: float,
+                        limits: CheckLimits, bars: int) -> str:
+    """What the report says when a compat run's account was ruined at `bar`: like
+    backtesting.py's, it closed its open trades at that bar's close and stopped trading."""
+    floor = (f"fell below {limits.ruin_fraction:.0%} of the starting {start:,.2f}"
+             if equity > 0 else "reached zero")
+    return (f"account ruined: equity {equity:,.2f} {floor} at bar {bar:,} ({_when(when_ns)}); "
+            f"as backtesting.py does, the open trades were closed at that bar's close and the "
+            f"run stopped trading: equity {left:,.2f} from there to bar {bars - 1:,}")
 
 
 def backlog_warning(unfilled: Sequence[tuple[str, datetime]], last_bar: datetime,
@@ -155,6 +173,7 @@ def _when(ns: int) -> str:
 __all__ = [
     "CheckLimits",
     "backlog_warning",
+    "compat_ruin_warning",
     "outlier_bars",
     "outlier_warnings",
     "ruin_bar",

@@ -64,7 +64,8 @@ def run_window_on(data: dict[str, BarArrays], job: SliceJob, params: dict[str, A
         raise InputError(f"no bars in window {bars.start}..{bars.stop}")
     result = asyncio.run(_replay(settings, extended, spec, lead))
     cut = _cut(result, lead)
-    outcome = analyse(cut, settings, window, fill=spec.fill)
+    outcome = analyse(cut, settings, window, fill=spec.fill, compat=spec.compat,
+                      commission=spec.commission)
     closes = {s: c for s, c in cut.closes.items() if s in window}
     close: FloatArray | dict[str, FloatArray] | None
     close = next(iter(closes.values())) if len(closes) == 1 else closes or None
@@ -86,7 +87,7 @@ async def _replay(
     engine = rig.engine
     await engine.broker.connect()
     await engine.orders.refresh_account()
-    result = await BacktestDriver(rig, data, trade_from=lead).run()
+    result = await BacktestDriver(rig, data, trade_from=lead, reenter=spec.compat).run()
     await engine.broker.close()
     if engine.intelligence is not None:
         await engine.intelligence.close()

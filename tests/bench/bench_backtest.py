@@ -5,28 +5,40 @@
 2. The same on a 100,000-bar series: GOOG tiled as hourly bars from 2004 (well inside int64
    nanoseconds), the tiles chained by returns (drift removed, moves scaled to an hourly size) so
    prices continue instead of jumping. Trades are checked to be identical in both engines.
-3. A 20-symbol x 5,000-bar portfolio through robo-tui with the config's risk profile (the three
-   default strategies, ensemble, fixed-fractional sizing with ATR stops, every risk limit).
+3. backtesting.py's hourly EURUSD tiled to 500,000 bars, forward and reversed copies
+   alternating on a fresh hourly index (the series with re-entries on repeated crosses).
+4. Whole processes on GOOG and the 500,000-bar tile: `robo-tui backtest --data FILE.csv ...`
+   against a Python process that reads the same CSV with pandas and runs backtesting.py.
+5. The engine path's cost per order (its wall time over the orders it sent, every per-bar step
+   included) on GOOG and the 500,000-bar tile.
+6. A 20-symbol x 500,000-bar portfolio (10 M bars) through robo-tui with the config's risk
+   profile (the three default strategies, ensemble, fixed-fractional sizing with ATR stops, every
+   risk limit), in a child process: its time and peak memory (max RSS).
 
-Prints bars per second and ratios; no thresholds. Run:
-    .venv/bin/python tests/bench/bench_backtest.py
+Prints bars per second, ratios and the issue's targets met or short; no thresholds. Run:
+    .venv/bin/python tests/bench/bench_backtest.py [--portfolio-bars N] [--skip-portfolio]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from backtesting import Backtest, Strategy
 from backtesting.lib import crossover
-from backtesting.test import GOOG, SMA
+from backtesting.test import EURUSD, GOOG, SMA
 from bench_engine import engine_build  # a sibling script: tests/bench is the script's directory
 
 from robo_tui.backtest.results import RunOutcome, analyse
@@ -35,8 +47,10 @@ from robo_tui.config import Settings
 from robo_tui.domain.market import BarArrays
 
 TILED_BARS = 100_000
+EURUSD_BARS = 500_000
 PORTFOLIO_SYMBOLS = 20
-PORTFOLIO_BARS = 5_000
+PORTFOLIO_BARS = 500_000
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class SmaCross(Strategy):  # type: ignore[misc]
@@ -76,6 +90,16 @@ def tiled_goog(n: int) -> pd.DataFrame:
     index = pd.date_range("2004-01-01", periods=n, freq="h")
     return pd.DataFrame({"Open": ohl[:, 0], "High": ohl[:, 1], "Low": ohl[:, 2],
                          "Close": closes, "Volume": np.tile(base[:, 4], tiles)[:n]}, index=index)
+
+
+def tiled_eurusd(n: int) -> pd.DataFrame:
+    """backtesting.py's hourly EURUSD, forward and reversed copies alternating, cut to `n` bars
+    on a fresh hourly index (the tiling of issue 16)."""
+    copies = -(-n // len(EURUSD))
+    frame = pd.concat([EURUSD if k % 2 == 0 else EURUSD.iloc[::-1] for k in range(copies)])
+    frame = frame.iloc[:n].copy()
+    frame.index = pd.date_range("2000-01-03", periods=n, freq="h")
+    return frame
 
 
 def bars_of(symbol: str, frame: pd.DataFrame) -> BarArrays:
@@ -145,7 +169,8 @@ def same_trades(stats: pd.Series, outcome: RunOutcome) -> bool:
                for a, b in zip(theirs, ours, strict=True))
 
 
-def compare(label: str, frame: pd.DataFrame, repeats: int) -> None:
+def compare(label: str, frame: pd.DataFrame, repeats: int) -> tuple[float, float, float, int]:
+    """backtesting.py and robo-tui in-process on `frame`: (peer s, engine s, full s, orders)."""
     n = len(frame)
     data = {"GOOG": bars_of("GOOG", frame)}
     timed = interleaved({
@@ -168,31 +193,136 @@ def compare(label: str, frame: pd.DataFrame, repeats: int) -> None:
     for name, t in rows:
         print(f"  {name:<46} {t * 1e3:10.1f} ms  {n / t:>12,.0f} bars/s  "
               f"x{t_peer / t:6.2f} vs backtesting.py")
+    orders = int(outcome.result.orders)
+    print(f"  engine path per order: {t_engine / max(orders, 1) * 1e6:,.1f} µs "
+          f"({orders:,} orders; every per-bar step included)")
+    return t_peer, t_engine, t_full, orders
+
+
+PEER_SCRIPT = """
+import sys, warnings
+import pandas as pd
+from backtesting import Backtest, Strategy
+from backtesting.lib import crossover
+from backtesting.test import SMA
+class SmaCross(Strategy):
+    def init(self):
+        self.ma1 = self.I(SMA, self.data.Close, 10)
+        self.ma2 = self.I(SMA, self.data.Close, 20)
+    def next(self):
+        if crossover(self.ma1, self.ma2):
+            self.buy()
+        elif crossover(self.ma2, self.ma1):
+            self.sell()
+warnings.simplefilter("ignore")
+frame = pd.read_csv(sys.argv[1], index_col=0, parse_dates=True)
+stats = Backtest(frame, SmaCross, cash=10_000, commission=0.002, exclusive_orders=True).run()
+print(stats["# Trades"], stats["Return [%]"])
+"""
+
+
+def processes(label: str, frame: pd.DataFrame, repeats: int) -> float:
+    """Whole processes on `frame` written as a CSV: `robo-tui backtest` against a backtesting.py
+    script reading the same file; the best wall time of each; the ratio."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "GOOG.csv"
+        frame.to_csv(csv)
+        robo_cmd = [sys.executable, "-c", "from robo_tui.cli import main; main()", "backtest",
+                    "--data", str(csv), "--strategy", "sma_cross", "--param", "fast=10",
+                    "--param", "slow=20", "--no-chart", "--max-trades", "0", "--no-progress",
+                    "--data-dir", str(Path(tmp) / "data"), "--config", str(Path(tmp) / "c.toml")]
+        (Path(tmp) / "c.toml").write_text("")
+        peer_cmd = [sys.executable, "-c", PEER_SCRIPT, str(csv)]
+        best = {"peer": float("inf"), "robo": float("inf")}
+        for _ in range(repeats):
+            for name, cmd in (("peer", peer_cmd), ("robo", robo_cmd)):
+                t0 = time.perf_counter()
+                subprocess.run(cmd, env=env, check=True, capture_output=True)
+                best[name] = min(best[name], time.perf_counter() - t0)
+    ratio = best["peer"] / best["robo"]
+    print(f"\nWhole process, {label}: {len(frame):,} bars (CSV in, report out, run stored)")
+    print(f"  {'python + pandas.read_csv + backtesting.py':<46} {best['peer'] * 1e3:10.1f} ms")
+    print(f"  {'robo-tui backtest':<46} {best['robo'] * 1e3:10.1f} ms  x{ratio:6.2f} "
+          "vs backtesting.py")
+    return ratio
+
+
+PORTFOLIO_CHILD = """
+import asyncio, resource, sys, time
+sys.path.insert(0, {here!r})
+from bench_backtest import portfolio, robo
+from robo_tui.backtest.runner import BacktestSpec
+data = portfolio({symbols}, {bars})
+spec = BacktestSpec(cash=1_000_000, commission=0.0005, compat=False)
+t0 = time.perf_counter()
+outcome = robo(data, spec, stats=True)
+elapsed = time.perf_counter() - t0
+r = outcome.result
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(elapsed, peak, r.proposals, r.orders, r.denied, outcome.stats.trades, r.events,
+      outcome.stats.return_pct)
+"""
+
+
+def portfolio_run(symbols: int, bars: int) -> float:
+    """The portfolio in a child process (its own peak memory): prints time and max RSS; the
+    peak in GiB."""
+    script = PORTFOLIO_CHILD.format(here=str(Path(__file__).resolve().parent), symbols=symbols,
+                                    bars=bars)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", script], env=env, check=True,
+                         capture_output=True, text=True).stdout.split()
+    elapsed, peak_kib = float(out[0]), int(out[1])
+    proposals, orders, denied, trades, events = (int(x) for x in out[2:7])
+    total = symbols * bars
+    gib = peak_kib / 2**20
+    print(f"\nPortfolio: {symbols} symbols x {bars:,} daily bars = {total:,} bars, config risk "
+          "profile, the default strategies (child process)")
+    print(f"  {proposals:,} proposals, {orders:,} orders, {denied:,} denied, {trades:,} closed "
+          f"trades, {events:,} bars visited, return {float(out[7]):.2f}%")
+    print(f"  {'robo-tui engine path + trades + stats':<46} {elapsed * 1e3:10.1f} ms  "
+          f"{total / elapsed:>12,.0f} bars/s  peak memory {gib:.2f} GiB (max RSS)")
+    return gib
+
+
+def verdict(name: str, value: float, target: float, unit: str, *, below: bool = False) -> None:
+    """One target, met or short, plainly."""
+    met = value <= target if below else value >= target
+    print(f"  {'MET  ' if met else 'SHORT'} {name}: {value:,.2f}{unit} "
+          f"(target {'<=' if below else '>='} {target:g}{unit})")
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--portfolio-bars", type=int, default=PORTFOLIO_BARS)
+    parser.add_argument("--skip-portfolio", action="store_true")
+    parser.add_argument("--skip-processes", action="store_true")
+    args = parser.parse_args()
     print(f"bench_backtest · {time.strftime('%Y-%m-%d')} · {platform.processor() or platform.machine()}"
           f" · {os.cpu_count()} CPUs · Python {platform.python_version()} · "
-          f"numpy {np.__version__} · pandas {pd.__version__} · engine {engine_build()}")
-    compare("GOOG daily (backtesting.py's data)", GOOG, repeats=15)
-    compare("GOOG tiled, hourly", tiled_goog(TILED_BARS), repeats=3)
-
-    data = portfolio(PORTFOLIO_SYMBOLS, PORTFOLIO_BARS)
-    spec = BacktestSpec(cash=1_000_000, commission=0.0005, compat=False)
-    total = PORTFOLIO_SYMBOLS * PORTFOLIO_BARS
-    timed = interleaved({"engine": lambda: robo(data, spec, stats=False),
-                         "full": lambda: robo(data, spec, stats=True)}, 2)
-    (t_engine, results), (t_full, outcomes) = timed["engine"], timed["full"]
-    result, outcome = results[-1], outcomes[-1]
-    print(f"\nPortfolio: {PORTFOLIO_SYMBOLS} symbols x {PORTFOLIO_BARS:,} daily bars = {total:,} "
-          f"bars, config risk profile, strategies {', '.join(outcome.voters)}")
-    print(f"  {result.proposals:,} proposals, {result.orders:,} orders, {result.denied:,} denied, "
-          f"{outcome.stats.trades:,} closed trades, {result.events:,} bars visited, return "
-          f"{outcome.stats.return_pct:.2f}%, max drawdown {outcome.stats.max_drawdown_pct:.2f}%")
-    print(f"  {'robo-tui engine path (run_backtest)':<46} {t_engine * 1e3:10.1f} ms  "
-          f"{total / t_engine:>12,.0f} bars/s")
-    print(f"  {'robo-tui engine path + trades + stats':<46} {t_full * 1e3:10.1f} ms  "
-          f"{total / t_full:>12,.0f} bars/s")
+          f"numpy {np.__version__} · pandas {pd.__version__} · engine {engine_build()}"
+          f" · load {os.getloadavg()[0]:.1f}")
+    goog = compare("GOOG daily (backtesting.py's data)", GOOG, repeats=5)
+    tiled = compare("GOOG tiled, hourly", tiled_goog(TILED_BARS), repeats=1)
+    eurusd_frame = tiled_eurusd(EURUSD_BARS)
+    eurusd = compare("EURUSD tiled forward and reversed, hourly", eurusd_frame, repeats=1)
+    whole = peak = float("nan")
+    if not args.skip_processes:
+        processes("GOOG daily", GOOG, repeats=2)
+        whole = processes("EURUSD tiled, 500,000 bars", eurusd_frame, repeats=1)
+    if not args.skip_portfolio:
+        peak = portfolio_run(PORTFOLIO_SYMBOLS, args.portfolio_bars)
+    print("\nTargets (issue 16):")
+    verdict("in-process, GOOG", goog[0] / goog[1], 5.0, "x")
+    verdict("in-process, GOOG 100,000-bar tile", tiled[0] / tiled[1], 3.0, "x")
+    verdict("in-process, EURUSD 500,000-bar tile", eurusd[0] / eurusd[1], 3.0, "x")
+    if not args.skip_processes:
+        verdict("whole process, EURUSD 500,000-bar tile", whole, 2.0, "x")
+    verdict("per order (engine path, EURUSD tile)", eurusd[1] / max(eurusd[3], 1) * 1e6, 30.0,
+            " µs", below=True)
+    if not args.skip_portfolio and args.portfolio_bars == PORTFOLIO_BARS:
+        verdict("10 M-bar portfolio peak memory", peak, 4.0, " GiB", below=True)
 
 
 if __name__ == "__main__":

@@ -105,7 +105,13 @@ def test_backtest_when_one_close_spikes_100x_then_the_outlier_is_named(tmp_path:
     # the spike and the fall back are both jumps; the short held through it ruins the account
     assert outlier.startswith("GOOG: 2 price outlier(s)") and when in outlier
     assert ruin.startswith("account ruined") and "at bar 1,000" in ruin
-    assert doc["bars"] == 1_001 and doc["cagr_pct"] == -100.0
+    # compat (the default) stops as backtesting.py does: the short is closed at the spike's
+    # close and the account holds 0 to the last bar
+    assert "closed at that bar's close" in ruin
+    assert doc["bars"] == len(frame) and doc["equity_final"] == 0.0
+    assert doc["return_pct"] == -100.0
+    last = doc["trade_list"][-1]
+    assert last["exit_bar"] == 1_000 and last["exit_price"] == frame["Close"].iloc[1000]
     assert params["warnings"] == doc["warnings"] and params["ruined_at"] == 1_000
     assert params["stopped_early"] is False
 
@@ -140,6 +146,8 @@ def test_replay_when_equity_falls_below_the_ruin_threshold_then_the_run_stops_th
     ruined = int(np.flatnonzero(run.result.equity < 9_500)[0])
 
     outcome = analyse(run.result, run.settings, bars, limits=spec.limits, unfilled=run.unfilled)
+    compat = analyse(run.result, run.settings, bars, limits=spec.limits, unfilled=run.unfilled,
+                     compat=True, commission=0.002)
 
     assert outcome.ruined_at == ruined
     assert outcome.stats.bars == ruined + 1 and outcome.equity.shape[0] == ruined + 1
@@ -148,6 +156,17 @@ def test_replay_when_equity_falls_below_the_ruin_threshold_then_the_run_stops_th
     [warning] = outcome.warnings
     assert warning.startswith("account ruined: equity") and f"at bar {ruined:,}" in warning
     assert ruin_bar(run.result.equity, CheckLimits(ruin_fraction=0)) is None
+    # compat: stopped as backtesting.py stops; the open trade closes at the ruin bar's close
+    # (exit commission paid) and what is left is held flat to the last bar
+    assert compat.ruined_at == ruined and compat.stats.bars == len(GOOG)
+    last = compat.trades[-1]
+    assert last.exit_bar == ruined and last.exit_price == bars["GOOG"].close[ruined]
+    assert compat.open_trades == ()
+    left = float(run.result.equity[ruined]) - abs(last.size) * last.exit_price * 0.002
+    assert np.all(compat.equity[ruined:] == left) and compat.stats.equity_final == left
+    np.testing.assert_array_equal(compat.equity[:ruined], run.result.equity[:ruined])
+    [said] = compat.warnings
+    assert f"at bar {ruined:,}" in said and "closed at that bar's close" in said
 
 
 def test_replay_when_ruined_by_a_gap_on_a_long_series_then_the_figures_stop_at_that_bar(
@@ -164,7 +183,9 @@ def test_replay_when_ruined_by_a_gap_on_a_long_series_then_the_figures_stop_at_t
     run = asyncio.run(replay(Settings(), bars, spec))
 
     outcome = analyse(run.result, run.settings, bars, limits=spec.limits)
+    compat = analyse(run.result, run.settings, bars, limits=spec.limits, compat=True)
 
+    assert compat.ruined_at == 6_000 and compat.stats.bars == n  # held flat to the end
     assert outcome.ruined_at == 6_000 and outcome.stats.bars == 6_001
     assert any("account ruined" in w and "at bar 6,000" in w for w in outcome.warnings)
     if run.ruined:  # the replay noticed at its next progress check and stopped early
