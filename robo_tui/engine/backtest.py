@@ -508,7 +508,7 @@ class BacktestDriver:
         rest of the bar, where it fills at that same open, sized on the equity left."""
         engine = self.engine
         staged, self._staged = self._staged, []
-        self._set_windows(touched.union(engine.account.positions), k - 1)  # bars closed by now
+        self._set_windows(touched.union(engine.account.positions), max(k - 1, 0))  # closed bars
         for symbol, i in staged:
             direction, decision = self._reopen.pop(symbol)
             bars = self.data[symbol]
