@@ -226,7 +226,8 @@ class RunOutcome:
     `trades` are the closed round trips; `open_trades` the positions still held at the end,
     marked at the last close (counted, never in the trade statistics). `warmup_bars` is where
     buy-and-hold starts. `equity`, `index` and `closes` are cut to the bars actually replayed
-    (up to `ruined_at`, the bar where the account fell below the ruin threshold, if it did).
+    (up to `ruined_at`, the bar where the account fell below the ruin threshold, if it did; in
+    compat mode they run on to the last bar, flat after the ruin, as backtesting.py's do).
     `warnings` are the checks' plain-language findings (see `robo_tui.backtest.checks`).
     """
 
