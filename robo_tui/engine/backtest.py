@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -48,10 +48,11 @@ _BAR, _DECIDE = 0, 1  # venue bars sort before decisions at the same timeline ba
 _DAY_NS = 86_400 * 1_000_000_000
 
 
-@runtime_checkable
 class SignalSource(Protocol):
     """A strategy that reports its raw signals as well as its score: +1 / -1 at each bar where
-    it would buy / sell, repeats in the same direction included (the score latches them)."""
+    it would buy / sell, repeats in the same direction included (the score latches them).
+    Found by its `signals` method (not `isinstance`: this module is compiled with mypyc, where a
+    runtime-checkable Protocol cannot be built)."""
 
     def signals(self, bars: BarArrays) -> FloatArray:
         """+1 / -1 at each buy / sell signal, 0 elsewhere."""
@@ -433,9 +434,9 @@ class BacktestDriver:
         (backtesting.py's `buy()` while long): empty unless exactly one strategy votes and it
         reports its signals."""
         voters = list(self.engine.ensemble.voters().values())
-        if len(voters) != 1 or not isinstance(voters[0], SignalSource):
+        if len(voters) != 1 or not callable(getattr(voters[0], "signals", None)):
             return np.empty(0, dtype=np.int64)
-        signals = voters[0].signals(bars)
+        signals = np.asarray(cast(SignalSource, voters[0]).signals(bars), dtype=np.float64)
         before = np.r_[np.nan, target[:-1]]
         repeat = (signals != 0) & (target == signals) & (before == target)
         return np.flatnonzero(repeat).astype(np.int64)
