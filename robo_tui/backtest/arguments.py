@@ -44,6 +44,14 @@ class BacktestRequest:
     """The catalogue timeframe `source` is read at."""
     symbol: str | None = None
     """`--symbol`: the symbol of the one per-symbol --data file (else the file-name rule)."""
+    outlier_ratio: float = 5.0
+    """`--outlier-ratio`: a close this many times the one before (or 1/x of it) is an outlier."""
+    outlier_z: float = 0.0
+    """`--outlier-z`: a log return beyond this many robust standard deviations is an outlier."""
+    ruin: float = 0.1
+    """`--ruin`: the run stops when equity falls below this fraction of the start."""
+    backlog: int = 1
+    """`--backlog`: warn when at least this many orders were never filled."""
 
     def params(self, symbols: Sequence[str], config: Path | None) -> dict[str, Any]:
         """The run's inputs as stored with it (`config` is the --config file, if any)."""
@@ -53,6 +61,8 @@ class BacktestRequest:
             "commission": self.commission, "slippage_bps": self.slippage_bps, "fill": self.fill,
             "compat": self.compat, "news": list(self.news), "risk_free_rate": self.risk_free,
             "config": str(config) if config else None,
+            "checks": {"outlier_ratio": self.outlier_ratio, "outlier_z": self.outlier_z,
+                       "ruin_fraction": self.ruin, "backlog_orders": self.backlog},
             **({"source": self.source, "timeframe": self.timeframe} if self.source else {}),
         }
 
@@ -73,6 +83,8 @@ class WalkForwardRequest:
     """How candidates are found (`--random N` alone means random)."""
     trials: int | None = None
     """`--trials`: Optuna trials per train window."""
+    cluster: str | None = None
+    """`--cluster`: a Dask scheduler address (tcp://host:port) to run the trials on."""
 
 
 def strategy_params(

@@ -26,12 +26,15 @@ class CheckLimits:
     further than this many robust standard deviations (1.4826 x the median absolute deviation)
     from the median is an outlier (0, the default, switches it off: fat-tailed markets trip it).
     `ruin_fraction`: the run stops at the first bar whose equity is below this fraction of the
-    starting equity (0 switches it off).
+    starting equity (0 switches the threshold off; in compat mode an account at or below zero
+    still stops, as backtesting.py's does). `backlog_orders`: warn when at least this many
+    orders placed before the last bar were never filled (0 switches the warning off).
     """
 
     outlier_ratio: float = 5.0
     outlier_z: float = 0.0
     ruin_fraction: float = 0.1
+    backlog_orders: int = 1
 
     def __post_init__(self) -> None:
         for name in ("outlier_ratio", "outlier_z", "ruin_fraction"):
@@ -42,6 +45,9 @@ class CheckLimits:
             raise ValueError(f"outlier_ratio must be above 1 (or 0 for off), got {self.outlier_ratio}")
         if self.ruin_fraction >= 1:
             raise ValueError(f"ruin_fraction must be below 1, got {self.ruin_fraction}")
+        if isinstance(self.backlog_orders, bool) or not isinstance(self.backlog_orders, int) \
+                or self.backlog_orders < 0:
+            raise ValueError(f"backlog_orders must be a whole number >= 0, got {self.backlog_orders!r}")
 
 
 def warmup_warnings(data: Mapping[str, BarArrays], warmup: int, who: str) -> list[str]:
@@ -96,12 +102,19 @@ def outlier_warnings(data: Mapping[str, BarArrays], limits: CheckLimits,
     return out
 
 
-def ruin_bar(equity: FloatArray, limits: CheckLimits) -> int | None:
-    """The first bar whose equity is below `ruin_fraction` of the starting equity, or None."""
-    if limits.ruin_fraction <= 0 or equity.shape[0] == 0:
+def ruin_bar(equity: FloatArray, limits: CheckLimits, *, at_zero: bool = False) -> int | None:
+    """The first bar whose equity is below `ruin_fraction` of the starting equity, or None;
+    `at_zero` (compat mode, as backtesting.py): also the first bar at or below zero, even with
+    the threshold off."""
+    if equity.shape[0] == 0 or (limits.ruin_fraction <= 0 and not at_zero):
         return None
     start = float(equity[0])
-    below = np.flatnonzero(~(equity >= start * limits.ruin_fraction))
+    ruined = np.zeros(equity.shape[0], dtype=bool)
+    if limits.ruin_fraction > 0:
+        ruined |= ~(equity >= start * limits.ruin_fraction)
+    if at_zero:
+        ruined |= ~(equity > 0.0)
+    below = np.flatnonzero(ruined)
     return int(below[0]) if below.size else None
 
 
@@ -113,11 +126,25 @@ def ruin_warning(bar: int, when_ns: int, equity: float, start: float,
             f"every figure covers bars 0-{bar:,} of {bars:,}")
 
 
-def backlog_warning(unfilled: Sequence[tuple[str, datetime]], last_bar: datetime) -> str | None:
+def compat_ruin_warning(bar: int, when_ns: int, equity: float, start: float, left: float,
+                        limits: CheckLimits, bars: int) -> str:
+    """What the report says when a compat run's account was ruined at `bar`: like
+    backtesting.py's, it closed its open trades at that bar's close and stopped trading."""
+    floor = (f"fell below {limits.ruin_fraction:.0%} of the starting {start:,.2f}"
+             if equity > 0 else "reached zero")
+    return (f"account ruined: equity {equity:,.2f} {floor} at bar {bar:,} ({_when(when_ns)}); "
+            f"as backtesting.py does, the open trades were closed at that bar's close and the "
+            f"run stopped trading: equity {left:,.2f} from there to bar {bars - 1:,}")
+
+
+def backlog_warning(unfilled: Sequence[tuple[str, datetime]], last_bar: datetime,
+                    limits: CheckLimits | None = None) -> str | None:
     """A warning for orders still unfilled at the end that were placed before the last bar
-    (an order decided at the last bar's close cannot fill at a next open that never comes)."""
+    (an order decided at the last bar's close cannot fill at a next open that never comes),
+    when there are at least `limits.backlog_orders` of them (0: never)."""
+    least = (limits if limits is not None else CheckLimits()).backlog_orders
     stale = [(s, t) for s, t in unfilled if t < last_bar]
-    if not stale:
+    if not stale or least == 0 or len(stale) < least:
         return None
     symbols = sorted({s for s, _ in stale})
     oldest = min(t for _, t in stale)
@@ -146,6 +173,7 @@ def _when(ns: int) -> str:
 __all__ = [
     "CheckLimits",
     "backlog_warning",
+    "compat_ruin_warning",
     "outlier_bars",
     "outlier_warnings",
     "ruin_bar",

@@ -177,6 +177,22 @@ def backtest_command(
     processes: Annotated[int | None, typer.Option(
         "--processes", min=1, help="Worker processes for --optimize (default: every CPU).")
     ] = None,
+    outlier_ratio: Annotated[float, typer.Option(
+        "--outlier-ratio", min=0.0, help="Warn about a close this many times the one before, or "
+        "1/x of it (0: off).")] = 5.0,
+    outlier_z: Annotated[float, typer.Option(
+        "--outlier-z", min=0.0, help="Warn about a log return beyond this many robust standard "
+        "deviations (1.4826 x MAD) from the median (0, the default: off).")] = 0.0,
+    ruin: Annotated[float, typer.Option(
+        "--ruin", min=0.0, max=0.999, help="Stop the run when equity falls below this fraction "
+        "of the start, and say so (0: off; compat mode still stops at zero equity, as "
+        "backtesting.py does).")] = 0.1,
+    backlog: Annotated[int, typer.Option(
+        "--backlog", min=0, help="Warn when at least this many orders placed before the last "
+        "bar never filled (0: off).")] = 1,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="Run --optimize trials on a Dask cluster: its scheduler address, "
+        "tcp://host:port (needs robo-tui[cluster]). Default: a local process pool.")] = None,
     list_runs: Annotated[bool, typer.Option("--list", help="List stored runs and exit.")] = False,
     show: Annotated[str | None, typer.Option(
         "--show", help="Print a stored run (id or unique id prefix); with --json/--html, "
@@ -212,7 +228,8 @@ def backtest_command(
             strategies=chosen, cash=cash, commission=commission, slippage_bps=slippage_bps, fill=fill.value,
             compat=compat, news=list(news or []), json_path=json_path, html_path=html_path,
             risk_free=risk_free, chart=chart, max_trades=max_trades, progress=progress,
-            source=source, timeframe=timeframe, symbol=symbol,
+            source=source, timeframe=timeframe, symbol=symbol, outlier_ratio=outlier_ratio,
+            outlier_z=outlier_z, ruin=ruin, backlog=backlog,
         )
         if optimize and symbol:  # the walk-forward workers reload the files by name
             raise UsageProblem("--symbol does not combine with --optimize; name the file "
@@ -221,12 +238,12 @@ def backtest_command(
             code = commands.optimize(options, request, WalkForwardRequest(
                 grid=parse_grid(grid or []), random=random, seed=seed, metric=metric,
                 train=train, test=test, anchored=anchored, processes=processes,
-                search=_search_method(search, random, trials), trials=trials))
+                search=_search_method(search, random, trials), trials=trials, cluster=cluster))
         else:
             if (grid or random is not None or train is not None or test is not None
-                    or search is not None or trials is not None):
-                raise UsageProblem("--grid, --random, --search, --trials, --train and --test "
-                                   "need --optimize")
+                    or search is not None or trials is not None or cluster is not None):
+                raise UsageProblem("--grid, --random, --search, --trials, --train, --test and "
+                                   "--cluster need --optimize")
             code = commands.run_backtest_command(options, request)
     except UsageProblem as exc:
         typer.echo(f"robo-tui backtest: {exc}", err=True)

@@ -1,5 +1,5 @@
-"""Where walk-forward backtests run: inline, or on a local process pool (any other executor, e.g.
-a cluster client, implements `TrialExecutor`).
+"""Where walk-forward backtests run: inline, on a local process pool (the default), or on a Dask
+cluster named by its scheduler's address (`DaskTrials`, the `cluster` extra).
 
 Every executor takes the backtest function once (`RunFn`, with whatever it closes over: the
 job, the data paths) and then only small tasks, (params, bars slice), each tagged with an id;
@@ -134,3 +134,87 @@ class ProcessPoolTrials:
         else:
             self._pool.close()
         self._pool.join()
+
+
+# --------------------------------------------------------------------------- a Dask cluster
+
+CLUSTER_EXTRA = "cluster"
+"""The optional dependency group a Dask cluster needs (`pip install 'robo-tui[cluster]'`)."""
+
+
+class MissingClusterExtra(ImportError):
+    """dask.distributed is not installed (the message names the extra)."""
+
+
+def _distributed() -> Any:
+    """The `distributed` package, or MissingClusterExtra naming the extra to install."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise MissingClusterExtra(
+            f"a Dask cluster needs dask.distributed: pip install 'robo-tui[{CLUSTER_EXTRA}]'"
+        ) from exc
+    return distributed
+
+
+def _call_scattered(run: RunFn, params: Params, bars: slice) -> BacktestStats:
+    """A trial on a Dask worker: `run` is the scattered backtest function (resolved there)."""
+    return run(params, bars)
+
+
+class ClusterUnreachable(ConnectionError):
+    """The Dask scheduler named could not be reached (the message names its address)."""
+
+
+class DaskTrials:
+    """Trials on a Dask cluster (dask.distributed), named by its scheduler's address.
+
+    The backtest function, with everything it closes over (the job, the bars), is scattered to
+    every worker once (`broadcast`); each trial then sends only its (params, bars slice) and a
+    reference to it. Results come back tagged as they finish, so the walk-forward's result does
+    not depend on the cluster. `capacity` is the cluster's worker threads at connect time.
+    `close(abort=True)` cancels what is queued or running and disconnects (a task already
+    running on a worker runs out there; its result is discarded).
+    """
+
+    def __init__(self, run: RunFn, address: str, *, timeout_s: float = 10.0) -> None:
+        distributed = _distributed()
+        try:
+            self._client = distributed.Client(address, timeout=timeout_s, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterUnreachable(
+                f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        try:
+            self.capacity = max(1, sum(self._client.nthreads().values()))
+            [self._run] = self._client.scatter([run], broadcast=True, hash=False)
+        except BaseException:
+            self._client.close()
+            raise
+        self._done: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
+        self._futures: dict[int, Any] = {}
+
+    def submit(self, tag: int, params: Params, bars: slice) -> None:
+        """Queue one backtest on the cluster."""
+        future = self._client.submit(_call_scattered, self._run, params, bars, pure=False)
+        self._futures[tag] = future
+        future.add_done_callback(lambda f, tag=tag: self._done.put((tag, f)))
+
+    def finished(self, timeout: float) -> list[Done]:
+        """What finished (waiting up to `timeout` s for the first); a trial's error is raised."""
+        out: list[Done] = []
+        try:
+            item = self._done.get(timeout=timeout)
+            while True:
+                tag, future = item
+                self._futures.pop(tag, None)
+                out.append((tag, future.result()))  # done: returns at once, or raises its error
+                item = self._done.get_nowait()
+        except queue.Empty:
+            return out
+
+    def close(self, *, abort: bool = False) -> None:
+        """Disconnect; `abort` cancels every trial not yet back first."""
+        if abort and self._futures:
+            self._client.cancel(list(self._futures.values()))
+        self._futures.clear()
+        self._client.close()

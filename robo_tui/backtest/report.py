@@ -577,6 +577,9 @@ def render_walk_forward(result: WalkForwardResult, *, console: Console) -> None:
     guard.add_row(Text(f"Degradation of mean {metric}"),
                   Text(f"{fmt_num(result.degradation, 3)} ({fmt_pct(result.degradation_pct, 0)})"))  # fmt: skip
     guard.add_row(Text("Walk-forward efficiency (OOS / IS)"), Text(fmt_num(result.efficiency, 2)))
+    guard.add_row(Text("Deflated Sharpe ratio (mean of windows)"),
+                  Text(fmt_num(result.deflated_sharpe, 2)))
+    guard.add_row(Text("Probability of backtest overfitting"), Text(fmt_pct(result.pbo * 100)))
     chosen = ", ".join(f"{k} ×{n}" for k, n in result.chosen_params[:5])
     guard.add_row(Text("Most chosen params"), Text(chosen))
     parts: list[Table | Text] = [windows, samples, guard]

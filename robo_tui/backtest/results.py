@@ -26,6 +26,7 @@ import numpy as np
 from robo_tui.backtest.checks import (
     CheckLimits,
     backlog_warning,
+    compat_ruin_warning,
     outlier_warnings,
     ruin_bar,
     ruin_warning,
@@ -225,7 +226,8 @@ class RunOutcome:
     `trades` are the closed round trips; `open_trades` the positions still held at the end,
     marked at the last close (counted, never in the trade statistics). `warmup_bars` is where
     buy-and-hold starts. `equity`, `index` and `closes` are cut to the bars actually replayed
-    (up to `ruined_at`, the bar where the account fell below the ruin threshold, if it did).
+    (up to `ruined_at`, the bar where the account fell below the ruin threshold, if it did; in
+    compat mode they run on to the last bar, flat after the ruin, as backtesting.py's do).
     `warnings` are the checks' plain-language findings (see `robo_tui.backtest.checks`).
     """
 
@@ -355,6 +357,8 @@ def analyse(
     risk_free_rate: float = 0.0,
     limits: CheckLimits | None = None,
     unfilled: Sequence[tuple[str, datetime]] = (),
+    compat: bool = False,
+    commission: float = 0.0,
 ) -> RunOutcome:
     """Trades (closed and open), attribution and statistics of a run.
 
@@ -363,6 +367,11 @@ def analyse(
     and returns follow backtesting.py's rules. For an interrupted run only the bars replayed
     count: trades beyond them are left out. A run whose equity falls below `limits.ruin_fraction`
     of its start is cut at that bar the same way, and every check's warning is attached.
+
+    `compat` (backtesting.py's conventions, `commission` its rate): a ruined account (below the
+    threshold, or at or below zero whatever the threshold) stops as backtesting.py's does: the
+    open trades close at that bar's close (exit commission charged) and the equity stays at what
+    is left (0 when nothing is) to the last bar, so the figures cover the whole series.
     """
     limits = limits if limits is not None else CheckLimits()
     n = int(result.equity.shape[0])
@@ -370,8 +379,16 @@ def analyse(
         raise InputError("the run stopped before its first bar: no statistics")
     voters = _voters(settings)
     warnings = _input_warnings(data, voters, limits)
-    ruined_at = ruin_bar(result.equity, limits)
-    if ruined_at is not None:
+    ruined_at = ruin_bar(result.equity, limits, at_zero=compat)
+    liquidated: dict[str, float] = {}  # compat ruin: symbol -> exit price at the ruin bar
+    if ruined_at is not None and compat:
+        marked = float(result.equity[ruined_at])
+        result, liquidated = _stop_ruined(result, data, ruined_at, commission)
+        n = int(result.equity.shape[0])
+        warnings.append(compat_ruin_warning(ruined_at, int(result.index[ruined_at]), marked,
+                                            float(result.equity[0]),
+                                            float(result.equity[ruined_at]), limits, n))
+    elif ruined_at is not None:
         warnings.append(ruin_warning(ruined_at, int(result.index[ruined_at]),
                                      float(result.equity[ruined_at]), float(result.equity[0]),
                                      limits, timeline_length(data)))
@@ -380,7 +397,7 @@ def analyse(
     equity = result.equity
     index = result.index[:n]
     if ruined_at is None and not result.stopped_early:
-        backlog = backlog_warning(unfilled, ns_to_datetime(int(index[-1])))
+        backlog = backlog_warning(unfilled, ns_to_datetime(int(index[-1])), limits)
         if backlog is not None:
             warnings.append(backlog)
     closed = [t for t in result.trades if t.exit_bar < n]
@@ -409,7 +426,19 @@ def analyse(
         [(s, size, datetime_to_ns(t)) for s, (size, t, _, _) in held.items()], data, voters, fill
     )
     open_trades = []
+    liquidations = []
     for (symbol, (size, opened, price, fees)), name in zip(held.items(), open_names, strict=True):
+        if symbol in liquidated:  # closed at the ruin bar's close, with its exit commission
+            exit_price = liquidated[symbol]
+            assert ruined_at is not None
+            liquidations.append(TradeRecord.round_trip(
+                symbol=symbol, size=size,
+                entry_bar=int(np.searchsorted(index, datetime_to_ns(opened))),
+                exit_bar=ruined_at, entry_time=opened,
+                exit_time=ns_to_datetime(int(index[ruined_at])), entry_price=price,
+                exit_price=exit_price, commission=fees + abs(size) * exit_price * commission,
+                strategy=name))
+            continue
         closes = result.closes.get(symbol)
         mark = float(closes[n - 1]) if closes is not None and closes.shape[0] >= n else price
         open_trades.append(
@@ -420,6 +449,7 @@ def analyse(
                 commission=fees, strategy=name,
             )
         )
+    trades += tuple(liquidations)
     warm = warmup_bars(settings, n)
     closes_cut = {s: c[:n] for s, c in result.closes.items()}
     close: FloatArray | dict[str, FloatArray] | None
@@ -435,6 +465,36 @@ def analyse(
     )
     return RunOutcome(result, settings, stats, trades, tuple(open_trades), warm, tuple(voters),
                       tuple(warnings), ruined_at)
+
+
+def _stop_ruined(result: BacktestResult, data: Mapping[str, BarArrays], bar: int,
+                 commission: float) -> tuple[BacktestResult, dict[str, float]]:
+    """A compat run ruined at timeline `bar`, stopped as backtesting.py stops one: what happened
+    after `bar` is dropped (the replay may have run on a little), every position still open
+    there is closed at that bar's close with its exit commission, and the equity left (never
+    below 0) is carried to the last bar of the data. The result over the whole timeline, and
+    the exit price of each position closed."""
+    index = np.unique(np.concatenate([b.ts for b in data.values()])).astype(np.int64)
+    stamp = int(result.index[bar])
+    fills = [f for f in result.fills if datetime_to_ns(f.ts) <= stamp]
+    closes = {s: _on_timeline(b, index) for s, b in data.items()}
+    held = _open_positions(fills)
+    exits = {s: float(closes[s][bar]) for s in held if s in closes}
+    fees = sum(abs(held[s][0]) * price * commission for s, price in exits.items())
+    left = max(0.0, float(result.equity[bar]) - fees)
+    equity = np.empty(index.shape[0], dtype=np.float64)
+    equity[:bar] = result.equity[:bar]
+    equity[bar:] = left
+    trades = [t for t in result.trades if t.exit_bar <= bar]
+    return replace(result, index=index, equity=equity, closes=closes, trades=trades,
+                   fills=fills), exits
+
+
+def _on_timeline(bars: BarArrays, index: IntArray) -> FloatArray:
+    """A symbol's closes forward-filled onto the timeline `index` (0 before its first bar)."""
+    last = np.searchsorted(bars.ts, index, side="right") - 1
+    out: FloatArray = np.where(last >= 0, bars.close[np.maximum(last, 0)], 0.0)
+    return out
 
 
 def _input_warnings(data: Mapping[str, BarArrays], voters: Mapping[str, Any],
@@ -695,4 +755,5 @@ def run_slice(job: SliceJob, params: dict[str, Any], bars: slice) -> BacktestSta
         raise InputError(f"no bars in window {bars.start}..{bars.stop}")
     spec = spec_with(job, params)
     result, settings = asyncio.run(run_backtest(job.settings, window, spec))
-    return analyse(result, settings, window, fill=spec.fill, limits=spec.limits).stats
+    return analyse(result, settings, window, fill=spec.fill, limits=spec.limits,
+                   compat=spec.compat, commission=spec.commission).stats

@@ -152,8 +152,9 @@ async def replay(
     stop: asyncio.Event | None = None,
 ) -> Replay:
     """Replay `data` through the engine per `spec`. The replay stops soon after the account
-    falls below `spec.limits.ruin_fraction` of its starting equity (`Replay.ruined`; the
-    analysis cuts the figures at the exact bar)."""
+    falls below `spec.limits.ruin_fraction` of its starting equity, or in compat mode to zero
+    or below (`Replay.ruined`; the analysis finds the exact bar and cuts the figures there, or
+    in compat mode closes what is open there as backtesting.py does)."""
     if not data or all(len(b) == 0 for b in data.values()):
         raise BacktestSetupError("no bars to replay")
     settings = backtest_settings(base, list(data), spec)
@@ -161,20 +162,22 @@ async def replay(
     engine = rig.engine
     await engine.broker.connect()
     await engine.orders.refresh_account()  # the opening account, read from the venue
-    driver = BacktestDriver(rig, data, news=news)
+    driver = BacktestDriver(rig, data, news=news, reenter=spec.compat)
     halt = stop if stop is not None else asyncio.Event()
     floor = spec.limits.ruin_fraction * engine.account.equity
     ruined = False
 
     def watch(done: int, total: int) -> None:
         nonlocal ruined
-        if floor > 0 and not engine.account.equity >= floor:
-            ruined = True
+        equity = engine.account.equity
+        if (floor > 0 and not equity >= floor) or (spec.compat and not equity > 0):
+            ruined = True  # compat: at or below zero backtesting.py stops too
             halt.set()
         if progress is not None:
             progress(done, total)
 
-    result = await driver.run(progress=watch if floor > 0 else progress, stop=halt)
+    result = await driver.run(progress=watch if floor > 0 or spec.compat else progress,
+                              stop=halt)
     unfilled = tuple((order.symbol, order.created_at)
                      for order, _ in await engine.store.open_orders())
     await engine.broker.close()

@@ -305,7 +305,8 @@ def _last_per_period(values: FloatArray, keys: IntArray) -> tuple[FloatArray, In
 
 
 def _pct_change(values: FloatArray) -> FloatArray:
-    result: FloatArray = values[1:] / values[:-1] - 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 after a ruin: NaN, as pandas
+        result: FloatArray = values[1:] / values[:-1] - 1.0
     return result
 
 
@@ -415,7 +416,8 @@ def _period_returns(equity: FloatArray, ts: IntArray, freq: str) -> tuple[Period
     if ends.size == 0:
         return ()
     base = np.r_[equity[~np.isnan(equity)][0], ends[:-1]]
-    rets = (ends / base - 1.0) * 100.0
+    with np.errstate(divide="ignore", invalid="ignore"):  # periods after a ruin: 0/0
+        rets = (ends / base - 1.0) * 100.0
     out = []
     for k, r in zip(end_keys.tolist(), rets.tolist(), strict=True):
         if freq == "YE":

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from robo_tui.backtest.executors import InlineExecutor, ProcessPoolTrials, RunFn, TrialExecutor
+from robo_tui.backtest.overfit_guard import guard_notes, mean_finite, window_overfit
 from robo_tui.backtest.search import Params, param_grid, random_search
 from robo_tui.backtest.stats import BacktestStats
 from robo_tui.domain.frozen import frozen
@@ -92,6 +93,9 @@ class WindowResult:
     `degradation` is the in-sample metric minus the out-of-sample one (sign flipped when the
     metric is minimised), so a positive number always means "worse on unseen data".
     `trial_metrics` holds every candidate's in-sample metric, in candidate order.
+    `deflated_sharpe` is the chosen candidate's deflated Sharpe ratio among the window's trials
+    and `pbo` the window's probability of backtest overfitting (both from the trials' monthly
+    returns; NaN when the window spans too few months), see `overfit_guard`.
     """
 
     index: int
@@ -104,6 +108,8 @@ class WindowResult:
     oos_metric: float
     degradation: float
     trial_metrics: tuple[float, ...]
+    deflated_sharpe: float = math.nan
+    pbo: float = math.nan
 
 
 @frozen
@@ -136,7 +142,9 @@ class WalkForwardResult:
     mean (walk-forward efficiency; around 0.5 or better is commonly taken as robust).
     `warnings` says in words when the guard trips. `trade_now` is the latest window's choice:
     the parameters to trade from here on. `interrupted`: stopped by Ctrl-C, the windows tested
-    until then only.
+    until then only. `deflated_sharpe` and `pbo` are the windows' mean deflated Sharpe ratio of
+    the winner and probability of backtest overfitting (over the windows where they are
+    defined; docs/backtesting.md).
     """
 
     metric: str
@@ -153,6 +161,8 @@ class WalkForwardResult:
     warnings: tuple[str, ...]
     trade_now: Params
     interrupted: bool = False
+    deflated_sharpe: float = math.nan
+    pbo: float = math.nan
 
 
 # --------------------------------------------------------------------------- running
@@ -505,6 +515,7 @@ def _result(
         assert w.best is not None and w.oos is not None
         params, is_stats = w.trials[w.best]
         is_value, oos_value = is_stats.metric(metric), w.oos.metric(metric)
+        guard = window_overfit([s for _, s in w.trials], w.best)
         results.append(
             WindowResult(
                 index=i,
@@ -517,6 +528,8 @@ def _result(
                 oos_metric=oos_value,
                 degradation=sign * (is_value - oos_value),
                 trial_metrics=tuple(s.metric(metric) for _, s in w.trials),
+                deflated_sharpe=guard.deflated_sharpe,
+                pbo=guard.pbo,
             )
         )
     in_summary = _summary([r.in_sample for r in results], metric)
@@ -527,6 +540,10 @@ def _result(
     degradation_pct = degradation / abs(is_mean) * 100.0 if is_mean else math.nan
     chosen = Counter(_params_key(r.params) for r in results)
     notes = _guard_warnings(is_mean, oos_mean, efficiency, trials, len(results), metric)
+    dsr = mean_finite([r.deflated_sharpe for r in results])
+    pbo = mean_finite([r.pbo for r in results])
+    measured = sum(math.isfinite(r.deflated_sharpe) or math.isfinite(r.pbo) for r in results)
+    notes += guard_notes(dsr, pbo, len(results), measured)
     if interrupted:
         notes.insert(0, f"interrupted: {len(results)} of {windows_planned} windows tested")
     return WalkForwardResult(
@@ -544,6 +561,8 @@ def _result(
         warnings=tuple(notes),
         trade_now=dict(results[-1].params),
         interrupted=interrupted,
+        deflated_sharpe=dsr,
+        pbo=pbo,
     )
 
 
@@ -566,6 +585,8 @@ def walk_forward_to_json(result: WalkForwardResult) -> dict[str, Any]:
             "oos_metric": r.oos_metric,
             "degradation": r.degradation,
             "trial_metrics": list(r.trial_metrics),
+            "deflated_sharpe": r.deflated_sharpe,
+            "pbo": r.pbo,
             "in_sample": to_jsonable(r.in_sample),
             "out_of_sample": to_jsonable(r.out_of_sample),
         }
@@ -580,6 +601,8 @@ def walk_forward_to_json(result: WalkForwardResult) -> dict[str, Any]:
         "degradation": result.degradation,
         "degradation_pct": result.degradation_pct,
         "efficiency": result.efficiency,
+        "deflated_sharpe": result.deflated_sharpe,
+        "pbo": result.pbo,
         "chosen_params": [{"params": k, "windows": v} for k, v in result.chosen_params],
         "warnings": list(result.warnings),
         "trade_now": result.trade_now,

@@ -47,7 +47,13 @@ def run_window(job: SliceJob, params: dict[str, Any], bars: slice) -> BacktestSt
     A top-level function so that `functools.partial(run_window, job)` pickles into a spawned
     worker (the job's bars are loaded once per worker); each call runs its own event loop.
     """
-    data = job_bars(job)
+    return run_window_on(job_bars(job), job, params, bars)
+
+
+def run_window_on(data: dict[str, BarArrays], job: SliceJob, params: dict[str, Any],
+                  bars: slice) -> BacktestStats:
+    """`run_window` on bars already loaded: `functools.partial(run_window_on, data, job)` is
+    what a cluster receives once (its workers need not see the job's files)."""
     start = 0 if bars.start is None else bars.start
     spec = spec_with(job, params)
     settings = backtest_settings(job.settings, list(data), spec)
@@ -58,7 +64,8 @@ def run_window(job: SliceJob, params: dict[str, Any], bars: slice) -> BacktestSt
         raise InputError(f"no bars in window {bars.start}..{bars.stop}")
     result = asyncio.run(_replay(settings, extended, spec, lead))
     cut = _cut(result, lead)
-    outcome = analyse(cut, settings, window, fill=spec.fill)
+    outcome = analyse(cut, settings, window, fill=spec.fill, compat=spec.compat,
+                      commission=spec.commission)
     closes = {s: c for s, c in cut.closes.items() if s in window}
     close: FloatArray | dict[str, FloatArray] | None
     close = next(iter(closes.values())) if len(closes) == 1 else closes or None
@@ -80,7 +87,7 @@ async def _replay(
     engine = rig.engine
     await engine.broker.connect()
     await engine.orders.refresh_account()
-    result = await BacktestDriver(rig, data, trade_from=lead).run()
+    result = await BacktestDriver(rig, data, trade_from=lead, reenter=spec.compat).run()
     await engine.broker.close()
     if engine.intelligence is not None:
         await engine.intelligence.close()

@@ -9,6 +9,7 @@ entry already names its extra.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 
 from robo_tui.config.models import Settings
@@ -32,6 +33,9 @@ def unavailable_extensions(settings: Settings) -> Iterator[tuple[Location, str]]
                    for i, name in enumerate(settings.analysts.auto_order)]
     wanted += [(("news", "sources", i, "kind"), NEWS_SOURCES.missing(source.kind))
                for i, source in enumerate(settings.news.sources) if source.enabled]
+    if settings.backtest.cluster and importlib.util.find_spec("distributed") is None:
+        wanted.append((("backtest", "cluster"),
+                       "a Dask cluster needs dask.distributed: pip install 'robo-tui[cluster]'"))
     for loc, reason in wanted:
         if reason is not None:
             yield loc, reason

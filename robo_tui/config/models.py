@@ -535,6 +535,20 @@ class LiveSettings(Section):
     """A live start needs a passing `robo-tui preflight` at most this many minutes old."""
 
 
+class BacktestSettings(Section):
+    cluster: str = ""
+    """Dask scheduler address (tcp://host:port) the walk-forward trials run on (needs the
+    `cluster` extra); empty: a local process pool. `--cluster` overrides it."""
+
+    @field_validator("cluster")
+    @classmethod
+    def _a_scheduler(cls, address: str) -> str:
+        address = address.strip()
+        if address and "://" not in address:
+            raise ValueError(f"{address!r} is not a scheduler address; write tcp://host:port")
+        return address
+
+
 class Settings(Section):
     """The whole configuration."""
 
@@ -570,3 +584,5 @@ class Settings(Section):
     """Report cards of the account, your own targets, and the daily schedule."""
     live: LiveSettings = Field(default_factory=LiveSettings)
     """Going live: the preflight a live start needs (the live caps are in [risk])."""
+    backtest: BacktestSettings = Field(default_factory=BacktestSettings)
+    """Backtests and walk-forward optimisation."""

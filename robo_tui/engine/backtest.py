@@ -8,6 +8,13 @@ once, then walks an event queue: the bars where the target changes (decisions go
 bar after an order (fills at the next open), and the first bar where a resting order, stop or
 target can trigger (found by a vectorised search). Bars in between cannot change anything, so they
 are skipped; the equity curve is filled in for them afterwards with numpy.
+
+`reenter` (compat mode) reproduces backtesting.py's `exclusive_orders=True` on a repeated
+same-direction signal: a strategy that reports its raw signals (`SignalSource`, e.g. a cross up
+while the last cross was up too) closes what it holds and opens anew at one fill. Both orders go
+through the order path and the gate: the exit at the signal's close (reduce-only), and at the
+next bar's open, once the exit has filled there, the entry, judged on the flat account and
+filled at that same open, sized on the equity the exit left.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -38,6 +46,17 @@ from robo_tui.ports import ReplayClock, RunRecorder, SimulatedVenue
 
 _BAR, _DECIDE = 0, 1  # venue bars sort before decisions at the same timeline bar
 _DAY_NS = 86_400 * 1_000_000_000
+
+
+class SignalSource(Protocol):
+    """A strategy that reports its raw signals as well as its score: +1 / -1 at each bar where
+    it would buy / sell, repeats in the same direction included (the score latches them).
+    Found by its `signals` method (not `isinstance`: this module is compiled with mypyc, where a
+    runtime-checkable Protocol cannot be built)."""
+
+    def signals(self, bars: BarArrays) -> FloatArray:
+        """+1 / -1 at each buy / sell signal, 0 elsewhere."""
+        ...
 
 
 @frozen
@@ -187,6 +206,8 @@ class _Decisions:
     scores: dict[str, FloatArray]
     targets: dict[str, FloatArray]
     ideas: dict[str, list[TradeIdea]]
+    reentries: dict[str, frozenset[int]] = field(default_factory=dict)
+    """Per symbol the bars of a repeated same-direction signal (compat re-entry), if any."""
 
 
 _Entry = tuple[int, int, int, str, int]  # timeline bar k, kind, tie-breaker, symbol, symbol's bar i
@@ -294,7 +315,7 @@ class BacktestDriver:
 
     def __init__(self, rig: ReplayRig, data: Mapping[str, BarArrays], *,
                  window: int | None = None, news: Sequence[NewsItem] = (),
-                 trade_from: int = 0) -> None:
+                 trade_from: int = 0, reenter: bool = False) -> None:
         engine = rig.engine
         missing = [s for s in data if s not in engine.instruments]
         if missing:
@@ -312,6 +333,11 @@ class BacktestDriver:
         self._venue: SimulatedVenue = rig.venue
         self._found: dict[str, tuple[float, float, int]] = {}  # symbol: levels, first bar hit
         self._today = -1  # the day (epoch days) of the last event
+        self.reenter = reenter
+        self._reentries: dict[str, frozenset[int]] = {}
+        # re-entries whose exit waits for the next open: symbol -> (direction, decision)
+        self._reopen: dict[str, tuple[int, EnsembleDecision]] = {}
+        self._staged: list[tuple[str, int]] = []  # (symbol, bar) seen only at its open so far
 
     async def run(self, *, progress: Callable[[int, int], None] | None = None,
                   stop: asyncio.Event | None = None) -> BacktestResult:
@@ -327,7 +353,8 @@ class BacktestDriver:
         started = time.perf_counter()
         n = self.timeline.index.shape[0]
         plan = await self._decisions()
-        queue = _EventQueue(self._decision_points(plan.targets))
+        self._reentries = plan.reentries
+        queue = _EventQueue(self._decision_points(plan.targets, plan.reentries))
         curve = _EquityCurve(self.timeline, engine.account.cash, engine.peak_equity)
         events = last_report = 0
         last_k = -1  # the last bar whose events were processed
@@ -343,6 +370,8 @@ class BacktestDriver:
             last_k = k
             now, touched, decides = self._open_bar(k, batch, queue, curve)
             await engine.settle(now)
+            if self._staged:
+                await self._reopen_at_open(k, now, touched)
             if decides:
                 await self._decide(k, batch, plan, touched, now)
             self._book(k, touched, queue, curve)
@@ -394,14 +423,36 @@ class BacktestDriver:
                 target = target.copy()
                 target[:first] = np.nan  # undefined until then: the first decision is there
             plan.votes[symbol], plan.scores[symbol], plan.targets[symbol] = v, score, target
+            if self.reenter and extra is None:
+                bars_at = self._reentry_bars(bars, target)
+                if bars_at.size:
+                    plan.reentries[symbol] = frozenset(bars_at.tolist())
         return plan
 
-    def _decision_points(self, targets: Mapping[str, FloatArray]) -> list[_Entry]:
-        """The queue's first entries: each bar where a symbol's target changes."""
+    def _reentry_bars(self, bars: BarArrays, target: FloatArray) -> IntArray:
+        """The bars where the one voting strategy signals again the direction it already holds
+        (backtesting.py's `buy()` while long): empty unless exactly one strategy votes and it
+        reports its signals."""
+        voters = list(self.engine.ensemble.voters().values())
+        if len(voters) != 1 or not callable(getattr(voters[0], "signals", None)):
+            return np.empty(0, dtype=np.int64)
+        signals = np.asarray(cast(SignalSource, voters[0]).signals(bars), dtype=np.float64)
+        before = np.r_[np.nan, target[:-1]]
+        repeat = (signals != 0) & (target == signals) & (before == target)
+        return np.flatnonzero(repeat).astype(np.int64)
+
+    def _decision_points(self, targets: Mapping[str, FloatArray],
+                         reentries: Mapping[str, frozenset[int]]) -> list[_Entry]:
+        """The queue's first entries: each bar where a symbol's target changes or its strategy
+        repeats a signal (a compat re-entry)."""
         pos_of = self.timeline.pos_of
         points: list[_Entry] = []
         for symbol, target in targets.items():
-            for i in _change_points(target):
+            bars_at = _change_points(target)
+            again = reentries.get(symbol)
+            if again:
+                bars_at = np.union1d(bars_at, np.fromiter(again, dtype=np.int64))
+            for i in bars_at.tolist():
                 points.append((int(pos_of[symbol][i]), _DECIDE, len(points), symbol, int(i)))
         return points
 
@@ -443,9 +494,36 @@ class BacktestDriver:
             if due:
                 del scheduled[symbol]
             bars = data[symbol]
+            if due and symbol in self._reopen:  # the open alone first: the exit fills there
+                price = float(bars.open[i])
+                self._venue.on_bar_values(symbol, now, price, price, price, price)
+                self._staged.append((symbol, i))
+                continue
             self._venue.on_bar_values(symbol, now, float(bars.open[i]), float(bars.high[i]),
                                       float(bars.low[i]), float(bars.close[i]))
         return now, touched, decides
+
+    async def _reopen_at_open(self, k: int, now: datetime, touched: set[str]) -> None:
+        """The entry of each re-entry whose exit filled at this bar's open: proposed, judged on
+        the flat account and priced at the open (`build_proposal` → `propose` → gate), then the
+        rest of the bar, where it fills at that same open, sized on the equity left."""
+        engine = self.engine
+        staged, self._staged = self._staged, []
+        self._set_windows(touched.union(engine.account.positions), max(k - 1, 0))  # closed bars
+        for symbol, i in staged:
+            direction, decision = self._reopen.pop(symbol)
+            bars = self.data[symbol]
+            opening = float(bars.open[i])
+            if (engine.risk.state is not TradingState.HALTED
+                    and engine.account.position_qty(symbol) == 0.0):
+                engine.mark_prices({symbol: opening})
+                proposal = engine.build_proposal(symbol, direction, decision, now)
+                if proposal is not None:
+                    await engine.propose(proposal)
+            self._venue.on_bar_values(symbol, now, opening, float(bars.high[i]),
+                                      float(bars.low[i]), float(bars.close[i]))
+            engine.mark_prices({symbol: float(bars.close[i])})
+        await engine.settle(now)
 
     async def _decide(self, k: int, batch: Sequence[_Due], plan: _Decisions, touched: set[str],
                       now: datetime) -> None:
@@ -460,8 +538,9 @@ class BacktestDriver:
                 continue
             desired = float(plan.targets[symbol][i])
             acts = self._acts(symbol, desired)
+            again = not acts and self._reenters(symbol, i, desired)
             engine.set_target(symbol, desired)
-            if not acts:
+            if not acts and not again:
                 continue  # nothing to explain or size
             if not windows_current:  # sizing and the gate read the symbols' recent bars
                 self._set_windows(touched.union(engine.account.positions), k)
@@ -470,11 +549,44 @@ class BacktestDriver:
             engine.set_live_ideas(symbol, live)  # the proposal cites the ideas that voted
             decision = self._decision(symbol, i, now, plan.votes[symbol], plan.explainers[symbol],
                                       plan.scores[symbol], plan.targets[symbol], live)
+            if again:
+                await self._exit_to_reenter(symbol, int(desired), decision, now)
+                continue
             proposal = engine.build_proposal(symbol, int(desired), decision, now)
             if proposal is not None:
                 await engine.propose(proposal)
         if counters.orders + counters.denied != sent_before:
             await engine.settle(now)  # an order may have filled at once (fill at close)
+
+    async def _exit_to_reenter(self, symbol: str, direction: int, decision: EnsembleDecision,
+                               now: datetime) -> None:
+        """A re-entry's first order: the exit of what is held (reduce-only, through the gate).
+        Filled at once (fills at the close), the entry follows at once; queued for the next
+        open, the entry waits for it (`_reopen_at_open`)."""
+        engine = self.engine
+        exit_proposal = engine.build_proposal(symbol, 0, decision, now)
+        if exit_proposal is None:
+            return
+        sent = engine.counters.orders
+        await engine.propose(exit_proposal)
+        if engine.counters.orders == sent:
+            return  # the gate denied the exit: nothing to re-open
+        await engine.settle(now)
+        if engine.account.position_qty(symbol) != 0.0:
+            self._reopen[symbol] = (direction, decision)
+            return
+        entry = engine.build_proposal(symbol, direction, decision, now)
+        if entry is not None:
+            await engine.propose(entry)
+
+    def _reenters(self, symbol: str, i: int, desired: float) -> bool:
+        """Whether bar i of `symbol` is a re-entry that can act: a repeated signal in the
+        direction already held, trading not HALTED."""
+        again = self._reentries.get(symbol)
+        return (again is not None and i in again and desired != 0
+                and self.engine.risk.state is not TradingState.HALTED
+                and self.engine.wanted_change(symbol, int(desired)) is None
+                and self.engine.account.position_qty(symbol) != 0.0)
 
     def _book(self, k: int, touched: set[str], queue: _EventQueue, curve: _EquityCurve) -> None:
         """Book the account's new state on the curve and schedule what the venue must see next."""
@@ -508,7 +620,8 @@ class BacktestDriver:
             if kind != _DECIDE:
                 return False
         for _, symbol, i in batch:
-            if self._acts(symbol, float(targets[symbol][i])):
+            desired = float(targets[symbol][i])
+            if self._acts(symbol, desired) or self._reenters(symbol, i, desired):
                 return False
         for _, symbol, i in batch:
             self.engine.set_target(symbol, float(targets[symbol][i]))

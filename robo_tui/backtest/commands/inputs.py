@@ -8,6 +8,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from robo_tui.backtest.arguments import BacktestRequest, UsageProblem
+from robo_tui.backtest.checks import CheckLimits
 from robo_tui.backtest.results import InputError, load_bars
 from robo_tui.backtest.runner import BacktestSetupError, BacktestSpec, backtest_settings
 from robo_tui.catalogue.reading import catalogue_bars
@@ -23,9 +24,25 @@ def backtest_spec(request: BacktestRequest) -> BacktestSpec:
     if request.compat and request.slippage_bps:
         raise UsageProblem("--slippage-bps is not part of backtesting.py's conventions; "
                            "add --no-compat to model slippage")
+    try:
+        limits = CheckLimits(outlier_ratio=request.outlier_ratio, outlier_z=request.outlier_z,
+                             ruin_fraction=request.ruin, backlog_orders=request.backlog)
+    except ValueError as exc:
+        raise UsageProblem(_flag_message(str(exc))) from None
     return BacktestSpec(cash=request.cash, commission=request.commission,
                         slippage_bps=request.slippage_bps, fill=request.fill,
-                        compat=request.compat, strategies=request.strategies)
+                        compat=request.compat, strategies=request.strategies, limits=limits)
+
+
+_FLAGS = {"outlier_ratio": "--outlier-ratio", "outlier_z": "--outlier-z",
+          "ruin_fraction": "--ruin", "backlog_orders": "--backlog"}
+
+
+def _flag_message(message: str) -> str:
+    """A check limit's complaint with the field named as its command-line flag."""
+    for field, flag in _FLAGS.items():
+        message = message.replace(field, flag)
+    return message
 
 
 def prepare(

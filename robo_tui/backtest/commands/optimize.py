@@ -18,8 +18,9 @@ from robo_tui.backtest.arguments import BacktestRequest, UsageProblem, WalkForwa
 from robo_tui.backtest.commands.console import INTERRUPTED, stderr, stdout, write_json
 from robo_tui.backtest.commands.inputs import prepare, setup_message
 from robo_tui.backtest.commands.storage import store_run
+from robo_tui.backtest.executors import RunFn, TrialExecutor
 from robo_tui.backtest.report import render_walk_forward
-from robo_tui.backtest.results import SliceJob, spec_with, timeline_length, voter_names
+from robo_tui.backtest.results import SliceJob, job_bars, spec_with, timeline_length, voter_names
 from robo_tui.backtest.runner import BacktestSetupError, backtest_settings
 from robo_tui.backtest.stats import numeric_stat_names
 from robo_tui.backtest.walkforward import (
@@ -34,8 +35,9 @@ from robo_tui.backtest.walkforward import (
     walk_forward,
     walk_forward_to_json,
 )
-from robo_tui.backtest.window_run import run_window
+from robo_tui.backtest.window_run import run_window, run_window_on
 from robo_tui.config import Settings
+from robo_tui.domain.market import BarArrays
 from robo_tui.runtime import RunOptions
 
 DEFAULT_TRIALS = 50
@@ -75,7 +77,8 @@ def optimize(options: RunOptions, request: BacktestRequest, wf: WalkForwardReque
               f"(train {train:,}, test {test:,} bars) on {n:,} bars, ranked by {wf.metric} …",
               highlight=False)
     try:
-        result = _walk(job, candidates, windows, wf, err, request.progress)
+        result = _walk(job, candidates, windows, wf, err, request.progress,
+                       cluster=wf.cluster or base.backtest.cluster or None, bars=bars)
         if wf.search == "optuna":
             valid.report(err)
     except KeyboardInterrupt:
@@ -205,14 +208,37 @@ def _searches(wf: WalkForwardRequest, valid: _Validity) -> SearchFactory:
         raise UsageProblem(str(exc)) from None
 
 
+def cluster_executor(run: RunFn, address: str, err: Console) -> TrialExecutor:
+    """The Dask cluster at `address` as the trials' executor (bad address, unreachable
+    scheduler or missing extra: a usage problem naming it)."""
+    from robo_tui.backtest.executors import ClusterUnreachable, DaskTrials, MissingClusterExtra
+
+    if not address.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://", "ucx://")):
+        raise UsageProblem(f"--cluster {address}: name a Dask scheduler as tcp://host:port")
+    try:
+        executor = DaskTrials(run, address)
+    except (MissingClusterExtra, ClusterUnreachable) as exc:
+        raise UsageProblem(str(exc)) from None
+    err.print(f"Trials on the Dask cluster at {address} ({executor.capacity} worker threads)",
+              highlight=False)
+    return executor
+
+
 def _walk(job: SliceJob, candidates: list[Params] | SearchFactory, windows: list[Window],
-          wf: WalkForwardRequest, err: Console, show: bool | None) -> WalkForwardResult:
-    """The walk-forward itself, with a progress bar (measured time left) on a terminal."""
-    run = functools.partial(run_window, job)
+          wf: WalkForwardRequest, err: Console, show: bool | None, *,
+          cluster: str | None = None,
+          bars: dict[str, BarArrays] | None = None) -> WalkForwardResult:
+    """The walk-forward itself, with a progress bar (measured time left) on a terminal; on the
+    Dask cluster at `cluster` when one is named (the loaded `bars` are scattered to it once)."""
+    run: RunFn = functools.partial(run_window, job)
+    executor: TrialExecutor | None = None
+    if cluster:
+        loaded = bars if bars is not None else job_bars(job)
+        executor = cluster_executor(functools.partial(run_window_on, loaded, job), cluster, err)
     maximize = wf.metric not in LOWER_IS_BETTER
     if not (err.is_terminal if show is None else show):
         return walk_forward(run, candidates, windows, metric=wf.metric, maximize=maximize,
-                            processes=wf.processes)
+                            processes=wf.processes, executor=executor)
     per_window = (wf.trials or DEFAULT_TRIALS) if callable(candidates) else len(candidates)
     total = (per_window + 1) * len(windows)
     columns = (TextColumn("Walk-forward"), BarColumn(), MofNCompleteColumn(),
@@ -224,8 +250,8 @@ def _walk(job: SliceJob, candidates: list[Params] | SearchFactory, windows: list
             progress.update(task, completed=status.done, total=status.total,
                             eta=f"time left: {eta_text(status.eta_s)}")
 
-        return walk_forward(run, candidates, windows, metric=wf.metric,
-                            maximize=maximize, processes=wf.processes, status=tick)
+        return walk_forward(run, candidates, windows, metric=wf.metric, maximize=maximize,
+                            processes=wf.processes, executor=executor, status=tick)
 
 
 def eta_text(seconds: float | None) -> str:

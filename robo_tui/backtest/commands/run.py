@@ -66,7 +66,7 @@ def run_backtest_command(options: RunOptions, request: BacktestRequest) -> int:
         return INTERRUPTED
     outcome = analyse(result, run.settings, bars, fill=spec.fill,
                       risk_free_rate=request.risk_free, limits=spec.limits,
-                      unfilled=run.unfilled)
+                      unfilled=run.unfilled, compat=spec.compat, commission=spec.commission)
     _report(outcome, request, list(bars))
     params = request.params(list(bars), options.config)
     code = store_run(options, base, run_record(outcome, params))

@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from robo_tui.config.sections import StrategySettings
@@ -84,6 +85,14 @@ class SmaCross:
         """+1 / -1 from each cross up / down, forward-filled; NaN before the first cross."""
         fast, slow = self.averages(bars)
         return latch(crossover(fast, slow), crossover(slow, fast))
+
+    def signals(self, bars: BarArrays) -> FloatArray:
+        """+1 at each cross up, -1 at each cross down, 0 elsewhere: where backtesting.py's
+        README strategy calls `buy()` / `sell()`, a repeated same-direction cross included (the
+        averages touched in between). The replay's compat mode re-enters on such a repeat."""
+        fast, slow = self.averages(bars)
+        out: FloatArray = crossover(fast, slow).astype(np.float64) - crossover(slow, fast)
+        return out
 
     def explain(self, bars: BarArrays, i: int) -> str:
         """Which cross set the score at bar `i`, when, and where the averages are now."""

@@ -105,7 +105,13 @@ def test_backtest_when_one_close_spikes_100x_then_the_outlier_is_named(tmp_path:
     # the spike and the fall back are both jumps; the short held through it ruins the account
     assert outlier.startswith("GOOG: 2 price outlier(s)") and when in outlier
     assert ruin.startswith("account ruined") and "at bar 1,000" in ruin
-    assert doc["bars"] == 1_001 and doc["cagr_pct"] == -100.0
+    # compat (the default) stops as backtesting.py does: the short is closed at the spike's
+    # close and the account holds 0 to the last bar
+    assert "closed at that bar's close" in ruin
+    assert doc["bars"] == len(frame) and doc["equity_final"] == 0.0
+    assert doc["return_pct"] == -100.0
+    last = doc["trade_list"][-1]
+    assert last["exit_bar"] == 1_000 and last["exit_price"] == frame["Close"].iloc[1000]
     assert params["warnings"] == doc["warnings"] and params["ruined_at"] == 1_000
     assert params["stopped_early"] is False
 
@@ -140,6 +146,8 @@ def test_replay_when_equity_falls_below_the_ruin_threshold_then_the_run_stops_th
     ruined = int(np.flatnonzero(run.result.equity < 9_500)[0])
 
     outcome = analyse(run.result, run.settings, bars, limits=spec.limits, unfilled=run.unfilled)
+    compat = analyse(run.result, run.settings, bars, limits=spec.limits, unfilled=run.unfilled,
+                     compat=True, commission=0.002)
 
     assert outcome.ruined_at == ruined
     assert outcome.stats.bars == ruined + 1 and outcome.equity.shape[0] == ruined + 1
@@ -148,6 +156,17 @@ def test_replay_when_equity_falls_below_the_ruin_threshold_then_the_run_stops_th
     [warning] = outcome.warnings
     assert warning.startswith("account ruined: equity") and f"at bar {ruined:,}" in warning
     assert ruin_bar(run.result.equity, CheckLimits(ruin_fraction=0)) is None
+    # compat: stopped as backtesting.py stops; the open trade closes at the ruin bar's close
+    # (exit commission paid) and what is left is held flat to the last bar
+    assert compat.ruined_at == ruined and compat.stats.bars == len(GOOG)
+    last = compat.trades[-1]
+    assert last.exit_bar == ruined and last.exit_price == bars["GOOG"].close[ruined]
+    assert compat.open_trades == ()
+    left = float(run.result.equity[ruined]) - abs(last.size) * last.exit_price * 0.002
+    assert np.all(compat.equity[ruined:] == left) and compat.stats.equity_final == left
+    np.testing.assert_array_equal(compat.equity[:ruined], run.result.equity[:ruined])
+    [said] = compat.warnings
+    assert f"at bar {ruined:,}" in said and "closed at that bar's close" in said
 
 
 def test_replay_when_ruined_by_a_gap_on_a_long_series_then_the_figures_stop_at_that_bar(
@@ -164,7 +183,9 @@ def test_replay_when_ruined_by_a_gap_on_a_long_series_then_the_figures_stop_at_t
     run = asyncio.run(replay(Settings(), bars, spec))
 
     outcome = analyse(run.result, run.settings, bars, limits=spec.limits)
+    compat = analyse(run.result, run.settings, bars, limits=spec.limits, compat=True)
 
+    assert compat.ruined_at == 6_000 and compat.stats.bars == n  # held flat to the end
     assert outcome.ruined_at == 6_000 and outcome.stats.bars == 6_001
     assert any("account ruined" in w and "at bar 6,000" in w for w in outcome.warnings)
     if run.ruined:  # the replay noticed at its next progress check and stopped early
@@ -211,3 +232,43 @@ def test_run_listing_when_narrow_then_parameter_values_still_tell_runs_apart() -
     assert a["strategies"] == "sma_cross(5,20)" and b["strategies"] == "sma_cross(10,20)"
     assert a["id"] == "abcdef01" and b["id"] == "abcdef01!"  # "!": the run has warnings
     assert run_listing(row(5, []))["strategies"] == "sma_cross(fast=5,slow=20)"
+
+
+def test_backtest_when_check_limit_flags_then_the_checks_follow_them_and_the_run_stores_them(
+    tmp_path: Path,
+) -> None:
+    frame = GOOG.copy()
+    frame.iloc[1000, frame.columns.get_loc("Close")] *= 1.6  # a 60 % jump: below the 5x default
+    frame.iloc[1000, frame.columns.get_loc("High")] = frame.iloc[1000]["Close"]
+
+    (tmp_path / "b").mkdir()
+    default, doc, _ = run_cli(tmp_path, write(tmp_path, frame))
+    strict, strict_doc, params = run_cli(tmp_path / "b", write(tmp_path, frame), "--outlier-ratio",
+                                         "1.5", "--outlier-z", "8", "--ruin", "0", "--backlog", "3")
+
+    assert default.exit_code == 0 and strict.exit_code == 0, strict.output
+    assert not any("outlier" in w for w in doc["warnings"])
+    [outlier] = [w for w in strict_doc["warnings"] if "outlier" in w]
+    assert "a close 1.5x or 1/1.5 of the one before or a log return beyond 8 robust" in outlier
+    assert params["checks"] == {"outlier_ratio": 1.5, "outlier_z": 8.0, "ruin_fraction": 0.0,
+                                "backlog_orders": 3}
+
+
+def test_backtest_when_a_check_limit_is_nonsense_then_exit_2_naming_the_flag(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    result = CliRunner().invoke(app, [
+        "backtest", "--data", str(write(tmp_path, GOOG)), "--outlier-ratio", "0.5",
+        "--config", str(config), "--data-dir", str(tmp_path / "data")])
+
+    assert result.exit_code == 2
+    assert "--outlier-ratio must be above 1 (or 0 for off), got 0.5" in result.output
+
+
+def test_analyse_when_fewer_stale_orders_than_the_backlog_limit_then_no_warning() -> None:
+    last = datetime(2013, 3, 1, tzinfo=UTC)
+    stale = [("GOOG", datetime(2010, 1, 4, tzinfo=UTC)), ("GOOG", datetime(2011, 1, 4, tzinfo=UTC))]
+
+    assert backlog_warning(stale, last, CheckLimits(backlog_orders=3)) is None
+    assert backlog_warning(stale, last, CheckLimits(backlog_orders=0)) is None
+    assert backlog_warning(stale, last, CheckLimits(backlog_orders=2)) is not None

@@ -5,17 +5,17 @@ backtesting.py's README strategy runs through backtesting.py and through robo-tu
 in the same test; trade lists (bars, prices, sizes) must be identical and P&L, returns and the
 final equity equal to a relative 1e-9.
 
-Known gap: when the averages touch (equal on a bar) between two crosses in the same direction,
+Re-entry: when the averages touch (equal on a bar) between two crosses in the same direction,
 backtesting.py's second `buy()` closes the trade and opens a new one at the next open
-(`exclusive_orders=True`); robo-tui's engine acts on changes of its target and holds. Doing the
-same needs the replay driver to close and re-open a position at one fill
-(robo_tui/engine/backtest.py), which is not done yet: `test_..._reentry_...` states it
-(strict xfail) and the generated-series test leaves such series out.
+(`exclusive_orders=True`). Compat mode does the same: the replay driver sends the exit and, once
+it filled at that open, the entry, both through the order path and the gate
+(robo_tui/engine/backtest.py, `reenter`). `test_..._with_a_reentry_...` shows it on a EURUSD
+tiling, and the generator makes touches on purpose (flat stretches, `touch` segments).
 
-Second known gap: when equity reaches 0 or less, backtesting.py closes every trade at that bar's
-close and stops with zero equity; robo-tui's ruin check (`CheckLimits.ruin_fraction`) cuts the
-run at the first bar below its threshold instead. Generated series where backtesting.py runs out
-of money are left out too.
+When equity reaches 0 or less, backtesting.py closes every trade at that bar's close and stops
+with zero equity; compat mode's analysis does the same (`analyse(compat=True)`), so generated
+series where backtesting.py runs out of money are compared too, and
+`test_parity_when_the_account_is_wiped_out_...` shows one.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def robo_run(data: pd.DataFrame, fast: int, slow: int) -> RunOutcome:
                         strategies={"sma_cross": {"fast": str(fast), "slow": str(slow)}},
                         limits=_no_ruin())
     result, run_settings = asyncio.run(run_backtest(Settings(), bars, spec))
-    return analyse(result, run_settings, bars, limits=spec.limits)
+    return analyse(result, run_settings, bars, limits=spec.limits, compat=True,
+                   commission=spec.commission)
 
 
 def _no_ruin() -> CheckLimits:
@@ -136,8 +137,6 @@ def test_parity_when_eurusd_tiled_forward_only_then_trade_lists_identical() -> N
     assert_parity(peer, ours)
 
 
-@pytest.mark.xfail(strict=True, reason="re-entry on a repeated same-direction cross: the replay "
-                   "driver does not yet close and re-open at one fill (issue 16, item 1)")
 def test_parity_when_eurusd_tiled_forward_and_reversed_with_a_reentry_then_identical() -> None:
     data = tile(EURUSD, 2)
     peer = peer_run(data, 10, 20)
@@ -146,24 +145,46 @@ def test_parity_when_eurusd_tiled_forward_and_reversed_with_a_reentry_then_ident
     assert_parity(peer, robo_run(data, 10, 20))
 
 
+def test_parity_when_the_account_is_wiped_out_then_closed_at_that_close_like_backtesting_py() -> None:
+    from backtesting.test import GOOG
+
+    data = GOOG.copy()
+    data.iloc[1000, data.columns.get_loc("Close")] *= 100  # a short held through it is ruined
+    data.iloc[1000, data.columns.get_loc("High")] = data.iloc[1000]["Close"]
+    peer = peer_run(data, 10, 20)
+    assert wiped_out(peer)
+
+    ours = robo_run(data, 10, 20)
+
+    assert ours.ruined_at == 1_000 and ours.stats.equity_final == 0.0
+    assert_parity(peer, ours)
+
+
 # ------------------------------------------------------------------ generated series
 
 
 @st.composite
 def series(draw: st.DrawFn) -> pd.DataFrame:
     """Closes built from segments: drifting walks on a tick grid (ties), flat stretches,
-    repeats and reversals of earlier stretches, and gaps; OHLC around them."""
+    plateaus where the averages touch before the move goes on (repeated crosses), repeats and
+    reversals of earlier stretches, and gaps; OHLC around them."""
     tick = draw(st.sampled_from([0.01, 0.0001, 0.25]))
     level = draw(st.sampled_from([1.1, 25.0, 300.0]))
     closes: list[float] = [level]
     for _ in range(draw(st.integers(3, 10))):
-        kind = draw(st.sampled_from(["walk", "walk", "flat", "repeat", "reverse", "gap"]))
+        kind = draw(st.sampled_from(["walk", "walk", "flat", "touch", "repeat", "reverse",
+                                     "gap"]))
         if kind == "walk":
             steps = draw(st.lists(st.integers(-3, 3), min_size=5, max_size=60))
             for s in steps:
                 closes.append(max(tick, closes[-1] + s * tick * max(1.0, level / 100)))
         elif kind == "flat":
             closes.extend([closes[-1]] * draw(st.integers(3, 30)))
+        elif kind == "touch":  # the averages meet on a plateau, then the move goes on the same way
+            way = 1.0 if len(closes) < 2 or closes[-1] >= closes[-2] else -1.0
+            closes.extend([closes[-1]] * draw(st.integers(8, 18)))
+            for s in draw(st.lists(st.integers(0, 3), min_size=3, max_size=20)):
+                closes.append(max(tick, closes[-1] + way * s * tick * max(1.0, level / 100)))
         elif kind in ("repeat", "reverse") and len(closes) > 10:
             a = draw(st.integers(0, len(closes) - 5))
             b = draw(st.integers(a + 4, min(len(closes), a + 80)))
@@ -197,6 +218,5 @@ def test_parity_when_generated_series_then_trade_lists_identical(
     slow = fast + extra
     assume(len(data) > slow + 2)
     peer = peer_run(data, fast, slow)
-    assume(reentries(peer) == 0 and not wiped_out(peer))  # the known gaps above
 
     assert_parity(peer, robo_run(data, fast, slow))

@@ -113,7 +113,9 @@ def test_walk_forward_when_run_inline_then_picks_in_sample_best_and_reports_oos_
     assert sum(n for _, n in result.chosen_params) == len(windows)
     # trends are real here: the chosen parameters keep an edge out of sample
     assert result.out_of_sample.metric_mean > 0
-    assert result.warnings == ()
+    # the degradation guard is quiet; DSR and PBO on ~16 monthly returns per window cannot show
+    # significance, and say so (see test_walkforward_overfit.py)
+    assert [w for w in result.warnings if not w.startswith(("deflated", "probability"))] == []
 
 
 def test_walk_forward_when_series_is_a_random_walk_then_guard_reports_degradation() -> None:

@@ -1,6 +1,11 @@
-"""The overfitting statistics: the deflated Sharpe ratio and PBO by CSCV on seeded returns."""
+"""The overfitting statistics: the deflated Sharpe ratio and PBO by CSCV on seeded returns, and
+both inside the walk-forward's overfitting guard (per window, in the result and its JSON)."""
 
 from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,6 +15,16 @@ from robo_tui.backtest.overfit import (
     expected_max_sharpe,
     probability_of_backtest_overfitting,
 )
+from robo_tui.backtest.overfit_guard import guard_notes, window_overfit
+from robo_tui.backtest.stats import BacktestStats, PeriodReturn
+from robo_tui.backtest.walkforward import (
+    param_grid,
+    rolling_windows,
+    walk_forward,
+    walk_forward_to_json,
+)
+
+from .synthetic import N_BARS, run_random_walk, run_trending
 
 
 def test_expected_max_sharpe_when_more_trials_then_luck_alone_reaches_higher() -> None:
@@ -57,3 +72,56 @@ def test_pbo_when_splits_are_odd_or_the_matrix_too_small_then_value_error() -> N
         probability_of_backtest_overfitting(np.zeros((10, 5)), splits=16)
     with pytest.raises(ValueError, match="2 trials"):
         probability_of_backtest_overfitting(np.zeros((100, 1)))
+
+
+# --------------------------------------------------------------------------- inside the guard
+
+GUARD_SPEC = {"fast": [5, 10, 20, 30], "slow": [40, 60, 100, 150]}
+
+
+def with_months(stats: BacktestStats, returns: np.ndarray) -> BacktestStats:
+    months = tuple(PeriodReturn(2015 + k // 12, k % 12 + 1, float(r) * 100.0)
+                   for k, r in enumerate(returns))
+    return replace(stats, monthly_returns=months)
+
+
+def test_window_overfit_when_one_trial_has_a_real_edge_then_high_dsr_and_low_pbo() -> None:
+    rng = np.random.default_rng(7)
+    base = run_trending({"fast": 10, "slow": 40}, slice(0, 500))
+    noise = rng.normal(0.0, 0.02, size=(48, 30))
+    noise[:, 3] += 0.02  # one trial earns a Sharpe of ~1 a month
+    trials = [with_months(base, noise[:, j]) for j in range(30)]
+
+    edge = window_overfit(trials, best=3)
+    fluke = window_overfit(trials, best=int(np.argmax(noise[:, 4:].mean(axis=0))) + 4)
+
+    assert edge.months == 48
+    assert edge.deflated_sharpe > 0.95 and edge.pbo < 0.1
+    assert fluke.deflated_sharpe < 0.5
+
+
+def test_window_overfit_when_too_few_months_then_nan_and_the_guard_says_so() -> None:
+    base = run_trending({"fast": 10, "slow": 40}, slice(0, 500))
+    trials = [with_months(base, np.array([0.01, -0.02])), with_months(base, np.array([0.0, 0.01]))]
+
+    short = window_overfit(trials, best=0)
+
+    assert short.months == 2 and math.isnan(short.deflated_sharpe) and math.isnan(short.pbo)
+    [note] = guard_notes(math.nan, math.nan, windows=3, measured=0)
+    assert note.startswith("deflated Sharpe ratio and PBO not measured")
+
+
+def test_walk_forward_when_guarded_then_dsr_and_pbo_per_window_in_the_result_and_json() -> None:
+    windows = rolling_windows(N_BARS, 500, 250)
+    trending = walk_forward(run_trending, param_grid(GUARD_SPEC), windows, processes=1)
+    noise = walk_forward(run_random_walk, param_grid(GUARD_SPEC), windows, processes=1)
+
+    doc = json.loads(json.dumps(walk_forward_to_json(noise), allow_nan=False))
+
+    assert all(0.0 <= w.deflated_sharpe <= 1.0 and 0.0 <= w.pbo <= 1.0 for w in noise.windows)
+    # the winners of a trending series carry more than luck; a random walk's do not
+    assert trending.deflated_sharpe > noise.deflated_sharpe
+    assert noise.deflated_sharpe < 0.95
+    assert any(w.startswith("deflated Sharpe ratio 0.") for w in noise.warnings)
+    assert doc["deflated_sharpe"] == noise.deflated_sharpe and doc["pbo"] == noise.pbo
+    assert [w["pbo"] for w in doc["windows"]] == [w.pbo for w in noise.windows]
