@@ -99,7 +99,7 @@ def run_console(options: RunOptions, *, theme: str | None = None) -> int:
         settings = load_run_settings(options)
         check_live(settings, options.confirm_live)
         data_dir = resolve_data_dir(options, settings)
-        setup_logging(data_dir, secrets_of(settings))
+        setup_logging(data_dir, secrets_of(settings), options=settings.logging)
     except RunError as exc:
         print(f"robo-tui: {exc}", file=sys.stderr)
         return int(exc.code)

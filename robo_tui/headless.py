@@ -149,7 +149,7 @@ async def run_headless(options: HeadlessOptions, *, out: TextIO = sys.stdout,
         settings = load_run_settings(options.run)
         check_live(settings, options.run.confirm_live)
         data_dir = resolve_data_dir(options.run, settings)
-        setup_logging(data_dir, secrets_of(settings))
+        setup_logging(data_dir, secrets_of(settings), options=settings.logging)
     except RunError as exc:
         err.write(f"robo-tui: {exc}\n")
         return int(exc.code)

@@ -170,7 +170,7 @@ def build_engine(
     mode = settings.engine.mode
     store = store or build_store(data_dir)
     stage = build_intelligence(settings, store, bus, clock) if intelligence else None
-    return Engine(
+    engine = Engine(
         settings,
         clock=clock,
         feed=feed or build_feed(settings, clock),
@@ -182,6 +182,39 @@ def build_engine(
         broker_factory=lambda m: build_broker(settings, m, clock),
         sessions=session_calendar(settings),
     )
+    attach_outbound(engine, settings)
+    return engine
+
+
+def attach_outbound(engine: Engine, settings: Settings) -> None:
+    """The session's event log, the Apprise alert router (`[alerts] urls`) and the Telegram bot
+    (`[telegram] enabled`), as services beside the engine (each off its order path)."""
+    from robo_tui.engine.eventlog import EventLog
+    from robo_tui.logs import redactor, secret_values
+
+    EventLog(engine.bus)
+    if settings.alerts.urls:
+        from robo_tui.adapters.alerts.apprise_notifier import AppriseNotifier
+        from robo_tui.engine.alerts import AlertRouter
+
+        try:
+            notifier = AppriseNotifier([u.get_secret_value() for u in settings.alerts.urls],
+                                       timeout=settings.alerts.timeout_seconds)
+        except ValueError as exc:
+            raise WiringError(str(exc)) from None
+        engine.services.append(AlertRouter(
+            settings.alerts, bus=engine.bus, notifier=notifier, store=engine.store,
+            clock=engine.clock, mode=lambda: engine.mode, redact=redactor(secret_values(settings))))
+    telegram = settings.telegram
+    if telegram.enabled and telegram.token is not None:
+        from robo_tui.adapters.alerts.telegram_bot import TelegramBot
+        from robo_tui.engine.remote import EngineControls, ProposalForwarder
+
+        bot = TelegramBot(token=telegram.token.get_secret_value(), chat_ids=telegram.chat_ids,
+                          controls=EngineControls(engine), base_url=telegram.base_url,
+                          base_file_url=telegram.base_file_url,
+                          poll_timeout=telegram.poll_timeout_seconds)
+        engine.services += [bot, ProposalForwarder(engine, bot)]
 
 
 def session_calendar(settings: Settings) -> MarketSessions | None:

@@ -29,6 +29,7 @@ from robo_tui.config.numbers import (
     Leverage,
     LossFraction,
 )
+from robo_tui.config.outbound import AlertSettings, LoggingSettings, TelegramSettings
 from robo_tui.config.sections import Section, StrategySettings
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode
@@ -526,3 +527,9 @@ class Settings(Section):
     """Where the database and logs live."""
     ui: UiSettings = Field(default_factory=UiSettings)
     """The console."""
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    """Alerts through Apprise: where they go, how loud each kind is, how often."""
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    """The Telegram bot: approve or reject proposals and halt or resume from the phone."""
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    """robo-tui.log: format, level and rotation."""
