@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -50,7 +50,7 @@ class WebhookServer:
         self.received.append(Received(request.path, body))
         return web.json_response({"ok": True})
 
-    async def __aenter__(self) -> WebhookServer:
+    async def __aenter__(self) -> Self:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, handler_cancellation=True)
