@@ -65,7 +65,7 @@ class AlertSettings(Section):
     queue_size: int = Field(1000, ge=10, le=100_000)
     """Alerts waiting to be sent at most; an overflow is recorded as dropped, never silently lost."""
     daily_summary_at: str = Field("16:15", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    """Local time (HH:MM, the machine's clock in UTC) of the daily summary, once a day."""
+    """UTC time (HH:MM) of the daily summary, sent once a day at the first cycle after it."""
 
 
 class TelegramSettings(Section):
