@@ -113,9 +113,10 @@ def run_console(options: RunOptions, *, theme: str | None = None) -> int:
         runs = _EngineStore()
 
         def build() -> Engine:
-            from robo_tui.wiring import build_engine  # after the first frame: it loads the adapters
+            from robo_tui.wiring import attach_outbound, build_engine  # after the first frame
 
             runs.engine = build_engine(settings, data_dir=data_dir)
+            attach_outbound(runs.engine, settings)
             return runs.engine
 
         app = RoboApp(build, theme=theme, settings_path_for_ui_state=data_dir / UI_STATE_FILE,

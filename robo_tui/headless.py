@@ -143,7 +143,7 @@ async def run_headless(options: HeadlessOptions, *, out: TextIO = sys.stdout,
     from robo_tui.adapters.store.lock import DataDirLock, DataDirLocked
     from robo_tui.engine.engine import LiveRefused
     from robo_tui.logs import setup_logging
-    from robo_tui.wiring import WiringError, build_engine
+    from robo_tui.wiring import WiringError, attach_outbound, build_engine
 
     try:
         settings = load_run_settings(options.run)
@@ -162,6 +162,7 @@ async def run_headless(options: HeadlessOptions, *, out: TextIO = sys.stdout,
     try:
         try:
             engine = build_engine(settings, data_dir=data_dir)
+            attach_outbound(engine, settings)
         except WiringError as exc:
             err.write(f"robo-tui: {exc}\n")
             return int(ExitCode.USAGE)

@@ -182,13 +182,13 @@ def build_engine(
         broker_factory=lambda m: build_broker(settings, m, clock),
         sessions=session_calendar(settings),
     )
-    attach_outbound(engine, settings)
     return engine
 
 
 def attach_outbound(engine: Engine, settings: Settings) -> None:
     """The session's event log, the Apprise alert router (`[alerts] urls`) and the Telegram bot
-    (`[telegram] enabled`), as services beside the engine (each off its order path)."""
+    (`[telegram] enabled`), as services beside the engine (each off its order path). For the
+    long-running engines (headless and the console), not for a shell command's short one."""
     from robo_tui.engine.eventlog import EventLog
     from robo_tui.logs import redactor, secret_values
 

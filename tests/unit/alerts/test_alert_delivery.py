@@ -37,7 +37,7 @@ from robo_tui.engine.bus import EventBus
 from robo_tui.engine.clock import SimClock
 from robo_tui.engine.engine import Engine
 from robo_tui.logs import redactor, secret_values, setup_logging
-from robo_tui.wiring import build_engine
+from robo_tui.wiring import attach_outbound, build_engine
 from tests.unit.alerts.webhook import WebhookServer
 
 T0 = datetime(2026, 1, 5, 16, 30, tzinfo=UTC)  # after the default 16:15 summary time
@@ -185,8 +185,9 @@ async def test_alerts_when_the_notifier_hangs_then_orders_are_not_delayed_and_no
     tmp_path: Path, clock: SimClock,
 ) -> None:
     async with WebhookServer(hang_next=3) as hook:
-        engine = build_engine(alerting_settings(hook.port), data_dir=tmp_path, clock=clock,
-                              intelligence=False)
+        settings = alerting_settings(hook.port)
+        engine = build_engine(settings, data_dir=tmp_path, clock=clock, intelligence=False)
+        attach_outbound(engine, settings)
         await engine.start()
         try:
             await engine.run_cycle()

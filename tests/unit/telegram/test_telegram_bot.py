@@ -16,7 +16,7 @@ from robo_tui.domain.risk import TradingState
 from robo_tui.domain.signals import ProposalStatus
 from robo_tui.engine.clock import SimClock
 from robo_tui.engine.engine import Engine
-from robo_tui.wiring import build_engine
+from robo_tui.wiring import attach_outbound, build_engine
 from tests.unit.telegram.fake_bot_api import FakeBotApi
 
 TOKEN = "123456:AAtelegram-test-token"
@@ -34,7 +34,9 @@ def telegram_settings(api: FakeBotApi) -> Settings:
 
 
 async def started(api: FakeBotApi, tmp_path: Path, clock: SimClock) -> tuple[Engine, TelegramBot]:
-    engine = build_engine(telegram_settings(api), data_dir=tmp_path, clock=clock, intelligence=False)
+    settings = telegram_settings(api)
+    engine = build_engine(settings, data_dir=tmp_path, clock=clock, intelligence=False)
+    attach_outbound(engine, settings)
     bot = next(s for s in engine.services if isinstance(s, TelegramBot))
     await engine.start()
     async with asyncio.timeout(15):
