@@ -27,26 +27,30 @@ from robo_tui.config.outbound import LoggingSettings
 LOG_NAME = "robo-tui.log"
 _MASK = "********"
 _MIN_SECRET = 4
-_URL_PIECE = 6
-"""A piece of a secret URL (user, password, path segment, query value) this long or longer is
-masked on its own too, since a library may log the URL cut up or rebuilt."""
+_URL_PIECE = 8
+"""A piece of a secret URL (host of a non-web scheme, path segment, query value) this long with
+a digit in it, or twice as long, is masked on its own too, since a library may log the URL cut up
+or rebuilt; plain words (`/alerts/robo-tui`) are not, so the log stays readable."""
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def url_secret_pieces(url: str) -> list[str]:
-    """The parts of a URL that may be tokens: user, password, the host of a non-HTTP scheme
-    (Apprise's `tgram://<token>/...`), each path segment and query value (long enough)."""
+    """The parts of a URL that may be tokens: user, password, and token-like pieces (see
+    `_URL_PIECE`) of the host of a non-web scheme (Apprise's `tgram://<token>/...`), the path
+    and the query."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return []
-    pieces = [parts.username or "", parts.password or ""]
+    pieces: list[str] = []
     if parts.scheme not in ("http", "https", "json", "jsons", "form", "forms", "xml", "xmls"):
-        pieces.append(parts.hostname or "")
+        pieces.append(parts.netloc.rpartition("@")[2])
     pieces += [unquote(p) for p in parts.path.split("/")]
     pieces += [value for _, value in parse_qsl(parts.query)]
-    return [p for p in pieces if len(p) >= _URL_PIECE]
+    tokens = [p for p in pieces if len(p) >= 2 * _URL_PIECE
+              or (len(p) >= _URL_PIECE and any(c.isdigit() for c in p))]
+    return [p for p in (parts.username or "", parts.password or "") if p] + tokens
 
 
 def _secret_text(value: SecretStr) -> list[str]:

@@ -95,3 +95,12 @@ def test_log_when_it_outgrows_max_bytes_then_it_rotates_and_masks_secrets(tmp_pa
             record = json.loads(line)
             assert record["event"]["category"] == "state" and "********" in record["event"]["reason"]
     assert path == tmp_path / LOG_NAME
+
+
+def test_secret_url_when_split_into_pieces_then_tokens_are_masked_and_plain_words_are_not() -> None:
+    from robo_tui.logs import url_secret_pieces
+
+    pieces = url_secret_pieces("tgram://123456:AAbotTOKEN9/987654321/alerts/robo-tui?key=s3cretvalue")
+    assert "123456:AAbotTOKEN9" in pieces and "987654321" in pieces and "s3cretvalue" in pieces
+    assert "alerts" not in pieces and "robo-tui" not in pieces
+    assert url_secret_pieces("json://me:pw12@hooks.example:8080/x") == ["me", "pw12"]
