@@ -196,6 +196,8 @@ async def test_alerts_when_the_notifier_hangs_then_orders_are_not_delayed_and_no
             await engine.run_cycle()
             cycle_seconds = time.perf_counter() - cycle_started
             order_seconds = await run_order(engine)
+            print(f"notifier hanging: order {order_seconds * 1000:.1f} ms, "
+                  f"cycle {cycle_seconds * 1000:.1f} ms")
             assert hook.hung >= 1 and order_seconds < 0.3 and cycle_seconds < 1.5, (
                 hook.hung, order_seconds, cycle_seconds)
             router = engine.services[0]
