@@ -104,3 +104,32 @@ def test_secret_url_when_split_into_pieces_then_tokens_are_masked_and_plain_word
     assert "123456:AAbotTOKEN9" in pieces and "987654321" in pieces and "s3cretvalue" in pieces
     assert "alerts" not in pieces and "robo-tui" not in pieces
     assert url_secret_pieces("json://me:pw12@hooks.example:8080/x") == ["me", "pw12"]
+
+
+async def test_headless_once_when_alerts_are_configured_then_its_fills_reach_the_webhook(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from tests.unit.alerts.webhook import WebhookServer
+
+    async with WebhookServer() as hook:
+        secrets = tmp_path / "secrets.toml"
+        secrets.write_text(f'[alerts]\nurls = ["json://127.0.0.1:{hook.port}/robo/t0ken123"]\n')
+        secrets.chmod(0o600)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ROBO_TUI_")}
+        env |= {"PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+                "ROBO_TUI_SECRETS_FILE": str(secrets)}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "robo_tui.cli", "--headless", "--once", "--data-dir",
+            str(tmp_path / "d"), env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=180)
+    assert proc.returncode == 0, err.decode()
+    titles = [r.body["title"] for r in hook.received]
+    assert any(t.startswith("Fill: ") for t in titles), titles
+    assert all(r.path == "/robo/t0ken123" for r in hook.received)
+    log_text = (tmp_path / "d" / LOG_NAME).read_text()
+    assert "t0ken123" not in log_text and "t0ken123" not in out.decode() + err.decode()
+    db_bytes = b"".join(p.read_bytes() for p in (tmp_path / "d").glob("*.sqlite3*"))
+    assert b"alert.sent" in db_bytes and b"t0ken123" not in db_bytes
