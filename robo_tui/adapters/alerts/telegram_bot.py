@@ -158,9 +158,15 @@ class TelegramBot:
             InlineKeyboardButton("Approve", callback_data=f"approve:{proposal.id}"),
             InlineKeyboardButton("Reject", callback_data=f"reject:{proposal.id}"),
         ]])
+        from telegram.error import TelegramError
+
         text = proposal_text(proposal, precheck)
-        for chat_id in sorted(self._chats):
-            await self.app.bot.send_message(chat_id, text, reply_markup=buttons)
+        for chat_id in sorted(self._chats):  # one chat that cannot be reached does not stop the rest
+            try:
+                await self.app.bot.send_message(chat_id, text, reply_markup=buttons)
+            except TelegramError as exc:
+                log.warning("telegram: could not offer proposal %s to chat %s: %s",
+                            proposal.id, chat_id, exc)
 
     # ------------------------------------------------------------------ lifecycle
 

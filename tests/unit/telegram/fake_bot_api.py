@@ -41,6 +41,8 @@ class FakeBotApi:
 
     token: str
     calls: list[Call] = field(default_factory=list)
+    blocked: set[int] = field(default_factory=set)
+    """Chats that have blocked the bot: sendMessage to them is refused with 403."""
     port: int = 0
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -109,6 +111,10 @@ class FakeBotApi:
                 params[key] = str(value)
         if method != "getUpdates":
             self.calls.append(Call(method, params))
+        if method == "sendMessage" and params.get("chat_id") in self.blocked:
+            return web.json_response({"ok": False, "error_code": 403,
+                                      "description": "Forbidden: bot was blocked by the user"},
+                                     status=403)
         result = await self._answer(method, params)
         return web.json_response({"ok": True, "result": result})
 

@@ -24,17 +24,18 @@ TRADER = 111
 STRANGER = 999
 
 
-def telegram_settings(api: FakeBotApi) -> Settings:
+def telegram_settings(api: FakeBotApi, chats: tuple[int, ...] = (TRADER,)) -> Settings:
     return Settings.model_validate({
         "engine": {"mode": "semi-auto"},
-        "telegram": {"enabled": True, "token": SecretStr(TOKEN), "chat_ids": [TRADER],
+        "telegram": {"enabled": True, "token": SecretStr(TOKEN), "chat_ids": list(chats),
                      "base_url": api.base_url, "base_file_url": api.base_file_url,
                      "poll_timeout_seconds": 1},
     })
 
 
-async def started(api: FakeBotApi, tmp_path: Path, clock: SimClock) -> tuple[Engine, TelegramBot]:
-    settings = telegram_settings(api)
+async def started(api: FakeBotApi, tmp_path: Path, clock: SimClock,
+                  chats: tuple[int, ...] = (TRADER,)) -> tuple[Engine, TelegramBot]:
+    settings = telegram_settings(api, chats)
     engine = build_engine(settings, data_dir=tmp_path, clock=clock, intelligence=False)
     attach_outbound(engine, settings)
     bot = next(s for s in engine.services if isinstance(s, TelegramBot))
@@ -151,5 +152,23 @@ async def test_bot_when_the_trader_sends_halt_then_resume_then_the_kill_switch_f
             replies = await api.wait_for("sendMessage", count=4)
             assert "resumed by telegram:111" in replies[3]["text"]
             assert engine.state is not TradingState.HALTED
+        finally:
+            await engine.stop()
+
+
+async def test_bot_when_one_configured_chat_blocked_the_bot_then_the_others_still_get_proposals(
+    tmp_path: Path, clock: SimClock,
+) -> None:
+    blocked = 222
+    async with FakeBotApi(TOKEN, blocked={blocked}) as api:
+        engine, _ = await started(api, tmp_path, clock, chats=(TRADER, blocked))
+        try:
+            await engine.run_cycle()
+            assert engine.pending
+            sent = await api.wait_for("sendMessage", count=2 * len(engine.pending))
+            assert {m["chat_id"] for m in sent} == {TRADER, blocked}
+            offered = {m["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+                       for m in sent if m["chat_id"] == TRADER}
+            assert offered == {f"approve:{pid}" for pid in engine.pending}
         finally:
             await engine.stop()
