@@ -104,7 +104,7 @@ def run_console(options: RunOptions, *, theme: str | None = None) -> int:
         settings, _restored = restore_mode(options, settings, data_dir)  # shown as the mode
         check_live(settings, options.confirm_live)  # a restored mode is checked the same
         require_preflight(settings, data_dir)
-        setup_logging(data_dir, secrets_of(settings))
+        setup_logging(data_dir, secrets_of(settings), options=settings.logging)
     except RunError as exc:
         print(f"robo-tui: {exc}", file=sys.stderr)
         return int(exc.code)
@@ -118,9 +118,10 @@ def run_console(options: RunOptions, *, theme: str | None = None) -> int:
         runs = _EngineStore()
 
         def build() -> Engine:
-            from robo_tui.wiring import build_engine  # after the first frame: it loads the adapters
+            from robo_tui.wiring import attach_outbound, build_engine  # after the first frame
 
             runs.engine = build_engine(settings, data_dir=data_dir)
+            attach_outbound(runs.engine, settings)
             return runs.engine
 
         app = RoboApp(build, theme=theme, settings_path_for_ui_state=data_dir / UI_STATE_FILE,

@@ -501,3 +501,77 @@ class Store(Protocol):
         snapshots thinned to the last of each hour), never the decision trail; rows pruned per
         table or audit kind."""
         ...
+
+class NotifyFailed(Exception):
+    """A notifier could not deliver an alert (the router retries it, then records it failed)."""
+
+
+class Notifier(Protocol):
+    """Delivers one alert to people (Apprise: Telegram, Discord, e-mail, webhooks, ...).
+
+    Called by the alert router's worker, never on the engine's order path; raises
+    `NotifyFailed` (or times out) when the alert did not go out.
+    """
+
+    name: str
+
+    async def notify(self, title: str, body: str, level: str) -> None:
+        """Send one alert; `level` is "info", "warning" or "critical"."""
+        ...
+
+
+class Service(Protocol):
+    """Something that runs beside the engine (an alert worker, a chat bot): started after the
+    engine has started, stopped before it stops."""
+
+    name: str
+
+    async def start(self) -> None:
+        """Start working (return promptly; long work runs in tasks)."""
+        ...
+
+    async def stop(self) -> None:
+        """Finish or hand over what is queued, then stop; safe to call twice."""
+        ...
+
+
+class RemoteControls(Protocol):
+    """What a remote console (the Telegram bot) may do, each exactly as a console key does it:
+    approvals through the proposals desk and the gate, halt and resume through the kill switch.
+    `by` names who acted (`telegram:<chat id>`); each answer is plain text for the person."""
+
+    async def status(self) -> str:
+        """State, mode, equity, day P&L and health."""
+        ...
+
+    async def positions(self) -> str:
+        """The open positions."""
+        ...
+
+    async def orders(self) -> str:
+        """The working orders and the last fills."""
+        ...
+
+    async def halt(self, *, by: str) -> str:
+        """Pull the kill switch."""
+        ...
+
+    async def resume(self, *, by: str) -> str:
+        """Leave HALTED."""
+        ...
+
+    async def approve(self, proposal_id: str, *, by: str) -> str:
+        """Approve a pending proposal: its order goes through the gate now."""
+        ...
+
+    async def reject(self, proposal_id: str, *, by: str) -> str:
+        """Reject a pending proposal."""
+        ...
+
+
+class ProposalChannel(Protocol):
+    """Where a semi-auto proposal waiting for a human is offered (the Telegram bot)."""
+
+    async def offer(self, proposal: Proposal, precheck: RiskVerdict) -> None:
+        """Show `proposal` with its rationale, sizing and pre-check, and Approve/Reject."""
+        ...

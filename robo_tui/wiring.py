@@ -209,6 +209,38 @@ def _attach_ops(engine: Engine, settings: Settings, data_dir: Path) -> None:
     engine.live_gate = lambda: preflight_refusal(settings, data_dir, datetime.now(UTC))
 
 
+def attach_outbound(engine: Engine, settings: Settings) -> None:
+    """The session's event log, the Apprise alert router (`[alerts] urls`) and the Telegram bot
+    (`[telegram] enabled`), as services beside the engine (each off its order path). For the
+    long-running engines (headless and the console), not for a shell command's short one."""
+    from robo_tui.engine.eventlog import EventLog
+    from robo_tui.logs import redactor, secret_values
+
+    EventLog(engine.bus)
+    if settings.alerts.urls:
+        from robo_tui.adapters.alerts.apprise_notifier import AppriseNotifier
+        from robo_tui.engine.alerts import AlertRouter
+
+        try:
+            notifier = AppriseNotifier([u.get_secret_value() for u in settings.alerts.urls],
+                                       timeout=settings.alerts.timeout_seconds)
+        except ValueError as exc:
+            raise WiringError(str(exc)) from None
+        engine.services.append(AlertRouter(
+            settings.alerts, bus=engine.bus, notifier=notifier, store=engine.store,
+            clock=engine.clock, mode=lambda: engine.mode, redact=redactor(secret_values(settings))))
+    telegram = settings.telegram
+    if telegram.enabled and telegram.token is not None:
+        from robo_tui.adapters.alerts.telegram_bot import TelegramBot
+        from robo_tui.engine.remote import EngineControls, ProposalForwarder
+
+        bot = TelegramBot(token=telegram.token.get_secret_value(), chat_ids=telegram.chat_ids,
+                          controls=EngineControls(engine), base_url=telegram.base_url,
+                          base_file_url=telegram.base_file_url,
+                          poll_timeout=telegram.poll_timeout_seconds)
+        engine.services += [bot, ProposalForwarder(engine, bot)]
+
+
 def session_calendar(settings: Settings) -> MarketSessions | None:
     """The exchange calendar stocks follow (`[sessions]`), or None when sessions are off."""
     s = settings.sessions

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from robo_tui.config.models import Settings
 from robo_tui.registries.analysts import ANALYSTS, CHAIN
+from robo_tui.registries.base import install_hint
 from robo_tui.registries.brokers import BROKERS
 from robo_tui.registries.feeds import FEEDS
 from robo_tui.registries.news import NEWS_SOURCES
@@ -36,6 +37,28 @@ def unavailable_extensions(settings: Settings) -> Iterator[tuple[Location, str]]
     if settings.backtest.cluster and importlib.util.find_spec("distributed") is None:
         wanted.append((("backtest", "cluster"),
                        "a Dask cluster needs dask.distributed: pip install 'robo-tui[cluster]'"))
+    wanted += list(_outbound_problems(settings))
     for loc, reason in wanted:
         if reason is not None:
             yield loc, reason
+
+
+def _missing_extra(what: str, module: str, extra: str) -> str | None:
+    """Why `what` cannot run here (its extra's `module` is not installed), or None."""
+    if importlib.util.find_spec(module) is not None:
+        return None
+    return f"{what} needs the optional extra '{extra}' ({module} not installed); {install_hint(extra)}"
+
+
+def _outbound_problems(settings: Settings) -> Iterator[tuple[Location, str | None]]:
+    """Configured alerts and the Telegram bot: their extras installed, the bot's token and chats."""
+    if settings.alerts.urls:
+        yield ("alerts", "urls"), _missing_extra("alerts", "apprise", "alerts")
+    telegram = settings.telegram
+    if telegram.enabled:
+        yield ("telegram", "enabled"), _missing_extra("the Telegram bot", "telegram", "telegram")
+        if telegram.token is None or not telegram.token.get_secret_value():
+            yield ("telegram", "token"), ("the Telegram bot needs its BotFather token: set "
+                                          "ROBO_TUI_TELEGRAM__TOKEN or token in secrets.toml (mode 0600)")
+        if not telegram.chat_ids:
+            yield ("telegram", "chat_ids"), "the Telegram bot needs the chat ids it may answer"

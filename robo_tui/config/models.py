@@ -30,6 +30,7 @@ from robo_tui.config.numbers import (
     Leverage,
     LossFraction,
 )
+from robo_tui.config.outbound import AlertSettings, LoggingSettings, TelegramSettings
 from robo_tui.config.robinhood_feed import RobinhoodFeedSettings
 from robo_tui.config.sections import Section, StrategySettings
 from robo_tui.config.yahoo_feed import YahooFeedSettings
@@ -586,3 +587,9 @@ class Settings(Section):
     """Going live: the preflight a live start needs (the live caps are in [risk])."""
     backtest: BacktestSettings = Field(default_factory=BacktestSettings)
     """Backtests and walk-forward optimisation."""
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    """Alerts through Apprise: where they go, how loud each kind is, how often."""
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    """The Telegram bot: approve or reject proposals and halt or resume from the phone."""
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    """robo-tui.log: format, level and rotation."""

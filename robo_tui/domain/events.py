@@ -191,6 +191,15 @@ class ModeChanged(Event):
 
 
 @frozen(kw_only=True)
+class PauseChanged(Event):
+    """The cycle was paused or resumed (quotes, fills and protective stops go on)."""
+
+    kind: ClassVar[str] = "mode"
+    paused: bool
+    by: str
+
+
+@frozen(kw_only=True)
 class StrategyChanged(Event):
     """A strategy was switched on/off or reweighted."""
 

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,7 @@ from robo_tui.domain.events import (
     Event,
     ModeChanged,
     OrderStatusChanged,
+    PauseChanged,
     PortfolioUpdated,
     QuotesUpdated,
     SignalsComputed,
@@ -70,7 +72,15 @@ from robo_tui.engine.risk import RiskContext, RiskGate
 from robo_tui.engine.schedule import DailySchedule, engine_jobs
 from robo_tui.engine.sizing import Sizer
 from robo_tui.engine.strategies import build_strategies
-from robo_tui.ports import Broker, Clock, IntelligenceStage, MarketFeed, SimulatedVenue, Store
+from robo_tui.ports import (
+    Broker,
+    Clock,
+    IntelligenceStage,
+    MarketFeed,
+    Service,
+    SimulatedVenue,
+    Store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -319,6 +329,12 @@ class Engine:
         """Profit or loss since the start of the day."""
         return self.book.day_pnl
 
+    @cached_property
+    def services(self) -> list[Service]:
+        """What runs beside the engine (alerts, the Telegram bot), added by the wiring: started
+        after `start`, stopped first in `stop`, each off the order path."""
+        return []
+
     def _current_mode(self) -> Mode:
         return self.mode
 
@@ -350,9 +366,17 @@ class Engine:
         await self.store.audit("engine.start", {"mode": self.mode.value,
                                                 "broker": self.broker.name,
                                                 "feed": self.feed.name}, "engine")
+        for service in self.services:
+            await service.start()
 
     async def stop(self) -> None:
         """Flush the audit log and close every adapter; safe to call twice."""
+        for service in reversed(self.services):
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await service.stop()
+            except Exception as exc:  # stopping must go on
+                log.warning("stopping %s failed: %s", service.name, _describe(exc))
         await self._cancel_news()
         if self.recorder:
             await self.recorder.flush()
@@ -1167,6 +1191,7 @@ class Engine:
     def pause(self, paused: bool) -> None:
         """Pause or resume the cycle without touching the risk state (quotes and stops go on)."""
         self.paused = paused
+        self.bus.publish(PauseChanged(ts=self.clock.now(), paused=paused, by="ui"))
 
 
 def live_requirements(settings: Settings, confirm_live: bool) -> list[str]:
