@@ -4,6 +4,7 @@ the log-scale toggle and markers that merge instead of piling up."""
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ def stats(run: PeerRun) -> BacktestStats:
 
 def _bars(run: PeerRun, n: int | None = None) -> BarArrays:
     data = run.data if n is None else run.data.iloc[:n]
-    col = lambda name: data[name].to_numpy(dtype=np.float64)  # noqa: E731
+    col = lambda name: data[name].to_numpy(dtype=np.float64)
     return BarArrays("GOOG", data.index.to_numpy(dtype="datetime64[ns]").astype(np.int64),
                      col("Open"), col("High"), col("Low"), col("Close"), col("Volume"))
 
@@ -40,7 +41,7 @@ def _html(run: PeerRun, stats: BacktestStats, bars: BarArrays, hold_from: int = 
 
 
 def _svgs(html: str) -> list[str]:
-    return re.findall(r"<svg .*?</svg>", html, flags=re.S)
+    return re.findall(r"<svg .*?</svg>", html, flags=re.DOTALL)
 
 
 def test_render_html_when_bars_given_then_price_chart_with_volume_and_every_trade(run, stats):
@@ -84,15 +85,16 @@ def test_render_html_when_bars_given_then_equity_has_dashed_buy_and_hold_and_log
     # on the log axis equal ratios are equal heights: the labels grow geometrically
     labels = [float(v.replace(",", "")) for v in
               re.findall(r'text-anchor="end">([\d,]+)</text>', log)[:5]]
-    ratios = [b / a for a, b in zip(labels, labels[1:])]
+    ratios = [b / a for a, b in pairwise(labels)]
     assert max(ratios) - min(ratios) < 0.02
 
 
 def test_markers_when_trades_are_close_then_merged_and_none_pile_up(run, stats):
     linear = _svgs(_html(run, stats, _bars(run)))[0]
     for kind in ("win", "loss"):
-        xs = sorted(float(x) for x in re.findall(rf'<circle class="{kind}" data-n="\d+" cx="([\d.]+)"', linear))
-        assert all(b - a >= 3.5 for a, b in zip(xs, xs[1:]))  # merged groups sit apart
+        found = re.findall(rf'<circle class="{kind}" data-n="\d+" cx="([\d.]+)"', linear)
+        xs = sorted(float(x) for x in found)
+        assert all(b - a >= 3.5 for a, b in pairwise(xs))  # merged groups sit apart
     merged = re.findall(r'data-n="(\d+)"', linear)
     assert any(int(n) > 1 for n in merged)
     assert re.search(r'<text class="count"[^>]*>\d+</text>', linear)
