@@ -1,5 +1,5 @@
 """How many decimals a price needs: the tick precision of a symbol (a stock in cents, a 5-digit FX
-pair, BTC-USD in cents but a sub-cent coin in significant digits), and the decimals that tell two
+pair, BTC-USD in cents but a coin below 1 in significant digits), and the decimals that tell two
 close values apart, so "SMA10 172.64 crossed above SMA20 172.64" reads "172.642 ... 172.638".
 
 Pure functions, no I/O: the strategies' explanations and the console's panes share them.
@@ -19,7 +19,7 @@ FIAT = frozenset({"USD", "EUR", "GBP", "JPY", "CHF", "AUD", "CAD", "NZD", "SEK",
 CRYPTO_QUOTES = ("USDT", "USDC", "USD", "EUR", "GBP", "BTC", "ETH")
 """Quote currencies of crypto symbols (BTC-USD, ETH/USDT, SOL-BTC)."""
 
-MAX_DECIMALS = 8
+MAX_DECIMALS = 10
 """Values that print alike this far are shown with their usual decimals: they are equal for
 any trader (and float noise does not print as 172.64000001)."""
 
@@ -48,14 +48,14 @@ def _significant(price: float, digits: int) -> int:
 
 def price_decimals(symbol: str, price: float | None = None) -> int:
     """The decimals a price of `symbol` is quoted in: 5 for an FX pair (3 with JPY), cents for a
-    stock or a coin worth at least 1 (4 decimals for a penny stock), and 4 significant digits
-    for a coin below 1 (0.1234, 0.00001234)."""
+    stock or a coin worth at least 1 (4 decimals for a penny stock), and 5 significant digits
+    for a coin below 1 (DOGE 0.18617, 0.000012345: the exchanges' ticks)."""
     if is_fx_pair(symbol):
         return 3 if "JPY" in symbol.upper() else 5
     if price is None or not math.isfinite(price) or price == 0 or abs(price) >= 1:
         return 2
     if is_crypto_symbol(symbol):
-        return max(2, _significant(price, 4))
+        return max(2, _significant(price, 5))
     return 4
 
 

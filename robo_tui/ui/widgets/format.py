@@ -36,7 +36,7 @@ def fmt_compact(value: float, *, signed: bool = False) -> str:
 
 def fmt_price(value: float | None, symbol: str | None = None) -> str:
     """A price in the tick precision of `symbol` (EURUSD 1.08342, USDJPY 151.234, BTC-USD
-    62,243.04, a sub-cent coin 0.00001234); without a symbol, cents or significant digits for
+    62,243.04, DOGE-USD 0.18617); without a symbol, cents or significant digits for
     small prices. "—" when missing."""
     if value is None or not math.isfinite(value):
         return "—"

@@ -36,8 +36,8 @@ def test_distinct_decimals_when_equal_or_float_noise_then_base():
     ("USD.JPY", 151.234, 3),
     ("BTC-USD", 62243.04, 2),
     ("ETH/USDT", 3101.5, 2),
-    ("DOGE-USD", 0.1234, 4),
-    ("SHIB-USD", 0.00001234, 8),
+    ("DOGE-USD", 0.18617, 5),
+    ("SHIB-USD", 0.000012345, 9),
 ])
 def test_price_decimals_when_symbol_kinds_then_their_tick_precision(symbol, price, decimals):
     assert price_decimals(symbol, price) == decimals
