@@ -118,6 +118,21 @@ def _wait_for(driver: object, words: tuple[str, ...], seconds: float) -> str:
     raise AssertionError(f"the page never showed {words}; last 600 chars: {text[-600:]!r}")
 
 
+def _assert_drawn(png: bytes, keep: Path) -> None:
+    """xterm.js really painted the screen (it draws on a canvas): the page is not one flat
+    colour but many, over a good part of it. The picture is kept beside the test's data."""
+    import io
+
+    from PIL import Image
+
+    keep.write_bytes(png)
+    image = Image.open(io.BytesIO(png)).convert("RGB").resize((320, 200))
+    colours = image.getcolors(maxcolors=320 * 200) or []
+    background = max(count for count, _ in colours)
+    painted = 1 - background / (320 * 200)
+    assert len(colours) > 20 and painted > 0.05, f"page looks blank ({painted:.1%} painted)"
+
+
 def _halted(data_dir: Path) -> bool:
     database = data_dir / "robo-tui.sqlite3"
     if not database.exists():
@@ -135,7 +150,7 @@ def test_serve_when_token_missing_or_wrong_then_403_and_with_token_then_page(ser
     assert _status(url) == 200
 
 
-def test_served_console_in_chromium_renders_panes_and_f9_halts_the_engine(served):
+def test_served_console_in_chromium_renders_panes_and_f9_halts_the_engine(served, tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
@@ -152,6 +167,7 @@ def test_served_console_in_chromium_renders_panes_and_f9_halts_the_engine(served
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": TAP_WEBSOCKET})
         driver.get(url)
         _wait_for(driver, ("Positions", "Risk", "Event feed", "Kill switch", "ACTIVE"), 90)
+        _assert_drawn(driver.get_screenshot_as_png(), tmp_path / "served.png")
         assert not _halted(data_dir)
         driver.execute_script("document.querySelector('.xterm-helper-textarea').focus()")
         ActionChains(driver).send_keys(Keys.F9).perform()
