@@ -635,6 +635,8 @@ def report_command(
 from robo_tui.ops.cli import register as register_ops  # light: typer only
 
 register_ops(app, FlagAwareCommand)
+
+
 # ---------------------------------------------------------------- drift report and flatten (issue 13)
 
 drift_app = typer.Typer(cls=FlagAwareGroup,
@@ -777,6 +779,37 @@ async def _flatten_here(options: RunOptions, target: str) -> dict[str, float]:
         finally:
             await engine.stop()
     return held
+@app.command("serve", cls=FlagAwareCommand)
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback only "
+                                      "unless --allow-remote).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    allow_remote: Annotated[bool, flag("--allow-remote", "Allow a non-loopback --host (plain "
+                                       "HTTP: prefer an SSH tunnel).")] = False,
+    theme: Annotated[str | None, typer.Option("--theme", help="Console theme name.")] = None,
+    config: ConfigOpt = None, data_dir: DataDirOpt = None, mode: ModeOpt = None,
+    confirm_live: ConfirmLiveOpt = False, analyst: AnalystOpt = None, news: NewsOpt = None,
+) -> None:
+    """The same console in a browser (textual-serve, extra `serve`): prints a URL with a random
+    token; each browser session runs the console on this data dir."""
+    from robo_tui.runtime import check_live
+    from robo_tui.serve import ServeOptions, check_host, console_args, make_server, new_token
+
+    options = _options(config, data_dir, mode, confirm_live=confirm_live, analyst=analyst,
+                       news=news)
+    try:
+        check_host(host, allow_remote)
+        settings = load_run_settings(options)
+        check_live(settings, confirm_live)
+        folder = resolve_data_dir(options, settings)
+        args = console_args(config=config, data_dir=folder, mode=mode.value if mode else None,
+                            analyst=analyst, news=news or (), theme=theme,
+                            confirm_live=confirm_live)
+        server = make_server(ServeOptions(host=host, port=port, allow_remote=allow_remote,
+                                          token=new_token(), console_args=args))
+    except RunError as exc:
+        raise _fail(exc) from exc
+    server.serve()
 
 
 def _flags_everywhere(root: typer.Typer) -> None:

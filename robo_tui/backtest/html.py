@@ -1,14 +1,20 @@
 """A self-contained HTML backtest report: inline SVG charts and tables, no network, no scripts.
 
-The equity chart carries a marker per trade entry and exit (hover for the details, via SVG
-`<title>`), the drawdown chart sits under it on the same bar axis, and the statistics, monthly
-returns, attribution and full trade list follow. All text is escaped.
+The equity chart carries the buy-and-hold curve beside the strategy's and a marker per trade
+entry and exit (hover for the details, via SVG `<title>`); a log-scale toggle (a CSS checkbox,
+no script) swaps it for the same chart on a log axis. Markers closer than a few pixels merge
+into one marker with a count, so 93 trades over 2,000 bars do not pile up. Each symbol gets a
+price chart (candles when they fit, else the close with its high-low band) with its volume
+under it and the trades at their fill prices. The drawdown chart sits under the equity on the
+same bar axis, and the statistics, monthly returns, attribution and full trade list follow.
+All text is escaped.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from pathlib import Path
@@ -26,11 +32,17 @@ from robo_tui.backtest.report import (
     summary_rows,
 )
 from robo_tui.backtest.stats import Attribution, BacktestStats, TradeRecord, to_ns
-from robo_tui.domain.market import FloatArray, IntArray
+from robo_tui.domain.market import BarArrays, FloatArray, IntArray
 from robo_tui.domain.time import ns_to_datetime
 
 _W, _PAD_L, _PAD_R, _PAD_T, _PAD_B = 1100, 78, 16, 14, 26
 _MAX_POINTS = 2400
+_MERGE_PX = 7.0
+"""Markers of one kind closer than this (in SVG units, 1,100 wide) merge into one."""
+_MAX_CANDLES = 320
+"""Up to this many bars a price chart draws candles; beyond, the close and its high-low band."""
+_MAX_PRICE_CHARTS = 6
+_TITLE_TRADES = 8
 
 _CSS = """
 :root { --fg:#1d2433; --muted:#6b7385; --line:#2563eb; --up:#15803d; --down:#b91c1c;
@@ -65,6 +77,16 @@ th:first-child, td:first-child { text-align: left; }
 .scroll { max-height: 520px; overflow: auto; border: 1px solid var(--grid); border-radius: 6px; }
 .scroll th { position: sticky; top: 0; background: var(--panel); }
 .legend { color: var(--muted); font-size: 12px; margin: 4px 0 0; }
+.bh { fill: none; stroke: #9ca3af; stroke-width: 1.2; stroke-dasharray: 5 3; }
+.close { fill: none; stroke: var(--fg); stroke-width: 1.1; }
+.band { fill: rgba(37,99,235,.12); stroke: none; }
+.cup { fill: var(--up); stroke: var(--up); } .cdown { fill: var(--down); stroke: var(--down); }
+.wick { stroke-width: 1; } .vol { fill: rgba(107,115,133,.45); }
+svg text.count { font: bold 10px sans-serif; fill: var(--fg); }
+.scale { margin: 4px 0; color: var(--muted); font-size: 13px; }
+.eq-log { display: none; }
+#log-scale:checked ~ .eq-lin { display: none; }
+#log-scale:checked ~ .eq-log { display: block; }
 """
 
 
@@ -88,10 +110,15 @@ def _row(cells: Iterable[str], tag: str = "td") -> str:
 
 
 class _Axis:
-    """Maps bar numbers and values to SVG coordinates."""
+    """Maps bar numbers and values to SVG coordinates (values on a log10 axis when `log`; the
+    caller checks that every value is positive)."""
 
-    def __init__(self, n: int, lo: float, hi: float, height: int, *, pad_top: bool = True) -> None:
-        self.n, self.height = max(n - 1, 1), height
+    def __init__(self, n: int, lo: float, hi: float, height: int, *, pad_top: bool = True,
+                 log: bool = False, top: int = _PAD_T, bottom: int = _PAD_B) -> None:
+        self.n, self.height, self.log = max(n - 1, 1), height, log
+        self.top, self.bottom = top, bottom
+        if log:
+            lo, hi = math.log10(lo), math.log10(hi)
         if not hi > lo:
             lo, hi = lo - 1.0, hi + (1.0 if pad_top else 0.0)
         pad = (hi - lo) * 0.04
@@ -101,26 +128,37 @@ class _Axis:
         return _PAD_L + (_W - _PAD_L - _PAD_R) * bar / self.n
 
     def y(self, value: float) -> float:
+        if self.log:
+            value = math.log10(value) if value > 0 else self.lo
         span = self.hi - self.lo
-        return _PAD_T + (self.height - _PAD_T - _PAD_B) * (self.hi - value) / span
+        return self.top + (self.height - self.top - self.bottom) * (self.hi - value) / span
+
+    def levels(self, ticks: int) -> list[float]:
+        """`ticks` values evenly spaced on the axis (geometrically on a log axis)."""
+        return [10 ** v if self.log else v
+                for v in np.linspace(self.lo, self.hi, ticks).tolist()]
 
 
-def _frame(axis: _Axis, ts: IntArray, y_fmt: str, ticks: int = 5) -> list[str]:
-    """Horizontal grid lines with value labels, and date labels along the bottom."""
+def _frame(axis: _Axis, ts: IntArray, y_fmt: str, ticks: int = 5, *,
+           dates: bool = True) -> list[str]:
+    """Horizontal grid lines with value labels, and (when `dates`) date labels along the
+    bottom."""
     parts = []
-    for v in np.linspace(axis.lo, axis.hi, ticks):
+    for v in axis.levels(ticks):
         y = axis.y(float(v))
         parts.append(
             f'<line class="grid" x1="{_PAD_L}" x2="{_W - _PAD_R}" y1="{y:.1f}" y2="{y:.1f}"/>'
         )
         label = escape(format(float(v), y_fmt))
         parts.append(f'<text x="{_PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end">{label}</text>')
-    for i in np.unique(np.linspace(0, ts.size - 1, 7).astype(np.int64)).tolist():
+    for i in (np.unique(np.linspace(0, ts.size - 1, 7).astype(np.int64)).tolist()
+              if dates and ts.size else []):
         x = axis.x(i)
         when = escape(fmt_time(ns_to_datetime(int(ts[i]))))
         anchor = "start" if i == 0 else "end" if i == ts.size - 1 else "middle"
         parts.append(
-            f'<text x="{x:.1f}" y="{axis.height - 8}" text-anchor="{anchor}">{when}</text>'
+            f'<text x="{x:.1f}" y="{axis.height - axis.bottom + 18}" '
+            f'text-anchor="{anchor}">{when}</text>'
         )
     return parts
 
@@ -135,37 +173,218 @@ def _trade_title(t: TradeRecord) -> str:
     )
 
 
-def equity_svg(equity: FloatArray, ts: IntArray, trades: Sequence[TradeRecord]) -> str:
-    """The equity curve with a triangle at each entry (up long, down short) and a ring at each
-    exit (green win, red loss), each with a hover title."""
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    """One marker to draw: where, which kind, and the trades it stands for."""
+
+    x: float
+    y: float
+    kind: str
+    trades: tuple[TradeRecord, ...]
+
+
+def merge_marks(points: Iterable[tuple[float, float, str, TradeRecord]],
+                min_px: float = _MERGE_PX) -> list[_Mark]:
+    """Markers of one kind closer than `min_px` along x merge into one at their mean position,
+    standing for all their trades (its title lists them, a count is drawn beside it)."""
+    by_kind: dict[str, list[tuple[float, float, TradeRecord]]] = {}
+    for x, y, kind, trade in points:
+        by_kind.setdefault(kind, []).append((x, y, trade))
+    marks: list[_Mark] = []
+    for kind, items in by_kind.items():
+        items.sort(key=lambda item: item[0])
+        group: list[tuple[float, float, TradeRecord]] = []
+        for item in items:
+            if group and item[0] - group[0][0] >= min_px:
+                marks.append(_merged(kind, group))
+                group = []
+            group.append(item)
+        if group:
+            marks.append(_merged(kind, group))
+    return marks
+
+
+def _merged(kind: str, group: Sequence[tuple[float, float, TradeRecord]]) -> _Mark:
+    xs = [g[0] for g in group]
+    ys = [g[1] for g in group]
+    return _Mark(sum(xs) / len(xs), sum(ys) / len(ys), kind, tuple(g[2] for g in group))
+
+
+def _mark_title(mark: _Mark) -> str:
+    shown = mark.trades[:_TITLE_TRADES]
+    text = "\n\n".join(_trade_title(t) for t in shown)
+    if len(mark.trades) > 1:
+        more = len(mark.trades) - len(shown)
+        text = f"{len(mark.trades)} trades\n\n{text}" + (f"\n\n… and {more} more" if more else "")
+    return f"<title>{escape(text)}</title>"
+
+
+def _mark_svg(mark: _Mark) -> str:
+    """A triangle (entry: up long, down short) or a ring (exit: green win, red loss), with the
+    number of trades beside it when it stands for more than one."""
+    x, y, n = mark.x, mark.y, len(mark.trades)
+    title = _mark_title(mark)
+    if mark.kind == "long":
+        shape = (f'<polygon class="long" data-n="{n}" points="{x:.1f},{y - 7:.1f} '
+                 f'{x - 5:.1f},{y + 2:.1f} {x + 5:.1f},{y + 2:.1f}">{title}</polygon>')
+    elif mark.kind == "short":
+        shape = (f'<polygon class="short" data-n="{n}" points="{x:.1f},{y + 7:.1f} '
+                 f'{x - 5:.1f},{y - 2:.1f} {x + 5:.1f},{y - 2:.1f}">{title}</polygon>')
+    else:
+        shape = (f'<circle class="{mark.kind}" data-n="{n}" cx="{x:.1f}" cy="{y:.1f}" '
+                 f'r="{4 if n == 1 else 5}">{title}</circle>')
+    if n > 1:
+        shape += f'<text class="count" x="{x + 6:.1f}" y="{y - 6:.1f}">{n}</text>'
+    return shape
+
+
+def _trade_points(trades: Sequence[TradeRecord], n: int, axis: _Axis,
+                  entry_y: Callable[[TradeRecord], float], exit_y: Callable[[TradeRecord], float],
+                  entry_x: Callable[[TradeRecord], int], exit_x: Callable[[TradeRecord], int],
+                  ) -> list[tuple[float, float, str, TradeRecord]]:
+    points = []
+    for t in trades:
+        first, last = entry_x(t), exit_x(t)
+        if not (0 <= first < n and 0 <= last < n):
+            continue
+        points.append((axis.x(first), axis.y(entry_y(t)), "long" if t.is_long else "short", t))
+        points.append((axis.x(last), axis.y(exit_y(t)), "win" if t.pnl > 0 else "loss", t))
+    return points
+
+
+def buy_and_hold(equity: FloatArray, ts: IntArray, bars: Mapping[str, BarArrays],
+                 start: int = 0) -> FloatArray | None:
+    """The equity of putting the starting equity in the symbols at bar `start`, equal weights,
+    and holding (each symbol's last close carried over timeline bars where it has none); NaN
+    before `start`. None without bars."""
+    eq = np.asarray(equity, dtype=np.float64)
+    if not bars or eq.size == 0:
+        return None
+    start = max(0, min(start, eq.size - 1))
+    ratios = []
+    for series in bars.values():
+        if len(series) == 0:
+            continue
+        at = np.searchsorted(series.ts, ts, side="right") - 1
+        close = series.close[np.clip(at, 0, len(series) - 1)].astype(np.float64)
+        close[at < 0] = series.close[0]
+        base = close[start]
+        if math.isfinite(base) and base > 0:
+            ratios.append(close / base)
+    if not ratios:
+        return None
+    curve = float(eq[start]) * np.mean(np.vstack(ratios), axis=0)
+    curve[:start] = np.nan
+    return np.asarray(curve, dtype=np.float64)
+
+
+def equity_svg(equity: FloatArray, ts: IntArray, trades: Sequence[TradeRecord], *,
+               benchmark: FloatArray | None = None, log: bool = False) -> str:
+    """The equity curve (and the buy-and-hold curve, dashed, when given) with a triangle at
+    each entry (up long, down short) and a ring at each exit (green win, red loss), each with a
+    hover title; nearby markers merged. `log` draws it on a log axis."""
     eq = np.asarray(equity, dtype=np.float64)
     height = 340
-    finite = eq[np.isfinite(eq)]
+    both = eq if benchmark is None else np.concatenate([eq, benchmark])
+    finite = both[np.isfinite(both)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    axis = _Axis(eq.size, lo, hi, height)
-    xs, ys = decimate(eq, _MAX_POINTS)
-    points = " ".join(f"{axis.x(x):.1f},{axis.y(y):.1f}" for x, y in zip(xs.tolist(), ys.tolist()))
-    parts = [f'<svg viewBox="0 0 {_W} {height}" role="img" aria-label="Equity curve">']
+    log = log and lo > 0
+    axis = _Axis(eq.size, lo, hi, height, log=log)
+    cls = "eq-log" if log else "eq-lin"
+    name = "Equity curve (log scale)" if log else "Equity curve"
+    parts = [f'<svg class="{cls}" viewBox="0 0 {_W} {height}" role="img" aria-label="{name}">']
     parts += _frame(axis, ts, ",.0f")
-    parts.append(f'<polyline class="equity" points="{points}"/>')
-    for t in trades:
-        if not (0 <= t.entry_bar < eq.size and 0 <= t.exit_bar < eq.size):
-            continue
-        title = f"<title>{escape(_trade_title(t))}</title>"
-        x, y = axis.x(t.entry_bar), axis.y(float(eq[t.entry_bar]))
-        if t.is_long:
-            tri = f"{x:.1f},{y - 7:.1f} {x - 5:.1f},{y + 2:.1f} {x + 5:.1f},{y + 2:.1f}"
-        else:
-            tri = f"{x:.1f},{y + 7:.1f} {x - 5:.1f},{y - 2:.1f} {x + 5:.1f},{y - 2:.1f}"
-        side = "long" if t.is_long else "short"
-        parts.append(f'<polygon class="{side}" points="{tri}">{title}</polygon>')
-        ex, ey = axis.x(t.exit_bar), axis.y(float(eq[t.exit_bar]))
-        outcome = "win" if t.pnl > 0 else "loss"
-        parts.append(
-            f'<circle class="{outcome}" cx="{ex:.1f}" cy="{ey:.1f}" r="4">{title}</circle>'
-        )
+    if benchmark is not None:
+        parts.append(_polyline(axis, np.asarray(benchmark, dtype=np.float64), "bh"))
+    parts.append(_polyline(axis, eq, "equity"))
+    points = _trade_points(trades, eq.size, axis, lambda t: float(eq[t.entry_bar]),
+                           lambda t: float(eq[t.exit_bar]), lambda t: t.entry_bar,
+                           lambda t: t.exit_bar)
+    parts += [_mark_svg(m) for m in merge_marks(points)]
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _polyline(axis: _Axis, values: FloatArray, cls: str) -> str:
+    """A decimated line over the finite values (a gap-free line from the first one)."""
+    first = int(np.argmax(np.isfinite(values))) if np.isfinite(values).any() else values.size
+    xs, ys = decimate(values[first:], _MAX_POINTS)
+    points = " ".join(f"{axis.x(x + first):.1f},{axis.y(y):.1f}"
+                      for x, y in zip(xs.tolist(), ys.tolist()) if math.isfinite(y))
+    return f'<polyline class="{cls}" points="{points}"/>'
+
+
+def price_svg(bars: BarArrays, trades: Sequence[TradeRecord]) -> str:
+    """A symbol's price chart: candles when they fit (else the close and its high-low band),
+    the volume under it on the same bar axis, and its trades at their fill prices (merged when
+    close)."""
+    n = len(bars)
+    height, vol_h = 360, 80
+    lo = float(np.nanmin(bars.low)) if n else 0.0
+    hi = float(np.nanmax(bars.high)) if n else 1.0
+    axis = _Axis(n, lo, hi, height - vol_h, bottom=8)
+    label = escape(bars.symbol)
+    parts = [f'<svg viewBox="0 0 {_W} {height}" role="img" aria-label="{label} price">']
+    parts += _frame(axis, bars.ts, ",.2f", dates=False)
+    if 0 < n <= _MAX_CANDLES:
+        half = max(0.6, (_W - _PAD_L - _PAD_R) / max(n, 1) * 0.35)
+        for i in range(n):
+            o, c = float(bars.open[i]), float(bars.close[i])
+            cls = "cup" if c >= o else "cdown"
+            x = axis.x(i)
+            top, bot = axis.y(max(o, c)), axis.y(min(o, c))
+            parts.append(f'<line class="{cls} wick" x1="{x:.1f}" x2="{x:.1f}" '
+                         f'y1="{axis.y(float(bars.high[i])):.1f}" '
+                         f'y2="{axis.y(float(bars.low[i])):.1f}"/>'
+                         f'<rect class="{cls}" x="{x - half:.1f}" y="{top:.1f}" '
+                         f'width="{2 * half:.1f}" height="{max(bot - top, 0.8):.1f}"/>')
+    elif n:
+        xs, highs = _decimate_max(np.asarray(bars.high, dtype=np.float64))
+        xl, lows = decimate(np.asarray(bars.low, dtype=np.float64), _MAX_POINTS, "min")
+        upper = [f"{axis.x(x):.1f},{axis.y(y):.1f}" for x, y in zip(xs.tolist(), highs.tolist())]
+        lower = [f"{axis.x(x):.1f},{axis.y(y):.1f}" for x, y in zip(xl.tolist(), lows.tolist())]
+        parts.append(f'<polygon class="band" points="{" ".join(upper + lower[::-1])}"/>')
+        parts.append(_polyline(axis, np.asarray(bars.close, dtype=np.float64), "close"))
+    parts += _volume(bars, axis, height, vol_h)
+    mine = [t for t in trades if t.symbol == bars.symbol]
+
+    def bar_of(when: datetime) -> int:
+        return int(np.searchsorted(bars.ts, to_ns([when])[0], side="right")) - 1
+
+    points = _trade_points(mine, n, axis, lambda t: t.entry_price, lambda t: t.exit_price,
+                           lambda t: bar_of(t.entry_time), lambda t: bar_of(t.exit_time))
+    parts += [_mark_svg(m) for m in merge_marks(points)]
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _decimate_max(values: FloatArray) -> tuple[IntArray, FloatArray]:
+    """Each bucket's highest point (`decimate` keeps lowest ones: flip the sign twice)."""
+    xs, neg = decimate(-values, _MAX_POINTS, "min")
+    return xs, -neg
+
+
+def _volume(bars: BarArrays, axis: _Axis, height: int, vol_h: int) -> list[str]:
+    """Volume bars in the bottom `vol_h` units, on the price chart's bar axis, and the dates."""
+    n = len(bars)
+    if n == 0:
+        return []
+    volume = np.nan_to_num(np.asarray(bars.volume, dtype=np.float64), nan=0.0)
+    xs, vs = _decimate_max(volume)
+    top_v = float(vs.max(initial=0.0)) or 1.0
+    base, span = height - _PAD_B, vol_h - _PAD_B - 6
+    width = max(0.8, (_W - _PAD_L - _PAD_R) / max(xs.size, 1) * 0.7)
+    parts = [f'<text x="{_PAD_L - 6}" y="{base - span + 8:.1f}" text-anchor="end">vol</text>']
+    for x, v in zip(xs.tolist(), vs.tolist()):
+        h = span * v / top_v
+        parts.append(f'<rect class="vol" x="{axis.x(x) - width / 2:.1f}" y="{base - h:.1f}" '
+                     f'width="{width:.1f}" height="{h:.1f}"/>')
+    for i in np.unique(np.linspace(0, n - 1, 7).astype(np.int64)).tolist():
+        anchor = "start" if i == 0 else "end" if i == n - 1 else "middle"
+        when = escape(fmt_time(ns_to_datetime(int(bars.ts[i]))))
+        parts.append(f'<text x="{axis.x(i):.1f}" y="{height - 8}" '
+                     f'text-anchor="{anchor}">{when}</text>')
+    return parts
 
 
 def drawdown_svg(drawdown: FloatArray, ts: IntArray) -> str:
@@ -250,12 +469,16 @@ def render_html(
     *,
     title: str,
     warnings: Sequence[str] = (),
+    bars: Mapping[str, BarArrays] | None = None,
+    hold_from: int = 0,
 ) -> str:
     """The report as one HTML document string (see `write_html_report`); the run's warnings,
-    if any, in a box under the heading."""
+    if any, in a box under the heading. With the run's `bars`, the equity chart gains the
+    buy-and-hold curve (from bar `hold_from`, the warm-up) and each symbol a price chart."""
     ts = to_ns(index)
     if ts.size != len(equity) or len(drawdown) != len(equity):
         raise ValueError("equity, drawdown and index must have one value per bar")
+    held = buy_and_hold(equity, ts, bars or {}, hold_from)
     sections = [
         f"<h1>{escape(title)}</h1>",
         (
@@ -266,13 +489,20 @@ def render_html(
         ),
         *([_warnings_box(warnings)] if warnings else []),
         "<h2>Equity</h2>",
-        equity_svg(equity, ts, trades),
+        ('<div class="equity-charts"><input type="checkbox" id="log-scale">'
+         '<label class="scale" for="log-scale"> log scale</label>'),
+        equity_svg(equity, ts, trades, benchmark=held),
+        equity_svg(equity, ts, trades, benchmark=held, log=True),
+        "</div>",
         (
             '<p class="legend">▲ long entry · ▼ short entry · ○ exit (green win, red loss);'
-            " hover a marker for the trade.</p>"
+            " a number beside a marker counts the trades merged into it;"
+            + (" dashed: buy &amp; hold;" if held is not None else "")
+            + " hover a marker for the trades.</p>"
         ),
         "<h2>Drawdown (%)</h2>",
         drawdown_svg(drawdown, ts),
+        *_price_sections(bars or {}, trades, int(ts[-1]) if ts.size else None),
         "<h2>Statistics</h2>",
         _summary_cards(stats),
         "<h2>Strategy vs buy &amp; hold</h2>",
@@ -300,6 +530,33 @@ def render_html(
     )
 
 
+def _price_sections(bars: Mapping[str, BarArrays], trades: Sequence[TradeRecord],
+                    until: int | None) -> list[str]:
+    """A price chart per symbol (the first few, by trade count when there are many), cut at
+    `until` (epoch ns: where an interrupted run stopped)."""
+    if not bars:
+        return []
+    counts = {symbol: 0 for symbol in bars}
+    for t in trades:
+        if t.symbol in counts:
+            counts[t.symbol] += 1
+    shown = sorted(bars, key=lambda symbol: -counts[symbol])[:_MAX_PRICE_CHARTS]
+    out: list[str] = []
+    for symbol in shown:
+        out += [f"<h2>{escape(symbol)} price and volume ({counts[symbol]:,} trades)</h2>",
+                price_svg(_until(bars[symbol], until), trades)]
+    if len(bars) > len(shown):
+        out.append(f'<p class="legend">{len(bars) - len(shown)} more symbol(s) without a '
+                   "chart (the ones with the fewest trades).</p>")
+    return out
+
+
+def _until(bars: BarArrays, until: int | None) -> BarArrays:
+    if until is None:
+        return bars
+    return bars.slice(0, int(np.searchsorted(bars.ts, until, side="right")))
+
+
 def _warnings_box(warnings: Sequence[str]) -> str:
     items = "".join(f"<li>{escape(w)}</li>" for w in warnings)
     return (f'<div class="warnings"><strong>{len(warnings)} warning(s)</strong>'
@@ -316,14 +573,18 @@ def write_html_report(
     *,
     title: str,
     warnings: Sequence[str] = (),
+    bars: Mapping[str, BarArrays] | None = None,
+    hold_from: int = 0,
 ) -> Path:
     """Write a self-contained HTML report (no network, no scripts) and return its path.
 
-    Equity with trade entry/exit markers, drawdown, statistics, buy-and-hold comparison,
-    monthly returns, attribution and every trade. Parent directories are created.
+    Equity with trade entry/exit markers (and the buy-and-hold curve and a log-scale toggle),
+    drawdown, a price chart with volume and trades per symbol (given `bars`), statistics,
+    buy-and-hold comparison, monthly returns, attribution and every trade. Parent directories
+    are created.
     """
     document = render_html(stats, trades, equity, drawdown, index, title=title,
-                           warnings=warnings)
+                           warnings=warnings, bars=bars, hold_from=hold_from)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(document, encoding="utf-8")
     return path

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 
@@ -67,7 +67,7 @@ def run_backtest_command(options: RunOptions, request: BacktestRequest) -> int:
     outcome = analyse(result, run.settings, bars, fill=spec.fill,
                       risk_free_rate=request.risk_free, limits=spec.limits,
                       unfilled=run.unfilled, compat=spec.compat, commission=spec.commission)
-    _report(outcome, request, list(bars))
+    _report(outcome, request, list(bars), bars)
     params = request.params(list(bars), options.config)
     code = store_run(options, base, run_record(outcome, params))
     for warning in outcome.warnings:
@@ -123,7 +123,8 @@ def _title(symbols: Sequence[str], outcome: RunOutcome) -> str:
     return f"Backtest {shown} · {names}"
 
 
-def _report(outcome: RunOutcome, request: BacktestRequest, symbols: Sequence[str]) -> None:
+def _report(outcome: RunOutcome, request: BacktestRequest, symbols: Sequence[str],
+            bars: Mapping[str, BarArrays] | None = None) -> None:
     """Terminal report, then the --json and --html files."""
     console = stdout()
     result = outcome.result
@@ -144,5 +145,5 @@ def _report(outcome: RunOutcome, request: BacktestRequest, symbols: Sequence[str
     if request.html_path is not None:
         write_html_report(request.html_path, outcome.stats, outcome.trades, outcome.equity, dd,
                           outcome.index, title=_title(symbols, outcome),
-                          warnings=outcome.warnings)
+                          warnings=outcome.warnings, bars=bars, hold_from=outcome.warmup_bars)
         console.print(f"HTML report written to {request.html_path}", highlight=False)

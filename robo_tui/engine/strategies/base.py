@@ -20,6 +20,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ValidationError
 
 from robo_tui.domain.market import BarArrays, FloatArray
+from robo_tui.domain.precision import fmt_pair
 from robo_tui.domain.time import EPOCH
 from robo_tui.engine.indicators import BoolArray
 
@@ -107,6 +108,19 @@ def price(x: float) -> str:
     x = float(x)  # a numpy scalar formats several times slower
     a = abs(x)
     return f"{x:.2f}" if a >= 10 or a == 0 else f"{x:.4f}" if a >= 0.1 else f"{x:.6f}"
+
+
+def _base_decimals(x: float) -> int:
+    a = abs(x)
+    return 2 if a >= 10 or a == 0 else 4 if a >= 0.1 else 6
+
+
+def prices(a: float, b: float) -> tuple[str, str]:
+    """Two levels compared in one explanation (an average crossing another), with the decimals
+    `price` would use, more when they would print alike: "172.642 crossed above 172.638", not
+    "172.64 crossed above 172.64"."""
+    a, b = float(a), float(b)
+    return fmt_pair(a, b, max(_base_decimals(a), _base_decimals(b)))
 
 
 def ago(bars: BarArrays, j: int, i: int) -> str:

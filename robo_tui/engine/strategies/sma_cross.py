@@ -18,7 +18,7 @@ from robo_tui.engine.strategies.base import (
     ffill_index,
     latch,
     normalize_index,
-    price,
+    prices,
     validated,
 )
 
@@ -112,14 +112,13 @@ class SmaCross:
             if math.isnan(slow[i]) or i < 1:
                 return f"warming up: {f}/{s} need {self.warmup + 1} bars, have {i + 1}"
             last = int(last_cross[i])
-            now = f"{f} {price(fast[i])} vs {s} {price(slow[i])}"
+            fast_now, slow_now = prices(fast[i], slow[i])
+            now = f"{f} {fast_now} vs {s} {slow_now}"
             if last < 0:
                 return f"no cross yet ({now})"
             verb = "above" if ups[last] else "below"
-            head = (
-                f"{f} {price(fast[last])} crossed {verb} {s} {price(slow[last])} "
-                f"({ago(bars, last, i)})"
-            )
+            fast_then, slow_then = prices(fast[last], slow[last])
+            head = f"{f} {fast_then} crossed {verb} {s} {slow_then} ({ago(bars, last, i)})"
             return head if last == i else f"{head}; now {now}"
 
         return scores, explain_at

@@ -151,11 +151,11 @@ class ChartScreen(ModalScreen[None]):
 
     def _title(self) -> str:
         d = self.data
-        parts = [f"{d.symbol}  last {fmt_price(d.last)}"]
+        parts = [f"{d.symbol}  last {fmt_price(d.last, d.symbol)}"]
         if d.stop is not None:
-            parts.append(f"stop {fmt_price(d.stop)}")
+            parts.append(f"stop {fmt_price(d.stop, d.symbol)}")
         if d.target is not None:
-            parts.append(f"target {fmt_price(d.target)}")
+            parts.append(f"target {fmt_price(d.target, d.symbol)}")
         return "  ·  ".join(parts)
 
     def draw(self) -> None:
@@ -195,7 +195,7 @@ class ChartScreen(ModalScreen[None]):
         low = min(d.low[first:end])
         high = max(d.high[first:end])
         plt.title(f"{d.symbol} · {end - first} of {len(d.ts)} bars · "
-                  f"range {fmt_price(low)}–{fmt_price(high)}")
+                  f"range {fmt_price(low, d.symbol)}–{fmt_price(high, d.symbol)}")
         vplt.bar(xs, list(d.volume[first:end]), color="blue", marker="sd")
         vplt.xticks([t[0] for t in ticks], [t[1] for t in ticks])
         vplt.title("volume")

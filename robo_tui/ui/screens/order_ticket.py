@@ -238,15 +238,15 @@ class OrderTicket(ModalScreen["SubmitResult | None"]):
         values = self.values()
         levels = self.suggested(values)
         stop_in, target_in = self.query_one("#stop", Input), self.query_one("#target", Input)
-        stop_in.placeholder = f"suggested {fmt_price(levels[0])}" if levels else "optional price"
-        target_in.placeholder = f"suggested {fmt_price(levels[1])}" if levels else "optional price"
+        stop_in.placeholder = f"suggested {fmt_price(levels[0], values.symbol)}" if levels else "optional price"
+        target_in.placeholder = f"suggested {fmt_price(levels[1], values.symbol)}" if levels else "optional price"
         if values.symbol not in self._symbols:
             preview.update(Text(f"{values.symbol or 'symbol'}: not in the universe "
                                 f"({', '.join(self._symbols[:8])}{'…' if len(self._symbols) > 8 else ''})"))
             return
         price = self._engine.prices.get(values.symbol)
         held = self._engine.account.position_qty(values.symbol)
-        head = f"{values.symbol} last {fmt_price(price)}" if price else f"{values.symbol}: no price yet"
+        head = f"{values.symbol} last {fmt_price(price, values.symbol)}" if price else f"{values.symbol}: no price yet"
         if held:
             head += f" · held {held:g}"
         try:

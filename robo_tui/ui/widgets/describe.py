@@ -166,7 +166,7 @@ def _intent_line(intent: OrderIntent) -> Text:
     out.append_text(safe_text(intent.symbol))
     out.append(f" {intent.order_type.value}")
     if intent.limit_price is not None:
-        out.append(f" @ {fmt_price(intent.limit_price)}")
+        out.append(f" @ {fmt_price(intent.limit_price, intent.symbol)}")
     if intent.reduce_only:
         out.append(" reduce-only")
     return out
@@ -213,7 +213,7 @@ def _intent_pieces(line: _Line, intent: OrderIntent) -> None:
     line.add(f"{intent.side.value.upper()} {fmt_qty(intent.quantity)} ").ext(intent.symbol, _BOLD)
     line.add(f" {intent.order_type.value}")
     if intent.limit_price is not None:
-        line.add(f" @ {fmt_price(intent.limit_price)}")
+        line.add(f" @ {fmt_price(intent.limit_price, intent.symbol)}")
     if intent.reduce_only:
         line.add(" reduce-only")
 
@@ -264,7 +264,7 @@ def _signals(e: SignalsComputed) -> _Line:
 
 def _proposal_pieces(line: _Line, p: Proposal) -> None:
     line.ext(p.id).add(f" {p.side.value.upper()} {fmt_qty(p.quantity)} ").ext(p.symbol, _BOLD)
-    line.add(f" @ {fmt_price(p.price)} ({fmt_money(p.notional)})")
+    line.add(f" @ {fmt_price(p.price, p.symbol)} ({fmt_money(p.notional)})")
 
 
 def _proposal(e: ProposalCreated) -> _Line:
@@ -317,7 +317,7 @@ def _status(e: OrderStatusChanged) -> _Line:
 def _fill(e: OrderFilled) -> _Line:
     f = e.fill
     line = _Line().add(f"{f.side.value.upper()} {fmt_qty(f.quantity)} ").ext(f.symbol, _BOLD)
-    line.add(f" @ {fmt_price(f.price)} fee {fmt_money(f.fee)}")
+    line.add(f" @ {fmt_price(f.price, f.symbol)} fee {fmt_money(f.fee)}")
     if f.reason and f.reason != "order":
         line.add(" (").ext(f.reason).add(")")
     return line
@@ -424,7 +424,7 @@ def event_title(event: Event) -> str:
         return _trade_title("Order", i.side.value, i.quantity, i.symbol)
     if isinstance(event, OrderFilled):
         f = event.fill
-        return _trade_title("Fill", f.side.value, f.quantity, f.symbol) + f" @ {fmt_price(f.price)}"
+        return _trade_title("Fill", f.side.value, f.quantity, f.symbol) + f" @ {fmt_price(f.price, f.symbol)}"
     if isinstance(event, NewsReceived):
         return "News: " + safe_str(event.item.title)[:80]
     if isinstance(event, IdeaGenerated):
@@ -469,10 +469,10 @@ def proposal_detail_text(proposal: Proposal, precheck: RiskVerdict | None) -> Te
     _kv(out, "quantity", fmt_qty(p.quantity))
     if p.close_quantity:
         _kv(out, "closes first", fmt_qty(p.close_quantity) + " (reversal)")
-    _kv(out, "price", fmt_price(p.price))
+    _kv(out, "price", fmt_price(p.price, p.symbol))
     _kv(out, "notional", fmt_money(p.notional))
-    _kv(out, "stop loss", fmt_price(p.stop_loss))
-    _kv(out, "take profit", fmt_price(p.take_profit))
+    _kv(out, "stop loss", fmt_price(p.stop_loss, p.symbol))
+    _kv(out, "take profit", fmt_price(p.take_profit, p.symbol))
     _kv(out, "confidence", f"{p.confidence:.2f}")
     _kv(out, "created", p.ts.isoformat(timespec="seconds"))
     _kv(out, "expires", p.expires_at.isoformat(timespec="seconds") if p.expires_at else "never")
@@ -651,15 +651,15 @@ def _fill_detail(out: Text, event: OrderFilled) -> None:
     _kv(out, "symbol", safe_text(fill.symbol, _BOLD))
     _kv(out, "side", fill.side.value.upper())
     _kv(out, "quantity", fmt_qty(fill.quantity))
-    _kv(out, "price", fmt_price(fill.price))
+    _kv(out, "price", fmt_price(fill.price, fill.symbol))
     _kv(out, "fee", fmt_money(fill.fee))
     _kv(out, "liquidity", fill.liquidity, external=True)
     _kv(out, "reason", fill.reason or "order", external=True)
 
 
 def _intent_detail(out: Text, intent: OrderIntent) -> None:
-    _kv(out, "stop loss", fmt_price(intent.stop_loss))
-    _kv(out, "take profit", fmt_price(intent.take_profit))
+    _kv(out, "stop loss", fmt_price(intent.stop_loss, intent.symbol))
+    _kv(out, "take profit", fmt_price(intent.take_profit, intent.symbol))
     _kv(out, "confidence", f"{intent.confidence:.2f}")
     if intent.proposal_id:
         _kv(out, "proposal", intent.proposal_id, external=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from robo_tui.domain.precision import price_decimals
+
 __all__ = [
     "fmt_compact", "fmt_countdown", "fmt_money", "fmt_pct", "fmt_price", "fmt_qty", "fmt_score",
     "fmt_time",
@@ -32,10 +34,14 @@ def fmt_compact(value: float, *, signed: bool = False) -> str:
     return f"{sign}{v:.2f}"
 
 
-def fmt_price(value: float | None) -> str:
-    """A price with cents, or significant digits for small prices; "—" when missing."""
+def fmt_price(value: float | None, symbol: str | None = None) -> str:
+    """A price in the tick precision of `symbol` (EURUSD 1.08342, USDJPY 151.234, BTC-USD
+    62,243.04, DOGE-USD 0.18617); without a symbol, cents or significant digits for
+    small prices. "—" when missing."""
     if value is None or not math.isfinite(value):
         return "—"
+    if symbol:
+        return f"{value:,.{price_decimals(symbol, value)}f}"
     if abs(value) >= 1:
         return f"{value:,.2f}"
     return f"{value:.6g}"

@@ -99,14 +99,14 @@ class OrdersTable(DataTable[Text]):
         buy = it.side is Side.BUY
         side = Text(it.side.value.upper() + (" ↓" if it.reduce_only else ""),
                     style=self._style("buy" if buy else "sell"))
-        price = (fmt_price(it.limit_price) if it.order_type is OrderType.LIMIT
+        price = (fmt_price(it.limit_price, order.symbol) if it.order_type is OrderType.LIMIT
                  else "market")
         age = max(0.0, (view.now - order.created_at).total_seconds())
         dim = self._style("dim")
         return (Text(order.client_order_id, style=dim), safe_text(order.symbol), side,
                 Text(it.order_type.value), Text(fmt_qty(it.quantity), justify="right"),
                 Text(price, justify="right"),
-                Text(fmt_price(it.stop_loss), justify="right"),
+                Text(fmt_price(it.stop_loss, order.symbol), justify="right"),
                 Text(f"{fmt_qty(row.filled)}/{fmt_qty(it.quantity)}", justify="right"),
                 Text(fmt_countdown(age) if age >= 1 else "0:00", justify="right"),
                 safe_text(order.source),

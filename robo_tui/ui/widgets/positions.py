@@ -97,11 +97,14 @@ _LAYOUTS: tuple[tuple[frozenset[str], bool], ...] = (
     (frozenset({"avg"}), True),
     (frozenset({"avg", "target"}), True),
     (frozenset({"avg", "target", "stop"}), True),
+    (frozenset({"avg", "target", "stop", "side"}), True),
     (frozenset({"avg", "target", "stop", "pct"}), True),
 )
 """(columns dropped, short headers) from the widest layout to the narrowest: the entry price
 goes first (the P&L says what it did), then target and stop (the chart and the ticket show
-them); symbol, side, qty, last and unrealised P&L always stay."""
+them), then the side column, its word moving into the quantity's sign and colour (-99.905217
+in red for a short: three crypto positions with long quantities keep % of equity at 80x24);
+symbol, qty, last and unrealised P&L always stay."""
 _CELL_PADDING = 2  # DataTable's default cell padding, both sides
 
 
@@ -109,11 +112,14 @@ def fit_columns(rows: list[tuple[str, ...]], width: int) -> tuple[tuple[str, str
     """(key, header) of the columns to show in `width` cells for `rows` (plain cell texts in
     `COLUMN_KEYS` order): the widest layout of `_LAYOUTS` whose columns all fit."""
     widths = {k: max((len(r[i]) for r in rows), default=0) for i, k in enumerate(COLUMN_KEYS)}
+    qty, side = COLUMN_KEYS.index("qty"), COLUMN_KEYS.index("side")
+    signed = max((len(r[qty]) + (r[side] == "SHORT") for r in rows), default=0)
     chosen: tuple[tuple[str, str], ...] = ()
     for dropped, short in _LAYOUTS:
         chosen = tuple((k, _SHORT_LABELS.get(k, _LABELS[k]) if short else _LABELS[k])
                        for k in COLUMN_KEYS if k not in dropped)
-        need = sum(max(len(label), widths[k]) + _CELL_PADDING for k, label in chosen)
+        wide = dict(widths, qty=signed) if "side" in dropped else widths
+        need = sum(max(len(label), wide[k]) + _CELL_PADDING for k, label in chosen)
         if need <= width:
             break
     return chosen
@@ -223,9 +229,10 @@ class PositionsTable(DataTable[Text]):
                 order_changed = True
         sort_key = self._sort_key()
         shown = self.shown_columns
+        signed = "side" not in shown
         for symbol, row in rows.items():
-            cells = tuple(c for k, c in zip(COLUMN_KEYS, self._cells(row), strict=True)
-                          if k in shown)
+            cells = tuple(c for k, c in zip(COLUMN_KEYS, self._cells(row, signed=signed),
+                                            strict=True) if k in shown)
             signature = tuple((c.plain, str(c.style), tuple(c.spans)) for c in cells)
             old = self._shown.get(symbol)
             if symbol not in self._plain:
@@ -312,26 +319,31 @@ class PositionsTable(DataTable[Text]):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"positions--{name}", partial=True)
 
-    def _cells(self, r: PositionRow) -> tuple[Text, ...]:
+    def _cells(self, r: PositionRow, *, signed: bool = False) -> tuple[Text, ...]:
+        """The row's cells in `COLUMN_KEYS` order; `signed`: the quantity carries the side (a
+        short negative, both coloured) for a layout without the side column."""
         pnl_style = self._style("profit" if r.unrealized >= 0 else "loss")
         side_style = self._style("long" if r.side == "LONG" else "short")
         dim = self._style("dim")
+        qty = fmt_qty(r.quantity)
         return (
             safe_text(r.symbol),
             Text(r.side, side_style),
-            Text(fmt_qty(r.quantity), justify="right"),
-            Text(fmt_price(r.avg_price), justify="right"),
-            Text(fmt_price(r.last), justify="right"),
+            Text(("-" if r.side != "LONG" else "") + qty, side_style, justify="right")
+            if signed else Text(qty, justify="right"),
+            Text(fmt_price(r.avg_price, r.symbol), justify="right"),
+            Text(fmt_price(r.last, r.symbol), justify="right"),
             Text(fmt_money(r.unrealized, signed=True), pnl_style, justify="right"),
             Text(fmt_pct(r.pct_equity, digits=1), justify="right"),
-            self._level(r.stop, r.stop_by, dim),
-            self._level(r.target, r.target_by, dim),
+            self._level(r.stop, r.stop_by, dim, r.symbol),
+            self._level(r.target, r.target_by, dim, r.symbol),
         )
 
     @staticmethod
-    def _level(price: float | None, held_by: str, dim: Style) -> Text:
-        """A stop or target cell; one robo-tui holds carries `ROBO_MARK`."""
-        text = Text(fmt_price(price), dim if price is None else Style(), justify="right")
+    def _level(price: float | None, held_by: str, dim: Style, symbol: str) -> Text:
+        """A stop or target cell in the symbol's precision; one robo-tui holds carries
+        `ROBO_MARK`."""
+        text = Text(fmt_price(price, symbol), dim if price is None else Style(), justify="right")
         if price is not None and held_by == "robo-tui":
             text.append(ROBO_MARK, dim)
         return text

@@ -126,3 +126,12 @@ def test_build_strategy_when_params_are_bad_then_value_error_names_them(
 def test_build_strategy_when_name_is_unknown_then_value_error_lists_known_names() -> None:
     with pytest.raises(ValueError, match="known: breakout, mean_reversion, sma_cross"):
         build_strategy("smacross", {})
+
+
+def test_explain_when_averages_cross_within_a_cent_then_shows_the_decimals_that_tell_them_apart() -> None:
+    from tests.unit.strategies.series import bars_from_close
+
+    close = [172.64] * 5 + [172.636, 172.632, 172.634, 172.641, 172.645]
+    text = SmaCross(2, 3).explain(bars_from_close(close), len(close) - 1)
+    assert text.startswith("SMA2 172.637 crossed above SMA3 172.636 (1 bar ago")
+    assert text.endswith("now SMA2 172.643 vs SMA3 172.640")
