@@ -114,7 +114,7 @@ def engine_jobs(engine: Engine) -> list[Job]:
         await engine.orders.refresh_account(now)
         sessions = engine.guard.sessions
         session = "no calendar" if sessions is None else sessions.status(now).label
-        return (f"pre-market: {session}; equity {engine.account.equity:,.2f}, "
+        return (f"{session}; equity {engine.account.equity:,.2f}, "
                 f"{len(engine.account.positions)} positions, state {engine.state.value}")
 
     async def review(now: datetime) -> str:
@@ -130,7 +130,7 @@ def engine_jobs(engine: Engine) -> list[Job]:
         data = card.to_dict()
         data.pop("equity")
         await engine.store.audit("report.daily", data, "schedule")
-        return (f"daily report: P&L {card.pnl:+,.2f} ({card.return_pct * 100:+.2f} %), "
+        return (f"P&L {card.pnl:+,.2f} ({card.return_pct * 100:+.2f} %), "
                 f"{card.trades} closed trades, {card.hit_rate:.0%} won, "
                 f"max drawdown {card.max_drawdown * 100:.2f} %")
 

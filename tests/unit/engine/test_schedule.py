@@ -34,8 +34,8 @@ async def test_jobs_when_their_time_comes_then_each_runs_once_that_day(tmp_path:
         done = [e for e in seen if isinstance(e, ScheduledJobDone)]
         assert [(e.job, e.ok) for e in done] == [("premarket", True), ("review", True),
                                                   ("report", True)]
-        assert done[0].summary.startswith("pre-market: no calendar; equity 100,000.00")
-        assert done[2].summary.startswith("daily report: P&L")
+        assert done[0].summary.startswith("no calendar; equity 100,000.00")
+        assert done[2].summary.startswith("P&L ")
         rows = await engine.store.query("select payload from audit_log where kind = 'report.daily'")
         assert json.loads(rows[0]["payload"])["period"] == "daily"
     finally:
