@@ -229,10 +229,18 @@ async def invariant_violations(run: Run) -> list[str]:
         elif qty * ref > s.risk.max_order_notional * (1 + TOLERANCE):
             out.append(f"order {cid}: notional {qty * ref:,.0f} above max_order_notional")
 
-    # -- every order passed the gate; every denial is recorded with its reasons
-    allowed = await store.query("SELECT client_order_id FROM risk_verdicts WHERE allowed = 1")
-    if {r["client_order_id"] for r in allowed} != set(orders):
+    # -- every order passed the gate; every denial is recorded with its reasons. A stop or a
+    # target the venue held and filled by itself is journaled as its own reduce-only order
+    # (source "venue", id "<entry>:sl" or "<entry>:tp"): it was judged with its entry.
+    allowed = {r["client_order_id"] for r in await store.query(
+        "SELECT client_order_id FROM risk_verdicts WHERE allowed = 1")}
+    sent = {cid for cid, o in orders.items() if o["source"] != "venue"}
+    if allowed != sent:
         out.append("orders and allowed verdicts do not match one to one")
+    for cid, order in orders.items():
+        if order["source"] == "venue" and not (order["reduce_only"]
+                                               and cid.split(":")[0] in allowed):
+            out.append(f"venue order {cid} is not a protective leg of an allowed entry")
     denied_rows = await store.query("SELECT * FROM risk_verdicts WHERE allowed = 0 ORDER BY id")
     denied_events = [e for e in run.events if isinstance(e, OrderDenied)]
     if len(denied_rows) != len(denied_events):
