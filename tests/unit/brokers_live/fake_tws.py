@@ -239,9 +239,6 @@ class FakeTws:
             conn.client_id = int(f[2])
             conn.send([9, 1, self.next_valid_id])
             conn.send([15, 1, ",".join(self.accounts)])
-        elif msg == 9:  # reqContractDetails: the end marker (no details: the client's fallback)
-            self.contract_details_requests.append(f)
-            conn.send([52, 1, int(f[2])])
         elif msg == 61:  # reqPositions
             conn.positions_subscribed = True
             for (account, _key), (contract, qty, avg) in self.positions.items():
@@ -523,8 +520,12 @@ class FakeTws:
         elif msg == 2:  # cancelMktData
             conn.mkt_subs.pop(int(f[2]), None)
         elif msg == 9:  # reqContractDetails: version, reqId, contract (12 fields), ...
+            self.contract_details_requests.append(f)
             req_id, key = int(f[2]), _market_key(f[4], f[5], f[12])
             if key not in self.details and key not in self.bars and key not in self.quotes:
+                if not (self.details or self.bars or self.quotes):
+                    conn.send([52, 1, req_id])  # a TWS serving no market data: no details at all
+                    return  # (the broker's increments fall back to the stock defaults)
                 conn.send([4, 2, req_id, 200, "No security definition has been found for the request", ""])
                 return
             conn.send(self._details_msg(req_id, f[4], f[5], f[11] or f[10], f[12], key))
