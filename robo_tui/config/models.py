@@ -32,6 +32,7 @@ from robo_tui.config.numbers import (
 from robo_tui.config.sections import Section, StrategySettings
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode
+from robo_tui.domain.ticks import TickRules
 from robo_tui.registries.analysts import ANALYSTS, CHAIN
 from robo_tui.registries.brokers import BROKERS
 from robo_tui.registries.feeds import FEEDS
@@ -136,6 +137,20 @@ class FeedSettings(Section):
     stale_after_bars: float = Field(3.0, gt=0, le=10_000)
     """A symbol whose last bar or quote is older than this many bar intervals is STALE: no new
     entries in it until fresh data arrives."""
+    outlier_ratio: float = Field(10.0, gt=1, le=1000)
+    """A print this many times above (or below 1/this of) the last accepted price is a bad tick,
+    rejected with a logged reason (as are zero, negative or non-finite prices and crossed quotes)."""
+    new_level_prints: int = Field(3, ge=1, le=1000)
+    """Prints in a row at a new level (beyond outlier_ratio) after which it is accepted as real."""
+    new_level_seconds: float = Field(300.0, ge=0, le=86_400)
+    """Seconds a new level must hold (by the prints' timestamps) to be accepted as real."""
+    backfill_bars: int = Field(1440, ge=0, le=100_000)
+    """On reconnect after a gap, at most this many missing bars per symbol are fetched from the
+    feed's history and fed in order before new live bars (0: no backfill; sim and replay never)."""
+
+    def tick_rules(self) -> TickRules:
+        """The bad-tick checker's rules from this section."""
+        return TickRules(self.outlier_ratio, self.new_level_prints, self.new_level_seconds)
 
     @model_validator(mode="after")
     def _replay_exists(self) -> FeedSettings:

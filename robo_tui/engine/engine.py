@@ -212,7 +212,8 @@ class Engine:
         self.health, self.guard = self.monitor.sources, MarketGuard(
             instruments=self.instruments, prices=self.prices, health=self.monitor,
             bar_seconds=settings.feeds.bar_seconds,
-            stale_after_bars=settings.feeds.stale_after_bars, sessions=sessions)
+            stale_after_bars=settings.feeds.stale_after_bars, sessions=sessions,
+            ticks=settings.feeds.tick_rules())
         """`health`: per source kind, (healthy, last failure message); `guard`: bad ticks, stale
         symbols and market sessions (`sessions` None trades stocks around the clock)."""
         self.new_id = IdSource()
@@ -418,8 +419,8 @@ class Engine:
             quote = quotes.get(symbol)
             if quote is None:
                 problems.append(f"{symbol}: no first quote from {self.feed.name}")
-            elif self.guard.quote_problem(quote) is not None:
-                problems.append(f"{symbol}: bad first quote ({self.guard.quote_problem(quote)})")
+            elif (bad := self.guard.quote_problem(quote)) is not None:
+                problems.append(f"{symbol}: bad first quote ({bad})")
             elif now - quote.ts > self.guard.stale_after and \
                     self.guard.sessions_open(inst, now):
                 problems.append(f"{symbol}: first quote is stale (from {quote.ts.isoformat()})")
@@ -434,6 +435,7 @@ class Engine:
             except Exception as exc:
                 self.monitor.error("market", f"history for {symbol} failed: {exc}")
                 continue
+            bars = self.guard.clean_history(bars)
             if len(bars):
                 self.market[symbol] = bars
                 self.prices[symbol] = float(bars.close[-1])
