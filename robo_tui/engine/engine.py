@@ -51,6 +51,7 @@ from robo_tui.domain.serialize import to_jsonable
 from robo_tui.domain.sessions import MarketSessions
 from robo_tui.domain.signals import Direction, EnsembleDecision, Proposal, Signal
 from robo_tui.engine.account import AccountBook
+from robo_tui.engine.backfill import Backfill
 from robo_tui.engine.bus import EventBus
 from robo_tui.engine.control import PersistedControl
 from robo_tui.engine.ensemble import Ensemble, idea_signal
@@ -216,6 +217,12 @@ class Engine:
             ticks=settings.feeds.tick_rules())
         """`health`: per source kind, (healthy, last failure message); `guard`: bad ticks, stale
         symbols and market sessions (`sessions` None trades stocks around the clock)."""
+        feeds = settings.feeds
+        self.backfill = Backfill(
+            bar_seconds=feeds.bar_seconds, max_bars=feeds.backfill_bars,
+            order={s: n for n, s in enumerate(self.symbols)},
+        ) if feeds.kind not in ("sim", "replay") and feeds.backfill_bars > 0 else None
+        """Bars a real feed missed while disconnected, fetched from its history (None: off)."""
         self.new_id = IdSource()
         self.outcomes = TradeOutcomes(ledger=self.ledger, risk=self.risk, sizer=self.sizer,
                                       ensemble=self.ensemble, store=store)
@@ -436,6 +443,8 @@ class Engine:
                 self.monitor.error("market", f"history for {symbol} failed: {exc}")
                 continue
             bars = self.guard.clean_history(bars)
+            if self.backfill is not None:
+                self.backfill.seen_history(bars)
             if len(bars):
                 self.market[symbol] = bars
                 self.prices[symbol] = float(bars.close[-1])
@@ -605,17 +614,21 @@ class Engine:
         try:
             async with asyncio.timeout(self.feed_timeout):
                 bars = await self.feed.next_bars(now)
+                if bars and self.backfill is not None:
+                    bars, gaps = await self.backfill.complete(self.feed, bars)
+                    for gap in gaps:
+                        self.monitor.error("data", gap)
                 quotes = await self.feed.quotes(now)
         except Exception as exc:
             await self.monitor.failure("data", f"market data failed: {_describe(exc)}")
             return
         self.monitor.success("data")
-        self.guard.check(now)
         if bars:
             self._apply_bars(bars)
             self.bus.publish(BarsReceived(ts=now, bars=tuple(bars), simulated=self.simulated))
         if quotes:
             self._apply_quotes(quotes, now)
+        self.guard.check(now)  # after the new data: a symbol that came back is fresh at once
 
     def _apply_bars(self, bars: Sequence[Bar]) -> None:
         venue = self._venue

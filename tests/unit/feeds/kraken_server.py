@@ -8,7 +8,7 @@ prices and epoch-second timestamps. Its market is a deterministic minute grid fr
 
 One difference, on purpose: Kraken's OHLC answers the newest 720 bars after `since`; this
 server answers the oldest 720 after it (as Binance or Bitstamp do) unless `newest_only` is set,
-so paging is exercised. Tests script a 429 (`throttle`), bad prints (`bad_bars`) and tickers
+so paging is exercised. Tests script a 429 (`throttle`), an outage (`down`), bad prints (`bad_bars`) and tickers
 (`ticker_override`), and read back every request (`requests`).
 """
 
@@ -66,6 +66,8 @@ class FakeKraken:
         self.throttle = 0
         """The next this many requests answer 429 with Retry-After."""
         self.retry_after = "1"
+        self.down = False
+        """While set, every request answers 503 with Kraken's EService:Unavailable (an outage)."""
         self.bad_bars: dict[tuple[str, int], dict[str, str]] = {}
         """(pair, bar time) -> fields replaced in that bar (e.g. {"close": "0"})."""
         self.ticker_override: dict[str, dict[str, Any]] = {}
@@ -130,6 +132,8 @@ class FakeKraken:
             if self.throttle > 0:
                 self.throttle -= 1
                 return 429, {"Retry-After": self.retry_after}, {"error": ["EAPI:Rate limit exceeded"]}
+            if self.down:
+                return 503, {}, {"error": ["EService:Unavailable"]}
         routes = {
             "/0/public/Assets": lambda: ASSETS,
             "/0/public/AssetPairs": lambda: ASSET_PAIRS,
