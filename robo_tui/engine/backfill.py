@@ -21,9 +21,22 @@ from robo_tui.domain.market import Bar, BarArrays
 from robo_tui.domain.time import ns_to_datetime
 from robo_tui.ports import MarketFeed
 
-__all__ = ["Backfill"]
+__all__ = ["Backfill", "backfill_for"]
+
+SIMULATED_FEEDS = frozenset({"sim", "replay"})
+"""Feed kinds that never miss a bar (the simulated market, a replay): no backfill."""
 
 log = logging.getLogger("robo_tui.engine.backfill")
+
+
+def backfill_for(kind: str, *, bar_seconds: float, max_bars: int,
+                 symbols: Sequence[str]) -> Backfill | None:
+    """The backfill of a `kind` feed (`feeds.kind`), or None for the simulated market, a replay
+    or `max_bars` 0."""
+    if kind in SIMULATED_FEEDS or max_bars <= 0:
+        return None
+    return Backfill(bar_seconds=bar_seconds, max_bars=max_bars,
+                    order={s: n for n, s in enumerate(symbols)})
 
 
 class Backfill:
@@ -86,7 +99,7 @@ class Backfill:
         want = min(missing, self.max_bars) + int((newest - until) / self.step) + 1
         try:
             arrays = await feed.history(symbol, want)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any feed's failure: the live bars go on
             return [], (f"backfill of {symbol} after {last.isoformat()} failed: "
                         f"{type(exc).__name__}: {exc}")
         got = [b for b in (arrays.bar(i) for i in range(len(arrays))) if last < b.ts < until]

@@ -51,7 +51,7 @@ from robo_tui.domain.serialize import to_jsonable
 from robo_tui.domain.sessions import MarketSessions
 from robo_tui.domain.signals import Direction, EnsembleDecision, Proposal, Signal
 from robo_tui.engine.account import AccountBook
-from robo_tui.engine.backfill import Backfill
+from robo_tui.engine.backfill import Backfill, backfill_for
 from robo_tui.engine.bus import EventBus
 from robo_tui.engine.control import PersistedControl
 from robo_tui.engine.ensemble import Ensemble, idea_signal
@@ -150,6 +150,9 @@ class Engine:
 
     feed_timeout: float = FEED_TIMEOUT
     """Seconds one market-data call may take (a hung feed is a data failure, never a freeze)."""
+    backfill: Backfill | None = None
+    """Bars a real feed missed while disconnected, fetched from its history (set up with the
+    warm-up in `start`; None: off, the simulated market and replays)."""
 
     def __init__(
         self,
@@ -217,12 +220,6 @@ class Engine:
             ticks=settings.feeds.tick_rules())
         """`health`: per source kind, (healthy, last failure message); `guard`: bad ticks, stale
         symbols and market sessions (`sessions` None trades stocks around the clock)."""
-        feeds = settings.feeds
-        self.backfill = Backfill(
-            bar_seconds=feeds.bar_seconds, max_bars=feeds.backfill_bars,
-            order={s: n for n, s in enumerate(self.symbols)},
-        ) if feeds.kind not in ("sim", "replay") and feeds.backfill_bars > 0 else None
-        """Bars a real feed missed while disconnected, fetched from its history (None: off)."""
         self.new_id = IdSource()
         self.outcomes = TradeOutcomes(ledger=self.ledger, risk=self.risk, sizer=self.sizer,
                                       ensemble=self.ensemble, store=store)
@@ -436,6 +433,9 @@ class Engine:
 
     async def _load_history(self) -> None:
         n = max(self.settings.engine.warmup_bars, self.ensemble.history_bars())
+        feeds = self.settings.feeds
+        self.backfill = backfill_for(feeds.kind, bar_seconds=feeds.bar_seconds,
+                                     max_bars=feeds.backfill_bars, symbols=self.symbols)
         for symbol in self.symbols:
             try:
                 bars = await self.feed.history(symbol, n)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from robo_tui.domain.market import Bar, BarArrays, Quote
-from robo_tui.engine.backfill import Backfill
+from robo_tui.engine.backfill import Backfill, backfill_for
 
 T0 = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 STEP = timedelta(minutes=1)
@@ -93,8 +93,8 @@ async def test_complete_when_gap_longer_than_the_cap_then_newest_backfilled_and_
     bars, problems = await fill.complete(feed, await feed.next_bars(T0))
 
     assert [b.ts for b in bars] == [T0 + n * STEP for n in (7, 8, 9, 10)]
-    assert problems == ["BTC-USD: 9 bars missed after 2026-01-05T15:00:00+00:00; backfilled "
-                        "the newest 3 (feeds.backfill_bars = 3)"]
+    assert problems == [("BTC-USD: 9 bars missed after 2026-01-05T15:00:00+00:00; backfilled "
+                         "the newest 3 (feeds.backfill_bars = 3)")]
 
 
 async def test_complete_when_history_fails_then_live_bars_still_flow_and_the_failure_named() -> None:
@@ -106,5 +106,12 @@ async def test_complete_when_history_fails_then_live_bars_still_flow_and_the_fai
     bars, problems = await fill.complete(feed, await feed.next_bars(T0))
 
     assert [b.ts for b in bars] == [T0 + 4 * STEP]
-    assert problems == ["backfill of BTC-USD after 2026-01-05T15:00:00+00:00 failed: "
-                        "ConnectionError: history farm down"]
+    assert problems == [("backfill of BTC-USD after 2026-01-05T15:00:00+00:00 failed: "
+                         "ConnectionError: history farm down")]
+
+
+def test_backfill_for_when_simulated_or_replay_or_off_then_none_else_on() -> None:
+    assert backfill_for("sim", bar_seconds=60, max_bars=10, symbols=["A"]) is None
+    assert backfill_for("replay", bar_seconds=60, max_bars=10, symbols=["A"]) is None
+    assert backfill_for("ccxt", bar_seconds=60, max_bars=0, symbols=["A"]) is None
+    assert backfill_for("ccxt", bar_seconds=60, max_bars=10, symbols=["A"]) is not None
