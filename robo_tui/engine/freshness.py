@@ -22,7 +22,7 @@ from robo_tui.domain.sessions import MarketSessions
 from robo_tui.domain.ticks import TickChecker, TickRules
 from robo_tui.engine.health import Health
 
-__all__ = ["MarketGuard"]
+__all__ = ["MarketGuard", "age_label", "stale_text"]
 
 log = logging.getLogger("robo_tui.engine.engine")
 
@@ -102,6 +102,10 @@ class MarketGuard:
             elif self.stale.pop(symbol, None) is not None:
                 self.health.symbol_recovered(symbol, "stale", f"{symbol}: data is fresh again")
 
+    def stale_since(self) -> dict[str, datetime]:
+        """Stale symbols and when their last accepted data arrived (the console's "stale: ...")."""
+        return {s: self.last_seen[s] for s in sorted(self.stale) if s in self.last_seen}
+
     def _in_session(self, symbol: str, now: datetime) -> bool:
         inst = self.instruments.get(symbol)
         return inst is None or self.sessions_open(inst, now)
@@ -131,3 +135,21 @@ class MarketGuard:
                         + ("" if sessions.extended_hours else
                            " (extended hours are off: sessions.extended_hours)"))
         return out
+
+
+def age_label(seconds: float) -> str:
+    """A short age: 45s, 3m, 2h, 3d (floored)."""
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def stale_text(since: Mapping[str, datetime], now: datetime) -> str:
+    """ "stale: BTC-USD 3m, ETH-USD 45s" for the stale symbols and their last data time ("" when
+    none): what the status bar and headless output name."""
+    if not since:
+        return ""
+    ages = ", ".join(f"{s} {age_label((now - t).total_seconds())}" for s, t in since.items())
+    return f"stale: {ages}"
