@@ -165,6 +165,7 @@ def build_engine(
     intelligence: bool = True,
 ) -> Engine:
     """An engine wired from `settings` for a run in `data_dir` (the caller holds the lock)."""
+    settings = _discovered(settings, data_dir)
     clock = clock or WallClock()
     bus = bus or EventBus()
     mode = settings.engine.mode
@@ -182,6 +183,18 @@ def build_engine(
         broker_factory=lambda m: build_broker(settings, m, clock),
         sessions=session_calendar(settings),
     )
+
+
+def _discovered(settings: Settings, data_dir: Path) -> Settings:
+    """The universe discovered from the venue (`[universe.discovery]`), else `settings` as is."""
+    if not settings.universe.discovery.enabled:
+        return settings
+    from robo_tui.adapters.feeds.universe import discovered_settings
+
+    try:
+        return discovered_settings(settings, data_dir)
+    except ValueError as exc:
+        raise WiringError(str(exc)) from exc
 
 
 def session_calendar(settings: Settings) -> MarketSessions | None:

@@ -30,6 +30,7 @@ from robo_tui.config.numbers import (
     LossFraction,
 )
 from robo_tui.config.sections import Section, StrategySettings
+from robo_tui.config.universe import DiscoverySettings
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode
 from robo_tui.domain.ticks import TickRules
@@ -106,6 +107,8 @@ def _default_universe() -> list[InstrumentSettings]:
 class UniverseSettings(Section):
     instruments: list[InstrumentSettings] = Field(default_factory=_default_universe, min_length=1)
     """The symbols the engine may trade: the risk gate's allow-list."""
+    discovery: DiscoverySettings = Field(default_factory=DiscoverySettings)
+    """Universe discovery from the venue's markets (off: the listed instruments are the universe)."""
 
     @model_validator(mode="after")
     def _unique(self) -> UniverseSettings:

@@ -88,9 +88,14 @@ def open_exchange(settings: CcxtFeedSettings) -> Any:
     if settings.rate_limit_ms is not None:
         options["rateLimit"] = settings.rate_limit_ms
     exchange = getattr(ccxt_async, settings.exchange)(options)
-    if settings.base_url:
-        exchange.urls["api"] = _override_urls(exchange.urls.get("api"), settings.base_url.rstrip("/"))
+    point_at(exchange, settings.base_url)
     return exchange
+
+
+def point_at(exchange: Any, base_url: str) -> None:
+    """Point every REST root of a ccxt exchange (sync or async) at `base_url` (empty: unchanged)."""
+    if base_url:
+        exchange.urls["api"] = _override_urls(exchange.urls.get("api"), base_url.rstrip("/"))
 
 
 def _override_urls(api: object, base: str) -> object:

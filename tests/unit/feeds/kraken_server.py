@@ -115,7 +115,14 @@ class FakeKraken:
         return {pair: rows, "last": times[-1] if times else int(query.get("since", 0))}
 
     def _ticker(self, query: dict[str, str]) -> dict[str, Any]:
-        pair = query["pair"]
+        """One pair, several (comma-separated) or, without `pair`, every pair, as Kraken does."""
+        pairs = query["pair"].split(",") if "pair" in query else list(ASSET_PAIRS)
+        out: dict[str, Any] = {}
+        for pair in pairs:
+            out.update(self._one_ticker(pair))
+        return out
+
+    def _one_ticker(self, pair: str) -> dict[str, Any]:
         last = self.price(pair, self.now - self.now % self.step)
         body = {"a": [f"{last + 0.5:.1f}", "1", "1.000"], "b": [f"{last - 0.5:.1f}", "2", "2.000"],
                 "c": [f"{last:.1f}", "0.00100000"], "v": ["10.0", "100.0"],
