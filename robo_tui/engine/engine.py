@@ -623,18 +623,19 @@ class Engine:
             await self.monitor.failure("data", f"market data failed: {_describe(exc)}")
             return
         self.monitor.success("data")
-        if bars:
-            self._apply_bars(bars)
-            self.bus.publish(BarsReceived(ts=now, bars=tuple(bars), simulated=self.simulated))
+        if bars and (accepted := self._apply_bars(bars)):  # a rejected bad tick is not shown
+            self.bus.publish(BarsReceived(ts=now, bars=accepted, simulated=self.simulated))
         if quotes:
             self._apply_quotes(quotes, now)
         self.guard.check(now)  # after the new data: a symbol that came back is fresh at once
 
-    def _apply_bars(self, bars: Sequence[Bar]) -> None:
+    def _apply_bars(self, bars: Sequence[Bar]) -> tuple[Bar, ...]:
+        """Take the good bars of the universe (bad ticks rejected); the ones taken."""
         venue = self._venue
         book = self.book
         cap = max(self.settings.engine.warmup_bars, self.ensemble.history_bars()) + _HISTORY_CAP_EXTRA
         by_symbol: dict[str, list[Bar]] = {}
+        taken: list[Bar] = []
         guard, now = self.guard, self.clock.now()
         for bar in bars:
             if bar.symbol in self.instruments:
@@ -643,6 +644,7 @@ class Engine:
                     guard.reject("bar", bar.symbol, why)
                     continue
                 guard.seen(bar.symbol, now)
+                taken.append(bar)
                 by_symbol.setdefault(bar.symbol, []).append(bar)
                 if venue is not None:
                     venue.on_bar(bar)
@@ -653,9 +655,11 @@ class Engine:
             old = self.market.get(symbol)
             merged = BarArrays.concat(old, fresh) if old is not None else fresh
             self.market[symbol] = merged.tail(cap)
+        return tuple(taken)
 
     def _apply_quotes(self, quotes: Sequence[Quote], now: datetime) -> None:
         venue = self._venue
+        accepted: list[Quote] = []
         for quote in quotes:
             if quote.symbol not in self.instruments:
                 continue
@@ -669,7 +673,9 @@ class Engine:
             self.book.stale = True
             if venue is not None:
                 venue.on_quote(quote)
-        self.bus.publish(QuotesUpdated(ts=now, quotes=tuple(quotes), simulated=self.simulated))
+            accepted.append(quote)
+        if accepted:  # a rejected bad tick is not shown
+            self.bus.publish(QuotesUpdated(ts=now, quotes=tuple(accepted), simulated=self.simulated))
 
     def _attach(self, broker: Broker) -> None:
         """Use `broker`; a simulated venue (the paper broker) is also shown every bar and quote."""

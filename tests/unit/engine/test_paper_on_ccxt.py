@@ -17,7 +17,13 @@ from robo_tui.adapters.brokers import build_paper
 from robo_tui.adapters.feeds.ccxt_feed import CcxtFeed, open_exchange
 from robo_tui.adapters.store.sqlite import SqliteStore
 from robo_tui.config import Settings
-from robo_tui.domain.events import BarsReceived, Event, OrderFilled, SourceHealthChanged
+from robo_tui.domain.events import (
+    BarsReceived,
+    Event,
+    OrderFilled,
+    QuotesUpdated,
+    SourceHealthChanged,
+)
 from robo_tui.domain.orders import OrderIntent, Side
 from robo_tui.domain.risk import Mode
 from robo_tui.engine.clock import SimClock
@@ -118,3 +124,25 @@ async def test_outage_when_exchange_down_then_stale_and_on_return_missed_bars_fi
     assert engine.guard.stale == {}
     assert any(isinstance(e, SourceHealthChanged) and e.source == "data:BTC-USD" and e.healthy
                for e in seen)
+
+
+async def test_bad_print_when_exchange_sends_one_then_rejected_with_reason_and_never_shown(
+        rig: tuple[Engine, SimClock], kraken: FakeKraken, caplog: pytest.LogCaptureFixture) -> None:
+    engine, clock = rig
+    await step(engine, clock, kraken, 30)
+    seen = captured(engine)
+    bad_at = T0 + 60
+    kraken.bad_bars[("XXBTZUSD", bad_at)] = {"high": "5000000.0", "close": "5000000.0"}
+    kraken.ticker_override["XXBTZUSD"] = {"b": ["60000.0", "1", "1.0"], "a": ["59000.0", "1", "1.0"]}
+    before = engine.prices["BTC-USD"]
+
+    await step(engine, clock, kraken, 150)  # the bad bar and the good one after it close
+
+    shown_bars = [b for e in seen if isinstance(e, BarsReceived) for b in e.bars]
+    shown_quotes = [q for e in seen if isinstance(e, QuotesUpdated) for q in e.quotes]
+    assert at(bad_at) not in [b.ts for b in shown_bars if b.symbol == "BTC-USD"]
+    assert {b.symbol for b in shown_bars} == {"BTC-USD", "ETH-USD"}  # the good ones still flow
+    assert [q.symbol for q in shown_quotes] == ["ETH-USD"]
+    assert engine.prices["BTC-USD"] < before * 2
+    assert "bar for BTC-USD rejected: print 5e+06" in caplog.text
+    assert "quote for BTC-USD rejected: crossed quote: bid 60000.0 above ask 59000.0" in caplog.text
