@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 __all__ = ["Discovered", "candidates", "discovered_settings"]
 
 log = logging.getLogger("robo_tui.feeds.universe")
+
+_CODE = re.compile(r"^[A-Z0-9.]+$")
+"""A currency code a universe symbol can hold (upper-case letters, digits, dots; no dash)."""
 
 
 class DiscoveryError(ValueError):
@@ -82,8 +86,8 @@ def candidates(exchange: Any) -> list[Candidate]:
         base, quote = market.get("base"), market.get("quote")
         if not market.get("spot", True) or market.get("active") is False or not base or not quote:
             continue
-        if "-" in f"{base}{quote}":
-            continue  # not expressible as BASE-QUOTE
+        if not (_CODE.match(base) and _CODE.match(quote)) or len(base) + len(quote) > 19:
+            continue  # not expressible as a universe symbol BASE-QUOTE
         ticker = tickers.get(unified)
         if ticker is None:
             continue
