@@ -175,6 +175,10 @@ def discovered_settings(settings: Settings, data_dir: Path, *, now: datetime | N
     """`settings` with the discovered universe (unchanged when discovery is off)."""
     if not settings.universe.discovery.enabled:
         return settings
+    if settings.feeds.kind != "ccxt":
+        log.warning("universe.discovery.enabled needs feeds.kind = \"ccxt\" (it is %r): "
+                    "trading the instruments listed under [universe]", settings.feeds.kind)
+        return settings
     found = discover(settings, data_dir, now or datetime.now(UTC), exchange=exchange)
     log.info("%s", found.describe())
     configured = {i.symbol: i.model_dump() for i in settings.universe.instruments}

@@ -16,7 +16,7 @@ pytest.importorskip("ccxt")
 from robo_tui.adapters.feeds.universe import discover, discovered_settings
 from robo_tui.config import Settings
 from robo_tui.engine.clock import SimClock
-from robo_tui.wiring import WiringError, build_engine
+from robo_tui.wiring import build_engine
 from tests.unit.feeds.kraken_server import FakeKraken
 
 T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
@@ -97,11 +97,13 @@ def test_build_engine_when_discovery_on_then_the_engine_trades_the_discovered_un
     assert all(i.asset_class.value == "crypto" for i in engine.instruments.values())
 
 
-def test_build_engine_when_discovery_on_with_the_simulated_feed_then_wiring_error_says_so(
-        tmp_path: Path) -> None:
+def test_discovery_when_on_with_the_simulated_feed_then_configured_universe_and_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     settings = Settings.model_validate({"universe": {"discovery": {"enabled": True}}})
-    with pytest.raises(WiringError, match='needs feeds.kind = "ccxt"'):
-        build_engine(settings, data_dir=tmp_path, intelligence=False)
+    assert discovered_settings(settings, tmp_path) is settings
+    assert 'needs feeds.kind = "ccxt"' in caplog.text
+    with pytest.raises(ValueError, match='needs feeds.kind = "ccxt"'):
+        discover(settings, tmp_path, NOW)
 
 
 def test_discovered_settings_when_off_then_the_configured_universe_stays(tmp_path: Path) -> None:
