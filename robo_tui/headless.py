@@ -32,6 +32,7 @@ from robo_tui.domain.events import (
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.risk import Mode, TradingState
 from robo_tui.engine.engine import Engine, event_payload
+from robo_tui.engine.freshness import stale_text
 from robo_tui.ports import StorageFault
 from robo_tui.runtime import (
     ExitCode,
@@ -160,13 +161,18 @@ class Sink:
         events, self._events = self._events, []
         if self.closed:
             return
+        stale = self._engine.guard.stale_since()
         if self._json:
             record: dict[str, Any] = event_payload(summary)
             record["simulated"] = self._engine.simulated
+            record["stale"] = {sym: round((summary.ts - seen).total_seconds(), 3)
+                               for sym, seen in stale.items()}
             record["events"] = [event_payload(e) for e in events]
             self._out.write(json.dumps(record, default=str) + "\n")
         else:
             self._out.write(summary_line(summary, simulated=self._engine.simulated) + "\n")
+            if stale:
+                self._out.write("  " + stale_text(stale, summary.ts) + "\n")
             for event in events:
                 if not isinstance(event, TradingStateChanged):  # already shown when it happened
                     self._out.write("  " + describe(event) + "\n")

@@ -174,6 +174,7 @@ def build_engine(
     intelligence: bool = True,
 ) -> Engine:
     """An engine wired from `settings` for a run in `data_dir` (the caller holds the lock)."""
+    settings = _discovered(settings, data_dir)
     clock = clock or WallClock()
     bus = bus or EventBus()
     mode = settings.engine.mode
@@ -239,6 +240,18 @@ def attach_outbound(engine: Engine, settings: Settings) -> None:
                           base_file_url=telegram.base_file_url,
                           poll_timeout=telegram.poll_timeout_seconds)
         engine.services += [bot, ProposalForwarder(engine, bot)]
+
+
+def _discovered(settings: Settings, data_dir: Path) -> Settings:
+    """The universe discovered from the venue (`[universe.discovery]`), else `settings` as is."""
+    if not settings.universe.discovery.enabled:
+        return settings
+    from robo_tui.adapters.feeds.universe import discovered_settings
+
+    try:
+        return discovered_settings(settings, data_dir)
+    except ValueError as exc:
+        raise WiringError(str(exc)) from exc
 
 
 def session_calendar(settings: Settings) -> MarketSessions | None:

@@ -27,8 +27,6 @@ class CcxtFeedSettings(Section):
     """Seconds between polls for new bars and quotes (never faster than the exchange's rate limit)."""
     rate_limit_ms: int | None = Field(None, ge=1, le=60_000)
     """Milliseconds between requests for ccxt's rate limiter; unset: the exchange's published limit."""
-    max_jump_ratio: float = Field(10.0, gt=1, le=1000)
-    """A price this many times above (or below 1/this of) the last good price is a bad tick, rejected."""
     timeout_seconds: float = Field(10.0, gt=0, le=120)
     """HTTP timeout of one request."""
 

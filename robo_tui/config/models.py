@@ -33,9 +33,11 @@ from robo_tui.config.numbers import (
 from robo_tui.config.outbound import AlertSettings, LoggingSettings, TelegramSettings
 from robo_tui.config.robinhood_feed import RobinhoodFeedSettings
 from robo_tui.config.sections import Section, StrategySettings
+from robo_tui.config.universe import DiscoverySettings
 from robo_tui.config.yahoo_feed import YahooFeedSettings
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode
+from robo_tui.domain.ticks import TickRules
 from robo_tui.registries.analysts import ANALYSTS, CHAIN
 from robo_tui.registries.brokers import BROKERS
 from robo_tui.registries.feeds import FEEDS
@@ -109,6 +111,8 @@ def _default_universe() -> list[InstrumentSettings]:
 class UniverseSettings(Section):
     instruments: list[InstrumentSettings] = Field(default_factory=_default_universe, min_length=1)
     """The symbols the engine may trade: the risk gate's allow-list."""
+    discovery: DiscoverySettings = Field(default_factory=DiscoverySettings)
+    """Universe discovery from the venue's markets (off: the listed instruments are the universe)."""
 
     @model_validator(mode="after")
     def _unique(self) -> UniverseSettings:
@@ -146,6 +150,20 @@ class FeedSettings(Section):
     """robinhood: stock quotes and history, crypto best bid/ask and history from Robinhood."""
     yahoo: YahooFeedSettings = Field(default_factory=YahooFeedSettings)
     """yahoo: delayed (~15 min) US stock bars and quotes from Yahoo Finance (no account)."""
+    outlier_ratio: float = Field(10.0, gt=1, le=1000)
+    """A print this many times above (or below 1/this of) the last accepted price is a bad tick,
+    rejected with a logged reason (as are zero, negative or non-finite prices and crossed quotes)."""
+    new_level_prints: int = Field(3, ge=1, le=1000)
+    """Prints in a row at a new level (beyond outlier_ratio) after which it is accepted as real."""
+    new_level_seconds: float = Field(300.0, ge=0, le=86_400)
+    """Seconds a new level must hold (by the prints' timestamps) to be accepted as real."""
+    backfill_bars: int = Field(1440, ge=0, le=100_000)
+    """On reconnect after a gap, at most this many missing bars per symbol are fetched from the
+    feed's history and fed in order before new live bars (0: no backfill; sim and replay never)."""
+
+    def tick_rules(self) -> TickRules:
+        """The bad-tick checker's rules from this section."""
+        return TickRules(self.outlier_ratio, self.new_level_prints, self.new_level_seconds)
 
     @model_validator(mode="after")
     def _replay_exists(self) -> FeedSettings:

@@ -54,6 +54,7 @@ from robo_tui.domain.serialize import to_jsonable
 from robo_tui.domain.sessions import MarketSessions
 from robo_tui.domain.signals import Direction, EnsembleDecision, Proposal, Signal
 from robo_tui.engine.account import AccountBook
+from robo_tui.engine.backfill import Backfill, backfill_for
 from robo_tui.engine.bus import EventBus
 from robo_tui.engine.control import PersistedControl
 from robo_tui.engine.ensemble import Ensemble, idea_signal
@@ -167,6 +168,9 @@ class Engine:
     live_gate: Callable[[], str | None] | None = None
     """Why a switch to LIVE must be refused beyond `live_requirements` (the composition root
     sets it: no recent passing preflight); None or "" allows it."""
+    backfill: Backfill | None = None
+    """Bars a real feed missed while disconnected, fetched from its history (set up with the
+    warm-up in `start`; None: off, the simulated market and replays)."""
 
     def __init__(  # noqa: PLR0915 -- the composition of the engine's rooms, in order
         self,
@@ -230,7 +234,8 @@ class Engine:
         self.health, self.guard = self.monitor.sources, MarketGuard(
             instruments=self.instruments, prices=self.prices, health=self.monitor,
             bar_seconds=settings.feeds.bar_seconds,
-            stale_after_bars=settings.feeds.stale_after_bars, sessions=sessions)
+            stale_after_bars=settings.feeds.stale_after_bars, sessions=sessions,
+            ticks=settings.feeds.tick_rules())
         """`health`: per source kind, (healthy, last failure message); `guard`: bad ticks, stale
         symbols and market sessions (`sessions` None trades stocks around the clock)."""
         # reconciler: a live venue's book against the journal (the drift report, reconcile.py)
@@ -471,8 +476,8 @@ class Engine:
             quote = quotes.get(symbol)
             if quote is None:
                 problems.append(f"{symbol}: no first quote from {self.feed.name}")
-            elif self.guard.quote_problem(quote) is not None:
-                problems.append(f"{symbol}: bad first quote ({self.guard.quote_problem(quote)})")
+            elif (bad := self.guard.quote_problem(quote)) is not None:
+                problems.append(f"{symbol}: bad first quote ({bad})")
             elif now - quote.ts > self.guard.stale_after and \
                     self.guard.sessions_open(inst, now):
                 problems.append(f"{symbol}: first quote is stale (from {quote.ts.isoformat()})")
@@ -481,12 +486,18 @@ class Engine:
 
     async def _load_history(self) -> None:
         n = max(self.settings.engine.warmup_bars, self.ensemble.history_bars())
+        feeds = self.settings.feeds
+        self.backfill = backfill_for(feeds.kind, bar_seconds=feeds.bar_seconds,
+                                     max_bars=feeds.backfill_bars, symbols=self.symbols)
         for symbol in self.symbols:
             try:
                 bars = await self.feed.history(symbol, n)
             except Exception as exc:
                 self.monitor.error("market", f"history for {symbol} failed: {exc}")
                 continue
+            bars = self.guard.clean_history(bars)
+            if self.backfill is not None:
+                self.backfill.seen_history(bars)
             if len(bars):
                 self.market[symbol] = bars
                 self.prices[symbol] = float(bars.close[-1])
@@ -675,23 +686,28 @@ class Engine:
         try:
             async with asyncio.timeout(self.feed_timeout):
                 bars = await self.feed.next_bars(now)
+                if bars and self.backfill is not None:
+                    bars, gaps = await self.backfill.complete(self.feed, bars)
+                    for gap in gaps:
+                        self.monitor.error("data", gap)
                 quotes = await self.feed.quotes(now)
         except Exception as exc:
             await self.monitor.failure("data", f"market data failed: {_describe(exc)}")
             return
         self.monitor.success("data")
-        self.guard.check(now)
-        if bars:
-            self._apply_bars(bars)
-            self.bus.publish(BarsReceived(ts=now, bars=tuple(bars), simulated=self.simulated))
+        if bars and (accepted := self._apply_bars(bars)):  # a rejected bad tick is not shown
+            self.bus.publish(BarsReceived(ts=now, bars=accepted, simulated=self.simulated))
         if quotes:
             self._apply_quotes(quotes, now)
+        self.guard.check(now)  # after the new data: a symbol that came back is fresh at once
 
-    def _apply_bars(self, bars: Sequence[Bar]) -> None:
+    def _apply_bars(self, bars: Sequence[Bar]) -> tuple[Bar, ...]:
+        """Take the good bars of the universe (bad ticks rejected); the ones taken."""
         venue = self._venue
         book = self.book
         cap = max(self.settings.engine.warmup_bars, self.ensemble.history_bars()) + _HISTORY_CAP_EXTRA
         by_symbol: dict[str, list[Bar]] = {}
+        taken: list[Bar] = []
         guard, now = self.guard, self.clock.now()
         protected = bool(self.protection.levels)
         for bar in bars:
@@ -701,6 +717,7 @@ class Engine:
                     guard.reject("bar", bar.symbol, why)
                     continue
                 guard.seen(bar.symbol, now)
+                taken.append(bar)
                 by_symbol.setdefault(bar.symbol, []).append(bar)
                 if venue is not None:
                     venue.on_bar(bar)
@@ -713,9 +730,11 @@ class Engine:
             old = self.market.get(symbol)
             merged = BarArrays.concat(old, fresh) if old is not None else fresh
             self.market[symbol] = merged.tail(cap)
+        return tuple(taken)
 
     def _apply_quotes(self, quotes: Sequence[Quote], now: datetime) -> None:
         venue = self._venue
+        accepted: list[Quote] = []
         for quote in quotes:
             if quote.symbol not in self.instruments:
                 continue
@@ -730,7 +749,9 @@ class Engine:
             if venue is not None:
                 venue.on_quote(quote)
             self.protection.on_quote(quote)
-        self.bus.publish(QuotesUpdated(ts=now, quotes=tuple(quotes), simulated=self.simulated))
+            accepted.append(quote)
+        if accepted:  # a rejected bad tick is not shown
+            self.bus.publish(QuotesUpdated(ts=now, quotes=tuple(accepted), simulated=self.simulated))
 
     def _attach(self, broker: Broker) -> None:
         """Use `broker`; a simulated venue (the paper broker) is also shown every bar and quote."""

@@ -1,9 +1,10 @@
 """What the engine will not trade on: bad ticks, stale symbols and closed markets.
 
-`MarketGuard` sits in the engine's market step. A bar or quote with a zero, negative or
-non-finite price, a crossed quote (bid above ask) or a print more than `OUTLIER_RATIO` times away
-from the last accepted price is rejected with a logged reason before it reaches strategies,
-stops or the paper venue. A symbol whose last accepted data is older than `stale_after_bars` bar
+`MarketGuard` sits in the engine's market step. Every bar and quote passes the one bad-tick
+checker (`robo_tui.domain.ticks.TickChecker`: zero, negative or non-finite prices, crossed
+quotes, a print more than `outlier_ratio` times away from the last accepted price, with a new
+level accepted once it holds) and a rejected one is logged with its reason before it reaches
+strategies, stops or the paper venue. A symbol whose last accepted data is older than `stale_after_bars` bar
 intervals is STALE (a health event, shown in the console and headless output). Stale symbols, and
 stocks outside their session, are what the gate's `stale_data` and `market_closed` rules deny
 entries on (`blocked`).
@@ -12,22 +13,18 @@ entries on (`blocked`).
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from robo_tui.domain.market import Bar, Instrument, Quote
+from robo_tui.domain.market import Bar, BarArrays, Instrument, Quote
 from robo_tui.domain.risk import RiskCode
 from robo_tui.domain.sessions import MarketSessions
+from robo_tui.domain.ticks import TickChecker, TickRules
 from robo_tui.engine.health import Health
 
-__all__ = ["OUTLIER_RATIO", "MarketGuard"]
+__all__ = ["MarketGuard", "age_label", "stale_text"]
 
 log = logging.getLogger("robo_tui.engine.engine")
-
-OUTLIER_RATIO = 10.0
-"""A print this many times above (or below 1/this of) the last accepted price is a bad tick: no
-listed instrument moves 10x between two bars, and a 100x print (a misplaced decimal) always is."""
 
 
 class MarketGuard:
@@ -35,7 +32,9 @@ class MarketGuard:
 
     def __init__(self, *, instruments: Mapping[str, Instrument], prices: Mapping[str, float],
                  health: Health, bar_seconds: float, stale_after_bars: float,
-                 sessions: MarketSessions | None) -> None:
+                 sessions: MarketSessions | None, ticks: TickRules | None = None) -> None:
+        self.ticks = TickChecker(ticks)
+        """The one bad-tick checker (its reference is `prices`, the last accepted price)."""
         self.instruments = instruments
         self.prices = prices
         """The last accepted price per symbol (the engine's)."""
@@ -53,34 +52,30 @@ class MarketGuard:
     # ------------------------------------------------------------------ bad ticks
 
     def bar_problem(self, bar: Bar) -> str | None:
-        """Why `bar` is a bad tick, or None when it may be used."""
-        values = (bar.open, bar.high, bar.low, bar.close)
-        if not all(math.isfinite(v) and v > 0 for v in values):
-            return f"a price is zero, negative or not a number (o={bar.open} h={bar.high} " \
-                   f"l={bar.low} c={bar.close})"
-        if bar.high < bar.low:
-            return f"high {bar.high} is below low {bar.low}"
-        return self._outlier(bar.symbol, bar.close)
+        """Why `bar` is a bad tick, or None when it may be used. Judging records the print (an
+        outlier counts towards accepting a new level), so call it once per bar."""
+        return self.ticks.bar(bar, self.prices.get(bar.symbol))
 
     def quote_problem(self, quote: Quote) -> str | None:
-        """Why `quote` is a bad tick, or None when it may be used."""
-        if not (math.isfinite(quote.last) and quote.last > 0):
-            return f"last price {quote.last} is zero, negative or not a number"
-        for name, value in (("bid", quote.bid), ("ask", quote.ask)):
-            if not math.isfinite(value) or value < 0:
-                return f"{name} {value} is negative or not a number"
-        if quote.bid > 0 and quote.ask > 0 and quote.bid > quote.ask:
-            return f"crossed quote: bid {quote.bid} above ask {quote.ask}"
-        return self._outlier(quote.symbol, quote.last)
+        """Why `quote` is a bad tick, or None when it may be used (once per quote, as above)."""
+        return self.ticks.quote(quote, self.prices.get(quote.symbol))
 
-    def _outlier(self, symbol: str, price: float) -> str | None:
-        last = self.prices.get(symbol)
-        if last is None or not (math.isfinite(last) and last > 0):
-            return None
-        ratio = price / last
-        if ratio > OUTLIER_RATIO or ratio < 1.0 / OUTLIER_RATIO:
-            return f"print {price:,.6g} is {ratio:,.4g}x the last price {last:,.6g}"
-        return None
+    def clean_history(self, bars: BarArrays) -> BarArrays:
+        """Warm-up or backfill bars without their bad ticks (each rejection reported), judged in
+        order, each against the close accepted before it. The arrays come back unchanged (the
+        same object) when every bar is good."""
+        symbol, keep, reference = bars.symbol, [], self.prices.get(bars.symbol)
+        ticks, dropped = self.ticks, False
+        for i in range(len(bars)):
+            bar = bars.bar(i)
+            why = ticks.bar(bar, reference)
+            if why is None:
+                keep.append(bar)
+                reference = bar.close
+            else:
+                dropped = True
+                self.reject("history bar", symbol, f"{bar.ts.isoformat()}: {why}")
+        return BarArrays.from_bars(symbol, keep) if dropped else bars
 
     def reject(self, kind: str, symbol: str, why: str) -> None:
         """Log and report a rejected tick (it reaches no strategy, stop or venue)."""
@@ -106,6 +101,10 @@ class MarketGuard:
                     self.health.symbol_problem(symbol, "stale", message)
             elif self.stale.pop(symbol, None) is not None:
                 self.health.symbol_recovered(symbol, "stale", f"{symbol}: data is fresh again")
+
+    def stale_since(self) -> dict[str, datetime]:
+        """Stale symbols and when their last accepted data arrived (the console's "stale: ...")."""
+        return {s: self.last_seen[s] for s in sorted(self.stale) if s in self.last_seen}
 
     def _in_session(self, symbol: str, now: datetime) -> bool:
         inst = self.instruments.get(symbol)
@@ -136,3 +135,21 @@ class MarketGuard:
                         + ("" if sessions.extended_hours else
                            " (extended hours are off: sessions.extended_hours)"))
         return out
+
+
+def age_label(seconds: float) -> str:
+    """A short age: 45s, 3m, 2h, 3d (floored)."""
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def stale_text(since: Mapping[str, datetime], now: datetime) -> str:
+    """ "stale: BTC-USD 3m, ETH-USD 45s" for the stale symbols and their last data time ("" when
+    none): what the status bar and headless output name."""
+    if not since:
+        return ""
+    ages = ", ".join(f"{s} {age_label((now - t).total_seconds())}" for s, t in since.items())
+    return f"stale: {ages}"

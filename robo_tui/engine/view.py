@@ -148,6 +148,8 @@ class ConsoleView:
     """Per symbol with a price and bars: the sizer's suggested stop and target now."""
     orders: tuple[WorkingOrder, ...] = ()
     """The working orders with what has filled of each, oldest first (the Orders pane)."""
+    stale_since: Mapping[str, datetime] = field(default_factory=dict)
+    """Stale symbols (no new entries) and when their last accepted data arrived."""
 
     def pending_proposal(self, proposal_id: str) -> PendingProposal | None:
         """The pending proposal `proposal_id`, if it is still pending."""
@@ -256,7 +258,7 @@ def build_view(engine: Engine, prechecks: Mapping[str, RiskVerdict | None] | Non
         catalogue=catalogue, catalogue_error=catalogue_error, health=dict(engine.health),
         instruments=tuple(engine.instruments.values()), symbols=tuple(engine.symbols),
         equity_history=tuple(engine.equity_history), protection=_protection(engine),
-        orders=_working(engine),
+        orders=_working(engine), stale_since=engine.guard.stale_since(),
     )
 
 

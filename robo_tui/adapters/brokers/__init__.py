@@ -17,14 +17,20 @@ if TYPE_CHECKING:
     from robo_tui.ports import Broker, Clock
 
 
+SIMULATED_FEEDS = frozenset({"sim", "replay"})
+"""Feed kinds whose quotes are not a real market's (the paper broker adds slippage to them)."""
+
+
 def build_paper(settings: Settings, mode: Mode, clock: Clock) -> Broker:
-    """The paper broker: simulated fills with the configured costs."""
+    """The paper broker: simulated fills with the configured costs; on a real feed's quotes,
+    market orders fill at the quoted ask or bid."""
     return PaperBroker(
         cash=settings.broker.starting_cash,
         costs=settings.paper,
         clock=clock,
         instruments={i.symbol: i.to_instrument() for i in settings.universe.instruments},
         supports_short=settings.risk.allow_short,
+        real_quotes=settings.feeds.kind not in SIMULATED_FEEDS,
     )
 
 

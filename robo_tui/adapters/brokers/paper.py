@@ -1,7 +1,10 @@
 """The paper broker: the embedded default, filling orders against the bars and quotes it is shown.
 
 Live-paper (`costs.fill == "quote"`) fills a market order at submit time at the last quote (ask
-for buys, bid for sells) or, without a quote, at the last bar close. Backtests
+for buys, bid for sells) or, without a quote, at the last bar close. On a real market's quotes
+(`real_quotes`: any feed but the simulated market and replays) the quoted ask or bid is the fill
+price itself (the spread is the cost); slippage is added only where the venue sent no book (a
+last price only, or no quote), and on the simulated market as before. Backtests
 (`costs.fill == "next_open"`) fill it at the next bar's open. Limit orders
 rest and fill when a bar or quote trades through them. Stop-loss and take-profit levels attached
 by an entry protect the resulting position.
@@ -228,6 +231,7 @@ class PaperBroker:
         supports_short: bool = True,
         commission: float = 0.0,
         holds_protection: bool = True,
+        real_quotes: bool = False,
     ) -> None:
         if not cash > 0.0 or not math.isfinite(cash):
             raise ValueError(f"paper broker starting cash must be a positive number, got {cash!r}")
@@ -243,6 +247,10 @@ class PaperBroker:
         self._clock = clock
         self._instruments = dict(instruments)
         self._at_quote = costs.fill == "quote"
+        self._real_quotes = real_quotes
+        """Quotes come from a real market (not the simulated one): a market order fills at the
+        quoted ask (buy) or bid (sell) itself, the spread being its cost; slippage applies only
+        where there is no book (last price only)."""
         self._slip = costs.slippage_bps / 10_000.0
         self._rate = costs.fee_pct + commission
         self._per_share = costs.fee_per_share
@@ -333,7 +341,8 @@ class PaperBroker:
         )
         ref = self._market_price(w.symbol, w.sign)
         if self._at_quote and ref is not None:
-            slipped = ref * (1.0 + self._slip * w.sign)
+            book = self._book_price(w.symbol, w.sign) if self._real_quotes else None
+            slipped = book if book is not None else ref * (1.0 + self._slip * w.sign)
             if is_market:
                 return self._fill_now(w, slipped, self._clock.now())
             if (w.sign > 0 and ref <= w.limit) or (w.sign < 0 and ref >= w.limit):
@@ -458,9 +467,11 @@ class PaperBroker:
         bid = _valid(quote.bid, last)
         ts = quote.ts
         if self._at_quote:
+            real = self._real_quotes
             for w in self._due(symbol, market=True):
                 price = ask if w.sign > 0 else bid
-                self._fill_resting(w, price * (1.0 + self._slip * w.sign), ts)
+                booked = real and price == (quote.ask if w.sign > 0 else quote.bid)
+                self._fill_resting(w, price if booked else price * (1.0 + self._slip * w.sign), ts)
         hold = self._ledger.holdings.get(symbol)
         if hold is not None and hold.armed:
             if hold.qty > 0.0:
@@ -638,6 +649,14 @@ class PaperBroker:
             last = mark if mark is not None else q.mid
             return _valid(q.ask, last) if sign > 0 else _valid(q.bid, last)
         return mark
+
+    def _book_price(self, symbol: str, sign: int) -> float | None:
+        """The quoted ask (buy) or bid (sell) of `symbol`'s last quote, None without a book."""
+        q = self._quotes.get(symbol)
+        if q is None:
+            return None
+        side = q.ask if sign > 0 else q.bid
+        return side if side > 0.0 and math.isfinite(side) else None
 
     def _fee(self, qty: float, price: float) -> float:
         """fee_per_share per unit + (fee_pct + commission) of traded value, at least fee_min."""

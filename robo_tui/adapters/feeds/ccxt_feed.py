@@ -2,16 +2,15 @@
 
 No keys: only public endpoints are called. ccxt (the `crypto` extra) is imported when an exchange
 is opened, so the module itself stays cheap. ccxt's own rate limiter is always on; on top of it a
-429 (or any rate-limit answer) pauses the feed for the server's Retry-After. Every price passes a
-`TickFilter` first: a bad print is logged with its reason and dropped, never traded on.
+429 (or any rate-limit answer) pauses the feed for the server's Retry-After. The feed only parses:
+bad prints (zero, 100x, crossed) reach the engine as sent and its one bad-tick checker
+(`robo_tui.domain.ticks`) rejects them with a logged reason.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -89,9 +88,14 @@ def open_exchange(settings: CcxtFeedSettings) -> Any:
     if settings.rate_limit_ms is not None:
         options["rateLimit"] = settings.rate_limit_ms
     exchange = getattr(ccxt_async, settings.exchange)(options)
-    if settings.base_url:
-        exchange.urls["api"] = _override_urls(exchange.urls.get("api"), settings.base_url.rstrip("/"))
+    point_at(exchange, settings.base_url)
     return exchange
+
+
+def point_at(exchange: Any, base_url: str) -> None:
+    """Point every REST root of a ccxt exchange (sync or async) at `base_url` (empty: unchanged)."""
+    if base_url:
+        exchange.urls["api"] = _override_urls(exchange.urls.get("api"), base_url.rstrip("/"))
 
 
 def _override_urls(api: object, base: str) -> object:
@@ -159,71 +163,6 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
 
 
-@dataclass(slots=True)
-class TickFilter:
-    """Rejects prices no trader would act on: non-finite, zero or negative, crossed, or a jump.
-
-    A jump is a price more than `max_ratio` times the symbol's last good price (or below
-    1/`max_ratio` of it). Each rejection is logged with the symbol and the reason. After
-    `confirm_after` jumps in a row the new level is taken as real (a redenomination, or a bad
-    print that became the reference), so one bad reference cannot blind the feed for good.
-    """
-
-    max_ratio: float
-    last_good: dict[str, float] = field(default_factory=dict)
-    confirm_after: int = 3
-    _jumps: dict[str, int] = field(default_factory=dict)
-
-    def reason(self, symbol: str, prices: Sequence[float]) -> str | None:
-        """Why these prices of `symbol` are bad, or None when they are good."""
-        for price in prices:
-            if not math.isfinite(price):
-                return f"non-finite price {price!r}"
-            if price <= 0:
-                return f"non-positive price {price}"
-        return None
-
-    def _jump(self, symbol: str, price: float) -> str | None:
-        last = self.last_good.get(symbol)
-        if last is None or last / self.max_ratio <= price <= last * self.max_ratio:
-            self._jumps[symbol] = 0
-            return None
-        self._jumps[symbol] = self._jumps.get(symbol, 0) + 1
-        if self._jumps[symbol] >= self.confirm_after:
-            log.warning("%s: %d prints in a row near %s, far from %s: taking it as the new level",
-                        symbol, self._jumps[symbol], price, last)
-            self._jumps[symbol] = 0
-            return None
-        return f"price {price} is more than {self.max_ratio:g}x from the last good {last}"
-
-    def accept_bar(self, bar: Bar) -> bool:
-        """Whether the bar is good (then its close becomes the last good price)."""
-        why = self.reason(bar.symbol, (bar.open, bar.high, bar.low, bar.close))
-        if why is None and bar.high < bar.low:
-            why = f"high {bar.high} below low {bar.low}"
-        if why is None:
-            why = self._jump(bar.symbol, max(bar.high, bar.close)) or self._jump(
-                bar.symbol, min(bar.low, bar.close))
-        if why is not None:
-            log.warning("rejected bar %s %s: %s", bar.symbol, bar.ts.isoformat(), why)
-            return False
-        self.last_good[bar.symbol] = bar.close
-        return True
-
-    def accept_quote(self, quote: Quote) -> bool:
-        """Whether the quote is good (then its last price becomes the last good price)."""
-        why = self.reason(quote.symbol, (quote.bid, quote.ask, quote.last))
-        if why is None and quote.bid > quote.ask:
-            why = f"crossed quote: bid {quote.bid} above ask {quote.ask}"
-        if why is None:
-            why = self._jump(quote.symbol, quote.last)
-        if why is not None:
-            log.warning("rejected quote %s %s: %s", quote.symbol, quote.ts.isoformat(), why)
-            return False
-        self.last_good[quote.symbol] = quote.last
-        return True
-
-
 def _bar(symbol: str, row: Sequence[Any]) -> Bar:
     return Bar(symbol, ns_to_datetime(int(row[0]) * 1_000_000), _num(row[1]), _num(row[2]),
                _num(row[3]), _num(row[4]), _num(row[5]) if len(row) > 5 and row[5] is not None else 0.0)
@@ -262,7 +201,6 @@ class CcxtFeed:
         self._order = {s: n for n, s in enumerate(self._symbols)}
         self._clock = clock
         self._exchange = exchange
-        self._filter = TickFilter(settings.max_jump_ratio)
         self._last_ts: dict[str, int] = {}
         self._next_bar_poll: datetime | None = None
         self._next_quote_poll: datetime | None = None
@@ -302,19 +240,22 @@ class CcxtFeed:
         log.warning("%s; next request after %s", exc, self._paused_until.isoformat())
 
     async def history(self, symbol: str, bars: int) -> BarArrays:
-        """The last `bars` completed, good bars of `symbol`, oldest first."""
+        """The last `bars` completed bars of `symbol`, oldest first."""
         market = self._markets[symbol]
         now_ms = _ms(self._clock.now())
         since = now_ms - (max(1, bars) + 1) * self._step_ms
         since -= since % self._step_ms
         rows = await fetch_ohlcv_range(self._exchange, market, self.timeframe, since, now_ms)
-        good = [b for b in (_bar(symbol, r) for r in rows) if self._filter.accept_bar(b)][-bars:]
+        good = [_bar(symbol, r) for r in rows][-bars:]
         if good:
             self._last_ts[symbol] = max(self._last_ts.get(symbol, 0), _ms(good[-1].ts))
         return _arrays(symbol, good)
 
     async def next_bars(self, now: datetime) -> list[Bar]:
-        """The good bars completed since the last call, oldest first (ties in universe order)."""
+        """The bars completed since the last call, oldest first (ties in universe order).
+
+        It resumes after the last bar it returned, so after an outage (the exchange unreachable,
+        a rate-limit pause) the missed bars come first, paged, before the new ones."""
         if self._paused(now) or (self._next_bar_poll is not None and now < self._next_bar_poll):
             return []
         self._next_bar_poll = now + self._poll_gap()
@@ -329,15 +270,13 @@ class CcxtFeed:
                 self._pause(now, exc)
                 break
             for row in rows:
-                bar = _bar(symbol, row)
                 self._last_ts[symbol] = max(self._last_ts.get(symbol, 0), int(row[0]))
-                if self._filter.accept_bar(bar):
-                    out.append(bar)
+                out.append(_bar(symbol, row))
         out.sort(key=lambda b: (b.ts, self._order[b.symbol]))
         return out
 
     async def quotes(self, now: datetime) -> list[Quote]:
-        """Good quotes from the exchange's tickers (bid/ask, else last for both)."""
+        """Quotes from the exchange's tickers (bid and ask 0.0 when the ticker has none)."""
         if self._paused(now) or (self._next_quote_poll is not None and now < self._next_quote_poll):
             return []
         self._next_quote_poll = now + self._poll_gap()
@@ -349,7 +288,7 @@ class CcxtFeed:
                 self._pause(now, exc)
                 break
             quote = _quote(symbol, ticker, now)
-            if quote is not None and self._filter.accept_quote(quote):
+            if quote is not None:
                 out.append(quote)
         return out
 
@@ -361,7 +300,7 @@ def _quote(symbol: str, ticker: Mapping[str, Any], now: datetime) -> Quote | Non
         if last is None:
             log.warning("rejected quote %s: the ticker has no price", symbol)
             return None
-        bid = ask = last
+        bid = ask = 0.0  # no book: the paper broker fills at last plus slippage
     if last is None:
         last = (bid + ask) / 2.0
     stamp = ticker.get("timestamp")
@@ -370,7 +309,7 @@ def _quote(symbol: str, ticker: Mapping[str, Any], now: datetime) -> Quote | Non
 
 
 def _price(value: Any) -> float | None:
-    """A ticker field as a float (None when absent); bad values stay for the TickFilter."""
+    """A ticker field as a float (None when absent); bad values stay for the engine's checker."""
     return None if value is None else float(value)
 
 

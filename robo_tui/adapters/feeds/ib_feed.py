@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from robo_tui.adapters.feeds.ccxt_feed import TickFilter
 from robo_tui.config.ib_feed import IbFeedSettings, MarketDataType
 from robo_tui.domain.market import Bar, BarArrays, Quote
 
@@ -168,8 +167,7 @@ class IbFeed:
     supports_streaming = True
 
     def __init__(self, settings: IbFeedSettings, symbols: Sequence[str], bar_seconds: int,
-                 clock: Clock, *, ib: Any = None, limiter: PacingLimiter | None = None,
-                 max_jump_ratio: float = 10.0) -> None:
+                 clock: Clock, *, ib: Any = None, limiter: PacingLimiter | None = None) -> None:
         self.settings = settings
         self.bar_size = bar_size_for(bar_seconds)
         self.name = "ib"
@@ -180,7 +178,6 @@ class IbFeed:
         self._ib = ib
         self._mod: Any = None
         self._limiter = limiter or PacingLimiter(settings.pacing_requests, settings.pacing_window_seconds)
-        self._filter = TickFilter(max_jump_ratio)
         self._contracts: dict[str, Any] = {}
         self._info: dict[str, ContractInfo] = {}
         self._tickers: dict[str, Any] = {}
@@ -390,7 +387,7 @@ class IbFeed:
         sub = await self._subscribe_bars(symbol, bars)
         if not len(sub):
             self._resubscribe.add(symbol)  # IB sent nothing (or timed out): retried each cycle
-        good = [b for b in self._completed(symbol, self._clock.now()) if self._filter.accept_bar(b)]
+        good = list(self._completed(symbol, self._clock.now()))
         good = good[-bars:]
         if good:
             self._emitted[symbol] = max(self._emitted.get(symbol, good[-1].ts), good[-1].ts)
@@ -409,8 +406,7 @@ class IbFeed:
                 if last is not None and bar.ts <= last:
                     continue
                 self._emitted[symbol] = bar.ts
-                if self._filter.accept_bar(bar):
-                    out.append(bar)
+                out.append(bar)  # the engine's bad-tick checker judges it
         out.sort(key=lambda b: (b.ts, self._order[b.symbol]))
         return out
 
@@ -428,7 +424,7 @@ class IbFeed:
                 continue
             self._read[symbol] = ticks
             quote = _quote(symbol, ticker, arrived)
-            if quote is not None and self._filter.accept_quote(quote):
+            if quote is not None:  # the engine's bad-tick checker judges the rest
                 out.append(quote)
         return out
 

@@ -29,7 +29,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from robo_tui.adapters.feeds.ccxt_feed import TickFilter
 from robo_tui.config.robinhood_feed import API_URL, NUMMUS_URL, RobinhoodFeedSettings
 from robo_tui.domain.market import Bar, BarArrays, Quote
 
@@ -152,7 +151,7 @@ class RobinhoodFeed:
 
     def __init__(self, settings: RobinhoodFeedSettings, login: RobinhoodSettings,
                  symbols: Sequence[str], bar_seconds: int, clock: Clock, *,
-                 crypto_client: CryptoTradingClient | None = None, max_jump_ratio: float = 10.0) -> None:
+                 crypto_client: CryptoTradingClient | None = None) -> None:
         self.settings = settings
         self.name = "robinhood"
         self._login_settings = login
@@ -165,7 +164,6 @@ class RobinhoodFeed:
         self._order = {s: n for n, s in enumerate(self._symbols)}
         self._clock = clock
         self._crypto = crypto_client
-        self._filter = TickFilter(max_jump_ratio)
         self._emitted: dict[str, datetime] = {}
         self._seen_quote: dict[str, tuple[float, float, float, str]] = {}
         self._next_bar_poll: datetime | None = None
@@ -265,7 +263,7 @@ class RobinhoodFeed:
         except (OSError, TimeoutError, KeyError, TypeError) as exc:
             log.warning("Robinhood history of %s: %s", symbol, exc or type(exc).__name__)
             return BarArrays.from_bars(symbol, [])
-        good = [b for b in rows if b.ts + self._step <= now and self._filter.accept_bar(b)][-bars:]
+        good = [b for b in rows if b.ts + self._step <= now][-bars:]
         if good:
             self._emitted[symbol] = good[-1].ts
         return BarArrays.from_bars(symbol, good)
@@ -287,8 +285,7 @@ class RobinhoodFeed:
             for bar in rows:
                 if (last is None or bar.ts > last) and bar.ts + self._step <= now:
                     last = self._emitted[symbol] = bar.ts
-                    if self._filter.accept_bar(bar):
-                        out.append(bar)
+                    out.append(bar)  # the engine's bad-tick checker judges it
         out.sort(key=lambda b: (b.ts, self._order[b.symbol]))
         return out
 
@@ -324,8 +321,7 @@ class RobinhoodFeed:
                 continue  # nothing new: no quote, so a quiet Robinhood shows as stale
             self._seen_quote[symbol] = key
             quote = Quote(symbol, now, bid, ask, last)
-            if self._filter.accept_quote(quote):
-                out.append(quote)
+            out.append(quote)  # the engine's bad-tick checker judges it
         out.sort(key=lambda q: self._order[q.symbol])
         return out
 

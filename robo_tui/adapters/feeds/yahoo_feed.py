@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from robo_tui.adapters.feeds.ccxt_feed import TickFilter
 from robo_tui.catalogue.sources import YahooFetch, frame_to_arrays
 from robo_tui.config.yahoo_feed import YahooFeedSettings
 from robo_tui.domain.market import AssetClass, Bar, BarArrays, Quote
@@ -85,7 +84,7 @@ class YahooFeed:
     supports_streaming = True
 
     def __init__(self, settings: YahooFeedSettings, symbols: Sequence[str], bar_seconds: int,
-                 clock: Clock, *, fetch: YahooFetch | None = None, max_jump_ratio: float = 10.0) -> None:
+                 clock: Clock, *, fetch: YahooFetch | None = None) -> None:
         self.settings = settings
         self.interval = interval_for(bar_seconds)
         self.delay = timedelta(minutes=settings.delay_minutes)
@@ -95,7 +94,6 @@ class YahooFeed:
         self._order = {s: n for n, s in enumerate(self._symbols)}
         self._clock = clock
         self._fetch = fetch or yfinance_history
-        self._filter = TickFilter(max_jump_ratio)
         self._emitted: dict[str, datetime] = {}
         self._latest: dict[str, Bar] = {}
         self._quoted: dict[str, Bar] = {}
@@ -139,7 +137,7 @@ class YahooFeed:
         except (YahooUnavailable, TimeoutError) as exc:
             log.warning("Yahoo history of %s: %s", symbol, exc)
             return BarArrays.from_bars(symbol, [])
-        good = [b for b in self._bars(page) if self._complete(b, now) and self._filter.accept_bar(b)]
+        good = [b for b in self._bars(page) if self._complete(b, now)]
         good = good[-bars:]
         if good:
             self._emitted[symbol] = good[-1].ts
@@ -178,8 +176,7 @@ class YahooFeed:
             for bar in rows:
                 if (last is None or bar.ts > last) and self._complete(bar, now):
                     last = self._emitted[symbol] = bar.ts
-                    if self._filter.accept_bar(bar):
-                        self._pending.append(bar)
+                    self._pending.append(bar)  # the engine's bad-tick checker judges it
 
     async def next_bars(self, now: datetime) -> list[Bar]:
         """The good bars completed since the last call, oldest first (ties in universe order)."""
@@ -199,8 +196,7 @@ class YahooFeed:
             self._quoted[symbol] = bar
             ts = min(now, bar.ts + self._step)
             quote = Quote(symbol, ts, bar.close, bar.close, bar.close)
-            if self._filter.accept_quote(quote):
-                out.append(quote)
+            out.append(quote)  # the engine's bad-tick checker judges it
         return out
 
 

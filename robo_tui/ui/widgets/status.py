@@ -1,4 +1,5 @@
-"""The one-line status bar: mode, risk state, equity, day P&L, clock, market and connections.
+"""The one-line status bar: mode, risk state, equity, day P&L, clock, market, connections and
+the symbols whose data is stale ("stale: BTC-USD 3m": no new entries in them).
 
 LIVE and HALTED are drawn as solid error-coloured blocks so nobody mistakes them. The bar fits any
 width from 20 columns: details give way first (source names, seconds, the market session, the
@@ -21,6 +22,7 @@ from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import AssetClass, Instrument
 from robo_tui.domain.risk import Mode, TradingState
 from robo_tui.domain.sessions import MarketSessions
+from robo_tui.engine.freshness import age_label
 from robo_tui.engine.view import ConsoleView
 from robo_tui.ui.widgets.format import fmt_compact, fmt_money, fmt_pct, fmt_time
 from robo_tui.ui.widgets.safe import safe_str
@@ -52,6 +54,8 @@ _DEGRADE: tuple[tuple[str, int], ...] = (
     ("clock", 3), ("equity", 2), ("pnl", 2), ("paused", 1), ("state", 2), ("pnl", 3),
     ("equity", 3),
 )
+_DEGRADE = (("stale", 1), *_DEGRADE[:6], ("stale", 2), *_DEGRADE[6:])
+"""The stale symbols shrink to the first (+ how many more), then to a count; never dropped."""
 
 
 def market_session(now: datetime, instruments: Sequence[Instrument]) -> tuple[str, str]:
@@ -89,6 +93,8 @@ class _StatusData:
     sources: tuple[_Source, ...]
     simulated: bool
     paused: bool
+    stale: tuple[tuple[str, str], ...] = ()
+    """Stale symbols and how old their last data is ("3m"), in symbol order."""
 
 
 @dataclass(slots=True)
@@ -174,6 +180,8 @@ class StatusBar(Widget):
             day_pnl_pct=pnl / start if start and math.isfinite(start) else math.nan,
             clock=fmt_time(now), market=market_session(now, view.instruments),
             sources=sources, simulated=view.simulated, paused=view.paused,
+            stale=tuple((symbol, age_label((now - seen).total_seconds()))
+                        for symbol, seen in view.stale_since.items()),
         )
         if data != self._data:
             self._data = data
@@ -221,6 +229,14 @@ class StatusBar(Widget):
         parts.append(_Part("clock", [Text(f"{d.clock} UTC"), Text(d.clock), Text(d.clock[:5]),
                                 Text("")]))
         parts.append(_Part("sources", self._source_variants(d.sources)))
+        if d.stale:
+            bad = self._style("bad")
+            (oldest, age), more = d.stale[0], len(d.stale) - 1
+            parts.append(_Part("stale", [
+                Text("stale: " + ", ".join(f"{safe_str(sym)} {a}" for sym, a in d.stale), bad),
+                Text(f"stale: {safe_str(oldest)} {age}" + (f" +{more}" if more else ""), bad),
+                Text(f"stale {len(d.stale)}", bad),
+            ]))
         if d.market[0]:
             dim = self._style("dim")
             parts.append(_Part("market", [Text(d.market[0], dim), Text(d.market[1], dim), Text("")]))

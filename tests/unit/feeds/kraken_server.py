@@ -8,7 +8,7 @@ prices and epoch-second timestamps. Its market is a deterministic minute grid fr
 
 One difference, on purpose: Kraken's OHLC answers the newest 720 bars after `since`; this
 server answers the oldest 720 after it (as Binance or Bitstamp do) unless `newest_only` is set,
-so paging is exercised. Tests script a 429 (`throttle`), bad prints (`bad_bars`) and tickers
+so paging is exercised. Tests script a 429 (`throttle`), an outage (`down`), bad prints (`bad_bars`) and tickers
 (`ticker_override`), and read back every request (`requests`).
 """
 
@@ -66,6 +66,8 @@ class FakeKraken:
         self.throttle = 0
         """The next this many requests answer 429 with Retry-After."""
         self.retry_after = "1"
+        self.down = False
+        """While set, every request answers 503 with Kraken's EService:Unavailable (an outage)."""
         self.bad_bars: dict[tuple[str, int], dict[str, str]] = {}
         """(pair, bar time) -> fields replaced in that bar (e.g. {"close": "0"})."""
         self.ticker_override: dict[str, dict[str, Any]] = {}
@@ -113,7 +115,14 @@ class FakeKraken:
         return {pair: rows, "last": times[-1] if times else int(query.get("since", 0))}
 
     def _ticker(self, query: dict[str, str]) -> dict[str, Any]:
-        pair = query["pair"]
+        """One pair, several (comma-separated) or, without `pair`, every pair, as Kraken does."""
+        pairs = query["pair"].split(",") if "pair" in query else list(ASSET_PAIRS)
+        out: dict[str, Any] = {}
+        for pair in pairs:
+            out.update(self._one_ticker(pair))
+        return out
+
+    def _one_ticker(self, pair: str) -> dict[str, Any]:
         last = self.price(pair, self.now - self.now % self.step)
         body = {"a": [f"{last + 0.5:.1f}", "1", "1.000"], "b": [f"{last - 0.5:.1f}", "2", "2.000"],
                 "c": [f"{last:.1f}", "0.00100000"], "v": ["10.0", "100.0"],
@@ -130,6 +139,8 @@ class FakeKraken:
             if self.throttle > 0:
                 self.throttle -= 1
                 return 429, {"Retry-After": self.retry_after}, {"error": ["EAPI:Rate limit exceeded"]}
+            if self.down:
+                return 503, {}, {"error": ["EService:Unavailable"]}
         routes = {
             "/0/public/Assets": lambda: ASSETS,
             "/0/public/AssetPairs": lambda: ASSET_PAIRS,

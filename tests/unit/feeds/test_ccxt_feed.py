@@ -12,15 +12,17 @@ pytest.importorskip("ccxt")
 
 from robo_tui.adapters.feeds.ccxt_feed import (
     CcxtFeed,
-    TickFilter,
     exchange_symbol,
     open_exchange,
     timeframe_for,
 )
 from robo_tui.config import Settings
 from robo_tui.config.ccxt_feed import CcxtFeedSettings
-from robo_tui.domain.market import Quote
+from robo_tui.domain.market import AssetClass, Instrument
+from robo_tui.engine.bus import EventBus
 from robo_tui.engine.clock import SimClock
+from robo_tui.engine.freshness import MarketGuard
+from robo_tui.engine.health import Health
 from robo_tui.registries.feeds import FEEDS
 from tests.unit.feeds.kraken_server import FakeKraken
 
@@ -159,27 +161,52 @@ async def test_rate_limit_when_server_answers_429_then_feed_waits_retry_after(
     assert [b.ts for b in bars if b.symbol == "BTC-USD"] == [at(T0), at(T0 + 60)]
 
 
-async def test_bad_ticks_when_zero_or_jump_or_crossed_then_rejected_with_logged_reason(
+async def test_bad_ticks_when_zero_or_jump_or_crossed_then_feed_passes_them_and_guard_rejects(
     feed: CcxtFeed, kraken: FakeKraken, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await feed.history("BTC-USD", 10)
+    btc = await feed.history("BTC-USD", 10)
     await feed.history("ETH-USD", 10)
     kraken.bad_bars[("XXBTZUSD", T0)] = {"close": "0.0"}
     good = kraken.price("XXBTZUSD", T0)
     kraken.bad_bars[("XXBTZUSD", T0 + 60)] = {"high": f"{good * 100:.1f}", "close": f"{good * 100:.1f}"}
     kraken.ticker_override["XXBTZUSD"] = {"b": ["60000.0", "1", "1.0"], "a": ["59000.0", "1", "1.0"]}
     kraken.now = T0 + 150
+    guard = make_guard({"BTC-USD": float(btc.close[-1])})
 
-    with caplog.at_level(logging.WARNING, logger="robo_tui.feeds.ccxt"):
+    with caplog.at_level(logging.WARNING):
         bars = await feed.next_bars(at(T0 + 150))
         quotes = await feed.quotes(at(T0 + 150))
+        kept, kept_quotes = [], []
+        for b in bars:
+            if (why := guard.bar_problem(b)) is None:
+                kept.append(b)
+            else:
+                guard.reject("bar", b.symbol, why)
+        for q in quotes:
+            if (why := guard.quote_problem(q)) is None:
+                kept_quotes.append(q)
+            else:
+                guard.reject("quote", q.symbol, why)
 
-    assert [b.symbol for b in bars] == ["ETH-USD", "ETH-USD"]
-    assert [q.symbol for q in quotes] == ["ETH-USD"]
+    assert [b.symbol for b in bars].count("BTC-USD") == 2  # the feed only parses
+    assert [b.symbol for b in kept] == ["ETH-USD", "ETH-USD"]
+    assert [q.symbol for q in kept_quotes] == ["ETH-USD"]
     text = caplog.text
-    assert "non-positive price 0.0" in text
-    assert "more than 10x from the last good" in text
-    assert "crossed quote: bid 60000.0 above ask 59000.0" in text
+    assert "bar for BTC-USD rejected: a price is zero, negative or not a number" in text
+    assert "100x the last price" in text
+    assert "quote for BTC-USD rejected: crossed quote: bid 60000.0 above ask 59000.0" in text
+
+
+def make_guard(prices: dict[str, float]) -> MarketGuard:
+    from tests.unit.risk.builders import make_gate
+
+    async def no_trip(*_: object) -> None:
+        return None
+
+    instruments = {s: Instrument(s, AssetClass.CRYPTO) for s in ("BTC-USD", "ETH-USD")}
+    health = Health(bus=EventBus(), clock=SimClock(at(T0 + 150)), risk=make_gate(), on_trip=no_trip)
+    return MarketGuard(instruments=instruments, prices=prices, health=health, bar_seconds=60,
+                       stale_after_bars=3, sessions=None)
 
 
 def test_registry_when_ccxt_named_then_builds_a_real_feed_on_the_configured_exchange(
@@ -193,13 +220,3 @@ def test_registry_when_ccxt_named_then_builds_a_real_feed_on_the_configured_exch
 
     assert feed.name == "ccxt:kraken"
     assert feed.simulated is False
-
-
-def test_tick_filter_when_a_new_level_persists_then_it_is_accepted_after_three_prints() -> None:
-    ticks = TickFilter(10.0)
-    quotes = [Quote("BTC-USD", at(T0 + n), p, p, p) for n, p in
-              enumerate((50_000.0, 900_000.0, 900_100.0, 900_200.0, 900_300.0, 50_000.0))]
-
-    accepted = [ticks.accept_quote(q) for q in quotes]
-
-    assert accepted == [True, False, False, True, True, False]
