@@ -8,6 +8,12 @@ timeout and retries with doubling backoff, and records every alert in the store'
 `alert.sent`, `alert.failed` (after the last retry, or still queued at stop) or `alert.dropped`
 (over the rate limit or the queue's size): nothing is lost without a record. Titles and bodies
 pass the redactor the wiring gives (every configured secret masked) before they are queued.
+
+Each kind has its own rate limit (`[alerts.per_minute]`, else `per_kind_per_minute`). The daily
+summary follows the engine's daily schedule (its `report` job's `ScheduledJobDone`, so there is
+one schedule and the journal remembers what ran today); without the schedule it has its own UTC
+timer and reads its last summary from the audit log at start. A blocking drift report is one
+`drift` alert (`DriftDetected`), not a second one for the engine's error line about it.
 """
 
 from __future__ import annotations
