@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from robo_tui.domain.events import (
     CycleCompleted,
+    DriftDetected,
     EngineErrorOccurred,
     Event,
     IdeaGenerated,
@@ -25,6 +26,7 @@ from robo_tui.domain.events import (
     OrderFilled,
     OrderStatusChanged,
     OrderSubmitted,
+    PauseChanged,
     ProposalCreated,
     ScheduledJobDone,
     TradingStateChanged,
@@ -49,7 +51,8 @@ if TYPE_CHECKING:
     from robo_tui.config import Settings
 
 _NOTABLE = (ProposalCreated, OrderDenied, OrderSubmitted, OrderFilled, OrderStatusChanged,
-            TradingStateChanged, EngineErrorOccurred, IdeaGenerated, ScheduledJobDone)
+            TradingStateChanged, EngineErrorOccurred, IdeaGenerated, ScheduledJobDone,
+            PauseChanged, DriftDetected)
 
 
 @frozen
@@ -90,6 +93,11 @@ def describe(event: Event) -> str:
                 f"score {idea.score:+.2f} conf {idea.confidence:.2f}")
     if isinstance(event, EngineErrorOccurred):
         return f"error in {event.where}: {event.message}"
+    if isinstance(event, DriftDetected):
+        return f"DRIFT (blocking) {event.report.sentence()}"
+    if isinstance(event, PauseChanged):
+        return (f"cycle PAUSED by {_WHO.get(event.by, event.by)}: quotes, fills and protective "
+                "stops go on" if event.paused else f"cycle resumed by {_WHO.get(event.by, event.by)}")
     if isinstance(event, ScheduledJobDone):
         return f"schedule {event.job}{'' if event.ok else ' FAILED'}: {event.summary}"
     return type(event).__name__
@@ -106,6 +114,8 @@ def state_line(event: Event) -> str:
     if isinstance(event, ModeChanged):
         return (f"{event.ts:%Y-%m-%d %H:%M:%S}Z mode {event.new.value.upper()} by "
                 f"{_WHO.get(event.by, event.by)}")
+    if isinstance(event, PauseChanged):
+        return f"{event.ts:%Y-%m-%d %H:%M:%S}Z {describe(event)}"
     return describe(event)
 
 
@@ -134,7 +144,7 @@ class Sink:
         self._events: list[Event] = []
         engine.bus.subscribe(self._events.append, *_NOTABLE)
         if not as_json:  # a state or mode change shows at once, not at the next cycle's summary
-            engine.bus.subscribe(self._at_once, TradingStateChanged, ModeChanged)
+            engine.bus.subscribe(self._at_once, TradingStateChanged, ModeChanged, PauseChanged)
 
     def _at_once(self, event: Event) -> None:
         if self.closed:
@@ -173,9 +183,14 @@ class Sink:
             self._out.write(summary_line(summary, simulated=self._engine.simulated) + "\n")
             if stale:
                 self._out.write("  " + stale_text(stale, summary.ts) + "\n")
+            drift = {e.report.sentence() for e in events if isinstance(e, DriftDetected)}
             for event in events:
-                if not isinstance(event, TradingStateChanged):  # already shown when it happened
-                    self._out.write("  " + describe(event) + "\n")
+                if isinstance(event, TradingStateChanged | PauseChanged):
+                    continue  # already shown when it happened
+                if (isinstance(event, EngineErrorOccurred) and event.where == "reconcile"
+                        and event.message in drift):
+                    continue  # the DRIFT line says it
+                self._out.write("  " + describe(event) + "\n")
         self._out.flush()
 
 

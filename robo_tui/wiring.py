@@ -229,7 +229,8 @@ def attach_outbound(engine: Engine, settings: Settings) -> None:
             raise WiringError(str(exc)) from None
         engine.services.append(AlertRouter(
             settings.alerts, bus=engine.bus, notifier=notifier, store=engine.store,
-            clock=engine.clock, mode=lambda: engine.mode, redact=redactor(secret_values(settings))))
+            clock=engine.clock, mode=lambda: engine.mode, redact=redactor(secret_values(settings)),
+            follow_schedule=settings.reports.schedule))
     telegram = settings.telegram
     if telegram.enabled and telegram.token is not None:
         from robo_tui.adapters.alerts.telegram_bot import TelegramBot

@@ -540,6 +540,8 @@ class ReportSettings(Section):
     """Daily review of past ideas (HH:MM, exchange time)."""
     report_at: str = Field("16:30", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     """Daily report card of the account (HH:MM, exchange time), stored and announced."""
+    shadow_horizon_hours: float = Field(4.0, gt=0, le=168)
+    """Hours after each shadow-mode would-be order its outcome is priced in the report card."""
 
 
 class UiSettings(Section):

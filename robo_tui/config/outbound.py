@@ -46,6 +46,41 @@ class AlertLevels(Section):
     """The daily summary (equity, day P&L, orders, fills, state)."""
 
 
+_RATE = Field(None, ge=1, le=600)
+
+
+class AlertRates(Section):
+    """Per-kind rate limits (alerts a minute); a kind not set here gets `per_kind_per_minute`."""
+
+    fill: int | None = _RATE
+    """Fills a minute (a busy strategy may want more than the common limit)."""
+    denial: int | None = _RATE
+    """Denials a minute."""
+    state: int | None = _RATE
+    """Trading-state changes a minute."""
+    breaker: int | None = _RATE
+    """Circuit-breaker trips a minute."""
+    pause: int | None = _RATE
+    """Pauses and resumes a minute."""
+    mode: int | None = _RATE
+    """Mode changes a minute."""
+    stale: int | None = _RATE
+    """Stale-data and source-health alerts a minute."""
+    drift: int | None = _RATE
+    """Drift reports a minute."""
+    proposal: int | None = _RATE
+    """Proposals waiting for approval a minute."""
+    error: int | None = _RATE
+    """Other engine errors a minute."""
+    summary: int | None = _RATE
+    """Daily summaries a minute."""
+
+    def limit(self, kind: str, default: int) -> int:
+        """The limit of `kind`: its own when set, else `default`."""
+        own: int | None = getattr(self, kind, None)
+        return default if own is None else own
+
+
 class AlertSettings(Section):
     urls: list[SecretStr] = Field(default_factory=list)
     """Apprise URLs to notify (tgram://, discord://, mailto://, ntfy://, json://, ...); needs the
@@ -56,6 +91,8 @@ class AlertSettings(Section):
     """The level of each kind of alert ("off" sends none of that kind)."""
     per_kind_per_minute: int = Field(6, ge=1, le=600)
     """At most this many alerts of one kind in any minute; more are recorded as dropped."""
+    per_minute: AlertRates = Field(default_factory=AlertRates)
+    """Per-kind limits that override `per_kind_per_minute` (e.g. `fill = 20`)."""
     timeout_seconds: float = Field(10.0, gt=0, le=300)
     """Longest one send may take before it counts as failed."""
     retries: int = Field(3, ge=0, le=20)
@@ -65,7 +102,9 @@ class AlertSettings(Section):
     queue_size: int = Field(1000, ge=10, le=100_000)
     """Alerts waiting to be sent at most; an overflow is recorded as dropped, never silently lost."""
     daily_summary_at: str = Field("16:15", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    """UTC time (HH:MM) of the daily summary, sent once a day at the first cycle after it."""
+    """UTC time (HH:MM) of the daily summary when the engine's daily schedule is off
+    (`[reports] schedule = false`); with the schedule on, the summary follows its daily report
+    job (`[reports] report_at`, exchange time), so there is one daily schedule."""
 
 
 class TelegramSettings(Section):
@@ -102,5 +141,5 @@ class LoggingSettings(Section):
     """Rotated files kept (robo-tui.log.1 ... .N)."""
 
 
-__all__ = ["ALERT_KINDS", "AlertLevel", "AlertLevels", "AlertSettings", "LoggingSettings",
+__all__ = ["ALERT_KINDS", "AlertLevel", "AlertLevels", "AlertRates", "AlertSettings", "LoggingSettings",
            "TelegramSettings"]

@@ -7,7 +7,8 @@ from typing import Literal
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.orders import OrderIntent
 
-OrderSource = Literal["strategy", "analyst", "ui", "cli", "backtest", "engine", "protection"]
+OrderSource = Literal["strategy", "analyst", "ui", "cli", "backtest", "engine", "protection",
+                      "telegram"]
 
 
 @frozen

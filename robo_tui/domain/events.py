@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from robo_tui.domain.commands import SubmitOrder
+from robo_tui.domain.drift import DriftReport
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.market import Bar, Quote
 from robo_tui.domain.news import MarketEvent, NewsItem, TradeIdea
@@ -271,3 +272,12 @@ class ScheduledJobDone(Event):
     job: str
     summary: str
     ok: bool = True
+
+
+@frozen(kw_only=True)
+class DriftDetected(Event):
+    """Reconciliation found what the venue holds and the journal cannot explain (a blocking
+    drift report): new entries wait until a trader accepts it (`robo-tui drift accept`)."""
+
+    kind: ClassVar[str] = "error"
+    report: DriftReport

@@ -8,22 +8,30 @@ timeout and retries with doubling backoff, and records every alert in the store'
 `alert.sent`, `alert.failed` (after the last retry, or still queued at stop) or `alert.dropped`
 (over the rate limit or the queue's size): nothing is lost without a record. Titles and bodies
 pass the redactor the wiring gives (every configured secret masked) before they are queued.
+
+Each kind has its own rate limit (`[alerts.per_minute]`, else `per_kind_per_minute`). The daily
+summary follows the engine's daily schedule (its `report` job's `ScheduledJobDone`, so there is
+one schedule and the journal remembers what ran today); without the schedule it has its own UTC
+timer and reads its last summary from the audit log at start. A blocking drift report is one
+`drift` alert (`DriftDetected`), not a second one for the engine's error line about it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from robo_tui.config.outbound import ALERT_KINDS, AlertSettings
 from robo_tui.domain.events import (
     CycleCompleted,
+    DriftDetected,
     EngineErrorOccurred,
     Event,
     ModeChanged,
@@ -31,6 +39,7 @@ from robo_tui.domain.events import (
     OrderFilled,
     PauseChanged,
     ProposalCreated,
+    ScheduledJobDone,
     SourceHealthChanged,
     TradingStateChanged,
 )
@@ -52,6 +61,10 @@ STOP_GRACE = 2.0
 
 ROUTINE_SOURCES = ("strategy", "backtest")
 """Order sources whose denials are the gate doing its job, not news for a human."""
+
+
+SUMMARY_JOB = "report"
+"""The daily schedule's job whose `ScheduledJobDone` sends the daily summary."""
 
 
 @frozen
@@ -118,6 +131,11 @@ def alert_text(event: Event, *, mode: Mode | None = None) -> AlertText | None:
                          f"Proposal {p.id}: notional {p.notional:,.2f}, confidence "
                          f"{p.confidence:.2f}, stop {p.stop_loss}, target {p.take_profit}{expires}. "
                          f"{p.rationale}")
+    if isinstance(event, DriftDetected):
+        r = event.report
+        n = len(r.items)
+        return AlertText("drift", f"Drift at {r.broker}: {n} item{'s' if n != 1 else ''}; "
+                         "entries wait", r.sentence())
     if isinstance(event, EngineErrorOccurred):
         kind = "drift" if event.where in DRIFT_SOURCES else "error"
         return AlertText(kind, f"{'Drift' if kind == 'drift' else 'Error'} in {event.where}",
@@ -159,7 +177,8 @@ class AlertRouter:
     name = "alerts"
 
     def __init__(self, settings: AlertSettings, *, bus: EventBus, notifier: Notifier, store: Store,
-                 clock: Clock, mode: Callable[[], Mode], redact: Callable[[str], str] = str) -> None:
+                 clock: Clock, mode: Callable[[], Mode], redact: Callable[[str], str] = str,
+                 follow_schedule: bool = False) -> None:
         self._settings = settings
         self._notifier = notifier
         self._store = store
@@ -173,8 +192,13 @@ class AlertRouter:
         self._records: list[tuple[datetime, str, dict[str, Any], str]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._follow_schedule = follow_schedule
+        """True: the daily summary follows the schedule's report job (the engine's one daily
+        schedule, remembered across restarts in the journal); False: its own UTC timer."""
         self._summary_at = _summary_time(settings.daily_summary_at)
-        self._summary_day = clock.now().date() if clock.now().time() >= self._summary_at else None
+        now = clock.now()
+        self._summary_day: date | None = now.date() if now.time() >= self._summary_at else None
+        self._drift_said = ""
         self._tally = _DayTally()
         self.stats = AlertStats()
         self._subscription: Subscription | None = bus.subscribe(self._on_event)
@@ -184,10 +208,18 @@ class AlertRouter:
     def _on_event(self, event: Event) -> None:
         """The bus handler: format, filter, rate-limit and queue. Never awaits."""
         self._count(event)
+        if isinstance(event, DriftDetected):
+            self._drift_said = event.report.sentence()
+        elif (isinstance(event, EngineErrorOccurred) and event.message == self._drift_said
+              and event.where == "reconcile"):
+            return  # the engine's error line for a drift report already alerted as drift
         text = alert_text(event, mode=self._mode())
         if text is not None:
             self.push(text, event.ts)
-        if isinstance(event, CycleCompleted):
+        if isinstance(event, ScheduledJobDone) and self._follow_schedule:
+            if event.job == SUMMARY_JOB:
+                self._summarise(event.ts, report=event.summary if event.ok else "")
+        elif isinstance(event, CycleCompleted) and not self._follow_schedule:
             self._maybe_summarise(event)
 
     def _count(self, event: Event) -> None:
@@ -203,16 +235,31 @@ class AlertRouter:
             tally.last = event
 
     def _maybe_summarise(self, cycle: CycleCompleted) -> None:
+        """The timer's summary (no daily schedule): once a UTC day at the first cycle after
+        `daily_summary_at`, never twice a day across restarts (`start` reads the last one)."""
         now = cycle.ts
         if now.time() < self._summary_at or self._summary_day == now.date():
             return
+        self._summarise(now)
+
+    def _summarise(self, now: datetime, *, report: str = "") -> None:
+        """Queue the daily summary: the last cycle's account, the day's counts and, when the
+        schedule's report card ran, its headline."""
         self._summary_day = now.date()
-        tally, self._tally = self._tally, _DayTally(last=cycle)
+        last = self._tally.last
+        tally, self._tally = self._tally, _DayTally(last=last)
+        card = f" Report card: {report}." if report else ""
+        if last is None:
+            self.push(AlertText(
+                "summary", f"Daily summary {now:%Y-%m-%d}",
+                f"No cycle has run yet; since the last summary {tally.proposals} proposals, "
+                f"{tally.fills} fills, {tally.denials} denials.{card}"), now)
+            return
         self.push(AlertText(
-            "summary", f"Daily summary {now:%Y-%m-%d}: equity {cycle.equity:,.2f} ({cycle.day_pnl:+,.2f})",
-            f"{cycle.mode.value.upper()} {cycle.state.value}; cash {cycle.cash:,.2f}, "
-            f"{cycle.positions} positions; since the last summary {tally.proposals} proposals, "
-            f"{tally.orders} orders, {tally.fills} fills, {tally.denials} denials."), now)
+            "summary", f"Daily summary {now:%Y-%m-%d}: equity {last.equity:,.2f} ({last.day_pnl:+,.2f})",
+            f"{last.mode.value.upper()} {last.state.value}; cash {last.cash:,.2f}, "
+            f"{last.positions} positions; since the last summary {tally.proposals} proposals, "
+            f"{tally.orders} orders, {tally.fills} fills, {tally.denials} denials.{card}"), now)
 
     def push(self, text: AlertText, ts: datetime) -> None:
         """Queue one alert if its level is on and its kind is under the rate limit; otherwise
@@ -227,7 +274,8 @@ class AlertRouter:
         recent = self._recent.setdefault(alert.kind, deque())
         while recent and now - recent[0] >= timedelta(minutes=1):
             recent.popleft()
-        if len(recent) >= self._settings.per_kind_per_minute:
+        if len(recent) >= self._settings.per_minute.limit(alert.kind,
+                                                          self._settings.per_kind_per_minute):
             self._record("dropped", alert, reason="rate limit")
             return
         if len(self._queue) >= self._settings.queue_size:
@@ -255,7 +303,10 @@ class AlertRouter:
     # ------------------------------------------------------------------ the worker
 
     async def start(self) -> None:
-        """Start the sending task."""
+        """Learn from the journal the day of the last daily summary (a restart does not send
+        a second one), then start the sending task."""
+        if not self._follow_schedule:
+            await self._load_summary_day()
         if self._task is None:
             self._task = asyncio.create_task(self._work(), name="alerts")
 
@@ -278,6 +329,21 @@ class AlertRouter:
         while self._queue:
             self._record("failed", self._queue.popleft(), reason="not sent before the engine stopped")
         await self._flush()
+
+    async def _load_summary_day(self) -> None:
+        try:
+            rows = await self._store.query(
+                "SELECT payload FROM audit_log WHERE kind IN ('alert.sent', 'alert.failed', "
+                "'alert.dropped') AND json_extract(payload, '$.kind') = 'summary' "
+                "ORDER BY id DESC LIMIT 1")
+        except Exception as exc:  # noqa: BLE001 - unreadable: fall back to "not before now"
+            log.warning("alerts could not read the last daily summary: %s", exc)
+            return
+        self._summary_day = None  # the journal knows: today's summary is sent once, even late
+        if rows:
+            with contextlib.suppress(ValueError, TypeError, KeyError):
+                payload = json.loads(rows[0]["payload"])
+                self._summary_day = datetime.fromisoformat(payload["event_ts"]).date()
 
     async def _work(self) -> None:
         while True:

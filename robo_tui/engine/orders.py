@@ -41,7 +41,7 @@ from robo_tui.ports import Broker, Clock, Store
 if TYPE_CHECKING:
     from robo_tui.engine.protection import ProtectionBook
 
-_MAY_EXIT_IN_HALT = frozenset({"ui", "cli", "engine", "protection"})
+_MAY_EXIT_IN_HALT = frozenset({"ui", "cli", "telegram", "engine", "protection"})
 """Sources whose reduce-only exits HALTED lets through: a trader's, and the engine's protection."""
 
 _VENUE_EXITS = frozenset({"stop_loss", "take_profit"})

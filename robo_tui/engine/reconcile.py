@@ -35,6 +35,7 @@ from robo_tui.domain.drift import (
     order_drift,
     position_drift,
 )
+from robo_tui.domain.events import DriftDetected
 from robo_tui.domain.increments import Increments
 from robo_tui.domain.orders import Fill
 from robo_tui.domain.risk import RiskCode
@@ -201,6 +202,7 @@ class Reconciler:
         self.report = report
         await engine.store.set_control(REPORT_KEY, report.to_json(), "engine")
         if report.blocking:
+            engine.bus.publish(DriftDetected(ts=report.ts, report=report))
             engine.monitor.error("reconcile", report.sentence())
             await engine.store.audit("drift.found", {"items": [i.detail for i in report.items]},
                                      "engine")

@@ -99,7 +99,7 @@ class EngineControls:
     async def approve(self, proposal_id: str, *, by: str) -> str:
         """Approve through the engine: the order passes the gate again, now."""
         try:
-            result = await self._engine.approve(proposal_id, by=by, source="ui")
+            result = await self._engine.approve(proposal_id, by=by, source="telegram")
         except ProposalNotFound as exc:
             return str(exc)
         if result.sent:

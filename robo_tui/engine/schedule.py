@@ -126,7 +126,8 @@ def engine_jobs(engine: Engine) -> list[Job]:
         from robo_tui.reports.account import build_account_report
 
         card = await build_account_report(engine.store, "daily", now,
-                                           target=settings.daily_target)
+                                           target=settings.daily_target,
+                                           shadow_horizon_hours=settings.shadow_horizon_hours)
         data = card.to_dict()
         data.pop("equity")
         await engine.store.audit("report.daily", data, "schedule")

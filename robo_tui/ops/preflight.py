@@ -54,6 +54,16 @@ class ReportsAccountKind(Protocol):
         ...
 
 
+@runtime_checkable
+class ReportsVenueTime(Protocol):
+    """A broker that can ask its venue for the venue's clock (IB `reqCurrentTime`, Robinhood
+    crypto's `Date` header): the clock check compares with it before the feed's timestamps."""
+
+    async def venue_time(self) -> datetime:
+        """The venue's time now (aware UTC); raises when the venue cannot say."""
+        ...
+
+
 @frozen
 class PreflightInputs:
     """What the checks run against: the settings, the data dir's store and the adapters the
@@ -71,6 +81,9 @@ class PreflightInputs:
     """(check name, why its adapter could not be built)."""
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     min_free_bytes: int = MIN_FREE_BYTES
+    wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    """This machine's clock, compared with the venue's (requests are signed and orders stamped
+    with it; `now` may be a replayed market's time)."""
 
 
 class _Facts:
@@ -245,17 +258,39 @@ def _failed_calls(telemetry: Mapping[str, Any]) -> int:
 
 
 async def _clock(inputs: PreflightInputs, facts: _Facts) -> CheckResult:
+    """The venue's own clock when the broker can ask for it (the skew either way); otherwise
+    (or when the venue cannot say now) the feed's latest timestamp, which must not lie ahead."""
+    broker = inputs.broker
+    unasked = ""
+    if broker is not None and facts.account is not None and isinstance(broker, ReportsVenueTime):
+        try:
+            before = inputs.wall_clock()
+            venue = await broker.venue_time()
+            after = inputs.wall_clock()
+        except Exception as exc:  # noqa: BLE001 - the feed's time is the fallback; say why
+            unasked = f" ({broker.name} could not tell its time: {_describe(exc)})"
+        else:
+            skew = (before + (after - before) / 2) - venue
+            seconds = abs(skew.total_seconds())
+            if abs(skew) > MAX_CLOCK_SKEW:
+                way = "ahead of" if skew.total_seconds() > 0 else "behind"
+                return CheckResult("clock", False, f"this machine is {seconds:,.1f}s {way} "
+                                   f"{broker.name}'s clock", "enable time sync (timedatectl "
+                                   "set-ntp true / chrony) and re-run")
+            return CheckResult("clock", True, f"within {MAX_CLOCK_SKEW.total_seconds():g}s of "
+                               f"{broker.name}'s clock ({seconds:,.1f}s apart)")
     if facts.latest_quote is None:
-        return CheckResult("clock", False, "no venue or feed time to compare with",
+        return CheckResult("clock", False, f"no venue or feed time to compare with{unasked}",
                            "fix the prices check first")
     now = inputs.now()
     ahead = facts.latest_quote - now
     if ahead > MAX_CLOCK_SKEW:
         return CheckResult("clock", False, f"this machine is {ahead.total_seconds():,.1f}s behind "
-                           "the feed's latest timestamp",
+                           f"the feed's latest timestamp{unasked}",
                            "enable time sync (timedatectl set-ntp true / chrony) and re-run")
     return CheckResult("clock", True, f"within {MAX_CLOCK_SKEW.total_seconds():g}s of the feed's "
-                       f"time (latest price {(now - facts.latest_quote).total_seconds():,.1f}s ago)")
+                       f"time (latest price {(now - facts.latest_quote).total_seconds():,.1f}s "
+                       f"ago){unasked}")
 
 
 async def _limits(inputs: PreflightInputs, facts: _Facts) -> CheckResult:

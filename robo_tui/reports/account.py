@@ -22,6 +22,7 @@ from typing import Any, Literal
 from robo_tui.domain.frozen import frozen
 from robo_tui.engine.review import ScoredIdea, score_ideas
 from robo_tui.ports import Store
+from robo_tui.reports.shadow import DEFAULT_HORIZON_HOURS, ShadowSection, build_shadow_section
 
 Period = Literal["daily", "weekly"]
 
@@ -98,6 +99,8 @@ class AccountReport:
     ideas_scored: int
     ideas_pending: int
     goal: Goal | None
+    shadow: ShadowSection | None = None
+    """Shadow mode's would-be orders scored against prices (None when there were none)."""
 
     @property
     def pnl(self) -> float:
@@ -138,6 +141,7 @@ class AccountReport:
                 "target": self.goal.target, "achieved": round(self.goal.achieved, 2),
                 "progress": round(self.goal.progress, 4)},
             "equity": [[ts.isoformat(), round(v, 2)] for ts, v in self.equity],
+            "shadow": None if self.shadow is None else self.shadow.to_dict(),
         }
 
 
@@ -148,8 +152,11 @@ def period_bounds(period: Period, day: datetime) -> tuple[datetime, datetime]:
 
 
 async def build_account_report(store: Store, period: Period, day: datetime, *,
-                               target: float = 0.0) -> AccountReport:
-    """The report card of `period` ending with the UTC day of `day` (a day or 7 days)."""
+                               target: float = 0.0,
+                               shadow_horizon_hours: float = DEFAULT_HORIZON_HOURS
+                               ) -> AccountReport:
+    """The report card of `period` ending with the UTC day of `day` (a day or 7 days); shadow
+    mode's would-be orders are priced `shadow_horizon_hours` after each."""
     start, end = period_bounds(period, day)
     lo, hi = _ts(start), _ts(end)
     snapshots = await store.query(
@@ -171,6 +178,7 @@ async def build_account_report(store: Store, period: Period, day: datetime, *,
     end_equity = equity[-1][1] if equity else 0.0
     hourly = _hourly([v for _, v in equity], [ts for ts, _ in equity])
     wins = sum(1 for t in trades if t["pnl"] > 0)
+    shadow = await build_shadow_section(store, start, end, horizon_hours=shadow_horizon_hours)
     return AccountReport(
         period=period, start=start, end=end, account=_account(started),
         equity=equity, start_equity=start_equity, end_equity=end_equity,
@@ -186,6 +194,7 @@ async def build_account_report(store: Store, period: Period, day: datetime, *,
         calibration=calibrate(scored.scored), ideas_scored=len(scored.scored),
         ideas_pending=scored.pending,
         goal=Goal(target, end_equity - start_equity) if target else None,
+        shadow=shadow if shadow.orders or shadow.unpriced else None,
     )
 
 

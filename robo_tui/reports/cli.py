@@ -35,7 +35,9 @@ def run_report(period: str, day: str | None, html_out: Path | None, options: Run
     async def work(store: Any, settings: Any) -> AccountReport:
         target = (settings.reports.daily_target if period == "daily"
                   else settings.reports.weekly_target)
-        return await build_account_report(store, period, when, target=target)  # type: ignore[arg-type]
+        return await build_account_report(
+            store, "daily" if period == "daily" else "weekly", when, target=target,
+            shadow_horizon_hours=settings.reports.shadow_horizon_hours)
 
     import asyncio
 

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from robo_tui.reports.account import AccountReport, Breakdown
+from robo_tui.reports.shadow import ShadowSection
 
 
 def _money(value: float) -> str:
@@ -33,10 +34,47 @@ def summary_rows(report: AccountReport) -> list[tuple[str, str]]:
                           f"P&L {_money(report.pnl_closed)}, fees {report.fees:,.2f}")),
         ("Ideas scored", f"{report.ideas_scored} ({report.ideas_pending} not matured yet)"),
     ]
+    if report.shadow is not None:
+        rows.append(("Shadow", shadow_headline(report.shadow)))
     if report.goal is not None:
         rows.append(("Goal", (f"{_money(report.goal.achieved)} of {report.goal.target:,.2f} "
                              f"({report.goal.progress:.0%})")))
     return rows
+
+
+def _price(value: float) -> str:
+    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.6g}"
+
+
+def shadow_headline(shadow: ShadowSection) -> str:
+    """One line: how many would-be orders, their hypothetical P&L and hit rate."""
+    scored = len(shadow.scored)
+    text = (f"{len(shadow.orders)} would-be orders, {scored} priced {shadow.horizon_hours:g} h "
+            f"later: P&L {_money(shadow.pnl)}, {shadow.wins} won ({shadow.hit_rate:.0%})")
+    if shadow.pending:
+        text += f", {shadow.pending} pending"
+    if shadow.unpriced:
+        text += f", {shadow.unpriced} without a price"
+    return text
+
+
+def _shadow_table(shadow: ShadowSection) -> Table:
+    table = Table(title=f"Shadow: would-be orders and the price {shadow.horizon_hours:g} h later",
+                  title_justify="left", pad_edge=False)
+    table.add_column("Time", no_wrap=True)
+    table.add_column("Order", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("Entry", justify="right")
+    table.add_column("Later", justify="right")
+    table.add_column("P&L", justify="right")
+    for o in shadow.orders:
+        style = "green" if o.pnl > 0 else "red" if o.pnl < 0 else ""
+        table.add_row(f"{o.ts:%m-%d %H:%M}", f"{o.side.upper()} {o.quantity:g} {o.symbol}",
+                      _price(o.entry_price),
+                      "pending" if o.exit_price is None else _price(o.exit_price),
+                      Text("" if o.exit_price is None else _money(o.pnl), style=style))
+    table.add_row("Total", f"{shadow.wins}/{len(shadow.scored)} won", "", "",
+                  Text(_money(shadow.pnl), style="bold"))
+    return table
 
 
 def _breakdown_table(title: str, rows: Sequence[Breakdown]) -> Table:
@@ -69,10 +107,14 @@ def render_text(report: AccountReport) -> RenderableType:
     for b in report.calibration:
         calibration.add_row(f"{b.low:.1f}-{min(b.high, 1.0):.1f}", str(b.ideas),
                             f"{b.hit_rate:.0%}" if b.ideas else "-")
-    return Group(Text(f"{title} report card", style="bold"), head, Text(""),
-                 _breakdown_table("By strategy", report.by_strategy),
-                 _breakdown_table("By analyst", report.by_analyst),
-                 _breakdown_table("By symbol", report.by_symbol), calibration)
+    parts: list[RenderableType] = [
+        Text(f"{title} report card", style="bold"), head, Text(""),
+        _breakdown_table("By strategy", report.by_strategy),
+        _breakdown_table("By analyst", report.by_analyst),
+        _breakdown_table("By symbol", report.by_symbol), calibration]
+    if report.shadow is not None:
+        parts.append(_shadow_table(report.shadow))
+    return Group(*parts)
 
 
 def equity_svg(report: AccountReport, width: int = 760, height: int = 220) -> str:
@@ -96,6 +138,23 @@ def equity_svg(report: AccountReport, width: int = 760, height: int = 220) -> st
             f'<polyline fill="none" stroke="#4e9af1" stroke-width="1.5" points="{coords}"/></svg>')
 
 
+def _shadow_html(shadow: ShadowSection) -> str:
+    """The shadow section: each would-be order, its price then and later, and the totals."""
+    def css(pnl: float) -> str:
+        return "pos" if pnl > 0 else "neg" if pnl < 0 else ""
+    body = "".join(
+        f"<tr><td>{o.ts:%Y-%m-%d %H:%M}</td><td>{html.escape(o.side.upper())} {o.quantity:g} "
+        f"{html.escape(o.symbol)}</td><td>{html.escape(o.source)}</td><td>{o.entry_price:,.4f}</td>"
+        f"<td>{'pending' if o.exit_price is None else f'{o.exit_price:,.4f}'}</td>"
+        f"<td class=\"{css(o.pnl)}\">{'' if o.exit_price is None else _money(o.pnl)}</td></tr>"
+        for o in shadow.orders)
+    return (f"<h2>Shadow: would-be orders, priced {shadow.horizon_hours:g} h later</h2>"
+            f"<p>{html.escape(shadow_headline(shadow))}</p><table><tr><th>Time</th><th>Order</th>"
+            f"<th>Source</th><th>Entry</th><th>Later</th><th>P&amp;L</th></tr>{body}"
+            f"<tr><th colspan=5>Total</th><td class=\"{css(shadow.pnl)}\">{_money(shadow.pnl)}"
+            f"</td></tr></table>")
+
+
 def render_html(report: AccountReport) -> str:
     """A self-contained HTML page of the report card (the backtest report's look)."""
     def table(title: str, rows: Sequence[Breakdown]) -> str:
@@ -111,6 +170,7 @@ def render_html(report: AccountReport) -> str:
         f"<tr><td>{b.low:.1f}-{min(b.high, 1.0):.1f}</td><td>{b.ideas}</td>"
         f"<td>{f'{b.hit_rate:.0%}' if b.ideas else '-'}</td></tr>" for b in report.calibration)
     title = f"{'Daily' if report.period == 'daily' else 'Weekly'} report card, {report.start:%Y-%m-%d}"
+    shadow = "" if report.shadow is None else _shadow_html(report.shadow)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
@@ -127,5 +187,6 @@ th, td {{ padding: 2px 10px; text-align: left; border-bottom: 1px solid #333; }}
 {table("By symbol", report.by_symbol)}
 <h2>Confidence calibration</h2>
 <table><tr><th>Confidence</th><th>Ideas</th><th>Right</th></tr>{calibration}</table>
+{shadow}
 </body></html>
 """

@@ -245,6 +245,20 @@ class IbBroker(VenueKeepsItsBook):
         self._adopt_session_trades()
         log.info("connected to IB at %s as client %s, account %s", where, s.client_id, self._account)
 
+    async def venue_time(self) -> datetime:
+        """TWS's clock now (`reqCurrentTime`, to the second), for the preflight's clock check.
+        Raises `IbUnavailable` when the session is down or TWS does not answer in time."""
+        why = await self._ensure_connected()
+        if why is not None:
+            raise IbUnavailable(why)
+        try:
+            answer = await asyncio.wait_for(self._ib.reqCurrentTimeAsync(),
+                                            self._settings.timeout_seconds)
+        except TimeoutError as exc:
+            raise IbUnavailable("TWS did not answer reqCurrentTime in time") from exc
+        ts = answer if isinstance(answer, datetime) else datetime.fromtimestamp(float(answer), UTC)
+        return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
     async def venue_orders(self) -> list[VenueOrder]:
         """Every open order of the account (all client ids, TWS's own included:
         `reqAllOpenOrders`), with its `orderRef` as our id."""

@@ -19,6 +19,7 @@ from robo_tui.domain.events import (
     AnalystSelected,
     BarsReceived,
     CycleCompleted,
+    DriftDetected,
     EngineErrorOccurred,
     Event,
     IdeaGenerated,
@@ -29,6 +30,7 @@ from robo_tui.domain.events import (
     OrderFilled,
     OrderStatusChanged,
     OrderSubmitted,
+    PauseChanged,
     PortfolioUpdated,
     ProposalCreated,
     ProposalDecided,
@@ -357,6 +359,20 @@ def _error(e: EngineErrorOccurred) -> _Line:
     return line.add("[").ext(e.where).add("] ").ext(e.message)
 
 
+def _pause(e: PauseChanged) -> _Line:
+    line = _Line().add("cycle PAUSED" if e.paused else "cycle resumed", _BOLD).add(" by ").ext(e.by)
+    return line.add(": quotes, fills and protective stops go on" if e.paused else "")
+
+
+def _drift(e: DriftDetected) -> _Line:
+    r = e.report
+    line = _Line().add(f"DRIFT at {safe_str(r.broker)}: ", "bold red")
+    line.ext("; ".join(i.detail for i in r.items[:3]))
+    if len(r.items) > 3:
+        line.add(f" (+{len(r.items) - 3} more)")
+    return line.add(" — new entries wait until it is accepted (D)")
+
+
 def _scheduled(e: ScheduledJobDone) -> _Line:
     line = _Line().ext(e.job, _BOLD).add("" if e.ok else " FAILED", "bold red")
     return line.add(": ").ext(e.summary)
@@ -399,6 +415,7 @@ _SUMMARIES: dict[type[Event], Callable[[Any], _Line]] = {
     StrategyChanged: _strategy, AnalystSelected: _analyst, EngineErrorOccurred: _error,
     SourceHealthChanged: _health, CycleCompleted: _cycle, BarsReceived: _bars,
     QuotesUpdated: _quotes, ScheduledJobDone: _scheduled,
+    PauseChanged: _pause, DriftDetected: _drift,
 }
 
 

@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -162,7 +163,8 @@ class FakeCryptoApi:
                     return
                 if answer.drop:
                     return
-                await self._write(writer, answer)
+                await self._write(writer, answer, formatdate(time.time() + self.clock_offset,
+                                                             usegmt=True))
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             return
         finally:
@@ -170,7 +172,7 @@ class FakeCryptoApi:
             writer.close()
 
     @staticmethod
-    async def _write(writer: asyncio.StreamWriter, answer: _Answer) -> None:
+    async def _write(writer: asyncio.StreamWriter, answer: _Answer, date: str = "") -> None:
         if answer.text is not None:
             payload, ctype = answer.text.encode(), "text/plain"
         elif answer.body is None:
@@ -178,6 +180,7 @@ class FakeCryptoApi:
         else:
             payload, ctype = json.dumps(answer.body).encode(), "application/json"
         extra = "".join(f"{k}: {v}\r\n" for k, v in answer.headers.items())
+        extra += f"date: {date}\r\n" if date else ""  # the venue's clock, as a real server's
         writer.write(f"HTTP/1.1 {answer.status} X\r\ncontent-type: {ctype}\r\n"
                      f"content-length: {len(payload)}\r\n{extra}\r\n".encode() + payload)
         await writer.drain()

@@ -160,6 +160,8 @@ class FakeTws:
         self.quotes: dict[str, tuple[float, float, float]] = {}
         self.details: dict[str, dict[str, Any]] = {}
         self.hist_requests: list[list[str]] = []
+        # the venue's clock: seconds it runs ahead of this machine's (reqCurrentTime)
+        self.clock_offset = 0.0
 
     # ------------------------------------------------------------------ control
 
@@ -283,7 +285,7 @@ class FakeTws:
                         conn.send([63, 1, req_id, account, tag, _fmt(round(values[tag], 2)), "USD"])
             conn.send([64, 1, req_id])
         elif msg == 49:  # reqCurrentTime
-            conn.send([49, 1, int(time.time())])
+            conn.send([49, 1, int(time.time() + self.clock_offset)])
         elif msg == 8:  # reqIds
             conn.send([9, 1, self.next_valid_id])
         elif msg == 3:

@@ -3,6 +3,7 @@ broken setup fails its check with the fix named, and the others still run."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Sequence
 from datetime import timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from robo_tui.adapters.brokers.ib import IbBroker
+from robo_tui.adapters.brokers.shadow import ShadowBroker
 from robo_tui.adapters.store.sqlite import SqliteStore
 from robo_tui.config import Settings
 from robo_tui.domain.risk import Mode
@@ -111,7 +113,7 @@ async def test_preflight_when_a_symbol_has_no_price_then_prices_fails(
         tmp_path: Path, api: FakeCryptoApi, store: SqliteStore, clock: SimClock) -> None:
     report = await preflight(live_settings(tmp_path, api), store, clock, feed=ExchangeFeed({}))
     assert "BTC-USD: no price" in check(report, "prices").detail
-    assert not check(report, "clock").ok  # nothing to compare the clock with
+    assert check(report, "clock").ok  # the venue's own clock needs no price to compare with
 
 
 async def test_preflight_when_the_feed_is_the_simulated_market_then_prices_fails(
@@ -153,13 +155,61 @@ async def test_preflight_when_the_analyst_is_unreachable_then_analyst_fails(
     assert "analysts.provider" in analyst.fix
 
 
-async def test_preflight_when_the_venue_clock_is_ahead_then_clock_fails_asking_for_time_sync(
+async def test_preflight_when_the_venue_cannot_tell_its_time_and_the_feed_is_ahead_then_clock_fails(
         tmp_path: Path, api: FakeCryptoApi, store: SqliteStore, clock: SimClock) -> None:
-    report = await preflight(live_settings(tmp_path, api), store, clock,
+    settings = live_settings(tmp_path, api)
+    # a broker that cannot ask its venue for the time: the feed's timestamps are the fallback
+    hidden = ShadowBroker(build_broker(settings, Mode.LIVE, clock))
+    report = await preflight(settings, store, clock, broker=hidden,
                              feed=fresh_feed(age=timedelta(seconds=-60)))
     assert only_failed(report) == ["clock"]
-    assert "60.0s behind" in check(report, "clock").detail
+    assert "60.0s behind the feed's latest timestamp" in check(report, "clock").detail
     assert "ntp" in check(report, "clock").fix.lower()
+
+
+def _seconds(detail: str) -> float:
+    return float(re.search(r"([0-9.]+)s (?:ahead of|behind|apart)", detail)[1])  # type: ignore[index]
+
+
+async def test_preflight_when_the_venue_clock_agrees_then_clock_passes_on_the_venue_s_time(
+        tmp_path: Path, api: FakeCryptoApi, store: SqliteStore, clock: SimClock) -> None:
+    report = await preflight(live_settings(tmp_path, api), store, clock,
+                             feed=fresh_feed(age=timedelta(seconds=-60)))  # the feed is not asked
+    clock_check = check(report, "clock")
+    assert clock_check.ok, clock_check
+    assert "of robinhood_crypto's clock" in clock_check.detail
+    assert _seconds(clock_check.detail) <= 1.5  # the Date header has whole seconds
+
+
+async def test_preflight_when_robinhood_s_date_header_is_ahead_then_clock_fails_naming_the_venue(
+        tmp_path: Path, api: FakeCryptoApi, store: SqliteStore, clock: SimClock) -> None:
+    api.clock_offset = 12.0  # inside the API's 30 s signature window: requests still pass
+    report = await preflight(live_settings(tmp_path, api), store, clock)
+    assert only_failed(report) == ["clock"]
+    detail = check(report, "clock").detail
+    assert "behind robinhood_crypto's clock" in detail
+    assert 10.5 <= _seconds(detail) <= 12.5
+    assert "ntp" in check(report, "clock").fix.lower()
+
+
+async def test_preflight_when_tws_reports_an_earlier_time_then_clock_fails_naming_ib(
+        tmp_path: Path, api: FakeCryptoApi, store: SqliteStore, clock: SimClock) -> None:
+    tws = FakeTws(accounts=("U7654321",))
+    tws.clock_offset = -20.0  # TWS's clock 20 s behind this machine's
+    await tws.start()
+    try:
+        ib = IbBroker(ib_settings(tws.port), clock=clock, live=True)
+        report = await preflight(live_settings(tmp_path, api), store, clock, broker=ib)
+        tws.clock_offset = 0.0
+        agreeing = await preflight(live_settings(tmp_path, api), store, clock,
+                                   broker=IbBroker(ib_settings(tws.port), clock=clock, live=True))
+    finally:
+        await tws.stop()
+    assert check(report, "broker").ok, check(report, "broker")
+    detail = check(report, "clock").detail
+    assert not check(report, "clock").ok and "ahead of ib's clock" in detail, detail
+    assert 19.0 <= _seconds(detail) <= 21.5
+    assert check(agreeing, "clock").ok and "of ib's clock" in check(agreeing, "clock").detail
 
 
 async def test_preflight_when_the_live_cap_is_above_buying_power_then_limits_fails(

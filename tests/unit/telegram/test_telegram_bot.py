@@ -79,9 +79,11 @@ async def test_bot_when_approve_is_pressed_then_the_order_goes_through_the_gate_
                 "SELECT client_order_id FROM risk_verdicts WHERE proposal_id = ? AND "
                 "client_order_id IS NOT NULL", (pid,))
             assert len(verdicts) == 1  # judged by the gate, then sent
-            orders = await engine.store.query("SELECT symbol FROM orders WHERE client_order_id = ?",
-                                              (verdicts[0]["client_order_id"],))
+            orders = await engine.store.query(
+                "SELECT symbol, source FROM orders WHERE client_order_id = ?",
+                (verdicts[0]["client_order_id"],))
             assert len(orders) == 1  # the paper broker has the order
+            assert orders[0]["source"] == "telegram"  # a phone's decision, not the console's
             decided = await engine.store.query(
                 "SELECT decided_by FROM proposals WHERE id = ?", (pid,))
             assert decided[0]["decided_by"] == f"telegram:{TRADER}"
@@ -172,3 +174,28 @@ async def test_bot_when_one_configured_chat_blocked_the_bot_then_the_others_stil
             assert offered == {f"approve:{pid}" for pid in engine.pending}
         finally:
             await engine.stop()
+
+
+async def test_halted_when_a_telegram_trader_exits_then_the_reduce_only_order_passes_like_a_console_one(
+    tmp_path: Path, clock: SimClock,
+) -> None:
+    from robo_tui.domain.orders import OrderIntent, Side
+
+    engine = build_engine(Settings(), data_dir=tmp_path, clock=clock, intelligence=False)
+    await engine.start()
+    try:
+        price = engine.account.prices["AAPL"]
+        bought = await engine.manual_order(OrderIntent(
+            "AAPL", Side.BUY, 4, stop_loss=price * 0.95, take_profit=price * 1.1))
+        assert bought.sent, bought.verdict
+        await engine.halt("kill switch", by="ui")
+        assert engine.state is TradingState.HALTED
+        exit_ = OrderIntent("AAPL", Side.SELL, 2, reduce_only=True)
+        by_bot = await engine.manual_order(exit_, source="strategy")
+        assert not by_bot.sent  # a strategy's exit waits for the trader while HALTED
+        by_phone = await engine.manual_order(exit_, source="telegram")
+        assert by_phone.sent, by_phone.verdict.reasons
+        rows = await engine.store.query("SELECT source FROM orders WHERE side = 'sell'")
+        assert [r["source"] for r in rows] == ["telegram"]
+    finally:
+        await engine.stop()

@@ -268,6 +268,19 @@ class RobinhoodCryptoBroker(PolledVenue):
             log.info("adopted the %s stop-loss resting at Robinhood for %s %s", config.stop_price,
                      quantity, found.symbol)
 
+    async def venue_time(self) -> datetime:
+        """Robinhood's clock now: the `Date` header of a fresh signed answer (to the second),
+        for the preflight's clock check. Raises `RobinhoodCryptoUnavailable` when it cannot."""
+        if self._client is None:
+            raise RobinhoodCryptoUnavailable("not connected to Robinhood")
+        try:
+            await self._client.account()
+        except CryptoApiError as exc:
+            raise RobinhoodCryptoUnavailable(f"cannot ask Robinhood for its time: {exc}") from None
+        if self._client.venue_date is None:
+            raise RobinhoodCryptoUnavailable("Robinhood's answer carried no Date header")
+        return self._client.venue_date
+
     async def close(self) -> None:
         """Close the connection pool."""
         if self._client is not None:

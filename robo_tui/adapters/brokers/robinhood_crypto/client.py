@@ -21,6 +21,8 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -125,6 +127,17 @@ def _retry_after(response: httpx.Response, default: float) -> float:
         return default
 
 
+def _http_date(value: str) -> datetime | None:
+    """An HTTP `Date` header as an aware UTC datetime (None when absent or malformed)."""
+    try:
+        parsed = parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
 def _reason(response: httpx.Response) -> str:
     try:
         return ErrorBody.model_validate(response.json()).text()
@@ -144,6 +157,8 @@ class CryptoTradingClient:
         self._timeout = timeout
         self._http = httpx.AsyncClient(base_url=self._base, timeout=timeout, transport=transport,
                                        headers={"accept": "application/json"})
+        self.venue_date: datetime | None = None
+        """The `Date` header of the latest answer: the venue's clock (to the second)."""
 
     def __repr__(self) -> str:
         return f"CryptoTradingClient({self._base!r})"
@@ -178,6 +193,7 @@ class CryptoTradingClient:
                 raise VenueUnclear(f"no answer from Robinhood within the timeout ({method} {path})") from exc
             except httpx.HTTPError as exc:
                 raise VenueUnclear(f"the connection to Robinhood failed: {type(exc).__name__}") from exc
+            self.venue_date = _http_date(response.headers.get("date", "")) or self.venue_date
             if response.status_code == 429:
                 wait = _retry_after(response, 1.0)
                 limit = min(MAX_RETRY_AFTER_SECONDS, deadline - time.monotonic())
