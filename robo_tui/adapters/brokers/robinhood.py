@@ -17,8 +17,10 @@ Protection: Robinhood has no brackets or OCA, and shares held by one sell order 
 second one. When a stock entry carrying a stop-loss fills, a GTC stop sell for the filled
 quantity is placed (`<id>:sl`, fills with reason `stop_loss`); take-profit levels are not
 placed. A sell against a protected position first cancels its stop (and re-arms it for what is
-left once the sell is done). Robinhood crypto has no stop orders, so a crypto entry carrying a
-stop-loss is refused. No short selling.
+left once the sell is done). robin_stocks places no crypto stop orders, so `capabilities`
+declares none for crypto: a crypto entry carrying a stop-loss or take-profit is sent as a plain
+order and robo-tui holds both legs (engine/protection.py watches quotes and sends the reduce-only
+exit through the order path). No short selling.
 
 Safety: Robinhood has no paper accounts, so every order is real money; outside live mode
 (`live=False`) `connect` refuses to log in.
@@ -448,9 +450,6 @@ class RobinhoodBroker(PolledVenue):
             return "a limit order needs a positive limit price"
         if crypto and not order.symbol.endswith("-USD"):
             return f"Robinhood trades crypto against USD only, not {order.symbol}"
-        if crypto and intent.stop_loss is not None and not intent.reduce_only:
-            return (f"Robinhood has no stop orders for crypto: the stop-loss for {order.symbol} "
-                    "cannot be placed, so the entry is refused")
         if not crypto and abs(qty - round(qty)) > 1e-9 and intent.order_type is OrderType.LIMIT:
             return "Robinhood takes fractional shares only in market orders"
         if intent.stop_loss is not None and intent.side is Side.BUY and not intent.reduce_only:
