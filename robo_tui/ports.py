@@ -164,6 +164,18 @@ class SimulatedVenue(Protocol):
 
 
 @runtime_checkable
+class Reconnecting(Protocol):
+    """A live broker whose session can drop and come back within one run (IB's API socket):
+    `sessions` counts the sessions it opened, so the engine reconciles the venue's book with
+    the journal again after each new one (engine/reconcile.py)."""
+
+    @property
+    def sessions(self) -> int:
+        """Sessions opened so far (1 after the first `connect`, +1 per reconnect)."""
+        ...
+
+
+@runtime_checkable
 class ReplayClock(Protocol):
     """A clock the backtest driver moves (`SimClock`)."""
 

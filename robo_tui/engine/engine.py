@@ -591,6 +591,7 @@ class Engine:
             await self._market_step(now)
             await self.settle(now)
             await self._release_protection(now)
+            await self.reconciler.after_reconnect()
         ideas = await self._intelligence_step(now)  # off the lock: prices and control go on
         async with self._lock:
             await self._sync_control()
@@ -658,6 +659,7 @@ class Engine:
             self._apply_quotes(quotes, now)
             await self.settle(now)
             await self._release_protection(now)
+        await self.reconciler.after_reconnect()  # a live venue that reconnected: drift?
 
     async def _release_protection(self, now: datetime) -> None:
         """Send, through the order path, the exits of the engine-held levels prices triggered,
