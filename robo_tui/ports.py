@@ -176,6 +176,17 @@ class Reconnecting(Protocol):
 
 
 @runtime_checkable
+class RecallsOrders(Protocol):
+    """A live broker that finds an order of an earlier session better when told the journal's
+    record of it (Robinhood stocks: the symbol narrows the search, the stop-loss protects an
+    entry found filled). The engine calls `recall` before asking `order_status` at start."""
+
+    def recall(self, order: Order) -> None:
+        """The journal's record of an order an earlier session sent (or may have sent)."""
+        ...
+
+
+@runtime_checkable
 class ReplayClock(Protocol):
     """A clock the backtest driver moves (`SimClock`)."""
 

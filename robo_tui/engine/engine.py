@@ -77,6 +77,7 @@ from robo_tui.ports import (
     Clock,
     IntelligenceStage,
     MarketFeed,
+    RecallsOrders,
     Service,
     SimulatedVenue,
     Store,
@@ -433,6 +434,8 @@ class Engine:
     async def _reconcile_orders(self) -> None:
         """Orders left INTENT/SUBMITTED/UNKNOWN by a previous run: ask the broker what happened."""
         for order, status in await self.store.open_orders():
+            if isinstance(self.broker, RecallsOrders):
+                self.broker.recall(order)
             try:
                 ack = await self.broker.order_status(order.client_order_id)
             except Exception as exc:

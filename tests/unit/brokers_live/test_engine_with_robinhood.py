@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from robo_tui.adapters.brokers.robinhood import RobinhoodBroker
+from robo_tui.adapters.brokers.robinhood import RobinhoodBroker, ref_id_for
 from robo_tui.config import load_settings
-from robo_tui.domain.orders import OrderIntent, Side
+from robo_tui.domain.orders import OrderIntent, OrderStatus, OrderType, Side
 from robo_tui.domain.risk import Mode
 from robo_tui.engine.clock import SimClock
 from robo_tui.engine.engine import Engine
@@ -71,3 +71,45 @@ async def test_crypto_entry_with_a_stop_in_live_mode_then_robo_tui_holds_it_and_
         assert engine.protection.levels == {}
     finally:
         await engine.stop()
+
+
+async def test_entry_whose_answer_was_lost_when_it_fills_while_down_then_a_restart_books_its_fill_and_protects_it(
+        rh_server: FakeRobinhood, clock: SimClock, tmp_path: Path) -> None:
+    engine, _ = live_engine(rh_server, clock, tmp_path)
+    await engine.start()
+    try:
+        price = round(engine.prices["AAPL"], 2)
+        rh_server.set_price("AAPL", price)
+        limit, stop = round(price * 0.98, 2), round(price * 0.9, 2)
+        rh_server.fail_after_create = 504  # Robinhood creates the order; its answer is lost
+        result = await engine.manual_order(OrderIntent(
+            "AAPL", Side.BUY, 10, OrderType.LIMIT, limit_price=limit, stop_loss=stop,
+            take_profit=round(price * 1.2, 2), confidence=0.9))
+        rh_server.fail_after_create = None
+        assert result.order is not None
+        coid = result.order.client_order_id
+        (row,) = await engine.store.query(
+            "select status from orders where client_order_id = ?", (coid,))
+        assert row["status"] == OrderStatus.UNKNOWN.value
+    finally:
+        await engine.stop()  # robo-tui goes down; the adapter's memory of the order goes with it
+    (placed,) = rh_server.orders.values()
+    assert placed["ref_id"] == ref_id_for(coid) and placed["state"] == "queued"
+    rh_server.set_price("AAPL", limit - 1.0)  # the resting entry fills while robo-tui is down
+    assert placed["state"] == "filled"
+
+    again, _ = live_engine(rh_server, clock, tmp_path)  # same database, a new adapter
+    await again.start()
+    try:
+        (row,) = await again.store.query(
+            "select status, broker_order_id from orders where client_order_id = ?", (coid,))
+        assert (row["status"], row["broker_order_id"]) == (OrderStatus.FILLED.value, placed["id"])
+        fills = [f for f in await again.store.fills() if f.client_order_id == coid]
+        assert [(f.quantity, f.price) for f in fills] == [(10.0, pytest.approx(limit - 1.0))]
+        assert again.account.position_qty("AAPL") == pytest.approx(10.0)
+        stops = [(o["state"], float(o["quantity"]), float(o["stop_price"]))
+                 for o in rh_server.orders.values() if o.get("trigger") == "stop"]
+        assert stops == [("queued", 10.0, stop)]  # the GTC stop it carried now rests
+        assert again.reconciler.report is not None and not again.reconciler.blocking
+    finally:
+        await again.stop()
