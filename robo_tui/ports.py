@@ -176,6 +176,17 @@ class Reconnecting(Protocol):
 
 
 @runtime_checkable
+class NamesVenueLegs(Protocol):
+    """A broker that holds a position's stop while robo-tui holds its target (Robinhood stocks)
+    and says which order the stop is, so the engine's OCO pair names its venue leg and cancels
+    it explicitly when the target fires."""
+
+    def venue_stop_id(self, entry_client_order_id: str) -> str:
+        """The client order id of the stop resting at the venue for this entry ("" if none)."""
+        ...
+
+
+@runtime_checkable
 class RecallsOrders(Protocol):
     """A live broker that finds an order of an earlier session better when told the journal's
     record of it (Robinhood stocks: the symbol narrows the search, the stop-loss protects an

@@ -252,6 +252,12 @@ class RobinhoodBroker(PolledVenue):
         return VenueCapabilities(stops=asset is not AssetClass.CRYPTO, brackets=False,
                                  fractional=True, shorting=False)
 
+    def venue_stop_id(self, entry_client_order_id: str) -> str:
+        """The GTC stop resting for this stock entry (`<id>:sl`), "" when none rests: the engine
+        records it as the OCO leg of the take-profit it holds (a sell lifts it first anyway)."""
+        child = self._tracked.get(entry_client_order_id + STOP_SUFFIX)
+        return child.coid if child is not None and child.status not in _FINAL else ""
+
     # ------------------------------------------------------------------ plumbing
 
     def _scrub(self, text: str) -> str:

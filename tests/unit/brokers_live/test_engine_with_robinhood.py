@@ -113,3 +113,34 @@ async def test_entry_whose_answer_was_lost_when_it_fills_while_down_then_a_resta
         assert again.reconciler.report is not None and not again.reconciler.blocking
     finally:
         await again.stop()
+
+
+async def test_stock_entry_with_venue_stop_and_engine_target_then_the_oco_names_the_stop_and_the_target_leaves_nothing_resting(
+        rh_server: FakeRobinhood, clock: SimClock, tmp_path: Path) -> None:
+    engine, feed = live_engine(rh_server, clock, tmp_path)
+    await engine.start()
+    try:
+        price = round(engine.prices["AAPL"], 2)
+        rh_server.set_price("AAPL", price)
+        result = await engine.manual_order(OrderIntent(
+            "AAPL", Side.BUY, 5, stop_loss=round(price * 0.9, 2),
+            take_profit=round(price * 1.05, 2), confidence=0.9))
+        assert result.sent and result.order is not None, result.verdict.reasons
+        await engine.settle(clock.now())
+        level = engine.protection.levels["AAPL"]
+        assert (level.stop_held_by, level.target_held_by) == ("venue", "robo-tui")
+        assert level.oco == result.order.client_order_id + ":sl"  # the venue leg, by name
+        (stop,) = [o for o in rh_server.orders.values() if o.get("trigger") == "stop"]
+        assert stop["state"] == "queued"
+
+        rh_server.set_price("AAPL", price * 1.06)
+        feed.factor = {"AAPL": 1.06}
+        await engine.tick()
+        await engine.settle(clock.now())
+        assert engine.account.position_qty("AAPL") == pytest.approx(0.0)
+        assert rh_server.positions.get("AAPL", 0.0) == pytest.approx(0.0)
+        assert stop["state"] == "cancelled"
+        assert [o for o in rh_server.orders.values() if o["state"] in ("queued", "confirmed")] == []
+        assert engine.protection.levels == {}
+    finally:
+        await engine.stop()
