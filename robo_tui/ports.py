@@ -164,6 +164,40 @@ class SimulatedVenue(Protocol):
 
 
 @runtime_checkable
+class Reconnecting(Protocol):
+    """A live broker whose session can drop and come back within one run (IB's API socket):
+    `sessions` counts the sessions it opened, so the engine reconciles the venue's book with
+    the journal again after each new one (engine/reconcile.py)."""
+
+    @property
+    def sessions(self) -> int:
+        """Sessions opened so far (1 after the first `connect`, +1 per reconnect)."""
+        ...
+
+
+@runtime_checkable
+class NamesVenueLegs(Protocol):
+    """A broker that holds a position's stop while robo-tui holds its target (Robinhood stocks)
+    and says which order the stop is, so the engine's OCO pair names its venue leg and cancels
+    it explicitly when the target fires."""
+
+    def venue_stop_id(self, entry_client_order_id: str) -> str:
+        """The client order id of the stop resting at the venue for this entry ("" if none)."""
+        ...
+
+
+@runtime_checkable
+class RecallsOrders(Protocol):
+    """A live broker that finds an order of an earlier session better when told the journal's
+    record of it (Robinhood stocks: the symbol narrows the search, the stop-loss protects an
+    entry found filled). The engine calls `recall` before asking `order_status` at start."""
+
+    def recall(self, order: Order) -> None:
+        """The journal's record of an order an earlier session sent (or may have sent)."""
+        ...
+
+
+@runtime_checkable
 class ReplayClock(Protocol):
     """A clock the backtest driver moves (`SimClock`)."""
 

@@ -78,6 +78,7 @@ from robo_tui.ports import (
     Clock,
     IntelligenceStage,
     MarketFeed,
+    RecallsOrders,
     Service,
     SimulatedVenue,
     Store,
@@ -438,6 +439,8 @@ class Engine:
     async def _reconcile_orders(self) -> None:
         """Orders left INTENT/SUBMITTED/UNKNOWN by a previous run: ask the broker what happened."""
         for order, status in await self.store.open_orders():
+            if isinstance(self.broker, RecallsOrders):
+                self.broker.recall(order)
             try:
                 ack = await self.broker.order_status(order.client_order_id)
             except Exception as exc:
@@ -602,6 +605,7 @@ class Engine:
             await self._market_step(now)
             await self.settle(now)
             await self._release_protection(now)
+            await self.reconciler.after_reconnect()
         ideas = await self._intelligence_step(now)  # off the lock: prices and control go on
         async with self._lock:
             await self._sync_control()
@@ -669,6 +673,7 @@ class Engine:
             self._apply_quotes(quotes, now)
             await self.settle(now)
             await self._release_protection(now)
+        await self.reconciler.after_reconnect()  # a live venue that reconnected: drift?
 
     async def _release_protection(self, now: datetime) -> None:
         """Send, through the order path, the exits of the engine-held levels prices triggered,

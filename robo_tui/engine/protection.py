@@ -34,7 +34,7 @@ from robo_tui.domain.orders import Fill, Order, OrderIntent, OrderStatus, Side
 from robo_tui.domain.protection import HeldBy, ProtectiveLevel, Trigger
 from robo_tui.engine.account import AccountBook
 from robo_tui.engine.health import Health
-from robo_tui.ports import Broker, Store
+from robo_tui.ports import Broker, NamesVenueLegs, Store
 
 if TYPE_CHECKING:
     from robo_tui.engine.orders import SubmitResult
@@ -109,6 +109,8 @@ class ProtectionBook:
                 if added <= FLAT:
                     return self._set(symbol, None)
             stop_by, target_by = self.holders(symbol)
+            oco = self._venue_leg(order.client_order_id, stop_by, target_by) or (
+                level.oco if level else "")
             stop = intent.stop_loss if intent.stop_loss is not None else (
                 level.stop if level else None)
             target = intent.take_profit if intent.take_profit is not None else (
@@ -119,7 +121,7 @@ class ProtectionBook:
                 trail_distance=level.trail_distance if level else None,
                 trail_pct=level.trail_pct if level else None,
                 extreme=level.extreme if level else None,
-                stop_held_by=stop_by, target_held_by=target_by,
+                stop_held_by=stop_by, target_held_by=target_by, oco=oco,
                 working=level.working if level else "")
             if not armed.engine_held:
                 return self._set(symbol, None) if level is not None else {}
@@ -135,6 +137,13 @@ class ProtectionBook:
         if fill.client_order_id == level.working and fill.order_done:
             shrunk = shrunk.releasing("")
         return self._set(symbol, shrunk)
+
+    def _venue_leg(self, entry_client_order_id: str, stop_by: HeldBy, target_by: HeldBy) -> str:
+        """The venue's stop paired with a target robo-tui holds (OCO), when the broker names it."""
+        broker = self._broker()
+        if stop_by == "venue" and target_by == "robo-tui" and isinstance(broker, NamesVenueLegs):
+            return broker.venue_stop_id(entry_client_order_id)
+        return ""
 
     def _set(self, symbol: str, level: ProtectiveLevel | None) -> Changes:
         if level is None:

@@ -11,6 +11,11 @@ At start (after the journal's open orders are re-asked and recovery ran):
   carried out like a shell halt, or the console). The report is kept in the control store for
   `robo-tui drift show`, announced as a health error and audited.
 
+After a reconnect within the run (a broker that is `Reconnecting`, IB), `after_reconnect`
+compares again once the engine's settle polled and booked what the venue sent on reconnecting,
+and reports only a difference that persists across two comparisons (a fill not booked yet is
+not drift).
+
 A venue in this process (the paper broker) rebuilds its book from the journal, so it cannot
 drift: it is never compared.
 """
@@ -39,7 +44,7 @@ from robo_tui.domain.events import DriftDetected
 from robo_tui.domain.increments import Increments
 from robo_tui.domain.orders import Fill
 from robo_tui.domain.risk import RiskCode
-from robo_tui.ports import Broker
+from robo_tui.ports import Broker, Reconnecting
 
 if TYPE_CHECKING:
     from robo_tui.engine.engine import Engine
@@ -75,6 +80,11 @@ def journal_positions(fills: Sequence[Fill]) -> dict[str, float]:
     return held
 
 
+def _drift_key(item: DriftItem) -> tuple[str, str, str, float]:
+    """What must stay the same across two comparisons for a difference to be reported."""
+    return item.kind, item.symbol, item.order_id, round(item.difference, 9)
+
+
 class Reconciler:
     """Holds the latest drift report of a live venue and what a trader accepted."""
 
@@ -84,6 +94,10 @@ class Reconciler:
         self.offsets: dict[str, float] = {}
         self.accepted_orders: list[str] = []
         """Venue ids of working orders a trader accepted (not ours, not reported again)."""
+        self._sessions: int | None = None
+        """The broker's session count at the last comparison (`Reconnecting`)."""
+        self._due = False
+        self._first: list[DriftItem] | None = None
 
     @property
     def blocking(self) -> bool:
@@ -142,6 +156,19 @@ class Reconciler:
         broker = engine.orders.broker
         if broker.restores_from_fills:
             return None
+        if isinstance(broker, Reconnecting):
+            self._sessions = broker.sessions  # this check covers the sessions opened so far
+        items = await self._compare(broker)
+        if items is None:
+            return None
+        report = DriftReport(broker.name, engine.clock.now(), tuple(items))
+        await self._publish(report)
+        return report
+
+    async def _compare(self, broker: Broker) -> list[DriftItem] | None:
+        """What the venue holds that the journal does not explain, now (None when the venue
+        cannot be read: reported)."""
+        engine = self._engine
         store = engine.store
         self.offsets = decode_offsets(await store.get_control(OFFSETS_KEY))
         self.accepted_orders = decode_ids(await store.get_control(ACCEPTED_ORDERS_KEY))
@@ -155,7 +182,41 @@ class Reconciler:
         items = position_drift(venue, journal_positions(await store.fills()), self.offsets,
                                broker.name)
         items += await self._order_drift(broker)
-        report = DriftReport(broker.name, engine.clock.now(), tuple(items))
+        return items
+
+    async def after_reconnect(self) -> DriftReport | None:
+        """Called after each settle (the broker's fills and updates were just polled and
+        booked): when a live broker opened a new session since the last comparison (a
+        reconnect within the run), compare again. A difference is reported only when it
+        persists across two comparisons taken at two settles, so an execution that happened
+        while the connection was down and is merely not booked yet is never flagged: the
+        settle between the two books it. The report published (None while nothing is due, when
+        nothing persisted, or when the venue cannot be read: it is asked again next settle)."""
+        broker = self._engine.orders.broker
+        if broker.restores_from_fills or not isinstance(broker, Reconnecting):
+            return None
+        sessions = broker.sessions
+        if self._sessions is None:
+            self._sessions = sessions  # the first session is the start's check
+            return None
+        if sessions != self._sessions:
+            self._sessions, self._due, self._first = sessions, True, None
+            log.info("%s reconnected: reconciling its book with the journal", broker.name)
+        if not self._due:
+            return None
+        items = await self._compare(broker)
+        if items is None:
+            return None
+        first, self._first = self._first, items
+        seen = {_drift_key(i) for i in first or ()}
+        persisting = tuple(i for i in items if _drift_key(i) in seen)
+        if items and not persisting:
+            return None  # new or changed: compare again after the next settle
+        self._due = False
+        if not persisting:
+            log.info("%s after the reconnect: the venue matches the journal", broker.name)
+            return None  # a report still blocking from earlier stays until accepted
+        report = DriftReport(broker.name, self._engine.clock.now(), persisting)
         await self._publish(report)
         return report
 

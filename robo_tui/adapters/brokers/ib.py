@@ -173,6 +173,7 @@ class IbBroker(VenueKeepsItsBook):
         self._increments: dict[str, Increments | None] = {}
         self._adopted: dict[str, list[Any]] = {}
         """Resting protective children (by symbol) of entries an earlier session placed."""
+        self._sessions = 0
 
     # ------------------------------------------------------------------ declared capabilities
 
@@ -199,6 +200,12 @@ class IbBroker(VenueKeepsItsBook):
         """Whether the venue reports the connected account as a paper-trading one (preflight
         refuses live money on it)."""
         return self._account.startswith(PAPER_ACCOUNT_PREFIX)
+
+    @property
+    def sessions(self) -> int:
+        """API sessions opened so far: 1 after `connect`, +1 per reconnect after a drop (the
+        engine reconciles again after each: `Reconnecting` in ports.py)."""
+        return self._sessions
 
     def is_connected(self) -> bool:
         """Whether the API session is up."""
@@ -243,6 +250,7 @@ class IbBroker(VenueKeepsItsBook):
         else:
             self._release_todays_executions()
         self._adopt_session_trades()
+        self._sessions += 1
         log.info("connected to IB at %s as client %s, account %s", where, s.client_id, self._account)
 
     async def venue_time(self) -> datetime:

@@ -7,18 +7,24 @@ answer means the request failed in transit (the order may or may not exist: UNKN
 answer can be read (4xx: REJECTED with Robinhood's reason). Its prints go to our log, never to
 stdout (headless `--json` owns stdout).
 
-Client order ids: robin_stocks sends its own random `ref_id` and takes none from the caller, so
-this adapter keeps the mapping client order id → Robinhood order id in memory. An order whose
-answer was lost (timeout) is found later among the recent orders by symbol, side, quantity and
-time. After a restart the mapping is gone: `order_status` answers UNKNOWN and the engine leaves
-such orders UNKNOWN for the trader to check (this adapter is always live).
+Client order ids: Robinhood stores the `ref_id` an order is created with (its idempotency key)
+and returns it with the order. robin_stocks fills it with a random `uuid4()` and takes none from
+the caller, so each order call runs (in the worker thread, under the call lock) with the
+library's `uuid4` answering our `ref_id_for(client order id)`, a UUIDv5 of our id: every order
+robo-tui places is findable by our id alone. An order whose answer was lost (timeout) is found
+among the recent orders by that `ref_id` (by symbol, side, quantity and time only for an order
+without one); after a restart `order_status` finds an order of an earlier session the same way,
+and the engine first hands the journal's order over (`recall`), so an entry that filled while
+robo-tui was down is FILLED with its fills and gets its stop.
 
 Protection: Robinhood has no brackets or OCA, and shares held by one sell order cannot back a
 second one. When a stock entry carrying a stop-loss fills, a GTC stop sell for the filled
 quantity is placed (`<id>:sl`, fills with reason `stop_loss`); take-profit levels are not
 placed. A sell against a protected position first cancels its stop (and re-arms it for what is
-left once the sell is done). Robinhood crypto has no stop orders, so a crypto entry carrying a
-stop-loss is refused. No short selling.
+left once the sell is done). robin_stocks places no crypto stop orders, so `capabilities`
+declares none for crypto: a crypto entry carrying a stop-loss or take-profit is sent as a plain
+order and robo-tui holds both legs (engine/protection.py watches quotes and sends the reduce-only
+exit through the order path). No short selling.
 
 Safety: Robinhood has no paper accounts, so every order is real money; outside live mode
 (`live=False`) `connect` refuses to log in.
@@ -37,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -72,6 +79,10 @@ MATCH_WINDOW_SECONDS = 120.0
 MATCH_ATTEMPTS = 10
 """Polls that look for the order of a lost submit before only `order_status` looks again."""
 CRYPTO_DECIMALS = 8
+REF_NAMESPACE = uuid.UUID("5f0c1e1a-7d2b-4a53-9e0e-7b6f3f6a2c41")
+"""The UUIDv5 namespace of the `ref_id`s robo-tui sends (a fixed value: ids must survive restarts)."""
+RECALL_DAYS = 30
+"""How far back an order of an earlier session is looked for by its `ref_id` without a date."""
 
 _STATES = {
     "unconfirmed": OrderStatus.SUBMITTED,
@@ -94,6 +105,11 @@ class RobinhoodUnavailable(ConnectionError):
 
 class RobinhoodRefused(ConnectionError):
     """Robinhood would trade real money but the engine is not in live mode."""
+
+
+def ref_id_for(client_order_id: str) -> str:
+    """The `ref_id` Robinhood stores with the order robo-tui placed under `client_order_id`."""
+    return str(uuid.uuid5(REF_NAMESPACE, client_order_id))
 
 
 def is_crypto_symbol(symbol: str) -> bool:
@@ -155,6 +171,8 @@ class _Tracked:
     rearm_stop: float | None = None
     followed_up: bool = False
     match_attempts: int = 0
+    ref_id: str = ""
+    stops_sent: int = 0
 
 
 class RobinhoodBroker(PolledVenue):
@@ -174,6 +192,9 @@ class RobinhoodBroker(PolledVenue):
                  poll_interval: float = POLL_INTERVAL_SECONDS) -> None:
         self._rh: Any = importlib.import_module("robin_stocks.robinhood")
         self._helper: Any = importlib.import_module("robin_stocks.robinhood.helper")
+        self._orders_module: Any = importlib.import_module("robin_stocks.robinhood.orders")
+        self._recalled: dict[str, Order] = {}
+        self._nonce = uuid.uuid4().hex[:12]
         self._settings = settings
         self._clock = clock
         self.is_live = live
@@ -231,6 +252,12 @@ class RobinhoodBroker(PolledVenue):
         return VenueCapabilities(stops=asset is not AssetClass.CRYPTO, brackets=False,
                                  fractional=True, shorting=False)
 
+    def venue_stop_id(self, entry_client_order_id: str) -> str:
+        """The GTC stop resting for this stock entry (`<id>:sl`), "" when none rests: the engine
+        records it as the OCO leg of the take-profit it holds (a sell lifts it first anyway)."""
+        child = self._tracked.get(entry_client_order_id + STOP_SUFFIX)
+        return child.coid if child is not None and child.status not in _FINAL else ""
+
     # ------------------------------------------------------------------ plumbing
 
     def _scrub(self, text: str) -> str:
@@ -273,6 +300,23 @@ class RobinhoodBroker(PolledVenue):
         the timeout (the thread finishes on its own; requests has a timeout too)."""
         return await asyncio.wait_for(self._thread(fn, *args, **kwargs),
                                       timeout or self._settings.timeout_seconds)
+
+    def _with_ref_id(self, ref_id: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call a robin_stocks order function (in the worker thread, under the call lock) so
+        that the order carries `ref_id`: the library draws its `ref_id` from its module's
+        `uuid4`, answered here by ours for the length of the call. A robin_stocks without that
+        name sends its own random id (orders are then matched by symbol, side, quantity, time)."""
+        module = self._orders_module
+        original = getattr(module, "uuid4", None)
+        if original is None:
+            log.warning("robin_stocks draws no ref_id from uuid4: orders carry a random ref_id")
+            return fn(*args, **kwargs)
+        fixed = uuid.UUID(ref_id)
+        module.uuid4 = lambda: fixed
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            module.uuid4 = original
 
     # ------------------------------------------------------------------ connection
 
@@ -408,12 +452,13 @@ class RobinhoodBroker(PolledVenue):
         # comes the order is UNKNOWN: if the engine gives up waiting, polls still match it.
         tracked = _Tracked(coid, order.symbol, crypto, intent.side, qty, datetime.now(UTC),
                            status=OrderStatus.UNKNOWN,
-                           stop_loss=intent.stop_loss if not crypto else None)
+                           stop_loss=intent.stop_loss if not crypto else None,
+                           ref_id=ref_id_for(coid))
         if intent.side is Side.SELL and not crypto:
             await self._lift_stops(order.symbol)
         fn, args = self._order_call(order, qty)
         self._tracked[coid] = tracked
-        future = self._thread(fn, *args)
+        future = self._thread(self._with_ref_id, tracked.ref_id, fn, *args)
         future.add_done_callback(lambda f: self._late_answer(tracked, f))
         done, _ = await asyncio.wait({future}, timeout=self._ack_timeout())
         if not done:
@@ -448,9 +493,6 @@ class RobinhoodBroker(PolledVenue):
             return "a limit order needs a positive limit price"
         if crypto and not order.symbol.endswith("-USD"):
             return f"Robinhood trades crypto against USD only, not {order.symbol}"
-        if crypto and intent.stop_loss is not None and not intent.reduce_only:
-            return (f"Robinhood has no stop orders for crypto: the stop-loss for {order.symbol} "
-                    "cannot be placed, so the entry is refused")
         if not crypto and abs(qty - round(qty)) > 1e-9 and intent.order_type is OrderType.LIMIT:
             return "Robinhood takes fractional shares only in market orders"
         if intent.stop_loss is not None and intent.side is Side.BUY and not intent.reduce_only:
@@ -584,11 +626,16 @@ class RobinhoodBroker(PolledVenue):
         if old is not None and old.status not in _FINAL:
             return
         child = _Tracked(coid, entry.symbol, False, Side.SELL, quantity, datetime.now(UTC),
-                         protective=True)
+                         protective=True,
+                         # each stop placed (a re-armed one too, in any session) is a new order
+                         # and needs its own idempotency key; stops are adopted by scanning
+                         ref_id=ref_id_for(f"{coid}#{self._nonce}.{entry.stops_sent}"))
+        entry.stops_sent += 1
         self._tracked[coid] = child
         entry.protected = True
         try:
-            response = await self._call(self._rh.order_sell_stop_loss, entry.symbol, quantity, stop,
+            response = await self._call(self._with_ref_id, child.ref_id,
+                                        self._rh.order_sell_stop_loss, entry.symbol, quantity, stop,
                                         account_number=self._account_number, timeInForce="gtc",
                                         jsonify=False)
         except TimeoutError:
@@ -679,6 +726,15 @@ class RobinhoodBroker(PolledVenue):
         except TimeoutError:
             return
         taken = {t.broker_id for t in self._tracked.values() if t.broker_id}
+        by_ref = next((r for r in rows or [] if isinstance(r, dict) and tracked.ref_id
+                       and r.get("ref_id") == tracked.ref_id), None)
+        if by_ref is not None:
+            self._absorb(tracked, by_ref)
+            log.info("found lost order %s by its ref_id: Robinhood order %s", tracked.coid,
+                     tracked.broker_id)
+            return
+        if tracked.ref_id and hasattr(self._orders_module, "uuid4"):
+            return  # it carried our ref_id and Robinhood lists none with it: not placed (yet)
         lo = tracked.sent_at - timedelta(seconds=MATCH_WINDOW_SECONDS)
         hi = tracked.sent_at + timedelta(seconds=MATCH_WINDOW_SECONDS)
         for row in rows or []:
@@ -740,19 +796,75 @@ class RobinhoodBroker(PolledVenue):
         ids = [c for c, t in self._tracked.items() if t.status not in _FINAL and not t.protective]
         return [await self.cancel(coid) for coid in ids]
 
+    def recall(self, order: Order) -> None:
+        """The journal's record of an order an earlier session sent (given by the engine before
+        it asks `order_status` at start): its symbol narrows the search by `ref_id`, and an
+        entry found filled gets the stop-loss it carried."""
+        self._recalled[order.client_order_id] = order
+
     async def order_status(self, client_order_id: str) -> BrokerAck:
-        """What became of an order sent in this session; UNKNOWN for any other id (Robinhood
-        orders carry no client id we could search for)."""
-        tracked = self._tracked.get(client_order_id)
+        """What became of an order: one sent in this session, or one of an earlier session,
+        found at Robinhood by its `ref_id` (its executions are then queued as fills, and a
+        filled entry that carried a stop-loss is protected); UNKNOWN when Robinhood lists no
+        order with that `ref_id`."""
+        tracked = self._tracked.get(client_order_id) or await self._find_earlier(client_order_id)
         if tracked is None:
             return BrokerAck(client_order_id, OrderStatus.UNKNOWN, None,
-                             "not sent in this session; Robinhood orders carry no client order id, "
-                             "so check the order in the Robinhood app")
+                             "Robinhood lists no order placed under this id (by its ref_id); "
+                             "check the order in the Robinhood app")
         await self._refresh(tracked)
         if tracked.broker_id is None:
             return BrokerAck(client_order_id, OrderStatus.UNKNOWN, None,
                              "no Robinhood order matches the lost submit (yet)")
         return self._ack(tracked)
+
+    async def _find_earlier(self, coid: str) -> _Tracked | None:
+        """An order an earlier session placed under `coid`, found by its `ref_id` among the
+        recent stock and crypto orders, tracked from now on (None when none is listed)."""
+        if not self._logged_in:
+            return None
+        ref = ref_id_for(coid)
+        recalled = self._recalled.get(coid)
+        crypto = is_crypto_symbol(recalled.symbol) if recalled is not None else None
+        now = datetime.now(UTC)
+        since = (min(recalled.created_at, now) - timedelta(days=2) if recalled is not None
+                 else now - timedelta(days=RECALL_DAYS))
+        try:
+            rows: list[tuple[bool, Any]] = []
+            if crypto is not True:
+                stock = await self._call(self._rh.get_all_stock_orders, None, self._account_number,
+                                         since.strftime("%Y-%m-%dT%H:%M:%SZ"))
+                rows += [(False, r) for r in stock or []]
+            if crypto is not False:
+                rows += [(True, r) for r in await self._call(self._rh.get_all_crypto_orders) or []]
+        except TimeoutError:
+            return None
+        found = next(((c, r) for c, r in rows if isinstance(r, dict) and r.get("ref_id") == ref
+                      and r.get("id")), None)
+        if found is None:
+            return None
+        is_crypto, row = found
+        if recalled is not None:
+            symbol = recalled.symbol
+        elif is_crypto:
+            pairs = await self._call(self._rh.get_crypto_currency_pairs) or []
+            symbol = next((str(p.get("symbol")) for p in pairs
+                           if isinstance(p, dict) and p.get("id") == row.get("currency_pair_id")), "")
+        else:
+            symbol = await self._position_symbol(row)
+        side = Side.BUY if row.get("side") == "buy" else Side.SELL
+        intent = recalled.intent if recalled is not None else None
+        stop = (intent.stop_loss if intent is not None and not is_crypto and side is Side.BUY
+                and not intent.reduce_only else None)
+        tracked = _Tracked(coid, symbol, is_crypto, side, _f(row.get("quantity")),
+                           _parse_ts(row.get("created_at"), now), status=OrderStatus.UNKNOWN,
+                           stop_loss=stop, ref_id=ref, final_reported=True)
+        self._tracked[coid] = tracked
+        self._absorb(tracked, row)
+        log.info("found %s of an earlier session by its ref_id: Robinhood order %s, %s", coid,
+                 tracked.broker_id, tracked.status.value)
+        await self._after_poll(tracked)  # a filled entry gets its stop-loss
+        return tracked
 
     # ------------------------------------------------------------------ account
 

@@ -15,6 +15,7 @@ from robo_tui.adapters.brokers.robinhood import (
     RobinhoodRefused,
     RobinhoodUnavailable,
 )
+from robo_tui.domain.market import AssetClass
 from robo_tui.domain.orders import Order, OrderIntent, OrderStatus, OrderType, Side
 from robo_tui.engine.clock import SimClock
 
@@ -216,12 +217,16 @@ async def test_crypto_when_a_fractional_market_buy_fills_then_the_account_holds_
     assert account.prices["BTC-USD"] == 52_000.0
 
 
-async def test_crypto_entry_with_a_stop_then_refused_because_robinhood_has_no_crypto_stops(
+async def test_crypto_entry_with_a_stop_then_sent_plain_and_no_venue_stop_because_robo_tui_holds_it(
     rh: RobinhoodBroker, rh_server: FakeRobinhood,
 ) -> None:
+    assert not rh.capabilities(AssetClass.CRYPTO).stops  # the engine holds the stop
     ack = await rh.submit(order("BTC-USD", Side.BUY, 0.01, stop=45_000.0))
-    assert ack.status is OrderStatus.REJECTED and "no stop orders for crypto" in ack.message
-    assert rh_server.requests_to("POST", "/nummus/orders/") == []
+    assert ack.status is OrderStatus.FILLED, ack.message
+    (post,) = rh_server.requests_to("POST", "/nummus/orders/")
+    assert post.body["side"] == "buy" and post.body["type"] == "market"
+    await rh.poll_fills()
+    assert len(rh_server.requests_to("POST", "/nummus/orders/")) == 1  # no stop placed later
 
 
 async def test_limit_order_when_the_price_reaches_it_later_then_the_poll_reports_the_fill(

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from robo_tui.adapters.brokers.robinhood import RobinhoodBroker
+from robo_tui.adapters.brokers.robinhood import RobinhoodBroker, ref_id_for
 from robo_tui.domain.orders import OrderStatus, Side
 from robo_tui.engine.clock import SimClock
 
@@ -53,3 +53,28 @@ async def test_partial_exit_after_a_restart_then_the_stop_is_rearmed_for_what_is
     fills = await restarted.poll_fills()
     assert [(f.reason, f.quantity) for f in fills if f.reason == "stop_loss"] == [("stop_loss", 6.0)]
     assert (await restarted.account()).positions == {}
+
+
+async def test_order_status_after_a_restart_then_an_earlier_sessions_order_is_found_by_its_ref_id(
+        rh_server: FakeRobinhood, clock: SimClock) -> None:
+    first = RobinhoodBroker(rh_settings(rh_server), clock=clock, live=True, poll_interval=0.0)
+    await first.connect()
+    rh_server.fail_after_create = 504  # created at Robinhood, the answer lost
+    o = order("AAPL", Side.BUY, 3)
+    assert (await first.submit(o)).status is OrderStatus.UNKNOWN
+    rh_server.fail_after_create = None
+    await first.close()
+    twin = order("AAPL", Side.BUY, 3)  # same symbol, side, quantity, minute: only ref_id tells
+    second = RobinhoodBroker(rh_settings(rh_server), clock=clock, live=True, poll_interval=0.0)
+    await second.connect()
+    try:
+        assert (await second.submit(twin)).status is OrderStatus.FILLED
+        ack = await second.order_status(o.client_order_id)  # no recall: searched by ref_id alone
+        lost = next(r for r in rh_server.orders.values() if r["ref_id"] == ref_id_for(o.client_order_id))
+        assert (ack.status, ack.broker_order_id) == (OrderStatus.FILLED, lost["id"])
+        fills = [f for f in await second.poll_fills() if f.client_order_id == o.client_order_id]
+        assert [f.quantity for f in fills] == [3.0]
+        never = await second.order_status("O-never-sent")
+        assert never.status is OrderStatus.UNKNOWN
+    finally:
+        await second.close()
