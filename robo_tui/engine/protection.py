@@ -109,6 +109,9 @@ class ProtectionBook:
                 if added <= FLAT:
                     return self._set(symbol, None)
             stop_by, target_by = self.holders(symbol)
+            if level is None and stop_by == "venue" and target_by == "venue":
+                return {}  # the venue holds both legs (the paper broker's every entry): no
+                # level to build, since one that robo-tui does not watch is never kept
             stop = intent.stop_loss if intent.stop_loss is not None else (
                 level.stop if level else None)
             target = intent.take_profit if intent.take_profit is not None else (
