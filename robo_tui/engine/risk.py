@@ -51,11 +51,12 @@ class _Plan:
     """The rules one kind of order runs (as plain code and check), and the codes it reports.
     Read-only fields on a plain class, which mypyc compiles natively (see `OrderFacts`)."""
 
-    __slots__ = ("checked", "checks")
+    __slots__ = ("checked", "checks", "codes")
 
-    def __init__(self, checks: tuple[tuple[str, RuleCheck], ...],
+    def __init__(self, checks: tuple[RuleCheck, ...], codes: tuple[str, ...],
                  checked: tuple[str, ...]) -> None:
         self.checks: Final = checks
+        self.codes: Final = codes  # the code of each check, in the same order
         self.checked: Final = checked
 
 
@@ -80,7 +81,8 @@ def _plan(rules: Sequence[RiskRule], settings: RiskSettings, key: int) -> _Plan:
     runs = [r for _, r in chosen
             if not (r.off is not None and r.off(settings))
             and not (r.trigger and not r.trigger & present)]
-    return _Plan(tuple([(str(r.code), r.check) for r in runs]), tuple(checked))
+    return _Plan(tuple([r.check for r in runs]), tuple([str(r.code) for r in runs]),
+                 tuple(checked))
 
 
 _LIVE, _REDUCE_ONLY, _ENTRY = 1, 2, 4
@@ -358,10 +360,13 @@ class RiskGate:
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _plan(self._rules, memory.settings, key)
-        reasons: list[RiskReason] = []
         notes: list[str] = []
-        for code, rule_check in plan.checks:
-            message = rule_check(facts, memory, notes)
-            if message is not None:
-                reasons.append(RiskReason(code, message))
-        return RiskVerdict(not reasons, state, tuple(reasons), plan.checked, tuple(notes))
+        # every rule of the plan runs, in order (notes keep that order); the reasons are built
+        # only when one denies, which most orders in a replay never see
+        messages = [rule_check(facts, memory, notes) for rule_check in plan.checks]
+        if messages.count(None) == len(messages):
+            return RiskVerdict(True, state, (), plan.checked, tuple(notes))
+        reasons = tuple([RiskReason(code, message)
+                         for code, message in zip(plan.codes, messages, strict=True)
+                         if message is not None])
+        return RiskVerdict(False, state, reasons, plan.checked, tuple(notes))
