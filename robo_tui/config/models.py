@@ -540,6 +540,29 @@ class ReportSettings(Section):
     """Daily review of past ideas (HH:MM, exchange time)."""
     report_at: str = Field("16:30", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     """Daily report card of the account (HH:MM, exchange time), stored and announced."""
+    pacing: bool = False
+    """Pace the day against `daily_target`: the risk per entry scales from `pacing_max` (nothing
+    made yet, or a loss: never more) down to `pacing_min` once the target is reached, to keep a
+    good day. Needs `daily_target`; never above the configured risk."""
+    pacing_min: float = Field(0.5, ge=0.05, le=1.0)
+    """The risk-budget multiplier once the day's target is reached."""
+    pacing_max: float = Field(1.0, ge=0.05, le=1.0)
+    """The risk-budget multiplier before any progress (1: the configured risk)."""
+
+    @model_validator(mode="after")
+    def _pacing_bounds(self) -> ReportSettings:
+        if self.pacing_min > self.pacing_max:
+            raise ValueError(f"pacing_min {self.pacing_min:g} is above pacing_max {self.pacing_max:g}")
+        if self.pacing and self.daily_target <= 0:
+            raise ValueError("pacing needs a daily_target above 0")
+        return self
+
+    def pace(self, day_pnl: float) -> float:
+        """The risk-budget multiplier for a day at `day_pnl` (1.0 with pacing off)."""
+        if not self.pacing or self.daily_target <= 0:
+            return 1.0
+        progress = min(max(day_pnl / self.daily_target, 0.0), 1.0)
+        return self.pacing_max - progress * (self.pacing_max - self.pacing_min)
     shadow_horizon_hours: float = Field(4.0, gt=0, le=168)
     """Hours after each shadow-mode would-be order its outcome is priced in the report card."""
 

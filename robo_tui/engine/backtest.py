@@ -295,9 +295,13 @@ class _EquityCurve:
         held, col_of = self.held, self.col_of
         for symbol in self.holding.difference(positions):
             held[col_of[symbol]] = 0.0
-        self.holding = {symbol for symbol in positions if symbol in col_of}
-        for symbol in self.holding:
-            held[col_of[symbol]] = positions[symbol].quantity
+        holding: set[str] = set()
+        for symbol, position in positions.items():
+            j = col_of.get(symbol)
+            if j is not None:
+                holding.add(symbol)
+                held[j] = position.quantity
+        self.holding = holding
 
     def final(self, upto: int, *, cut: bool) -> FloatArray:
         """The curve made final through bar `upto`; `cut`: only that far (a run stopped early)."""
@@ -474,8 +478,9 @@ class BacktestDriver:
                               float(curve.values[k - 1]) if k > 0 else curve.cash)
         engine.replay_peak(curve.peak)
         # marks for every symbol that matters now (windows only once a decision needs them)
-        touched = {s for _, s, _ in batch}
-        touched.update(curve.holding)
+        touched = set(curve.holding)
+        for _, symbol, _ in batch:  # a loop, not a comprehension: no extra frame per event
+            touched.add(symbol)
         marks: dict[str, float] = {}
         bar_at = self.timeline.bar_at
         for symbol in touched:

@@ -120,6 +120,8 @@ class MarketGuard:
     def blocked(self, now: datetime, disagree: Mapping[str, Mapping[str, str]]
                 ) -> dict[str, dict[str, str]]:
         """Per symbol, the reason codes entries are denied on now and their sentences."""
+        if not disagree and not self.stale and self.sessions is None:
+            return {}  # nothing blocks (every replay order, most live ones): no copies made
         out: dict[str, dict[str, str]] = {s: dict(r) for s, r in disagree.items()}
         for symbol, message in self.stale.items():
             out.setdefault(symbol, {})[RiskCode.STALE_DATA.value] = message

@@ -120,6 +120,7 @@ class ProposalDesk:
             confidence=decision.confidence, equity=account.equity,
             cash=account.cash + (held * price if current > 0 else 0.0),
             fractional=inst.fractional, live=self._mode().live_limits,
+            pace=self._settings.reports.pace(self._book.day_pnl),
         ))
         if sized.quantity <= 0:
             return None

@@ -109,6 +109,9 @@ class ProtectionBook:
                 if added <= FLAT:
                     return self._set(symbol, None)
             stop_by, target_by = self.holders(symbol)
+            if level is None and stop_by == "venue" and target_by == "venue":
+                return {}  # the venue holds both legs (the paper broker's every entry): no
+                # level to build, since one that robo-tui does not watch is never kept
             oco = self._venue_leg(order.client_order_id, stop_by, target_by) or (
                 level.oco if level else "")
             stop = intent.stop_loss if intent.stop_loss is not None else (

@@ -28,7 +28,14 @@ from robo_tui.domain.risk import (
 )
 from robo_tui.engine.risk_correlation import return_correlation
 from robo_tui.engine.risk_facts import GateMemory, LossBreach, RiskContext, order_facts
-from robo_tui.engine.risk_rules import RATE_WINDOW, RISK_RULES, RiskRule, RuleCheck, RuleScope
+from robo_tui.engine.risk_rules import (
+    RATE_WINDOW,
+    RISK_RULES,
+    RiskRule,
+    RuleCheck,
+    RuleScope,
+    Trigger,
+)
 
 __all__ = ["RiskCode", "RiskContext", "RiskGate", "return_correlation"]
 
@@ -44,18 +51,26 @@ class _Plan:
     """The rules one kind of order runs (as plain code and check), and the codes it reports.
     Read-only fields on a plain class, which mypyc compiles natively (see `OrderFacts`)."""
 
-    __slots__ = ("checked", "checks")
+    __slots__ = ("checked", "checks", "codes")
 
-    def __init__(self, checks: tuple[tuple[str, RuleCheck], ...],
+    def __init__(self, checks: tuple[RuleCheck, ...], codes: tuple[str, ...],
                  checked: tuple[str, ...]) -> None:
         self.checks: Final = checks
+        self.codes: Final = codes  # the code of each check, in the same order
         self.checked: Final = checked
 
 
-def _plan(rules: Sequence[RiskRule], *, entry: bool, reduce_only: bool, live: bool) -> _Plan:
-    """The plan of the orders that are (or are not) entries, reduce-only and in live mode."""
-    applies = {RuleScope.EVERY_ORDER: True, RuleScope.REDUCE_ONLY: reduce_only,
-               RuleScope.LIVE: live, RuleScope.ENTRIES: entry}
+def _plan(rules: Sequence[RiskRule], settings: RiskSettings, key: int) -> _Plan:
+    """The plan of the orders of kind `key` (`_ENTRY | _REDUCE_ONLY | _LIVE` bits, and the
+    `Trigger` bits shifted by `_TRIGGER_SHIFT` of the moment they are judged in).
+
+    A rule is left out when the limits in force turn it off (`RiskRule.off`) or when none of its
+    triggers holds (`RiskRule.trigger`): in both cases its check could only return None and add
+    no note, so the verdict is the same as if it had run. `checked` still lists its code: the
+    rule was judged, it just could not fail."""
+    applies = {RuleScope.EVERY_ORDER: True, RuleScope.REDUCE_ONLY: bool(key & _REDUCE_ONLY),
+               RuleScope.LIVE: bool(key & _LIVE), RuleScope.ENTRIES: bool(key & _ENTRY)}
+    present = key >> _TRIGGER_SHIFT
     chosen = [(i, r) for i, r in enumerate(rules) if applies[r.scope]]
     order = sorted(chosen, key=lambda ir: (_SCOPE_RANK[ir[1].scope],
                                           _CODE_RANK.get(str(ir[1].code), len(_CODE_RANK) + ir[0])))
@@ -63,7 +78,20 @@ def _plan(rules: Sequence[RiskRule], *, entry: bool, reduce_only: bool, live: bo
     for _, r in order:
         if str(r.code) not in checked:
             checked.append(str(r.code))
-    return _Plan(tuple([(str(r.code), r.check) for _, r in chosen]), tuple(checked))
+    runs = [r for _, r in chosen
+            if not (r.off is not None and r.off(settings))
+            and not (r.trigger and not r.trigger & present)]
+    return _Plan(tuple([r.check for r in runs]), tuple([str(r.code) for r in runs]),
+                 tuple(checked))
+
+
+_LIVE, _REDUCE_ONLY, _ENTRY = 1, 2, 4
+_TRIGGER_SHIFT = 3
+_BLOCKED = int(Trigger.BLOCKED) << _TRIGGER_SHIFT
+_BREACH = int(Trigger.BREACH) << _TRIGGER_SHIFT
+_IN_STATE = {TradingState.ACTIVE: 0,
+             TradingState.REDUCING: int(Trigger.REDUCING) << _TRIGGER_SHIFT,
+             TradingState.HALTED: int(Trigger.HALTED) << _TRIGGER_SHIFT}
 
 
 class RiskGate:
@@ -80,10 +108,9 @@ class RiskGate:
                  rules: Sequence[RiskRule] = RISK_RULES) -> None:
         self._memory = GateMemory(settings, instruments)
         self._rules = tuple(rules)
-        # one plan per kind of order: index entry * 4 + reduce_only * 2 + live
-        self._plans = tuple(
-            _plan(self._rules, entry=bool(k & 4), reduce_only=bool(k & 2), live=bool(k & 1))
-            for k in range(8))
+        # one plan per kind of order and moment (`_plan`), made at its first order and kept
+        # until the settings change: no rule is looked at twice to decide whether it runs
+        self._plans: dict[int, _Plan] = {}
         self._state = TradingState.ACTIVE
         self._reason = ""
         self._codes: tuple[str, ...] = ()
@@ -134,8 +161,10 @@ class RiskGate:
         return dict(self._failures)
 
     def update_settings(self, settings: RiskSettings) -> None:
-        """Apply new limits at once (live reconfiguration); the state and counters are kept."""
+        """Apply new limits at once (live reconfiguration); the state and counters are kept.
+        The plans are made again: a limit turned on brings its rule back at the next order."""
         self._memory.settings = settings
+        self._plans = {}
 
     def update_instruments(self, instruments: Mapping[str, Instrument]) -> None:
         """Replace the universe (the allow-list and the sector map)."""
@@ -325,12 +354,19 @@ class RiskGate:
             why = "; ".join([b.message for b in breaches if b.state is state])
         memory = self._memory
         facts = order_facts(intent, ctx, memory, state, why, breaches)
-        plan = self._plans[(0 if facts.reducing else 4) + (2 if intent.reduce_only else 0)
-                           + (1 if ctx.mode.live_limits else 0)]
-        reasons: list[RiskReason] = []
+        key = ((0 if facts.reducing else _ENTRY) + (_REDUCE_ONLY if intent.reduce_only else 0)
+               + (_LIVE if ctx.mode.live_limits else 0) + _IN_STATE[state]
+               + (_BLOCKED if ctx.blocked else 0) + (_BREACH if breaches else 0))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _plan(self._rules, memory.settings, key)
         notes: list[str] = []
-        for code, rule_check in plan.checks:
-            message = rule_check(facts, memory, notes)
-            if message is not None:
-                reasons.append(RiskReason(code, message))
-        return RiskVerdict(not reasons, state, tuple(reasons), plan.checked, tuple(notes))
+        # every rule of the plan runs, in order (notes keep that order); the reasons are built
+        # only when one denies, which most orders in a replay never see
+        messages = [rule_check(facts, memory, notes) for rule_check in plan.checks]
+        if messages.count(None) == len(messages):
+            return RiskVerdict(True, state, (), plan.checked, tuple(notes))
+        reasons = tuple([RiskReason(code, message)
+                         for code, message in zip(plan.codes, messages, strict=True)
+                         if message is not None])
+        return RiskVerdict(False, state, reasons, plan.checked, tuple(notes))

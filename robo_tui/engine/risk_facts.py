@@ -215,12 +215,14 @@ def order_facts(intent: OrderIntent, ctx: RiskContext, memory: GateMemory, state
     limit = intent.limit_price
     limit_px = price_of(limit) if limit is not None else None
     limit_ok = limit is None or limit_px is not None
-    known = [p for p in (market, limit_px) if p is not None]
-    value_price = max(known) if known else None
-    if sign > 0:
-        fill_price = min(known) if known else None
+    # the larger of the two (either may be missing), and the better for the side (no list)
+    if limit_px is None:
+        value_price = fill_price = market
+    elif market is None:
+        value_price = fill_price = limit_px
     else:
-        fill_price = max(known) if known else None
+        value_price = max(market, limit_px)
+        fill_price = min(market, limit_px) if sign > 0 else value_price
     # a venue sizes an equity-fraction order from margin available at fill time, which is
     # never more than equity (short-sale proceeds in cash are not buying power)
     base = equity if math.isfinite(equity) else math.nan
@@ -232,7 +234,7 @@ def order_facts(intent: OrderIntent, ctx: RiskContext, memory: GateMemory, state
             notional = max(notional, frac * base)
         eff_qty = notional / value_price
 
-    pending = _pending(ctx, base)
+    pending = _pending(ctx, base) if ctx.open_orders else _NO_PENDING
     pend_buy, pend_sell = pending.get(sym, (0.0, 0.0))
     pend_same = pend_buy if sign > 0 else pend_sell
     reducing = (
@@ -260,6 +262,10 @@ def _usable_stop(intent: OrderIntent, fill_price: float | None) -> float | None:
     if stop is None or fill_price is None or not (math.isfinite(stop) and stop > 0):
         return None
     return stop if (stop < fill_price if intent.side.sign > 0 else stop > fill_price) else None
+
+
+_NO_PENDING: Mapping[str, tuple[float, float]] = {}
+"""`_pending` of a context without open orders (read only; most orders see no open order)."""
 
 
 def _pending(ctx: RiskContext, base: float) -> dict[str, tuple[float, float]]:
@@ -329,6 +335,10 @@ def _limit_price_of(ctx: RiskContext, sym: str) -> float | None:
 
 def _occupied(ctx: RiskContext) -> frozenset[str]:
     """Symbols holding a position or an open order (each takes a position slot)."""
-    held = {s for s, p in ctx.account.positions.items() if p.quantity != 0.0}
-    held.update(o.symbol for o in ctx.open_orders)
+    held: set[str] = set()
+    for s, p in ctx.account.positions.items():  # a loop, not a comprehension: no extra frame
+        if p.quantity != 0.0:
+            held.add(s)
+    for o in ctx.open_orders:
+        held.add(o.symbol)
     return frozenset(held)

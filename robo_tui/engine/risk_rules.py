@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import IntFlag, StrEnum
 
+from robo_tui.config import RiskSettings
 from robo_tui.domain.frozen import frozen
 from robo_tui.domain.risk import RiskCode, TradingState
 from robo_tui.engine.meter import Meter, MeterBook, fmt_pct, level_for, pct_meter
@@ -30,7 +31,8 @@ from robo_tui.engine.risk_facts import (
     price_of,
 )
 
-__all__ = ["RATE_WINDOW", "RISK_RULES", "RiskRule", "RuleCheck", "RuleMeasure", "RuleScope"]
+__all__ = ["RATE_WINDOW", "RISK_RULES", "RiskRule", "RuleCheck", "RuleMeasure", "RuleOff",
+           "RuleScope", "Trigger"]
 
 RATE_WINDOW = timedelta(seconds=60)
 
@@ -40,6 +42,8 @@ RuleCheck = Callable[[OrderFacts, GateMemory, list[str]], str | None]
 """A rule's judgement: the denial's sentence, or None; it may append notes to the list."""
 RuleMeasure = Callable[[MeterBook], Meter]
 """A rule's meter: how close the account is to the rule's limit."""
+RuleOff = Callable[[RiskSettings], bool]
+"""Whether the limits in force leave a rule unable to deny an order or note anything."""
 
 
 class RuleScope(StrEnum):
@@ -53,15 +57,33 @@ class RuleScope(StrEnum):
     ENTRIES = "entries"
 
 
+class Trigger(IntFlag):
+    """What must be true of an order's moment for a rule to be able to deny it (or note
+    anything): the gate leaves a rule with a trigger out of the order's plan when none of its
+    triggers holds, instead of calling it to return None. A rule without one always runs."""
+
+    BLOCKED = 1  # the context blocks some symbol (market closed, stale, marks, drift)
+    BREACH = 2  # the account has reached a loss limit
+    HALTED = 4  # the gate (or the account's losses) puts trading in HALTED
+    REDUCING = 8  # ... in REDUCING
+
+
 @frozen
 class RiskRule:
     """One rule of the gate: its reason code, the orders it judges, its check, and optionally
-    the meter the console draws for it."""
+    the meter the console draws for it.
+
+    Two optional declarations let the gate skip a call that could only return None (the leaner
+    order path of issue 16; every order still goes through every rule that can deny it):
+    `off`, the limits under which the rule can neither deny nor note (the gate leaves it out
+    of its plans until the settings change), and `trigger`, the moments it can act in."""
 
     code: str
     scope: RuleScope
     check: RuleCheck
     measure: RuleMeasure | None = None
+    off: RuleOff | None = None
+    trigger: Trigger = Trigger(0)
 
 
 # ------------------------------------------------------------------- every order
@@ -440,6 +462,20 @@ def _correlation(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
             f"limit |corr| {s.max_correlation:.2f}")
 
 
+def _cooldown_exit_off(s: RiskSettings) -> bool:
+    """`_cooldown` returns None whenever its wait is <= 0 (a NaN wait is not off)."""
+    return s.cooldown_after_exit_seconds <= 0
+
+
+def _cooldown_loss_off(s: RiskSettings) -> bool:
+    return s.cooldown_after_loss_seconds <= 0
+
+
+def _stops_optional(s: RiskSettings) -> bool:
+    """The missing stop-loss and take-profit rules deny only when stops are required."""
+    return not s.require_stops
+
+
 def _by_strength(pair: tuple[float, str, int]) -> float:
     return -abs(pair[0])
 
@@ -527,26 +563,28 @@ def _drift(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
 
 E = RuleScope.EVERY_ORDER
 RISK_RULES: tuple[RiskRule, ...] = (
-    RiskRule(C.HALTED, E, _halted),
-    RiskRule(C.MAX_DRAWDOWN, E, _drawdown, _drawdown_meter),
-    RiskRule(C.MAX_DAILY_LOSS, E, _daily_loss, _day_loss_meter),
+    RiskRule(C.HALTED, E, _halted, trigger=Trigger.HALTED),
+    RiskRule(C.MAX_DRAWDOWN, E, _drawdown, _drawdown_meter, trigger=Trigger.BREACH),
+    RiskRule(C.MAX_DAILY_LOSS, E, _daily_loss, _day_loss_meter, trigger=Trigger.BREACH),
     RiskRule(C.SYMBOL_NOT_ALLOWED, E, _symbol),
     RiskRule(C.BAD_QUANTITY, E, _quantity),
     RiskRule(C.BAD_QUANTITY, E, _fraction),
     RiskRule(C.NUMBER_OUT_OF_RANGE, E, _numbers),
     RiskRule(C.FRACTIONAL_NOT_ALLOWED, E, _fractional),
     RiskRule(C.REDUCE_ONLY_NOT_REDUCING, RuleScope.REDUCE_ONLY, _reduce_only),
-    RiskRule(C.REDUCING_NOT_RISK_REDUCING, RuleScope.ENTRIES, _reducing_state),
+    RiskRule(C.REDUCING_NOT_RISK_REDUCING, RuleScope.ENTRIES, _reducing_state,
+             trigger=Trigger.REDUCING),
     RiskRule(C.NO_PRICE, RuleScope.ENTRIES, _no_price),
     RiskRule(C.NO_EQUITY, RuleScope.ENTRIES, _no_equity),
     RiskRule(C.MIN_CONFIDENCE, RuleScope.ENTRIES, _confidence),
-    RiskRule(C.COOLDOWN_EXIT, RuleScope.ENTRIES, _cooldown_exit),
-    RiskRule(C.COOLDOWN_LOSS, RuleScope.ENTRIES, _cooldown_loss),
+    RiskRule(C.COOLDOWN_EXIT, RuleScope.ENTRIES, _cooldown_exit, off=_cooldown_exit_off),
+    RiskRule(C.COOLDOWN_LOSS, RuleScope.ENTRIES, _cooldown_loss, off=_cooldown_loss_off),
     RiskRule(C.RATE_LIMIT, RuleScope.ENTRIES, _rate),
     RiskRule(C.SHORT_NOT_ALLOWED, RuleScope.ENTRIES, _short),
-    RiskRule(C.MISSING_STOP, RuleScope.ENTRIES, _missing_stop),
+    RiskRule(C.MISSING_STOP, RuleScope.ENTRIES, _missing_stop, off=_stops_optional),
     RiskRule(C.STOP_WRONG_SIDE, RuleScope.ENTRIES, _stop_side),
-    RiskRule(C.MISSING_TAKE_PROFIT, RuleScope.ENTRIES, _missing_take_profit),
+    RiskRule(C.MISSING_TAKE_PROFIT, RuleScope.ENTRIES, _missing_take_profit,
+             off=_stops_optional),
     RiskRule(C.TAKE_PROFIT_WRONG_SIDE, RuleScope.ENTRIES, _take_profit_side),
     RiskRule(C.MAX_ORDER_NOTIONAL, RuleScope.ENTRIES, _order_notional),
     RiskRule(C.MAX_LIVE_ORDER_NOTIONAL, RuleScope.LIVE, _live_cap),
@@ -558,9 +596,9 @@ RISK_RULES: tuple[RiskRule, ...] = (
     RiskRule(C.MAX_RISK_PER_TRADE, RuleScope.ENTRIES, _risk_per_trade),
     RiskRule(C.MAX_POSITIONS, RuleScope.ENTRIES, _positions, _positions_meter),
     RiskRule(C.MAX_CORRELATION, RuleScope.ENTRIES, _correlation),
-    RiskRule(C.MARKET_CLOSED, RuleScope.ENTRIES, _market_closed),
-    RiskRule(C.STALE_DATA, RuleScope.ENTRIES, _stale_data),
-    RiskRule(C.MARKS_DISAGREE, RuleScope.ENTRIES, _marks_disagree),
-    RiskRule(C.DRIFT, RuleScope.ENTRIES, _drift),
+    RiskRule(C.MARKET_CLOSED, RuleScope.ENTRIES, _market_closed, trigger=Trigger.BLOCKED),
+    RiskRule(C.STALE_DATA, RuleScope.ENTRIES, _stale_data, trigger=Trigger.BLOCKED),
+    RiskRule(C.MARKS_DISAGREE, RuleScope.ENTRIES, _marks_disagree, trigger=Trigger.BLOCKED),
+    RiskRule(C.DRIFT, RuleScope.ENTRIES, _drift, trigger=Trigger.BLOCKED),
 )
 """Every rule of the gate, in the order a verdict lists its reasons (docs/risk.md)."""

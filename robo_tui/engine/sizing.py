@@ -45,6 +45,8 @@ class SizeRequest:
     cash: float
     fractional: bool = False
     live: bool = False
+    pace: float = 1.0
+    """The risk-budget multiplier of goal pacing (`reports.pacing`), in (0, 1]."""
 
 
 @frozen
@@ -227,7 +229,8 @@ class Sizer:
         if method == "all_in":
             qty = self._all_in_quantity(d, price, equity, cash, notes)
         else:
-            risked = self._risk_quantity(method, stop_dist, equity, float(req.confidence), notes)
+            risked = self._risk_quantity(method, stop_dist, equity, float(req.confidence), notes,
+                                         min(max(req.pace, 0.0), 1.0))
             if risked is None:
                 return result(0.0)
             qty = risked
@@ -273,7 +276,7 @@ class Sizer:
         return max(budget, 0.0) / price
 
     def _risk_quantity(self, method: str, stop_dist: float, equity: float, confidence: float,
-                       notes: list[str]) -> float | None:
+                       notes: list[str], pace: float = 1.0) -> float | None:
         """fixed_fractional or kelly: the risked fraction of equity over the stop distance,
         scaled by confidence when conviction scaling is on; None (no trade) when kelly measures
         no edge."""
@@ -296,6 +299,9 @@ class Sizer:
             conf = min(max(confidence, 0.0), 1.0) if math.isfinite(confidence) else 0.0
             qty *= conf
             notes.append(f"scaled by confidence {conf:.2f}")
+        if pace < 1.0:
+            qty *= pace
+            notes.append(f"paced to {pace:.0%} of the risk budget (day's goal)")
         return qty
 
     def _clip(self, req: SizeRequest, qty: float, price: float, stop_dist: float, equity: float,
