@@ -5,29 +5,18 @@ passing preflight. Both read the journal read-only, before the engine opens it.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 from robo_tui.config import Settings
 from robo_tui.domain.risk import Mode
-from robo_tui.ops.record import DB_FILENAME, preflight_refusal
+from robo_tui.ops.record import journal_row, preflight_refusal
 from robo_tui.runtime import ExitCode, RunError, RunOptions
 
 
 def persisted_mode(data_dir: Path) -> Mode | None:
     """The mode the journal of `data_dir` holds (set by `m` or a shell), None when never set."""
-    path = Path(data_dir) / DB_FILENAME
-    if not path.is_file():
-        return None
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
-        try:
-            row = db.execute("SELECT value FROM control_state WHERE key = 'mode'").fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return None
+    row = journal_row(data_dir, "SELECT value FROM control_state WHERE key = 'mode'")
     try:
         return Mode(row[0]) if row and row[0] else None
     except ValueError:

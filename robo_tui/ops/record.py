@@ -51,20 +51,27 @@ def parse_stored(payload: str) -> StoredPreflight | None:
         return None
 
 
-def last_preflight(data_dir: Path) -> StoredPreflight | None:
-    """The newest preflight in the journal of `data_dir` (None: no journal, or none ran)."""
+def journal_row(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+    """One row of the journal of `data_dir`, read-only and before any engine opens it (None:
+    no journal, no such row, or a journal that cannot be read)."""
     path = Path(data_dir) / DB_FILENAME
     if not path.is_file():
         return None
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
         try:
-            row = db.execute("SELECT payload FROM audit_log WHERE kind = ? ORDER BY id DESC LIMIT 1",
-                             (AUDIT_KIND,)).fetchone()
+            row: tuple[Any, ...] | None = db.execute(sql, params).fetchone()
         finally:
             db.close()
     except sqlite3.Error:
         return None
+    return row
+
+
+def last_preflight(data_dir: Path) -> StoredPreflight | None:
+    """The newest preflight in the journal of `data_dir` (None: no journal, or none ran)."""
+    row = journal_row(data_dir, "SELECT payload FROM audit_log WHERE kind = ? ORDER BY id DESC "
+                      "LIMIT 1", (AUDIT_KIND,))
     return parse_stored(row[0]) if row else None
 
 
