@@ -698,6 +698,7 @@ class Engine:
                 quotes = await self.feed.quotes(now)
         except Exception as exc:
             await self.monitor.failure("data", f"market data failed: {_describe(exc)}")
+            self.guard.check(now)  # a silent or failing source makes its symbols stale
             return
         self.monitor.success("data")
         if bars and (accepted := self._apply_bars(bars)):  # a rejected bad tick is not shown

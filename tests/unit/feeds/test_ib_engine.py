@@ -60,6 +60,9 @@ async def test_paper_on_ib_when_price_breaks_out_then_proposal_filled_and_stale_
         assert 105.0 < float(fill["price"]) < 107.5  # on IB's price, not a simulated one
         assert engine.feed.name == "ib"
 
+        clock.advance(4 * STEP)  # the last streamed bar completes and is handed over: fresh
+        await engine.run_cycle()
+        assert "AAPL" not in engine.guard.stale
         clock.advance(4 * STEP)  # TWS says nothing more
         await engine.run_cycle()
         assert "AAPL" in engine.guard.stale

@@ -14,6 +14,7 @@ from robo_tui.adapters.feeds.yahoo_feed import YahooFeed, YahooRateLimited, Yaho
 from robo_tui.config import load_settings
 from robo_tui.config.loading import ConfigError
 from robo_tui.config.yahoo_feed import YahooFeedSettings
+from robo_tui.domain.ticks import TickChecker
 from robo_tui.engine.clock import SimClock
 from robo_tui.registries.feeds import FEEDS
 from tests.conftest import FIXED_START
@@ -89,17 +90,19 @@ async def test_history_when_yahoo_fails_then_empty_warm_up_not_a_crash() -> None
     assert len(await feed_for(yahoo, clock).history("AAPL", 20)) == 0
 
 
-async def test_bad_print_when_a_bar_is_100x_then_rejected_with_logged_reason(
-        caplog: pytest.LogCaptureFixture) -> None:
+async def test_bad_print_when_a_bar_is_100x_then_handed_over_for_the_engines_one_checker_to_reject(
+        ) -> None:
     clock = afternoon()
     yahoo = FakeYahoo(clock.now())
     feed = feed_for(yahoo, clock)
-    await feed.history("AAPL", 20)
+    history = await feed.history("AAPL", 20)
     clock.advance(60)
     yahoo.until = clock.now()
     yahoo.prices["AAPL"] = 18_000.0
-    assert await feed.next_bars(clock.now()) == []
-    assert "rejected bar AAPL" in caplog.text
+    bars = await feed.next_bars(clock.now())
+    assert [b.symbol for b in bars] == ["AAPL"]  # the feed parses; the engine judges
+    why = TickChecker().bar(bars[0], float(history.close[-1]))
+    assert why is not None and "100" in why, why
 
 
 def test_symbols_when_class_shares_then_yahoo_dash_or_the_mapping() -> None:
