@@ -104,9 +104,9 @@ async def test_btc_with_venue_stop_and_engine_target_when_restarted_and_target_r
         await again.stop()
 
 
-async def test_partial_exit_when_the_venue_rearms_its_stop_then_the_oco_names_the_new_stop_and_the_target_cancels_it(
+async def test_partial_exit_when_the_venue_rearms_its_stop_then_the_oco_names_the_new_stop_across_a_restart_and_the_target_cancels_it(
         api: FakeCryptoApi, clock: SimClock, tmp_path: Path) -> None:
-    engine, feed = live_engine(api, clock, tmp_path)
+    engine, _ = live_engine(api, clock, tmp_path)
     await engine.start()
     price = engine.prices["BTC-USD"]
     api.set_price("BTC-USD", price)
@@ -129,15 +129,24 @@ async def test_partial_exit_when_the_venue_rearms_its_stop_then_the_oco_names_th
         assert level.qty == pytest.approx(0.01)
         assert level.oco == f"{entry}:sl2" and venue_client_id(level.oco) == resting["client_order_id"]
         assert (await engine.store.protective_levels())[0].oco == level.oco  # persisted
+    finally:
+        await engine.stop()
 
+    again, feed = live_engine(api, clock, tmp_path)  # the adopted `:sl2` is the entry's again
+    await again.start()
+    try:
+        assert isinstance(again.broker, RobinhoodCryptoBroker)
+        assert again.broker.venue_stop_id(entry) == f"{entry}:sl2"
+        assert again.protection.levels["BTC-USD"].oco == f"{entry}:sl2"
         api.set_price("BTC-USD", price * 1.06)
         feed.factor = {"BTC-USD": 1.06}
-        await engine.tick()
-        await engine.settle(clock.now())
-        assert engine.account.position_qty("BTC-USD") == pytest.approx(0.0)
+        await again.tick()
+        await again.settle(clock.now())
+        assert again.account.position_qty("BTC-USD") == pytest.approx(0.0)
         assert [o["state"] for o in api.orders.values() if o["type"] == "stop_loss"] == [
             "canceled", "canceled"]
         assert [o for o in api.orders.values() if o["state"] in ("open", "partially_filled")] == []
-        assert engine.protection.levels == {}
+        assert again.protection.levels == {}
+        assert again.broker.venue_stop_id(entry) == ""
     finally:
-        await engine.stop()
+        await again.stop()
