@@ -260,15 +260,18 @@ class OrderPath:
         if new is not old:
             await self._risk_changed(old, new, risk.state_reason or "risk limits")
 
-    async def book_fill(self, fill: Fill) -> None:
+    async def book_fill(self, fill: Fill, order: Order | None = None) -> None:
         """Book one fill learned outside `settle` (a fill that happened while robo-tui was down,
-        found at start): recorded with its order's status, counted, published, scored."""
-        await self._book_fill(fill)
+        found at start): recorded with its order's status, counted, published, scored. `order`
+        is the journal's record when the path no longer tracks it (reconciled FILLED at start),
+        so an entry killed between its fill and its protection arms its levels now, in the
+        fill's own transaction."""
+        await self._book_fill(fill, order)
 
-    async def _book_fill(self, fill: Fill) -> None:
+    async def _book_fill(self, fill: Fill, known: Order | None = None) -> None:
         self._book.stale = True
         cid = fill.client_order_id
-        order = self.open_orders.get(cid) or self._acked_filled.get(cid)
+        order = self.open_orders.get(cid) or self._acked_filled.get(cid) or known
         done = self.filled(fill)  # the fill, its order's status and the stops: one transaction
         broker = self.broker
         venue_order = None

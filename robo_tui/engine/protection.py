@@ -137,6 +137,10 @@ class ProtectionBook:
         if left <= FLAT:
             return self._set(symbol, None)
         shrunk = level.with_qty(left)
+        if level.oco:  # the venue re-arms its stop for what is left under a new id (`:sl2`)
+            oco = self._venue_leg(level.entry_client_order_id, level.stop_held_by,
+                                  level.target_held_by)
+            shrunk = replace(shrunk, oco=oco or level.oco)
         if fill.client_order_id == level.working and fill.order_done:
             shrunk = shrunk.releasing("")
         return self._set(symbol, shrunk)

@@ -137,9 +137,11 @@ class Reconciler:
         booked: list[Fill] = []
         for fill in found:
             base = fill.client_order_id.split(":", 1)[0]
-            if fill.fill_id in recorded or await store.get_order(base) is None:
+            row = None if fill.fill_id in recorded else await store.get_order(base)
+            if row is None:
                 continue
-            await engine.orders.book_fill(fill)
+            # the order itself (not its venue stop `<id>:sl`): its stop and target arm now
+            await engine.orders.book_fill(fill, row[0] if base == fill.client_order_id else None)
             recorded.add(fill.fill_id)
             booked.append(fill)
         if booked:

@@ -7,11 +7,12 @@ nothing is left working and the journal holds one closed trade."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from robo_tui.adapters.brokers.robinhood_crypto.broker import RobinhoodCryptoBroker
+from robo_tui.adapters.brokers.robinhood_crypto.broker import RobinhoodCryptoBroker, venue_client_id
 from robo_tui.config import load_settings
 from robo_tui.domain.orders import OrderIntent, Side
 from robo_tui.domain.risk import Mode
@@ -67,6 +68,8 @@ async def test_btc_with_venue_stop_and_engine_target_when_restarted_and_target_r
         assert level.qty == pytest.approx(0.01)
         (stop,) = [o for o in api.orders.values() if o["type"] == "stop_loss"]
         assert stop["state"] == "open"
+        # the OCO pair: the target robo-tui holds names the venue's stop as its other leg
+        assert level.oco.endswith(":sl") and venue_client_id(level.oco) == stop["client_order_id"]
         row = build_view(engine).position("BTC-USD")
         assert row is not None and (row.stop_held_by, row.target_held_by) == ("venue", "robo-tui")
     finally:
@@ -75,7 +78,9 @@ async def test_btc_with_venue_stop_and_engine_target_when_restarted_and_target_r
     again, feed = live_engine(api, clock, tmp_path)  # same database, same venue
     await again.start()
     try:
-        assert again.protection.levels["BTC-USD"].target == pytest.approx(price * 1.05)
+        level = again.protection.levels["BTC-USD"]
+        assert level.target == pytest.approx(price * 1.05)
+        assert again.broker.venue_stop_id(level.entry_client_order_id) == level.oco  # adopted
         api.set_price("BTC-USD", price * 1.06)
         feed.factor = {"BTC-USD": 1.06}
         await again.tick()
@@ -88,10 +93,60 @@ async def test_btc_with_venue_stop_and_engine_target_when_restarted_and_target_r
             "select allowed from risk_verdicts where source = 'protection'")
         assert verdicts == [{"allowed": 1}]
         assert [o["state"] for o in api.orders.values() if o["type"] == "stop_loss"] == ["canceled"]
+        assert len(api.requests_to("POST", f"/api/v1/crypto/trading/orders/{stop['id']}/cancel")) == 1
+        assert again.broker.venue_stop_id(level.entry_client_order_id) == ""
         assert [o for o in api.orders.values() if o["state"] in ("open", "partially_filled")] == []
         assert again.protection.levels == {}
         assert await again.store.protective_levels() == []
         trades = await again.store.query("select count(*) n from trade_outcomes")
         assert trades == [{"n": 1}]
+    finally:
+        await again.stop()
+
+
+async def test_partial_exit_when_the_venue_rearms_its_stop_then_the_oco_names_the_new_stop_across_a_restart_and_the_target_cancels_it(
+        api: FakeCryptoApi, clock: SimClock, tmp_path: Path) -> None:
+    engine, _ = live_engine(api, clock, tmp_path)
+    await engine.start()
+    price = engine.prices["BTC-USD"]
+    api.set_price("BTC-USD", price)
+    try:
+        result = await engine.manual_order(OrderIntent(
+            "BTC-USD", Side.BUY, 0.02, stop_loss=price * 0.95, take_profit=price * 1.05,
+            confidence=0.9))
+        assert result.sent and result.order is not None, result.verdict.reasons
+        entry = result.order.client_order_id
+        assert engine.protection.levels["BTC-USD"].oco == f"{entry}:sl"
+
+        sold = await engine.manual_order(OrderIntent("BTC-USD", Side.SELL, 0.01, reduce_only=True))
+        assert sold.sent, sold.verdict.reasons
+        await engine.settle(clock.now())
+        stops = [o for o in api.orders.values() if o["type"] == "stop_loss"]
+        assert [s["state"] for s in stops] == ["canceled", "open"]
+        resting = stops[1]
+        assert Decimal(resting["stop_loss_order_config"]["asset_quantity"]) == Decimal("0.01")
+        level = engine.protection.levels["BTC-USD"]
+        assert level.qty == pytest.approx(0.01)
+        assert level.oco == f"{entry}:sl2" and venue_client_id(level.oco) == resting["client_order_id"]
+        assert (await engine.store.protective_levels())[0].oco == level.oco  # persisted
+    finally:
+        await engine.stop()
+
+    again, feed = live_engine(api, clock, tmp_path)  # the adopted `:sl2` is the entry's again
+    await again.start()
+    try:
+        assert isinstance(again.broker, RobinhoodCryptoBroker)
+        assert again.broker.venue_stop_id(entry) == f"{entry}:sl2"
+        assert again.protection.levels["BTC-USD"].oco == f"{entry}:sl2"
+        api.set_price("BTC-USD", price * 1.06)
+        feed.factor = {"BTC-USD": 1.06}
+        await again.tick()
+        await again.settle(clock.now())
+        assert again.account.position_qty("BTC-USD") == pytest.approx(0.0)
+        assert [o["state"] for o in api.orders.values() if o["type"] == "stop_loss"] == [
+            "canceled", "canceled"]
+        assert [o for o in api.orders.values() if o["state"] in ("open", "partially_filled")] == []
+        assert again.protection.levels == {}
+        assert again.broker.venue_stop_id(entry) == ""
     finally:
         await again.stop()

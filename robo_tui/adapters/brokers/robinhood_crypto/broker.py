@@ -82,6 +82,9 @@ CLIENT_ID_NAMESPACE = uuid.UUID("0b6f3f0e-6c1a-5b8e-9d51-7a2f4c3e9b10")
 """Namespace of the name-based UUIDs derived from engine order ids (never change it: ids
 recorded by earlier runs must keep naming the same venue orders)."""
 STOP_SUFFIX = ":sl"
+MAX_STOP_GENERATIONS = 64
+"""How many resizes/re-arms of one entry's stop (`:sl` ... `:sl64`) an adopted stop is matched
+against after a restart."""
 POLL_INTERVAL_SECONDS = 2.0
 """Least time between two polls of our open orders (the API allows ~100 requests a minute)."""
 LOOKBACK_SECONDS = 600.0
@@ -267,6 +270,55 @@ class RobinhoodCryptoBroker(PolledVenue):
             self._tracked[stop.coid] = stop
             log.info("adopted the %s stop-loss resting at Robinhood for %s %s", config.stop_price,
                      quantity, found.symbol)
+
+    def venue_stop_id(self, entry_client_order_id: str) -> str:
+        """The client order id of the stop-loss resting at Robinhood for this entry (`<id>:sl`,
+        `<id>:sl2`, ... after a resize or a re-arm: the current one), "" when none rests. The
+        engine records it as the OCO leg of the take-profit it holds and cancels it when the
+        target fires. After a restart the stop adopted from the venue is matched to its entry
+        by its `client_order_id` (derived from the entry's id)."""
+        entry = self._tracked.get(entry_client_order_id) or self._link(entry_client_order_id)
+        if entry is None:
+            return ""
+        if entry.protection is None:
+            linked = self._link(entry_client_order_id)
+            entry = linked if linked is not None else entry
+        stop = self._tracked.get(entry.protection or "")
+        return stop.coid if stop is not None and stop.status not in _FINAL else ""
+
+    def _link(self, entry_coid: str) -> _Tracked | None:
+        """Match a stop adopted at connect (an earlier run's) to the entry it protects, by the
+        client order ids that entry's stops would have (`venue_client_id(<id>:sl<n>)`): the
+        stop is tracked under its own id again and protects the entry's record (its stand-in
+        becomes that record), so a sell lifts and re-arms it once, under the entry's names.
+        The entry's record; None when no adopted stop is one of its own."""
+        adopted = {t.venue_coid: t for t in self._tracked.values()
+                   if t.protective and t.coid == t.venue_coid and t.status not in _FINAL}
+        if not adopted:
+            return None
+        for n in range(MAX_STOP_GENERATIONS, 0, -1):  # the latest generation rests
+            coid = entry_coid + (STOP_SUFFIX if n == 1 else f"{STOP_SUFFIX}{n}")
+            stop = adopted.get(venue_client_id(coid))
+            if stop is None:
+                continue
+            stand_in = self._tracked.pop(f"adopted:{stop.coid}", None)
+            del self._tracked[stop.coid]
+            stop.coid = coid
+            self._tracked[coid] = stop
+            entry = self._tracked.get(entry_coid)
+            if entry is None:
+                entry = stand_in or _Tracked(entry_coid, "", stop.symbol, Side.BUY, stop.quantity,
+                                             stop.sent_at, status=OrderStatus.FILLED,
+                                             final_reported=True)
+                entry.coid, entry.venue_coid = entry_coid, venue_client_id(entry_coid)
+                self._tracked[entry_coid] = entry
+            if stand_in is not None:
+                entry.stop_price, entry.cover = stand_in.stop_price, stand_in.cover
+                entry.rearm = entry.rearm or stand_in.rearm
+            entry.protection, entry.stops_placed = coid, max(entry.stops_placed, n)
+            log.info("the adopted stop-loss %s protects %s", coid, entry_coid)
+            return entry
+        return None
 
     async def venue_time(self) -> datetime:
         """Robinhood's clock now: the `Date` header of a fresh signed answer (to the second),
@@ -647,6 +699,13 @@ class RobinhoodCryptoBroker(PolledVenue):
         if self._client is None:
             return None
         venue_coid = venue_client_id(client_order_id)
+        linked = self._tracked.get(client_order_id)
+        if linked is None and client_order_id.rpartition(":")[1]:
+            # a stop adopted at connect, asked for by its own id (the engine's OCO leg)
+            self._link(client_order_id.rpartition(":")[0])
+            linked = self._tracked.get(client_order_id)
+        if linked is not None:
+            return linked
         found = await self._lookup(venue_coid, [])
         if found is None:
             return None
@@ -659,6 +718,8 @@ class RobinhoodCryptoBroker(PolledVenue):
         self._absorb(tracked, found)
         tracked.final_reported = tracked.status in _FINAL
         self._tracked[client_order_id] = tracked
+        if not tracked.protective and tracked.side is Side.BUY:
+            self._link(client_order_id)  # its stop, adopted at connect, is its own again
         return tracked
 
     # ------------------------------------------------------------------ account
