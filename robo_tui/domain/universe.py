@@ -100,5 +100,6 @@ def select(candidates: Iterable[Candidate], rules: UniverseRules) -> Selection:
     passing.sort(key=lambda c: (-c.volume if math.isfinite(c.volume) else 0.0, c.spread_bps,
                                 c.symbol))
     for c in passing[rules.max_symbols:]:
-        dropped[c.symbol] = f"beyond the {rules.max_symbols} most traded"
+        ranked = "most traded" if rules.use_volume else "tightest spreads"
+        dropped[c.symbol] = f"beyond the {rules.max_symbols} {ranked}"
     return Selection(tuple(passing[:rules.max_symbols]), dropped)
