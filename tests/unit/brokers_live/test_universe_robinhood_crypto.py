@@ -33,9 +33,9 @@ async def api() -> AsyncIterator[FakeCryptoApi]:
     server = FakeCryptoApi(page_size=2, pairs=MORE_PAIRS)
     await server.start()
     server.set_price("BTC-USD", 50_000.0)
-    server.half_spread["BTC-USD"] = Decimal("5")  # 2 bps
+    server.half_spread["BTC-USD"] = Decimal(5)  # 2 bps
     server.set_price("ETH-USD", 3_000.0)
-    server.half_spread["ETH-USD"] = Decimal("30")  # 200 bps: too wide
+    server.half_spread["ETH-USD"] = Decimal(30)  # 200 bps: too wide
     server.set_price("LTC-USD", 100.0)
     server.half_spread["LTC-USD"] = Decimal("0.1")  # 20 bps
     server.set_price("SOL-USD", 150.0)
