@@ -46,7 +46,7 @@ from robo_tui.domain.events import (
     StrategyChanged,
     TradingStateChanged,
 )
-from robo_tui.domain.market import Bar, BarArrays, FloatArray, Instrument, Quote
+from robo_tui.domain.market import AssetClass, Bar, BarArrays, FloatArray, Instrument, Quote
 from robo_tui.domain.news import MarketEvent, TradeIdea
 from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Order, OrderIntent, OrderStatus, Side
 from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
@@ -379,6 +379,8 @@ class Engine:
             await self._check_live_prices()
         await self.proposals.restore()
         await self.orders.refresh_account()
+        if self.rediscover is not None:  # discovery on: a held symbol left out stays managed
+            await self._adopt_held()
         if self.control.state.risk_rebase:  # an earlier version's `robo-tui resume`
             await self._rebase_risk("cli")
         await self._consume_commands()  # shell actions taken while no engine ran
@@ -942,6 +944,23 @@ class Engine:
                            blocked=with_leaving(self.reconciler.blocked(
                                self.guard.blocked(now, self.orders.disagree), self.symbols),
                                self.leaving))
+
+    async def _adopt_held(self) -> None:
+        """A position held in a symbol today's discovered universe left out (it dropped out
+        while no engine ran) stays followed (history, prices, its stop, exits) with entries
+        denied until it is flat. Discovery sources list crypto pairs: it is followed as one."""
+        orphans = [s for s, p in self.account.positions.items()
+                   if p.quantity != 0 and s not in self.instruments]
+        if not orphans:
+            return
+        universe = list(self.instruments.values())
+        for symbol in orphans:
+            self.instruments[symbol] = Instrument(symbol, AssetClass.CRYPTO, "Crypto",
+                                                  symbol.split("-")[0])
+        await self.set_universe(universe)  # followed and held: they are leaving
+        self.sizer.increments.update(await load_increments(self.broker, orphans))
+        await self._warm_up(orphans, max(self.settings.engine.warmup_bars,
+                                         self.ensemble.history_bars()))
 
     async def set_universe(self, instruments: Sequence[Instrument]) -> UniverseChange:
         """Trade `instruments` from the next cycle (the daily universe refresh). New symbols

@@ -109,7 +109,7 @@ async def test_refresh_when_a_market_starts_passing_then_it_is_warmed_up_and_tra
 
 @pytest.mark.parametrize("rig", ["semi-auto"], indirect=True)  # only the trader's orders
 async def test_refresh_when_a_held_market_drops_out_then_no_entry_but_its_stop_fires_and_it_leaves(
-        rig: tuple[Engine, SimClock], kraken: FakeKraken) -> None:
+        rig: tuple[Engine, SimClock], kraken: FakeKraken, tmp_path: Path) -> None:
     engine, clock = rig
     await step(engine, clock, kraken, 30)
     price = engine.prices["BTC-USD"]
@@ -128,6 +128,22 @@ async def test_refresh_when_a_held_market_drops_out_then_no_entry_but_its_stop_f
     assert not more.sent
     assert RiskCode.LEFT_UNIVERSE.value in {r.code for r in more.verdict.reasons}
     assert engine.account.position_qty("BTC-USD") == pytest.approx(0.02)
+
+    # a restart meanwhile: the kept universe leaves BTC out, the position keeps it followed
+    await engine.stop()
+    engine = build_engine(engine.settings, data_dir=tmp_path, clock=clock, intelligence=False)
+    await engine.start()
+    try:
+        await held_symbol_leaves(engine, clock, kraken)
+    finally:
+        await engine.stop()
+
+
+async def held_symbol_leaves(engine: Engine, clock: SimClock, kraken: FakeKraken) -> None:
+    """After a restart: BTC is still followed (leaving), its stop fires, the next refresh drops it."""
+    assert engine.symbols == ["ETH-USD", "BTC-USD"]
+    assert "BTC-USD" in engine.leaving and engine.account.position_qty("BTC-USD") == pytest.approx(0.02)
+    assert len(engine.market["BTC-USD"]) >= engine.settings.engine.warmup_bars
 
     # the price falls through the stop: the stop still fires and the position is closed
     crash = engine.prices["BTC-USD"] * 0.9
