@@ -21,6 +21,7 @@ from robo_tui.engine.backtest import ReplayRig
 from robo_tui.engine.bus import EventBus
 from robo_tui.engine.clock import SimClock, WallClock
 from robo_tui.engine.engine import Engine
+from robo_tui.engine.universe import Rediscover
 from robo_tui.ports import (
     Analyst,
     Broker,
@@ -174,7 +175,7 @@ def build_engine(
     intelligence: bool = True,
 ) -> Engine:
     """An engine wired from `settings` for a run in `data_dir` (the caller holds the lock)."""
-    settings = _discovered(settings, data_dir)
+    configured, settings = settings, _discovered(settings, data_dir)
     clock = clock or WallClock()
     bus = bus or EventBus()
     mode = settings.engine.mode
@@ -193,6 +194,7 @@ def build_engine(
         sessions=session_calendar(settings),
     )
     _attach_ops(engine, settings, data_dir)
+    engine.rediscover = _rediscover(configured, data_dir)
     return engine
 
 
@@ -253,6 +255,16 @@ def _discovered(settings: Settings, data_dir: Path) -> Settings:
         return discovered_settings(settings, data_dir)
     except ValueError as exc:
         raise WiringError(str(exc)) from exc
+
+
+def _rediscover(settings: Settings, data_dir: Path) -> Rediscover | None:
+    """The daily universe refresh (`[universe.discovery]` on and its source usable), else None."""
+    discovery = settings.universe.discovery
+    if not discovery.enabled or (discovery.source == "ccxt" and settings.feeds.kind != "ccxt"):
+        return None
+    from robo_tui.adapters.feeds.universe import rediscoverer
+
+    return rediscoverer(settings, data_dir)
 
 
 def session_calendar(settings: Settings) -> MarketSessions | None:

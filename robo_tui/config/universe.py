@@ -5,6 +5,8 @@ Plain pydantic, no venue import: the config validates without the `crypto` extra
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from robo_tui.config.sections import Section
@@ -16,6 +18,8 @@ class DiscoverySettings(Section):
 
     enabled: bool = False
     """Build the universe from the venue's markets (feeds.kind = "ccxt"), filtered below and refreshed daily; off: the instruments listed under [universe]."""
+    source: Literal["ccxt", "robinhood_crypto"] = "ccxt"
+    """Where the markets come from: "ccxt" (feeds.ccxt.exchange's spot markets, needs feeds.kind = "ccxt") or "robinhood_crypto" (the tradable pairs of the official Crypto Trading API, needs [broker.robinhood_crypto] keys; it reports no 24 h volume, so min_volume is skipped and the tightest spreads rank first)."""
     quote: str = "USD"
     """Quote currency every discovered market trades in (the account's cash)."""
     min_volume: float = Field(1_000_000.0, ge=0, le=1e15)
@@ -32,4 +36,5 @@ class DiscoverySettings(Section):
     def rules(self) -> UniverseRules:
         """The domain's filter rules from this section."""
         return UniverseRules(self.quote.upper(), self.min_volume, self.min_price,
-                             self.max_spread_bps, self.max_symbols)
+                             self.max_spread_bps, self.max_symbols,
+                             use_volume=self.source == "ccxt")

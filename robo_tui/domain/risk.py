@@ -73,6 +73,7 @@ class RiskCode(StrEnum):
     STALE_DATA = "stale_data"
     MARKS_DISAGREE = "marks_disagree"
     DRIFT = "drift"
+    LEFT_UNIVERSE = "left_universe"
 
 
 CIRCUIT_BREAKER = "circuit_breaker"

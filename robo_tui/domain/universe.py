@@ -2,7 +2,7 @@
 
 A venue lists hundreds of pairs; most are thin, wide or priced in a currency the account does not
 hold. `select` keeps the markets quoted in the configured currency whose last 24 hours traded at
-least `min_volume` (in that currency), whose price is at least `min_price` and whose quoted spread
+least `min_volume` (in that currency; skipped for a venue that reports no volume), whose price is at least `min_price` and whose quoted spread
 is at most `max_spread_bps`, most traded first, at most `max_symbols` of them; every market left
 out gets the sentence saying why (shown by `robo-tui` and logged). Pure: the venue adapter
 gathers the candidates, the composition root applies the result.
@@ -31,6 +31,9 @@ class UniverseRules:
     """Widest quoted spread, in basis points of the mid."""
     max_symbols: int = 20
     """Most markets kept (the most traded first)."""
+    use_volume: bool = True
+    """Whether the venue reports 24 h volume; False (Robinhood crypto, which does not) skips the
+    volume filter and ranks by spread, tightest first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,7 @@ def _why_not(c: Candidate, rules: UniverseRules) -> str:
         return "no last price"
     if c.last < rules.min_price:
         return f"price {c.last:,.6g} below {rules.min_price:,.6g}"
-    if not (math.isfinite(c.volume) and c.volume >= rules.min_volume):
+    if rules.use_volume and not (math.isfinite(c.volume) and c.volume >= rules.min_volume):
         volume = "unknown" if not math.isfinite(c.volume) else f"{c.volume:,.0f}"
         return f"24 h volume {volume} {c.quote} below {rules.min_volume:,.0f}"
     if c.spread_bps > rules.max_spread_bps:
@@ -94,7 +97,9 @@ def select(candidates: Iterable[Candidate], rules: UniverseRules) -> Selection:
             dropped[c.symbol] = why
         else:
             passing.append(c)
-    passing.sort(key=lambda c: (-c.volume, c.symbol))
+    passing.sort(key=lambda c: (-c.volume if math.isfinite(c.volume) else 0.0, c.spread_bps,
+                                c.symbol))
     for c in passing[rules.max_symbols:]:
-        dropped[c.symbol] = f"beyond the {rules.max_symbols} most traded"
+        ranked = "most traded" if rules.use_volume else "tightest spreads"
+        dropped[c.symbol] = f"beyond the {rules.max_symbols} {ranked}"
     return Selection(tuple(passing[:rules.max_symbols]), dropped)

@@ -46,7 +46,7 @@ from robo_tui.domain.events import (
     StrategyChanged,
     TradingStateChanged,
 )
-from robo_tui.domain.market import Bar, BarArrays, FloatArray, Instrument, Quote
+from robo_tui.domain.market import AssetClass, Bar, BarArrays, FloatArray, Instrument, Quote
 from robo_tui.domain.news import MarketEvent, TradeIdea
 from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Order, OrderIntent, OrderStatus, Side
 from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
@@ -73,6 +73,15 @@ from robo_tui.engine.risk import RiskContext, RiskGate
 from robo_tui.engine.schedule import DailySchedule, engine_jobs
 from robo_tui.engine.sizing import Sizer
 from robo_tui.engine.strategies import build_strategies
+from robo_tui.engine.universe import (
+    FollowsSymbols,
+    KnowsInstruments,
+    Rediscover,
+    UniverseChange,
+    leaving_sentence,
+    plan,
+    with_leaving,
+)
 from robo_tui.ports import (
     Broker,
     Clock,
@@ -169,6 +178,9 @@ class Engine:
     live_gate: Callable[[], str | None] | None = None
     """Why a switch to LIVE must be refused beyond `live_requirements` (the composition root
     sets it: no recent passing preflight); None or "" allows it."""
+    rediscover: Rediscover | None = None
+    """The universe discovered now (`[universe.discovery]`; the composition root sets it): the
+    daily schedule's `universe` job applies it with `set_universe`. None: a fixed universe."""
     backfill: Backfill | None = None
     """Bars a real feed missed while disconnected, fetched from its history (set up with the
     warm-up in `start`; None: off, the simulated market and replays)."""
@@ -203,6 +215,8 @@ class Engine:
             i.symbol: i.to_instrument() for i in settings.universe.instruments
         }
         self.symbols: list[str] = list(self.instruments)
+        self.leaving: dict[str, str] = {}
+        """Symbols a universe refresh dropped while held: followed, exits only, until flat."""
         self.ensemble = Ensemble(
             build_strategies(settings.strategies), settings.strategies, settings.ensemble
         )
@@ -365,6 +379,8 @@ class Engine:
             await self._check_live_prices()
         await self.proposals.restore()
         await self.orders.refresh_account()
+        if self.rediscover is not None:  # discovery on: a held symbol left out stays managed
+            await self._adopt_held()
         if self.control.state.risk_rebase:  # an earlier version's `robo-tui resume`
             await self._rebase_risk("cli")
         await self._consume_commands()  # shell actions taken while no engine ran
@@ -492,7 +508,11 @@ class Engine:
         feeds = self.settings.feeds
         self.backfill = backfill_for(feeds.kind, bar_seconds=feeds.bar_seconds,
                                      max_bars=feeds.backfill_bars, symbols=self.symbols)
-        for symbol in self.symbols:
+        await self._warm_up(self.symbols, n)
+
+    async def _warm_up(self, symbols: Sequence[str], n: int) -> None:
+        """Each symbol's last `n` bars of history (cleaned) as its market data and last price."""
+        for symbol in symbols:
             try:
                 bars = await self.feed.history(symbol, n)
             except Exception as exc:
@@ -922,8 +942,64 @@ class Engine:
         return RiskContext(now, book.account, self.mode, book.day_start_equity, book.peak_equity,
                            self._returns, tuple(self.orders.open_orders.values()),
                            broker.supports_short, broker.supports_fractional,
-                           blocked=self.reconciler.blocked(
-                               self.guard.blocked(now, self.orders.disagree), self.symbols))
+                           blocked=with_leaving(self.reconciler.blocked(
+                               self.guard.blocked(now, self.orders.disagree), self.symbols),
+                               self.leaving))
+
+    async def _adopt_held(self) -> None:
+        """A position held in a symbol today's discovered universe left out (it dropped out
+        while no engine ran) stays followed (history, prices, its stop, exits) with entries
+        denied until it is flat. Discovery sources list crypto pairs: it is followed as one."""
+        orphans = [s for s, p in self.account.positions.items()
+                   if p.quantity != 0 and s not in self.instruments]
+        if not orphans:
+            return
+        universe = list(self.instruments.values())
+        for symbol in orphans:
+            self.instruments[symbol] = Instrument(symbol, AssetClass.CRYPTO, "Crypto",
+                                                  symbol.split("-")[0])
+        await self.set_universe(universe)  # followed and held: they are leaving
+        self.sizer.increments.update(await load_increments(self.broker, orphans))
+        await self._warm_up(orphans, max(self.settings.engine.warmup_bars,
+                                         self.ensemble.history_bars()))
+
+    async def set_universe(self, instruments: Sequence[Instrument]) -> UniverseChange:
+        """Trade `instruments` from the next cycle (the daily universe refresh). New symbols
+        get their warm-up history, the venue's increments and a place on the gate's allow-list
+        and in the strategies; a symbol that dropped out leaves at once when nothing is held in
+        it, else it stays followed (prices, stops, targets, exits) with entries blocked
+        (`left_universe`) until it is flat and a later refresh removes it."""
+        async with self._lock:
+            wanted = {i.symbol: i for i in instruments}
+            held = {s for s, p in self.account.positions.items() if p.quantity != 0}
+            held |= {o.symbol for o in self.orders.open_orders.values()}
+            held |= set(self.protection.levels)
+            change = plan(self.instruments, instruments, held)
+            followed = wanted | {s: self.instruments[s] for s in change.leaving}
+            self.instruments.clear()  # shared with the guard, protection and proposals rooms
+            self.instruments.update(followed)
+            self.symbols[:] = list(followed)
+            self.leaving = {s: leaving_sentence(s) for s in change.leaving}
+            self.risk.update_instruments(followed)  # leaving ones known: their exits pass
+            if isinstance(self.feed, FollowsSymbols):
+                self.feed.set_symbols(self.symbols)
+            if isinstance(self.broker, KnowsInstruments):
+                self.broker.set_instruments(followed)
+            if self.backfill is not None:
+                self.backfill.order = {s: n for n, s in enumerate(self.symbols)}
+            for symbol in change.removed:
+                self.market.pop(symbol, None)
+                self._targets.pop(symbol, None)
+                self._ideas.pop(symbol, None)
+            if change.added:
+                self.sizer.increments.update(await load_increments(self.broker, change.added))
+                await self._warm_up(change.added, max(self.settings.engine.warmup_bars,
+                                                      self.ensemble.history_bars()))
+        await self.store.audit("universe.set", {"added": list(change.added),
+                                                "removed": list(change.removed),
+                                                "leaving": list(change.leaving),
+                                                "universe": list(change.universe)}, "schedule")
+        return change
 
     async def submit(self, command: SubmitOrder) -> SubmitResult:
         """The ONLY way an order reaches a broker: the risk gate judges it, a denial is an event,

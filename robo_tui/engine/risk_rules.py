@@ -561,6 +561,12 @@ def _drift(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
     return _blocked_for(C.DRIFT, f)
 
 
+def _left_universe(f: OrderFacts, m: GateMemory, notes: list[str]) -> str | None:
+    """A symbol the daily universe refresh dropped while a position was held in it: its exits
+    and protection go on, no new entry (`Engine.set_universe`)."""
+    return _blocked_for(C.LEFT_UNIVERSE, f)
+
+
 E = RuleScope.EVERY_ORDER
 RISK_RULES: tuple[RiskRule, ...] = (
     RiskRule(C.HALTED, E, _halted, trigger=Trigger.HALTED),
@@ -600,5 +606,6 @@ RISK_RULES: tuple[RiskRule, ...] = (
     RiskRule(C.STALE_DATA, RuleScope.ENTRIES, _stale_data, trigger=Trigger.BLOCKED),
     RiskRule(C.MARKS_DISAGREE, RuleScope.ENTRIES, _marks_disagree, trigger=Trigger.BLOCKED),
     RiskRule(C.DRIFT, RuleScope.ENTRIES, _drift, trigger=Trigger.BLOCKED),
+    RiskRule(C.LEFT_UNIVERSE, RuleScope.ENTRIES, _left_universe, trigger=Trigger.BLOCKED),
 )
 """Every rule of the gate, in the order a verdict lists its reasons (docs/risk.md)."""

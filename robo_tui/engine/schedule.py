@@ -7,7 +7,8 @@ reported and retried the next day, never stopping the engine.
 
 The engine's jobs (`engine_jobs`): the pre-market check (the session ahead and the account, fresh
 from the broker), the review of past ideas (`engine.review`), and the daily report card of the
-account (`robo_tui.reports`), each stored in the audit log and announced as `ScheduledJobDone`.
+account (`robo_tui.reports`), and with `[universe.discovery]` on, the universe refresh at the
+pre-market time (`Engine.set_universe` with what `Engine.rediscover` finds), each stored in the audit log and announced as `ScheduledJobDone`.
 """
 
 from __future__ import annotations
@@ -135,9 +136,17 @@ def engine_jobs(engine: Engine) -> list[Job]:
                 f"{card.trades} closed trades, {card.hit_rate:.0%} won, "
                 f"max drawdown {card.max_drawdown * 100:.2f} %")
 
-    return [Job("premarket", _at(settings.premarket_at), premarket),
+    jobs = [Job("premarket", _at(settings.premarket_at), premarket),
             Job("review", _at(settings.review_at), review),
             Job("report", _at(settings.report_at), report)]
+    rediscover = engine.rediscover
+    if rediscover is not None:  # [universe.discovery] on: refresh the universe each morning
+
+        async def universe(now: datetime) -> str:
+            return (await engine.set_universe(await rediscover(now))).describe()
+
+        jobs.insert(1, Job("universe", _at(settings.premarket_at), universe))
+    return jobs
 
 
 def next_run(job: Job, now: datetime, tz: ZoneInfo) -> datetime:

@@ -268,6 +268,11 @@ class PaperBroker:
 
     # ------------------------------------------------------------------ Broker port (async)
 
+    def set_instruments(self, instruments: Mapping[str, Instrument]) -> None:
+        """Accept orders in `instruments` too (the engine's daily universe refresh); symbols
+        known before stay known (a position held in one is still priced and can be closed)."""
+        self._instruments.update(instruments)
+
     async def connect(self) -> None:
         """Nothing to connect to: the paper broker lives in process."""
 

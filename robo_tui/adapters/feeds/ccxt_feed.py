@@ -211,6 +211,15 @@ class CcxtFeed:
         """Universe symbol -> the exchange's symbol."""
         return dict(self._markets)
 
+    def set_symbols(self, symbols: Sequence[str]) -> None:
+        """Poll `symbols` from now on (the daily universe refresh): a new one starts with its
+        next bars (the engine warms it up from `history`), a dropped one is no longer asked."""
+        self._symbols = list(symbols)
+        self._markets = {s: exchange_symbol(s, self.settings.symbols) for s in self._symbols}
+        self._order = {s: n for n, s in enumerate(self._symbols)}
+        for gone in set(self._last_ts) - set(self._symbols):
+            del self._last_ts[gone]
+
     async def connect(self) -> None:
         """Open the exchange and load its markets; ValueError names an unlisted symbol."""
         if self._exchange is None:

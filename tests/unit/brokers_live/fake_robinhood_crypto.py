@@ -94,6 +94,10 @@ class FakeCryptoApi:
         self.page_size = page_size
         self.pairs = dict(pairs or PAIRS)
         self.prices: dict[str, Decimal] = {}
+        self.pair_status: dict[str, str] = {}
+        """Pair -> its listed status when not "tradable" (e.g. "untradable")."""
+        self.half_spread: dict[str, Decimal] = {}
+        """Pair -> how far its quoted bid and ask sit from the price (best bid/ask only)."""
         self.holdings: dict[str, Decimal] = {}  # asset code → units
         self.orders: dict[str, dict[str, Any]] = {}  # id → order (creation order kept)
         self.by_client_id: dict[str, str] = {}
@@ -274,7 +278,7 @@ class FakeCryptoApi:
         wanted = {v for k, v in query if k == "symbol"}
         return [{"symbol": s, "asset_code": code, "quote_code": "USD", "quote_increment": qi,
                  "asset_increment": ai, "min_order_size": lo, "max_order_size": hi,
-                 "status": "tradable"}
+                 "status": self.pair_status.get(s, "tradable")}
                 for s, (code, qi, ai, lo, hi) in self.pairs.items() if not wanted or s in wanted]
 
     def _holdings(self) -> list[dict[str, Any]]:
@@ -287,9 +291,10 @@ class FakeCryptoApi:
         for _, symbol in query:
             price = self.prices.get(symbol)
             if price is not None:
+                half = self.half_spread.get(symbol, Decimal(0))
                 out.append({"symbol": symbol, "price": str(price),
-                            "bid_inclusive_of_sell_spread": str(price), "sell_spread": "0",
-                            "ask_inclusive_of_buy_spread": str(price), "buy_spread": "0",
+                            "bid_inclusive_of_sell_spread": str(price - half), "sell_spread": "0",
+                            "ask_inclusive_of_buy_spread": str(price + half), "buy_spread": "0",
                             "timestamp": _now_iso()})
         return out
 

@@ -40,3 +40,16 @@ def test_select_when_no_two_sided_quote_or_unknown_volume_then_left_out_with_the
     assert chosen.symbols == []
     assert chosen.dropped == {"X-USD": "no two-sided quote wider than 50 bps",
                               "Y-USD": "24 h volume unknown USD below 1,000,000"}
+
+
+def test_select_when_the_venue_reports_no_volume_then_volume_skipped_and_tightest_spread_first() -> None:
+    rules = UniverseRules(quote="USD", min_volume=1e9, max_spread_bps=50, max_symbols=2,
+                          use_volume=False)
+    chosen = select([
+        market("ETH-USD", 3_000, math.nan, spread_bps=10), market("BTC-USD", 50_000, math.nan),
+        market("LTC-USD", 100, math.nan, spread_bps=30), market("WIDE-USD", 5, math.nan, 80),
+    ], rules)
+
+    assert chosen.symbols == ["BTC-USD", "ETH-USD"]
+    assert chosen.dropped["LTC-USD"] == "beyond the 2 tightest spreads"
+    assert "wider than 50 bps" in chosen.dropped["WIDE-USD"]
