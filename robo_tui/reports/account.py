@@ -175,6 +175,8 @@ async def build_account_report(store: Store, period: Period, day: datetime, *,
         "SELECT payload FROM audit_log WHERE kind = 'engine.start' "
         "ORDER BY ts < ? DESC, ts DESC, id DESC LIMIT 1", (hi,))  # the last start in the period
     start_equity = equity[0][1] if equity else 0.0
+    if not before:  # the account's first day: it began at the day's recorded start equity
+        start_equity = await _day_start(store, start) or start_equity
     end_equity = equity[-1][1] if equity else 0.0
     hourly = _hourly([v for _, v in equity], [ts for ts, _ in equity])
     wins = sum(1 for t in trades if t["pnl"] > 0)
@@ -196,6 +198,20 @@ async def build_account_report(store: Store, period: Period, day: datetime, *,
         goal=Goal(target, end_equity - start_equity) if target else None,
         shadow=shadow if shadow.orders or shadow.unpriced else None,
     )
+
+
+async def _day_start(store: Store, start: datetime) -> float | None:
+    """The day-start equity the engine recorded for the UTC day of `start` (None: another day
+    or none recorded)."""
+    rows = await store.query("SELECT value FROM control_state WHERE key = 'day_start'")
+    if not rows:
+        return None
+    day, _, value = str(rows[0]["value"]).partition("|")
+    try:
+        equity = float(value)
+    except ValueError:
+        return None
+    return equity if day == start.date().isoformat() and math.isfinite(equity) else None
 
 
 def calibrate(ideas: Sequence[ScoredIdea]) -> tuple[CalibrationBin, ...]:

@@ -129,3 +129,14 @@ def test_report_cli_when_piped_then_it_prints_the_card_and_writes_private_html(
     as_json = robo(data, "report", "weekly", "--day", "2026-03-02", "--json")
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout)["trades"] == 3
+
+
+async def test_daily_report_when_it_is_the_accounts_first_day_then_it_starts_at_the_day_start_equity(
+        store: SqliteStore) -> None:
+    await store.set_control("day_start", f"{DAY.date().isoformat()}|100000.0", "engine")
+    await store.save_positions(AccountSnapshot(DAY + timedelta(hours=1), 99_992.21, {}, {}))
+
+    report = await build_account_report(store, "daily", DAY)
+
+    assert (report.start_equity, report.end_equity) == (100_000.0, 99_992.21)
+    assert report.pnl == pytest.approx(-7.79)
