@@ -65,14 +65,17 @@ def live_engine(broker_env: dict[str, str], clock: SimClock, data_dir: Path) -> 
     return engine, feed
 
 
-async def journal_entry(engine: Engine, crash: str) -> str:
-    """The journal's one entry order: FILLED, with one fill of the venue's quantity; its id."""
+async def journal_entry(engine: Engine, crash: str, venue_price: float) -> str:
+    """The journal's one entry order: FILLED, with one fill of the venue's quantity at the
+    venue's price; its id."""
     rows = await engine.store.query(
         "select client_order_id, status from orders where reduce_only = 0")
     assert len(rows) == 1 and rows[0]["status"] == "filled", (crash, rows)
     coid = str(rows[0]["client_order_id"])
-    fills = await engine.store.query("select qty from fills where client_order_id = ?", (coid,))
-    assert [f["qty"] for f in fills] == [pytest.approx(QTY)], (crash, fills)
+    fills = await engine.store.query("select qty, price from fills where client_order_id = ?",
+                                     (coid,))
+    assert [(f["qty"], f["price"]) for f in fills] == [
+        (pytest.approx(QTY), pytest.approx(venue_price))], (crash, fills)
     assert engine.account.position_qty(SYMBOL) == pytest.approx(QTY), crash
     return coid
 
@@ -107,7 +110,7 @@ async def ib_restart_and_check(tws: FakeTws, data_dir: Path, price: float, crash
             return False
         (entry,) = entries
         assert entry.status == "Filled", crash
-        coid = await journal_entry(engine, crash)
+        coid = await journal_entry(engine, crash, entry.avg_fill)
         assert entry.order_ref == coid, crash
         assert tws.position(ACCOUNT, SYMBOL) == pytest.approx(QTY), crash
         children = sorted((o.order_type, o.remaining) for o in tws.orders if o.active)
@@ -201,7 +204,7 @@ async def rh_restart_and_check(server: FakeRobinhood, data_dir: Path, price: flo
             return False
         (entry,) = buys
         assert entry["state"] == "filled", crash
-        coid = await journal_entry(engine, crash)
+        coid = await journal_entry(engine, crash, float(str(entry["average_price"])))
         assert entry["ref_id"] == ref_id_for(coid), crash
         stops = [o for o in stock_orders(server) if o.get("trigger") == "stop"]
         assert [(s["state"], float(str(s["quantity"]))) for s in stops] == [
