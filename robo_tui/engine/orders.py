@@ -300,8 +300,14 @@ class OrderPath:
     async def _order_ended(self, ack: BrokerAck, now: datetime) -> None:
         self._book.stale = True
         order = self.ended(ack.client_order_id)
-        await self._store.update_order(ack.client_order_id, ack.status, ack.broker_order_id,
-                                       ack.message)
+        try:
+            await self._store.update_order(ack.client_order_id, ack.status, ack.broker_order_id,
+                                           ack.message)
+        except KeyError:
+            # an order the journal never recorded (a venue-placed child, such as a protective
+            # stop the adapter placed itself): reported, never a crash of the settle loop
+            await self._health.failure(
+                "broker", f"order {ack.client_order_id} {ack.status.value}: {ack.message}")
         self._bus.publish(OrderStatusChanged(ts=now, client_order_id=ack.client_order_id,
                                              symbol=order.symbol if order else "",
                                              status=ack.status.value, message=ack.message))

@@ -863,8 +863,28 @@ class RobinhoodBroker(PolledVenue):
         self._absorb(tracked, row)
         log.info("found %s of an earlier session by its ref_id: Robinhood order %s, %s", coid,
                  tracked.broker_id, tracked.status.value)
+        self._claim_adopted_stop(tracked)
         await self._after_poll(tracked)  # a filled entry gets its stop-loss
         return tracked
+
+    def _claim_adopted_stop(self, entry: _Tracked) -> None:
+        """Make the stop sell adopted at connect (resting at Robinhood under a stand-in) the
+        stop of `entry`, an earlier session's filled entry found by its ref_id: a session killed
+        after placing the stop but before recording the entry left both, and placing a second
+        stop would be refused "Not enough shares to sell" (the first one holds the shares)."""
+        if entry.crypto or entry.side is not Side.BUY or entry.stop_loss is None \
+                or entry.filled <= 0:
+            return
+        for coid, child in list(self._tracked.items()):
+            if (coid.startswith("adopted:") and child.protective and child.symbol == entry.symbol
+                    and child.status not in _FINAL and child.quantity >= entry.filled - 1e-9):
+                self._tracked.pop(coid.removesuffix(STOP_SUFFIX), None)
+                self._tracked.pop(coid)
+                child.coid = entry.coid + STOP_SUFFIX
+                self._tracked[child.coid] = child
+                entry.protected = True
+                log.info("the adopted stop sell %s protects %s", child.broker_id, entry.coid)
+                return
 
     # ------------------------------------------------------------------ account
 

@@ -26,7 +26,7 @@ import asyncio
 import os
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +65,20 @@ async def api() -> AsyncIterator[FakeCryptoApi]:
 
 async def run_child(api: FakeCryptoApi, data_dir: Path, crash: str) -> ChildRun:
     """One child session against `api`, killed at `crash`; what it printed and its exit code."""
+    return await run_kill_child({
+        "ROBO_TUI_BROKER__KIND": "robinhood_crypto",
+        "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__API_KEY": api.api_key,
+        "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__PRIVATE_KEY": api.private_key,
+        "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__BASE_URL": api.base_url,
+        "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__TIMEOUT_SECONDS": "2",
+    }, data_dir, crash, lambda price: api.set_price("BTC-USD", price))
+
+
+async def run_kill_child(broker_env: dict[str, str], data_dir: Path, crash: str,
+                         set_price: Callable[[float], None]) -> ChildRun:
+    """One child session (live_kill_child.py) on the broker `broker_env` configures, killed at
+    `crash`; `set_price` gives the venue the child's price before it buys. What it printed and
+    its exit code."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROBO_TUI_")}
     env.update({
         "PYTHONPATH": str(ROOT),
@@ -72,12 +86,8 @@ async def run_child(api: FakeCryptoApi, data_dir: Path, crash: str) -> ChildRun:
         DATA_DIR_ENV: str(data_dir),
         CRASH_ENV: crash,
         "ROBO_TUI_ENGINE__LIVE_ENABLED": "true",
-        "ROBO_TUI_BROKER__KIND": "robinhood_crypto",
-        "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__API_KEY": api.api_key,
-        "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__PRIVATE_KEY": api.private_key,
-        "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__BASE_URL": api.base_url,
-        "ROBO_TUI_BROKER__ROBINHOOD_CRYPTO__TIMEOUT_SECONDS": "2",
     })
+    env.update(broker_env)
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.unit.brokers_live.live_kill_child", cwd=ROOT, env=env,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -89,7 +99,7 @@ async def run_child(api: FakeCryptoApi, data_dir: Path, crash: str) -> ChildRun:
         first = (await child.stdout.readline()).decode()
         if first.startswith("price "):
             price = float(first.split()[1])
-            api.set_price("BTC-USD", price)
+            set_price(price)
             child.stdin.write(b"go\n")
             await child.stdin.drain()
         out, err = await child.communicate()
@@ -102,6 +112,15 @@ async def run_child(api: FakeCryptoApi, data_dir: Path, crash: str) -> ChildRun:
     return ChildRun(code, price, lines)
 
 
+def boundaries_between(run: ChildRun) -> list[str]:
+    """The write boundaries of a reference run's entry order, after and in the middle of each
+    write transaction between its `writes-before` and `writes-after`."""
+    assert run.code == 0 and run.lines["sent"], run
+    before, after = int(run.lines["writes-before"]), int(run.lines["writes-after"])
+    assert after > before, run
+    return [f"{n}{kind}" for n in range(before + 1, after + 1) for kind in ("m", "")]
+
+
 async def reference_boundaries(tmp_path: Path) -> list[str]:
     """The write boundaries of the child's entry order, after and in the middle of each write
     transaction, counted in a reference run that is not killed."""
@@ -111,10 +130,7 @@ async def reference_boundaries(tmp_path: Path) -> list[str]:
         run = await run_child(api, tmp_path / "reference", "1000000")
     finally:
         await api.stop()
-    assert run.code == 0 and run.lines["sent"], run
-    before, after = int(run.lines["writes-before"]), int(run.lines["writes-after"])
-    assert after > before, run
-    return [f"{n}{kind}" for n in range(before + 1, after + 1) for kind in ("m", "")]
+    return boundaries_between(run)
 
 
 def journalled_fills(data_dir: Path) -> int:
