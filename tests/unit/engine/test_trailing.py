@@ -145,3 +145,24 @@ async def test_set_trailing_when_flat_or_out_of_range_then_refused_and_nothing_s
         assert engine.protection.levels == {} and saved_levels(tmp_path) == {}
     finally:
         await engine.stop()
+
+
+async def test_restart_when_a_ratcheted_trail_was_saved_then_it_resumes_from_its_best_price(
+        tmp_path: Path, clock: SimClock) -> None:
+    engine, feed = paper_engine(tmp_path, clock, trailing_stop_pct=0.05)
+    await engine.start()
+    await buy_aapl(engine)
+    feed.factor = {"AAPL": 1.10}
+    await engine.tick()
+    best = engine.protection.levels["AAPL"].extreme
+    await engine.stop()
+    again, feed = paper_engine(tmp_path, clock, trailing_stop_pct=0.05)
+    await again.start()
+    try:
+        level = again.protection.levels["AAPL"]
+        assert (level.trail_pct, level.extreme, level.qty) == (0.05, best, 2)
+        feed.factor = {"AAPL": 1.02}  # below the saved trail: it exits at once
+        await again.tick()
+        assert again.account.position_qty("AAPL") == 0
+    finally:
+        await again.stop()
