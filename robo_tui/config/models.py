@@ -326,6 +326,11 @@ class SizingSettings(Section):
     attach_stops: bool = True
     """Attach the sized stop-loss and take-profit to every entry (needs risk.require_stops off
     to disable; backtest verification runs disable it, as backtesting.py has no stops)."""
+    trailing_stop_pct: float = Field(0.0, ge=0, lt=0.5)
+    """Give every entry a trailing stop this fraction below its best price since the fill (above
+    for a short; 0.02 = 2 %), held by robo-tui on every price it receives and armed with the
+    entry's level; it only ratchets in the position's favour and exits through the risk gate. 0
+    is off. The console's `T` sets or changes one on a held position."""
 
 
 class IbSettings(Section):

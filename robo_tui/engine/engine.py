@@ -49,6 +49,7 @@ from robo_tui.domain.events import (
 from robo_tui.domain.market import AssetClass, Bar, BarArrays, FloatArray, Instrument, Quote
 from robo_tui.domain.news import MarketEvent, TradeIdea
 from robo_tui.domain.orders import AccountSnapshot, BrokerAck, Order, OrderIntent, OrderStatus, Side
+from robo_tui.domain.protection import ProtectiveLevel
 from robo_tui.domain.risk import Mode, RiskVerdict, TradingState
 from robo_tui.domain.serialize import to_jsonable
 from robo_tui.domain.sessions import MarketSessions
@@ -303,7 +304,8 @@ class Engine:
         """The stops, targets and trails robo-tui holds where the venue cannot (fired on the
         prices the engine receives, released through the order path)."""
         return ProtectionBook(broker=lambda: self.orders.broker, instruments=self.instruments,
-                              store=store, book=self.book, health=self.monitor)
+                              store=store, book=self.book, health=self.monitor,
+                              trail_pct=self.settings.sizing.trailing_stop_pct)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -1204,6 +1206,20 @@ class Engine:
                                  reduce_only=True, reason=f"flatten by {by}")
             results.append(await self.orders.submit(SubmitOrder(intent, "cli")))
         return results
+
+    async def set_trailing(self, symbol: str, pct: float, *, by: str) -> ProtectiveLevel:
+        """Give the position held in `symbol` a trailing stop `pct` (a fraction in (0, 0.5))
+        behind its best price from now, held by robo-tui (never a venue order) and exiting
+        through the risk gate; persisted at once and recorded in the audit log with `by`.
+        Raises `KeyError` when nothing is held in `symbol`, `ValueError` for a bad percent."""
+        if not (0 < pct < 0.5):
+            raise ValueError(f"a trailing stop takes a percent in (0, 50), got {pct * 100:g}")
+        async with self._lock:
+            level = await self.protection.set_trailing(symbol, pct=pct)
+            await self.store.audit("protection.trailing", {
+                "symbol": symbol, "trail_pct": pct, "extreme": level.extreme,
+                "stop": level.effective_stop, "qty": level.qty}, by)
+        return level
 
     async def flatten_all(self, *, by: str, source: OrderSource = "ui") -> list[SubmitResult]:
         """Close every position."""

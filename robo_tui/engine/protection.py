@@ -64,12 +64,15 @@ class ProtectionBook:
     watches quotes and bars, and releases triggered exits through the order path."""
 
     def __init__(self, *, broker: Callable[[], Broker], instruments: Mapping[str, Instrument],
-                 store: Store, book: AccountBook, health: Health) -> None:
+                 store: Store, book: AccountBook, health: Health,
+                 trail_pct: float = 0.0) -> None:
         self._broker = broker
         self._instruments = instruments
         self._store = store
         self._book = book
         self._health = health
+        self._trail_pct = trail_pct if trail_pct > 0 else None
+        """`[sizing] trailing_stop_pct`: the trail every new entry gets (None: off)."""
         self.levels: dict[str, ProtectiveLevel] = {}
         """The protection of each symbol robo-tui holds a leg of."""
         self._due: dict[str, Trigger] = {}
@@ -97,7 +100,8 @@ class ProtectionBook:
         level = self.levels.get(symbol)
         intent = order.intent if order is not None else None
         entry = (intent is not None and not intent.reduce_only and fill.side is intent.side
-                 and (intent.stop_loss is not None or intent.take_profit is not None))
+                 and (intent.stop_loss is not None or intent.take_profit is not None
+                      or self._trail_pct is not None))
         if entry and intent is not None and order is not None:
             added = fill.quantity
             if level is not None and level.side is not fill.side:
@@ -109,7 +113,10 @@ class ProtectionBook:
                 if added <= FLAT:
                     return self._set(symbol, None)
             stop_by, target_by = self.holders(symbol)
-            if level is None and stop_by == "venue" and target_by == "venue":
+            trail_pct = level.trail_pct if level else self._trail_pct
+            trail_distance = level.trail_distance if level else None
+            trailing = trail_pct is not None or trail_distance is not None
+            if level is None and stop_by == "venue" and target_by == "venue" and not trailing:
                 return {}  # the venue holds both legs (the paper broker's every entry): no
                 # level to build, since one that robo-tui does not watch is never kept
             oco = self._venue_leg(order.client_order_id, stop_by, target_by) or (
@@ -121,10 +128,13 @@ class ProtectionBook:
             armed = ProtectiveLevel(
                 symbol=symbol, side=fill.side, qty=(level.qty if level else 0.0) + added,
                 entry_client_order_id=order.client_order_id, stop=stop, target=target,
-                trail_distance=level.trail_distance if level else None,
-                trail_pct=level.trail_pct if level else None,
-                extreme=level.extreme if level else None,
-                stop_held_by=stop_by, target_held_by=target_by, oco=oco,
+                trail_distance=trail_distance, trail_pct=trail_pct,
+                extreme=level.extreme if level and level.extreme is not None else (
+                    fill.price if trailing else None),
+                # the trail is always robo-tui's (never a venue order here), so it watches the
+                # stop leg; a venue-held fixed stop keeps resting at the venue as well
+                stop_held_by="robo-tui" if trailing else stop_by, target_held_by=target_by,
+                oco=oco,
                 working=level.working if level else "")
             if not armed.engine_held:
                 return self._set(symbol, None) if level is not None else {}
@@ -195,15 +205,24 @@ class ProtectionBook:
                            pct: float | None = None) -> ProtectiveLevel:
         """Give the protected position in `symbol` a trailing stop held by robo-tui (a
         `distance` in price units or a `pct` fraction), armed from the last price and persisted
-        at once; the level. Raises `KeyError` when nothing in `symbol` is protected,
-        `ValueError` for a bad trail."""
+        at once; the level. A position whose protection rests wholly at the venue (no level
+        here yet) gets one covering what is held, its fixed stop left at the venue. Raises
+        `KeyError` when nothing is held in `symbol`, `ValueError` for a bad trail."""
         if (distance is None) == (pct is None):
             raise ValueError("a trailing stop takes a distance or a percent, not both")
         if distance is not None and not (math.isfinite(distance) and distance > 0):
             raise ValueError(f"trail distance must be a positive number, got {distance!r}")
         if pct is not None and not (math.isfinite(pct) and 0 < pct < 1):
             raise ValueError(f"trail percent must be a fraction in (0, 1), got {pct!r}")
-        level = self.levels[symbol]
+        level = self.levels.get(symbol)
+        if level is None:
+            held = self._book.account.position_qty(symbol)
+            if abs(held) <= FLAT:
+                raise KeyError(symbol)
+            _, target_by = self.holders(symbol)
+            level = ProtectiveLevel(symbol=symbol, side=Side.BUY if held > 0 else Side.SELL,
+                                    qty=abs(held), entry_client_order_id="",
+                                    target_held_by=target_by)
         last = self._book.prices.get(symbol)
         trailed = replace(level, trail_distance=distance, trail_pct=pct, extreme=last,
                           stop_held_by="robo-tui")

@@ -70,6 +70,8 @@ class PositionView:
     """Who holds the stop (None without one)."""
     target_held_by: HeldBy | None = None
     """Who holds the target (None without one)."""
+    trailing: bool = False
+    """Whether the stop trails the best price (robo-tui always holds a trail)."""
 
 
 @frozen
@@ -185,7 +187,8 @@ def _positions(engine: Engine) -> tuple[PositionView, ...]:
             rows.append(PositionView(
                 pos, engine.prices.get(symbol, account.prices.get(symbol)), stop, target,
                 "robo-tui" if "robo-tui" in (stop_by, target_by) else "venue",
-                stop_by, target_by))
+                stop_by, target_by,
+                level.trail_pct is not None or level.trail_distance is not None))
             continue
         if symbol in venue:
             stop, target = venue[symbol]

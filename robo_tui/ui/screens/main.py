@@ -27,6 +27,7 @@ from robo_tui.ui.screens.detail import DetailScreen
 from robo_tui.ui.screens.dialogs import ConfirmDialog, FeedFilter, FilterDialog, ReasonDialog
 from robo_tui.ui.screens.mode import ModeDialog
 from robo_tui.ui.screens.order_ticket import OrderTicket, verdict_text
+from robo_tui.ui.screens.trailing import TrailingStopDialog
 from robo_tui.ui.shell import Shell
 from robo_tui.ui.widgets import EventFeed, proposal_detail_text
 from robo_tui.ui.widgets.describe import event_title
@@ -161,6 +162,44 @@ class MainScreen(PaneBoard):
             f"Flatten {symbol}?",
             f"{'Sell' if held > 0 else 'Buy'} {abs(held):g} {symbol} at market (reduce-only), "
             "through the risk gate.", confirm="Flatten", danger=True), answered)
+
+    def action_trailing_stop(self) -> None:
+        """Ask a trailing stop in percent for the selected position, then hand it to the engine
+        (robo-tui holds it, persisted and audited)."""
+        engine = self.shell.ready_engine()
+        if engine is None:
+            return
+        symbol = self.selected_symbol()
+        view = self.shell.refresh_view()
+        held_view = view.position(symbol) if view is not None and symbol else None
+        held = held_view.position.quantity if held_view is not None else 0.0
+        if not symbol or held_view is None or abs(held) < 1e-12:
+            self.shell.say("No position selected.", severity="warning")
+            return
+        stop = held_view.stop
+        now = (f"Its stop is {'a trail at ' if held_view.trailing else ''}{stop:g}."
+               if stop is not None else "It has no stop.")
+        body = (f"{'Long' if held > 0 else 'Short'} {fmt_qty(abs(held))} {symbol}. {now} "
+                "robo-tui holds the trail: it follows the best price from now, only in your "
+                "favour, and exits through the risk gate.")
+
+        def answered(pct: float | None) -> None:
+            if pct is not None:
+                self.shell.spawn(self._set_trailing(engine, symbol, pct), "trailing stop")
+
+        self.app.push_screen(TrailingStopDialog(symbol, body), answered)
+
+    async def _set_trailing(self, engine: Engine, symbol: str, pct: float) -> None:
+        try:
+            level = await engine.set_trailing(symbol, pct, by="ui")
+        except KeyError:
+            self.shell.say(f"{symbol} is no longer held.", severity="warning")
+            return
+        self.shell.refresh_view(force=True)  # a new level alone is not a change the poll sees
+        stop = level.effective_stop
+        self.shell.say(f"{symbol}: trailing stop {pct * 100:g} % held by robo-tui"
+                       + (f", now at {stop:g}." if stop is not None else
+                          " (armed at the next price)."))
 
     def action_flatten_all(self) -> None:
         """Flatten every position (after confirming)."""

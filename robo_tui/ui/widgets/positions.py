@@ -43,7 +43,12 @@ class PositionRow:
     """Who holds the stop: "venue", "robo-tui" or "" (only the position's record)."""
     target_by: str = ""
     """Who holds the target (as `stop_by`)."""
+    trailing: bool = False
+    """Whether the stop trails the best price (shown with `TRAIL_MARK`)."""
 
+
+TRAIL_MARK = "~"
+"""Prefix of a stop that trails the best price (robo-tui holds every trail)."""
 
 ROBO_MARK = " ʀ"
 """Suffix of a stop or target robo-tui holds itself (watched on every price); a level without
@@ -65,6 +70,7 @@ def position_rows(view: ConsoleView) -> list[PositionRow]:
             pct_equity=abs(pos.quantity * mark) / equity if equity > 0 else math.nan,
             stop=held.stop, target=held.target,
             stop_by=held.stop_held_by or "", target_by=held.target_held_by or "",
+            trailing=held.trailing,
         ))
     return rows
 
@@ -335,15 +341,18 @@ class PositionsTable(DataTable[Text]):
             Text(fmt_price(r.last, r.symbol), justify="right"),
             Text(fmt_money(r.unrealized, signed=True), pnl_style, justify="right"),
             Text(fmt_pct(r.pct_equity, digits=1), justify="right"),
-            self._level(r.stop, r.stop_by, dim, r.symbol),
+            self._level(r.stop, r.stop_by, dim, r.symbol, trailing=r.trailing),
             self._level(r.target, r.target_by, dim, r.symbol),
         )
 
     @staticmethod
-    def _level(price: float | None, held_by: str, dim: Style, symbol: str) -> Text:
+    def _level(price: float | None, held_by: str, dim: Style, symbol: str, *,
+               trailing: bool = False) -> Text:
         """A stop or target cell in the symbol's precision; one robo-tui holds carries
-        `ROBO_MARK`."""
+        `ROBO_MARK`, a trailing stop starts with `TRAIL_MARK`."""
         text = Text(fmt_price(price, symbol), dim if price is None else Style(), justify="right")
+        if price is not None and trailing:
+            text = Text.assemble((TRAIL_MARK, dim), text, justify="right")
         if price is not None and held_by == "robo-tui":
             text.append(ROBO_MARK, dim)
         return text
