@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -431,22 +432,15 @@ def _idea_marks(ideas: Iterable[TradeIdea], symbol: str, times: Sequence[datetim
     for idea in ideas:
         if idea.symbol != symbol or not times:
             continue
-        i = max(0, min(len(times) - 1, _bar_index(times, idea.ts)))
+        i = max(0, min(len(times) - 1, bar_index(times, idea.ts)))
         marks.append(ChartMark(idea.ts, closes[i], kinds[idea.direction],
                                f"{idea.provider} {idea.direction.value} {idea.score:+.2f}"))
     return marks
 
 
-def _bar_index(times: Sequence[datetime], ts: datetime) -> int:
+def bar_index(times: Sequence[datetime], ts: datetime) -> int:
     """The last bar at or before `ts` (0 when it is before every bar)."""
-    lo, hi = 0, len(times)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if times[mid] <= ts:
-            lo = mid + 1
-        else:
-            hi = mid
-    return max(0, lo - 1)
+    return max(0, bisect_right(times, ts) - 1)
 
 
 async def build_chart(engine: Engine, symbol: str, ideas: Iterable[TradeIdea] = ()

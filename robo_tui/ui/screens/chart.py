@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 from textual_plotext import PlotextPlot
 
-from robo_tui.engine.view import ChartData, ChartMark, MarkKind
+from robo_tui.engine.view import ChartData, ChartMark, MarkKind, bar_index
 from robo_tui.ui.widgets.format import fmt_price
 
 __all__ = ["MARKERS", "MIN_BARS", "ChartScreen", "Window", "visible_marks"]
@@ -69,17 +69,6 @@ class Window:
         self.size, self.offset = self.total, 0
 
 
-def _bar_at(times: Sequence[datetime], ts: datetime) -> int:
-    lo, hi = 0, len(times)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if times[mid] <= ts:
-            lo = mid + 1
-        else:
-            hi = mid
-    return max(0, lo - 1)
-
-
 def visible_marks(data: ChartData, first: int, end: int) -> list[tuple[int, ChartMark]]:
     """The marks that fall on bars `first`..`end` (exclusive), with their bar index (a mark
     after the last bar sits on it: the bar still forming)."""
@@ -87,7 +76,7 @@ def visible_marks(data: ChartData, first: int, end: int) -> list[tuple[int, Char
     for mark in data.marks:
         if not data.ts or mark.ts < data.ts[0]:
             continue  # before the first bar the engine holds: off the chart
-        i = _bar_at(data.ts, mark.ts)
+        i = bar_index(data.ts, mark.ts)
         if first <= i < end:
             shown.append((i, mark))
     return shown
