@@ -52,14 +52,15 @@ class ScoredIdea:
         return self.signed_return > 0
 
 
-def _ts_text(ts: datetime) -> str:
+def ts_text(ts: datetime) -> str:
     """Fixed-width UTC ISO text, the store's timestamp format (text order is time order)."""
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
     return ts.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _parse_ts(text: str) -> datetime:
+def parse_ts(text: str) -> datetime:
+    """A stored timestamp back as an aware datetime (naive text is UTC)."""
     ts = datetime.fromisoformat(text)
     return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
@@ -94,13 +95,13 @@ class _Prices:
             return None
         rows = await self._store.query(
             "SELECT ts, price FROM market_snapshots WHERE symbol = ? AND ts >= ? "
-            "ORDER BY ts LIMIT 1", (symbol, _ts_text(start)))
+            "ORDER BY ts LIMIT 1", (symbol, ts_text(start)))
         after = await self._store.query(
             "SELECT ts, price FROM market_snapshots WHERE symbol = ? AND ts <= ? "
-            "ORDER BY ts DESC LIMIT 1", (symbol, _ts_text(end)))
+            "ORDER BY ts DESC LIMIT 1", (symbol, ts_text(end)))
         later = await self._store.query(
             "SELECT 1 FROM market_snapshots WHERE symbol = ? AND ts >= ? LIMIT 1",
-            (symbol, _ts_text(end)))
+            (symbol, ts_text(end)))
         if not rows or not after or not later or rows[0]["ts"] >= after[0]["ts"]:
             return None
         return float(rows[0]["price"]), float(after[0]["price"])
@@ -147,7 +148,7 @@ async def score_ideas(store: Store, start: datetime, now: datetime,
     rows = await store.query(
         "SELECT id, ts, provider, model, symbol, parsed, extra FROM ai_decisions "
         "WHERE parsed IS NOT NULL AND ts >= ? AND ts <= ? ORDER BY ts",
-        (_ts_text(start), _ts_text(now)),
+        (ts_text(start), ts_text(now)),
     )
     lookup = _Prices(store, prices)
     scored: list[ScoredIdea] = []
@@ -157,7 +158,7 @@ async def score_ideas(store: Store, start: datetime, now: datetime,
         extra = _json(row.get("extra"))
         symbol = str(idea.get("symbol") or row.get("symbol") or "")
         try:
-            ts = _parse_ts(str(idea.get("ts") or row["ts"]))
+            ts = parse_ts(str(idea.get("ts") or row["ts"]))
             score = float(idea.get("score", 0.0))
             confidence = float(idea.get("confidence", math.nan))
         except (TypeError, ValueError):

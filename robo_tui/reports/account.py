@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from robo_tui.domain.frozen import frozen
-from robo_tui.engine.review import ScoredIdea, score_ideas
+from robo_tui.engine.review import ScoredIdea, parse_ts, score_ideas, ts_text
 from robo_tui.ports import Store
 from robo_tui.reports.shadow import DEFAULT_HORIZON_HOURS, ShadowSection, build_shadow_section
 
@@ -158,14 +158,14 @@ async def build_account_report(store: Store, period: Period, day: datetime, *,
     """The report card of `period` ending with the UTC day of `day` (a day or 7 days); shadow
     mode's would-be orders are priced `shadow_horizon_hours` after each."""
     start, end = period_bounds(period, day)
-    lo, hi = _ts(start), _ts(end)
+    lo, hi = ts_text(start), ts_text(end)
     snapshots = await store.query(
         "SELECT ts, equity FROM account_snapshots WHERE ts >= ? AND ts < ? ORDER BY ts, id",
         (lo, hi))
     before = await store.query(
         "SELECT ts, equity FROM account_snapshots WHERE ts < ? ORDER BY ts DESC, id DESC LIMIT 1",
         (lo,))
-    equity = tuple((_parse(r["ts"]), float(r["equity"])) for r in before + snapshots
+    equity = tuple((parse_ts(r["ts"]), float(r["equity"])) for r in before + snapshots
                    if _finite(r["equity"]))
     outcomes = await store.query(
         "SELECT payload FROM trade_outcomes WHERE ts >= ? AND ts < ? ORDER BY ts, id", (lo, hi))
@@ -293,10 +293,3 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _ts(ts: datetime) -> str:
-    return ts.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _parse(text: str) -> datetime:
-    ts = datetime.fromisoformat(text)
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from robo_tui.domain.frozen import frozen
+from robo_tui.engine.review import parse_ts, ts_text
 from robo_tui.ports import Store
 
 SHADOW_PREFIX = "SHADOW"
@@ -116,31 +117,31 @@ async def build_shadow_section(store: Store, start: datetime, end: datetime, *,
     rows = await store.query(
         "SELECT client_order_id, ts, source, symbol, side, qty, limit_price FROM orders "
         "WHERE status = 'cancelled' AND message LIKE ? AND ts >= ? AND ts < ? "
-        "ORDER BY ts, client_order_id", (f"{SHADOW_PREFIX}%", _ts(start), _ts(end)))
+        "ORDER BY ts, client_order_id", (f"{SHADOW_PREFIX}%", ts_text(start), ts_text(end)))
     horizon = timedelta(hours=horizon_hours)
     orders: list[ShadowOrder] = []
     unpriced = 0
     for row in rows:
-        at = _parse(str(row["ts"]))
+        at = parse_ts(str(row["ts"]))
         symbol = str(row["symbol"])
         entry = row["limit_price"] if _positive(row["limit_price"]) else None
         if entry is None:
-            entry = await _mark(store, symbol, "ts <= ?", (_ts(at),), latest=True)
+            entry = await _mark(store, symbol, "ts <= ?", (ts_text(at),), latest=True)
         if entry is None:
-            entry = await _mark(store, symbol, "ts > ?", (_ts(at),), latest=False)
+            entry = await _mark(store, symbol, "ts > ?", (ts_text(at),), latest=False)
         if entry is None:
             unpriced += 1
             continue
         exit_at = min(at + horizon, end)
         later = await store.query(
             "SELECT ts, price FROM market_snapshots WHERE symbol = ? AND ts > ? AND ts <= ? "
-            "AND price IS NOT NULL ORDER BY ts DESC LIMIT 1", (symbol, _ts(at), _ts(exit_at)))
+            "AND price IS NOT NULL ORDER BY ts DESC LIMIT 1", (symbol, ts_text(at), ts_text(exit_at)))
         exit_price = float(later[0]["price"]) if later and _positive(later[0]["price"]) else None
         orders.append(ShadowOrder(
             client_order_id=str(row["client_order_id"]), ts=at, symbol=symbol,
             side=str(row["side"]).lower(), quantity=float(row["qty"]), source=str(row["source"]),
             entry_price=float(entry), exit_price=exit_price,
-            exit_ts=_parse(str(later[0]["ts"])) if exit_price is not None else None))
+            exit_ts=parse_ts(str(later[0]["ts"])) if exit_price is not None else None))
     return ShadowSection(horizon_hours, tuple(orders), unpriced)
 
 
@@ -157,13 +158,6 @@ def _positive(value: Any) -> bool:
             and math.isfinite(value) and value > 0)
 
 
-def _ts(ts: datetime) -> str:
-    return ts.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _parse(text: str) -> datetime:
-    ts = datetime.fromisoformat(text)
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
 __all__ = ["DEFAULT_HORIZON_HOURS", "ShadowOrder", "ShadowSection", "build_shadow_section"]
