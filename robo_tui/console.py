@@ -17,17 +17,12 @@ from robo_tui.backtest.report import stored_report
 from robo_tui.backtest.results import FIND_RUN_SQL, LIST_RUNS_SQL, run_listing, stored_run
 from robo_tui.engine.engine import Engine
 from robo_tui.engine.view import ViewPublisher
-from robo_tui.logs import setup_logging
 from robo_tui.ports import Store
 from robo_tui.runtime import (
     ExitCode,
     RunError,
     RunOptions,
     ShutdownWatchdog,
-    check_live,
-    load_run_settings,
-    resolve_data_dir,
-    secrets_of,
 )
 from robo_tui.ui.app import UI_STATE_FILE, RoboApp
 from robo_tui.ui.screens.backtests import RunReport
@@ -96,15 +91,9 @@ def run_console(options: RunOptions, *, theme: str | None = None) -> int:
     Returns the process exit code (a config error or a locked data dir exits before any screen).
     """
     try:
-        settings = load_run_settings(options)
-        check_live(settings, options.confirm_live)
-        data_dir = resolve_data_dir(options, settings)
-        from robo_tui.ops.gate import require_preflight, restore_mode
+        from robo_tui.ops.gate import prepare_run
 
-        settings, _restored = restore_mode(options, settings, data_dir)  # shown as the mode
-        check_live(settings, options.confirm_live)  # a restored mode is checked the same
-        require_preflight(settings, data_dir)
-        setup_logging(data_dir, secrets_of(settings), options=settings.logging)
+        settings, data_dir, _restored = prepare_run(options)  # the restored mode is shown
     except RunError as exc:
         print(f"robo-tui: {exc}", file=sys.stderr)
         return int(exc.code)

@@ -12,8 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from robo_tui.domain.events import (
     CycleCompleted,
@@ -41,14 +40,7 @@ from robo_tui.runtime import (
     RunError,
     RunOptions,
     ShutdownWatchdog,
-    check_live,
-    load_run_settings,
-    resolve_data_dir,
-    secrets_of,
 )
-
-if TYPE_CHECKING:
-    from robo_tui.config import Settings
 
 _NOTABLE = (ProposalCreated, OrderDenied, OrderSubmitted, OrderFilled, OrderStatusChanged,
             TradingStateChanged, EngineErrorOccurred, IdeaGenerated, ScheduledJobDone,
@@ -199,10 +191,11 @@ async def run_headless(options: HeadlessOptions, *, out: TextIO = sys.stdout,
     """Run the engine without UI; returns the process exit code."""
     from robo_tui.adapters.store.lock import DataDirLock, DataDirLocked
     from robo_tui.engine.engine import LiveRefused
+    from robo_tui.ops.gate import prepare_run
     from robo_tui.wiring import WiringError, attach_outbound, build_engine
 
     try:
-        settings, data_dir, restored = _prepare(options.run)
+        settings, data_dir, restored = prepare_run(options.run)
     except RunError as exc:
         err.write(f"robo-tui: {exc}\n")
         return int(exc.code)
@@ -258,23 +251,6 @@ async def run_headless(options: HeadlessOptions, *, out: TextIO = sys.stdout,
         return exc.exit_code
     finally:
         lock.release()
-
-
-def _prepare(run: RunOptions) -> tuple[Settings, Path, str]:
-    """The run's settings (with the persisted mode restored), its data dir and what was
-    restored; the live checks and the preflight a live start needs; the session log set up.
-    Raises `RunError` naming what must change."""
-    from robo_tui.logs import setup_logging
-    from robo_tui.ops.gate import require_preflight, restore_mode
-
-    settings = load_run_settings(run)
-    check_live(settings, run.confirm_live)
-    data_dir = resolve_data_dir(run, settings)
-    settings, restored = restore_mode(run, settings, data_dir)
-    check_live(settings, run.confirm_live)  # a restored mode is checked the same
-    require_preflight(settings, data_dir)
-    setup_logging(data_dir, secrets_of(settings), options=settings.logging)
-    return settings, data_dir, restored
 
 
 def _install_signal_handlers(callback: Callable[[], None]) -> None:

@@ -11,7 +11,15 @@ from pathlib import Path
 from robo_tui.config import Settings
 from robo_tui.domain.risk import Mode
 from robo_tui.ops.record import journal_row, preflight_refusal
-from robo_tui.runtime import ExitCode, RunError, RunOptions
+from robo_tui.runtime import (
+    ExitCode,
+    RunError,
+    RunOptions,
+    check_live,
+    load_run_settings,
+    resolve_data_dir,
+    secrets_of,
+)
 
 
 def persisted_mode(data_dir: Path) -> Mode | None:
@@ -54,3 +62,20 @@ def require_preflight(settings: Settings, data_dir: Path, now: datetime | None =
     why = preflight_refusal(settings, data_dir, now or datetime.now(UTC))
     if why is not None:
         raise RunError(f"live mode refused to start:\n  - {why}", ExitCode.USAGE)
+
+
+def prepare_run(run: RunOptions) -> tuple[Settings, Path, str]:
+    """What the console and a headless run do before they build the engine: the run's settings
+    with the persisted mode restored, its data dir, and what was restored (""); the live checks
+    (on the restored mode too) and the preflight a live start needs; the session log set up.
+    Raises `RunError` naming what must change."""
+    from robo_tui.logs import setup_logging
+
+    settings = load_run_settings(run)
+    check_live(settings, run.confirm_live)
+    data_dir = resolve_data_dir(run, settings)
+    settings, restored = restore_mode(run, settings, data_dir)
+    check_live(settings, run.confirm_live)  # a restored mode is checked the same
+    require_preflight(settings, data_dir)
+    setup_logging(data_dir, secrets_of(settings), options=settings.logging)
+    return settings, data_dir, restored
