@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -147,10 +147,3 @@ def engine_jobs(engine: Engine) -> list[Job]:
 
         jobs.insert(1, Job("universe", _at(settings.premarket_at), universe))
     return jobs
-
-
-def next_run(job: Job, now: datetime, tz: ZoneInfo) -> datetime:
-    """When `job` runs next after `now` (today's time if still ahead, else tomorrow's)."""
-    local = now.astimezone(tz)
-    today = datetime.combine(local.date(), job.at, tzinfo=tz)
-    return today if today > local else today + timedelta(days=1)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from robo_tui.domain.events import Event, ScheduledJobDone
 from robo_tui.engine.clock import SimClock
-from robo_tui.engine.schedule import DailySchedule, Job, engine_jobs, next_run
+from robo_tui.engine.schedule import DailySchedule, Job, engine_jobs
 from tests.unit.engine.test_order_send_time import make_engine
 
 NY = ZoneInfo("America/New_York")
@@ -78,10 +78,3 @@ async def test_job_when_it_fails_then_the_failure_is_announced_and_the_engine_go
         assert summary.cycle == 1
     finally:
         await engine.stop()
-
-
-def test_next_run_when_the_time_has_passed_then_it_is_tomorrow() -> None:
-    job = Job("report", time(16, 30), lambda now: None)  # type: ignore[arg-type,return-value]
-    now = datetime(2026, 3, 2, 22, 0, tzinfo=UTC)  # 17:00 New York
-    assert next_run(job, now, NY) == datetime(2026, 3, 3, 16, 30, tzinfo=NY)
-    assert next_run(job, now - timedelta(hours=2), NY) == datetime(2026, 3, 2, 16, 30, tzinfo=NY)
