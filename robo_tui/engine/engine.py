@@ -93,6 +93,7 @@ from robo_tui.ports import (
     SimulatedVenue,
     Store,
 )
+from robo_tui.registries.brokers import BROKERS
 
 log = logging.getLogger(__name__)
 
@@ -1319,7 +1320,8 @@ def live_requirements(settings: Settings, confirm_live: bool) -> list[str]:
     if not settings.engine.live_enabled:
         missing.append("set engine.live_enabled = true in the config")
     if settings.broker.kind == "paper":
-        missing.append("set broker.kind to 'ib' or 'robinhood' (paper cannot trade live)")
+        real = ", ".join(name for name in BROKERS.names() if name != "paper")
+        missing.append(f"set broker.kind to one of {real} (paper cannot trade live)")
     if not confirm_live:
         missing.append("pass --confirm-live on the command line (or type the confirmation phrase)")
     if settings.feeds.kind in ("sim", "replay"):
